@@ -1,0 +1,108 @@
+# sluice: build with only a C compiler and libc.
+#
+#   make            build every program and the unit tests into build/
+#   make check      run the whole test suite (tests/run), ends "N passed, N failed"
+#   make fuzz       run each libFuzzer target for FUZZ_SECONDS (default 60)
+#   make bench      run the benchmarks under bench/
+#   make setup      (root) users, directories, programs under conf-home
+#   make clean      remove build outputs
+#
+# The compile and link commands are the first lines of conf-cc and
+# conf-ld. B names the build directory, CONF_HOME overrides conf-home
+# (the tests build a private instance that way), EXTRA_CFLAGS and
+# EXTRA_LDFLAGS add flags (the sanitizer build uses them).
+
+SHELL = /bin/sh
+B = build
+CC_CMD := $(shell sed -n 1p conf-cc)
+LD_CMD := $(shell sed -n 1p conf-ld)
+CONF_HOME := $(shell sed -n 1p conf-home)
+CONF_SPLIT := $(shell sed -n 1p conf-split)
+EXTRA_CFLAGS =
+EXTRA_LDFLAGS =
+FUZZ_SECONDS = 60
+FUZZ_CC = clang
+
+LIBSRC := $(sort $(wildcard src/lib/*.c))
+LIBOBJ := $(patsubst src/lib/%.c,$(B)/lib/%.o,$(LIBSRC))
+PROGSRC := $(sort $(wildcard src/*.c))
+PROGS := $(patsubst src/%.c,$(B)/%,$(PROGSRC))
+UNITSRC := $(sort $(wildcard tests/unit/test_*.c))
+UNITS := $(patsubst tests/unit/%.c,$(B)/tests/%,$(UNITSRC))
+FUZZSRC := $(sort $(wildcard tests/fuzz/fuzz_*.c))
+FUZZERS := $(patsubst tests/fuzz/%.c,build-fuzz/%,$(FUZZSRC))
+HELPSRC := $(sort $(wildcard tests/helpers/*.c))
+HELPERS := $(patsubst tests/helpers/%.c,$(B)/tests/%,$(HELPSRC))
+
+CFLAGS_ALL = $(EXTRA_CFLAGS) -Isrc/lib -I$(B)/auto -MMD -MP
+
+all: $(PROGS) units
+
+units: $(UNITS) $(HELPERS)
+
+.PHONY: all units check fuzz fuzzers bench setup install clean
+
+# Values of the conf- files compiled into the programs. Rewritten only
+# when they change, so a rebuild does not relink everything.
+$(B)/auto/auto.c: conf-home conf-split conf-users FORCE
+	@mkdir -p $(@D)
+	@sh tools/mkauto "$(CONF_HOME)" "$(CONF_SPLIT)" conf-users > $@.tmp
+	@if cmp -s $@.tmp $@; then rm -f $@.tmp; else mv $@.tmp $@; fi
+
+FORCE:
+
+$(B)/auto/auto.o: $(B)/auto/auto.c src/lib/auto.h
+	$(CC_CMD) $(CFLAGS_ALL) -c -o $@ $<
+
+$(B)/lib/%.o: src/lib/%.c
+	@mkdir -p $(@D)
+	$(CC_CMD) $(CFLAGS_ALL) -c -o $@ $<
+
+$(B)/libsluice.a: $(LIBOBJ) $(B)/auto/auto.o
+	@rm -f $@
+	ar rcs $@ $^
+
+$(B)/prog/%.o: src/%.c
+	@mkdir -p $(@D)
+	$(CC_CMD) $(CFLAGS_ALL) -c -o $@ $<
+
+$(PROGS): $(B)/%: $(B)/prog/%.o $(B)/libsluice.a
+	$(LD_CMD) $(EXTRA_LDFLAGS) -o $@ $< $(B)/libsluice.a
+
+$(B)/tobj/%.o: tests/unit/%.c
+	@mkdir -p $(@D)
+	$(CC_CMD) $(CFLAGS_ALL) -Itests/unit -c -o $@ $<
+
+$(B)/tobj/%.o: tests/helpers/%.c
+	@mkdir -p $(@D)
+	$(CC_CMD) $(CFLAGS_ALL) -Itests/unit -c -o $@ $<
+
+$(UNITS) $(HELPERS): $(B)/tests/%: $(B)/tobj/%.o $(B)/libsluice.a
+	@mkdir -p $(@D)
+	$(LD_CMD) $(EXTRA_LDFLAGS) -o $@ $< $(B)/libsluice.a
+
+# libFuzzer targets: the library compiled again by clang with the fuzzer,
+# address and undefined-behaviour sanitizers.
+FUZZFLAGS = -g -O1 -std=c11 -D_DEFAULT_SOURCE -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined -Isrc/lib -Ibuild-fuzz/auto
+fuzzers: $(FUZZERS)
+
+build-fuzz/auto/auto.c: conf-home conf-split conf-users
+	@mkdir -p $(@D)
+	sh tools/mkauto "$(CONF_HOME)" "$(CONF_SPLIT)" conf-users > $@
+
+$(FUZZERS): build-fuzz/%: tests/fuzz/%.c $(LIBSRC) build-fuzz/auto/auto.c
+	$(FUZZ_CC) $(FUZZFLAGS) -o $@ $< $(LIBSRC) build-fuzz/auto/auto.c
+
+fuzz: $(FUZZERS)
+	@for f in $(FUZZERS); do sh tools/fuzzrun $$f $(FUZZ_SECONDS) || exit 1; done
+
+check: all
+	@sh tests/run
+
+bench: all
+	@sh bench/run
+
+clean:
+	rm -rf build build-* tests/tmp
+
+-include $(wildcard $(B)/lib/*.d $(B)/prog/*.d $(B)/tobj/*.d $(B)/auto/*.d)
