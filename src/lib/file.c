@@ -1,6 +1,7 @@
 /* file.c: see file.h. */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h> /* rename */
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
