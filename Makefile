@@ -102,6 +102,12 @@ check: all
 bench: all
 	@sh bench/run
 
+# As root: users and groups, programs under conf-home/bin, the queue.
+# DESTDIR=/stage stages the files for a package; LINK_SENDMAIL=1 also
+# points /usr/sbin/sendmail, /usr/lib/sendmail and /usr/bin/mailq here.
+setup install: all
+	sh tools/setup $(if $(DESTDIR),--destdir $(DESTDIR)) $(if $(LINK_SENDMAIL),--link-sendmail) $(B) $(CONF_HOME)
+
 clean:
 	rm -rf build build-* tests/tmp
 

@@ -1,0 +1,80 @@
+/* addr.h: RFC 5321 envelope addresses as they follow "MAIL FROM:" and
+ * "RCPT TO:", shared by every server and the injector.
+ *
+ * addr_parse_path() checks a Reverse-path or Forward-path and stores the
+ * address in canonical form in the caller's str: without the angle
+ * brackets, without a source route, and with the local part quoted only
+ * when it must be ("\"john\"@x" becomes john@x, "\"john doe\"@x" stays,
+ * inside quotes only '"' and '\' keep their backslash). The domain is
+ * kept byte for byte (case included; address literals as written). The
+ * null path "<>" gives an empty result.
+ *
+ * It returns ADDR_OK (0) or one of the negative addr_error codes below;
+ * addr_strerror() names each in a short English text for the reply. On
+ * ADDR_ENOMEM errno is set. On any error *out is left empty (length 0)
+ * and *consumed is not changed. The caller owns *out (str_free it).
+ *
+ * ESMTP parameters (SIZE=, BODY=, SMTPUTF8, NOTIFY=...) are not parsed
+ * here: *consumed points just after the path (after its '>'), where the
+ * parameters begin; the byte there, if any, is a space or a tab, anything
+ * else is a syntax error. smtpd splits and checks the parameters. */
+#ifndef SLUICE_ADDR_H
+#define SLUICE_ADDR_H
+
+#include <stddef.h>
+
+#include "str.h"
+
+/* flags for addr_parse_path */
+#define ADDR_ALLOW_NULL 1     /* accept "<>" (MAIL FROM) */
+#define ADDR_ALLOW_NODOMAIN 2 /* accept a local part without "@domain" */
+#define ADDR_LENIENT 4        /* accept what real clients send: a path
+                               * without "<>", spaces just inside the
+                               * brackets, and leading, trailing or
+                               * doubled dots in an unquoted local part,
+                               * and labels that begin or end with '-' */
+#define ADDR_UTF8 8           /* SMTPUTF8 (RFC 6531): valid UTF-8 allowed
+                               * in the local part and the domain */
+#define ADDR_LONG 16          /* injector and queue: instead of the RFC
+                               * 5321 limits below, only the result is
+                               * limited, to ADDR_LONG_MAX bytes */
+
+/* RFC 5321 section 4.5.3.1, counted on the text as received */
+#define ADDR_LOCAL_MAX 64   /* local part */
+#define ADDR_DOMAIN_MAX 255 /* domain, brackets of a literal included */
+#define ADDR_PATH_MAX 256   /* path, "<" and ">" and any route included */
+#define ADDR_LONG_MAX 1003  /* qmail's limit on a queued address */
+#define ADDR_LABEL_MAX 63   /* a label of an ASCII domain */
+
+enum addr_error {
+  ADDR_OK = 0,
+  ADDR_ESYNTAX = -1,     /* malformed path */
+  ADDR_ELOCALLONG = -2,  /* local part longer than 64 */
+  ADDR_EDOMAINLONG = -3, /* domain longer than 255, or a label over 63 */
+  ADDR_EPATHLONG = -4,   /* path longer than 256 (ADDR_LONG: result
+                          * longer than 1003) */
+  ADDR_ELITERAL = -5,    /* [...] that is not an IPv4 or IPv6 address */
+  ADDR_E8BIT = -6,       /* byte >= 0x80 without ADDR_UTF8 */
+  ADDR_EUTF8 = -7,       /* invalid UTF-8 (overlong, surrogate, cut) */
+  ADDR_ENULL = -8,       /* "<>" without ADDR_ALLOW_NULL */
+  ADDR_ENODOMAIN = -9,   /* no "@domain" without ADDR_ALLOW_NODOMAIN */
+  ADDR_ENOMEM = -10      /* out of memory (errno set) */
+};
+
+/* Parses the path at s[0..n): optional spaces or tabs, then the path.
+ * On success stores the canonical address in *out, sets *consumed to the
+ * bytes used (up to and including '>') and returns ADDR_OK; otherwise
+ * returns a negative enum addr_error. */
+int addr_parse_path(const char *s, size_t n, int flags, str *out, size_t *consumed);
+
+/* A short English text for an addr_error code ("local part too long");
+ * never NULL, also for unknown codes. */
+const char *addr_strerror(int code);
+
+/* Finds the last '@' of addr[0..len) that is outside a quoted string.
+ * Returns 1 and sets *local_len to its offset (the domain starts one
+ * byte later), or returns 0 and sets *local_len to len when there is
+ * none. */
+int addr_split(const char *addr, size_t len, size_t *local_len);
+
+#endif

@@ -1,0 +1,261 @@
+/* sluice-queue: the only way into the queue.
+ *
+ * Reads a message on fd 0 and an envelope on fd 1, commits both to the
+ * queue and exits 0 only when the message is durable: file data and
+ * every directory entry it depends on are fsynced. Installed setuid to
+ * the queue user; it reads no environment variable, no argument and no
+ * file of the caller. Exit codes are qmail-queue's table (sluice-queue(8)).
+ *
+ * Steps, each crash-safe (sluice-queue(5)):
+ *   pid/PID created; its inode number is the message id
+ *   link to mess/N/ID; Received line and message written; fsync file, dir
+ *   envelope read and checked; intd/N/ID written; fsync
+ *   link intd/N/ID to todo/N/ID; fsync todo/N: the commit point
+ *   a byte to lock/trigger; pid/PID removed.
+ * Before the commit point any failure removes what was made. A kill -9
+ * leaves pid, mess and intd files that sluice-send and sluice-fsck remove. */
+#include <errno.h>
+#include <fcntl.h>
+#include <pwd.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "auto.h"
+#include "date.h"
+#include "die.h"
+#include "file.h"
+#include "fmt.h"
+#include "queue.h"
+#include "str.h"
+
+/* qmail-queue's exit codes */
+enum {
+  QQ_ADDR_TOO_LONG = 11,
+  QQ_NOMEM = 51,
+  QQ_TIMEOUT = 52,
+  QQ_WRITE = 53,
+  QQ_READ = 54,
+  QQ_HOME = 61,
+  QQ_QUEUEDIR = 62,
+  QQ_PID = 63,
+  QQ_MESS = 64,
+  QQ_INTD = 65,
+  QQ_TODO = 66,
+  QQ_BUG = 81,
+  QQ_ENVELOPE = 91
+};
+
+/* Largest envelope accepted: enough for QUEUE_RCPT_MAX addresses of
+ * typical length; anything bigger is refused as malformed. */
+#define ENVELOPE_MAX (64UL * 1024 * 1024)
+
+/* Names to remove on failure. They are NUL-terminated fixed buffers so
+ * that the SIGALRM handler can unlink them with async-signal-safe calls. */
+static char path_pid[64], path_mess[64], path_intd[64];
+static volatile sig_atomic_t made_pid, made_mess, made_intd;
+
+static void cleanup(void)
+{
+  if (made_intd) unlink(path_intd);
+  if (made_mess) unlink(path_mess);
+  if (made_pid) unlink(path_pid);
+}
+
+static _Noreturn void fail(int code, const char *what)
+{
+  cleanup();
+  if (what) warn_msg(what);
+  _exit(code);
+}
+
+static _Noreturn void fail_sys(int code, const char *what)
+{
+  cleanup();
+  warn_sys(what);
+  _exit(code);
+}
+
+static void on_alarm(int sig)
+{
+  (void)sig;
+  cleanup();
+  _exit(QQ_TIMEOUT);
+}
+
+/* Copies a str name into one of the fixed buffers. */
+static void fix_name(char *dst, size_t size, const str *name)
+{
+  if (name->len >= size) fail(QQ_BUG, "queue name too long");
+  for (size_t i = 0; i < name->len; ++i) dst[i] = name->s[i];
+  dst[name->len] = 0;
+}
+
+static const char *invoked_how(uid_t uid)
+{
+  struct passwd *pw;
+  pw = getpwnam(auto_user_daemon);
+  if (pw && pw->pw_uid == uid) return "from network";
+  pw = getpwnam(auto_user_alias);
+  if (pw && pw->pw_uid == uid) return "by alias";
+  pw = getpwnam(auto_user_send);
+  if (pw && pw->pw_uid == uid) return "by bounce";
+  return 0;
+}
+
+static int received_line(str *out, pid_t pid, uid_t uid, time_t now)
+{
+  const char *how = invoked_how(uid);
+  if (str_copys(out, "Received: (sluice ") < 0) return -1;
+  if (str_catulong(out, (unsigned long)pid) < 0) return -1;
+  if (str_cats(out, " invoked ") < 0) return -1;
+  if (how) {
+    if (str_cats(out, how) < 0) return -1;
+  } else {
+    if (str_cats(out, "by uid ") < 0 || str_catulong(out, (unsigned long)uid) < 0) return -1;
+  }
+  if (str_cats(out, "); ") < 0 || date_rfc5322(out, now) < 0) return -1;
+  return str_catc(out, '\n');
+}
+
+/* Copies fd 0 to fd, after the Received line. */
+static void copy_message(int fd, const str *received)
+{
+  char buf[65536];
+  if (write_all(fd, received->s, received->len) < 0) fail_sys(QQ_WRITE, "unable to write message");
+  for (;;) {
+    ssize_t r = read(0, buf, sizeof buf);
+    if (r < 0) {
+      if (errno == EINTR) continue;
+      fail_sys(QQ_READ, "unable to read message");
+    }
+    if (r == 0) break;
+    if (write_all(fd, buf, (size_t)r) < 0) fail_sys(QQ_WRITE, "unable to write message");
+  }
+}
+
+/* Reads the envelope from fd 1 and checks it: 'F' sender NUL, then 'T'
+ * recipient NUL for each recipient, then a final NUL, then end of file.
+ * An address is at most QUEUE_ADDR_MAX bytes and holds no CR or LF (it
+ * would end up in headers). Returns the number of recipients. */
+static unsigned long read_envelope(str *env)
+{
+  size_t i = 0, start;
+  unsigned long rcpts = 0;
+  int final = 0;
+
+  if (read_fd_all(1, env, ENVELOPE_MAX) < 0) {
+    if (errno == EFBIG) fail(QQ_ENVELOPE, "envelope too large");
+    fail_sys(QQ_READ, "unable to read envelope");
+  }
+  if (env->len == 0) fail(QQ_READ, "envelope missing: caller gave up");
+  while (i < env->len) {
+    char kind = env->s[i];
+    if (kind == 0) {
+      if (rcpts == 0 && i == 0) fail(QQ_ENVELOPE, "envelope has no sender");
+      if (i + 1 != env->len) fail(QQ_ENVELOPE, "envelope has bytes after its end");
+      final = 1;
+      break;
+    }
+    if (i == 0 ? kind != 'F' : kind != 'T')
+      fail(QQ_ENVELOPE, i == 0 ? "envelope does not start with F" : "envelope record does not start with T");
+    start = ++i;
+    while (i < env->len && env->s[i] != 0) {
+      if (env->s[i] == '\n' || env->s[i] == '\r') fail(QQ_ENVELOPE, "envelope address holds a line break");
+      ++i;
+    }
+    if (i >= env->len) fail(QQ_READ, "envelope truncated: caller gave up");
+    if (i - start > QUEUE_ADDR_MAX) fail(QQ_ADDR_TOO_LONG, "address too long");
+    ++i;
+    if (kind == 'T' && ++rcpts > QUEUE_RCPT_MAX) fail(QQ_ENVELOPE, "too many recipients");
+  }
+  if (!final) fail(QQ_READ, "envelope truncated: caller gave up");
+  return rcpts;
+}
+
+static void trigger(void)
+{
+  int fd = open("lock/trigger", O_WRONLY | O_NONBLOCK | O_CLOEXEC);
+  if (fd < 0) return; /* nobody listening: sluice-send scans todo at start */
+  if (write(fd, "", 1) < 0) { /* a full fifo already wakes the reader */ }
+  close(fd);
+}
+
+int main(void)
+{
+  str name = STR_INIT, received = STR_INIT, env = STR_INIT, info = STR_INIT;
+  struct stat st;
+  pid_t pid = getpid();
+  uid_t uid = getuid();
+  time_t now = time(0);
+  unsigned long id;
+  int fd, intd_fd;
+
+  die_progname("sluice-queue");
+  umask(033);
+  signal(SIGPIPE, SIG_IGN);
+  signal(SIGALRM, on_alarm);
+  alarm(86400);
+
+  if (chdir(auto_home) < 0) fail_sys(QQ_HOME, "unable to switch to home directory");
+  if (chdir("queue") < 0) fail_sys(QQ_QUEUEDIR, "unable to switch to queue directory");
+  if (received_line(&received, pid, uid, now) < 0) fail(QQ_NOMEM, "out of memory");
+
+  /* 1. the pid file: its inode number is the message id */
+  if (str_copys(&name, "pid/") < 0 || str_catulong(&name, (unsigned long)pid) < 0) fail(QQ_NOMEM, "out of memory");
+  fix_name(path_pid, sizeof path_pid, &name);
+  fd = open_excl(path_pid, 0644);
+  if (fd < 0 && errno == EEXIST) { /* left by a crashed process with our pid */
+    unlink(path_pid);
+    fd = open_excl(path_pid, 0644);
+  }
+  if (fd < 0) fail_sys(QQ_PID, "unable to create pid file");
+  made_pid = 1;
+  if (fstat(fd, &st) < 0) fail_sys(QQ_PID, "unable to stat pid file");
+  id = (unsigned long)st.st_ino;
+
+  /* 2. the message, under mess/N/ID */
+  if (queue_name(&name, "mess", id, auto_split) < 0) fail(QQ_NOMEM, "out of memory");
+  fix_name(path_mess, sizeof path_mess, &name);
+  if (link(path_pid, path_mess) < 0) fail_sys(QQ_MESS, "unable to link message into mess");
+  made_mess = 1;
+  copy_message(fd, &received);
+  if (file_sync(fd) < 0) fail_sys(QQ_WRITE, "unable to sync message");
+  if (close(fd) < 0) fail_sys(QQ_WRITE, "unable to close message");
+  if (dir_sync_of(path_mess) < 0) fail_sys(QQ_MESS, "unable to sync mess directory");
+
+  /* 3. the envelope, under intd/N/ID */
+  read_envelope(&env);
+  if (str_copys(&info, "u") < 0 || str_catulong(&info, (unsigned long)uid) < 0 || str_catc(&info, 0) < 0
+      || str_cats(&info, "p") < 0 || str_catulong(&info, (unsigned long)pid) < 0 || str_catc(&info, 0) < 0
+      || str_catb(&info, env.s, env.len - 1) < 0) /* without the final NUL */
+    fail(QQ_NOMEM, "out of memory");
+  if (queue_name(&name, "intd", id, auto_split) < 0) fail(QQ_NOMEM, "out of memory");
+  fix_name(path_intd, sizeof path_intd, &name);
+  intd_fd = open_excl(path_intd, 0644);
+  if (intd_fd < 0) fail_sys(QQ_INTD, "unable to create envelope file");
+  made_intd = 1;
+  if (write_all(intd_fd, info.s, info.len) < 0) fail_sys(QQ_WRITE, "unable to write envelope");
+  if (file_sync(intd_fd) < 0) fail_sys(QQ_WRITE, "unable to sync envelope");
+  if (close(intd_fd) < 0) fail_sys(QQ_WRITE, "unable to close envelope");
+  /* intd/N needs no directory fsync: after a crash only the todo name
+   * matters, and an intd name that did not survive is not missed. */
+
+  /* 4. the commit point: todo/N/ID, made durable by fsync of todo/N */
+  if (queue_name(&name, "todo", id, auto_split) < 0 || str_0(&name) < 0) fail(QQ_NOMEM, "out of memory");
+  if (link(path_intd, name.s) < 0) fail_sys(QQ_TODO, "unable to link envelope into todo");
+  if (dir_sync_of(name.s) < 0) {
+    int e = errno;
+    unlink(name.s);
+    errno = e;
+    fail_sys(QQ_TODO, "unable to sync todo directory");
+  }
+  made_intd = made_mess = 0; /* committed: nothing may be removed now */
+
+  /* 5. wake sluice-send; 6. done */
+  trigger();
+  unlink(path_pid);
+  made_pid = 0;
+  _exit(0);
+}
