@@ -16,6 +16,12 @@
 
 extern char **environ;
 
+#ifdef NSIG
+#define SLUICE_NSIG NSIG
+#else
+#define SLUICE_NSIG 65
+#endif
+
 pid_t wait_pid(pid_t pid, int *status)
 {
   pid_t r;
@@ -53,7 +59,7 @@ static _Noreturn void child_fail(int efd, int err)
 static _Noreturn void child_run(const child_spec *sp, char *const *envp, int errfd, int minfd)
 {
   int tmp[CHILD_FDMAX];
-  int efd;
+  int efd, sig;
   size_t i;
   sigset_t none;
   struct sigaction sa;
@@ -61,13 +67,22 @@ static _Noreturn void child_run(const child_spec *sp, char *const *envp, int err
   efd = fcntl(errfd, F_DUPFD_CLOEXEC, minfd);
   if (efd < 0) child_fail(errfd, errno);
 
-  sigemptyset(&none);
-  sigprocmask(SIG_SETMASK, &none, 0);
+  /* Every signal is blocked (the parent did that around fork). The
+   * parent's handlers must not run here (a self-pipe handler would wake
+   * the parent), so caught signals go back to default before unblocking;
+   * so do SIGPIPE and SIGCHLD, which an ignoring parent would pass on. */
   sa.sa_handler = SIG_DFL;
   sa.sa_flags = 0;
   sigemptyset(&sa.sa_mask);
+  for (sig = 1; sig < SLUICE_NSIG; ++sig) {
+    struct sigaction old;
+    if (sigaction(sig, 0, &old) < 0) continue;
+    if (old.sa_handler != SIG_DFL && old.sa_handler != SIG_IGN) sigaction(sig, &sa, 0);
+  }
   sigaction(SIGPIPE, &sa, 0);
   sigaction(SIGCHLD, &sa, 0);
+  sigemptyset(&none);
+  sigprocmask(SIG_SETMASK, &none, 0);
 
   /* first copy every source out of the way, then place them */
   for (i = 0; i < sp->nfds; ++i) {
@@ -96,6 +111,7 @@ pid_t child_start(const child_spec *sp)
   ssize_t r;
   pid_t pid;
   char *const *envp;
+  sigset_t all, saved;
 
   if (!sp || !sp->path || !sp->argv || (sp->nfds && !sp->fds) || sp->nfds > CHILD_FDMAX) {
     errno = EINVAL;
@@ -111,9 +127,15 @@ pid_t child_start(const child_spec *sp)
 
   if (pipe(ep) < 0) return -1;
   if (fd_cloexec(ep[0], 1) < 0 || fd_cloexec(ep[1], 1) < 0) goto fail;
+  /* no handler may run in the child before it has reset them */
+  sigfillset(&all);
+  if (sigprocmask(SIG_BLOCK, &all, &saved) < 0) goto fail;
   pid = fork();
-  if (pid < 0) goto fail;
   if (pid == 0) child_run(sp, envp, ep[1], minfd);
+  err = errno;
+  sigprocmask(SIG_SETMASK, &saved, 0);
+  errno = err;
+  if (pid < 0) goto fail;
 
   close(ep[1]);
   do r = read(ep[0], &err, sizeof err);

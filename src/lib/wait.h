@@ -51,9 +51,10 @@ typedef struct child_spec {
   void *arg;
 } child_spec;
 
-/* Forks and execs per spec. In the child, before exec: every signal is
- * unblocked and SIGPIPE and SIGCHLD go back to their defaults (handled
- * signals are reset by execve itself). */
+/* Forks and execs per spec. Signals are blocked in the parent around
+ * fork; in the child every caught signal, SIGPIPE and SIGCHLD go back to
+ * their defaults and then every signal is unblocked (other ignored
+ * signals stay ignored). The prepare hook runs with that state. */
 pid_t child_start(const child_spec *spec);
 /* child_start without chdir or prepare hook. */
 pid_t child_spawn(const char *path, char *const argv[], char *const envp[], const child_fd *fds,

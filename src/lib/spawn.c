@@ -1,0 +1,173 @@
+/* spawn.c: see spawn.h. */
+#include <errno.h>
+#include <string.h>
+
+#include "byte.h"
+#include "netstring.h"
+#include "scan.h"
+#include "spawn.h"
+#include "str.h"
+
+static int cat_number(str *out, unsigned long u)
+{
+  str n = STR_INIT;
+  int r = str_catulong(&n, u) < 0 ? -1 : netstring_cat(out, n.s, n.len);
+  str_free(&n);
+  return r;
+}
+
+int spawn_request_encode(str *out, unsigned long slot, unsigned long id,
+                         const char *sender, size_t sender_len,
+                         const char *rcpts, size_t rcpts_len, size_t nrcpts)
+{
+  str work = STR_INIT;
+  size_t pos = 0, count = 0;
+  int r = -1;
+
+  if (slot >= SPAWN_SLOTS_MAX || nrcpts == 0 || nrcpts > SPAWN_RCPTS_MAX || sender_len > SPAWN_ADDR_MAX) {
+    errno = EMSGSIZE;
+    return -1;
+  }
+  if (cat_number(&work, slot) < 0 || cat_number(&work, id) < 0) goto done;
+  if (netstring_cat(&work, sender, sender_len) < 0) goto done;
+  while (pos < rcpts_len) {
+    size_t len = byte_chr(rcpts + pos, rcpts_len - pos, 0);
+    if (pos + len >= rcpts_len || len > SPAWN_ADDR_MAX) { errno = EPROTO; goto done; }
+    if (netstring_cat(&work, rcpts + pos, len) < 0) goto done;
+    pos += len + 1;
+    ++count;
+  }
+  if (count != nrcpts) { errno = EPROTO; goto done; }
+  r = netstring_cat(out, work.s, work.len);
+done:
+  str_free(&work);
+  return r;
+}
+
+/* Takes the next inner netstring of s[*pos..n). */
+static int field(const char *s, size_t n, size_t *pos, size_t max, const char **f, size_t *flen)
+{
+  size_t off, len, used;
+  int r = netstring_parse(s + *pos, n - *pos, max, &off, &len, &used);
+  if (r < 0) return -1;
+  if (r == 0) { errno = EPROTO; return -1; }
+  *f = s + *pos + off;
+  *flen = len;
+  *pos += used;
+  return 0;
+}
+
+static int number_field(const char *s, size_t n, size_t *pos, unsigned long *u)
+{
+  const char *f;
+  size_t len;
+  if (field(s, n, pos, 20, &f, &len) < 0) return -1;
+  if (len == 0 || (len > 1 && f[0] == '0') || scan_ulong_exact(f, len, u) < 0) { errno = EPROTO; return -1; }
+  return 0;
+}
+
+int spawn_request_decode(struct spawn_request *req, const char *s, size_t n)
+{
+  size_t pos = 0;
+  const char *f;
+  size_t len;
+
+  req->sender.len = 0;
+  req->rcpts.len = 0;
+  req->nrcpts = 0;
+  if (number_field(s, n, &pos, &req->slot) < 0) return -1;
+  if (req->slot >= SPAWN_SLOTS_MAX) { errno = EMSGSIZE; return -1; }
+  if (number_field(s, n, &pos, &req->id) < 0) return -1;
+  if (field(s, n, &pos, SPAWN_ADDR_MAX, &f, &len) < 0) return -1;
+  if (byte_chr(f, len, 0) != len) { errno = EPROTO; return -1; }
+  if (str_copyb(&req->sender, f, len) < 0) return -1;
+  while (pos < n) {
+    if (req->nrcpts >= SPAWN_RCPTS_MAX) { errno = EMSGSIZE; return -1; }
+    if (field(s, n, &pos, SPAWN_ADDR_MAX, &f, &len) < 0) return -1;
+    if (len == 0 || byte_chr(f, len, 0) != len) { errno = EPROTO; return -1; }
+    if (str_catb(&req->rcpts, f, len) < 0 || str_catc(&req->rcpts, 0) < 0) return -1;
+    ++req->nrcpts;
+  }
+  if (req->nrcpts == 0) { errno = EPROTO; return -1; }
+  return 0;
+}
+
+void spawn_request_free(struct spawn_request *req)
+{
+  str_free(&req->sender);
+  str_free(&req->rcpts);
+  req->nrcpts = 0;
+}
+
+int spawn_result_begin(str *work, unsigned long slot)
+{
+  work->len = 0;
+  if (slot >= SPAWN_SLOTS_MAX) { errno = EMSGSIZE; return -1; }
+  return cat_number(work, slot);
+}
+
+int spawn_result_add(str *work, char letter, const char *text, size_t len)
+{
+  str one = STR_INIT;
+  int r;
+  if (letter != 'K' && letter != 'Z' && letter != 'D') { errno = EINVAL; return -1; }
+  if (len > SPAWN_TEXT_MAX) len = SPAWN_TEXT_MAX;
+  len = byte_chr(text, len, 0); /* a text ends at a NUL */
+  r = (str_catc(&one, letter) < 0 || str_catb(&one, text, len) < 0) ? -1 : netstring_cat(work, one.s, one.len);
+  str_free(&one);
+  return r;
+}
+
+int spawn_result_end(str *out, const str *work) { return netstring_cat(out, work->s, work->len); }
+
+int spawn_result_decode(struct spawn_result *res, const char *s, size_t n)
+{
+  size_t pos = 0;
+  const char *f;
+  size_t len;
+
+  res->results.len = 0;
+  res->nresults = 0;
+  if (number_field(s, n, &pos, &res->slot) < 0) return -1;
+  if (res->slot >= SPAWN_SLOTS_MAX) { errno = EMSGSIZE; return -1; }
+  while (pos < n) {
+    if (res->nresults >= SPAWN_RCPTS_MAX) { errno = EMSGSIZE; return -1; }
+    if (field(s, n, &pos, SPAWN_TEXT_MAX + 1, &f, &len) < 0) return -1;
+    if (len == 0 || (f[0] != 'K' && f[0] != 'Z' && f[0] != 'D') || byte_chr(f, len, 0) != len) {
+      errno = EPROTO;
+      return -1;
+    }
+    if (str_catb(&res->results, f, len) < 0 || str_catc(&res->results, 0) < 0) return -1;
+    ++res->nresults;
+  }
+  if (res->nresults == 0) { errno = EPROTO; return -1; }
+  return 0;
+}
+
+void spawn_result_free(struct spawn_result *res)
+{
+  str_free(&res->results);
+  res->nresults = 0;
+}
+
+int spawn_next(const str *list, size_t *pos, const char **entry, size_t *len)
+{
+  size_t l;
+  if (*pos >= list->len) return 0;
+  l = byte_chr(list->s + *pos, list->len - *pos, 0);
+  *entry = list->s + *pos;
+  *len = l;
+  *pos += l + 1;
+  return 1;
+}
+
+int spawn_frame_take(str *acc, str *frame, size_t max)
+{
+  size_t off, len, used;
+  int r = netstring_parse(acc->s, acc->len, max, &off, &len, &used);
+  if (r <= 0) return r;
+  if (str_copyb(frame, acc->s + off, len) < 0) return -1;
+  memmove(acc->s, acc->s + used, acc->len - used);
+  acc->len -= used;
+  return 1;
+}

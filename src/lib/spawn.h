@@ -1,0 +1,66 @@
+/* spawn.h: the protocol between sluice-send and the spawners
+ * (sluice-lspawn, sluice-rspawn), byte for byte in sluice-spawn(5).
+ *
+ * A request is one netstring holding netstrings: slot, message id,
+ * sender, then one per recipient. A result is one netstring holding
+ * netstrings: slot, then one per recipient of the request, in order,
+ * each a letter (K delivered, Z temporary failure, D permanent failure)
+ * followed by a text. Decoders check every field and reject leftover
+ * bytes; they return 0, or -1 with errno EPROTO (malformed) or
+ * EMSGSIZE (a field over its limit). Decoded structures own their
+ * memory (spawn_request_free / spawn_result_free). */
+#ifndef SLUICE_SPAWN_H
+#define SLUICE_SPAWN_H
+
+#include <stddef.h>
+
+#include "str.h"
+
+#define SPAWN_SLOTS_MAX 1000UL      /* slots are 0..SPAWN_SLOTS_MAX-1 */
+#define SPAWN_RCPTS_MAX 1000UL      /* recipients in one request */
+#define SPAWN_ADDR_MAX 1003UL       /* bytes in one address */
+#define SPAWN_TEXT_MAX 4000UL       /* bytes in one result text */
+#define SPAWN_FRAME_MAX (2UL * 1024 * 1024)
+
+struct spawn_request {
+  unsigned long slot;
+  unsigned long id;
+  str sender;       /* no NUL inside */
+  str rcpts;        /* the recipients, each followed by a NUL */
+  size_t nrcpts;
+};
+
+struct spawn_result {
+  unsigned long slot;
+  str results;      /* each: letter, text, NUL (texts hold no NUL) */
+  size_t nresults;
+};
+
+/* Appends the encoded request to out. rcpts holds nrcpts addresses,
+ * each followed by a NUL. */
+int spawn_request_encode(str *out, unsigned long slot, unsigned long id,
+                         const char *sender, size_t sender_len,
+                         const char *rcpts, size_t rcpts_len, size_t nrcpts);
+/* Decodes the content of one frame (the outer netstring's data). */
+int spawn_request_decode(struct spawn_request *req, const char *s, size_t n);
+void spawn_request_free(struct spawn_request *req);
+
+/* Result encoding, one recipient at a time: begin, add (letter K, Z or
+ * D; the text may not hold NUL and is cut to SPAWN_TEXT_MAX), end. */
+int spawn_result_begin(str *work, unsigned long slot);
+int spawn_result_add(str *work, char letter, const char *text, size_t len);
+/* Wraps work into the outer netstring appended to out. */
+int spawn_result_end(str *out, const str *work);
+int spawn_result_decode(struct spawn_result *res, const char *s, size_t n);
+void spawn_result_free(struct spawn_result *res);
+
+/* Steps through NUL-terminated entries of a list (rcpts or results):
+ * returns 1 with entry and len set, 0 at the end. */
+int spawn_next(const str *list, size_t *pos, const char **entry, size_t *len);
+
+/* If acc begins with a complete outer netstring (at most max bytes of
+ * data), copies its data to frame, drops it from acc and returns 1;
+ * returns 0 when more bytes are needed, -1 when acc is malformed. */
+int spawn_frame_take(str *acc, str *frame, size_t max);
+
+#endif

@@ -1,0 +1,751 @@
+/* sluice-fsck: checks, repairs and creates the queue (sluice-fsck(8)).
+ *
+ * The queue layout of sluice-queue(5) lives here, in the table
+ * `layout` below, and nowhere else: tools/setup creates a queue by
+ * running sluice-fsck -c. Four passes, each a function:
+ *   check_structure  every directory, split directory, fifo and lock
+ *                    file with its owner, group and mode; split
+ *                    directories beyond conf-split;
+ *   scan_files       every file of every split directory, pid/ and
+ *                    bounce/: names, stale pid files; collects one
+ *                    entry per message file;
+ *   fix_misplaced    files outside split directory id mod conf-split;
+ *   check_messages   groups the entries by id and applies the
+ *                    Consistency rules of sluice-queue(5).
+ * Each problem is one line on fd 1: "sluice-fsck: PATH: problem". With
+ * -r a repair follows as "sluice-fsck: PATH: repaired: what"; with -n
+ * as "sluice-fsck: PATH: would repair: what". A repair never removes a
+ * mess file that has a todo or info file.
+ *
+ * Exit: 0 clean (or, with -r/-c, everything repaired), 1 problems found
+ * (or left unrepaired), 64 usage, 100 -c without root, 111 trouble
+ * reading the queue or looking up the users. All memory is owned by
+ * the struct fsck of main and lives until exit. */
+#include <dirent.h>
+#include <errno.h>
+#include <grp.h>
+#include <pwd.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "auto.h"
+#include "die.h"
+#include "file.h"
+#include "fmt.h"
+#include "queue.h"
+#include "scan.h"
+#include "size.h"
+#include "str.h"
+
+/* Leftovers of a crashed injection are removed after this age, as
+ * sluice-send does (sluice-queue(5)). */
+#define STALE_SECONDS (36L * 3600)
+
+enum role { ROLE_QUEUE, ROLE_SEND, ROLE_REMOTE, ROLE_COUNT };
+enum shape { SHAPE_DIR, SHAPE_SPLIT, SHAPE_FIFO, SHAPE_FILE };
+
+struct layout {
+  const char *path; /* relative to the queue; "." is the queue itself */
+  enum shape shape;
+  enum role owner;  /* the group is always conf-users' group role */
+  mode_t mode;
+};
+
+/* sluice-queue(5), "Directories, owners and modes". Parents before
+ * children: check_structure creates in this order. */
+static const struct layout layout[] = {
+  { ".", SHAPE_DIR, ROLE_QUEUE, 0750 },
+  { "pid", SHAPE_DIR, ROLE_QUEUE, 0700 },
+  { "mess", SHAPE_SPLIT, ROLE_QUEUE, 0750 },
+  { "intd", SHAPE_SPLIT, ROLE_QUEUE, 0700 },
+  { "todo", SHAPE_SPLIT, ROLE_QUEUE, 0750 },
+  { "info", SHAPE_SPLIT, ROLE_SEND, 0700 },
+  { "local", SHAPE_SPLIT, ROLE_SEND, 0700 },
+  { "remote", SHAPE_SPLIT, ROLE_SEND, 0700 },
+  { "bounce", SHAPE_DIR, ROLE_SEND, 0700 },
+  { "lock", SHAPE_DIR, ROLE_QUEUE, 0750 },
+  { "lock/trigger", SHAPE_FIFO, ROLE_SEND, 0622 },
+  { "lock/sendmutex", SHAPE_FILE, ROLE_SEND, 0600 },
+  { "lock/tcpto", SHAPE_FILE, ROLE_REMOTE, 0644 },
+};
+#define LAYOUT_COUNT (sizeof layout / sizeof layout[0])
+
+/* The kinds of per-message files. All but bounce are split. */
+enum kind { K_MESS, K_INTD, K_TODO, K_INFO, K_LOCAL, K_REMOTE, K_BOUNCE, K_COUNT };
+static const char *const kind_dir[K_COUNT] = { "mess", "intd", "todo", "info", "local", "remote", "bounce" };
+/* What each file is, for the problem lines. */
+static const char *const kind_what[K_COUNT] = {
+  "message", "unfinished envelope", "envelope", "info", "local recipient list",
+  "remote recipient list", "bounce report"
+};
+
+struct entry {
+  unsigned long id;
+  unsigned long dir; /* the split directory it is in now */
+  time_t mtime;
+  enum kind kind;
+};
+
+enum mode { MODE_CHECK, MODE_REPAIR, MODE_DRYRUN };
+
+struct fsck {
+  enum mode mode;
+  int create;          /* -c: may create the queue directory itself */
+  int fresh;           /* the queue was created by this run: build the
+                        * rest quietly, there is nothing to report */
+  const char *qdir;    /* the queue directory */
+  const char *prefix;  /* how paths are shown: "queue" or qdir */
+  unsigned long split;
+  time_t now;
+  uid_t uid[ROLE_COUNT];
+  const char *uname[ROLE_COUNT];
+  gid_t gid;
+  const char *gname;
+  unsigned long problems;   /* found */
+  unsigned long unrepaired; /* found and still there */
+  struct entry *entries;
+  size_t count, alloc;
+  str extra;           /* split directories beyond conf-split, NUL-separated */
+  str line;            /* scratch for output */
+};
+
+/* ---- output ---- */
+
+static void out_parts(struct fsck *f, const char *path, va_list ap)
+{
+  const char *s;
+  str_truncate(&f->line, 0);
+  if (str_cats(&f->line, "sluice-fsck: ") < 0 || str_cats(&f->line, f->prefix) < 0) die_nomem();
+  if (strcmp(path, ".") != 0)
+    if (str_catc(&f->line, '/') < 0 || str_cats(&f->line, path) < 0) die_nomem();
+  if (str_cats(&f->line, ": ") < 0) die_nomem();
+  while ((s = va_arg(ap, const char *)) != 0)
+    if (str_cats(&f->line, s) < 0) die_nomem();
+  if (str_catc(&f->line, '\n') < 0) die_nomem();
+  if (write_all(1, f->line.s, f->line.len) < 0) die_temp_sys("unable to write output");
+}
+
+/* One line "sluice-fsck: PREFIX/path: parts..." (NULL-terminated parts). */
+static void say(struct fsck *f, const char *path, ...)
+{
+  va_list ap;
+  va_start(ap, path);
+  out_parts(f, path, ap);
+  va_end(ap);
+}
+
+static void problem(struct fsck *f, const char *path, ...)
+{
+  va_list ap;
+  ++f->problems;
+  va_start(ap, path);
+  out_parts(f, path, ap);
+  va_end(ap);
+}
+
+/* Called after a problem: 1 when the caller should repair it now. In
+ * the other modes the problem stays; -n says what -r would do. */
+static int may_repair(struct fsck *f, const char *path, const char *action)
+{
+  if (f->mode == MODE_REPAIR) return 1;
+  ++f->unrepaired;
+  if (f->mode == MODE_DRYRUN) say(f, path, "would repair: ", action, (const char *)0);
+  return 0;
+}
+
+static void repaired(struct fsck *f, const char *path, const char *action)
+{
+  say(f, path, "repaired: ", action, (const char *)0);
+}
+
+static void repair_failed(struct fsck *f, const char *path, const char *action)
+{
+  int e = errno;
+  ++f->unrepaired;
+  say(f, path, "repair failed: ", action, ": ", strerror(e), (const char *)0);
+}
+
+static void not_repairable(struct fsck *f, const char *path, const char *why)
+{
+  ++f->unrepaired;
+  if (f->mode != MODE_CHECK) say(f, path, "not repaired: ", why, (const char *)0);
+}
+
+/* ---- small helpers ---- */
+
+/* 1 when s is a decimal number in canonical form (no sign, no leading
+ * zero), the only form sluice gives a queue file or split directory. */
+static int canonical_number(const char *s, unsigned long *u)
+{
+  size_t n = strlen(s);
+  if (n == 0 || (n > 1 && s[0] == '0')) return 0;
+  return scan_ulong_exact(s, n, u) == 0;
+}
+
+static void path_join(str *p, const char *dir, const char *name)
+{
+  if (str_copys(p, dir) < 0 || str_catc(p, '/') < 0 || str_cats(p, name) < 0 || str_0(p) < 0) die_nomem();
+}
+
+static void path_ulong(str *p, const char *dir, unsigned long n)
+{
+  if (str_copys(p, dir) < 0 || str_catc(p, '/') < 0 || str_catulong(p, n) < 0 || str_0(p) < 0) die_nomem();
+}
+
+/* The name of a message file: "kind/dir/id", or "bounce/id". */
+static void entry_path(const struct fsck *f, str *p, enum kind kind, unsigned long id, unsigned long dir)
+{
+  if (kind == K_BOUNCE) {
+    path_ulong(p, "bounce", id);
+    return;
+  }
+  (void)f;
+  if (str_copys(p, kind_dir[kind]) < 0 || str_catc(p, '/') < 0 || str_catulong(p, dir) < 0
+      || str_catc(p, '/') < 0 || str_catulong(p, id) < 0 || str_0(p) < 0)
+    die_nomem();
+}
+
+static size_t fmt_mode(char *s, mode_t m)
+{
+  s[0] = (char)('0' + ((m >> 9) & 7));
+  s[1] = (char)('0' + ((m >> 6) & 7));
+  s[2] = (char)('0' + ((m >> 3) & 7));
+  s[3] = (char)('0' + (m & 7));
+  s[4] = 0;
+  return 4;
+}
+
+/* Reads the names of a directory (without "." and "..") into names,
+ * each followed by a NUL, so that the caller may change the directory
+ * while it walks them. 0, or -1 with errno (ENOENT when missing). */
+static int read_names(const char *dir, str *names)
+{
+  DIR *d = opendir(dir);
+  struct dirent *de;
+  str_truncate(names, 0);
+  if (!d) return -1;
+  for (;;) {
+    errno = 0;
+    de = readdir(d);
+    if (!de) break;
+    if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, "..")) continue;
+    if (str_cats(names, de->d_name) < 0 || str_catc(names, 0) < 0) {
+      closedir(d);
+      die_nomem();
+    }
+  }
+  if (errno) {
+    int e = errno;
+    closedir(d);
+    errno = e;
+    return -1;
+  }
+  closedir(d);
+  return 0;
+}
+
+static void entry_add(struct fsck *f, enum kind kind, unsigned long id, unsigned long dir, time_t mtime)
+{
+  if (f->count == f->alloc) {
+    size_t n, bytes;
+    struct entry *e;
+    if (size_add(&n, f->alloc, f->alloc / 2 + 64) < 0 || size_mul(&bytes, n, sizeof *e) < 0) die_nomem();
+    e = realloc(f->entries, bytes);
+    if (!e) die_nomem();
+    f->entries = e;
+    f->alloc = n;
+  }
+  f->entries[f->count].id = id;
+  f->entries[f->count].dir = dir;
+  f->entries[f->count].mtime = mtime;
+  f->entries[f->count].kind = kind;
+  ++f->count;
+}
+
+/* ---- pass 1: structure ---- */
+
+static int shape_ok(enum shape shape, mode_t m)
+{
+  switch (shape) {
+  case SHAPE_DIR:
+  case SHAPE_SPLIT: return S_ISDIR(m);
+  case SHAPE_FIFO: return S_ISFIFO(m);
+  case SHAPE_FILE: return S_ISREG(m);
+  }
+  return 0;
+}
+
+static const char *shape_name(enum shape shape)
+{
+  switch (shape) {
+  case SHAPE_DIR:
+  case SHAPE_SPLIT: return "is not a directory";
+  case SHAPE_FIFO: return "is not a fifo";
+  case SHAPE_FILE: return "is not a regular file";
+  }
+  return "has the wrong type";
+}
+
+/* Makes path with exactly the owner and mode wanted; the queue itself
+ * (".") is made at f->qdir before sluice-fsck enters it. */
+static int create_node(struct fsck *f, const char *path, enum shape shape, enum role owner, mode_t mode)
+{
+  const char *real = strcmp(path, ".") ? path : f->qdir;
+  int fd;
+  switch (shape) {
+  case SHAPE_DIR:
+  case SHAPE_SPLIT:
+    if (mkdir(real, 0700) < 0) return -1;
+    break;
+  case SHAPE_FIFO:
+    if (mkfifo(real, 0600) < 0) return -1;
+    break;
+  case SHAPE_FILE:
+    fd = open_excl(real, 0600);
+    if (fd < 0) return -1;
+    close(fd);
+    break;
+  }
+  if (lchown(real, f->uid[owner], f->gid) < 0 || chmod(real, mode) < 0) return -1;
+  return dir_sync_of(real);
+}
+
+/* Checks one node of the layout and repairs it when asked. Returns 1
+ * when it exists with the right type at the end. */
+static int check_node(struct fsck *f, const char *path, enum shape shape, enum role owner, mode_t mode)
+{
+  struct stat st;
+  char have[8], want[8];
+  if (lstat(path, &st) < 0) {
+    if (errno != ENOENT) die_temp_sys("unable to stat ", path);
+    if (f->fresh) {
+      if (create_node(f, path, shape, owner, mode) < 0) die_temp_sys("unable to create ", path);
+      return 1;
+    }
+    problem(f, path, "missing", (const char *)0);
+    if (!may_repair(f, path, "create")) return 0;
+    if (create_node(f, path, shape, owner, mode) < 0) {
+      repair_failed(f, path, "create");
+      return 0;
+    }
+    repaired(f, path, "created");
+    return 1;
+  }
+  if (!shape_ok(shape, st.st_mode)) {
+    problem(f, path, shape_name(shape), (const char *)0);
+    if (shape != SHAPE_FIFO) {
+      not_repairable(f, path, "move it aside by hand, then run sluice-fsck -r");
+      return 0;
+    }
+    /* the trigger fifo holds nothing: replace whatever is there */
+    if (!may_repair(f, path, "replace by a fifo")) return 0;
+    if ((S_ISDIR(st.st_mode) ? rmdir(path) : unlink(path)) < 0 || create_node(f, path, shape, owner, mode) < 0) {
+      repair_failed(f, path, "replace by a fifo");
+      return 0;
+    }
+    repaired(f, path, "replaced by a fifo");
+    return 1;
+  }
+  if (st.st_uid != f->uid[owner] || st.st_gid != f->gid) {
+    char u[FMT_ULONG], g[FMT_ULONG];
+    u[fmt_ulong(u, (unsigned long)st.st_uid)] = 0;
+    g[fmt_ulong(g, (unsigned long)st.st_gid)] = 0;
+    problem(f, path, "owner ", u, ":", g, ", want ", f->uname[owner], ":", f->gname, (const char *)0);
+    if (may_repair(f, path, "chown")) {
+      if (lchown(path, f->uid[owner], f->gid) < 0) repair_failed(f, path, "chown");
+      else repaired(f, path, "owner set");
+    }
+  }
+  if ((st.st_mode & 07777) != mode) {
+    fmt_mode(have, st.st_mode & 07777);
+    fmt_mode(want, mode);
+    problem(f, path, "mode ", have, ", want ", want, (const char *)0);
+    if (may_repair(f, path, "chmod")) {
+      if (chmod(path, mode) < 0) repair_failed(f, path, "chmod");
+      else repaired(f, path, "mode set");
+    }
+  }
+  return 1;
+}
+
+/* A name that has no place in the queue. A file is removed by -r: no
+ * part of sluice ever reads it, so it cannot be a message. A directory
+ * is left to a human. */
+static void stray(struct fsck *f, const char *path, const struct stat *st, const char *what)
+{
+  problem(f, path, what, (const char *)0);
+  if (S_ISDIR(st->st_mode)) {
+    not_repairable(f, path, "a directory: remove it by hand");
+    return;
+  }
+  if (!may_repair(f, path, "remove")) return;
+  if (unlink(path) < 0) repair_failed(f, path, "remove");
+  else repaired(f, path, "removed");
+}
+
+/* The split directories of one layout entry: 0..split-1 must exist;
+ * a numeric one beyond is remembered so that scan_files empties it into
+ * the right places and finish removes it. */
+static void check_split(struct fsck *f, const struct layout *l)
+{
+  str p = STR_INIT, names = STR_INIT;
+  char sp[FMT_ULONG];
+  size_t i;
+  for (unsigned long n = 0; n < f->split; ++n) {
+    path_ulong(&p, l->path, n);
+    check_node(f, p.s, SHAPE_DIR, l->owner, l->mode);
+  }
+  sp[fmt_ulong(sp, f->split)] = 0;
+  if (read_names(l->path, &names) < 0) die_temp_sys("unable to read ", l->path);
+  for (i = 0; i < names.len; i += strlen(names.s + i) + 1) {
+    const char *name = names.s + i;
+    unsigned long n;
+    struct stat st;
+    path_join(&p, l->path, name);
+    if (lstat(p.s, &st) < 0) {
+      if (errno == ENOENT) continue;
+      die_temp_sys("unable to stat ", p.s);
+    }
+    if (canonical_number(name, &n) && S_ISDIR(st.st_mode)) {
+      if (n < f->split) continue;
+      problem(f, p.s, "conf-split changed? queue has split dir ", name, " but conf-split is ", sp, (const char *)0);
+      if (f->mode == MODE_REPAIR) {
+        if (str_cats(&f->extra, p.s) < 0 || str_catc(&f->extra, 0) < 0) die_nomem();
+      } else {
+        may_repair(f, p.s, "move its files to their split directories, then remove it");
+      }
+      continue;
+    }
+    stray(f, p.s, &st, "not a split directory");
+  }
+  str_free(&p);
+  str_free(&names);
+}
+
+static void check_structure(struct fsck *f)
+{
+  for (size_t i = 0; i < LAYOUT_COUNT; ++i) {
+    const struct layout *l = &layout[i];
+    if (!check_node(f, l->path, l->shape, l->owner, l->mode)) continue;
+    if (l->shape == SHAPE_SPLIT) check_split(f, l);
+  }
+}
+
+/* ---- pass 2: files ---- */
+
+static void check_pid_dir(struct fsck *f)
+{
+  str p = STR_INIT, names = STR_INIT;
+  size_t i;
+  if (read_names("pid", &names) < 0) {
+    if (errno == ENOENT) return; /* reported by check_structure */
+    die_temp_sys("unable to read pid");
+  }
+  for (i = 0; i < names.len; i += strlen(names.s + i) + 1) {
+    unsigned long n;
+    struct stat st;
+    path_join(&p, "pid", names.s + i);
+    if (lstat(p.s, &st) < 0) {
+      if (errno == ENOENT) continue; /* an injection just finished */
+      die_temp_sys("unable to stat ", p.s);
+    }
+    if (!canonical_number(names.s + i, &n) || !S_ISREG(st.st_mode)) {
+      stray(f, p.s, &st, "not a pid file");
+      continue;
+    }
+    if (f->now - st.st_mtime <= STALE_SECONDS) continue; /* an injection running now */
+    problem(f, p.s, "stale pid file (older than 36 hours)", (const char *)0);
+    if (!may_repair(f, p.s, "remove")) continue;
+    if (unlink(p.s) < 0) repair_failed(f, p.s, "remove");
+    else repaired(f, p.s, "removed");
+  }
+  str_free(&p);
+  str_free(&names);
+}
+
+/* An entry whose split directory is not id mod conf-split: moved
+ * with link and unlink, so it is never lost and never overwrites
+ * another file. The entry follows the file. */
+static void move_misplaced(struct fsck *f, struct entry *e)
+{
+  str from = STR_INIT, to = STR_INIT;
+  unsigned long right = e->id % f->split;
+  entry_path(f, &from, e->kind, e->id, e->dir);
+  entry_path(f, &to, e->kind, e->id, right);
+  problem(f, from.s, "misplaced: id belongs in ", to.s, (const char *)0);
+  if (may_repair(f, from.s, "move it there")) {
+    if (link(from.s, to.s) < 0) {
+      if (errno == EEXIST) not_repairable(f, from.s, "the right place is taken too");
+      else repair_failed(f, from.s, "move");
+    } else if (dir_sync_of(to.s) < 0 || unlink(from.s) < 0 || dir_sync_of(from.s) < 0) {
+      repair_failed(f, from.s, "move");
+    } else {
+      repaired(f, from.s, "moved");
+      e->dir = right;
+    }
+  }
+  str_free(&from);
+  str_free(&to);
+}
+
+static void fix_misplaced(struct fsck *f)
+{
+  for (size_t i = 0; i < f->count; ++i) {
+    struct entry *e = &f->entries[i];
+    if (e->kind != K_BOUNCE && e->id % f->split != e->dir) move_misplaced(f, e);
+  }
+}
+
+/* The files of one split directory dir at path, or of bounce/. */
+static void scan_dir(struct fsck *f, enum kind kind, const char *path, unsigned long dir)
+{
+  str p = STR_INIT, names = STR_INIT;
+  size_t i;
+  if (read_names(path, &names) < 0) {
+    if (errno == ENOENT) return; /* reported by check_structure */
+    die_temp_sys("unable to read ", path);
+  }
+  for (i = 0; i < names.len; i += strlen(names.s + i) + 1) {
+    unsigned long id;
+    struct stat st;
+    path_join(&p, path, names.s + i);
+    if (lstat(p.s, &st) < 0) {
+      if (errno == ENOENT) continue;
+      die_temp_sys("unable to stat ", p.s);
+    }
+    if (!canonical_number(names.s + i, &id)) {
+      stray(f, p.s, &st, "name is not a decimal number");
+      continue;
+    }
+    if (!S_ISREG(st.st_mode)) {
+      problem(f, p.s, "not a regular file", (const char *)0);
+      not_repairable(f, p.s, "move it aside by hand");
+      continue;
+    }
+    entry_add(f, kind, id, dir, st.st_mtime);
+  }
+  str_free(&p);
+  str_free(&names);
+}
+
+/* Every numeric subdirectory of each split kind, those beyond
+ * conf-split included, then bounce/ and pid/. */
+static void scan_files(struct fsck *f)
+{
+  str p = STR_INIT, names = STR_INIT;
+  for (enum kind k = K_MESS; k < K_BOUNCE; k = (enum kind)(k + 1)) {
+    size_t i;
+    if (read_names(kind_dir[k], &names) < 0) {
+      if (errno == ENOENT) continue;
+      die_temp_sys("unable to read ", kind_dir[k]);
+    }
+    for (i = 0; i < names.len; i += strlen(names.s + i) + 1) {
+      unsigned long n;
+      struct stat st;
+      if (!canonical_number(names.s + i, &n)) continue; /* reported by check_split */
+      path_join(&p, kind_dir[k], names.s + i);
+      if (lstat(p.s, &st) < 0 || !S_ISDIR(st.st_mode)) continue;
+      scan_dir(f, k, p.s, n);
+    }
+  }
+  scan_dir(f, K_BOUNCE, "bounce", 0);
+  check_pid_dir(f);
+  str_free(&p);
+  str_free(&names);
+}
+
+/* ---- pass 3: messages ---- */
+
+static int entry_cmp(const void *a, const void *b)
+{
+  const struct entry *x = a, *y = b;
+  if (x->id != y->id) return x->id < y->id ? -1 : 1;
+  return (int)x->kind - (int)y->kind;
+}
+
+static void remove_entry(struct fsck *f, const struct entry *e, const char *why)
+{
+  str p = STR_INIT;
+  entry_path(f, &p, e->kind, e->id, e->dir);
+  if (may_repair(f, p.s, why)) {
+    if (unlink(p.s) < 0 || dir_sync_of(p.s) < 0) repair_failed(f, p.s, "remove");
+    else repaired(f, p.s, "removed");
+  }
+  str_free(&p);
+}
+
+/* The files of one id, e[0..n), sorted by kind (mess first). */
+static void check_message(struct fsck *f, const struct entry *e, size_t n)
+{
+  const struct entry *of[K_COUNT] = { 0 };
+  str p = STR_INIT, want = STR_INIT;
+  time_t newest = 0;
+  size_t i;
+
+  for (i = 0; i < n; ++i) {
+    of[e[i].kind] = &e[i];
+    if (e[i].mtime > newest) newest = e[i].mtime;
+  }
+
+  if (!of[K_MESS]) {
+    /* nothing to deliver: every other file of the id goes */
+    if (queue_name(&want, "mess", e[0].id, f->split) < 0 || str_0(&want) < 0) die_nomem();
+    for (i = 0; i < n; ++i) {
+      entry_path(f, &p, e[i].kind, e[i].id, e[i].dir);
+      problem(f, p.s, kind_what[e[i].kind], " without message (", want.s, " missing)", (const char *)0);
+      remove_entry(f, &e[i], "remove (nothing to deliver)");
+    }
+  } else if (of[K_TODO] || of[K_INFO]) {
+    /* committed (todo) or being delivered (info): consistent. A todo
+     * next to info is a crash during preprocessing, which sluice-send
+     * redoes; info alone is a message without recipients. */
+  } else if (of[K_LOCAL] || of[K_REMOTE] || of[K_BOUNCE]) {
+    if (queue_name(&want, "info", e[0].id, f->split) < 0 || str_0(&want) < 0) die_nomem();
+    for (i = 0; i < n; ++i) {
+      if (e[i].kind == K_MESS || e[i].kind == K_INTD) continue;
+      entry_path(f, &p, e[i].kind, e[i].id, e[i].dir);
+      problem(f, p.s, kind_what[e[i].kind], " without info (", want.s, " missing)", (const char *)0);
+      not_repairable(f, p.s, "recipients may still be pending: decide by hand (sluice-send(8))");
+    }
+  } else if (f->now - newest > STALE_SECONDS) {
+    /* mess, perhaps intd, and nothing else, for 36 hours: a crashed
+     * injection that never reached its commit point */
+    if (of[K_INTD]) {
+      entry_path(f, &p, K_INTD, of[K_INTD]->id, of[K_INTD]->dir);
+      problem(f, p.s, "unfinished envelope of an orphan message, older than 36 hours", (const char *)0);
+      remove_entry(f, of[K_INTD], "remove");
+    }
+    entry_path(f, &p, K_MESS, of[K_MESS]->id, of[K_MESS]->dir);
+    problem(f, p.s, "orphan message without envelope, older than 36 hours (left by a crashed injection)", (const char *)0);
+    remove_entry(f, of[K_MESS], "remove (never committed)");
+  }
+  str_free(&p);
+  str_free(&want);
+}
+
+static void check_messages(struct fsck *f)
+{
+  size_t i = 0, j;
+  if (f->count > 1) qsort(f->entries, f->count, sizeof *f->entries, entry_cmp);
+  while (i < f->count) {
+    for (j = i + 1; j < f->count && f->entries[j].id == f->entries[i].id; ++j) {}
+    check_message(f, f->entries + i, j - i);
+    i = j;
+  }
+}
+
+/* Removes the split directories beyond conf-split that scan_files has
+ * emptied. */
+static void remove_extra_dirs(struct fsck *f)
+{
+  for (size_t i = 0; i < f->extra.len; i += strlen(f->extra.s + i) + 1) {
+    const char *path = f->extra.s + i;
+    if (rmdir(path) < 0) {
+      if (errno == ENOTEMPTY || errno == EEXIST) not_repairable(f, path, "still holds files that could not be moved");
+      else repair_failed(f, path, "remove");
+    } else if (dir_sync_of(path) < 0) repair_failed(f, path, "remove");
+    else repaired(f, path, "files moved to their split directories, removed");
+  }
+}
+
+/* ---- the whole run ---- */
+
+static void lookup_ids(struct fsck *f)
+{
+  const char *user[ROLE_COUNT] = { auto_user_queue, auto_user_send, auto_user_remote };
+  struct group *gr;
+  for (int r = 0; r < ROLE_COUNT; ++r) {
+    struct passwd *pw = getpwnam(user[r]);
+    if (!pw) die_temp("unknown user ", user[r], ": create the sluice users first (make setup)");
+    f->uid[r] = pw->pw_uid;
+    f->uname[r] = user[r];
+  }
+  gr = getgrnam(auto_user_group);
+  if (!gr) die_temp("unknown group ", auto_user_group, ": create the sluice users first (make setup)");
+  f->gid = gr->gr_gid;
+  f->gname = auto_user_group;
+}
+
+/* Makes sure the queue directory exists (creating it with -c), enters
+ * it. Returns 0 when there is no queue to check. */
+static int enter_queue(struct fsck *f)
+{
+  struct stat st;
+  if (lstat(f->qdir, &st) < 0) {
+    if (errno != ENOENT) die_temp_sys("unable to stat ", f->qdir);
+    /* a queue that -c was asked to create is no problem to report */
+    if (!(f->create && f->mode == MODE_REPAIR)) problem(f, ".", "missing", (const char *)0);
+    if (!f->create) {
+      /* -r does not create it: a missing queue may mean a wrong home or
+       * a file system that is not mounted */
+      not_repairable(f, ".", "sluice-fsck -c creates a new, empty queue");
+      if (f->mode == MODE_CHECK) say(f, ".", "sluice-fsck -c creates a new, empty queue", (const char *)0);
+      return 0;
+    }
+    if (!may_repair(f, ".", "create")) return 0;
+    if (create_node(f, ".", SHAPE_DIR, layout[0].owner, layout[0].mode) < 0) {
+      repair_failed(f, ".", "create");
+      return 0;
+    }
+    say(f, ".", "created, with every directory, fifo and lock file below", (const char *)0);
+    f->fresh = 1;
+  } else if (!S_ISDIR(st.st_mode)) {
+    problem(f, ".", "is not a directory", (const char *)0);
+    not_repairable(f, ".", "move it aside by hand");
+    return 0;
+  }
+  if (chdir(f->qdir) < 0) die_temp_sys("unable to switch to ", f->qdir);
+  return 1;
+}
+
+static int fsck_run(struct fsck *f)
+{
+  umask(077);
+  if (enter_queue(f)) {
+    check_structure(f);
+    scan_files(f);
+    fix_misplaced(f);
+    check_messages(f);
+    if (f->mode == MODE_REPAIR) remove_extra_dirs(f);
+  }
+  if (f->mode == MODE_REPAIR) return f->unrepaired ? 1 : 0;
+  return f->problems ? 1 : 0;
+}
+
+int main(int argc, char **argv)
+{
+  static struct fsck f;
+  str qdir = STR_INIT;
+  int opt;
+
+  die_progname("sluice-fsck");
+  f.mode = MODE_CHECK;
+  while ((opt = getopt(argc, argv, "rnc")) != -1) {
+    switch (opt) {
+    case 'r': if (f.mode != MODE_DRYRUN) f.mode = MODE_REPAIR; break;
+    case 'n': f.mode = MODE_DRYRUN; break;
+    case 'c': f.create = 1; break;
+    default: die_usage("sluice-fsck [-r | -n | -c] [queuedir]");
+    }
+  }
+  if (argc - optind > 1) die_usage("sluice-fsck [-r | -n | -c] [queuedir]");
+  if (f.create) {
+    if (geteuid() != 0) die_perm("-c creates the queue with its owners and needs root");
+    if (f.mode == MODE_CHECK) f.mode = MODE_REPAIR;
+  }
+  if (optind < argc) {
+    f.qdir = f.prefix = argv[optind];
+  } else {
+    path_join(&qdir, auto_home, "queue");
+    f.qdir = qdir.s;
+    f.prefix = "queue";
+  }
+  f.split = auto_split;
+  f.now = time(0);
+  lookup_ids(&f);
+  return fsck_run(&f);
+}

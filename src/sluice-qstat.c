@@ -1,0 +1,73 @@
+/* sluice-qstat: how many messages are in the queue (sluice-qstat(8)).
+ *
+ * Counts the files of mess/N and todo/N over the split directories
+ * 0..conf-split-1 and prints
+ *     messages in queue: N
+ *     messages in queue but not yet preprocessed: M
+ * Needs read access to the queue: root or a member of the sluice group.
+ * Exit 0, or 111 when a directory cannot be read. */
+#include <dirent.h>
+#include <errno.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "auto.h"
+#include "die.h"
+#include "file.h"
+#include "str.h"
+
+/* Adds the entries of one directory, without "." and "..", to *count.
+ * 0, or -1 with errno set. */
+static int count_dir(const char *path, unsigned long *count)
+{
+  DIR *d = opendir(path);
+  struct dirent *de;
+  if (!d) return -1;
+  for (;;) {
+    errno = 0;
+    de = readdir(d);
+    if (!de) break;
+    if (de->d_name[0] == '.' && (!de->d_name[1] || (de->d_name[1] == '.' && !de->d_name[2]))) continue;
+    ++*count;
+  }
+  if (errno) {
+    int e = errno;
+    closedir(d);
+    errno = e;
+    return -1;
+  }
+  closedir(d);
+  return 0;
+}
+
+/* The files of dir/0 .. dir/split-1, relative to the queue directory.
+ * Dies 111 when one cannot be read: a partial count would mislead. */
+static unsigned long count_split(const char *dir, unsigned long split)
+{
+  str p = STR_INIT;
+  unsigned long count = 0;
+  for (unsigned long n = 0; n < split; ++n) {
+    if (str_copys(&p, dir) < 0 || str_catc(&p, '/') < 0 || str_catulong(&p, n) < 0 || str_0(&p) < 0) die_nomem();
+    if (count_dir(p.s, &count) < 0) die_temp_sys("unable to read queue/", p.s, " (run as root or a member of ", auto_user_group, ")");
+  }
+  str_free(&p);
+  return count;
+}
+
+int main(void)
+{
+  str out = STR_INIT;
+  unsigned long mess, todo;
+
+  die_progname("sluice-qstat");
+  if (chdir(auto_home) < 0) die_temp_sys("unable to switch to ", auto_home);
+  if (chdir("queue") < 0) die_temp_sys("unable to switch to ", auto_home, "/queue (run as root or a member of ", auto_user_group, ")");
+  mess = count_split("mess", auto_split);
+  todo = count_split("todo", auto_split);
+  if (str_copys(&out, "messages in queue: ") < 0 || str_catulong(&out, mess) < 0
+      || str_cats(&out, "\nmessages in queue but not yet preprocessed: ") < 0 || str_catulong(&out, todo) < 0
+      || str_catc(&out, '\n') < 0)
+    die_nomem();
+  if (write_all(1, out.s, out.len) < 0) die_temp_sys("unable to write output");
+  return 0;
+}

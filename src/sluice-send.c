@@ -1,0 +1,1436 @@
+/* sluice-send: the scheduler.
+ *
+ * Started by sluice-start as the send user with the spawner pipes on
+ * fixed descriptors (sluice-start(8)). It preprocesses todo in bounded
+ * batches, keeps every message's next attempt per channel in a heap,
+ * runs at most concurrencylocal + concurrencyremote deliveries at once
+ * through sluice-lspawn and sluice-rspawn (sluice-spawn(5)), records
+ * each result durably in the queue, injects bounces and asks
+ * sluice-clean to remove what is finished. The formats of the files it
+ * owns (info, local, remote, bounce) and the retry schedule are in
+ * sluice-send(8).
+ *
+ * Durability: a recipient's mark is flipped (and fsynced) only after
+ * its failure report, if any, is in the bounce file (fsynced); channel
+ * files are durable (file and directory fsynced) before the info file
+ * that makes them count, and the info file is durable before todo is
+ * removed. */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "auto.h"
+#include "buf.h"
+#include "byte.h"
+#include "control.h"
+#include "die.h"
+#include "dsn.h"
+#include "fd.h"
+#include "file.h"
+#include "fmt.h"
+#include "netstring.h"
+#include "prioq.h"
+#include "queue.h"
+#include "retry.h"
+#include "rewrite.h"
+#include "scan.h"
+#include "sig.h"
+#include "size.h"
+#include "spawn.h"
+#include "str.h"
+#include "wait.h"
+
+#define CH_LOCAL 0
+#define CH_REMOTE 1
+#define TODO_BATCH 64           /* todo entries preprocessed per round */
+#define HEADER_LEN 22           /* "R" + 20 digits + NUL */
+#define STALE_SECONDS (36L * 3600)
+#define RESCAN_SECONDS 600      /* todo is rescanned this often anyway */
+#define BOUNCE_RETRY_SECONDS 60
+#define BOUNCE_ORIGINAL_MAX (1024UL * 1024)
+#define CHANNEL_FILE_MAX (64UL * 1024 * 1024)
+
+/* ---------- configuration ---------- */
+
+struct config {
+  struct rewrite rw;
+  str me, bouncefrom, bouncehost, doublebouncehost, doublebounceto;
+  unsigned long concurrency[2];
+  unsigned long lifetime;
+  int qsbmf;
+};
+
+static void config_free(struct config *c)
+{
+  rewrite_free(&c->rw);
+  str_free(&c->me);
+  str_free(&c->bouncefrom);
+  str_free(&c->bouncehost);
+  str_free(&c->doublebouncehost);
+  str_free(&c->doublebounceto);
+}
+
+/* Reads every control file; -1 leaves *bad naming the file that failed. */
+static int config_load(struct config *c, const char **bad)
+{
+  str v = STR_INIT;
+  int r = -1;
+  if (rewrite_load(&c->rw, bad) < 0) return -1;
+  *bad = "control/me";
+  if (control_readline("control/me", &c->me, "localhost") < 0) goto done;
+  *bad = "control/bouncefrom";
+  if (control_readline("control/bouncefrom", &c->bouncefrom, "MAILER-DAEMON") < 0) goto done;
+  *bad = "control/bouncehost";
+  if (control_readline("control/bouncehost", &c->bouncehost, 0) < 0) goto done;
+  if (c->bouncehost.len == 0 && str_copy(&c->bouncehost, &c->me) < 0) goto done;
+  *bad = "control/doublebouncehost";
+  if (control_readline("control/doublebouncehost", &c->doublebouncehost, 0) < 0) goto done;
+  if (c->doublebouncehost.len == 0 && str_copy(&c->doublebouncehost, &c->me) < 0) goto done;
+  *bad = "control/doublebounceto";
+  if (control_readline("control/doublebounceto", &c->doublebounceto, "postmaster") < 0) goto done;
+  *bad = "control/concurrencylocal";
+  if (control_readnum("control/concurrencylocal", &c->concurrency[CH_LOCAL], 10, 1, SPAWN_SLOTS_MAX) < 0) goto done;
+  *bad = "control/concurrencyremote";
+  if (control_readnum("control/concurrencyremote", &c->concurrency[CH_REMOTE], 20, 1, SPAWN_SLOTS_MAX) < 0) goto done;
+  *bad = "control/queuelifetime";
+  if (control_readnum("control/queuelifetime", &c->lifetime, 604800, 0, 100000000UL) < 0) goto done;
+  *bad = "control/bounceformat";
+  if (control_readline("control/bounceformat", &v, "rfc3464") < 0) goto done;
+  c->qsbmf = str_equals(&v, "qsbmf");
+  if (!c->qsbmf && !str_equals(&v, "rfc3464")) { errno = EINVAL; goto done; }
+  *bad = 0;
+  r = 0;
+done:
+  str_free(&v);
+  return r;
+}
+
+/* ---------- the log ---------- */
+
+static char logmem[4096];
+static buf logbuf;
+
+static void log_safe(const char *s, size_t n)
+{
+  size_t i;
+  for (i = 0; i < n; ++i) {
+    unsigned char c = (unsigned char)s[i];
+    buf_putc(&logbuf, (c < 32 || c > 126) ? '_' : (char)c);
+  }
+}
+
+static void log_start(const char *s) { buf_puts(&logbuf, s); }
+static void log_s(const char *s) { buf_puts(&logbuf, s); }
+static void log_u(unsigned long u) { buf_putulong(&logbuf, u); }
+static void log_end(void)
+{
+  buf_putc(&logbuf, '\n');
+  buf_flush(&logbuf);
+}
+
+static void log_line(const char *a, const char *b)
+{
+  log_start(a);
+  if (b) log_s(b);
+  log_end();
+}
+
+/* ---------- messages ---------- */
+
+struct pass {
+  str file;       /* the channel file; marks T pending, D done, P taken in this pass */
+  size_t pos;     /* next record to consider */
+  int deferred;   /* a recipient was deferred in this pass */
+};
+
+struct msg {
+  unsigned long id;
+  time_t birth;
+  time_t next[2];
+  unsigned inflight[2];
+  unsigned char has[2];      /* the channel file exists */
+  unsigned char queued[2];   /* waiting in the channel's continue list */
+  unsigned char todo_done;   /* removal of todo requested */
+  unsigned char bounce;      /* bounce/ID exists */
+  unsigned char bounce_failed;
+  struct pass *pass[2];
+};
+
+/* Hash map of messages by id: open addressing, linear probing,
+ * backward-shift deletion. */
+struct msgmap {
+  struct msg **v;
+  size_t a, n;
+};
+
+static struct msgmap msgs;
+
+static size_t slot_of(unsigned long id, size_t a)
+{
+  unsigned long long h = (unsigned long long)id * 0x9E3779B97F4A7C15ULL;
+  return (size_t)(h >> 17) & (a - 1);
+}
+
+static struct msg *msg_find(unsigned long id)
+{
+  size_t i;
+  if (!msgs.a) return 0;
+  for (i = slot_of(id, msgs.a); msgs.v[i]; i = (i + 1) & (msgs.a - 1))
+    if (msgs.v[i]->id == id) return msgs.v[i];
+  return 0;
+}
+
+static void map_put(struct msg **v, size_t a, struct msg *m)
+{
+  size_t i = slot_of(m->id, a);
+  while (v[i]) i = (i + 1) & (a - 1);
+  v[i] = m;
+}
+
+static struct msg *msg_new(unsigned long id)
+{
+  struct msg *m;
+  if ((msgs.n + 1) * 2 > msgs.a) {
+    size_t a = msgs.a ? msgs.a * 2 : 1024, bytes, i;
+    struct msg **v;
+    if (size_mul(&bytes, a, sizeof *v) < 0 || !(v = calloc(1, bytes))) die_nomem();
+    for (i = 0; i < msgs.a; ++i)
+      if (msgs.v[i]) map_put(v, a, msgs.v[i]);
+    free(msgs.v);
+    msgs.v = v;
+    msgs.a = a;
+  }
+  m = calloc(1, sizeof *m);
+  if (!m) die_nomem();
+  m->id = id;
+  map_put(msgs.v, msgs.a, m);
+  ++msgs.n;
+  return m;
+}
+
+static void msg_delete(struct msg *m)
+{
+  size_t i = slot_of(m->id, msgs.a), j, k;
+  while (msgs.v[i] != m) i = (i + 1) & (msgs.a - 1);
+  msgs.v[i] = 0;
+  for (j = (i + 1) & (msgs.a - 1); msgs.v[j]; j = (j + 1) & (msgs.a - 1)) {
+    k = slot_of(msgs.v[j]->id, msgs.a);
+    /* move v[j] back to i unless its home lies cyclically in (i, j] */
+    if ((j > i && (k <= i || k > j)) || (j < i && (k <= i && k > j))) {
+      msgs.v[i] = msgs.v[j];
+      msgs.v[j] = 0;
+      i = j;
+    }
+  }
+  --msgs.n;
+  free(m);
+}
+
+/* ---------- channels and slots ---------- */
+
+struct slot {
+  int busy;
+  unsigned long id;
+  unsigned long delivery;
+  str offsets;  /* size_t offsets of the marks in the channel file */
+  str addrs;    /* the recipients, each followed by NUL */
+  size_t n;
+};
+
+struct channel {
+  const char *name;
+  unsigned long unit;
+  int fdout, fdin;
+  str out;                 /* request bytes not yet written */
+  str in;                  /* result bytes not yet decoded */
+  struct slot slots[SPAWN_SLOTS_MAX];
+  unsigned long used;
+  struct prioq heap;
+  unsigned long *cont;     /* ring of message ids continuing a pass */
+  size_t cont_head, cont_n, cont_a;
+};
+
+static struct channel chans[2];
+static struct config cfg;
+static unsigned long delivery_count;
+static time_t now;
+
+static const char *dirs[2] = { "local", "remote" };
+
+static void cont_push(struct channel *c, unsigned long id)
+{
+  if (c->cont_n == c->cont_a) {
+    size_t a = c->cont_a ? c->cont_a * 2 : 64, bytes, i;
+    unsigned long *v;
+    if (size_mul(&bytes, a, sizeof *v) < 0 || !(v = malloc(bytes))) die_nomem();
+    for (i = 0; i < c->cont_n; ++i) v[i] = c->cont[(c->cont_head + i) % c->cont_a];
+    free(c->cont);
+    c->cont = v;
+    c->cont_a = a;
+    c->cont_head = 0;
+  }
+  c->cont[(c->cont_head + c->cont_n) % c->cont_a] = id;
+  ++c->cont_n;
+}
+
+static int cont_pop(struct channel *c, unsigned long *id)
+{
+  if (!c->cont_n) return 0;
+  *id = c->cont[c->cont_head];
+  c->cont_head = (c->cont_head + 1) % c->cont_a;
+  --c->cont_n;
+  return 1;
+}
+
+static void log_status(void)
+{
+  log_start("status: local ");
+  log_u(chans[CH_LOCAL].used);
+  log_s("/");
+  log_u(cfg.concurrency[CH_LOCAL]);
+  log_s(" remote ");
+  log_u(chans[CH_REMOTE].used);
+  log_s("/");
+  log_u(cfg.concurrency[CH_REMOTE]);
+  log_end();
+}
+
+/* ---------- sluice-clean ---------- */
+
+static int fd_clean_out = 7, fd_clean_in = 8;
+static str clean_out, clean_pending; /* pending: type byte + id digits + NUL each */
+
+static void clean_request(char type, unsigned long id)
+{
+  str r = STR_INIT;
+  if (str_catc(&r, type) < 0) die_nomem();
+  if (type != 'p' && str_catulong(&r, id) < 0) die_nomem();
+  if (str_catc(&r, 0) < 0 || str_cat(&clean_out, &r) < 0 || str_cat(&clean_pending, &r) < 0) die_nomem();
+  str_free(&r);
+}
+
+static void clean_answer(char a)
+{
+  size_t len = byte_chr(clean_pending.s, clean_pending.len, 0);
+  if (len == clean_pending.len) {
+    log_line("warning: sluice-clean answered more than was asked", 0);
+    return;
+  }
+  if (a != '+') {
+    log_start("warning: sluice-clean could not do ");
+    log_safe(clean_pending.s, len);
+    log_s(a == '?' ? ": malformed request" : ": will retry later");
+    log_end();
+  }
+  memmove(clean_pending.s, clean_pending.s + len + 1, clean_pending.len - len - 1);
+  clean_pending.len -= len + 1;
+}
+
+/* ---------- queue files ---------- */
+
+static str qname;
+
+static const char *qpath(const char *dir, unsigned long id)
+{
+  if (queue_name(&qname, dir, id, auto_split) < 0 || str_0(&qname) < 0) die_nomem();
+  return qname.s;
+}
+
+static const char *qdirpath(const char *dir, unsigned long id)
+{
+  if (queue_dirname(&qname, dir, id, auto_split) < 0 || str_0(&qname) < 0) die_nomem();
+  return qname.s;
+}
+
+/* info: "b" birth, "u" uid, "p" pid, "F" sender, "E" - each NUL-ended. */
+struct info {
+  unsigned long birth, uid, pid;
+  str sender;
+};
+
+static int info_parse(const str *s, struct info *in)
+{
+  size_t pos = 0;
+  int seen = 0;
+  while (pos < s->len) {
+    size_t len = byte_chr(s->s + pos, s->len - pos, 0);
+    const char *f = s->s + pos;
+    if (pos + len >= s->len || len == 0) return -1;
+    switch (f[0]) {
+      case 'b': if (scan_ulong_exact(f + 1, len - 1, &in->birth) < 0) return -1; seen |= 1; break;
+      case 'u': if (scan_ulong_exact(f + 1, len - 1, &in->uid) < 0) return -1; seen |= 2; break;
+      case 'p': if (scan_ulong_exact(f + 1, len - 1, &in->pid) < 0) return -1; seen |= 4; break;
+      case 'F': if (str_copyb(&in->sender, f + 1, len - 1) < 0) return -1; seen |= 8; break;
+      case 'E': return (seen == 15 && pos + len + 1 == s->len) ? 0 : -1;
+      default: return -1;
+    }
+    pos += len + 1;
+  }
+  return -1;
+}
+
+/* 1 and the info, 0 when there is no (complete) info file, -1 error. */
+static int info_read(unsigned long id, struct info *in)
+{
+  str s = STR_INIT;
+  int r = file_read(qpath("info", id), &s, 1UL << 20);
+  if (r > 0) r = info_parse(&s, in) < 0 ? 0 : 1;
+  str_free(&s);
+  return r;
+}
+
+static int header_parse(const str *f, unsigned long *next)
+{
+  if (f->len < HEADER_LEN || f->s[0] != 'R' || f->s[HEADER_LEN - 1] != 0) return -1;
+  return scan_ulong_exact(f->s + 1, HEADER_LEN - 2, next);
+}
+
+static void header_fmt(char *h, unsigned long next)
+{
+  h[0] = 'R';
+  fmt_ulong0(h + 1, next, 20);
+  h[HEADER_LEN - 1] = 0;
+}
+
+/* Checks the records after the header: mark, address, NUL. */
+static int records_valid(const str *f)
+{
+  size_t pos = HEADER_LEN;
+  while (pos < f->len) {
+    size_t len = byte_chr(f->s + pos, f->len - pos, 0);
+    if (pos + len >= f->len || len < 2 || (f->s[pos] != 'T' && f->s[pos] != 'D')) return 0;
+    pos += len + 1;
+  }
+  return 1;
+}
+
+/* ---------- scheduling ---------- */
+
+static void schedule(struct msg *m, int c, time_t when)
+{
+  m->next[c] = when;
+  if (prioq_insert(&chans[c].heap, when, m->id) < 0) die_nomem();
+}
+
+static void persist_next(struct msg *m, int c)
+{
+  char h[HEADER_LEN];
+  int fd = open(qpath(dirs[c], m->id), O_WRONLY | O_CLOEXEC);
+  header_fmt(h, m->next[c] > 0 ? (unsigned long)m->next[c] : 0);
+  /* no fsync: a retry time lost in a crash only makes the retry early */
+  if (fd < 0 || pwrite(fd, h, HEADER_LEN, 0) != HEADER_LEN) log_line("warning: unable to record retry time in ", qname.s);
+  if (fd >= 0) close(fd);
+}
+
+static void maybe_finish(struct msg *m);
+
+static void pass_free(struct msg *m, int c)
+{
+  if (m->pass[c]) {
+    str_free(&m->pass[c]->file);
+    free(m->pass[c]);
+    m->pass[c] = 0;
+  }
+}
+
+/* The pass over a channel file is over and nothing is in flight. */
+static void pass_end(struct msg *m, int c)
+{
+  struct pass *p = m->pass[c];
+  size_t pos = HEADER_LEN;
+  int pending = 0;
+  while (pos < p->file.len) {
+    size_t len = byte_chr(p->file.s + pos, p->file.len - pos, 0);
+    if (p->file.s[pos] != 'D') pending = 1;
+    pos += len + 1;
+  }
+  pass_free(m, c);
+  if (!pending) {
+    m->has[c] = 0;
+    if (unlink(qpath(dirs[c], m->id)) < 0 && errno != ENOENT) log_line("warning: unable to remove ", qname.s);
+  } else {
+    schedule(m, c, retry_next(m->birth, now, chans[c].unit));
+    persist_next(m, c);
+  }
+}
+
+static int pass_start(struct msg *m, int c)
+{
+  struct pass *p = calloc(1, sizeof *p);
+  int r;
+  if (!p) die_nomem();
+  r = file_read(qpath(dirs[c], m->id), &p->file, CHANNEL_FILE_MAX);
+  if (r <= 0 || header_parse(&p->file, &(unsigned long){ 0 }) < 0 || !records_valid(&p->file)) {
+    log_start(r == 0 ? "warning: missing " : "warning: unable to read or parse ");
+    log_s(qname.s);
+    log_s(": will look again in an hour");
+    log_end();
+    str_free(&p->file);
+    free(p);
+    if (r == 0) { m->has[c] = 0; return -1; }
+    schedule(m, c, now + 3600);
+    return -1;
+  }
+  p->pos = HEADER_LEN;
+  m->pass[c] = p;
+  return 0;
+}
+
+static size_t domain_off(const char *a, size_t len)
+{
+  size_t at = byte_rchr(a, len, '@');
+  return at == len ? len : at + 1;
+}
+
+/* Sends one delivery of message m on channel c: the next pending
+ * recipient, and for remote every other pending one at its domain.
+ * Returns 1 when the pass has more to dispatch, 0 when it has not. */
+static int dispatch(struct msg *m, int c)
+{
+  struct channel *ch = &chans[c];
+  struct pass *p = m->pass[c];
+  struct slot *sl = 0;
+  unsigned long s;
+  struct info in = { 0, 0, 0, STR_INIT };
+  size_t pos, first = 0, firstlen = 0;
+  const char *dom = 0;
+  size_t domlen = 0;
+
+  while (p->pos < p->file.len) { /* the next pending record */
+    size_t len = byte_chr(p->file.s + p->pos, p->file.len - p->pos, 0);
+    if (p->file.s[p->pos] == 'T') { first = p->pos; firstlen = len; break; }
+    p->pos += len + 1;
+  }
+  if (p->pos >= p->file.len) return 0;
+  if (info_read(m->id, &in) <= 0) {
+    log_start("warning: unable to read info for msg ");
+    log_u(m->id);
+    log_end();
+    str_free(&in.sender);
+    p->pos = p->file.len; /* end this pass; it is retried later */
+    p->deferred = 1;
+    return 0;
+  }
+  for (s = 0; s < cfg.concurrency[c]; ++s)
+    if (!ch->slots[s].busy) { sl = &ch->slots[s]; break; }
+  if (!sl) { str_free(&in.sender); return 1; }
+
+  sl->busy = 1;
+  sl->id = m->id;
+  sl->delivery = ++delivery_count;
+  sl->offsets.len = sl->addrs.len = 0;
+  sl->n = 0;
+  if (c == CH_REMOTE) {
+    size_t d = domain_off(p->file.s + first + 1, firstlen - 1);
+    dom = p->file.s + first + 1 + d;
+    domlen = firstlen - 1 - d;
+  }
+  for (pos = first; pos < p->file.len && sl->n < SPAWN_RCPTS_MAX;) {
+    size_t len = byte_chr(p->file.s + pos, p->file.len - pos, 0);
+    const char *a = p->file.s + pos + 1;
+    int take = p->file.s[pos] == 'T';
+    if (take && c == CH_REMOTE) {
+      size_t d = domain_off(a, len - 1);
+      take = case_equalb(a + d, len - 1 - d, dom, domlen);
+    }
+    if (take) {
+      p->file.s[pos] = 'P';
+      if (str_catb(&sl->offsets, (const char *)&pos, sizeof pos) < 0 || str_catb(&sl->addrs, a, len - 1) < 0
+          || str_catc(&sl->addrs, 0) < 0)
+        die_nomem();
+      ++sl->n;
+      log_start("starting delivery ");
+      log_u(sl->delivery);
+      log_s(": msg ");
+      log_u(m->id);
+      log_s(c == CH_LOCAL ? " to local " : " to remote ");
+      log_safe(a, len - 1);
+      log_end();
+      if (c == CH_LOCAL) break;
+    }
+    pos += len + 1;
+  }
+  p->pos = first + firstlen + 1;
+  if (spawn_request_encode(&ch->out, s, m->id, in.sender.s, in.sender.len, sl->addrs.s, sl->addrs.len, sl->n) < 0)
+    die_temp_sys("unable to encode a delivery request");
+  str_free(&in.sender);
+  ++ch->used;
+  ++m->inflight[c];
+  log_status();
+  while (p->pos < p->file.len) {
+    size_t len = byte_chr(p->file.s + p->pos, p->file.len - p->pos, 0);
+    if (p->file.s[p->pos] == 'T') return 1;
+    p->pos += len + 1;
+  }
+  return 0;
+}
+
+static int draining; /* SIGTERM: start nothing new */
+
+static void run_channel(int c)
+{
+  struct channel *ch = &chans[c];
+  while (!draining && ch->used < cfg.concurrency[c]) {
+    struct msg *m = 0;
+    unsigned long id;
+    struct prioq_item top;
+    if (cont_pop(ch, &id)) {
+      m = msg_find(id);
+      if (!m || !m->queued[c]) continue;
+      m->queued[c] = 0;
+      if (!m->pass[c]) continue;
+    } else if (prioq_min(&ch->heap, &top) && top.when <= now) {
+      prioq_delmin(&ch->heap);
+      m = msg_find(top.id);
+      if (!m || !m->has[c] || m->pass[c] || m->next[c] != top.when) continue; /* stale entry */
+      if (pass_start(m, c) < 0) { maybe_finish(m); continue; }
+    } else {
+      break;
+    }
+    if (dispatch(m, c)) {
+      m->queued[c] = 1;
+      cont_push(ch, m->id);
+    } else if (m->inflight[c] == 0) {
+      pass_end(m, c);
+      maybe_finish(m);
+    }
+  }
+}
+
+/* ---------- results ---------- */
+
+static int append_bounce(struct msg *m, const str *records)
+{
+  int created = 0, fd;
+  const char *path = qpath("bounce", m->id);
+  struct stat st;
+  if (lstat(path, &st) < 0) created = 1;
+  fd = open_append(path, 0600);
+  if (fd < 0) return -1;
+  if (write_all(fd, records->s, records->len) < 0 || file_sync(fd) < 0) {
+    int e = errno;
+    close(fd);
+    errno = e;
+    return -1;
+  }
+  close(fd);
+  if (created && dir_sync("bounce") < 0) return -1;
+  m->bounce = 1;
+  return 0;
+}
+
+static void handle_result(int c, const struct spawn_result *res)
+{
+  struct channel *ch = &chans[c];
+  struct slot *sl;
+  struct msg *m;
+  str bounce = STR_INIT, rec = STR_INIT;
+  size_t rpos = 0, apos = 0, i;
+  int expired, fd;
+  char *marks;
+
+  if (res->slot >= SPAWN_SLOTS_MAX || !ch->slots[res->slot].busy) {
+    log_start("warning: result for idle ");
+    log_s(ch->name);
+    log_s(" slot ");
+    log_u(res->slot);
+    log_s(" ignored");
+    log_end();
+    return;
+  }
+  sl = &ch->slots[res->slot];
+  m = msg_find(sl->id);
+  if (res->nresults != sl->n || !m || !m->pass[c]) {
+    log_start("warning: result for delivery ");
+    log_u(sl->delivery);
+    log_s(!m || !m->pass[c] ? " has no message; ignored" : " has the wrong number of recipients; treated as deferred");
+    log_end();
+    if (m && m->pass[c]) {
+      m->pass[c]->deferred = 1;
+      --m->inflight[c];
+    }
+    goto free_slot;
+  }
+  expired = (unsigned long)(now > m->birth ? now - m->birth : 0) >= cfg.lifetime;
+  marks = calloc(sl->n ? sl->n : 1, 1);
+  if (!marks) die_nomem();
+  for (i = 0; i < sl->n; ++i) {
+    const char *r, *a;
+    size_t rlen, alen;
+    spawn_next(&res->results, &rpos, &r, &rlen);
+    spawn_next(&sl->addrs, &apos, &a, &alen);
+    log_start("delivery ");
+    log_u(sl->delivery);
+    log_s(r[0] == 'K' ? ": success: " : r[0] == 'D' ? ": failure: " : expired ? ": failure: too old: " : ": deferral: ");
+    if (c == CH_REMOTE) { log_safe(a, alen); log_s(": "); }
+    log_safe(r + 1, rlen - 1);
+    log_end();
+    if (r[0] == 'K') marks[i] = 'D';
+    else if (r[0] == 'D' || expired) {
+      marks[i] = 'D';
+      rec.len = 0;
+      if (str_catc(&rec, r[0] == 'D' ? 'D' : 'Z') < 0 || str_catc(&rec, c == CH_LOCAL ? 'L' : 'R') < 0
+          || str_catb(&rec, a, alen) < 0 || str_catc(&rec, 0) < 0
+          || str_catb(&rec, r + 1, rlen - 1) < 0 || netstring_cat(&bounce, rec.s, rec.len) < 0)
+        die_nomem();
+    } else {
+      m->pass[c]->deferred = 1;
+    }
+  }
+  if (bounce.len && append_bounce(m, &bounce) < 0) {
+    /* the failures stay unmarked and are retried: nothing is lost */
+    log_line("warning: unable to write bounce file: ", strerror(errno));
+    for (i = 0; i < sl->n; ++i) marks[i] = 0;
+    m->pass[c]->deferred = 1;
+  }
+  fd = open(qpath(dirs[c], m->id), O_WRONLY | O_CLOEXEC);
+  if (fd < 0) log_line("warning: unable to open channel file ", qname.s);
+  for (i = 0; i < sl->n; ++i) {
+    size_t off;
+    memcpy(&off, sl->offsets.s + i * sizeof off, sizeof off);
+    if (marks[i] == 'D') {
+      if (fd >= 0 && pwrite(fd, "D", 1, (off_t)off) == 1) m->pass[c]->file.s[off] = 'D';
+      else m->pass[c]->deferred = 1;
+    }
+  }
+  if (fd >= 0) {
+    if (file_sync(fd) < 0) log_line("warning: unable to sync ", qname.s);
+    close(fd);
+  }
+  free(marks);
+  --m->inflight[c];
+  if (m->inflight[c] == 0 && !m->queued[c]) {
+    struct pass *p = m->pass[c];
+    size_t pos = p->pos;
+    int more = 0;
+    while (pos < p->file.len) {
+      size_t len = byte_chr(p->file.s + pos, p->file.len - pos, 0);
+      if (p->file.s[pos] == 'T') { more = 1; break; }
+      pos += len + 1;
+    }
+    if (more) {
+      m->queued[c] = 1;
+      cont_push(ch, m->id);
+    } else {
+      pass_end(m, c);
+    }
+  }
+free_slot:
+  sl->busy = 0;
+  --ch->used;
+  log_status();
+  str_free(&bounce);
+  str_free(&rec);
+  if (m) maybe_finish(m);
+}
+
+/* ---------- bounces ---------- */
+
+static unsigned long bounce_seq;
+
+/* Runs sluice-queue with the message and envelope; returns its exit code
+ * (0 committed) or -1 when it could not be run. */
+static int inject(const str *message, const str *envelope, unsigned long *qp)
+{
+  int mp[2], ep[2], status;
+  pid_t pid;
+  str prog = STR_INIT;
+  char *argv[2];
+  child_fd fds[2];
+
+  if (pipe(mp) < 0) return -1;
+  if (pipe(ep) < 0) { close(mp[0]); close(mp[1]); return -1; }
+  fd_cloexec(mp[1], 1);
+  fd_cloexec(ep[1], 1);
+  if (str_copys(&prog, auto_home) < 0 || str_cats(&prog, "/bin/sluice-queue") < 0 || str_0(&prog) < 0) die_nomem();
+  argv[0] = prog.s;
+  argv[1] = 0;
+  fds[0].to = 0; fds[0].from = mp[0];
+  fds[1].to = 1; fds[1].from = ep[0];
+  pid = child_spawn(prog.s, argv, 0, fds, 2);
+  close(mp[0]);
+  close(ep[0]);
+  str_free(&prog);
+  if (pid < 0) { close(mp[1]); close(ep[1]); return -1; }
+  *qp = (unsigned long)pid;
+  (void)(write_all(mp[1], message->s, message->len) < 0);
+  close(mp[1]);
+  (void)(write_all(ep[1], envelope->s, envelope->len) < 0);
+  close(ep[1]);
+  if (wait_pid(pid, &status) < 0) return -1;
+  return wait_exitcode(status);
+}
+
+/* Injects the bounce of message m from its bounce file. 0 done (or
+ * dropped), -1 failed (retried later). */
+static int send_bounce(struct msg *m)
+{
+  str records = STR_INIT, original = STR_INIT, out = STR_INIT, env = STR_INIT, token = STR_INIT;
+  str from = STR_INIT, to = STR_INIT, addrs = STR_INIT;
+  struct info in = { 0, 0, 0, STR_INIT };
+  struct dsn_recipient *rc = 0;
+  struct dsn_message dm;
+  size_t n = 0, pos = 0, i;
+  unsigned long qp = 0;
+  int r = -1, code, fd;
+  const char *bpath;
+
+  if (info_read(m->id, &in) <= 0) goto done;
+  bpath = qpath("bounce", m->id);
+  if (file_read(bpath, &records, 64UL << 20) < 0) goto done;
+  if (in.sender.len == 3 && byte_equal(in.sender.s, "#@[]", 3)) {
+    log_start("triple bounce: discarding bounce/");
+    log_u(m->id);
+    log_end();
+    r = 0;
+    goto remove;
+  }
+  if (in.sender.len == 0 && cfg.doublebounceto.len == 0) {
+    log_start("double bounce: discarding bounce/");
+    log_u(m->id);
+    log_s(" (control/doublebounceto is empty)");
+    log_end();
+    r = 0;
+    goto remove;
+  }
+  /* count and check the records; a torn last record is ignored */
+  while (pos < records.len) {
+    size_t off, len, used;
+    if (netstring_parse(records.s + pos, records.len - pos, 1UL << 20, &off, &len, &used) != 1) break;
+    ++n;
+    pos += used;
+  }
+  if (n == 0) { r = 0; goto remove; }
+  rc = calloc(n, sizeof *rc);
+  if (!rc) die_nomem();
+  /* the addresses need NUL terminators: copy them into one block */
+  for (pos = 0, i = 0; i < n; ++i) {
+    size_t off, len, used, alen;
+    const char *rec;
+    netstring_parse(records.s + pos, records.len - pos, 1UL << 20, &off, &len, &used);
+    rec = records.s + pos + off;
+    if (len < 2) { pos += used; rc[i].text = ""; continue; }
+    alen = byte_chr(rec + 2, len - 2, 0);
+    if (str_catb(&addrs, rec + 2, alen) < 0 || str_catc(&addrs, 0) < 0) die_nomem();
+    rc[i].text = rec + 2 + alen + (alen < len - 2 ? 1 : 0);
+    rc[i].textlen = len - 2 - alen - (alen < len - 2 ? 1 : 0);
+    rc[i].expired = rec[0] == 'Z';
+    rc[i].diag_type = rec[1] == 'R' ? DSN_DIAG_SMTP : DSN_DIAG_SLUICE;
+    rc[i].last_attempt = now;
+    pos += used;
+  }
+  for (pos = 0, i = 0; i < n; ++i) {
+    rc[i].addr = addrs.s + pos;
+    pos += byte_len(addrs.s + pos, addrs.len - pos) + 1;
+  }
+  fd = open_read(qpath("mess", m->id));
+  if (fd < 0 || read_fd_all(fd, &original, BOUNCE_ORIGINAL_MAX) < 0) {
+    if (errno != EFBIG) { if (fd >= 0) close(fd); goto done; }
+  }
+  if (fd >= 0) close(fd);
+
+  if (str_copy(&from, &cfg.bouncefrom) < 0 || str_catc(&from, '@') < 0 || str_cat(&from, &cfg.bouncehost) < 0
+      || str_0(&from) < 0)
+    die_nomem();
+  if (in.sender.len == 0) { /* double bounce */
+    if (str_copy(&to, &cfg.doublebounceto) < 0) die_nomem();
+    if (byte_chr(to.s, to.len, '@') == to.len && (str_catc(&to, '@') < 0 || str_cat(&to, &cfg.doublebouncehost) < 0))
+      die_nomem();
+  } else if (str_copy(&to, &in.sender) < 0) {
+    die_nomem();
+  }
+  if (str_0(&to) < 0 || str_0(&in.sender) < 0 || str_0(&cfg.me) < 0) die_nomem();
+  if (str_catulong(&token, (unsigned long)now) < 0 || str_catc(&token, '.') < 0 || str_catulong(&token, m->id) < 0
+      || str_catc(&token, '.') < 0 || str_catulong(&token, ++bounce_seq) < 0 || str_0(&token) < 0)
+    die_nomem();
+  memset(&dm, 0, sizeof dm);
+  dm.host = cfg.me.s;
+  dm.from = from.s;
+  dm.to = to.s;
+  dm.doublebounce = in.sender.len == 0;
+  dm.queue_id = m->id;
+  dm.arrival = m->birth;
+  dm.now = now;
+  dm.format = cfg.qsbmf ? DSN_QSBMF : DSN_RFC3464;
+  dm.token = token.s;
+  dm.sender = in.sender.s;
+  dm.rcpt = rc;
+  dm.rcpt_count = n;
+  dm.original = original.s;
+  dm.original_len = original.len;
+  if (dsn_compose(&out, &dm) < 0) goto done;
+
+  /* envelope: a bounce has the null sender; a double bounce #@[] */
+  if (str_cats(&env, in.sender.len == 0 ? "F#@[]" : "F") < 0 || str_catc(&env, 0) < 0 || str_catc(&env, 'T') < 0
+      || str_catb(&env, to.s, to.len) < 0 || str_catc(&env, 0) < 0 || str_catc(&env, 0) < 0)
+    die_nomem();
+  code = inject(&out, &env, &qp);
+  if (code != 0) {
+    log_start("warning: unable to inject bounce for msg ");
+    log_u(m->id);
+    log_s(": sluice-queue exit ");
+    log_u(code < 0 ? 999UL : (unsigned long)code);
+    log_end();
+    goto done;
+  }
+  log_start("bounce msg ");
+  log_u(m->id);
+  log_s(" qp ");
+  log_u(qp);
+  log_end();
+  r = 0;
+remove:
+  if (unlink(qpath("bounce", m->id)) < 0 && errno != ENOENT) { r = -1; goto done; }
+  dir_sync("bounce");
+  m->bounce = 0;
+done:
+  free(rc);
+  str_free(&records);
+  str_free(&original);
+  str_free(&out);
+  str_free(&env);
+  str_free(&token);
+  str_free(&from);
+  str_free(&to);
+  str_free(&addrs);
+  str_free(&in.sender);
+  return r;
+}
+
+static void maybe_finish(struct msg *m)
+{
+  int c;
+  for (c = 0; c < 2; ++c)
+    if (m->inflight[c] || m->pass[c]) return;
+  if (m->bounce) {
+    if (send_bounce(m) < 0) {
+      m->bounce_failed = 1;
+      return;
+    }
+    m->bounce_failed = 0;
+  }
+  if (m->has[0] || m->has[1]) return;
+  if (!m->todo_done) return; /* wait until todo is gone first */
+  for (c = 0; c < 2; ++c)
+    if (unlink(qpath(dirs[c], m->id)) < 0 && errno != ENOENT) return;
+  if (unlink(qpath("info", m->id)) < 0 && errno != ENOENT) return;
+  clean_request('m', m->id);
+  log_start("end msg ");
+  log_u(m->id);
+  log_end();
+  msg_delete(m);
+}
+
+/* ---------- loading the queue and preprocessing todo ---------- */
+
+static void load_message(unsigned long id, const struct info *in, int todo_done)
+{
+  struct msg *m = msg_new(id);
+  struct stat st;
+  int c;
+  m->birth = (time_t)in->birth;
+  m->todo_done = (unsigned char)todo_done;
+  for (c = 0; c < 2; ++c) {
+    str f = STR_INIT;
+    unsigned long next = 0;
+    int fd = open_read(qpath(dirs[c], id));
+    if (fd < 0) continue;
+    if (str_ready(&f, HEADER_LEN) == 0) {
+      ssize_t got = read_full(fd, f.s, HEADER_LEN);
+      f.len = got > 0 ? (size_t)got : 0;
+      if (header_parse(&f, &next) < 0) next = 0;
+    }
+    close(fd);
+    str_free(&f);
+    m->has[c] = 1;
+    schedule(m, c, (time_t)next);
+  }
+  if (lstat(qpath("bounce", id), &st) == 0) m->bounce = 1;
+}
+
+static void load_queue(void)
+{
+  unsigned long n;
+  str path = STR_INIT;
+  for (n = 0; n < auto_split; ++n) {
+    DIR *d;
+    struct dirent *de;
+    if (str_copys(&path, "info/") < 0 || str_catulong(&path, n) < 0 || str_0(&path) < 0) die_nomem();
+    d = opendir(path.s);
+    if (!d) die_temp_sys("unable to open ", path.s);
+    while ((de = readdir(d)) != 0) {
+      unsigned long id;
+      struct info in = { 0, 0, 0, STR_INIT };
+      size_t len = byte_len(de->d_name, sizeof de->d_name);
+      if (de->d_name[0] == '.' || scan_ulong_exact(de->d_name, len, &id) < 0) continue;
+      if (info_read(id, &in) > 0 && !msg_find(id)) {
+        struct stat st;
+        /* todo still present: remove it once more (t), harmless */
+        load_message(id, &in, lstat(qpath("todo", id), &st) < 0);
+      }
+      str_free(&in.sender);
+    }
+    closedir(d);
+  }
+  str_free(&path);
+}
+
+/* todo scanning: an incremental cursor so a huge todo never blocks */
+static DIR *scan_dir;
+static unsigned long scan_index;
+static int scan_active, scan_again;
+static time_t scan_last;
+
+struct pre {
+  unsigned long id;
+  time_t birth;
+  struct info in;
+  str chan[2];
+  unsigned long nrcpt[2];
+};
+
+static int envelope_classify(struct pre *p, const str *env)
+{
+  size_t pos = 0;
+  str out = STR_INIT;
+  int seen = 0, c;
+  char h[HEADER_LEN];
+  header_fmt(h, 0);
+  for (c = 0; c < 2; ++c) {
+    p->chan[c].len = 0;
+    p->nrcpt[c] = 0;
+    if (str_catb(&p->chan[c], h, HEADER_LEN) < 0) die_nomem();
+  }
+  while (pos < env->len) {
+    size_t len = byte_chr(env->s + pos, env->len - pos, 0);
+    const char *f = env->s + pos;
+    if (pos + len >= env->len || len == 0) break;
+    switch (f[0]) {
+      case 'u': if (scan_ulong_exact(f + 1, len - 1, &p->in.uid) < 0) goto bad; seen |= 1; break;
+      case 'p': if (scan_ulong_exact(f + 1, len - 1, &p->in.pid) < 0) goto bad; seen |= 2; break;
+      case 'F': if (str_copyb(&p->in.sender, f + 1, len - 1) < 0) die_nomem(); seen |= 4; break;
+      case 'T':
+        if (!(seen & 4) || len < 2) goto bad;
+        c = rewrite_classify(&cfg.rw, f + 1, len - 1, &out);
+        if (c < 0) {
+          if (errno == ENOMEM) die_nomem();
+          goto bad;
+        }
+        c = c ? CH_LOCAL : CH_REMOTE;
+        if (str_catc(&p->chan[c], 'T') < 0 || str_cat(&p->chan[c], &out) < 0 || str_catc(&p->chan[c], 0) < 0)
+          die_nomem();
+        ++p->nrcpt[c];
+        break;
+      default: goto bad;
+    }
+    pos += len + 1;
+  }
+  str_free(&out);
+  return seen == 7 ? 0 : -1;
+bad:
+  str_free(&out);
+  return -1;
+}
+
+static int write_durable_file(const char *path, const str *s)
+{
+  int fd = open_trunc(path, 0600), e;
+  if (fd < 0) return -1;
+  if (write_all(fd, s->s, s->len) < 0 || file_sync(fd) < 0) {
+    e = errno;
+    close(fd);
+    errno = e;
+    return -1;
+  }
+  return close(fd);
+}
+
+/* Preprocesses up to TODO_BATCH entries of todo. Returns the number of
+ * entries looked at. */
+static int todo_round(void)
+{
+  struct pre batch[TODO_BATCH];
+  unsigned char dirty[3][1000];
+  size_t nb = 0, i;
+  int looked = 0, c;
+  str path = STR_INIT, env = STR_INIT, info = STR_INIT;
+
+  if (!scan_active) return 0;
+  memset(dirty, 0, sizeof dirty);
+  while (nb < TODO_BATCH && looked < 4 * TODO_BATCH) {
+    struct dirent *de;
+    unsigned long id;
+    struct stat st;
+    struct msg *m;
+    size_t len;
+    if (!scan_dir) {
+      if (scan_index >= auto_split) {
+        scan_active = 0;
+        break;
+      }
+      if (str_copys(&path, "todo/") < 0 || str_catulong(&path, scan_index) < 0 || str_0(&path) < 0) die_nomem();
+      scan_dir = opendir(path.s);
+      ++scan_index;
+      if (!scan_dir) { log_line("warning: unable to open ", path.s); continue; }
+    }
+    de = readdir(scan_dir);
+    if (!de) {
+      closedir(scan_dir);
+      scan_dir = 0;
+      continue;
+    }
+    len = byte_len(de->d_name, sizeof de->d_name);
+    if (de->d_name[0] == '.' || scan_ulong_exact(de->d_name, len, &id) < 0) continue;
+    ++looked;
+    m = msg_find(id);
+    if (m) {
+      if (!m->todo_done) {
+        clean_request('t', id);
+        m->todo_done = 1;
+        maybe_finish(m);
+      }
+      continue;
+    }
+    for (i = 0; i < nb; ++i)
+      if (batch[i].id == id) break;
+    if (i < nb) continue;
+    if (file_read(qpath("todo", id), &env, 64UL << 20) <= 0) continue;
+    if (lstat(qname.s, &st) < 0) continue;
+    memset(&batch[nb], 0, sizeof batch[nb]);
+    batch[nb].id = id;
+    batch[nb].birth = st.st_mtime;
+    if (envelope_classify(&batch[nb], &env) < 0) {
+      log_start("warning: unable to parse todo/");
+      log_u(id % auto_split);
+      log_s("/");
+      log_u(id);
+      log_s(": left for sluice-fsck");
+      log_end();
+      str_free(&batch[nb].in.sender);
+      for (c = 0; c < 2; ++c) str_free(&batch[nb].chan[c]);
+      continue;
+    }
+    ++nb;
+  }
+
+  /* phase 1: channel files, durable with their directories */
+  for (i = 0; i < nb; ++i)
+    for (c = 0; c < 2; ++c) {
+      if (!batch[i].nrcpt[c]) continue;
+      if (write_durable_file(qpath(dirs[c], batch[i].id), &batch[i].chan[c]) < 0)
+        die_temp_sys("unable to write ", qname.s);
+      dirty[c][batch[i].id % auto_split] = 1;
+    }
+  for (c = 0; c < 2; ++c)
+    for (i = 0; i < auto_split; ++i)
+      if (dirty[c][i] && dir_sync(qdirpath(dirs[c], i)) < 0) die_temp_sys("unable to sync ", qname.s);
+  /* phase 2: info files; from now on the message counts as preprocessed */
+  for (i = 0; i < nb; ++i) {
+    struct pre *p = &batch[i];
+    info.len = 0;
+    if (str_catc(&info, 'b') < 0 || str_catulong(&info, (unsigned long)p->birth) < 0 || str_catc(&info, 0) < 0
+        || str_catc(&info, 'u') < 0 || str_catulong(&info, p->in.uid) < 0 || str_catc(&info, 0) < 0
+        || str_catc(&info, 'p') < 0 || str_catulong(&info, p->in.pid) < 0 || str_catc(&info, 0) < 0
+        || str_catc(&info, 'F') < 0 || str_cat(&info, &p->in.sender) < 0 || str_catc(&info, 0) < 0
+        || str_catc(&info, 'E') < 0 || str_catc(&info, 0) < 0)
+      die_nomem();
+    if (write_durable_file(qpath("info", p->id), &info) < 0) die_temp_sys("unable to write ", qname.s);
+    dirty[2][p->id % auto_split] = 1;
+  }
+  for (i = 0; i < auto_split; ++i)
+    if (dirty[2][i] && dir_sync(qdirpath("info", i)) < 0) die_temp_sys("unable to sync ", qname.s);
+  /* phase 3: todo can go; the messages enter the schedule */
+  for (i = 0; i < nb; ++i) {
+    struct pre *p = &batch[i];
+    struct msg *m;
+    struct stat st;
+    clean_request('t', p->id);
+    log_start("new msg ");
+    log_u(p->id);
+    log_end();
+    log_start("info msg ");
+    log_u(p->id);
+    log_s(": bytes ");
+    log_u(stat(qpath("mess", p->id), &st) == 0 ? (unsigned long)st.st_size : 0);
+    log_s(" from <");
+    log_safe(p->in.sender.s, p->in.sender.len);
+    log_s("> qp ");
+    log_u(p->in.pid);
+    log_s(" uid ");
+    log_u(p->in.uid);
+    log_end();
+    m = msg_new(p->id);
+    m->birth = p->birth;
+    m->todo_done = 1;
+    for (c = 0; c < 2; ++c) {
+      if (p->nrcpt[c]) {
+        m->has[c] = 1;
+        schedule(m, c, now);
+      }
+      str_free(&p->chan[c]);
+    }
+    str_free(&p->in.sender);
+    maybe_finish(m);
+  }
+  str_free(&path);
+  str_free(&env);
+  str_free(&info);
+  return looked;
+}
+
+static void scan_start(void)
+{
+  if (scan_active) { scan_again = 1; return; }
+  scan_active = 1;
+  scan_again = 0;
+  scan_index = 0;
+  scan_last = now;
+}
+
+/* Orphans: mess files with neither todo nor info, older than 36 hours,
+ * left by injectors that crashed. Run at start and daily. */
+static void sweep_orphans(void)
+{
+  unsigned long n;
+  str path = STR_INIT;
+  clean_request('p', 0);
+  for (n = 0; n < auto_split; ++n) {
+    DIR *d;
+    struct dirent *de;
+    if (str_copys(&path, "mess/") < 0 || str_catulong(&path, n) < 0 || str_0(&path) < 0) die_nomem();
+    d = opendir(path.s);
+    if (!d) continue;
+    while ((de = readdir(d)) != 0) {
+      unsigned long id;
+      struct stat st;
+      size_t len = byte_len(de->d_name, sizeof de->d_name);
+      if (de->d_name[0] == '.' || scan_ulong_exact(de->d_name, len, &id) < 0 || msg_find(id)) continue;
+      if (lstat(qpath("todo", id), &st) == 0 || lstat(qpath("info", id), &st) == 0) continue;
+      if (lstat(qpath("mess", id), &st) < 0 || st.st_mtime > now - STALE_SECONDS) continue;
+      log_start("removing orphan msg ");
+      log_u(id);
+      log_end();
+      clean_request('m', id);
+    }
+    closedir(d);
+  }
+  str_free(&path);
+}
+
+/* ---------- the main loop ---------- */
+
+static void retry_all(void)
+{
+  size_t i;
+  int c;
+  for (i = 0; i < msgs.a; ++i) {
+    struct msg *m = msgs.v[i];
+    if (!m) continue;
+    for (c = 0; c < 2; ++c)
+      if (m->has[c] && !m->pass[c]) schedule(m, c, now);
+    if (m->bounce_failed) maybe_finish(m);
+  }
+}
+
+static void flush_nonblocking(int fd, str *s, const char *what)
+{
+  while (s->len) {
+    ssize_t w = write(fd, s->s, s->len);
+    if (w < 0) {
+      if (errno == EINTR) continue;
+      if (errno == EAGAIN || errno == EWOULDBLOCK) return;
+      die_temp_sys("unable to write to ", what);
+    }
+    memmove(s->s, s->s + w, s->len - (size_t)w);
+    s->len -= (size_t)w;
+  }
+}
+
+static void read_results(int c)
+{
+  struct channel *ch = &chans[c];
+  char b[65536];
+  ssize_t r = read(ch->fdin, b, sizeof b);
+  str frame = STR_INIT;
+  struct spawn_result res;
+  if (r < 0) {
+    if (errno == EINTR || errno == EAGAIN) return;
+    die_temp_sys("unable to read results of ", ch->name);
+  }
+  if (r == 0) die_temp("the ", ch->name, " spawner went away");
+  if (str_catb(&ch->in, b, (size_t)r) < 0) die_nomem();
+  memset(&res, 0, sizeof res);
+  for (;;) {
+    int t = spawn_frame_take(&ch->in, &frame, SPAWN_FRAME_MAX);
+    if (t < 0) die_temp("garbled results from the ", ch->name, " spawner");
+    if (t == 0) break;
+    if (spawn_result_decode(&res, frame.s, frame.len) < 0) {
+      log_start("warning: malformed result from the ");
+      log_s(ch->name);
+      log_s(" spawner ignored");
+      log_end();
+      continue;
+    }
+    handle_result(c, &res);
+  }
+  spawn_result_free(&res);
+  str_free(&frame);
+}
+
+static int fd_trigger = -1;
+
+static void open_trigger(void)
+{
+  int dummy;
+  if (fd_trigger >= 0) close(fd_trigger);
+  fd_trigger = open("lock/trigger", O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+  if (fd_trigger < 0) die_temp_sys("unable to open lock/trigger");
+  /* a writer of our own, so the fifo never reports end of file */
+  dummy = open("lock/trigger", O_WRONLY | O_NONBLOCK | O_CLOEXEC);
+  (void)dummy;
+}
+
+static void reload(void)
+{
+  struct config fresh;
+  const char *bad = 0;
+  int r;
+  memset(&fresh, 0, sizeof fresh);
+  if (chdir("..") < 0) die_temp_sys("unable to switch to ", auto_home);
+  r = config_load(&fresh, &bad);
+  if (chdir("queue") < 0) die_temp_sys("unable to switch to the queue");
+  if (r < 0) {
+    log_start("warning: unable to reread ");
+    log_s(bad ? bad : "control");
+    log_s(": ");
+    log_s(strerror(errno));
+    log_s("; keeping the old configuration");
+    log_end();
+    config_free(&fresh);
+    return;
+  }
+  config_free(&cfg);
+  cfg = fresh;
+  log_line("control files reread", 0);
+}
+
+int main(void)
+{
+  const char *bad = 0;
+  int lockfd, sigfd, c;
+  time_t last_sweep;
+
+  die_progname("sluice-send");
+  buf_init(&logbuf, 2, logmem, sizeof logmem);
+  if (chdir(auto_home) < 0) die_temp_sys("unable to switch to ", auto_home);
+  if (config_load(&cfg, &bad) < 0) die_temp_sys("unable to read ", bad ? bad : "control");
+  if (chdir("queue") < 0) die_temp_sys("unable to switch to the queue");
+  lockfd = open("lock/sendmutex", O_WRONLY | O_CLOEXEC);
+  if (lockfd < 0) die_temp_sys("unable to open lock/sendmutex");
+  if (lock_exnb(lockfd) < 0) die_temp("another sluice-send is running");
+  /* queue names are relative to queue/; reload() steps back up to
+   * conf-home for the control files */
+
+  sigfd = sig_selfpipe_init();
+  if (sigfd < 0) die_temp_sys("unable to create the signal pipe");
+  sig_selfpipe_catch(SIGTERM);
+  sig_selfpipe_catch(SIGHUP);
+  sig_selfpipe_catch(SIGALRM);
+  sig_ignore(SIGPIPE);
+
+  chans[CH_LOCAL].name = "local";
+  chans[CH_LOCAL].unit = RETRY_UNIT_LOCAL;
+  chans[CH_LOCAL].fdout = 3;
+  chans[CH_LOCAL].fdin = 4;
+  chans[CH_REMOTE].name = "remote";
+  chans[CH_REMOTE].unit = RETRY_UNIT_REMOTE;
+  chans[CH_REMOTE].fdout = 5;
+  chans[CH_REMOTE].fdin = 6;
+  for (c = 0; c < 2; ++c) {
+    fd_nonblock(chans[c].fdout, 1);
+    fd_nonblock(chans[c].fdin, 1);
+  }
+  fd_nonblock(fd_clean_out, 1);
+  fd_nonblock(fd_clean_in, 1);
+  open_trigger();
+
+  now = time(0);
+  log_line("status: starting", 0);
+  load_queue();
+  sweep_orphans();
+  last_sweep = now;
+  scan_start();
+
+  for (;;) {
+    struct pollfd pfd[8];
+    int np = 0, timeout = -1, i;
+    struct prioq_item top;
+
+    now = time(0);
+    if (!draining) {
+      todo_round();
+      if (!scan_active && (scan_again || now - scan_last >= RESCAN_SECONDS)) scan_start();
+      if (now - last_sweep >= 86400) { sweep_orphans(); last_sweep = now; }
+      for (c = 0; c < 2; ++c) run_channel(c);
+    }
+    for (c = 0; c < 2; ++c) flush_nonblocking(chans[c].fdout, &chans[c].out, chans[c].name);
+    flush_nonblocking(fd_clean_out, &clean_out, "sluice-clean");
+    if (draining && !chans[0].used && !chans[1].used && !clean_pending.len) break;
+
+    if (!draining) {
+      if (scan_active) timeout = 0;
+      for (c = 0; c < 2; ++c)
+        if (chans[c].used < cfg.concurrency[c] && prioq_min(&chans[c].heap, &top)) {
+          long wait = top.when <= now ? 0 : (long)(top.when - now);
+          if (wait > 3600) wait = 3600;
+          if (timeout < 0 || wait * 1000 < timeout) timeout = (int)(wait * 1000);
+        }
+      if (timeout < 0 || timeout > RESCAN_SECONDS * 1000) timeout = RESCAN_SECONDS * 1000;
+    }
+    pfd[np].fd = sigfd; pfd[np++].events = POLLIN;
+    pfd[np].fd = fd_trigger; pfd[np++].events = POLLIN;
+    for (c = 0; c < 2; ++c) {
+      pfd[np].fd = chans[c].fdin;
+      pfd[np++].events = POLLIN;
+      pfd[np].fd = chans[c].fdout;
+      pfd[np++].events = chans[c].out.len ? POLLOUT : 0;
+    }
+    pfd[np].fd = fd_clean_in; pfd[np++].events = POLLIN;
+    pfd[np].fd = fd_clean_out; pfd[np++].events = clean_out.len ? POLLOUT : 0;
+    if (poll(pfd, (nfds_t)np, timeout) < 0) {
+      if (errno == EINTR) continue;
+      die_temp_sys("poll failed");
+    }
+    now = time(0);
+    if (pfd[0].revents) {
+      int s;
+      while ((s = sig_selfpipe_read()) > 0) {
+        if (s == SIGTERM) { draining = 1; log_line("status: exiting when deliveries in progress end", 0); }
+        if (s == SIGHUP) reload();
+        if (s == SIGALRM) { log_line("status: retrying everything now", 0); retry_all(); }
+      }
+    }
+    if (pfd[1].revents & POLLIN) {
+      char b[512];
+      while (read(fd_trigger, b, sizeof b) > 0) {}
+      scan_start();
+    }
+    for (c = 0, i = 2; c < 2; ++c, i += 2)
+      if (pfd[i].revents & (POLLIN | POLLHUP)) read_results(c);
+    if (pfd[6].revents & (POLLIN | POLLHUP)) {
+      char b[512];
+      ssize_t r = read(fd_clean_in, b, sizeof b);
+      if (r == 0) die_temp("sluice-clean went away");
+      for (i = 0; i < r; ++i) clean_answer(b[i]);
+    }
+  }
+  log_line("status: exiting", 0);
+  return 0;
+}

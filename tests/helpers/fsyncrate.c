@@ -1,0 +1,72 @@
+/* fsyncrate.c: the raw fsync-bound reference for the queue benchmark.
+ *
+ *   fsyncrate DIR COUNT
+ *
+ * COUNT times: creates a new file in DIR, writes 2048 bytes, fsyncs the
+ * file, fsyncs DIR (the name was created), closes and unlinks the file
+ * (the unlink is not synced, as sluice-clean does not sync removals).
+ * Each round is the least a durable injection of one small file can cost.
+ * Prints one line on fd 1:
+ *     ROUNDS MICROSECONDS FSYNCS_PER_SECOND
+ * Errors exit 111 with a message on fd 2. */
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "die.h"
+#include "file.h"
+#include "fmt.h"
+#include "scan.h"
+#include "str.h"
+
+static unsigned long long now_us(void)
+{
+  struct timespec ts;
+  if (clock_gettime(CLOCK_MONOTONIC, &ts) < 0) die_temp_sys("unable to read the clock");
+  return (unsigned long long)ts.tv_sec * 1000000ULL + (unsigned long long)ts.tv_nsec / 1000ULL;
+}
+
+int main(int argc, char **argv)
+{
+  char block[2048];
+  str name = STR_INIT, out = STR_INIT;
+  unsigned long count, i;
+  unsigned long long start, elapsed;
+  int dirfd;
+
+  die_progname("fsyncrate");
+  if (argc != 3) die_usage("fsyncrate DIR COUNT");
+  if (scan_ulong_exact(argv[2], strlen(argv[2]), &count) < 0 || count == 0)
+    die_usage("fsyncrate DIR COUNT");
+  for (i = 0; i < sizeof block; ++i) block[i] = (char)('a' + i % 26);
+  block[sizeof block - 1] = '\n';
+
+  if (str_copys(&name, argv[1]) < 0 || str_cats(&name, "/fsyncrate.") < 0
+      || str_catulong(&name, (unsigned long)getpid()) < 0 || str_0(&name) < 0)
+    die_nomem();
+  dirfd = open_dir(argv[1]);
+  if (dirfd < 0) die_temp_sys("unable to open ", argv[1]);
+
+  start = now_us();
+  for (i = 0; i < count; ++i) {
+    int fd = open_excl(name.s, 0644);
+    if (fd < 0) die_temp_sys("unable to create ", name.s);
+    if (write_all(fd, block, sizeof block) < 0) die_temp_sys("unable to write ", name.s);
+    if (file_sync(fd) < 0) die_temp_sys("unable to fsync ", name.s);
+    if (file_sync(dirfd) < 0) die_temp_sys("unable to fsync ", argv[1]);
+    if (close(fd) < 0) die_temp_sys("unable to close ", name.s);
+    if (unlink(name.s) < 0) die_temp_sys("unable to remove ", name.s);
+  }
+  elapsed = now_us() - start;
+  if (elapsed == 0) elapsed = 1;
+
+  if (str_catulong(&out, count) < 0 || str_catc(&out, ' ') < 0
+      || str_catulong(&out, (unsigned long)elapsed) < 0 || str_catc(&out, ' ') < 0
+      || str_catulong(&out, (unsigned long)((2ULL * count * 1000000ULL + elapsed / 2) / elapsed)) < 0
+      || str_catc(&out, '\n') < 0)
+    die_nomem();
+  if (write_all(1, out.s, out.len) < 0) die_temp_sys("unable to write output");
+  return 0;
+}
