@@ -349,6 +349,13 @@ static const char *qdirpath(const char *dir, unsigned long id)
   return qname.s;
 }
 
+/* bounce/ is not split: it holds only messages with fresh failures */
+static const char *bpath(unsigned long id)
+{
+  if (str_copys(&qname, "bounce/") < 0 || str_catulong(&qname, id) < 0 || str_0(&qname) < 0) die_nomem();
+  return qname.s;
+}
+
 /* info: "b" birth, "u" uid, "p" pid, "F" sender, "E" - each NUL-ended. */
 struct info {
   unsigned long birth, uid, pid;
@@ -491,7 +498,8 @@ static size_t domain_off(const char *a, size_t len)
 
 /* Sends one delivery of message m on channel c: the next pending
  * recipient, and for remote every other pending one at its domain.
- * Returns 1 when the pass has more to dispatch, 0 when it has not. */
+ * Returns 1 when the pass has more to dispatch, 0 when it has not, 2
+ * when no slot is free. */
 static int dispatch(struct msg *m, int c)
 {
   struct channel *ch = &chans[c];
@@ -520,7 +528,7 @@ static int dispatch(struct msg *m, int c)
   }
   for (s = 0; s < cfg.concurrency[c]; ++s)
     if (!ch->slots[s].busy) { sl = &ch->slots[s]; break; }
-  if (!sl) { str_free(&in.sender); return 1; }
+  if (!sl) { str_free(&in.sender); return 2; } /* after SIGHUP lowered the concurrency */
 
   sl->busy = 1;
   sl->id = m->id;
@@ -581,6 +589,7 @@ static void run_channel(int c)
     struct msg *m = 0;
     unsigned long id;
     struct prioq_item top;
+    int more;
     if (cont_pop(ch, &id)) {
       m = msg_find(id);
       if (!m || !m->queued[c]) continue;
@@ -594,9 +603,11 @@ static void run_channel(int c)
     } else {
       break;
     }
-    if (dispatch(m, c)) {
+    more = dispatch(m, c);
+    if (more) {
       m->queued[c] = 1;
       cont_push(ch, m->id);
+      if (more == 2) break;
     } else if (m->inflight[c] == 0) {
       pass_end(m, c);
       maybe_finish(m);
@@ -609,7 +620,7 @@ static void run_channel(int c)
 static int append_bounce(struct msg *m, const str *records)
 {
   int created = 0, fd;
-  const char *path = qpath("bounce", m->id);
+  const char *path = bpath(m->id);
   struct stat st;
   if (lstat(path, &st) < 0) created = 1;
   fd = open_append(path, 0600);
@@ -624,6 +635,25 @@ static int append_bounce(struct msg *m, const str *records)
   if (created && dir_sync("bounce") < 0) return -1;
   m->bounce = 1;
   return 0;
+}
+
+/* A delivery of m on channel c has reported: continue the pass, or end
+ * it when nothing is left to dispatch and nothing is in flight. */
+static void after_delivery(struct msg *m, int c)
+{
+  struct pass *p = m->pass[c];
+  size_t pos;
+  if (m->inflight[c] != 0 || m->queued[c] || !p) return;
+  for (pos = p->pos; pos < p->file.len;) {
+    size_t len = byte_chr(p->file.s + pos, p->file.len - pos, 0);
+    if (p->file.s[pos] == 'T') {
+      m->queued[c] = 1;
+      cont_push(&chans[c], m->id);
+      return;
+    }
+    pos += len + 1;
+  }
+  pass_end(m, c);
 }
 
 static void handle_result(int c, const struct spawn_result *res)
@@ -655,6 +685,7 @@ static void handle_result(int c, const struct spawn_result *res)
     if (m && m->pass[c]) {
       m->pass[c]->deferred = 1;
       --m->inflight[c];
+      after_delivery(m, c);
     }
     goto free_slot;
   }
@@ -706,22 +737,7 @@ static void handle_result(int c, const struct spawn_result *res)
   }
   free(marks);
   --m->inflight[c];
-  if (m->inflight[c] == 0 && !m->queued[c]) {
-    struct pass *p = m->pass[c];
-    size_t pos = p->pos;
-    int more = 0;
-    while (pos < p->file.len) {
-      size_t len = byte_chr(p->file.s + pos, p->file.len - pos, 0);
-      if (p->file.s[pos] == 'T') { more = 1; break; }
-      pos += len + 1;
-    }
-    if (more) {
-      m->queued[c] = 1;
-      cont_push(ch, m->id);
-    } else {
-      pass_end(m, c);
-    }
-  }
+  after_delivery(m, c);
 free_slot:
   sl->busy = 0;
   --ch->used;
@@ -780,11 +796,9 @@ static int send_bounce(struct msg *m)
   size_t n = 0, pos = 0, i;
   unsigned long qp = 0;
   int r = -1, code, fd;
-  const char *bpath;
 
   if (info_read(m->id, &in) <= 0) goto done;
-  bpath = qpath("bounce", m->id);
-  if (file_read(bpath, &records, 64UL << 20) < 0) goto done;
+  if (file_read(bpath(m->id), &records, 64UL << 20) < 0) goto done;
   if (in.sender.len == 3 && byte_equal(in.sender.s, "#@[]", 3)) {
     log_start("triple bounce: discarding bounce/");
     log_u(m->id);
@@ -887,7 +901,7 @@ static int send_bounce(struct msg *m)
   log_end();
   r = 0;
 remove:
-  if (unlink(qpath("bounce", m->id)) < 0 && errno != ENOENT) { r = -1; goto done; }
+  if (unlink(bpath(m->id)) < 0 && errno != ENOENT) { r = -1; goto done; }
   dir_sync("bounce");
   m->bounce = 0;
 done:
@@ -952,7 +966,7 @@ static void load_message(unsigned long id, const struct info *in, int todo_done)
     m->has[c] = 1;
     schedule(m, c, (time_t)next);
   }
-  if (lstat(qpath("bounce", id), &st) == 0) m->bounce = 1;
+  if (lstat(bpath(id), &st) == 0) m->bounce = 1;
 }
 
 static void load_queue(void)

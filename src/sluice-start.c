@@ -282,7 +282,7 @@ static void release_log(struct set *s)
  * we were told to stop by SIGTERM. */
 static int supervise_set(struct set *s, int selfpipe, int stop)
 {
-  int terminated = 0, killed = 0;
+  int terminated = 0, killed = 0, winding = 0;
   long deadline = 0;
 
   for (;;) {
@@ -290,14 +290,15 @@ static int supervise_set(struct set *s, int selfpipe, int stop)
     int sig, timeout = -1;
 
     if (reap(s) && !stop) stop = 1;
-    if (stop && !deadline) {
+    if (stop && !winding) {
+      winding = 1;
       warn_msg("winding down");
       signal_member(s, M_SEND, SIGTERM);
       deadline = now_seconds() + WIND_DOWN_SECONDS;
     }
     release_log(s);
     if (!running(s, 1)) break;
-    if (deadline) {
+    if (winding) {
       long left = deadline - now_seconds();
       if (left <= 0) {
         int m;
@@ -314,8 +315,9 @@ static int supervise_set(struct set *s, int selfpipe, int stop)
     pfd.events = POLLIN;
     if (poll(&pfd, 1, timeout) < 0 && errno != EINTR) warn_sys("poll failed");
     while ((sig = sig_selfpipe_read()) > 0) {
-      if (sig == SIGTERM) { terminated = 1; stop = 1; }
-      if (sig == SIGHUP || sig == SIGALRM || sig == SIGTERM) signal_member(s, M_SEND, sig);
+      /* SIGTERM reaches sluice-send through the wind-down */
+      if (sig == SIGTERM) terminated = stop = 1;
+      else if (sig == SIGHUP || sig == SIGALRM) signal_member(s, M_SEND, sig);
     }
   }
   return terminated;

@@ -46,11 +46,12 @@ W=$T/w         # written by the injectors of every user
 mkdir "$W" && chmod 1777 "$W"
 
 # inject MSG ENV [WRAPPER...]: runs $Q (or $QPROG) with MSG on fd 0 and
-# ENV on fd 1 under WRAPPER; sets rc and qpid (the injector's pid).
+# ENV on fd 1 under WRAPPER, for at most 2 minutes; sets rc and qpid
+# (the injector's pid).
 inject() {
   m=$1 e=$2; shift 2
   rm -f "$W/qpid"
-  "$@" sh -c 'echo $$ > "$1"; exec "$2" < "$3" 1< "$4"' inject "$W/qpid" "${QPROG:-$Q}" "$m" "$e" 2> "$W/err"
+  "$@" timeout 120 sh -c 'echo $$ > "$1"; exec "$2" < "$3" 1< "$4"' inject "$W/qpid" "${QPROG:-$Q}" "$m" "$e" 2> "$W/err"
   rc=$?
   qpid=$(cat "$W/qpid" 2> /dev/null)
 }
@@ -64,33 +65,33 @@ qclear() { find "$QD/mess" "$QD/intd" "$QD/todo" "$QD/pid" -type f -exec rm -f {
 # empty: the one the Received line names). $vhow, when set, is what the
 # Received line must say after "invoked" instead of "by uid UID".
 verify_one() {
-  m=$1 e=$2 vuid=$3 vpid=$4 n=$5
+  m=$1 e=$2 vuid=$3 vpid=$4 tn=$5
   vhow=${VHOW:-"by uid $vuid"}
   set -- $(find "$QD/mess" -type f)
-  if [ $# -ne 1 ]; then bad "$n: one mess file" "found $#"; return; fi
+  if [ $# -ne 1 ]; then bad "$tn: one mess file" "found $#"; return; fi
   mf=$1
   id=${mf##*/}
   sub=${mf%/*}; sub=${sub##*/}
-  check_eq "$n: id is the inode" "$(stat -c %i "$mf")" "$id"
-  check_eq "$n: split dir is id mod $SPLIT" "$sub" "$((id % SPLIT))"
+  check_eq "$tn: id is the inode" "$(stat -c %i "$mf")" "$id"
+  check_eq "$tn: split dir is id mod $SPLIT" "$sub" "$((id % SPLIT))"
   first=$(head -n 1 "$mf")
   if [ -z "$vpid" ]; then vpid=${first#"Received: (sluice "}; vpid=${vpid%% *}; fi
   case $first in
-    "Received: (sluice $vpid invoked $vhow); "[A-Z][a-z][a-z]", "[0-9]*" "[A-Z][a-z][a-z]" "2[0-9][0-9][0-9]" "[0-2][0-9]:[0-5][0-9]:[0-6][0-9]" "[+-][0-9][0-9][0-9][0-9]) ok "$n: Received line" ;;
-    *) bad "$n: Received line" "[$first]" ;;
+    "Received: (sluice $vpid invoked $vhow); "[A-Z][a-z][a-z]", "[0-9]*" "[A-Z][a-z][a-z]" "2[0-9][0-9][0-9]" "[0-2][0-9]:[0-5][0-9]:[0-6][0-9]" "[+-][0-9][0-9][0-9][0-9]) ok "$tn: Received line" ;;
+    *) bad "$tn: Received line" "[$first]" ;;
   esac
   skip=$(head -n 1 "$mf" | wc -c)
-  if tail -c +$((skip + 1)) "$mf" | cmp -s - "$m"; then ok "$n: mess is Received line + input"; else bad "$n: mess is Received line + input"; fi
+  if tail -c +$((skip + 1)) "$mf" | cmp -s - "$m"; then ok "$tn: mess is Received line + input"; else bad "$tn: mess is Received line + input"; fi
   tf=$QD/todo/$sub/$id
   if [ -f "$tf" ]; then
     elen=$(wc -c < "$e")
     { printf 'u%s\0p%s\0' "$vuid" "$vpid"; head -c $((elen - 1)) "$e"; } > "$W/todo.want"
-    if cmp -s "$W/todo.want" "$tf"; then ok "$n: todo exact"; else bad "$n: todo exact" "$(od -c "$tf" | head -3)"; fi
+    if cmp -s "$W/todo.want" "$tf"; then ok "$tn: todo exact"; else bad "$tn: todo exact" "$(od -c "$tf" | head -3)"; fi
   else
-    bad "$n: todo file $tf exists"
+    bad "$tn: todo file $tf exists"
   fi
-  check_eq "$n: intd and todo are one file" "$(stat -c %i "$QD/intd/$sub/$id" 2> /dev/null)" "$(stat -c %i "$tf" 2> /dev/null)"
-  check_eq "$n: pid/ empty after" "$(find "$QD/pid" -type f | wc -l)" 0
+  check_eq "$tn: intd and todo are one file" "$(stat -c %i "$QD/intd/$sub/$id" 2> /dev/null)" "$(stat -c %i "$tf" 2> /dev/null)"
+  check_eq "$tn: pid/ empty after" "$(find "$QD/pid" -type f | wc -l)" 0
 }
 
 # --- 1. injections that succeed ------------------------------------------
@@ -228,18 +229,18 @@ for sc in write fsync fdatasync link linkat open openat close; do
   while [ "$k" -le "$total" ]; do
     qclear
     srun -o /dev/null -e inject=$sc:error=EIO:when=$k
-    n="EIO at $sc #$k (rc $rc)"
+    tn="EIO at $sc #$k (rc $rc)"
     if [ "$rc" -eq 0 ]; then
-      verify_one "$T/small" "$T/env1" "$QUID" "" "$n"
+      verify_one "$T/small" "$T/env1" "$QUID" "" "$tn"
     else
       nz=$((nz + 1))
-      check "$n: temporary exit code" is_temp "$rc"
-      check_eq "$n: queue left empty" "$(qfiles)" ""
+      check "$tn: temporary exit code" is_temp "$rc"
+      check_eq "$tn: queue left empty" "$(qfiles)" ""
     fi
     case $sc in
       write|fsync|fdatasync|link|linkat)
         # every one of these before the commit is the program's own
-        if [ "$k" -le "$pre" ]; then check "$n: fails before the commit" [ "$rc" -ne 0 ]; fi ;;
+        if [ "$k" -le "$pre" ]; then check "$tn: fails before the commit" [ "$rc" -ne 0 ]; fi ;;
     esac
     k=$((k + 1))
   done
@@ -265,15 +266,15 @@ committed=""
 while read -r s k when; do
   before=$(qfiles)
   srun -o /dev/null -e inject=$s:signal=SIGKILL:when=$k
-  n="kill at $s #$k"
-  check_eq "$n: killed" "$rc" 137
+  tn="kill at $s #$k"
+  check_eq "$tn: killed" "$rc" 137
   printf '%s\n' "$before" > "$W/before"
   new=$(qfiles | comm -13 "$W/before" -)
   todo=$(printf '%s\n' "$new" | grep "/todo/" || true)
   if [ "$when" = after ]; then
-    check_eq "$n: committed" "$(printf '%s\n' "$todo" | grep -c /todo/)" 1
+    check_eq "$tn: committed" "$(printf '%s\n' "$todo" | grep -c /todo/)" 1
   else
-    check_eq "$n: not committed" "$todo" ""
+    check_eq "$tn: not committed" "$todo" ""
   fi
   if [ -n "$todo" ]; then
     id=${todo##*/} sub=${todo%/*}; sub=${sub##*/}
@@ -281,9 +282,9 @@ while read -r s k when; do
     first=$(head -n 1 "$mf")
     p=${first#"Received: (sluice "}; p=${p%% *}
     skip=$(printf '%s\n' "$first" | wc -c)
-    if tail -c +$((skip + 1)) "$mf" | cmp -s - "$T/small"; then ok "$n: message whole"; else bad "$n: message whole"; fi
+    if tail -c +$((skip + 1)) "$mf" | cmp -s - "$T/small"; then ok "$tn: message whole"; else bad "$tn: message whole"; fi
     { printf 'u%s\0p%s\0' "$QUID" "$p"; printf 'Fme@example.org\0Tyou@example.org\0'; } | cmp -s - "$todo" \
-      && ok "$n: todo whole" || bad "$n: todo whole"
+      && ok "$tn: todo whole" || bad "$tn: todo whole"
     committed="$committed $mf $todo"
   fi
 done < "$T/events"

@@ -114,6 +114,16 @@ static void test_example(void)
   CHECK_BYTES(e, len, "D5.1.1 mailbox unavailable (#5.1.1)");
   CHECK(spawn_next(&res.results, &pos, &e, &len) == 0);
 
+  /* the local example of the man page */
+  str_truncate(&out, 0);
+  CHECK(spawn_request_encode(&out, 0, 42, "", 0, "joe@example.org", 16, 1) == 0);
+  CHECK_BYTES(out.s, out.len, "31:1:0,2:42,0:,15:joe@example.org,,");
+  str_truncate(&out, 0);
+  CHECK(spawn_result_begin(&work, 0) == 0);
+  CHECK(spawn_result_add(&work, 'Z', "4.2.2 mailbox full", 18) == 0);
+  CHECK(spawn_result_end(&out, &work) == 0);
+  CHECK_BYTES(out.s, out.len, "27:1:0,19:Z4.2.2 mailbox full,,");
+
   spawn_request_free(&req);
   spawn_result_free(&res);
   str_free(&out);
