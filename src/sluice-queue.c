@@ -18,6 +18,7 @@
 #include <fcntl.h>
 #include <pwd.h>
 #include <signal.h>
+#include <string.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -92,15 +93,15 @@ static void fix_name(char *dst, size_t size, const str *name)
   dst[name->len] = 0;
 }
 
+/* One passwd lookup: the name of the invoking uid tells which role
+ * injected the message. */
 static const char *invoked_how(uid_t uid)
 {
-  struct passwd *pw;
-  pw = getpwnam(auto_user_daemon);
-  if (pw && pw->pw_uid == uid) return "from network";
-  pw = getpwnam(auto_user_alias);
-  if (pw && pw->pw_uid == uid) return "by alias";
-  pw = getpwnam(auto_user_send);
-  if (pw && pw->pw_uid == uid) return "by bounce";
+  struct passwd *pw = getpwuid(uid);
+  if (!pw || !pw->pw_name) return 0;
+  if (!strcmp(pw->pw_name, auto_user_daemon)) return "from network";
+  if (!strcmp(pw->pw_name, auto_user_alias)) return "by alias";
+  if (!strcmp(pw->pw_name, auto_user_send)) return "by bounce";
   return 0;
 }
 

@@ -63,7 +63,7 @@ struct fake {
   const char *name;          /* base name of argv[0] */
   unsigned long slow_ms, delay_ms;
   int checkmess;
-  int deliveries;            /* fd or -1 */
+  str deliveries;            /* path of the deliveries file, or empty */
   unsigned int busy[SPAWN_SLOTS_MAX];
   struct held held[HELD_MAX];
   size_t nheld;
@@ -159,12 +159,17 @@ static void append_delivery(const struct fake *f, unsigned long id, const char *
                             unsigned long slot, char letter)
 {
   str line = STR_INIT;
-  if (f->deliveries < 0) return;
+  int fd;
+  if (!f->dir) return;
   if (str_catulong(&line, id) < 0 || str_catc(&line, ' ') < 0 || str_catb(&line, rcpt, len) < 0 ||
       str_catc(&line, ' ') < 0 || str_catulong(&line, slot) < 0 || str_catc(&line, ' ') < 0 ||
       str_catc(&line, letter) < 0 || str_catc(&line, '\n') < 0)
     die_nomem();
-  if (write_all(f->deliveries, line.s, line.len) < 0) die_temp_sys("unable to append to deliveries");
+  /* opened per line, so the spawner holds only fds 0-2 between
+   * requests (40-start.sh counts them) */
+  fd = open_append(f->deliveries.s, 0644);
+  if (fd < 0 || write_all(fd, line.s, line.len) < 0) die_temp_sys("unable to append to ", f->deliveries.s);
+  close(fd);
   str_free(&line);
 }
 
@@ -326,14 +331,7 @@ static void setup(struct fake *f, const char *argv0)
   f->slow_ms = env_ms("FAKESPAWN_SLOW_MS", 500);
   f->delay_ms = env_ms("FAKESPAWN_DELAY_MS", 0);
   f->checkmess = cm && cm[0] == '1' && !cm[1];
-  f->deliveries = -1;
-  if (f->dir) {
-    str path = STR_INIT;
-    dir_path(f, &path, "deliveries");
-    f->deliveries = open_append(path.s, 0644);
-    if (f->deliveries < 0) die_temp_sys("unable to open ", path.s);
-    str_free(&path);
-  }
+  if (f->dir) dir_path(f, &f->deliveries, "deliveries");
 }
 
 int main(int argc, char **argv)

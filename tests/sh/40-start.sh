@@ -75,11 +75,11 @@ start() {
   tpid=$!
   started="$started $tpid"
   spid=""
-  n=0
-  while [ -z "$spid" ] && [ $n -lt 100 ]; do
+  k=0
+  while [ -z "$spid" ] && [ $k -lt 100 ]; do
     spid=$(pgrep -P "$tpid" | head -n 1)
     [ -n "$spid" ] || sleep 0.1
-    n=$((n + 1))
+    k=$((k + 1))
   done
   started="$started $spid"
 }
@@ -87,6 +87,7 @@ start() {
 comm_of() { cat "/proc/$1/comm" 2> /dev/null; }
 # member COMM: the pid of sluice-start's child named COMM.
 member() {
+  [ -n "$spid" ] || return 1
   for c in $(pgrep -P "$spid"); do
     [ "$(comm_of "$c")" = "$1" ] && { echo "$c"; return 0; }
   done
@@ -95,24 +96,24 @@ member() {
 # wait_set NAMES...: until every name is a child of sluice-start and
 # the stand-in has reached its sleep (at most 15 s).
 wait_set() {
-  n=0
-  while [ $n -lt 150 ]; do
+  k=0
+  while [ $k -lt 150 ]; do
     all=1
     for name in "$@" sleep; do member "$name" > /dev/null || all=0; done
     [ $all -eq 1 ] && [ -s "$W/send.uid" ] && return 0
     sleep 0.1
-    n=$((n + 1))
+    k=$((k + 1))
   done
   return 1
 }
 # gone PID: true once PID has ended (at most 75 s: the wind-down bound
 # is 60 s).
 gone() {
-  n=0
-  while [ $n -lt 750 ]; do
+  k=0
+  while [ $k -lt 750 ]; do
     kill -0 "$1" 2> /dev/null || return 0
     sleep 0.1
-    n=$((n + 1))
+    k=$((k + 1))
   done
   return 1
 }
@@ -225,19 +226,17 @@ check "SIGTERM: spawners saw end of file and exited 0" grep -q "sluice-rspawn ex
 # --- 6: with a logger ---
 rm -f "$W/log"
 start sh -c 'id -u > "$STAND_W/logger.uid"; exec cat > "$STAND_W/log"'
-check "set with logger started" wait_set sluice-lspawn sluice-rspawn sluice-clean sh
-lgp=$(member sh) snd=$(member sleep) lsp=$(member sluice-lspawn)
-# the logger execs cat: wait for it
-n=0
-while [ "$(comm_of "$lgp")" != cat ] && [ $n -lt 50 ]; do sleep 0.1; n=$((n + 1)); done
+check "set with logger started" wait_set sluice-lspawn sluice-rspawn sluice-clean cat
+lgp=$(member cat) snd=$(member sleep) lsp=$(member sluice-lspawn)
+check_eq "logger recorded its uid" "$(cat "$W/logger.uid")" "$(id -u "$U_LOG")"
 check "logger runs as $U_LOG" ids_are "$lgp" "$U_LOG"
 check_eq "logger fd 0 is a pipe" "$(link_of "$lgp" 0 | cut -c1-5)" "pipe:"
 check_eq "send fd 1 is the log pipe" "$(link_of "$snd" 1)" "$(link_of "$lgp" 0)"
 check_eq "send fd 2 is the log pipe" "$(link_of "$snd" 2)" "$(link_of "$lgp" 0)"
 check_eq "lspawn fd 2 is the log pipe" "$(link_of "$lsp" 2)" "$(link_of "$lgp" 0)"
 check_eq "sluice-send still holds fds 0-8" "$(fds_of "$snd")" "0 1 2 3 4 5 6 7 8"
-n=0
-while ! grep -q "malformed request dropped" "$W/log" 2> /dev/null && [ $n -lt 50 ]; do sleep 0.1; n=$((n + 1)); done
+k=0
+while ! grep -q "malformed request dropped" "$W/log" 2> /dev/null && [ $k -lt 50 ]; do sleep 0.1; k=$((k + 1)); done
 check "logger got lspawn's fd 2" grep -q "malformed request dropped" "$W/log"
 check "logger got sluice-send's fd 2" grep -q "stand-in sluice-send .* running" "$W/log"
 kill -TERM "$spid"

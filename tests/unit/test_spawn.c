@@ -396,10 +396,10 @@ static void test_frames(void)
       ++got;
       if (got == 1) {
         CHECK(i == n - 1);
-        CHECK(frame.len == 74 && memcmp(frame.s, EXAMPLE_REQUEST + 3, 74) == 0);
+        CHECK(frame.len == 74 && memcmp(frame.s, &EXAMPLE_REQUEST[3], 74) == 0);
       } else {
         CHECK(i == stream.len - 1);
-        CHECK(frame.len == 61 && memcmp(frame.s, EXAMPLE_RESULT + 3, 61) == 0);
+        CHECK(frame.len == 61 && memcmp(frame.s, &EXAMPLE_RESULT[3], 61) == 0);
       }
       CHECK(acc.len == 0);
     } else if (r != 0) {
