@@ -30,8 +30,8 @@ t_fail=0
 
 ok() { t_pass=$((t_pass + 1)); }
 bad() { t_fail=$((t_fail + 1)); echo "FAIL $1${2:+: $2}"; }
-check() { n=$1; shift; if "$@"; then ok "$n"; else bad "$n" "command failed: $*"; fi; }
-check_fail() { n=$1; shift; if "$@"; then bad "$n" "command succeeded: $*"; else ok "$n"; fi; }
+check() { _check_name=$1; shift; if "$@"; then ok "$_check_name"; else bad "$_check_name" "command failed: $*"; fi; }
+check_fail() { _check_name=$1; shift; if "$@"; then bad "$_check_name" "command succeeded: $*"; else ok "$_check_name"; fi; }
 check_eq() {
   if [ "$2" = "$3" ]; then ok "$1"; else bad "$1" "got [$2] want [$3]"; fi
 }

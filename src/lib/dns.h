@@ -42,6 +42,11 @@ struct dns_conf {
  * of /etc/resolv.conf, else 127.0.0.1. Returns 0 or -1 (EINVAL when
  * DNSCACHEIP is malformed). */
 int dns_conf_load(struct dns_conf *conf);
+/* Added for tests: fills conf from text in the resolv.conf format
+ * ("nameserver ADDR" lines, IPv4 or IPv6, scoped addresses ignored;
+ * "options timeout:N attempts:N"), 127.0.0.1 when it names no server.
+ * Returns 0 (malformed lines are ignored, as the C library does). */
+int dns_conf_resolv(struct dns_conf *conf, const char *text, size_t len);
 
 struct dns_mx {
   unsigned pref;

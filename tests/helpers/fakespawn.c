@@ -359,5 +359,8 @@ int main(int argc, char **argv)
     if (t > 0) poll(0, 0, t);
     answer_due(&f, 0);
   }
+  str_free(&acc);
+  str_free(&frame);
+  str_free(&f.deliveries);
   return 0;
 }

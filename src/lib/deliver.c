@@ -1,0 +1,287 @@
+/* deliver.c: see deliver.h. */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "buf.h"
+#include "byte.h"
+#include "deliver.h"
+#include "fd.h"
+#include "str.h"
+#include "wait.h"
+
+enum deliver_status deliver_program_status(int wstatus)
+{
+  int code = wait_exitcode(wstatus);
+  switch (code) {
+  case 0: return DELIVER_OK;
+  case 99: return DELIVER_STOP;
+  case 64: case 65: case 70: case 76: case 77: case 78: case 100: case 112:
+    return DELIVER_PERM;
+  default: return DELIVER_TEMP; /* -1 (a crash) included */
+  }
+}
+
+enum deliver_status deliver_queue_status(int wstatus)
+{
+  int code = wait_exitcode(wstatus);
+  if (code == 0) return DELIVER_OK;
+  if (code >= 11 && code <= 40) return DELIVER_PERM;
+  return DELIVER_TEMP;
+}
+
+void deliver_sanitize(str *text, size_t max)
+{
+  size_t i, j = 0;
+  int space = 1; /* drops leading spaces */
+  for (i = 0; i < text->len; ++i) {
+    unsigned char c = (unsigned char)text->s[i];
+    if (c < 32 || c == 127) c = ' ';
+    if (c == ' ') {
+      if (space) continue;
+      space = 1;
+    } else {
+      space = 0;
+    }
+    text->s[j++] = (char)c;
+  }
+  while (j > 0 && text->s[j - 1] == ' ') --j;
+  if (j > max) j = max;
+  text->len = j;
+}
+
+int deliver_cat_safe(str *out, const char *s, size_t n)
+{
+  size_t i;
+  if (str_readyplus(out, n) < 0) return -1;
+  for (i = 0; i < n; ++i) {
+    unsigned char c = (unsigned char)s[i];
+    out->s[out->len++] = (c < 32 || c == 127) ? '_' : (char)c;
+  }
+  return 0;
+}
+
+int deliver_dtline(str *out, const char *local, size_t llen, const char *domain, size_t dlen)
+{
+  if (str_cats(out, "Delivered-To: ") < 0) return -1;
+  if (deliver_cat_safe(out, local, llen) < 0 || str_catc(out, '@') < 0) return -1;
+  if (deliver_cat_safe(out, domain, dlen) < 0) return -1;
+  return str_catc(out, '\n');
+}
+
+int deliver_rpline(str *out, const char *sender, size_t n)
+{
+  if (str_cats(out, "Return-Path: <") < 0 || deliver_cat_safe(out, sender, n) < 0) return -1;
+  return str_cats(out, ">\n");
+}
+
+static int is_blank(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; }
+
+/* 1 when line[0..n) is a Delivered-To field with the value addr. */
+static int dt_matches(const char *line, size_t n, const char *addr, size_t alen)
+{
+  size_t colon = byte_chr(line, n, ':'), end, start;
+  if (colon == n) return 0;
+  end = colon;
+  while (end > 0 && (line[end - 1] == ' ' || line[end - 1] == '\t')) --end;
+  if (!case_equalb(line, end, "Delivered-To", 12)) return 0;
+  start = colon + 1;
+  while (start < n && is_blank(line[start])) ++start;
+  end = n;
+  while (end > start && is_blank(line[end - 1])) --end;
+  return case_equalb(line + start, end - start, addr, alen);
+}
+
+int deliver_header_has_dt(int fd, const char *addr, size_t n)
+{
+  char mem[8192];
+  buf b;
+  str line = STR_INIT;
+  int rest = 0, found = 0, r;
+
+  if (lseek(fd, 0, SEEK_SET) < 0) return -1;
+  buf_init(&b, fd, mem, sizeof mem);
+  for (;;) {
+    line.len = 0;
+    r = buf_getline(&b, &line, '\n', 4096);
+    if (r < 0 && errno != E2BIG) { found = -1; break; }
+    if (rest) {            /* the tail of a line too long to be ours */
+      if (r == 1) rest = 0;
+      if (r == 0) break;
+      continue;
+    }
+    if (r < 0) { rest = 1; continue; }
+    if (line.len == 0) break;
+    if ((line.len == 1 && line.s[0] == '\n') || (line.len == 2 && line.s[0] == '\r' && line.s[1] == '\n'))
+      break; /* end of the header */
+    if (dt_matches(line.s, line.len, addr, n)) { found = 1; break; }
+    if (r == 0) break;
+  }
+  str_free(&line);
+  return found;
+}
+
+int deliver_host_part(str *out, const char *host, size_t n, unsigned k)
+{
+  size_t len = n;
+  unsigned j;
+  for (j = 1; j < k; ++j) {
+    size_t dot = byte_rchr(host, len, '.');
+    if (dot == len) break;
+    len = dot;
+  }
+  return str_copyb(out, host, len);
+}
+
+int deliver_ext_part(str *out, const char *ext, size_t n, unsigned k)
+{
+  size_t off = 0;
+  unsigned j;
+  for (j = 1; j < k; ++j) {
+    size_t dash = byte_chr(ext + off, n - off, '-');
+    if (off + dash == n) return str_copys(out, "");
+    off += dash + 1;
+  }
+  return str_copyb(out, ext + off, n - off);
+}
+
+int deliver_verp_sender(str *out, const char *local, const char *domain, const char *rcpt, size_t rlen)
+{
+  size_t at = byte_rchr(rcpt, rlen, '@');
+  if (str_copys(out, local) < 0 || str_cats(out, "-owner-") < 0) return -1;
+  if (str_catb(out, rcpt, at) < 0) return -1;
+  if (at < rlen && (str_catc(out, '=') < 0 || str_catb(out, rcpt + at + 1, rlen - at - 1) < 0)) return -1;
+  if (str_catc(out, '@') < 0 || str_cats(out, domain) < 0) return -1;
+  return 0;
+}
+
+/* One pipe we write: a source of bytes and what is pending. */
+struct feed {
+  int fd;            /* our write end, -1 when done */
+  const char *pre;   /* bytes sent first */
+  size_t prelen;
+  int src;           /* then this descriptor to its end, or -1 */
+  char chunk[65536];
+  size_t pos, len;   /* pending chunk[pos..len) */
+};
+
+static void close_fd(int *fd)
+{
+  if (*fd >= 0) close(*fd);
+  *fd = -1;
+}
+
+/* Writes what the pipe takes now. 0 ok (maybe finished: f->fd -1),
+ * -1 when reading the source failed (errno set). */
+static int feed_step(struct feed *f)
+{
+  for (;;) {
+    ssize_t w;
+    if (f->pos == f->len) {
+      f->pos = f->len = 0;
+      if (f->prelen > 0) {
+        size_t n = f->prelen < sizeof f->chunk ? f->prelen : sizeof f->chunk;
+        memcpy(f->chunk, f->pre, n);
+        f->pre += n;
+        f->prelen -= n;
+        f->len = n;
+      } else if (f->src >= 0) {
+        ssize_t r;
+        do r = read(f->src, f->chunk, sizeof f->chunk);
+        while (r < 0 && errno == EINTR);
+        if (r < 0) return -1;
+        if (r == 0) { close_fd(&f->fd); return 0; }
+        f->len = (size_t)r;
+      } else {
+        close_fd(&f->fd);
+        return 0;
+      }
+    }
+    w = write(f->fd, f->chunk + f->pos, f->len - f->pos);
+    if (w < 0) {
+      if (errno == EINTR) continue;
+      if (errno == EAGAIN || errno == EWOULDBLOCK) return 0;
+      close_fd(&f->fd); /* EPIPE: the child stopped reading; its exit code decides */
+      return 0;
+    }
+    f->pos += (size_t)w;
+  }
+}
+
+int deliver_child_run(const struct deliver_child *c, str *output, size_t outmax, int *wstatus)
+{
+  int in[2] = { -1, -1 }, ev[2] = { -1, -1 }, out[2] = { -1, -1 }, e;
+  child_fd fds[3];
+  size_t nfds = 0;
+  pid_t pid = -1;
+  static struct feed fin, fev; /* 64 KB each: kept off the stack */
+  char rbuf[4096];
+
+  fin.fd = fev.fd = -1;
+  if (lseek(c->msgfd, 0, SEEK_SET) < 0) return -1;
+  if (pipe2(in, O_CLOEXEC) < 0) goto fail;
+  fds[nfds].to = 0; fds[nfds++].from = in[0];
+  if (c->envelope) {
+    if (pipe2(ev, O_CLOEXEC) < 0) goto fail;
+    fds[nfds].to = 1; fds[nfds++].from = ev[0];
+  } else {
+    if (pipe2(out, O_CLOEXEC) < 0) goto fail;
+    fds[nfds].to = 1; fds[nfds++].from = out[1];
+    fds[nfds].to = 2; fds[nfds++].from = out[1];
+  }
+  pid = child_spawn(c->path, c->argv, c->envp, fds, nfds);
+  if (pid < 0) goto fail;
+  close_fd(&in[0]);
+  close_fd(&ev[0]);
+  close_fd(&out[1]);
+  if (fd_nonblock(in[1], 1) < 0 || (ev[1] >= 0 && fd_nonblock(ev[1], 1) < 0)) goto fail;
+
+  fin.fd = in[1]; in[1] = -1;
+  fin.pre = c->head; fin.prelen = c->headlen; fin.src = c->msgfd; fin.pos = fin.len = 0;
+  fev.fd = ev[1]; ev[1] = -1;
+  fev.pre = c->envelope; fev.prelen = c->envelope ? c->envlen : 0; fev.src = -1; fev.pos = fev.len = 0;
+
+  while (fin.fd >= 0 || fev.fd >= 0 || out[0] >= 0) {
+    struct pollfd p[3];
+    int np = 0, ifin = -1, ifev = -1, iout = -1, r;
+    if (fin.fd >= 0) { ifin = np; p[np].fd = fin.fd; p[np].events = POLLOUT; p[np++].revents = 0; }
+    if (fev.fd >= 0) { ifev = np; p[np].fd = fev.fd; p[np].events = POLLOUT; p[np++].revents = 0; }
+    if (out[0] >= 0) { iout = np; p[np].fd = out[0]; p[np].events = POLLIN; p[np++].revents = 0; }
+    r = poll(p, (nfds_t)np, -1);
+    if (r < 0) {
+      if (errno == EINTR) continue;
+      goto fail;
+    }
+    if (ifin >= 0 && p[ifin].revents && feed_step(&fin) < 0) goto fail;
+    if (ifev >= 0 && p[ifev].revents && feed_step(&fev) < 0) goto fail;
+    if (iout >= 0 && p[iout].revents) {
+      ssize_t n = read(out[0], rbuf, sizeof rbuf);
+      if (n < 0 && errno != EINTR && errno != EAGAIN) goto fail;
+      if (n == 0) close_fd(&out[0]);
+      if (n > 0 && output && output->len < outmax) {
+        size_t take = (size_t)n;
+        if (take > outmax - output->len) take = outmax - output->len;
+        if (str_catb(output, rbuf, take) < 0) goto fail;
+      }
+    }
+  }
+  if (wait_pid(pid, wstatus) < 0) return -1;
+  return 0;
+
+fail:
+  e = errno;
+  /* the child must not see a cut message as a whole one */
+  if (pid > 0) { kill(pid, SIGKILL); }
+  close_fd(&in[0]); close_fd(&in[1]); close_fd(&ev[0]); close_fd(&ev[1]);
+  close_fd(&out[0]); close_fd(&out[1]);
+  if (pid > 0) {
+    close_fd(&fin.fd); close_fd(&fev.fd);
+    wait_pid(pid, wstatus);
+  }
+  errno = e;
+  return -1;
+}

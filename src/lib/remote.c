@@ -1,0 +1,307 @@
+/* remote.c: hosts and connections for one remote delivery (remote.h). */
+#include <errno.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "byte.h"
+#include "dns.h"
+#include "fd.h"
+#include "ip.h"
+#include "remote.h"
+#include "smtproutes.h"
+#include "tcpto.h"
+
+int remote_connect(int family, const unsigned char *ip, unsigned long port, unsigned long timeout_ms)
+{
+  struct sockaddr_storage ss;
+  socklen_t sl;
+  int fd, e;
+  memset(&ss, 0, sizeof ss);
+  if (family == 6) {
+    struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
+    s6->sin6_family = AF_INET6;
+    s6->sin6_port = htons((unsigned short)port);
+    memcpy(&s6->sin6_addr, ip, 16);
+    sl = sizeof *s6;
+  } else {
+    struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
+    s4->sin_family = AF_INET;
+    s4->sin_port = htons((unsigned short)port);
+    memcpy(&s4->sin_addr, ip, 4);
+    sl = sizeof *s4;
+  }
+  fd = socket(family == 6 ? AF_INET6 : AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+  if (fd < 0) return -1;
+  if (connect(fd, (struct sockaddr *)&ss, sl) < 0) {
+    struct pollfd p;
+    struct timespec start, now;
+    if (errno != EINPROGRESS && errno != EINTR) goto fail;
+    clock_gettime(CLOCK_MONOTONIC, &start);
+    for (;;) {
+      long long spent, left;
+      int r;
+      clock_gettime(CLOCK_MONOTONIC, &now);
+      spent = (long long)(now.tv_sec - start.tv_sec) * 1000 + (now.tv_nsec - start.tv_nsec) / 1000000;
+      left = (long long)timeout_ms - spent;
+      if (left <= 0) { errno = ETIMEDOUT; goto fail; }
+      p.fd = fd;
+      p.events = POLLOUT;
+      p.revents = 0;
+      r = poll(&p, 1, left > 2147483647LL ? 2147483647 : (int)left);
+      if (r < 0) { if (errno == EINTR) continue; goto fail; }
+      if (r == 0) continue; /* the loop notices the deadline */
+      break;
+    }
+    {
+      int err = 0;
+      socklen_t el = sizeof err;
+      if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &el) < 0) goto fail;
+      if (err) { errno = err; goto fail; }
+    }
+  }
+  if (fd_nonblock(fd, 0) < 0) goto fail;
+  return fd;
+fail:
+  e = errno;
+  close(fd);
+  errno = e;
+  return -1;
+}
+
+/* One delivery's state. */
+struct attempt {
+  const struct remote_conf *c;
+  const struct smtpc_msg *m;
+  struct smtpc_rcpt *r;
+  size_t n;
+  str why;        /* the last failure */
+  int allperm;    /* every host so far refused permanently */
+  int tried;      /* hosts whose connection was attempted */
+  int skipped;    /* addresses skipped because of tcpto */
+  size_t addrs;   /* addresses looked at */
+  int done;       /* every recipient has a status */
+};
+
+static int pending(const struct attempt *a)
+{
+  for (size_t i = 0; i < a->n; ++i)
+    if (!a->r[i].status) return 1;
+  return 0;
+}
+
+static void set_pending(struct attempt *a, char st, const char *text, size_t len)
+{
+  for (size_t i = 0; i < a->n; ++i)
+    if (!a->r[i].status) {
+      a->r[i].status = st;
+      str_copyb(&a->r[i].text, text, len);
+    }
+}
+
+static void set_pending_s(struct attempt *a, char st, const char *text)
+{
+  set_pending(a, st, text, strlen(text));
+}
+
+/* "name [ip]" or "[ip]" */
+static void describe(str *d, const char *name, size_t nlen, int family, const unsigned char *ip)
+{
+  char t[IP6_FMT];
+  str_truncate(d, 0);
+  if (nlen) { str_catb(d, name, nlen); str_catc(d, ' '); }
+  str_catc(d, '[');
+  str_catb(d, t, family == 6 ? ip6_fmt(t, ip) : ip4_fmt(t, ip));
+  str_catc(d, ']');
+}
+
+/* Tries one address. */
+static void try_addr(struct attempt *a, const char *name, size_t nlen, int family, const unsigned char *ip,
+                     unsigned long port)
+{
+  str host = STR_INIT;
+  struct smtpc_conf sc;
+  int fd, perm = 0;
+
+  if (a->done || a->addrs >= REMOTE_ADDRS_MAX) return;
+  ++a->addrs;
+  describe(&host, name, nlen, family, ip);
+  if (str_0(&host) < 0) { str_free(&host); return; }
+  if (a->c->tcpto_path && tcpto_blocked(a->c->tcpto_path, family, ip, time(0))) {
+    ++a->skipped;
+    str_free(&host);
+    return;
+  }
+  ++a->tried;
+  fd = remote_connect(family, ip, port, a->c->timeoutconnect * 1000);
+  if (fd < 0) {
+    int e = errno;
+    if (e == ETIMEDOUT && a->c->tcpto_path) tcpto_record(a->c->tcpto_path, family, ip, time(0));
+    str_copys(&a->why, e == ETIMEDOUT ? "4.4.1 connection to " : "4.4.1 unable to connect to ");
+    str_cat(&a->why, &host);
+    if (e == ETIMEDOUT) str_cats(&a->why, " timed out");
+    else { str_cats(&a->why, ": "); str_cats(&a->why, strerror(e)); }
+    a->allperm = 0;
+    str_free(&host);
+    return;
+  }
+  if (a->c->tcpto_path) tcpto_clear(a->c->tcpto_path, family, ip);
+  sc.helo = a->c->helo;
+  sc.helolen = a->c->helolen;
+  sc.timeout_ms = a->c->timeoutremote * 1000;
+  sc.host = host.s;
+  if (smtpc_session(fd, &sc, a->m, a->r, a->n, &a->why, &perm) == SMTPC_DONE || !pending(a)) a->done = 1;
+  else if (!perm) a->allperm = 0;
+  close(fd);
+  str_free(&host);
+}
+
+/* The addresses of one host name, each tried. -1 when the name does not
+ * exist, 0 otherwise (DNS trouble is noted in why). */
+static int try_name(struct attempt *a, struct dns_conf *dc, const char *name, size_t nlen, unsigned long port)
+{
+  struct dns_iplist ips = { 0, 0 };
+  if (dns_ip(dc, name, nlen, 1, &ips) < 0) {
+    int e = errno;
+    dns_iplist_free(&ips);
+    if (e == ENOENT) return -1;
+    str_copys(&a->why, "4.4.3 temporary DNS failure looking up ");
+    str_catb(&a->why, name, nlen);
+    a->allperm = 0;
+    return 0;
+  }
+  for (size_t i = 0; i < ips.n && !a->done; ++i)
+    try_addr(a, name, nlen, ips.ip[i].family == AF_INET6 ? 6 : 4, ips.ip[i].ip, port);
+  if (ips.n == 0 && a->why.len == 0) {
+    str_copys(&a->why, "4.4.3 no address for ");
+    str_catb(&a->why, name, nlen);
+  }
+  dns_iplist_free(&ips);
+  return 0;
+}
+
+/* A domain that is an address literal: "[192.0.2.1]" or "[IPv6:...]". */
+static int literal(const char *d, size_t n, int *family, unsigned char ip[16])
+{
+  if (n < 3 || d[0] != '[' || d[n - 1] != ']') return 0;
+  d++;
+  n -= 2;
+  if (ip4_scan(d, n, ip) == n) { *family = 4; return 1; }
+  if (n > 5 && case_equalb(d, 5, "IPv6:", 5) && ip6_scan(d + 5, n - 5, ip) == n - 5) { *family = 6; return 1; }
+  return -1;
+}
+
+static void by_mx(struct attempt *a, const char *domain, size_t dlen, unsigned long port)
+{
+  struct dns_conf dc;
+  struct dns_mxlist mx = { 0, 0, 0 };
+  if (dns_conf_load(&dc) < 0) { set_pending_s(a, 'Z', "4.3.5 unable to read the DNS configuration (DNSCACHEIP)"); return; }
+  if (dns_mx(&dc, domain, dlen, &mx) < 0) {
+    int e = errno;
+    str t = STR_INIT;
+    dns_mxlist_free(&mx);
+    str_copys(&t, e == ENOENT ? "5.1.2 domain " : "4.4.3 temporary DNS failure looking up the MX records of ");
+    str_catb(&t, domain, dlen);
+    if (e == ENOENT) str_cats(&t, " does not exist");
+    set_pending(a, e == ENOENT ? 'D' : 'Z', t.s, t.len);
+    str_free(&t);
+    return;
+  }
+  if (mx.nullmx) {
+    str t = STR_INIT;
+    str_copys(&t, "5.1.10 ");
+    str_catb(&t, domain, dlen);
+    str_cats(&t, " does not accept mail (null MX)");
+    set_pending(a, 'D', t.s, t.len);
+    str_free(&t);
+  } else if (mx.n == 0) {
+    /* RFC 5321 5.1: no MX, the domain itself is the host */
+    if (try_name(a, domain, dlen, port) < 0) {
+      str t = STR_INIT;
+      str_copys(&t, "5.1.2 domain ");
+      str_catb(&t, domain, dlen);
+      str_cats(&t, " does not exist");
+      set_pending(a, 'D', t.s, t.len);
+      str_free(&t);
+    } else if (a->tried == 0 && a->skipped == 0 && a->why.len > 0 && byte_startswith(a->why.s, a->why.len, "4.4.3 no address", 0)) {
+      str t = STR_INIT;
+      str_copys(&t, "5.4.4 domain ");
+      str_catb(&t, domain, dlen);
+      str_cats(&t, " has no MX record and no address");
+      set_pending(a, 'D', t.s, t.len);
+      str_free(&t);
+    }
+  } else {
+    for (size_t i = 0; i < mx.n && !a->done; ++i) {
+      if (try_name(a, mx.mx[i].host.s, mx.mx[i].host.len, port) < 0) {
+        str_copys(&a->why, "4.4.3 MX host ");
+        str_cat(&a->why, &mx.mx[i].host);
+        str_cats(&a->why, " does not exist");
+        a->allperm = 0;
+      }
+    }
+  }
+  dns_mxlist_free(&mx);
+}
+
+void remote_deliver(const struct remote_conf *c, const char *domain, size_t dlen, const struct smtpc_msg *m,
+                    struct smtpc_rcpt *r, size_t n)
+{
+  struct attempt a;
+  struct smtproute route = SMTPROUTE_INIT;
+  unsigned char ip[16];
+  int family, lit;
+
+  memset(&a, 0, sizeof a);
+  a.c = c;
+  a.m = m;
+  a.r = r;
+  a.n = n;
+  a.allperm = 1;
+  if (!pending(&a)) return;
+
+  switch (smtproutes_find(c->routes, domain, dlen, &route)) {
+  case -1:
+    set_pending_s(&a, 'Z', errno == EINVAL ? "4.3.5 control/smtproutes has a malformed line (see sluice-smtproutes(5))"
+                                           : "4.3.0 out of memory");
+    goto out;
+  case 1:
+    if (route.literal == 4 || route.literal == 6) {
+      try_addr(&a, 0, 0, route.literal, route.ip, route.port);
+    } else if (route.literal == 0) {
+      struct dns_conf dc;
+      if (dns_conf_load(&dc) < 0) { set_pending_s(&a, 'Z', "4.3.5 unable to read the DNS configuration (DNSCACHEIP)"); goto out; }
+      if (try_name(&a, route.relay.s, route.relay.len, route.port) < 0) {
+        str_copys(&a.why, "4.4.3 smtproutes relay ");
+        str_cat(&a.why, &route.relay);
+        str_cats(&a.why, " does not exist");
+      }
+    } else {
+      /* empty relay: the MX hosts, on the route's port */
+      by_mx(&a, domain, dlen, route.port);
+    }
+    break;
+  default:
+    lit = literal(domain, dlen, &family, ip);
+    if (lit > 0) try_addr(&a, 0, 0, family, ip, 25);
+    else if (lit < 0) set_pending_s(&a, 'D', "5.1.2 malformed address literal");
+    else by_mx(&a, domain, dlen, 25);
+  }
+
+  if (pending(&a)) {
+    if (a.tried == 0 && a.skipped > 0) {
+      str_copys(&a.why, "4.4.1 every mail host of ");
+      str_catb(&a.why, domain, dlen);
+      str_cats(&a.why, " timed out within the last hour (see sluice-tcpto)");
+      a.allperm = 0;
+    }
+    if (a.why.len == 0) str_copys(&a.why, "4.4.0 no host to deliver to");
+    set_pending(&a, a.allperm && a.tried > 0 ? 'D' : 'Z', a.why.s, a.why.len);
+  }
+out:
+  smtproute_free(&route);
+  str_free(&a.why);
+}

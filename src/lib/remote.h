@@ -1,0 +1,40 @@
+/* remote.h: one remote delivery: route, MX, connect, SMTP (sluice-remote(8)).
+ *
+ * remote_deliver() finds the hosts for a domain (control/smtproutes,
+ * else its MX records, else its own addresses), tries their addresses
+ * in turn, skipping those the tcpto table says timed out recently, and
+ * runs an SMTP session (smtpc.h) on the first that takes the
+ * connection, moving on to the next address while the session ends
+ * with SMTPC_NEXT. It sets a status and text on every recipient whose
+ * status was 0; it never fails as a whole (trouble becomes a Z text).
+ *
+ * The caller owns the configuration strings and the recipients. */
+#ifndef SLUICE_REMOTE_H
+#define SLUICE_REMOTE_H
+
+#include <stddef.h>
+
+#include "smtpc.h"
+#include "str.h"
+
+struct remote_conf {
+  const char *helo;             /* helohost, else me */
+  size_t helolen;
+  unsigned long timeoutconnect; /* seconds */
+  unsigned long timeoutremote;  /* seconds */
+  const str *routes;            /* control/smtproutes, as control_readlist made it */
+  const char *tcpto_path;       /* the tcpto table, or NULL for none */
+};
+
+/* The most addresses tried for one delivery. */
+#define REMOTE_ADDRS_MAX 32
+
+void remote_deliver(const struct remote_conf *c, const char *domain, size_t dlen, const struct smtpc_msg *m,
+                    struct smtpc_rcpt *r, size_t n);
+
+/* Connects to family (4 or 6) ip:port without blocking longer than
+ * timeout_ms. Returns the socket (blocking, close-on-exec) or -1 with
+ * errno (ETIMEDOUT when the deadline passed, else connect's error). */
+int remote_connect(int family, const unsigned char *ip, unsigned long port, unsigned long timeout_ms);
+
+#endif

@@ -1,0 +1,536 @@
+/* smtpc.c: SMTP client session, reply reader, DATA encoder (smtpc.h). */
+#include <errno.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "buf.h"
+#include "byte.h"
+#include "fmt.h"
+#include "scan.h"
+#include "smtpc.h"
+#include "str.h"
+
+/* ---- replies ---- */
+
+static int is_digit(char c) { return c >= '0' && c <= '9'; }
+
+/* Appends s[0..n) to t with every byte that is not printable ASCII
+ * replaced by '?', stopping at max bytes in t. Allocation failures only
+ * shorten the text. */
+static void cat_clean(str *t, const char *s, size_t n, size_t max)
+{
+  for (size_t i = 0; i < n && t->len < max; ++i) {
+    unsigned char c = (unsigned char)s[i];
+    if (c == '\t') c = ' ';
+    if (c < 0x20 || c > 0x7e) c = '?';
+    if (str_catc(t, (char)c) < 0) return;
+  }
+}
+
+/* Reads one line into *line (without its line end), keeping at most
+ * SMTPC_LINE_KEEP bytes and discarding the rest. *total counts every
+ * byte read. 1 read, -1 error (end of file: ECONNRESET; more than
+ * SMTPC_REPLY_MAX in total: E2BIG). */
+static int line_read(buf *in, str *line, str *scratch, size_t *total)
+{
+  int r;
+  str_truncate(line, 0);
+  r = buf_getline(in, line, '\n', SMTPC_LINE_KEEP + 2);
+  *total += line->len;
+  if (r < 0 && errno == E2BIG) {
+    for (;;) {
+      str_truncate(scratch, 0);
+      r = buf_getline(in, scratch, '\n', 4096);
+      *total += scratch->len;
+      if (*total > SMTPC_REPLY_MAX) { errno = E2BIG; return -1; }
+      if (r < 0 && errno == E2BIG) continue;
+      break;
+    }
+  }
+  if (r == 0) { errno = ECONNRESET; return -1; }
+  if (r < 0) return -1;
+  if (*total > SMTPC_REPLY_MAX) { errno = E2BIG; return -1; }
+  while (line->len > 0 && (line->s[line->len - 1] == '\n' || line->s[line->len - 1] == '\r')) --line->len;
+  if (line->len > SMTPC_LINE_KEEP) line->len = SMTPC_LINE_KEEP;
+  return 1;
+}
+
+int smtpc_reply_read(buf *in, struct smtpc_reply *r)
+{
+  str line = STR_INIT, scratch = STR_INIT;
+  size_t total = 0, nlines = 0;
+  int code = -1, rc = 0;
+
+  r->code = 0;
+  str_truncate(&r->text, 0);
+  str_truncate(&r->lines, 0);
+  for (;;) {
+    int c;
+    char sep;
+    if (line_read(in, &line, &scratch, &total) < 0) {
+      if (errno == E2BIG) { r->code = 0; code = 0; }
+      else rc = -1;
+      break;
+    }
+    ++nlines;
+    if (line.len < 3 || line.s[0] < '2' || line.s[0] > '5' || !is_digit(line.s[1]) || !is_digit(line.s[2])) { code = 0; break; }
+    sep = line.len > 3 ? line.s[3] : ' ';
+    if (sep != ' ' && sep != '-') { code = 0; break; }
+    c = (line.s[0] - '0') * 100 + (line.s[1] - '0') * 10 + (line.s[2] - '0');
+    if (code >= 0 && c != code) { code = 0; break; }
+    if (code < 0) {
+      code = c;
+      cat_clean(&r->text, line.s, 3, SMTPC_TEXT_KEEP);
+    }
+    if (line.len > 4) {
+      if (r->text.len < SMTPC_TEXT_KEEP) str_catc(&r->text, ' ');
+      cat_clean(&r->text, line.s + 4, line.len - 4, SMTPC_TEXT_KEEP);
+    }
+    if (nlines <= SMTPC_LINES_KEEP) {
+      if (line.len > 4 && str_catb(&r->lines, line.s + 4, line.len - 4) < 0) { rc = -1; break; }
+      if (str_catc(&r->lines, 0) < 0) { rc = -1; break; }
+    }
+    if (sep == ' ') break;
+    if (nlines >= SMTPC_REPLY_LINES_MAX) { code = 0; break; }
+  }
+  str_free(&line);
+  str_free(&scratch);
+  if (rc < 0) return -1;
+  r->code = code < 0 ? 0 : code;
+  return 0;
+}
+
+void smtpc_reply_free(struct smtpc_reply *r)
+{
+  str_free(&r->text);
+  str_free(&r->lines);
+}
+
+size_t smtpc_enhanced(const char *s, size_t n, int cls)
+{
+  size_t i = 0, d;
+  if (n < 5 || (s[0] != '2' && s[0] != '4' && s[0] != '5')) return 0;
+  if (cls && s[0] - '0' != cls) return 0;
+  if (s[1] != '.') return 0;
+  i = 2;
+  for (int part = 0; part < 2; ++part) {
+    for (d = 0; i < n && is_digit(s[i]); ++i) ++d;
+    if (d < 1 || d > 3) return 0;
+    if (part == 0) {
+      if (i >= n || s[i] != '.') return 0;
+      ++i;
+    }
+  }
+  if (i < n && s[i] != ' ') return 0;
+  return i;
+}
+
+/* 1 when s[0..n) starts with keyword kw (case ignored) followed by the
+ * end or a space; *rest = the index after it. */
+static int keyword(const char *s, size_t n, const char *kw, size_t *rest)
+{
+  size_t k = strlen(kw);
+  if (n < k || !case_equalb(s, k, kw, k)) return 0;
+  if (n > k && s[k] != ' ') return 0;
+  *rest = k;
+  return 1;
+}
+
+void smtpc_ehlo_parse(const struct smtpc_reply *r, struct smtpc_ext *ext)
+{
+  size_t pos = 0, first = 1;
+  memset(ext, 0, sizeof *ext);
+  while (pos < r->lines.len) {
+    const char *s = r->lines.s + pos;
+    size_t n = byte_chr(s, r->lines.len - pos, 0), rest;
+    pos += n + 1;
+    if (first) { first = 0; continue; }
+    if (keyword(s, n, "PIPELINING", &rest)) ext->pipelining = 1;
+    else if (keyword(s, n, "8BITMIME", &rest)) ext->eightbitmime = 1;
+    else if (keyword(s, n, "SIZE", &rest)) {
+      unsigned long v;
+      ext->size = 1;
+      ext->size_max = 0;
+      while (rest < n && s[rest] == ' ') ++rest;
+      if (rest < n && scan_ulong_exact(s + rest, n - rest, &v) == 0) ext->size_max = v;
+    }
+  }
+}
+
+/* ---- the message ---- */
+
+int smtpc_data_copy(buf *out, buf *in)
+{
+  int bol = 1, last_lf = 1, any = 0;
+  for (;;) {
+    ssize_t r = buf_feed(in);
+    char *p;
+    size_t n, i, start;
+    if (r < 0 && errno == ENOBUFS) r = 1; /* bytes already buffered */
+    if (r < 0) return -1;
+    n = buf_avail(in);
+    if (r == 0 && n == 0) break;
+    p = buf_peek(in);
+    start = 0;
+    for (i = 0; i < n; ++i) {
+      if (bol && p[i] == '.') {
+        if (buf_put(out, p + start, i - start) < 0 || buf_putc(out, '.') < 0) return -2;
+        start = i;
+      }
+      bol = 0;
+      if (p[i] == '\n') {
+        if (buf_put(out, p + start, i - start) < 0 || buf_put(out, "\r\n", 2) < 0) return -2;
+        start = i + 1;
+        bol = 1;
+      }
+    }
+    if (buf_put(out, p + start, n - start) < 0) return -2;
+    any = 1;
+    last_lf = p[n - 1] == '\n';
+    buf_seek(in, n);
+  }
+  if (any && !last_lf && buf_put(out, "\r\n", 2) < 0) return -2;
+  if (buf_put(out, ".\r\n", 3) < 0) return -2;
+  return 0;
+}
+
+int smtpc_message_scan(int fd, unsigned long long *wire, int *eightbit)
+{
+  char mem[65536];
+  unsigned long long w = 0;
+  int e = 0;
+  if (lseek(fd, 0, SEEK_SET) < 0) return -1;
+  for (;;) {
+    ssize_t r = read(fd, mem, sizeof mem);
+    if (r < 0) { if (errno == EINTR) continue; return -1; }
+    if (r == 0) break;
+    w += (unsigned long long)r;
+    for (ssize_t i = 0; i < r; ++i) {
+      if (mem[i] == '\n') ++w;
+      else if ((unsigned char)mem[i] >= 0x80) e = 1;
+    }
+  }
+  *wire = w;
+  *eightbit = e;
+  return 0;
+}
+
+/* ---- the session ---- */
+
+struct session {
+  buf in, out;
+  const struct smtpc_conf *c;
+  struct smtpc_reply rep;
+  str *why;
+  int *why_perm;
+  int dead; /* the connection failed: no QUIT */
+};
+
+/* The enhanced code of a reply, when it has one of its class. */
+static size_t reply_enhanced(const struct smtpc_reply *rep, const char **at)
+{
+  size_t n;
+  if (rep->text.len < 4) return 0;
+  *at = rep->text.s + 4;
+  n = smtpc_enhanced(*at, rep->text.len - 4, rep->code / 100);
+  return n;
+}
+
+/* t = "[code ]host said: REPLY (in reply to WHAT)"; code from the reply,
+ * else dflt (may be NULL). */
+static void report(str *t, const struct session *s, const char *dflt, const char *what)
+{
+  const char *enh;
+  size_t en = reply_enhanced(&s->rep, &enh);
+  str_truncate(t, 0);
+  if (en) { str_catb(t, enh, en); str_catc(t, ' '); }
+  else if (dflt) { str_cats(t, dflt); str_catc(t, ' '); }
+  str_cats(t, s->c->host);
+  if (s->rep.code == 0) {
+    str_cats(t, " sent a malformed reply");
+  } else {
+    str_cats(t, " said: ");
+    str_cat(t, &s->rep.text);
+  }
+  str_cats(t, " (in reply to ");
+  str_cats(t, what);
+  str_catc(t, ')');
+}
+
+/* t = "code host: problem ERRNO-TEXT (WHAT)" for an I/O failure. */
+static void report_io(str *t, const struct session *s, const char *code, const char *what)
+{
+  int e = errno;
+  str_copys(t, code);
+  str_catc(t, ' ');
+  str_cats(t, s->c->host);
+  if (e == ETIMEDOUT) str_cats(t, ": timed out ");
+  else if (e == ECONNRESET || e == EPIPE) str_cats(t, ": connection lost ");
+  else { str_cats(t, ": "); str_cats(t, strerror(e)); str_catc(t, ' '); }
+  str_cats(t, what);
+}
+
+/* Reads a reply; -1 (with *why set) on I/O failure or a malformed one. */
+static int get_reply(struct session *s, const char *what)
+{
+  if (smtpc_reply_read(&s->in, &s->rep) < 0) {
+    s->dead = 1;
+    report_io(s->why, s, "4.4.2", what);
+    *s->why_perm = 0;
+    return -1;
+  }
+  if (s->rep.code == 0) {
+    s->dead = 1;
+    report(s->why, s, "4.5.0", what);
+    *s->why_perm = 0;
+    return -1;
+  }
+  return 0;
+}
+
+static int put_cmd(struct session *s, const char *a, const char *b, size_t blen, const char *c)
+{
+  if (buf_puts(&s->out, a) < 0) return -1;
+  if (b && buf_put(&s->out, b, blen) < 0) return -1;
+  if (c && buf_puts(&s->out, c) < 0) return -1;
+  return buf_put(&s->out, "\r\n", 2);
+}
+
+static int flush(struct session *s, const char *what)
+{
+  if (buf_flush(&s->out) < 0) {
+    s->dead = 1;
+    report_io(s->why, s, "4.4.2", what);
+    *s->why_perm = 0;
+    return -1;
+  }
+  return 0;
+}
+
+/* Refused before the transaction: the why text from the reply. */
+static int refused(struct session *s, const char *what)
+{
+  report(s->why, s, s->rep.code >= 500 ? "5.0.0" : "4.0.0", what);
+  *s->why_perm = s->rep.code >= 500;
+  return -1;
+}
+
+static void quit(struct session *s)
+{
+  /* best effort: the result does not change */
+  if (s->dead) return;
+  if (put_cmd(s, "QUIT", 0, 0, 0) < 0 || buf_flush(&s->out) < 0) return;
+  smtpc_reply_read(&s->in, &s->rep);
+}
+
+static void set_status(struct smtpc_rcpt *r, char st, const str *text)
+{
+  r->status = st;
+  str_copy(&r->text, text);
+}
+
+/* Marks each recipient in state from (0 pending, 'A' accepted) with st. */
+static void set_all(struct smtpc_rcpt *r, size_t n, char from, char st, const str *text)
+{
+  for (size_t i = 0; i < n; ++i)
+    if (r[i].status == from) set_status(&r[i], st, text);
+}
+
+static char class_status(int code) { return code >= 500 ? 'D' : 'Z'; }
+
+/* Greeting and EHLO/HELO. 0, or -1 with *why set. */
+static int hello(struct session *s, struct smtpc_ext *ext)
+{
+  memset(ext, 0, sizeof *ext);
+  if (get_reply(s, "the greeting") < 0) return -1;
+  if (s->rep.code / 100 != 2) return refused(s, "the greeting");
+  if (put_cmd(s, "EHLO ", s->c->helo, s->c->helolen, 0) < 0 || flush(s, "sending EHLO") < 0) return -1;
+  if (get_reply(s, "EHLO") < 0) return -1;
+  if (s->rep.code / 100 == 2) {
+    smtpc_ehlo_parse(&s->rep, ext);
+    return 0;
+  }
+  if (s->rep.code < 500) return refused(s, "EHLO");
+  if (put_cmd(s, "HELO ", s->c->helo, s->c->helolen, 0) < 0 || flush(s, "sending HELO") < 0) return -1;
+  if (get_reply(s, "HELO") < 0) return -1;
+  if (s->rep.code / 100 != 2) return refused(s, "HELO");
+  return 0;
+}
+
+static int mail_cmd(struct session *s, const struct smtpc_ext *ext, const struct smtpc_msg *m)
+{
+  char num[FMT_ULONG];
+  if (buf_puts(&s->out, "MAIL FROM:<") < 0 || buf_put(&s->out, m->sender, m->senderlen) < 0
+      || buf_putc(&s->out, '>') < 0)
+    return -1;
+  if (ext->size) {
+    unsigned long v = m->wire > (unsigned long long)~0UL ? ~0UL : (unsigned long)m->wire;
+    if (buf_puts(&s->out, " SIZE=") < 0 || buf_put(&s->out, num, fmt_ulong(num, v)) < 0) return -1;
+  }
+  if (ext->eightbitmime && m->eightbit && buf_puts(&s->out, " BODY=8BITMIME") < 0) return -1;
+  return buf_put(&s->out, "\r\n", 2);
+}
+
+/* Undo 'A' (accepted at RCPT) back to pending, for SMTPC_NEXT. */
+static int next_host(struct smtpc_rcpt *r, size_t n)
+{
+  for (size_t i = 0; i < n; ++i)
+    if (r[i].status == 'A') r[i].status = 0;
+  return SMTPC_NEXT;
+}
+
+int smtpc_session(int sock, const struct smtpc_conf *c, const struct smtpc_msg *m, struct smtpc_rcpt *r, size_t n,
+                  str *why, int *why_perm)
+{
+  char inmem[2048], outmem[8192], msgmem[16384];
+  struct session s;
+  struct smtpc_ext ext;
+  str t = STR_INIT;
+  buf msg;
+  size_t i, accepted = 0;
+  int rc = SMTPC_DONE, mail_ok = 1, mail_read = 0;
+
+  memset(&s, 0, sizeof s);
+  s.c = c;
+  s.why = why;
+  s.why_perm = why_perm;
+  buf_init(&s.in, sock, inmem, sizeof inmem);
+  buf_init(&s.out, sock, outmem, sizeof outmem);
+  buf_set_timeout(&s.in, c->timeout_ms);
+  buf_set_timeout(&s.out, c->timeout_ms);
+  *why_perm = 0;
+  str_truncate(why, 0);
+
+  if (hello(&s, &ext) < 0) { quit(&s); rc = SMTPC_NEXT; goto out; }
+
+  if (ext.size && ext.size_max > 0 && m->wire > ext.size_max) {
+    char num[FMT_ULONG];
+    str_copys(&t, "5.3.4 message too big for ");
+    str_cats(&t, c->host);
+    str_cats(&t, " (");
+    str_catb(&t, num, fmt_ulong(num, m->wire > (unsigned long long)~0UL ? ~0UL : (unsigned long)m->wire));
+    str_cats(&t, " bytes, its limit is ");
+    str_catb(&t, num, fmt_ulong(num, (unsigned long)ext.size_max));
+    str_catc(&t, ')');
+    set_all(r, n, 0, 'D', &t);
+    quit(&s);
+    goto out;
+  }
+
+  if (mail_cmd(&s, &ext, m) < 0) goto io_next;
+  if (!ext.pipelining) {
+    if (flush(&s, "sending MAIL") < 0) { rc = next_host(r, n); goto out; }
+    if (get_reply(&s, "MAIL") < 0) { rc = next_host(r, n); goto out; }
+    mail_read = 1;
+    if (s.rep.code / 100 != 2) {
+      report(&t, &s, 0, "MAIL");
+      set_all(r, n, 0, class_status(s.rep.code), &t);
+      quit(&s);
+      goto out;
+    }
+  }
+  for (i = 0; i < n;) {
+    size_t chunk = ext.pipelining ? SMTPC_PIPELINE_CHUNK : 1, j, k = 0;
+    for (j = i; j < n && k < chunk; ++j) {
+      if (r[j].status) continue;
+      if (put_cmd(&s, "RCPT TO:<", r[j].addr, r[j].len, ">") < 0) goto io_next;
+      ++k;
+    }
+    if (flush(&s, "sending RCPT") < 0) { rc = next_host(r, n); goto out; }
+    if (!mail_read) {
+      if (get_reply(&s, "MAIL") < 0) { rc = next_host(r, n); goto out; }
+      mail_read = 1;
+      if (s.rep.code / 100 != 2) {
+        mail_ok = 0;
+        report(&t, &s, 0, "MAIL");
+        set_all(r, n, 0, class_status(s.rep.code), &t);
+      }
+    }
+    for (; i < j; ++i) {
+      if (r[i].status) continue;
+      if (!mail_ok) continue;
+      if (get_reply(&s, "RCPT") < 0) { rc = next_host(r, n); goto out; }
+      if (s.rep.code / 100 == 2) { r[i].status = 'A'; ++accepted; continue; }
+      report(&t, &s, 0, "RCPT TO");
+      set_status(&r[i], class_status(s.rep.code), &t);
+    }
+    /* with MAIL refused under pipelining, read and drop the RCPT replies */
+    if (!mail_ok) {
+      for (size_t q = 0; q < k; ++q)
+        if (get_reply(&s, "RCPT") < 0) break;
+      quit(&s);
+      goto out;
+    }
+  }
+  if (!accepted) { quit(&s); goto out; }
+
+  if (put_cmd(&s, "DATA", 0, 0, 0) < 0 || flush(&s, "sending DATA") < 0) { rc = next_host(r, n); goto out; }
+  if (get_reply(&s, "DATA") < 0) { rc = next_host(r, n); goto out; }
+  if (s.rep.code != 354) {
+    report(&t, &s, 0, "DATA");
+    set_all(r, n, 'A', class_status(s.rep.code), &t);
+    quit(&s);
+    goto out;
+  }
+  buf_init(&msg, m->fd, msgmem, sizeof msgmem);
+  if (lseek(m->fd, 0, SEEK_SET) < 0) {
+    str_copys(&t, "4.3.0 unable to read the message");
+    set_all(r, n, 'A', 'Z', &t);
+    goto out; /* no QUIT: the server must not take a cut message */
+  }
+  {
+    int d = smtpc_data_copy(&s.out, &msg);
+    if (d == -1) {
+      str_copys(&t, "4.3.0 unable to read the message");
+      set_all(r, n, 'A', 'Z', &t);
+      goto out;
+    }
+    if (d == -2 || flush(&s, "sending the message") < 0) {
+      s.dead = 1;
+      report_io(why, &s, "4.4.2", "sending the message");
+      rc = next_host(r, n);
+      goto out;
+    }
+  }
+  /* from here on the server may have the message: no other host now */
+  if (smtpc_reply_read(&s.in, &s.rep) < 0) {
+    s.dead = 1;
+    report_io(&t, &s, "4.4.2", "waiting for the reply to the end of the data");
+    set_all(r, n, 'A', 'Z', &t);
+    goto out;
+  }
+  if (s.rep.code == 0) {
+    s.dead = 1;
+    report(&t, &s, "4.5.0", "the end of the data");
+    set_all(r, n, 'A', 'Z', &t);
+    goto out;
+  }
+  if (s.rep.code / 100 == 2) {
+    str_copys(&t, c->host);
+    str_cats(&t, " accepted the message: ");
+    str_cat(&t, &s.rep.text);
+    set_all(r, n, 'A', 'K', &t);
+  } else {
+    report(&t, &s, 0, "the end of the data");
+    set_all(r, n, 'A', class_status(s.rep.code), &t);
+  }
+  quit(&s);
+  goto out;
+
+io_next:
+  s.dead = 1;
+  report_io(why, &s, "4.4.2", "sending a command");
+  rc = next_host(r, n);
+out:
+  if (rc == SMTPC_DONE) {
+    /* nothing may stay pending or half-accepted */
+    str_copys(&t, "4.4.2 ");
+    str_cats(&t, c->host);
+    str_cats(&t, ": the session ended early");
+    set_all(r, n, 'A', 'Z', &t);
+    set_all(r, n, 0, 'Z', &t);
+  }
+  str_free(&t);
+  smtpc_reply_free(&s.rep);
+  return rc;
+}

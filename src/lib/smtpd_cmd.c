@@ -1,0 +1,234 @@
+/* smtpd_cmd.c: see smtpd_cmd.h.
+ *
+ * The parsers work on byte ranges with an index; no byte past n is ever
+ * read and nothing relies on a terminator. Addresses are parsed by
+ * addr_parse_path; this file only finds where they are and checks the
+ * ESMTP parameters that follow. */
+#include <errno.h>
+
+#include "addr.h"
+#include "byte.h"
+#include "scan.h"
+#include "smtpd_cmd.h"
+
+struct verb_name {
+  const char *name;
+  int verb;
+};
+
+static const struct verb_name verbs[] = {
+  { "HELO", SMTPD_HELO }, { "EHLO", SMTPD_EHLO }, { "MAIL", SMTPD_MAIL },
+  { "RCPT", SMTPD_RCPT }, { "DATA", SMTPD_DATA }, { "RSET", SMTPD_RSET },
+  { "NOOP", SMTPD_NOOP }, { "QUIT", SMTPD_QUIT }, { "VRFY", SMTPD_VRFY },
+  { "HELP", SMTPD_HELP }, { "EXPN", SMTPD_EXPN },
+};
+
+static size_t skip_spaces(const char *s, size_t n, size_t i)
+{
+  while (i < n && s[i] == ' ') ++i;
+  return i;
+}
+
+int smtpd_verb(const char *line, size_t n, size_t *arg)
+{
+  size_t end = byte_chr(line, n, ' ');
+  size_t k;
+
+  *arg = skip_spaces(line, n, end);
+  if (byte_chr(line, n, 0) < n) return SMTPD_UNKNOWN;
+  for (k = 0; k < sizeof verbs / sizeof verbs[0]; ++k)
+    if (case_equalb(line, end, verbs[k].name, 4)) return verbs[k].verb;
+  return SMTPD_UNKNOWN;
+}
+
+/* The offset after "KEYWORD:" (any case) at the start of s[0..n), or
+ * n + 1 when it is not there. */
+static size_t after_keyword(const char *s, size_t n, const char *kw)
+{
+  size_t k = byte_len(kw, 16);
+  if (n < k || !case_equalb(s, k, kw, k)) return n + 1;
+  return k;
+}
+
+static int is_keychar(char c)
+{
+  return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-';
+}
+
+/* Parses the ESMTP parameters of MAIL in s[0..n). */
+static int mail_params(const char *s, size_t n, struct smtpd_mail_params *p)
+{
+  size_t i = 0;
+
+  for (;;) {
+    size_t kstart, klen, vstart, vlen;
+    int has_value = 0;
+
+    while (i < n && (s[i] == ' ' || s[i] == '\t')) ++i;
+    if (i >= n) return SMTPD_OK;
+    kstart = i;
+    while (i < n && is_keychar(s[i])) ++i;
+    klen = i - kstart;
+    if (klen == 0) return SMTPD_ESYNTAX;
+    vstart = i;
+    if (i < n && s[i] == '=') {
+      has_value = 1;
+      vstart = ++i;
+      while (i < n && s[i] != ' ' && s[i] != '\t') {
+        unsigned char c = (unsigned char)s[i];
+        if (c < 33 || c > 126) return SMTPD_EPARAMVAL;
+        ++i;
+      }
+    } else if (i < n && s[i] != ' ' && s[i] != '\t') {
+      return SMTPD_ESYNTAX;
+    }
+    vlen = i - vstart;
+
+    if (case_equalb(s + kstart, klen, "SIZE", 4)) {
+      if (p->size_given || !has_value || vlen == 0) return p->size_given ? SMTPD_EPARAM : SMTPD_EPARAMVAL;
+      p->size_given = 1;
+      for (size_t j = vstart; j < vstart + vlen; ++j)
+        if (s[j] < '0' || s[j] > '9') return SMTPD_EPARAMVAL;
+      if (scan_ulong_exact(s + vstart, vlen, &p->size) < 0) {
+        if (errno != ERANGE) return SMTPD_EPARAMVAL;
+        p->size_overflow = 1;
+        p->size = (unsigned long)-1;
+      }
+    } else if (case_equalb(s + kstart, klen, "BODY", 4)) {
+      if (p->body != SMTPD_BODY_NONE) return SMTPD_EPARAM;
+      if (!has_value) return SMTPD_EPARAMVAL;
+      if (case_equalb(s + vstart, vlen, "7BIT", 4)) p->body = SMTPD_BODY_7BIT;
+      else if (case_equalb(s + vstart, vlen, "8BITMIME", 8)) p->body = SMTPD_BODY_8BITMIME;
+      else return SMTPD_EPARAMVAL;
+    } else if (case_equalb(s + kstart, klen, "SMTPUTF8", 8)) {
+      if (p->smtputf8) return SMTPD_EPARAM;
+      if (has_value) return SMTPD_EPARAMVAL;
+      p->smtputf8 = 1;
+    } else {
+      return SMTPD_EPARAM;
+    }
+  }
+}
+
+int smtpd_parse_mail(const char *arg, size_t n, str *addr, struct smtpd_mail_params *p)
+{
+  size_t off, used = 0;
+  int r;
+
+  p->size_given = p->size_overflow = 0;
+  p->size = 0;
+  p->body = SMTPD_BODY_NONE;
+  p->smtputf8 = 0;
+  p->addr_error = ADDR_OK;
+  str_truncate(addr, 0);
+  if (byte_chr(arg, n, 0) < n) return SMTPD_ENUL;
+  off = after_keyword(arg, n, "FROM:");
+  if (off > n) return SMTPD_ESYNTAX;
+  /* First with UTF-8 allowed, only to find where the parameters start. */
+  r = addr_parse_path(arg + off, n - off, ADDR_ALLOW_NULL | ADDR_LENIENT | ADDR_UTF8, addr, &used);
+  if (r == ADDR_ENOMEM) return SMTPD_ENOMEM;
+  if (r != ADDR_OK) {
+    p->addr_error = r;
+    return SMTPD_EADDR;
+  }
+  r = mail_params(arg + off + used, n - off - used, p);
+  if (r != SMTPD_OK) {
+    str_truncate(addr, 0);
+    return r;
+  }
+  if (!p->smtputf8) {
+    r = addr_parse_path(arg + off, n - off, ADDR_ALLOW_NULL | ADDR_LENIENT, addr, &used);
+    if (r == ADDR_ENOMEM) return SMTPD_ENOMEM;
+    if (r != ADDR_OK) {
+      p->addr_error = r;
+      return SMTPD_EADDR;
+    }
+  }
+  return SMTPD_OK;
+}
+
+int smtpd_parse_rcpt(const char *arg, size_t n, int utf8, str *addr, int *addr_error)
+{
+  size_t off, used = 0, i, local_len;
+  int r, flags = ADDR_LENIENT | ADDR_ALLOW_NODOMAIN | (utf8 ? ADDR_UTF8 : 0);
+
+  *addr_error = ADDR_OK;
+  str_truncate(addr, 0);
+  if (byte_chr(arg, n, 0) < n) return SMTPD_ENUL;
+  off = after_keyword(arg, n, "TO:");
+  if (off > n) return SMTPD_ESYNTAX;
+  r = addr_parse_path(arg + off, n - off, flags, addr, &used);
+  if (r == ADDR_ENOMEM) return SMTPD_ENOMEM;
+  if (r != ADDR_OK) {
+    *addr_error = r;
+    return SMTPD_EADDR;
+  }
+  for (i = off + used; i < n; ++i)
+    if (arg[i] != ' ' && arg[i] != '\t') {
+      str_truncate(addr, 0);
+      return SMTPD_EPARAM;
+    }
+  if (!addr_split(addr->s, addr->len, &local_len) && !case_equalb(addr->s, addr->len, "postmaster", 10)) {
+    str_truncate(addr, 0);
+    *addr_error = ADDR_ENODOMAIN;
+    return SMTPD_EADDR;
+  }
+  return SMTPD_OK;
+}
+
+int smtpd_parse_helo(const char *arg, size_t n, size_t *len)
+{
+  size_t i = 0;
+
+  while (i < n && arg[i] != ' ' && arg[i] != '\t') {
+    unsigned char c = (unsigned char)arg[i];
+    if (c < 33 || c == 127) return SMTPD_EARG;
+    ++i;
+  }
+  if (i == 0) return SMTPD_EARG;
+  *len = i;
+  return SMTPD_OK;
+}
+
+int smtpd_error_reply(str *out, int err, int addr_error, int mail)
+{
+  const char *text;
+
+  switch (err) {
+  case SMTPD_ESYNTAX:
+    text = mail ? "501 5.5.4 syntax: MAIL FROM:<address>" : "501 5.5.4 syntax: RCPT TO:<address>";
+    break;
+  case SMTPD_EPARAM: text = "555 5.5.4 parameter not recognised or repeated"; break;
+  case SMTPD_EPARAMVAL: text = "501 5.5.4 bad parameter value"; break;
+  case SMTPD_ENOMEM: text = "451 4.3.0 out of memory"; break;
+  case SMTPD_EARG: text = "501 5.5.4 syntax error in arguments"; break;
+  case SMTPD_ENUL: text = "500 5.5.2 NUL byte in command"; break;
+  case SMTPD_EADDR:
+    if (addr_error == ADDR_E8BIT) {
+      text = "553 5.6.7 non-ASCII address needs SMTPUTF8";
+      break;
+    }
+    if (str_copys(out, mail ? "501 5.1.7 bad sender address: " : "501 5.1.3 bad recipient address: ") < 0) return -1;
+    return str_cats(out, addr_strerror(addr_error));
+  default: text = "451 4.3.0 internal error"; break;
+  }
+  return str_copys(out, text);
+}
+
+static int safe_char(unsigned char c, int brackets)
+{
+  if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9')) return 1;
+  if (c == '.' || c == '-' || c == '_' || c == ':') return 1;
+  return brackets && (c == '[' || c == ']');
+}
+
+int smtpd_safe_cat(str *out, const char *s, size_t n, size_t max, int brackets)
+{
+  size_t i;
+
+  if (n > max) n = max;
+  if (str_readyplus(out, n) < 0) return -1;
+  for (i = 0; i < n; ++i) out->s[out->len + i] = safe_char((unsigned char)s[i], brackets) ? s[i] : '?';
+  out->len += n;
+  return 0;
+}

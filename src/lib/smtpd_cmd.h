@@ -1,0 +1,101 @@
+/* smtpd_cmd.h: the SMTP command parser of sluice-smtpd (RFC 5321, with
+ * the parameters of SIZE (RFC 1870), 8BITMIME (RFC 6152) and SMTPUTF8
+ * (RFC 6531)).
+ *
+ * Every function takes a command line as received, without its CRLF,
+ * as a byte range that may hold anything (NUL included). Nothing here
+ * reads or writes a descriptor or keeps state between calls; the
+ * session (which command may come when) is sluice-smtpd's business.
+ *
+ * Results: smtpd_verb() returns an enum smtpd_verb; the parsers return
+ * SMTPD_OK (0) or a negative enum smtpd_error; smtpd_error_reply()
+ * gives the reply text for each error. The caller owns every
+ * str passed in; on failure the address str is left empty. */
+#ifndef SLUICE_SMTPD_CMD_H
+#define SLUICE_SMTPD_CMD_H
+
+#include <stddef.h>
+
+#include "str.h"
+
+/* The longest command line accepted, CRLF included (RFC 5321 allows
+ * 512; real clients send longer parameter lists). */
+#define SMTPD_LINE_MAX 1000
+
+enum smtpd_verb {
+  SMTPD_UNKNOWN = 0,
+  SMTPD_HELO,
+  SMTPD_EHLO,
+  SMTPD_MAIL,
+  SMTPD_RCPT,
+  SMTPD_DATA,
+  SMTPD_RSET,
+  SMTPD_NOOP,
+  SMTPD_QUIT,
+  SMTPD_VRFY,
+  SMTPD_HELP,
+  SMTPD_EXPN
+};
+
+enum smtpd_error {
+  SMTPD_OK = 0,
+  SMTPD_ESYNTAX = -1,   /* "FROM:"/"TO:" missing, junk after the path */
+  SMTPD_EADDR = -2,     /* the path is invalid: see addr_error */
+  SMTPD_EPARAM = -3,    /* an unknown or repeated ESMTP parameter */
+  SMTPD_EPARAMVAL = -4, /* a known parameter with a bad value */
+  SMTPD_ENOMEM = -5,    /* out of memory (errno set) */
+  SMTPD_EARG = -6,      /* HELO/EHLO without a name, or an argument to a
+                         * command that takes none */
+  SMTPD_ENUL = -7       /* a NUL byte in the command line */
+};
+
+/* BODY= values */
+#define SMTPD_BODY_NONE 0
+#define SMTPD_BODY_7BIT 1
+#define SMTPD_BODY_8BITMIME 2
+
+struct smtpd_mail_params {
+  int size_given;        /* SIZE= present */
+  int size_overflow;     /* SIZE= value too large for unsigned long */
+  unsigned long size;    /* SIZE= value */
+  int body;              /* SMTPD_BODY_... */
+  int smtputf8;          /* SMTPUTF8 present */
+  int addr_error;        /* the addr_parse_path code on SMTPD_EADDR */
+};
+
+/* The verb of line[0..n): the bytes up to the first space,
+ * case-insensitively. *arg gets the offset of the argument (after the
+ * verb and any spaces; n when there is none). A line that holds a NUL
+ * anywhere is SMTPD_UNKNOWN. */
+int smtpd_verb(const char *line, size_t n, size_t *arg);
+
+/* The argument of MAIL: "FROM:" (any case, spaces allowed around the
+ * colon), the reverse-path, then parameters separated by spaces. The
+ * address is parsed with ADDR_ALLOW_NULL | ADDR_LENIENT, and with
+ * ADDR_UTF8 when the SMTPUTF8 parameter is present. */
+int smtpd_parse_mail(const char *arg, size_t n, str *addr, struct smtpd_mail_params *p);
+
+/* The argument of RCPT: "TO:", the forward-path (a bare "postmaster"
+ * without domain is allowed), and no parameter (sluice offers none for
+ * RCPT). utf8 non-zero: the transaction announced SMTPUTF8. *addr_error
+ * gets the addr_parse_path code on SMTPD_EADDR. */
+int smtpd_parse_rcpt(const char *arg, size_t n, int utf8, str *addr, int *addr_error);
+
+/* The argument of HELO/EHLO: one word of printable non-space bytes
+ * (8-bit bytes allowed for the odd client); SMTPD_OK or SMTPD_EARG. The
+ * name is not checked further: it only ends up, made safe, in the
+ * Received line. *len gets the length of the word. */
+int smtpd_parse_helo(const char *arg, size_t n, size_t *len);
+
+/* Replaces out's content with the reply line (code, enhanced code,
+ * text; no CRLF) for a parser error of MAIL (mail non-zero) or RCPT.
+ * Returns 0, or -1 (ENOMEM). */
+int smtpd_error_reply(str *out, int err, int addr_error, int mail);
+
+/* Appends s[0..n) to out with every byte outside [A-Za-z0-9.-_:] (and,
+ * when brackets is non-zero, '[' and ']') replaced by '?', at most max
+ * bytes of it. For HELO names and host names in the Received line and
+ * the log. */
+int smtpd_safe_cat(str *out, const char *s, size_t n, size_t max, int brackets);
+
+#endif

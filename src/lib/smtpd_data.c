@@ -1,0 +1,118 @@
+/* smtpd_data.c: see smtpd_data.h.
+ *
+ * States, by what the machine has seen last:
+ *   BOL    the start of a line (after CR LF, or the start of the data)
+ *   MID    inside a line
+ *   CR     a CR inside a line, not yet known to end it
+ *   DOT    a dot at the start of a line
+ *   DOTCR  a dot at the start of a line, then CR
+ * A bare LF or bare CR is recorded as an error and then treated as an
+ * ordinary byte of the line, so the end is found only at a strict
+ * CR LF . CR LF, whatever came before. */
+#include <errno.h>
+
+#include "byte.h"
+#include "smtpd_data.h"
+
+enum { S_BOL, S_MID, S_CR, S_DOT, S_DOTCR };
+
+void smtpd_data_start(struct smtpd_data *d, unsigned long max)
+{
+  d->state = S_BOL;
+  d->done = 0;
+  d->err = 0;
+  d->in_header = 1;
+  d->max = max;
+  d->bytes = 0;
+  d->hops = 0;
+  d->hlen = 0;
+}
+
+/* The current header line's first bytes decide whether it is a hop. */
+static void hop_check(struct smtpd_data *d)
+{
+  if (byte_startswith(d->head, d->hlen, "received:", 1) || byte_startswith(d->head, d->hlen, "delivered-to:", 1)) {
+    if (++d->hops >= SMTPD_HOPS_MAX) d->err |= SMTPD_DATA_LOOP;
+  }
+}
+
+/* One byte of the message as it will be stored; out has room. */
+static void emit(struct smtpd_data *d, char c, str *out)
+{
+  if (d->in_header) {
+    if (c == '\n') {
+      if (d->hlen == 0) d->in_header = 0; /* the empty line ends the header */
+      else if (d->hlen < 13) hop_check(d);
+      d->hlen = 0;
+    } else if (d->hlen < 13) {
+      d->head[d->hlen++] = c;
+      if (d->hlen == 13) hop_check(d);
+    } else if (d->hlen == 13) {
+      d->hlen = 14; /* checked already; only count that the line is not empty */
+    }
+  }
+  if (d->bytes != (unsigned long)-1) ++d->bytes;
+  if (d->max && d->bytes > d->max) d->err |= SMTPD_DATA_TOOBIG;
+  if (d->err) return;
+  out->s[out->len++] = c;
+}
+
+/* A byte inside a line (state MID after it, or CR for a CR). */
+static void mid_byte(struct smtpd_data *d, char c, str *out)
+{
+  if (c == '\r') {
+    d->state = S_CR;
+    return;
+  }
+  d->state = S_MID;
+  if (c == '\n') d->err |= SMTPD_DATA_BARE;
+  else if (c == 0) d->err |= SMTPD_DATA_NUL;
+  emit(d, c, out);
+}
+
+ssize_t smtpd_data_feed(struct smtpd_data *d, const char *in, size_t n, str *out)
+{
+  size_t i;
+
+  if (d->done) return 0;
+  /* Each input byte stores at most one byte, plus the CR held back in
+   * state CR or DOTCR that a following byte may show to be bare. */
+  if (str_readyplus(out, n + 1) < 0) return -1;
+  for (i = 0; i < n; ++i) {
+    char c = in[i];
+    switch (d->state) {
+    case S_BOL:
+      if (c == '.') d->state = S_DOT;
+      else mid_byte(d, c, out);
+      break;
+    case S_MID:
+      mid_byte(d, c, out);
+      break;
+    case S_CR:
+      if (c == '\n') {
+        emit(d, '\n', out);
+        d->state = S_BOL;
+      } else {
+        d->err |= SMTPD_DATA_BARE; /* the CR held back was bare */
+        emit(d, '\r', out);
+        mid_byte(d, c, out);
+      }
+      break;
+    case S_DOT:
+      /* the dot was stuffing (or a lone dot followed by a bare byte) */
+      if (c == '\r') d->state = S_DOTCR;
+      else mid_byte(d, c, out);
+      break;
+    case S_DOTCR:
+      if (c == '\n') {
+        d->done = 1;
+        return (ssize_t)(i + 1);
+      }
+      d->err |= SMTPD_DATA_BARE;
+      emit(d, '\r', out);
+      mid_byte(d, c, out);
+      break;
+    }
+  }
+  return (ssize_t)n;
+}

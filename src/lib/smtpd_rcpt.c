@@ -1,0 +1,61 @@
+/* smtpd_rcpt.c: see smtpd_rcpt.h. Keys are lower-cased into a stack
+ * buffer; a name longer than SMTPD_RCPT_KEY_MAX cannot match. */
+#include <errno.h>
+
+#include "byte.h"
+#include "smtpd_rcpt.h"
+
+int smtpd_morercpthosts(struct cdb *c, const char *domain, size_t len)
+{
+  char key[SMTPD_RCPT_KEY_MAX];
+  size_t i;
+  int r;
+
+  if (len > 0 && domain[len - 1] == '.') --len;
+  if (len == 0 || len > sizeof key) return 0;
+  for (i = 0; i < len; ++i) key[i] = domain[i];
+  case_lowerb(key, len);
+  r = cdb_find(c, key, len);
+  if (r != 0) return r;
+  for (i = 1; i < len; ++i) {
+    if (key[i] != '.') continue;
+    r = cdb_find(c, key + i, len - i);
+    if (r != 0) return r;
+  }
+  return 0;
+}
+
+/* 1 when some record for key[0..klen) has data "+" (prefix). */
+static int prefix_record(struct cdb *c, const char *key, size_t klen)
+{
+  int r;
+  char data;
+
+  cdb_findstart(c);
+  while ((r = cdb_findnext(c, key, klen)) == 1) {
+    if (cdb_datalen(c) != 1) continue;
+    if (cdb_read(c, &data, 1, cdb_datapos(c)) < 0) return -1;
+    if (data == '+') return 1;
+  }
+  return r;
+}
+
+int smtpd_rcptcheck(struct cdb *c, const char *local, size_t len)
+{
+  char key[SMTPD_RCPT_KEY_MAX];
+  size_t i;
+  int r;
+
+  r = cdb_find(c, "*", 1);
+  if (r != 0) return r;
+  if (len == 0 || len > sizeof key) return 0;
+  for (i = 0; i < len; ++i) key[i] = local[i];
+  case_lowerb(key, len);
+  r = cdb_find(c, key, len);
+  if (r != 0) return r;
+  for (i = len - 1; i > 0; --i) {
+    r = prefix_record(c, key, i);
+    if (r != 0) return r;
+  }
+  return 0;
+}

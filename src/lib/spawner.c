@@ -1,0 +1,439 @@
+/* spawner.c: the request/delivery/result loop of the spawners
+ * (spawner.h). One table entry per slot; the table and every string in
+ * it belong to spawner_run and are freed before it returns. Errors:
+ * -1 with errno, after logging nothing (the caller reports). */
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "auto.h"
+#include "byte.h"
+#include "fd.h"
+#include "file.h"
+#include "fmt.h"
+#include "queue.h"
+#include "sig.h"
+#include "spawn.h"
+#include "spawner.h"
+#include "str.h"
+#include "wait.h"
+
+struct slot {
+  int busy;
+  pid_t pid;
+  int fd;               /* result pipe, -1 once closed */
+  int reaped;
+  int status;
+  long long reaped_ms;  /* when it was reaped, for the linger */
+  str out;
+  struct spawn_request req;
+};
+
+struct loop {
+  const struct spawner_ops *ops;
+  struct slot *slots;   /* SPAWN_SLOTS_MAX of them */
+  size_t nbusy;
+  int out_fd;
+  int in_open;
+  int out_dead;         /* out_fd failed after end of input */
+  str frame;
+  str result;
+  str work;
+};
+
+static long long now_ms(void)
+{
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void logn(struct loop *l, const char *what, unsigned long n, const char *rest, int err)
+{
+  str line = STR_INIT;
+  if (str_copys(&line, what) < 0 || str_catulong(&line, n) < 0 || str_cats(&line, rest) < 0 ||
+      str_0(&line) < 0)
+    l->ops->log(l->ops->ctx, what, err);
+  else
+    l->ops->log(l->ops->ctx, line.s, err);
+  str_free(&line);
+}
+
+int spawner_answer_all(str *work, const struct spawn_request *req, char letter,
+                       const char *text, size_t len)
+{
+  size_t i;
+  for (i = 0; i < req->nrcpts; ++i)
+    if (spawn_result_add(work, letter, text, len) < 0) return -1;
+  return 0;
+}
+
+/* Writes the finished result in l->work for slot. */
+static int send_result(struct loop *l, unsigned long slot)
+{
+  l->result.len = 0;
+  if (spawn_result_end(&l->result, &l->work) < 0) return -1;
+  if (l->out_dead) {
+    logn(l, "result for slot ", slot, " dropped: the result pipe is closed", 0);
+    return 0;
+  }
+  if (write_all(l->out_fd, l->result.s, l->result.len) < 0) {
+    if (l->in_open) return -1;
+    l->out_dead = 1;
+    logn(l, "result for slot ", slot, " dropped: unable to write", errno);
+  }
+  return 0;
+}
+
+static void slot_clear(struct loop *l, struct slot *s)
+{
+  if (s->fd >= 0) close(s->fd);
+  s->fd = -1;
+  s->busy = 0;
+  s->pid = 0;
+  s->reaped = 0;
+  s->out.len = 0;
+  spawn_request_free(&s->req);
+  --l->nbusy;
+}
+
+static void handle_request(struct loop *l, int *fatal)
+{
+  struct spawn_request req = { 0, 0, STR_INIT, STR_INIT, 0 };
+  struct slot *s;
+  pid_t pid = 0;
+  int fd = -1, r;
+
+  if (spawn_request_decode(&req, l->frame.s, l->frame.len) < 0) {
+    l->ops->log(l->ops->ctx, "malformed request dropped", errno);
+    spawn_request_free(&req);
+    return;
+  }
+  s = &l->slots[req.slot];
+  if (s->busy) {
+    logn(l, "request for slot ", req.slot, " dropped: the slot is in flight", 0);
+    spawn_request_free(&req);
+    return;
+  }
+  l->work.len = 0;
+  if (spawn_result_begin(&l->work, req.slot) < 0) goto nomem;
+  r = l->ops->start(l->ops->ctx, &req, &pid, &fd, &l->work);
+  if (r == 1) {
+    fd_nonblock(fd, 1);
+    s->busy = 1;
+    s->pid = pid;
+    s->fd = fd;
+    s->reaped = 0;
+    s->out.len = 0;
+    s->req = req;
+    ++l->nbusy;
+    return;
+  }
+  if (r < 0) {
+    int err = errno;
+    str text = STR_INIT;
+    l->work.len = 0;
+    if (spawn_result_begin(&l->work, req.slot) < 0 ||
+        str_copys(&text, "4.3.0 unable to start delivery: ") < 0 ||
+        str_cats(&text, strerror(err)) < 0 ||
+        spawner_answer_all(&l->work, &req, 'Z', text.s, text.len) < 0) {
+      str_free(&text);
+      goto nomem;
+    }
+    str_free(&text);
+    logn(l, "unable to start delivery for slot ", req.slot, "", err);
+  }
+  if (send_result(l, req.slot) < 0) *fatal = errno;
+  spawn_request_free(&req);
+  return;
+nomem:
+  *fatal = errno ? errno : ENOMEM;
+  spawn_request_free(&req);
+}
+
+/* Reads what fd 0 has; handles each complete request. Returns 0, or -1
+ * with errno on a framing or read error. */
+static int read_requests(struct loop *l, int in_fd, str *acc)
+{
+  char in[8192];
+  ssize_t r = read(in_fd, in, sizeof in);
+  int fatal = 0;
+
+  if (r < 0) {
+    if (errno == EINTR || errno == EAGAIN) return 0;
+    return -1;
+  }
+  if (r == 0) {
+    if (acc->len) l->ops->log(l->ops->ctx, "request cut off by end of input ignored", 0);
+    l->in_open = 0;
+    return 0;
+  }
+  if (str_catb(acc, in, (size_t)r) < 0) return -1;
+  for (;;) {
+    int t = spawn_frame_take(acc, &l->frame, SPAWN_FRAME_MAX);
+    if (t == 0) return 0;
+    if (t < 0) {
+      if (errno != EMSGSIZE) errno = EPROTO;
+      return -1;
+    }
+    handle_request(l, &fatal);
+    if (fatal) { errno = fatal; return -1; }
+  }
+}
+
+/* Reads a child's result pipe; keeps at most SPAWNER_OUTPUT_MAX bytes. */
+static int read_child(struct slot *s)
+{
+  char in[8192];
+  ssize_t r = read(s->fd, in, sizeof in);
+  if (r < 0) {
+    if (errno == EINTR || errno == EAGAIN) return 0;
+    r = 0; /* treat like end of file: the answer is what came so far */
+  }
+  if (r == 0) {
+    close(s->fd);
+    s->fd = -1;
+    return 0;
+  }
+  if (s->out.len < SPAWNER_OUTPUT_MAX) {
+    size_t room = SPAWNER_OUTPUT_MAX - s->out.len;
+    if (str_catb(&s->out, in, (size_t)r < room ? (size_t)r : room) < 0) return -1;
+  }
+  return 0;
+}
+
+static void reap(struct loop *l)
+{
+  int st;
+  pid_t p;
+  size_t i;
+  while ((p = wait_nohang(&st)) > 0) {
+    for (i = 0; i < SPAWN_SLOTS_MAX; ++i) {
+      struct slot *s = &l->slots[i];
+      if (s->busy && !s->reaped && s->pid == p) {
+        s->reaped = 1;
+        s->status = st;
+        s->reaped_ms = now_ms();
+        break;
+      }
+    }
+  }
+}
+
+/* Answers every slot whose process has been reaped and whose pipe is
+ * closed (or has lingered too long). */
+static int answer_done(struct loop *l)
+{
+  size_t i;
+  long long now = now_ms();
+  for (i = 0; i < SPAWN_SLOTS_MAX && l->nbusy; ++i) {
+    struct slot *s = &l->slots[i];
+    if (!s->busy || !s->reaped) continue;
+    if (s->fd >= 0) {
+      if (now - s->reaped_ms < SPAWNER_LINGER_MS) continue;
+      logn(l, "slot ", i, ": result pipe still open after the process ended; closed", 0);
+    }
+    l->work.len = 0;
+    if (spawn_result_begin(&l->work, s->req.slot) < 0 ||
+        l->ops->finish(l->ops->ctx, &s->req, s->out.s, s->out.len, s->status, &l->work) < 0)
+      return -1;
+    if (send_result(l, s->req.slot) < 0) return -1;
+    slot_clear(l, s);
+  }
+  return 0;
+}
+
+/* Poll timeout: until the first lingering pipe is due, or forever. */
+static int next_timeout(const struct loop *l)
+{
+  long long first = -1, now = now_ms();
+  size_t i;
+  for (i = 0; i < SPAWN_SLOTS_MAX; ++i) {
+    const struct slot *s = &l->slots[i];
+    if (s->busy && s->reaped && s->fd >= 0) {
+      long long due = s->reaped_ms + SPAWNER_LINGER_MS;
+      if (first < 0 || due < first) first = due;
+    }
+  }
+  if (first < 0) return -1;
+  return first <= now ? 0 : (int)(first - now);
+}
+
+static int loop_run(struct loop *l, int in_fd, struct pollfd *pfd, size_t *index)
+{
+  str acc = STR_INIT;
+  int self = sig_selfpipe_init(), r = -1;
+
+  if (self < 0 || sig_selfpipe_catch(SIGCHLD) < 0 || sig_ignore(SIGPIPE) < 0) return -1;
+  while (l->in_open || l->nbusy) {
+    size_t n = 0, i;
+    pfd[n].fd = self;
+    pfd[n].events = POLLIN;
+    pfd[n++].revents = 0;
+    if (l->in_open) {
+      pfd[n].fd = in_fd;
+      pfd[n].events = POLLIN;
+      pfd[n++].revents = 0;
+    }
+    for (i = 0; i < SPAWN_SLOTS_MAX; ++i)
+      if (l->slots[i].busy && l->slots[i].fd >= 0) {
+        index[n] = i;
+        pfd[n].fd = l->slots[i].fd;
+        pfd[n].events = POLLIN;
+        pfd[n++].revents = 0;
+      }
+    if (poll(pfd, n, next_timeout(l)) < 0 && errno != EINTR) goto done;
+    if (pfd[0].revents)
+      while (sig_selfpipe_read() > 0)
+        ;
+    for (i = l->in_open ? 2 : 1; i < n; ++i)
+      if (pfd[i].revents && read_child(&l->slots[index[i]]) < 0) goto done;
+    reap(l);
+    if (answer_done(l) < 0) goto done;
+    if (l->in_open && pfd[1].revents && read_requests(l, in_fd, &acc) < 0) goto done;
+  }
+  r = 0;
+done:
+  str_free(&acc);
+  return r;
+}
+
+int spawner_run(const struct spawner_ops *ops, int in_fd, int out_fd)
+{
+  struct loop l;
+  struct pollfd *pfd;
+  size_t *index, i;
+  int r, err;
+
+  memset(&l, 0, sizeof l);
+  l.ops = ops;
+  l.out_fd = out_fd;
+  l.in_open = 1;
+  l.slots = calloc(SPAWN_SLOTS_MAX, sizeof *l.slots);
+  pfd = calloc(SPAWN_SLOTS_MAX + 2, sizeof *pfd);
+  index = calloc(SPAWN_SLOTS_MAX + 2, sizeof *index);
+  if (!l.slots || !pfd || !index) {
+    free(l.slots);
+    free(pfd);
+    free(index);
+    errno = ENOMEM;
+    return -1;
+  }
+  for (i = 0; i < SPAWN_SLOTS_MAX; ++i) l.slots[i].fd = -1;
+  r = loop_run(&l, in_fd, pfd, index);
+  err = errno;
+  for (i = 0; i < SPAWN_SLOTS_MAX; ++i) {
+    if (l.slots[i].fd >= 0) close(l.slots[i].fd);
+    str_free(&l.slots[i].out);
+    spawn_request_free(&l.slots[i].req);
+  }
+  str_free(&l.frame);
+  str_free(&l.result);
+  str_free(&l.work);
+  free(l.slots);
+  free(pfd);
+  free(index);
+  errno = err;
+  return r;
+}
+
+int spawner_pipe(int p[2])
+{
+  int err;
+  if (pipe(p) < 0) return -1;
+  if (fd_cloexec(p[0], 1) == 0 && fd_cloexec(p[1], 1) == 0) return 0;
+  err = errno;
+  close(p[0]);
+  close(p[1]);
+  errno = err;
+  return -1;
+}
+
+int spawner_open_message(unsigned long id)
+{
+  str name = STR_INIT;
+  int fd = -1, err;
+  if (queue_name(&name, "queue/mess", id, auto_split) == 0 && str_0(&name) == 0)
+    fd = open_read(name.s);
+  err = errno;
+  str_free(&name);
+  errno = err;
+  return fd;
+}
+
+/* --- what the delivery programs said --- */
+
+static int add_with_code(str *work, char letter, const char *text, int code)
+{
+  str t = STR_INIT;
+  int r;
+  char num[FMT_ULONG];
+  if (str_copys(&t, text) < 0 || str_catb(&t, num, fmt_ulong(num, (unsigned long)code)) < 0) {
+    str_free(&t);
+    return -1;
+  }
+  r = spawn_result_add(work, letter, t.s, t.len);
+  str_free(&t);
+  return r;
+}
+
+int spawner_local_result(str *work, const char *out, size_t len, int status)
+{
+  int code = wait_exitcode(status);
+  char letter;
+
+  if (wait_crashed(status) || code < 0 || len == 0)
+    return spawn_result_add(work, 'Z', "4.3.0 sluice-local crashed", 26);
+  letter = out[0];
+  ++out;
+  --len;
+  while (len > 0 && (out[len - 1] == '\n' || out[len - 1] == '\r')) --len;
+  switch (letter) {
+  case 'K':
+    if (code == 0) return spawn_result_add(work, 'K', out, len);
+    return add_with_code(work, 'Z', "4.3.0 sluice-local reported success but exited ", code);
+  case 'D':
+    if (code == 100) return spawn_result_add(work, 'D', out, len);
+    return add_with_code(work, 'Z', "4.3.0 sluice-local reported a permanent failure but exited ",
+                         code);
+  case 'Z':
+    return spawn_result_add(work, 'Z', out, len);
+  default:
+    return spawn_result_add(work, 'Z', "4.3.0 sluice-local gave an answer that does not parse", 53);
+  }
+}
+
+int spawner_remote_result(str *work, size_t nrcpts, const char *out, size_t len, int status)
+{
+  static const char crashed[] = "4.3.0 sluice-remote crashed or gave no answer";
+  static const char unparsed[] = "4.3.0 sluice-remote gave an answer that does not parse";
+  size_t i, pos = 0;
+  int dead = wait_crashed(status) != 0;
+
+  for (i = 0; i < nrcpts; ++i) {
+    size_t z;
+    int r;
+    if (dead || pos >= len) {
+      r = spawn_result_add(work, 'Z', crashed, sizeof crashed - 1);
+    } else {
+      z = byte_chr(out + pos, len - pos, 0);
+      if (z == len - pos) {
+        r = spawn_result_add(work, 'Z', crashed, sizeof crashed - 1);
+        pos = len;
+      } else {
+        char letter = z ? out[pos] : 0;
+        if (letter == 'K' || letter == 'Z' || letter == 'D')
+          r = spawn_result_add(work, letter, out + pos + 1, z - 1);
+        else
+          r = spawn_result_add(work, 'Z', unparsed, sizeof unparsed - 1);
+        pos += z + 1;
+      }
+    }
+    if (r < 0) return -1;
+  }
+  return 0;
+}

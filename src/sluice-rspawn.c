@@ -1,0 +1,124 @@
+/* sluice-rspawn: the remote spawner (sluice-rspawn(8)). Runs as the
+ * remote user, started by sluice-start with requests on fd 0, results
+ * on fd 1 and the log on fd 2. For each request (the recipients of one
+ * message at one domain) it opens the message and runs
+ * conf-home/bin/sluice-remote DOMAIN SENDER RCPT... with the message on
+ * fd 0 and a result pipe on fd 1; one record per recipient comes back.
+ * The loop is spawner.c, the reading of the records
+ * spawner_remote_result. Fatal errors at start and a broken request
+ * stream: exit 111. Memory lives until the request is answered. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "auto.h"
+#include "byte.h"
+#include "die.h"
+#include "file.h"
+#include "size.h"
+#include "spawn.h"
+#include "spawner.h"
+#include "str.h"
+#include "wait.h"
+
+struct rspawn {
+  str remote_path;      /* conf-home/bin/sluice-remote */
+};
+
+static void log_line(void *ctx, const char *what, int err)
+{
+  (void)ctx;
+  errno = err;
+  warn_parts(err != 0, "warning", what, (const char *)0);
+}
+
+static int start(void *ctx, struct spawn_request *req, pid_t *pid, int *fd, str *work)
+{
+  struct rspawn *rs = ctx;
+  const char *first = req->rcpts.s, *e;
+  size_t flen, at, n, pos = 0, i = 3, len;
+  char **argv;
+  child_fd fds[2];
+  child_spec sp;
+  int p[2], msg, err;
+
+  if (size_add(&n, req->nrcpts, 4) < 0 || size_mul(&n, n, sizeof *argv) < 0) return -1;
+  if (str_0(&req->sender) < 0) return -1;
+  msg = spawner_open_message(req->id);
+  if (msg < 0) {
+    str t = STR_INIT;
+    int r = -1;
+    if (str_copys(&t, "4.3.0 unable to open the message file: ") == 0 &&
+        str_cats(&t, strerror(errno)) == 0)
+      r = spawner_answer_all(work, req, 'Z', t.s, t.len);
+    str_free(&t);
+    return r < 0 ? -1 : 0;
+  }
+  argv = malloc(n);
+  if (!argv || spawner_pipe(p) < 0) {
+    err = errno;
+    free(argv);
+    close(msg);
+    errno = err;
+    return -1;
+  }
+  /* every recipient of a request is at one domain: the first names it;
+   * the fields of req->rcpts are NUL-terminated in place */
+  flen = byte_len(first, req->rcpts.len);
+  at = byte_rchr(first, flen, '@');
+  argv[0] = (char *)"sluice-remote";
+  argv[1] = (char *)(at < flen ? first + at + 1 : first + flen);
+  argv[2] = req->sender.s;
+  while (spawn_next(&req->rcpts, &pos, &e, &len)) argv[i++] = (char *)e;
+  argv[i] = 0;
+  fds[0].to = 0;
+  fds[0].from = msg;
+  fds[1].to = 1;
+  fds[1].from = p[1];
+  memset(&sp, 0, sizeof sp);
+  sp.path = rs->remote_path.s;
+  sp.argv = argv;
+  sp.fds = fds;
+  sp.nfds = 2;
+  *pid = child_start(&sp);
+  err = errno;
+  close(p[1]);
+  close(msg);
+  free(argv);
+  if (*pid < 0) {
+    close(p[0]);
+    errno = err;
+    return -1;
+  }
+  *fd = p[0];
+  return 1;
+}
+
+static int finish(void *ctx, const struct spawn_request *req, const char *out, size_t len,
+                  int status, str *work)
+{
+  (void)ctx;
+  return spawner_remote_result(work, req->nrcpts, out, len, status);
+}
+
+int main(void)
+{
+  static struct rspawn rs;
+  struct spawner_ops ops;
+
+  die_progname("sluice-rspawn");
+  /* it runs sluice-remote, which talks to the network: never as root */
+  if (geteuid() == 0) die_temp("must not run as root (sluice-start runs it as ", auto_user_remote, ")");
+  if (chdir(auto_home) < 0) die_temp_sys("unable to switch to ", auto_home);
+  if (str_copys(&rs.remote_path, auto_home) < 0 ||
+      str_cats(&rs.remote_path, "/bin/sluice-remote") < 0 || str_0(&rs.remote_path) < 0)
+    die_nomem();
+  ops.start = start;
+  ops.finish = finish;
+  ops.log = log_line;
+  ops.ctx = &rs;
+  if (spawner_run(&ops, 0, 1) < 0) die_temp_sys("request stream broken or out of resources");
+  return 0;
+}
