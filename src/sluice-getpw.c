@@ -39,5 +39,7 @@ int main(int argc, char **argv)
   }
   if (users_encode(&out, &e) < 0) die_nomem();
   if (write_all(1, out.s, out.len) < 0) die_temp_sys("unable to write the answer");
+  users_entry_free(&e);
+  str_free(&out);
   return 0;
 }

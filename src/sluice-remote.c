@@ -8,6 +8,7 @@
  * when every record was written, 111 when fd 1 failed, 64 on a bad
  * command line. The work is in remote.c and smtpc.c. */
 #include <signal.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "byte.h"
@@ -23,7 +24,7 @@
 /* An address that would break the command line it goes into. */
 static int unsafe(const char *s, size_t n)
 {
-  return byte_chr(s, n, '\r') < n || byte_chr(s, n, '\n') < n || n > 1003;
+  return byte_chr(s, n, '\r') < n || byte_chr(s, n, '\n') < n || n > SPAWN_ADDR_MAX;
 }
 
 /* Marks every pending recipient with st/text. */
@@ -36,6 +37,27 @@ static void all(struct smtpc_rcpt *r, size_t n, char st, const char *text)
     }
 }
 
+/* The control files; a problem marks every recipient Z. */
+static void read_control(struct remote_conf *c, str *me, str *helo, str *routes, struct smtpc_rcpt *r, size_t n)
+{
+  unsigned long tconn = 60, tremote = 1200;
+  if (control_readline("control/me", me, "localhost") < 0) all(r, n, 'Z', "4.3.5 unable to read control/me");
+  if (me->len == 0 && str_copys(me, "localhost") < 0) die_nomem();
+  if (control_readline("control/helohost", helo, 0) < 0) all(r, n, 'Z', "4.3.5 unable to read control/helohost");
+  if (helo->len == 0 && str_copy(helo, me) < 0) die_nomem();
+  if (control_readnum("control/timeoutconnect", &tconn, 60, 1, 86400) < 0)
+    all(r, n, 'Z', "4.3.5 unable to read control/timeoutconnect");
+  if (control_readnum("control/timeoutremote", &tremote, 1200, 1, 86400) < 0)
+    all(r, n, 'Z', "4.3.5 unable to read control/timeoutremote");
+  if (control_readlist("control/smtproutes", routes) < 0) all(r, n, 'Z', "4.3.5 unable to read control/smtproutes");
+  c->helo = helo->s;
+  c->helolen = helo->len;
+  c->timeoutconnect = tconn;
+  c->timeoutremote = tremote;
+  c->routes = routes;
+  c->tcpto_path = "queue/lock/tcpto";
+}
+
 int main(int argc, char **argv)
 {
   str me = STR_INIT, helo = STR_INIT, routes = STR_INIT, out = STR_INIT;
@@ -43,14 +65,48 @@ int main(int argc, char **argv)
   struct smtpc_msg msg;
   struct smtpc_rcpt *r;
   size_t n, i;
-  unsigned long tconn = 60, tremote = 1200;
-  const char *sender;
 
   die_progname("sluice-remote");
   if (argc < 4) die_usage("sluice-remote domain sender recipient ...");
   if (sig_ignore(SIGPIPE) < 0) die_temp_sys("unable to ignore SIGPIPE");
   n = (size_t)(argc - 3);
-  r = calloc_rcpts:
-  ;
+  r = calloc(n, sizeof *r);
+  if (!r) die_nomem();
+  for (i = 0; i < n; ++i) {
+    r[i].addr = argv[3 + i];
+    r[i].len = strlen(argv[3 + i]);
+    if (r[i].len == 0 || unsafe(r[i].addr, r[i].len)) {
+      r[i].status = 'D';
+      if (str_copys(&r[i].text, "5.1.3 unusable recipient address") < 0) die_nomem();
+    }
+  }
+
+  msg.sender = argv[2];
+  msg.senderlen = strlen(argv[2]);
+  /* the double-bounce sender is the null path on the wire */
+  if (str_equals(&(str){ argv[2], msg.senderlen, 0 }, "#@[]")) msg.senderlen = 0;
+  if (unsafe(msg.sender, msg.senderlen)) all(r, n, 'D', "5.1.7 unusable sender address");
+  msg.fd = 0;
+  if (smtpc_message_scan(0, &msg.wire, &msg.eightbit) < 0) all(r, n, 'Z', "4.3.0 unable to read the message");
+
+  read_control(&conf, &me, &helo, &routes, r, n);
+  remote_deliver(&conf, argv[1], strlen(argv[1]), &msg, r, n);
+
+  for (i = 0; i < n; ++i) {
+    size_t len = r[i].text.len;
+    if (!r[i].status) r[i].status = 'Z';
+    if (len > SPAWN_TEXT_MAX) len = SPAWN_TEXT_MAX;
+    if (len == 0 && str_copys(&r[i].text, "no further information") == 0) len = r[i].text.len;
+    for (size_t k = 0; k < len; ++k)
+      if (r[i].text.s[k] == 0) r[i].text.s[k] = '?';
+    if (str_catc(&out, r[i].status) < 0 || str_catb(&out, r[i].text.s, len) < 0 || str_catc(&out, 0) < 0) die_nomem();
+  }
+  if (write_all(1, out.s, out.len) < 0) die_temp_sys("unable to write the results");
+  for (i = 0; i < n; ++i) str_free(&r[i].text);
+  free(r);
+  str_free(&out);
+  str_free(&routes);
+  str_free(&helo);
+  str_free(&me);
   return 0;
 }

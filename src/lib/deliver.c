@@ -169,6 +169,21 @@ struct feed {
   size_t pos, len;   /* pending chunk[pos..len) */
 };
 
+/* A pipe whose both ends are close-on-exec. */
+static int pipe_cloexec(int p[2])
+{
+  if (pipe(p) < 0) return -1;
+  if (fd_cloexec(p[0], 1) < 0 || fd_cloexec(p[1], 1) < 0) {
+    int e = errno;
+    close(p[0]);
+    close(p[1]);
+    p[0] = p[1] = -1;
+    errno = e;
+    return -1;
+  }
+  return 0;
+}
+
 static void close_fd(int *fd)
 {
   if (*fd >= 0) close(*fd);
@@ -223,13 +238,13 @@ int deliver_child_run(const struct deliver_child *c, str *output, size_t outmax,
 
   fin.fd = fev.fd = -1;
   if (lseek(c->msgfd, 0, SEEK_SET) < 0) return -1;
-  if (pipe2(in, O_CLOEXEC) < 0) goto fail;
+  if (pipe_cloexec(in) < 0) goto fail;
   fds[nfds].to = 0; fds[nfds++].from = in[0];
   if (c->envelope) {
-    if (pipe2(ev, O_CLOEXEC) < 0) goto fail;
+    if (pipe_cloexec(ev) < 0) goto fail;
     fds[nfds].to = 1; fds[nfds++].from = ev[0];
   } else {
-    if (pipe2(out, O_CLOEXEC) < 0) goto fail;
+    if (pipe_cloexec(out) < 0) goto fail;
     fds[nfds].to = 1; fds[nfds++].from = out[1];
     fds[nfds].to = 2; fds[nfds++].from = out[1];
   }

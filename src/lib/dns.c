@@ -1,5 +1,14 @@
 /* dns.c: the DNS stub resolver of dns.h: packets, transport, MX and IP.
  *
+ * Time: each try with one server may take conf->timeout_ms for the UDP
+ * exchange and, when the answer is truncated, as much again for TCP; a
+ * question takes at most attempts x servers tries, and dns_ip asks two
+ * questions (each CNAME link one more). timeout_ms 0 and attempts 0
+ * mean the defaults (5000 ms, 2). Errors of dns_mx and dns_ip are those
+ * of dns.h plus EINVAL for a name that cannot be asked. Nothing is kept
+ * between calls: every buffer is freed before returning, except the
+ * lists handed to the caller.
+ *
  * Written from RFC 1035 (message format, section 4; compression, 4.1.4),
  * RFC 3596 (AAAA) and RFC 2181 (CNAME handling). Nothing in an answer is
  * trusted: every count, length and compression pointer is checked
@@ -118,7 +127,6 @@ static int dns_name_read(const unsigned char *p, size_t n, size_t pos, size_t *n
     c = p[cur];
     if (c == 0) {
       if (!jumped) after = cur + 1;
-      if (++wire > DNS_NAME_MAX) goto proto;
       break;
     }
     if ((c & 0xc0) == 0xc0) {

@@ -219,7 +219,7 @@ static void by_mx(struct attempt *a, const char *domain, size_t dlen, unsigned l
     str_free(&t);
   } else if (mx.n == 0) {
     /* RFC 5321 5.1: no MX, the domain itself is the host */
-    if (try_name(a, domain, dlen, port) < 0) {
+    if (try_name(a, &dc, domain, dlen, port) < 0) {
       str t = STR_INIT;
       str_copys(&t, "5.1.2 domain ");
       str_catb(&t, domain, dlen);
@@ -236,7 +236,7 @@ static void by_mx(struct attempt *a, const char *domain, size_t dlen, unsigned l
     }
   } else {
     for (size_t i = 0; i < mx.n && !a->done; ++i) {
-      if (try_name(a, mx.mx[i].host.s, mx.mx[i].host.len, port) < 0) {
+      if (try_name(a, &dc, mx.mx[i].host.s, mx.mx[i].host.len, port) < 0) {
         str_copys(&a->why, "4.4.3 MX host ");
         str_cat(&a->why, &mx.mx[i].host);
         str_cats(&a->why, " does not exist");
@@ -274,7 +274,7 @@ void remote_deliver(const struct remote_conf *c, const char *domain, size_t dlen
     } else if (route.literal == 0) {
       struct dns_conf dc;
       if (dns_conf_load(&dc) < 0) { set_pending_s(&a, 'Z', "4.3.5 unable to read the DNS configuration (DNSCACHEIP)"); goto out; }
-      if (try_name(&a, route.relay.s, route.relay.len, route.port) < 0) {
+      if (try_name(&a, &dc, route.relay.s, route.relay.len, route.port) < 0) {
         str_copys(&a.why, "4.4.3 smtproutes relay ");
         str_cat(&a.why, &route.relay);
         str_cats(&a.why, " does not exist");

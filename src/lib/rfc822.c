@@ -285,6 +285,8 @@ static int mailbox(struct ctx *c, const struct tok *t, size_t k)
     ++s;
   }
   if (s == gt) return 0; /* <> */
+  for (i = s; i < gt; ++i)
+    if (is_sp(&t[i], ',') || is_sp(&t[i], ':')) return fail(c, "comma or colon inside angle brackets (unbalanced angle bracket?)");
   return addr_spec(c, t + s, gt - s);
 }
 
@@ -323,17 +325,17 @@ int rfc822_addrlist(const char *v, size_t n, const struct rfc822_qualify *q,
     }
     if (t && is_sp(t, ';')) {
       if (!in_group) { fail(&c, "';' outside a group"); goto out; }
-      if (mailbox(&c, ts.t + start, i - start) < 0) goto out;
+      if (mailbox(&c, i > start ? ts.t + start : ts.t, i - start) < 0) goto out;
       in_group = 0;
       start = i + 1;
       continue;
     }
     if (!t || is_sp(t, ',')) {
-      if (mailbox(&c, ts.t + start, i - start) < 0) goto out;
+      if (mailbox(&c, i > start ? ts.t + start : ts.t, i - start) < 0) goto out;
       start = i + 1;
     }
   }
-  if (str_catb(rewritten, v + c.copied, n - c.copied) < 0) goto out;
+  if (n > c.copied && str_catb(rewritten, v + c.copied, n - c.copied) < 0) goto out;
   *naddrs = count;
   r = 0;
 out:

@@ -57,6 +57,8 @@ static int table_read(int fd, unsigned char t[TCPTO_SIZE])
   if (lseek(fd, 0, SEEK_SET) < 0) return -1;
   r = read_full(fd, (char *)t, TCPTO_SIZE);
   if (r < 0) return -1;
+  /* a cut last record (a crash while the file grew) counts as empty */
+  memset(t + (size_t)r - (size_t)r % TCPTO_RECORD, 0, (size_t)r % TCPTO_RECORD);
   return 0;
 }
 

@@ -1,0 +1,456 @@
+/* sluice-local: one local delivery (sluice-local(8), dot-qmail(5)).
+ *
+ *   sluice-local USER HOMEDIR LOCAL DASH EXT DOMAIN SENDER DEFAULTDELIVERY
+ *
+ * Run by sluice-lspawn as the recipient, in the recipient's home, with
+ * the message (seekable) on fd 0, a result pipe on fd 1 and the log on
+ * fd 2. Finds the .qmail file for the extension, follows its lines in
+ * order (programs, mboxes and Maildirs at once, forwards at the end in
+ * one injection) and writes one result to fd 1: K, Z or D and a text,
+ * exiting 0, 111 or 100. The .qmail parsing, the mailbox formats and
+ * the child plumbing live in src/lib (dotqmail, maildir, mbox,
+ * deliver), where the unit tests reach them. */
+#include <errno.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "auto.h"
+#include "byte.h"
+#include "deliver.h"
+#include "die.h"
+#include "dotqmail.h"
+#include "env.h"
+#include "file.h"
+#include "maildir.h"
+#include "mbox.h"
+#include "str.h"
+#include "wait.h"
+
+/* Limits on the arguments: addresses as in the queue, names and paths
+ * far above anything real. */
+#define ARG_ADDR_MAX 1003
+#define ARG_USER_MAX 256
+#define ARG_PATH_MAX 4096
+#define MBOX_LOCK_SECONDS 30
+
+struct local {
+  const char *user, *home, *local, *dash, *ext, *domain, *sender, *dflt;
+  size_t extlen, senderlen;
+  str recipient;  /* LOCAL@DOMAIN */
+  str dtline, rpline, ufline, head; /* head = rpline dtline */
+  str qmail;      /* name of the .qmail file in force, or "" */
+  str text;       /* the .qmail instructions */
+  size_t default_off; /* DEFAULT = ext + default_off, when is_default */
+  int is_default;
+  str newsender;  /* the sender of forwards (owner rules) */
+  int verp;       /* a -owner-default file: one sender per recipient */
+  str forwards;   /* collected addresses, each followed by NUL */
+  unsigned long nforwards, nmaildir, nmbox, nprogram;
+  env progenv;
+};
+
+/* Writes the result and ends: K exits 0, Z 111, D 100. */
+static _Noreturn void result(char kind, const char *a, const char *b, const char *c)
+{
+  str t = STR_INIT;
+  char k[1];
+  k[0] = kind;
+  if (str_cats(&t, a) < 0 || str_cats(&t, b ? b : "") < 0 || str_cats(&t, c ? c : "") < 0) {
+    t.len = 0;
+    kind = 'Z';
+    k[0] = 'Z';
+    str_cats(&t, "4.3.0 out of memory");
+  }
+  deliver_sanitize(&t, DELIVER_TEXT_MAX);
+  if (write_all(1, k, 1) < 0 || write_all(1, t.s ? t.s : "", t.len) < 0) _exit(EXIT_TEMP);
+  _exit(kind == 'K' ? 0 : kind == 'D' ? EXIT_PERM : EXIT_TEMP);
+}
+
+static _Noreturn void temp(const char *a, const char *b) { result('Z', a, b, 0); }
+static _Noreturn void temp_sys(const char *a, const char *b) { result('Z', a, b, b ? strerror(errno) : 0); }
+static _Noreturn void nomem(void) { temp("4.3.0 out of memory", 0); }
+
+static const char *checked_arg(const char *s, size_t max, const char *what)
+{
+  if (byte_len(s, max + 1) > max) temp("4.3.5 sluice-local: argument too long: ", what);
+  return s;
+}
+
+static void setup(struct local *l, char **argv)
+{
+  size_t ll, dl;
+  time_t now = time(0);
+  l->user = checked_arg(argv[1], ARG_USER_MAX, "USER");
+  l->home = checked_arg(argv[2], ARG_PATH_MAX, "HOMEDIR");
+  l->local = checked_arg(argv[3], ARG_ADDR_MAX, "LOCAL");
+  l->dash = checked_arg(argv[4], 1, "DASH");
+  l->ext = checked_arg(argv[5], ARG_ADDR_MAX, "EXT");
+  l->domain = checked_arg(argv[6], ARG_ADDR_MAX, "DOMAIN");
+  l->sender = checked_arg(argv[7], ARG_ADDR_MAX, "SENDER");
+  l->dflt = checked_arg(argv[8], DOTQMAIL_MAX, "DEFAULTDELIVERY");
+  if (l->dash[0] && l->dash[0] != '-') temp("4.3.5 sluice-local: DASH must be - or empty", 0);
+  if (!l->user[0] || l->home[0] != '/') temp("4.3.5 sluice-local: bad USER or HOMEDIR", 0);
+  l->extlen = strlen(l->ext);
+  l->senderlen = strlen(l->sender);
+  ll = strlen(l->local);
+  dl = strlen(l->domain);
+  if (str_copys(&l->recipient, l->local) < 0 || str_catc(&l->recipient, '@') < 0
+      || str_cats(&l->recipient, l->domain) < 0)
+    nomem();
+  if (deliver_dtline(&l->dtline, l->local, ll, l->domain, dl) < 0) nomem();
+  if (deliver_rpline(&l->rpline, l->sender, l->senderlen) < 0) nomem();
+  if (mbox_fromline(&l->ufline, l->sender, l->senderlen, now) < 0) nomem();
+  if (str_copy(&l->head, &l->rpline) < 0 || str_cat(&l->head, &l->dtline) < 0) nomem();
+}
+
+/* The home directory must be ours to trust: not world-writable, and
+ * not sticky (the owner's sign that the .qmail files are being edited). */
+static void check_home(const struct local *l)
+{
+  struct stat st;
+  if (chdir(l->home) < 0) temp_sys("4.2.1 cannot enter the home directory: ", l->home);
+  if (stat(".", &st) < 0) temp_sys("4.2.1 cannot stat the home directory: ", l->home);
+  if (st.st_mode & S_IWOTH) temp("4.7.0 home directory is world-writable: ", l->home);
+  if (st.st_mode & S_ISVTX) temp("4.2.1 home directory is sticky: its .qmail files are being edited", 0);
+}
+
+/* Opens one candidate: 1 read into l->text, 0 missing, 2 empty file. */
+static int try_qmail(struct local *l, const char *name)
+{
+  struct stat st;
+  int fd = open_read(name), r;
+  if (fd < 0) {
+    if (errno == ENOENT) return 0;
+    temp_sys("4.2.1 cannot open ", name);
+  }
+  if (fstat(fd, &st) < 0) temp_sys("4.2.1 cannot stat ", name);
+  if (!S_ISREG(st.st_mode)) temp("4.2.1 not a regular file: ", name);
+  if (st.st_mode & S_IWOTH) temp("4.7.0 .qmail file is world-writable: ", name);
+  l->text.len = 0;
+  r = read_fd_all(fd, &l->text, DOTQMAIL_MAX);
+  if (r < 0) {
+    if (errno == EFBIG) temp("4.2.1 .qmail file too large: ", name);
+    temp_sys("4.2.1 cannot read ", name);
+  }
+  close(fd);
+  return l->text.len == 0 ? 2 : 1;
+}
+
+/* Finds the .qmail file; fills l->text with its instructions or with
+ * the default delivery. */
+static void find_qmail(struct local *l)
+{
+  struct dotqmail_search s;
+  str name = STR_INIT;
+  int r, isdef;
+  size_t off;
+
+  dotqmail_search_start(&s, l->ext, l->extlen);
+  while ((r = dotqmail_search_next(&s, l->dash, &name, &isdef, &off)) == 1) {
+    int got = try_qmail(l, name.s);
+    if (got == 0) continue;
+    if (str_copy(&l->qmail, &name) < 0 || str_0(&l->qmail) < 0) nomem();
+    l->is_default = isdef;
+    l->default_off = off;
+    if (got == 2) break; /* an empty file means the default delivery */
+    str_free(&name);
+    return;
+  }
+  if (r < 0) nomem();
+  str_free(&name);
+  if (r == 0 && l->extlen) result('D', "5.1.1 no mailbox here by that name", 0, 0);
+  if (str_copys(&l->text, l->dflt) < 0) nomem();
+  if (l->text.len == 0) temp("4.3.5 no .qmail file and no default delivery", 0);
+}
+
+static int file_exists(const str *name)
+{
+  struct stat st;
+  if (stat(name->s, &st) == 0) return 1;
+  if (errno != ENOENT) temp_sys("4.2.1 cannot stat ", name->s);
+  return 0;
+}
+
+/* The sender of forwards: with .qmail-EXT-owner the owner address
+ * LOCAL-owner@DOMAIN, and with .qmail-EXT-owner-default too the VERP
+ * form (one sender per recipient). Bounces keep their sender. */
+static void owner_sender(struct local *l)
+{
+  str name = STR_INIT;
+  if (str_copys(&l->newsender, l->sender) < 0) nomem();
+  if (l->senderlen == 0 || str_equals(&l->newsender, "#@[]")) return;
+  if (str_copys(&name, ".qmail") < 0 || str_cats(&name, l->dash) < 0) nomem();
+  {
+    str safe = STR_INIT;
+    if (dotqmail_safe_ext(&safe, l->ext, l->extlen) < 0 || str_cat(&name, &safe) < 0) nomem();
+    str_free(&safe);
+  }
+  if (str_cats(&name, "-owner") < 0 || str_0(&name) < 0) nomem();
+  if (file_exists(&name)) {
+    if (str_cats(&name, "-default") < 0 || str_0(&name) < 0) nomem();
+    l->verp = file_exists(&name);
+    if (str_copys(&l->newsender, l->local) < 0 || str_cats(&l->newsender, "-owner") < 0) nomem();
+    if (l->verp && str_catc(&l->newsender, '-') < 0) nomem();
+    if (str_catc(&l->newsender, '@') < 0 || str_cats(&l->newsender, l->domain) < 0) nomem();
+    if (l->verp && str_cats(&l->newsender, "-@[]") < 0) nomem();
+  }
+  str_free(&name);
+}
+
+static void setenv_b(env *e, const char *name, const char *s, size_t n)
+{
+  str v = STR_INIT;
+  if (str_copyb(&v, s, n) < 0 || str_0(&v) < 0 || env_set(e, name, v.s) < 0) nomem();
+  str_free(&v);
+}
+
+static void setenv_str(env *e, const char *name, const str *v) { setenv_b(e, name, v->s ? v->s : "", v->len); }
+
+/* The environment of .qmail programs (dot-qmail(5)). */
+static void program_env(struct local *l)
+{
+  static const char *const hostn[3] = { "HOST2", "HOST3", "HOST4" };
+  static const char *const extn[3] = { "EXT2", "EXT3", "EXT4" };
+  env *e = &l->progenv;
+  str v = STR_INIT;
+  unsigned k;
+  size_t dl = strlen(l->domain);
+
+  if (env_start(e, 1) < 0) nomem();
+  setenv_b(e, "SENDER", l->sender, l->senderlen);
+  setenv_str(e, "NEWSENDER", &l->newsender);
+  setenv_str(e, "RECIPIENT", &l->recipient);
+  setenv_b(e, "USER", l->user, strlen(l->user));
+  setenv_b(e, "HOME", l->home, strlen(l->home));
+  setenv_b(e, "HOST", l->domain, dl);
+  setenv_b(e, "LOCAL", l->local, strlen(l->local));
+  setenv_b(e, "EXT", l->ext, l->extlen);
+  for (k = 2; k <= 4; ++k) {
+    if (deliver_host_part(&v, l->domain, dl, k) < 0) nomem();
+    setenv_str(e, hostn[k - 2], &v);
+    if (deliver_ext_part(&v, l->ext, l->extlen, k) < 0) nomem();
+    setenv_str(e, extn[k - 2], &v);
+  }
+  if (l->is_default) setenv_b(e, "DEFAULT", l->ext + l->default_off, l->extlen - l->default_off);
+  else if (env_unset(e, "DEFAULT") < 0) nomem();
+  setenv_str(e, "DTLINE", &l->dtline);
+  setenv_str(e, "RPLINE", &l->rpline);
+  setenv_str(e, "UFLINE", &l->ufline);
+  str_free(&v);
+}
+
+/* Runs one program line; returns 1 when the remaining lines are to be
+ * skipped (exit 99), 0 to go on; fails the delivery otherwise. */
+static int do_program(struct local *l, const char *cmd, size_t n)
+{
+  str c = STR_INIT, out = STR_INIT, code = STR_INIT;
+  char *argv[4];
+  struct deliver_child ch;
+  int ws;
+  enum deliver_status st;
+
+  if (str_copyb(&c, cmd, n) < 0 || str_0(&c) < 0) nomem();
+  argv[0] = (char *)"/bin/sh";
+  argv[1] = (char *)"-c";
+  argv[2] = c.s;
+  argv[3] = 0;
+  ch.path = "/bin/sh";
+  ch.argv = argv;
+  ch.envp = env_vector(&l->progenv);
+  ch.head = l->head.s;
+  ch.headlen = l->head.len;
+  ch.msgfd = 0;
+  ch.envelope = 0;
+  ch.envlen = 0;
+  if (deliver_child_run(&ch, &out, DELIVER_TEXT_MAX, &ws) < 0) temp_sys("4.3.0 unable to run a program: ", "");
+  ++l->nprogram;
+  st = deliver_program_status(ws);
+  if (st == DELIVER_OK || st == DELIVER_STOP) {
+    str_free(&c); str_free(&out); str_free(&code);
+    return st == DELIVER_STOP;
+  }
+  deliver_sanitize(&out, DELIVER_TEXT_MAX);
+  if (out.len == 0) {
+    int ec = wait_exitcode(ws);
+    if (str_cats(&out, st == DELIVER_PERM ? "5.3.0 " : "4.3.0 ") < 0) nomem();
+    if (ec < 0) {
+      if (str_cats(&out, "program crashed") < 0) nomem();
+    } else if (str_cats(&out, "program exited ") < 0 || str_catulong(&out, (unsigned long)ec) < 0) nomem();
+  }
+  if (str_0(&out) < 0) nomem();
+  result(st == DELIVER_PERM ? 'D' : 'Z', out.s, 0, 0);
+}
+
+static void do_file(struct local *l, const char *path, size_t n, int maildir)
+{
+  str p = STR_INIT;
+  const char *what;
+  if (str_copyb(&p, path, n) < 0 || str_0(&p) < 0) nomem();
+  if (maildir) {
+    if (maildir_deliver(p.s, 0, l->head.s, l->head.len, 0, &what) < 0) {
+      str w = STR_INIT;
+      int e = errno;
+      if (str_copys(&w, "4.2.0 maildir delivery to ") < 0 || str_cat(&w, &p) < 0 || str_cats(&w, " failed: ") < 0
+          || str_cats(&w, what) < 0 || str_cats(&w, ": ") < 0 || str_0(&w) < 0)
+        nomem();
+      errno = e;
+      temp_sys(w.s, "");
+    }
+    ++l->nmaildir;
+  } else {
+    if (mbox_deliver(p.s, 0, l->ufline.s, l->ufline.len, l->head.s, l->head.len, MBOX_LOCK_SECONDS, &what) < 0) {
+      str w = STR_INIT;
+      int e = errno;
+      if (str_copys(&w, "4.2.0 mbox delivery to ") < 0 || str_cat(&w, &p) < 0 || str_cats(&w, " failed: ") < 0
+          || str_cats(&w, what) < 0 || str_cats(&w, ": ") < 0 || str_0(&w) < 0)
+        nomem();
+      errno = e;
+      temp_sys(w.s, "");
+    }
+    ++l->nmbox;
+  }
+  str_free(&p);
+}
+
+/* One injection of the message, with Delivered-To on top, from sender
+ * to the addresses in rcpts (each followed by NUL). */
+static void inject(struct local *l, const str *sender, const char *rcpts, size_t rlen)
+{
+  str envelope = STR_INIT, path = STR_INIT;
+  const char *q = env_get("QMAILQUEUE");
+  char *argv[2];
+  struct deliver_child ch;
+  int ws, code;
+  enum deliver_status st;
+
+  if (q && *q) {
+    if (str_copys(&path, q) < 0) nomem();
+  } else if (str_copys(&path, auto_home) < 0 || str_cats(&path, "/bin/sluice-queue") < 0) {
+    nomem();
+  }
+  if (str_0(&path) < 0) nomem();
+  if (str_copys(&envelope, "F") < 0 || str_cat(&envelope, sender) < 0 || str_catc(&envelope, 0) < 0) nomem();
+  {
+    size_t pos = 0;
+    while (pos < rlen) {
+      size_t n = byte_chr(rcpts + pos, rlen - pos, 0);
+      if (str_catc(&envelope, 'T') < 0 || str_catb(&envelope, rcpts + pos, n) < 0 || str_catc(&envelope, 0) < 0)
+        nomem();
+      pos += n + 1;
+    }
+  }
+  if (str_catc(&envelope, 0) < 0) nomem();
+  argv[0] = path.s;
+  argv[1] = 0;
+  ch.path = path.s;
+  ch.argv = argv;
+  ch.envp = 0;
+  ch.head = l->dtline.s;
+  ch.headlen = l->dtline.len;
+  ch.msgfd = 0;
+  ch.envelope = envelope.s;
+  ch.envlen = envelope.len;
+  if (deliver_child_run(&ch, 0, 0, &ws) < 0) temp_sys("4.3.0 forwarding failed: cannot run ", path.s);
+  st = deliver_queue_status(ws);
+  if (st == DELIVER_OK) { str_free(&envelope); str_free(&path); return; }
+  code = wait_exitcode(ws);
+  {
+    str t = STR_INIT;
+    if (str_cats(&t, st == DELIVER_PERM ? "5.3.0 forwarding failed: the queue refused the message (exit "
+                                        : "4.3.0 forwarding failed: the queue failed temporarily (exit ") < 0)
+      nomem();
+    if (code < 0) { if (str_cats(&t, "crash") < 0) nomem(); }
+    else if (str_catulong(&t, (unsigned long)code) < 0) nomem();
+    if (str_catc(&t, ')') < 0 || str_0(&t) < 0) nomem();
+    result(st == DELIVER_PERM ? 'D' : 'Z', t.s, 0, 0);
+  }
+}
+
+static void do_forwards(struct local *l)
+{
+  if (l->nforwards == 0) return;
+  if (!l->verp) {
+    inject(l, &l->newsender, l->forwards.s, l->forwards.len);
+    return;
+  }
+  {
+    size_t pos = 0;
+    str s = STR_INIT;
+    while (pos < l->forwards.len) {
+      size_t n = byte_chr(l->forwards.s + pos, l->forwards.len - pos, 0);
+      if (deliver_verp_sender(&s, l->local, l->domain, l->forwards.s + pos, n) < 0) nomem();
+      inject(l, &s, l->forwards.s + pos, n + 1);
+      pos += n + 1;
+    }
+    str_free(&s);
+  }
+}
+
+/* Follows the instructions in l->text, in order; forwards last. */
+static void follow(struct local *l)
+{
+  const char *why;
+  unsigned long lineno;
+  size_t pos = 0, off, len, aoff, alen;
+
+  if (dotqmail_check(l->text.s, l->text.len, &why, &lineno, 0) < 0) {
+    str t = STR_INIT;
+    if (str_copys(&t, "4.7.0 ") < 0 || str_cats(&t, l->qmail.len ? l->qmail.s : "default delivery") < 0
+        || str_cats(&t, " line ") < 0 || str_catulong(&t, lineno) < 0 || str_cats(&t, ": ") < 0
+        || str_0(&t) < 0)
+      nomem();
+    temp(t.s, why);
+  }
+  while (dotqmail_line_next(l->text.s, l->text.len, &pos, &off, &len)) {
+    const char *line = l->text.s + off;
+    int stop = 0;
+    switch (dotqmail_classify(line, len, &aoff, &alen, &why)) {
+    case DOTQMAIL_PROGRAM: stop = do_program(l, line + aoff, alen); break;
+    case DOTQMAIL_MBOX: do_file(l, line + aoff, alen, 0); break;
+    case DOTQMAIL_MAILDIR: do_file(l, line + aoff, alen, 1); break;
+    case DOTQMAIL_FORWARD:
+      if (str_catb(&l->forwards, line + aoff, alen) < 0 || str_catc(&l->forwards, 0) < 0) nomem();
+      ++l->nforwards;
+      break;
+    default: break;
+    }
+    if (stop) break;
+  }
+  do_forwards(l);
+}
+
+static _Noreturn void report_ok(const struct local *l)
+{
+  str t = STR_INIT;
+  if (str_cats(&t, "delivered: maildir ") < 0 || str_catulong(&t, l->nmaildir) < 0
+      || str_cats(&t, ", mbox ") < 0 || str_catulong(&t, l->nmbox) < 0
+      || str_cats(&t, ", program ") < 0 || str_catulong(&t, l->nprogram) < 0
+      || str_cats(&t, ", forward ") < 0 || str_catulong(&t, l->nforwards) < 0 || str_0(&t) < 0)
+    nomem();
+  result('K', t.s, 0, 0);
+}
+
+int main(int argc, char **argv)
+{
+  static struct local l;
+  int r;
+
+  die_progname("sluice-local");
+  signal(SIGPIPE, SIG_IGN);
+  umask(077);
+  if (argc != 9) temp("4.3.5 sluice-local: usage: USER HOMEDIR LOCAL DASH EXT DOMAIN SENDER DEFAULTDELIVERY", 0);
+  if (lseek(0, 0, SEEK_SET) < 0) temp_sys("4.3.0 the message on fd 0 is not seekable: ", "");
+  setup(&l, argv);
+  check_home(&l);
+  r = deliver_header_has_dt(0, l.recipient.s, l.recipient.len);
+  if (r < 0) temp_sys("4.3.0 cannot read the message: ", "");
+  if (r > 0) result('D', "5.4.6 this message is looping: it already has my Delivered-To line", 0, 0);
+  find_qmail(&l);
+  owner_sender(&l);
+  program_env(&l);
+  follow(&l);
+  report_ok(&l);
+}

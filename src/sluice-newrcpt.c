@@ -1,0 +1,175 @@
+/* sluice-newrcpt: builds control/rcptcheck.cdb, the list of local parts
+ * that exist, for sluice-smtpd's recipient check (sluice-newrcpt(8)).
+ *
+ * Sources: users/assign (exact and prefix entries), every passwd user
+ * with a uid other than 0 who owns an existing home directory (the user
+ * and the user's .qmail-EXT and .qmail-EXT-default files), and the alias
+ * user's .qmail-* files (.qmail-default there means "every local part
+ * exists": the key "*"). The key format is in smtpd_rcpt.h. The file is
+ * written atomically (a temporary file renamed over the old one), mode
+ * 0644 so the daemon user can read it. Exit 0, 100 (usage), 111 (trouble). */
+#include <dirent.h>
+#include <errno.h>
+#include <pwd.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "auto.h"
+#include "byte.h"
+#include "cdb_make.h"
+#include "die.h"
+#include "file.h"
+#include "smtpd_rcpt.h"
+#include "str.h"
+
+#define ASSIGN_MAX (64UL * 1024 * 1024)
+
+static struct cdb_make_atomic out;
+static unsigned long nkeys;
+
+static _Noreturn void fail_write(void)
+{
+  int e = errno;
+  cdb_make_atomic_abort(&out);
+  errno = e;
+  die_temp_sys("unable to write control/rcptcheck.cdb");
+}
+
+/* Adds key[0..len) lower-cased, with data "=" (exact) or "+" (prefix). */
+static void add_key(const char *key, size_t len, char kind)
+{
+  char k[SMTPD_RCPT_KEY_MAX];
+  size_t i;
+
+  if (len == 0 || len > sizeof k) return; /* can never match */
+  for (i = 0; i < len; ++i) k[i] = key[i];
+  case_lowerb(k, len);
+  if (cdb_make_add(&out.make, k, len, &kind, 1) < 0) fail_write();
+  ++nkeys;
+}
+
+/* users/assign: "=local:..." exact, "+prefix:..." prefix; "." ends it. */
+static void read_assign(void)
+{
+  str f = STR_INIT;
+  size_t pos = 0;
+  int r = file_read("users/assign", &f, ASSIGN_MAX);
+
+  if (r < 0) die_temp_sys("unable to read users/assign");
+  while (pos < f.len) {
+    size_t end = pos + byte_chr(f.s + pos, f.len - pos, '\n');
+    const char *line = f.s + pos;
+    size_t n = end - pos, colon;
+
+    pos = end + 1;
+    if (n == 1 && line[0] == '.') break;
+    if (n == 0) continue;
+    colon = byte_chr(line, n, ':');
+    if (colon == n || (line[0] != '=' && line[0] != '+')) {
+      warn_msg("ignoring a malformed line in users/assign");
+      continue;
+    }
+    if (line[0] == '=') add_key(line + 1, colon - 1, '=');
+    else if (colon == 1) add_key("*", 1, '+'); /* "+:" matches every local part */
+    else add_key(line + 1, colon - 1, '+');
+  }
+  str_free(&f);
+}
+
+/* Each .qmail-EXT file in dir gives prefix-EXT ('.' for ':'), and
+ * .qmail-EXT-default gives the wildcard prefix-EXT-; prefix empty (the
+ * alias user): .qmail-default alone means everything ("*"). */
+static void read_dotqmail(const char *dir, const char *prefix)
+{
+  DIR *d = opendir(dir);
+  struct dirent *e;
+  str key = STR_INIT;
+  size_t plen = byte_len(prefix, 1000);
+
+  if (!d) {
+    warn_sys("unable to read directory ", dir);
+    return;
+  }
+  while ((e = readdir(d)) != 0) {
+    const char *name = e->d_name;
+    size_t n = byte_len(name, 4096), i;
+    int wild = 0;
+
+    if (n <= 7 || !byte_startswith(name, n, ".qmail-", 0)) continue;
+    name += 7;
+    n -= 7;
+    if (case_equalb(name, n, "default", 7)) {
+      n = 0;
+      wild = 1;
+    } else if (n > 8 && case_equalb(name + n - 8, 8, "-default", 8)) {
+      n -= 7; /* keep the '-' */
+      wild = 1;
+    }
+    if (plen == 0 && n == 0) {
+      add_key("*", 1, '+');
+      continue;
+    }
+    if (str_copyb(&key, prefix, plen) < 0 || (plen && str_catc(&key, '-') < 0) || str_catb(&key, name, n) < 0)
+      die_nomem();
+    for (i = plen; i < key.len; ++i)
+      if (key.s[i] == ':') key.s[i] = '.';
+    add_key(key.s, key.len, wild ? '+' : '=');
+  }
+  closedir(d);
+  str_free(&key);
+}
+
+static int plain_name(const char *s)
+{
+  size_t i, n = byte_len(s, 1000);
+  if (n == 0 || n >= 1000) return 0;
+  for (i = 0; i < n; ++i) {
+    unsigned char c = (unsigned char)s[i];
+    if (c <= 32 || c >= 127 || c == '@' || c == ':' || c == '/') return 0;
+  }
+  return 1;
+}
+
+static void read_passwd(void)
+{
+  struct passwd *pw;
+  struct stat st;
+
+  setpwent();
+  while ((errno = 0, pw = getpwent()) != 0) {
+    if (pw->pw_uid == 0 || !plain_name(pw->pw_name) || !pw->pw_dir || pw->pw_dir[0] != '/') continue;
+    if (stat(pw->pw_dir, &st) < 0 || !S_ISDIR(st.st_mode) || st.st_uid != pw->pw_uid) continue;
+    add_key(pw->pw_name, byte_len(pw->pw_name, 1000), '=');
+    read_dotqmail(pw->pw_dir, pw->pw_name);
+  }
+  if (errno != 0 && errno != ENOENT) die_temp_sys("unable to read the user database");
+  endpwent();
+}
+
+int main(int argc, char **argv)
+{
+  struct passwd *pw;
+  str home = STR_INIT;
+
+  (void)argv;
+  die_progname("sluice-newrcpt");
+  if (argc > 1) die_usage("sluice-newrcpt");
+  umask(022);
+  if (chdir(auto_home) < 0) die_temp_sys("unable to switch to ", auto_home);
+  if (cdb_make_atomic_start(&out, "control/rcptcheck.cdb", 0644) < 0)
+    die_temp_sys("unable to create control/rcptcheck.cdb.tmp");
+
+  read_assign();
+  pw = getpwnam(auto_user_alias);
+  if (!pw) {
+    cdb_make_atomic_abort(&out);
+    die_temp("no alias user ", auto_user_alias);
+  }
+  if (str_copys(&home, pw->pw_dir) < 0 || str_0(&home) < 0) die_nomem();
+  read_dotqmail(home.s, "");
+  read_passwd();
+
+  if (cdb_make_atomic_finish(&out) < 0) die_temp_sys("unable to write control/rcptcheck.cdb");
+  str_free(&home);
+  return 0;
+}

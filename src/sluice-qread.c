@@ -1,0 +1,235 @@
+/* sluice-qread (also installed as mailq): lists the queued messages
+ * (sluice-qread(8)).
+ *
+ * For each message under mess/N, oldest first:
+ *     ID  AGE  SIZE  <sender>
+ * then one line per recipient with its channel and state, from
+ * local/N/ID and remote/N/ID for a preprocessed message (info/N/ID
+ * exists) or from todo/N/ID for one not yet preprocessed. It only reads
+ * the queue (root, or a member of the sluice group for what that group
+ * can read). Exit 0, or 111 when the queue cannot be read. */
+#include <dirent.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "auto.h"
+#include "buf.h"
+#include "byte.h"
+#include "die.h"
+#include "file.h"
+#include "scan.h"
+#include "str.h"
+
+#define CHANNEL_HEADER 22          /* "R" + 20 digits + NUL (sluice-send(8)) */
+#define FILE_MAX (256UL * 1024 * 1024)
+
+struct msg {
+  unsigned long id;
+  time_t when;
+  off_t size;
+};
+
+static void nomem_if(int r)
+{
+  if (r < 0) die_nomem();
+}
+
+static int msg_cmp(const void *a, const void *b)
+{
+  const struct msg *x = a, *y = b;
+  if (x->when != y->when) return x->when < y->when ? -1 : 1;
+  return x->id < y->id ? -1 : x->id > y->id;
+}
+
+static void name(str *p, const char *dir, unsigned long id)
+{
+  nomem_if(str_copys(p, dir));
+  nomem_if(str_catc(p, '/'));
+  nomem_if(str_catulong(p, id % auto_split));
+  nomem_if(str_catc(p, '/'));
+  nomem_if(str_catulong(p, id));
+  nomem_if(str_0(p));
+}
+
+/* Reads dir/N/ID; 1 read, 0 missing, dies on other errors. */
+static int read_qfile(const char *dir, unsigned long id, str *content)
+{
+  str p = STR_INIT;
+  int r;
+  name(&p, dir, id);
+  r = file_read(p.s, content, FILE_MAX);
+  if (r < 0) die_temp_sys("unable to read queue/", p.s);
+  str_free(&p);
+  return r;
+}
+
+/* Appends a printable copy of s[0..n) (control bytes as '_'). */
+static void cat_safe(str *o, const char *s, size_t n)
+{
+  for (size_t i = 0; i < n; ++i) {
+    unsigned char c = (unsigned char)s[i];
+    nomem_if(str_catc(o, (c < 32 || c == 127) ? '_' : (char)c));
+  }
+}
+
+static void cat_age(str *o, time_t now, time_t when)
+{
+  unsigned long age = now > when ? (unsigned long)(now - when) : 0;
+  if (age < 60) { nomem_if(str_catulong(o, age)); nomem_if(str_catc(o, 's')); }
+  else if (age < 3600) { nomem_if(str_catulong(o, age / 60)); nomem_if(str_catc(o, 'm')); }
+  else if (age < 86400) { nomem_if(str_catulong(o, age / 3600)); nomem_if(str_catc(o, 'h')); }
+  else { nomem_if(str_catulong(o, age / 86400)); nomem_if(str_catc(o, 'd')); }
+}
+
+/* The value of the first record of kind k in NUL-terminated records. */
+static int record(const str *f, size_t start, char k, const char **v, size_t *len)
+{
+  size_t pos = start;
+  while (pos < f->len) {
+    size_t n = byte_chr(f->s + pos, f->len - pos, 0);
+    if (n == 0) break;
+    if (f->s[pos] == k) { *v = f->s + pos + 1; *len = n - 1; return 1; }
+    pos += n + 1;
+  }
+  return 0;
+}
+
+/* One line per recipient record (T or D) of f from start. */
+static void recipients(str *o, const str *f, size_t start, const char *channel, int todo)
+{
+  size_t pos = start;
+  while (pos < f->len) {
+    size_t n = byte_chr(f->s + pos, f->len - pos, 0);
+    if (n == 0) break;
+    if (pos + n >= f->len) break; /* torn last record */
+    if (f->s[pos] == 'T' || f->s[pos] == 'D') {
+      nomem_if(str_cats(o, "  "));
+      nomem_if(str_cats(o, channel));
+      nomem_if(str_cats(o, !todo && f->s[pos] == 'D' ? "done    <" : "pending <"));
+      cat_safe(o, f->s + pos + 1, n - 1);
+      nomem_if(str_cats(o, ">\n"));
+    }
+    pos += n + 1;
+  }
+}
+
+static void show(str *o, const struct msg *m, time_t now)
+{
+  str f = STR_INIT, info = STR_INIT;
+  const char *v;
+  size_t len;
+  int preprocessed, todo;
+  struct stat st;
+  str p = STR_INIT;
+
+  nomem_if(str_catulong(o, m->id));
+  nomem_if(str_cats(o, "  "));
+  cat_age(o, now, m->when);
+  nomem_if(str_cats(o, "  "));
+  nomem_if(str_catulong(o, (unsigned long)m->size));
+  preprocessed = read_qfile("info", m->id, &info);
+  if (preprocessed) {
+    nomem_if(str_cats(o, "  <"));
+    if (record(&info, 0, 'F', &v, &len)) cat_safe(o, v, len);
+    nomem_if(str_cats(o, ">\n"));
+    if (read_qfile("local", m->id, &f) && f.len >= CHANNEL_HEADER) recipients(o, &f, CHANNEL_HEADER, "local  ", 0);
+    if (read_qfile("remote", m->id, &f) && f.len >= CHANNEL_HEADER) recipients(o, &f, CHANNEL_HEADER, "remote ", 0);
+    nomem_if(str_copys(&p, "bounce/"));
+    nomem_if(str_catulong(&p, m->id));
+    nomem_if(str_0(&p));
+    if (stat(p.s, &st) == 0) nomem_if(str_cats(o, "  bounce report waiting to be sent\n"));
+  } else {
+    todo = read_qfile("todo", m->id, &f);
+    if (todo) {
+      nomem_if(str_cats(o, "  <"));
+      if (record(&f, 0, 'F', &v, &len)) cat_safe(o, v, len);
+      nomem_if(str_cats(o, ">  not yet preprocessed\n"));
+      recipients(o, &f, 0, "todo   ", 1);
+    } else {
+      nomem_if(str_cats(o, "  being injected, or left by a crash\n"));
+    }
+  }
+  str_free(&f);
+  str_free(&info);
+  str_free(&p);
+}
+
+int main(int argc, char **argv)
+{
+  struct msg *msgs = 0;
+  size_t nmsgs = 0, amsgs = 0;
+  str p = STR_INIT, o = STR_INIT;
+  time_t now = time(0);
+  char outmem[8192];
+  buf b;
+
+  (void)argc;
+  die_progname(argv[0] ? argv[0] : "sluice-qread");
+  if (chdir(auto_home) < 0) die_temp_sys("unable to switch to ", auto_home);
+  if (chdir("queue") < 0) die_temp_sys("unable to read the queue ", auto_home, "/queue (run as root)");
+  for (unsigned long n = 0; n < auto_split; ++n) {
+    DIR *d;
+    struct dirent *de;
+    nomem_if(str_copys(&p, "mess/"));
+    nomem_if(str_catulong(&p, n));
+    nomem_if(str_0(&p));
+    d = opendir(p.s);
+    if (!d) die_temp_sys("unable to read the queue directory ", auto_home, "/queue/", p.s, " (run as root)");
+    for (;;) {
+      unsigned long id;
+      struct stat st;
+      size_t l;
+      errno = 0;
+      de = readdir(d);
+      if (!de) break;
+      l = strlen(de->d_name);
+      if (scan_ulong_exact(de->d_name, l, &id) < 0) continue;
+      nomem_if(str_copys(&p, "mess/"));
+      nomem_if(str_catulong(&p, n));
+      nomem_if(str_catc(&p, '/'));
+      nomem_if(str_cats(&p, de->d_name));
+      nomem_if(str_0(&p));
+      if (stat(p.s, &st) < 0) continue; /* removed meanwhile */
+      if (nmsgs == amsgs) {
+        size_t na = amsgs ? amsgs * 2 : 64;
+        struct msg *nm;
+        if (na > (size_t)-1 / sizeof *nm / 2) die_nomem();
+        nm = realloc(msgs, na * sizeof *nm);
+        if (!nm) die_nomem();
+        msgs = nm;
+        amsgs = na;
+      }
+      msgs[nmsgs].id = id;
+      msgs[nmsgs].when = st.st_mtime;
+      msgs[nmsgs].size = st.st_size;
+      ++nmsgs;
+    }
+    if (errno) die_temp_sys("unable to read the queue directory ", p.s);
+    closedir(d);
+  }
+  /* birth time from info, when there is one */
+  for (size_t i = 0; i < nmsgs; ++i) {
+    str info = STR_INIT;
+    const char *v;
+    size_t len;
+    unsigned long birth;
+    if (read_qfile("info", msgs[i].id, &info) && record(&info, 0, 'b', &v, &len) &&
+        scan_ulong_exact(v, len, &birth) == 0)
+      msgs[i].when = (time_t)birth;
+    str_free(&info);
+  }
+  if (nmsgs) qsort(msgs, nmsgs, sizeof *msgs, msg_cmp);
+  buf_init(&b, 1, outmem, sizeof outmem);
+  for (size_t i = 0; i < nmsgs; ++i) {
+    str_truncate(&o, 0);
+    show(&o, &msgs[i], now);
+    if (buf_put(&b, o.s, o.len) < 0) die_temp_sys("unable to write output");
+  }
+  if (buf_flush(&b) < 0) die_temp_sys("unable to write output");
+  free(msgs);
+  return 0;
+}

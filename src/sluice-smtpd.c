@@ -1,0 +1,710 @@
+/* sluice-smtpd: the ESMTP server (sluice-smtpd(8)).
+ *
+ * Run by tcpserver as the daemon user, one process per connection: fd 0
+ * and fd 1 are the socket, fd 2 the log. It reads its control files
+ * once, then answers commands read from a buffer (pipelining: replies
+ * are flushed only before the next read blocks) and hands each message
+ * to sluice-queue, or to the program named by QMAILQUEUE: message on
+ * the child's fd 0, envelope on its fd 1.
+ *
+ * The command parser (smtpd_cmd), the DATA state machine (smtpd_data),
+ * the reply and header texts (smtpd_text) and the cdb lookups
+ * (smtpd_rcpt) are library modules with their own tests; this file is
+ * the session: sequencing, policy and I/O. It exits 0 after QUIT or end
+ * of input, 111 when it gives up (timeout, too many errors, trouble). */
+#include <errno.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "addr.h"
+#include "auto.h"
+#include "buf.h"
+#include "byte.h"
+#include "cdb.h"
+#include "control.h"
+#include "die.h"
+#include "domain.h"
+#include "env.h"
+#include "fd.h"
+#include "file.h"
+#include "fmt.h"
+#include "ip.h"
+#include "queue.h"
+#include "scan.h"
+#include "smtpd_cmd.h"
+#include "smtpd_data.h"
+#include "smtpd_rcpt.h"
+#include "smtpd_text.h"
+#include "str.h"
+#include "wait.h"
+
+#define ERRORS_MAX 20          /* errors before the session is closed */
+#define LOG_RCPTS_MAX 4000     /* bytes of recipients in one log line */
+
+struct config {
+  str me, greeting, localiphost, local_host;
+  unsigned long databytes, timeout, maxrcpt;
+  str rcpthosts, badmailfrom, locals;
+  int rcpthosts_missing;
+  struct cdb morercpt;
+  int morercpt_open;
+  struct cdb rcptcheck;
+  int rcptcheck_state;          /* 0 no file, 1 open, -1 unreadable */
+  const char *relayclient;      /* NULL unless RELAYCLIENT is set */
+  const char *remote_ip, *remote_host, *remote_info;
+  unsigned char local_ip[16];
+  int local_ip_kind;            /* 0 unknown, 4 or 6 */
+  const char *qq;               /* the injector */
+};
+
+struct session {
+  struct config *cf;
+  buf in, out;
+  char inmem[8192], outmem[4096];
+  str line, reply, helo, sender, rcpts, logrcpts, chunk, addr;
+  int helo_kind;                /* 0 none, SMTPD_HELO or SMTPD_EHLO */
+  int in_mail, bad_sender;
+  struct smtpd_mail_params params;
+  unsigned long nrcpt;
+  unsigned errors;
+};
+
+static struct session S;
+
+static void log_transaction(struct session *s, const char *result, unsigned long bytes, const char *qp);
+
+static void out_write(struct session *s, const char *p, size_t n)
+{
+  if (buf_put(&s->out, p, n) < 0) _exit(EXIT_TEMP);
+}
+
+static void flush(struct session *s)
+{
+  if (buf_flush(&s->out) < 0) _exit(EXIT_TEMP);
+}
+
+static void reply(struct session *s, const char *text)
+{
+  out_write(s, text, byte_len(text, 65536));
+  out_write(s, "\r\n", 2);
+}
+
+static void reply_str(struct session *s, const str *text)
+{
+  out_write(s, text->s, text->len);
+  out_write(s, "\r\n", 2);
+}
+
+/* Says goodbye with a 421 (best effort, short deadline) and exits. */
+static _Noreturn void close_421(struct session *s, const char *text)
+{
+  if (s->in_mail) log_transaction(s, "421", 0, 0);
+  buf_set_timeout(&s->out, 5000);
+  reply(s, text);
+  (void)buf_flush(&s->out);
+  _exit(EXIT_TEMP);
+}
+
+/* A 5xx reply that counts towards ERRORS_MAX. */
+static void error_reply(struct session *s, const char *text)
+{
+  reply(s, text);
+  if (++s->errors >= ERRORS_MAX) close_421(s, "421 4.7.0 too many errors; closing connection");
+}
+
+static void error_reply_str(struct session *s, const str *text)
+{
+  reply_str(s, text);
+  if (text->len && text->s[0] == '5' && ++s->errors >= ERRORS_MAX)
+    close_421(s, "421 4.7.0 too many errors; closing connection");
+}
+
+static _Noreturn void nomem(struct session *s)
+{
+  close_421(s, "421 4.3.0 out of memory; closing connection");
+}
+
+/* --- the log ---------------------------------------------------------- */
+
+static int cat_loggable(str *out, const char *p, size_t n)
+{
+  size_t i;
+  for (i = 0; i < n; ++i) {
+    unsigned char c = (unsigned char)p[i];
+    if (str_catc(out, (c < 32 || c == 127) ? '?' : (char)c) < 0) return -1;
+  }
+  return 0;
+}
+
+static void log_rcpt(struct session *s, const str *addr, const char *code)
+{
+  if (s->logrcpts.len > LOG_RCPTS_MAX) return;
+  if (str_cats(&s->logrcpts, code ? " reject <" : " rcpt <") < 0 || cat_loggable(&s->logrcpts, addr->s, addr->len) < 0
+      || str_catc(&s->logrcpts, '>') < 0)
+    nomem(s);
+  if (code && (str_catc(&s->logrcpts, ' ') < 0 || str_cats(&s->logrcpts, code) < 0)) nomem(s);
+  if (s->logrcpts.len > LOG_RCPTS_MAX && str_cats(&s->logrcpts, " ...") < 0) nomem(s);
+}
+
+/* One line on fd 2 for the transaction just ended (best effort). */
+static void log_transaction(struct session *s, const char *result, unsigned long bytes, const char *qp)
+{
+  str l = STR_INIT;
+  const char *ip = s->cf->remote_ip ? s->cf->remote_ip : "unknown";
+  int ok;
+
+  ok = str_copys(&l, "sluice-smtpd: pid ") == 0 && str_catulong(&l, (unsigned long)getpid()) == 0
+       && str_cats(&l, " from ") == 0 && cat_loggable(&l, ip, byte_len(ip, 64)) == 0
+       && str_cats(&l, " helo ") == 0 && smtpd_safe_cat(&l, s->helo.s, s->helo.len, 255, 1) == 0
+       && str_cats(&l, " mail <") == 0 && cat_loggable(&l, s->sender.s, s->sender.len) == 0
+       && str_catc(&l, '>') == 0 && str_cat(&l, &s->logrcpts) == 0
+       && str_cats(&l, " bytes ") == 0 && str_catulong(&l, bytes) == 0
+       && str_cats(&l, " result ") == 0 && str_cats(&l, result) == 0;
+  if (ok && qp) ok = str_cats(&l, " qp ") == 0 && str_cats(&l, qp) == 0;
+  if (ok && str_catc(&l, '\n') == 0) (void)write_all(2, l.s, l.len);
+  str_free(&l);
+}
+
+/* --- configuration ---------------------------------------------------- */
+
+static void control_trouble(struct session *s, const char *file)
+{
+  warn_sys("unable to read control/", file);
+  close_421(s, "421 4.3.0 unable to read controls; closing connection");
+}
+
+static void read_config(struct session *s, struct config *cf)
+{
+  const char *e;
+  char host[256];
+  unsigned long num;
+  int fd, r;
+
+  if (chdir(auto_home) < 0) {
+    warn_sys("unable to switch to ", auto_home);
+    close_421(s, "421 4.3.0 unable to read controls; closing connection");
+  }
+  if (gethostname(host, sizeof host - 1) < 0) host[0] = 0;
+  host[sizeof host - 1] = 0;
+  if (control_readline("control/me", &cf->me, host[0] ? host : "localhost") < 0) control_trouble(s, "me");
+  if (str_0(&cf->me) < 0) nomem(s);
+  if (control_readline("control/smtpgreeting", &cf->greeting, cf->me.s) < 0) control_trouble(s, "smtpgreeting");
+  if (control_readline("control/localiphost", &cf->localiphost, cf->me.s) < 0) control_trouble(s, "localiphost");
+  if (control_readnum("control/timeoutsmtpd", &cf->timeout, 1200, 1, 86400) < 0) control_trouble(s, "timeoutsmtpd");
+  if (control_readnum("control/maxrcpt", &cf->maxrcpt, 1000, 1, QUEUE_RCPT_MAX) < 0) control_trouble(s, "maxrcpt");
+  if (control_readnum("control/databytes", &cf->databytes, 0, 0, (unsigned long)-1) < 0) control_trouble(s, "databytes");
+  e = env_get("DATABYTES");
+  if (e && scan_ulong_exact(e, byte_len(e, 64), &num) == 0) cf->databytes = num;
+  r = control_readlist("control/rcpthosts", &cf->rcpthosts);
+  if (r < 0) control_trouble(s, "rcpthosts");
+  cf->rcpthosts_missing = (r == 0);
+  if (control_readlist("control/badmailfrom", &cf->badmailfrom) < 0) control_trouble(s, "badmailfrom");
+  r = control_readlist("control/locals", &cf->locals);
+  if (r < 0) control_trouble(s, "locals");
+  if (r == 0 && (str_copy(&cf->locals, &cf->me) < 0 || str_catc(&cf->locals, 0) < 0)) nomem(s);
+
+  fd = open_read("control/morercpthosts.cdb");
+  if (fd >= 0) {
+    if (cdb_open(&cf->morercpt, fd) < 0) control_trouble(s, "morercpthosts.cdb");
+    cf->morercpt_open = 1;
+  } else if (errno != ENOENT) {
+    control_trouble(s, "morercpthosts.cdb");
+  }
+  fd = open_read("control/rcptcheck.cdb");
+  if (fd >= 0) cf->rcptcheck_state = cdb_open(&cf->rcptcheck, fd) < 0 ? -1 : 1;
+  else cf->rcptcheck_state = errno == ENOENT ? 0 : -1;
+  if (cf->rcptcheck_state < 0) warn_sys("unable to read control/rcptcheck.cdb");
+
+  cf->relayclient = env_get("RELAYCLIENT");
+  cf->remote_ip = env_get("TCPREMOTEIP");
+  cf->remote_host = env_get("TCPREMOTEHOST");
+  cf->remote_info = env_get("TCPREMOTEINFO");
+  e = env_get("TCPLOCALHOST");
+  if (str_copys(&cf->local_host, e && *e ? e : cf->me.s) < 0 || str_0(&cf->local_host) < 0) nomem(s);
+  cf->local_ip_kind = 0;
+  e = env_get("TCPLOCALIP");
+  if (e) {
+    size_t n = byte_len(e, 64);
+    if (ip4_scan(e, n, cf->local_ip) == n && n) cf->local_ip_kind = 4;
+    else if (ip6_scan(e, n, cf->local_ip) == n && n) cf->local_ip_kind = 6;
+  }
+  e = env_get("QMAILQUEUE");
+  cf->qq = e && *e ? e : 0;
+  if (cf->rcpthosts_missing && !cf->relayclient)
+    warn_msg("control/rcpthosts is missing: only clients with RELAYCLIENT may send mail");
+}
+
+/* --- addresses -------------------------------------------------------- */
+
+/* box@[own address] becomes box@localiphost (for MAIL and RCPT). */
+static void rewrite_localip(struct session *s, str *addr)
+{
+  const struct config *cf = s->cf;
+  size_t at, dlen, n;
+  const char *d;
+  unsigned char ip[16];
+  int same = 0;
+
+  if (!cf->local_ip_kind || !addr_split(addr->s, addr->len, &at)) return;
+  d = addr->s + at + 1;
+  dlen = addr->len - at - 1;
+  if (dlen < 3 || d[0] != '[' || d[dlen - 1] != ']') return;
+  ++d;
+  dlen -= 2;
+  if (dlen > 5 && case_equalb(d, 5, "IPv6:", 5)) {
+    n = dlen - 5;
+    if (ip6_scan(d + 5, n, ip) == n) {
+      if (cf->local_ip_kind == 6) same = byte_equal((char *)ip, (const char *)cf->local_ip, 16);
+    }
+  } else if (ip4_scan(d, dlen, ip) == dlen) {
+    static const unsigned char mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
+    if (cf->local_ip_kind == 4) same = byte_equal((char *)ip, (const char *)cf->local_ip, 4);
+    else if (cf->local_ip_kind == 6)
+      same = byte_equal((const char *)mapped, (const char *)cf->local_ip, 12)
+             && byte_equal((char *)ip, (const char *)cf->local_ip + 12, 4);
+  }
+  if (!same) return;
+  str_truncate(addr, at + 1);
+  if (str_cat(addr, &cf->localiphost) < 0) nomem(s);
+}
+
+static int bad_mail_from(const struct config *cf, const str *addr)
+{
+  size_t pos = 0, n, at;
+  const char *e;
+
+  if (addr->len == 0) return 0;
+  at = byte_rchr(addr->s, addr->len, '@');
+  while (control_next(&cf->badmailfrom, &pos, &e, &n)) {
+    if (case_equalb(e, n, addr->s, addr->len)) return 1;
+    if (n > 1 && e[0] == '@' && at < addr->len && case_equalb(e, n, addr->s + at, addr->len - at)) return 1;
+  }
+  return 0;
+}
+
+/* --- commands --------------------------------------------------------- */
+
+static void transaction_reset(struct session *s)
+{
+  s->in_mail = 0;
+  s->bad_sender = 0;
+  s->nrcpt = 0;
+  str_truncate(&s->sender, 0);
+  str_truncate(&s->rcpts, 0);
+  str_truncate(&s->logrcpts, 0);
+}
+
+static void transaction_abandon(struct session *s, const char *why)
+{
+  if (s->in_mail) log_transaction(s, why, 0, 0);
+  transaction_reset(s);
+}
+
+static void cmd_helo(struct session *s, int verb, const char *arg, size_t n)
+{
+  const struct config *cf = s->cf;
+  size_t len;
+
+  if (smtpd_parse_helo(arg, n, &len) != SMTPD_OK) {
+    error_reply(s, "501 5.5.4 syntax: EHLO hostname");
+    return;
+  }
+  transaction_abandon(s, "abandoned");
+  if (str_copyb(&s->helo, arg, len) < 0) nomem(s);
+  s->helo_kind = verb;
+  out_write(s, "250", 3);
+  out_write(s, verb == SMTPD_EHLO ? "-" : " ", 1);
+  reply_str(s, &cf->me);
+  if (verb == SMTPD_HELO) return;
+  reply(s, "250-PIPELINING");
+  reply(s, "250-8BITMIME");
+  if (cf->databytes) {
+    char num[FMT_ULONG];
+    out_write(s, "250-SIZE ", 9);
+    out_write(s, num, fmt_ulong(num, cf->databytes));
+    out_write(s, "\r\n", 2);
+  } else {
+    reply(s, "250-SIZE");
+  }
+  reply(s, "250-ENHANCEDSTATUSCODES");
+  reply(s, "250 SMTPUTF8");
+}
+
+static void cmd_mail(struct session *s, const char *arg, size_t n)
+{
+  const struct config *cf = s->cf;
+  int r;
+
+  if (!s->helo_kind) {
+    error_reply(s, "503 5.5.1 send EHLO or HELO first");
+    return;
+  }
+  if (s->in_mail) {
+    error_reply(s, "503 5.5.1 nested MAIL command");
+    return;
+  }
+  r = smtpd_parse_mail(arg, n, &s->addr, &s->params);
+  if (r == SMTPD_ENOMEM) nomem(s);
+  if (r != SMTPD_OK) {
+    if (smtpd_error_reply(&s->reply, r, s->params.addr_error, 1) < 0) nomem(s);
+    error_reply_str(s, &s->reply);
+    return;
+  }
+  if (cf->databytes && s->params.size_given && (s->params.size_overflow || s->params.size > cf->databytes)) {
+    error_reply(s, "552 5.3.4 message size exceeds fixed maximum message size");
+    return;
+  }
+  rewrite_localip(s, &s->addr);
+  if (s->addr.len > QUEUE_ADDR_MAX) {
+    error_reply(s, "553 5.1.7 sender address too long");
+    return;
+  }
+  transaction_reset(s);
+  if (str_copy(&s->sender, &s->addr) < 0) nomem(s);
+  s->bad_sender = bad_mail_from(cf, &s->addr);
+  s->in_mail = 1;
+  reply(s, "250 2.1.0 sender ok");
+}
+
+/* 1 when mail for the domain of addr may be accepted from anybody. */
+static int rcpt_allowed(struct session *s, const char *dom, size_t dlen)
+{
+  struct config *cf = s->cf;
+  int r;
+
+  if (domain_match_list(dom, dlen, &cf->rcpthosts)) return 1;
+  if (!cf->morercpt_open) return 0;
+  r = smtpd_morercpthosts(&cf->morercpt, dom, dlen);
+  if (r < 0) close_421(s, "421 4.3.0 unable to read controls; closing connection");
+  return r;
+}
+
+static void cmd_rcpt(struct session *s, const char *arg, size_t n)
+{
+  struct config *cf = s->cf;
+  size_t at;
+  int r, addr_error, has_domain;
+
+  if (!s->in_mail) {
+    error_reply(s, "503 5.5.1 MAIL first");
+    return;
+  }
+  r = smtpd_parse_rcpt(arg, n, s->params.smtputf8, &s->addr, &addr_error);
+  if (r == SMTPD_ENOMEM) nomem(s);
+  if (r != SMTPD_OK) {
+    if (smtpd_error_reply(&s->reply, r, addr_error, 0) < 0) nomem(s);
+    error_reply_str(s, &s->reply);
+    return;
+  }
+  if (s->bad_sender) {
+    log_rcpt(s, &s->addr, "553");
+    error_reply(s, "553 5.7.1 sender refused by this server's policy");
+    return;
+  }
+  if (s->nrcpt >= cf->maxrcpt) {
+    log_rcpt(s, &s->addr, "452");
+    reply(s, "452 4.5.3 too many recipients");
+    return;
+  }
+  rewrite_localip(s, &s->addr);
+  has_domain = addr_split(s->addr.s, s->addr.len, &at);
+  if (!cf->relayclient && has_domain && !rcpt_allowed(s, s->addr.s + at + 1, s->addr.len - at - 1)) {
+    log_rcpt(s, &s->addr, "553");
+    error_reply(s, "553 5.7.1 relaying denied");
+    return;
+  }
+  if (has_domain && cf->rcptcheck_state != 0 && domain_match_list(s->addr.s + at + 1, s->addr.len - at - 1, &cf->locals)
+      && !case_equalb(s->addr.s, at, "postmaster", 10)) {
+    r = cf->rcptcheck_state > 0 ? smtpd_rcptcheck(&cf->rcptcheck, s->addr.s, at) : -1;
+    if (r < 0) {
+      log_rcpt(s, &s->addr, "451");
+      reply(s, "451 4.3.0 unable to check recipient");
+      return;
+    }
+    if (r == 0) {
+      log_rcpt(s, &s->addr, "550");
+      error_reply(s, "550 5.1.1 no such user here");
+      return;
+    }
+  }
+  if (cf->relayclient && str_cats(&s->addr, cf->relayclient) < 0) nomem(s);
+  if (s->addr.len > QUEUE_ADDR_MAX) {
+    error_reply(s, "553 5.1.3 recipient address too long");
+    return;
+  }
+  if (str_catc(&s->rcpts, 'T') < 0 || str_cat(&s->rcpts, &s->addr) < 0 || str_catc(&s->rcpts, 0) < 0) nomem(s);
+  ++s->nrcpt;
+  log_rcpt(s, &s->addr, 0);
+  reply(s, "250 2.1.5 recipient ok");
+}
+
+/* --- DATA ------------------------------------------------------------- */
+
+/* Starts the injector with pipes on its fd 0 (message) and fd 1
+ * (envelope); returns its pid or -1. */
+static pid_t qq_start(const struct config *cf, int *msgfd, int *envfd)
+{
+  int mp[2], ep[2];
+  child_fd fds[2];
+  char *argv[2];
+  static str path = STR_INIT;
+  const char *prog = cf->qq;
+  pid_t pid;
+
+  if (!prog) {
+    if (str_copys(&path, auto_home) < 0 || str_cats(&path, "/bin/sluice-queue") < 0 || str_0(&path) < 0) return -1;
+    prog = path.s;
+  }
+  if (pipe(mp) < 0) return -1;
+  if (pipe(ep) < 0) {
+    close(mp[0]);
+    close(mp[1]);
+    return -1;
+  }
+  fd_cloexec(mp[0], 1);
+  fd_cloexec(mp[1], 1);
+  fd_cloexec(ep[0], 1);
+  fd_cloexec(ep[1], 1);
+  fds[0].to = 0;
+  fds[0].from = mp[0];
+  fds[1].to = 1;
+  fds[1].from = ep[0];
+  argv[0] = (char *)prog;
+  argv[1] = 0;
+  pid = child_spawn(prog, argv, 0, fds, 2);
+  close(mp[0]);
+  close(ep[0]);
+  if (pid < 0) {
+    close(mp[1]);
+    close(ep[1]);
+    return -1;
+  }
+  *msgfd = mp[1];
+  *envfd = ep[1];
+  return pid;
+}
+
+static void cmd_data(struct session *s)
+{
+  struct config *cf = s->cf;
+  struct smtpd_data d;
+  struct smtpd_received rl;
+  int msgfd = -1, envfd = -1, status = 0, write_failed = 0;
+  pid_t pid;
+  char qp[FMT_ULONG + 1];
+  const char *proto;
+
+  if (!s->in_mail) {
+    error_reply(s, "503 5.5.1 MAIL first");
+    return;
+  }
+  if (s->nrcpt == 0) {
+    error_reply(s, "554 5.5.1 no valid recipients");
+    return;
+  }
+  pid = qq_start(cf, &msgfd, &envfd);
+  if (pid < 0) {
+    warn_sys("unable to start the queue program");
+    log_transaction(s, "451", 0, 0);
+    transaction_reset(s);
+    reply(s, "451 4.3.0 qq unable to start");
+    return;
+  }
+  qp[fmt_ulong(qp, (unsigned long)pid)] = 0;
+  reply(s, "354 go ahead, end with <CR><LF>.<CR><LF>");
+
+  /* RFC 3848 and RFC 6531 section 3.7.7 */
+  proto = s->params.smtputf8 ? "UTF8SMTP" : s->helo_kind == SMTPD_EHLO ? "ESMTP" : "SMTP";
+  rl.helo = s->helo.s;
+  rl.helo_len = s->helo.len;
+  rl.remote_host = cf->remote_host;
+  rl.remote_info = cf->remote_info;
+  rl.remote_ip = cf->remote_ip;
+  rl.local_host = cf->local_host.s;
+  rl.protocol = proto;
+  rl.when = time(0);
+  str_truncate(&s->chunk, 0);
+  if (smtpd_received_line(&s->chunk, &rl) < 0) nomem(s);
+  if (write_all(msgfd, s->chunk.s, s->chunk.len) < 0) write_failed = 1;
+
+  smtpd_data_start(&d, cf->databytes);
+  while (!d.done) {
+    ssize_t used;
+    if (buf_avail(&s->in) == 0) {
+      ssize_t r;
+      flush(s);
+      r = buf_feed(&s->in);
+      if (r == 0) {
+        log_transaction(s, "eof", d.bytes, qp);
+        _exit(0); /* the injector sees no envelope and queues nothing */
+      }
+      if (r < 0) close_421(s, "421 4.4.2 timeout; closing connection");
+    }
+    str_truncate(&s->chunk, 0);
+    used = smtpd_data_feed(&d, buf_peek(&s->in), buf_avail(&s->in), &s->chunk);
+    if (used < 0) nomem(s);
+    buf_seek(&s->in, (size_t)used);
+    if (s->chunk.len && !write_failed && write_all(msgfd, s->chunk.s, s->chunk.len) < 0) write_failed = 1;
+  }
+  str_truncate(&s->chunk, 0);
+  close(msgfd);
+
+  if (d.err || write_failed) {
+    const char *text, *code;
+    close(envfd); /* no envelope: the injector gives up */
+    if (wait_pid(pid, &status) < 0) status = 0;
+    if (d.err & SMTPD_DATA_BARE) text = "554 5.5.0 bare LF/CR not accepted";
+    else if (d.err & SMTPD_DATA_NUL) text = "554 5.6.0 NUL byte not accepted";
+    else if (d.err & SMTPD_DATA_TOOBIG) text = "552 5.3.4 message size exceeds fixed maximum message size";
+    else if (d.err & SMTPD_DATA_LOOP) text = "554 5.4.6 too many hops: mail loop";
+    else text = 0;
+    if (text) {
+      code = text[0] == '5' && text[1] == '5' && text[2] == '4' ? "554" : "552";
+      log_transaction(s, code, d.bytes, qp);
+      transaction_reset(s);
+      error_reply(s, text);
+      return;
+    }
+    /* the injector went away while reading */
+    if (smtpd_qq_ok(status) || smtpd_qq_reply(&s->reply, status, qp) < 0) {
+      if (str_copys(&s->reply, "451 4.3.0 qq write error or disk full") < 0) nomem(s);
+    }
+  } else {
+    if (str_copys(&s->chunk, "F") < 0 || str_cat(&s->chunk, &s->sender) < 0 || str_catc(&s->chunk, 0) < 0
+        || str_cat(&s->chunk, &s->rcpts) < 0 || str_catc(&s->chunk, 0) < 0)
+      nomem(s);
+    (void)write_all(envfd, s->chunk.s, s->chunk.len);
+    close(envfd);
+    str_truncate(&s->chunk, 0);
+    if (wait_pid(pid, &status) < 0) status = 0x7f00; /* lost: temporary */
+    if (str_copys(&s->chunk, "qp ") < 0 || str_cats(&s->chunk, qp) < 0 || str_0(&s->chunk) < 0) nomem(s);
+    if (smtpd_qq_reply(&s->reply, status, s->chunk.s) < 0) nomem(s);
+    str_truncate(&s->chunk, 0);
+  }
+  {
+    char code[4];
+    code[0] = s->reply.s[0];
+    code[1] = s->reply.s[1];
+    code[2] = s->reply.s[2];
+    code[3] = 0;
+    log_transaction(s, code, d.bytes, qp);
+  }
+  transaction_reset(s);
+  error_reply_str(s, &s->reply);
+}
+
+/* --- the command loop ------------------------------------------------- */
+
+enum { LINE_EOF, LINE_OK, LINE_LONG, LINE_BARE };
+
+/* Reads one command line into s->line without its CR LF. Replies are
+ * flushed before any read that may block. */
+static int get_line(struct session *s)
+{
+  int toolong = 0;
+
+  str_truncate(&s->line, 0);
+  for (;;) {
+    size_t avail = buf_avail(&s->in), i, take;
+    const char *p;
+    if (avail == 0) {
+      ssize_t r;
+      flush(s);
+      r = buf_feed(&s->in);
+      if (r == 0) return LINE_EOF;
+      if (r < 0) close_421(s, "421 4.4.2 timeout; closing connection");
+      continue;
+    }
+    p = buf_peek(&s->in);
+    i = byte_chr(p, avail, '\n');
+    take = i < avail ? i + 1 : avail;
+    if (toolong || s->line.len + take > SMTPD_LINE_MAX) {
+      toolong = 1;
+    } else if (str_catb(&s->line, p, take) < 0) {
+      nomem(s);
+    }
+    buf_seek(&s->in, take);
+    if (i < avail) break;
+  }
+  if (toolong) return LINE_LONG;
+  if (s->line.len < 2 || s->line.s[s->line.len - 2] != '\r') return LINE_BARE;
+  s->line.len -= 2;
+  if (byte_chr(s->line.s, s->line.len, '\r') < s->line.len) return LINE_BARE;
+  return LINE_OK;
+}
+
+static void session(struct session *s)
+{
+  for (;;) {
+    size_t argoff;
+    const char *arg;
+    size_t n;
+    int r = get_line(s), verb;
+
+    if (r == LINE_EOF) return;
+    if (r == LINE_LONG) {
+      error_reply(s, "500 5.5.2 line too long");
+      continue;
+    }
+    if (r == LINE_BARE) close_421(s, "421 4.5.0 bare LF/CR not accepted; closing connection");
+    verb = smtpd_verb(s->line.s, s->line.len, &argoff);
+    arg = s->line.s + argoff;
+    n = s->line.len - argoff;
+    switch (verb) {
+    case SMTPD_HELO:
+    case SMTPD_EHLO: cmd_helo(s, verb, arg, n); break;
+    case SMTPD_MAIL: cmd_mail(s, arg, n); break;
+    case SMTPD_RCPT: cmd_rcpt(s, arg, n); break;
+    case SMTPD_DATA:
+      if (n) error_reply(s, "501 5.5.4 DATA takes no argument");
+      else cmd_data(s);
+      break;
+    case SMTPD_RSET:
+      if (n) {
+        error_reply(s, "501 5.5.4 RSET takes no argument");
+        break;
+      }
+      transaction_abandon(s, "rset");
+      reply(s, "250 2.0.0 ok");
+      break;
+    case SMTPD_NOOP: reply(s, "250 2.0.0 ok"); break;
+    case SMTPD_QUIT:
+      transaction_abandon(s, "quit");
+      out_write(s, "221 2.0.0 ", 10);
+      reply_str(s, &s->cf->me);
+      flush(s);
+      return;
+    case SMTPD_VRFY: reply(s, "252 2.5.2 cannot verify; send the message and delivery will be attempted"); break;
+    case SMTPD_HELP: reply(s, "214 2.0.0 commands: EHLO HELO MAIL RCPT DATA RSET NOOP QUIT VRFY HELP"); break;
+    case SMTPD_EXPN: error_reply(s, "502 5.5.1 EXPN not available"); break;
+    default:
+      if (byte_chr(s->line.s, s->line.len, 0) < s->line.len) error_reply(s, "500 5.5.2 NUL byte in command");
+      else error_reply(s, "500 5.5.1 command not recognised");
+      break;
+    }
+  }
+}
+
+int main(void)
+{
+  static struct config cf;
+  struct session *s = &S;
+
+  die_progname("sluice-smtpd");
+  signal(SIGPIPE, SIG_IGN);
+  s->cf = &cf;
+  buf_init(&s->in, 0, s->inmem, sizeof s->inmem);
+  buf_init(&s->out, 1, s->outmem, sizeof s->outmem);
+  read_config(s, &cf);
+  buf_set_timeout(&s->in, cf.timeout * 1000);
+  buf_set_timeout(&s->out, cf.timeout * 1000);
+  out_write(s, "220 ", 4);
+  out_write(s, cf.greeting.s, cf.greeting.len);
+  reply(s, " ESMTP");
+  session(s);
+  transaction_abandon(s, "eof");
+  flush(s);
+  return 0;
+}

@@ -1,0 +1,71 @@
+/* fuzz_smtpd_data.c: the DATA state machine on any byte stream.
+ *
+ * The first input byte picks a piece size (1..256) and a size limit;
+ * the rest is fed in pieces of that size. The outcome (bytes consumed,
+ * flags, stored message) must not depend on the piece size: it is
+ * compared with one feed of the whole input. A stored message holds
+ * no CR and no NUL, the data ends only after CR LF . CR LF (or the
+ * ". CR LF" that starts it), and nothing is consumed past that end. */
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "smtpd_data.h"
+#include "str.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+static void fuzz_check(int ok)
+{
+  if (!ok) abort();
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+  struct smtpd_data d1, d2;
+  str o1 = STR_INIT, o2 = STR_INIT;
+  const char *s;
+  size_t n, step, pos = 0;
+  unsigned long max;
+  ssize_t r;
+
+  if (size < 1) return 0;
+  step = (size_t)(data[0] & 0x7f) + 1;
+  max = (data[0] & 0x80) ? 64 : 0;
+  s = (const char *)data + 1;
+  n = size - 1;
+
+  smtpd_data_start(&d1, max);
+  r = smtpd_data_feed(&d1, s, n, &o1);
+  if (r < 0) goto done;
+  fuzz_check((size_t)r <= n);
+  fuzz_check(d1.done || (size_t)r == n);
+  if (d1.done) {
+    fuzz_check(r >= 3 && memcmp(s + r - 3, ".\r\n", 3) == 0);
+    fuzz_check(r == 3 || (r >= 5 && memcmp(s + r - 5, "\r\n", 2) == 0));
+  }
+  if (d1.err == 0) {
+    fuzz_check(memchr(o1.s ? o1.s : "", '\r', o1.len) == 0);
+    fuzz_check(o1.len == 0 || memchr(o1.s, 0, o1.len) == 0);
+    fuzz_check(o1.len == d1.bytes);
+  }
+  if (max) fuzz_check(o1.len <= max);
+  fuzz_check(o1.len <= (size_t)r);
+
+  smtpd_data_start(&d2, max);
+  while (pos < n && !d2.done) {
+    size_t k = n - pos < step ? n - pos : step;
+    r = smtpd_data_feed(&d2, s + pos, k, &o2);
+    if (r < 0) goto done;
+    fuzz_check((size_t)r == k || d2.done);
+    pos += (size_t)r;
+  }
+  fuzz_check(d1.done == d2.done && d1.err == d2.err && d1.bytes == d2.bytes && d1.hops == d2.hops);
+  fuzz_check(o1.len == o2.len && (o1.len == 0 || memcmp(o1.s, o2.s, o1.len) == 0));
+  if (d1.done) fuzz_check(smtpd_data_feed(&d1, s, n, &o1) == 0);
+done:
+  str_free(&o1);
+  str_free(&o2);
+  return 0;
+}

@@ -1,0 +1,274 @@
+#!/bin/sh
+# 55-lspawn.sh: the spawners, sluice-lspawn and sluice-rspawn, driven
+# through their real fds (sluice-spawn(5)) with stand-ins for the
+# delivery programs, and sluice-getpw and users/cdb behind lspawn.
+#
+# sluice-lspawn (root), with a stand-in sluice-local that records its
+# uid, gid, groups, cwd, arguments and message, and answers by the
+# local part:
+#  - a passwd user (made here with useradd -m, in a group made here):
+#    runs as that user with its supplementary groups, in its home, with
+#    the right arguments and the message on fd 0; case ignored, the
+#    part after '-' the extension;
+#  - users/assign (exact and prefix) routes to the assigned uid/home,
+#    a prefix's ext gets the rest of the address;
+#  - an unknown local part goes to the alias user, whole local part as
+#    extension; a users/cdb naming uid 0 is refused (Z);
+#  - K with exit 111, a crash, no output: Z; Z and D passed on; a huge
+#    answer capped; a missing message file: Z;
+#  - 5 slow requests at once all answered, with their slots, in about
+#    the time of one; a request for a busy slot dropped and logged; a
+#    request that does not decode dropped and logged; a framing error:
+#    exit 111.
+# sluice-getpw (the passwd user): longest prefix, case ignored, the
+# home's owner checked, else the alias user.
+# sluice-rspawn (the remote user), with a stand-in sluice-remote that
+# writes one record per recipient: records passed on in order; a
+# record that does not parse, a missing record, a crash: Z.
+. "$(dirname "$0")/../lib.sh"
+need_root
+inst_fresh
+
+PATH=$PATH:/usr/sbin:/sbin
+export PATH
+SR=$BIN/tests/spawnreq
+SPLIT=$(sed -n 1p conf-split)
+role() { awk -v r="$1" 'NF == 0 { exit } $1 == r { print $2 }' conf-users; }
+U_ALIAS=$(role alias)
+U_REMOTE=$(role remote)
+TU=sluicetu55
+TG=sluicetg55
+alias_home_made=''
+
+cleanup() {
+  userdel -r "$TU" > /dev/null 2>&1
+  getent group "$TG" > /dev/null 2>&1 && groupdel "$TG" > /dev/null 2>&1
+  [ -n "$alias_home_made" ] && rm -rf "$alias_home_made"
+  rm -rf "$T"
+}
+trap cleanup EXIT
+userdel -r "$TU" > /dev/null 2>&1
+getent group "$TG" > /dev/null 2>&1 && groupdel "$TG" > /dev/null 2>&1
+groupadd "$TG" || bad "groupadd $TG"
+useradd -m -G "$TG" -s /bin/sh "$TU" || bad "useradd $TU"
+TUID=$(id -u "$TU")
+TGID=$(id -g "$TU")
+TXG=$(getent group "$TG" | cut -d: -f3)
+THOME=$(getent passwd "$TU" | cut -d: -f6)
+AUID=$(id -u "$U_ALIAS")
+AHOME=$(getent passwd "$U_ALIAS" | cut -d: -f6)
+# the alias user may be left from another instance whose home is gone
+if [ ! -d "$AHOME" ]; then
+  mkdir -p "$AHOME" && chown "$U_ALIAS" "$AHOME" && alias_home_made=$AHOME
+fi
+
+# a message in the queue (the spawners only open it)
+ID=12345
+MSG=$H/queue/mess/$((ID % SPLIT))/$ID
+printf 'Subject: spawner test\n\nhello\n' > "$MSG"
+chown "$(role queue):$(role group)" "$MSG"
+chmod 640 "$MSG"
+
+# --- the stand-in sluice-local ---
+mkdir "$T/log" && chmod 1777 "$T/log"
+cat > "$H/bin/sluice-local" <<EOF
+#!/bin/sh
+f=$T/log/\$3
+{ echo "uid \$(id -u)"; echo "gid \$(id -g)"; echo "groups \$(id -G)"; echo "cwd \$(pwd)"
+  echo "argc \$#"; for a; do echo "arg:\$a"; done; } > "\$f.info"
+cat > "\$f.msg"
+case \$3 in
+  *kexit*) printf 'Kclaims success'; exit 111 ;;
+  *crash*) kill -KILL \$\$ ;;
+  *defer*) printf 'Zfoo'; exit 111 ;;
+  *dfail*) printf 'Dbar'; exit 100 ;;
+  *dzero*) printf 'Dbar'; exit 0 ;;
+  *big*) printf K; head -c 100000 /dev/zero | tr '\\0' x; exit 0 ;;
+  *slow*) sleep 1; printf 'Kok'; exit 0 ;;
+  *silent*) exit 0 ;;
+  *) printf 'Kok\\n'; exit 0 ;;
+esac
+EOF
+chmod 755 "$H/bin/sluice-local"
+
+# lsp: runs sluice-lspawn on $T/req; results decoded and sorted in
+# $T/out, its log in $T/err, exit code in lrc.
+lsp() {
+  (cd "$H" && ./bin/sluice-lspawn) < "$T/req" > "$T/res" 2> "$T/err"
+  lrc=$?
+  "$SR" -d < "$T/res" | sort > "$T/out"
+}
+req() { "$SR" "$@" >> "$T/req"; }
+info() { cat "$T/log/$1.info" 2>/dev/null; }
+nl='
+'
+
+# --- a passwd user ---
+: > "$T/req"
+req 0 "$ID" sender@example.org "$TU@example.org"
+req 1 "$ID" '' "SluiceTU55-Ext@Example.Org"
+lsp
+check_eq "passwd user: exit 0" "$lrc" 0
+check_eq "passwd user: results" "$(cat "$T/out")" "0 K ok${nl}1 K ok"
+check_eq "passwd user: uid, gid, groups, cwd, args" "$(info "$TU" | grep -v '^groups')" \
+  "uid $TUID${nl}gid $TGID${nl}cwd $THOME${nl}argc 8${nl}arg:$TU${nl}arg:$THOME${nl}arg:$TU${nl}arg:${nl}arg:${nl}arg:example.org${nl}arg:sender@example.org${nl}arg:./Maildir/"
+case " $(info "$TU" | sed -n 's/^groups //p') " in
+  *" $TXG "*) ok "supplementary group" ;;
+  *) bad "supplementary group" "$(info "$TU")" ;;
+esac
+check_eq "passwd user: message on fd 0" "$(cat "$T/log/$TU.msg")" "$(cat "$MSG")"
+check_eq "case ignored, extension split off" "$(info SluiceTU55-Ext | grep '^uid \|^arg:')" \
+  "uid $TUID${nl}arg:$TU${nl}arg:$THOME${nl}arg:SluiceTU55-Ext${nl}arg:-${nl}arg:ext${nl}arg:Example.Org${nl}arg:${nl}arg:./Maildir/"
+
+# --- sluice-getpw on its own (as the passwd user) ---
+U_PASSWD=$(role passwd)
+getpw() {
+  setpriv --reuid="$(id -u "$U_PASSWD")" --regid="$(id -g "$U_PASSWD")" --init-groups \
+    "$H/bin/sluice-getpw" "$1" | tr '\0' '|'
+}
+check_eq "getpw: longest prefix before a '-'" "$(getpw SluiceTU55-A-b)" \
+  "$TU|$TUID|$TGID|$THOME|-|a-b|"
+check_eq "getpw: whole local part" "$(getpw $TU)" "$TU|$TUID|$TGID|$THOME|||"
+check_eq "getpw: root goes to the alias user" "$(getpw root)" \
+  "$U_ALIAS|$AUID|$(id -g "$U_ALIAS")|$AHOME|-|root|"
+chown root "$THOME"
+check_eq "getpw: a home the user does not own: alias" "$(getpw $TU-x)" \
+  "$U_ALIAS|$AUID|$(id -g "$U_ALIAS")|$AHOME|-|$TU-x|"
+chown "$TU" "$THOME"
+
+# --- control/defaultdelivery ---
+echo './Mailbox' > "$H/control/defaultdelivery"
+: > "$T/req"; req 0 "$ID" s@x "$TU-dd@example.org"; lsp
+check_eq "defaultdelivery passed on" "$(info "$TU-dd" | tail -n 1)" "arg:./Mailbox"
+rm -f "$H/control/defaultdelivery"
+
+# --- users/assign ---
+mkdir "$T/alt" && chown "$TU" "$T/alt"
+cat > "$H/users/assign" <<EOF
+=joe:$TU:$TUID:$TGID:$T/alt:::
++list-:$TU:$TUID:$TGID:$T/alt:-:l-:
+.
+EOF
+check "sluice-newu" "$H/bin/sluice-newu"
+: > "$T/req"
+req 0 "$ID" s@x joe@example.org
+req 1 "$ID" s@x List-Foo@example.org
+lsp
+check_eq "assign: results" "$(cat "$T/out")" "0 K ok${nl}1 K ok"
+check_eq "assign exact: uid, cwd, args" "$(info joe | grep '^uid \|^cwd \|^arg:')" \
+  "uid $TUID${nl}cwd $T/alt${nl}arg:$TU${nl}arg:$T/alt${nl}arg:joe${nl}arg:${nl}arg:${nl}arg:example.org${nl}arg:s@x${nl}arg:./Maildir/"
+check_eq "assign prefix: ext gets the rest" "$(info List-Foo | sed -n '6,10p')" \
+  "arg:$TU${nl}arg:$T/alt${nl}arg:List-Foo${nl}arg:-${nl}arg:l-foo"
+
+# --- unknown local part: the alias user ---
+: > "$T/req"; req 0 "$ID" s@x Nobody55-X@example.org; lsp
+check_eq "alias: result" "$(cat "$T/out")" "0 K ok"
+check_eq "alias: uid, cwd, user, dash, ext" "$(info Nobody55-X | sed -n '1p;4p;6p;9p;10p')" \
+  "uid $AUID${nl}cwd $AHOME${nl}arg:$U_ALIAS${nl}arg:-${nl}arg:nobody55-x"
+
+# --- uid 0 in users/cdb is refused ---
+{ printf '+8,17:=rootish->'; printf '%s\000' root 0 0 /root '' ''; printf '\n\n'; } |
+  "$BIN/tests/cdbtool" make "$H/users/cdb"
+: > "$T/req"; req 0 "$ID" s@x rootish@example.org; lsp
+check_eq "uid 0 refused" "$(cat "$T/out")" "0 Z 4.3.0 refusing to deliver as root"
+check_fail "uid 0: nothing run" test -f "$T/log/rootish.info"
+rm -f "$H/users/cdb" "$H/users/assign"
+
+# --- answers ---
+: > "$T/req"
+req 0 "$ID" s@x "$TU-kexit@example.org"
+req 1 "$ID" s@x "$TU-crash@example.org"
+req 2 "$ID" s@x "$TU-defer@example.org"
+req 3 "$ID" s@x "$TU-dfail@example.org"
+req 4 "$ID" s@x "$TU-dzero@example.org"
+req 5 "$ID" s@x "$TU-silent@example.org"
+req 6 99999 s@x "$TU@example.org"
+lsp
+check_eq "answers: exit 0" "$lrc" 0
+check_eq "answers" "$(cat "$T/out")" "0 Z 4.3.0 sluice-local reported success but exited 111
+1 Z 4.3.0 sluice-local crashed
+2 Z foo
+3 D bar
+4 Z 4.3.0 sluice-local reported a permanent failure but exited 0
+5 Z 4.3.0 sluice-local crashed
+6 Z 4.3.0 unable to open the message file: No such file or directory"
+
+: > "$T/req"; req 7 "$ID" s@x "$TU-big@example.org"; lsp
+x4000=$(head -c 4000 /dev/zero | tr '\0' x)
+check_eq "big answer capped" "$(cat "$T/out")" "7 K $x4000"
+
+# --- concurrency, a busy slot, malformed requests ---
+: > "$T/req"
+for s in 10 11 12 13 14; do req "$s" "$ID" s@x "$TU-slow$s@example.org"; done
+req 10 "$ID" s@x "$TU-dup@example.org"
+printf '5:hello,' >> "$T/req"
+t0=$(date +%s)
+lsp
+t1=$(date +%s)
+check_eq "concurrent: exit 0" "$lrc" 0
+check_eq "concurrent: five answers, right slots" "$(cat "$T/out")" \
+  "10 K ok${nl}11 K ok${nl}12 K ok${nl}13 K ok${nl}14 K ok"
+if [ $((t1 - t0)) -le 3 ]; then ok "concurrent: run at once"; else bad "concurrent: run at once" "$((t1 - t0)) s"; fi
+check "busy slot logged" grep -q 'slot 10 dropped' "$T/err"
+check_fail "busy slot: not run" test -f "$T/log/$TU-dup.info"
+check "malformed request logged" grep -q 'malformed request dropped' "$T/err"
+
+printf '3:abc,x' > "$T/req"
+lsp
+check_eq "framing error: exit 111" "$lrc" 111
+
+# --- sluice-rspawn ---
+mkdir "$T/rlog" && chmod 1777 "$T/rlog"
+cat > "$H/bin/sluice-remote" <<EOF
+#!/bin/sh
+f=$T/rlog/\$3
+{ echo "uid \$(id -u)"; for a; do echo "arg:\$a"; done; } > "\$f.info"
+cat > "\$f.msg"
+shift 2
+for r; do
+  case \$r in
+    ok*) printf 'Kok %s\\0' "\$r" ;;
+    fail*) printf 'D5.1.1 no %s\\0' "\$r" ;;
+    defer*) printf 'Z4.2.2 full\\0' ;;
+    bad*) printf 'Xweird\\0' ;;
+    empty*) printf '\\0' ;;
+    short*) printf 'Kcut off'; exit 0 ;;
+    crash*) kill -KILL \$\$ ;;
+  esac
+done
+exit 0
+EOF
+chmod 755 "$H/bin/sluice-remote"
+RUID=$(id -u "$U_REMOTE")
+rsp() {
+  (cd "$H" && setpriv --reuid="$RUID" --regid="$(id -g "$U_REMOTE")" --init-groups \
+    ./bin/sluice-rspawn) < "$T/req" > "$T/res" 2> "$T/err"
+  rrc=$?
+  "$SR" -d < "$T/res" > "$T/out"
+}
+: > "$T/req"
+req 1 "$ID" from@example.org ok1@d.example fail2@d.example defer3@d.example bad4@d.example empty5@d.example
+rsp
+check_eq "rspawn: exit 0" "$rrc" 0
+check_eq "rspawn: records in order" "$(cat "$T/out")" "1 K ok ok1@d.example
+1 D 5.1.1 no fail2@d.example
+1 Z 4.2.2 full
+1 Z 4.3.0 sluice-remote gave an answer that does not parse
+1 Z 4.3.0 sluice-remote gave an answer that does not parse"
+check_eq "rspawn: runs as the remote user with domain, sender, recipients" "$(cat "$T/rlog/ok1@d.example.info")" \
+  "uid $RUID${nl}arg:d.example${nl}arg:from@example.org${nl}arg:ok1@d.example${nl}arg:fail2@d.example${nl}arg:defer3@d.example${nl}arg:bad4@d.example${nl}arg:empty5@d.example"
+check_eq "rspawn: message on fd 0" "$(cat "$T/rlog/ok1@d.example.msg")" "$(cat "$MSG")"
+
+: > "$T/req"
+req 2 "$ID" '' ok1@e.example short2@e.example ok3@e.example
+req 3 "$ID" '' ok1@f.example crash2@f.example
+req 4 99999 '' ok1@g.example
+rsp
+check_eq "rspawn: short output, crash, missing message" "$(sort "$T/out")" "2 K ok ok1@e.example
+2 Z 4.3.0 sluice-remote crashed or gave no answer
+2 Z 4.3.0 sluice-remote crashed or gave no answer
+3 Z 4.3.0 sluice-remote crashed or gave no answer
+3 Z 4.3.0 sluice-remote crashed or gave no answer
+4 Z 4.3.0 unable to open the message file: No such file or directory"
+rm -f "$H/bin/sluice-remote" "$H/bin/sluice-local" "$MSG"
+done_testing

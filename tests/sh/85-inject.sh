@@ -1,0 +1,290 @@
+#!/bin/sh
+# 85-inject.sh: sluice-inject, sendmail, mailq (sluice-qread) and
+# sluice-showctl as installed, run by an ordinary user.
+#
+#  1. sendmail -t: envelope from To/Cc/Bcc, bare addresses qualified,
+#     Bcc removed, Date, Message-ID and From added (gecos full name);
+#  2. sendmail -f a@b c@d: envelope as given, existing Date/From kept;
+#  3. -i/-oi and lines holding a single dot: the body passes intact,
+#     also binary bytes and a last line without newline;
+#  4. mail(1) from mailutils and git send-email through the sendmail;
+#  5. refusals, each with its text and exit code and no file left in
+#     the queue: no recipients, an unparseable To:, a header over 1 MB,
+#     an unknown option (64); the queue's exit codes through QMAILQUEUE;
+#  6. mailq as root (a message in todo, one preprocessed) and as the
+#     user (111); sendmail -bp, -bi, -q, -v;
+#  7. sluice-showctl with and without rcpthosts, an unknown file;
+#  8. sendmail -bs speaks SMTP through sluice-smtpd with relaying allowed.
+# The scheduler is not running: messages stay in todo and mess.
+. "$(dirname "$0")/../lib.sh"
+need_root
+inst_fresh
+
+PATH=$PATH:/usr/sbin:/sbin
+export PATH
+QD=$H/queue
+SM=$H/bin/sendmail
+
+for p in mail git; do
+  command -v $p > /dev/null 2>&1 || { bad "$p is missing (apt-get install mailutils git-email)"; done_testing; }
+done
+
+TUSER=sluiceinj$$
+useradd -M -N -s /bin/sh -d /nonexistent -c "Test User,,," "$TUSER" > /dev/null 2>&1 || { bad "useradd $TUSER"; done_testing; }
+trap 'userdel "$TUSER" > /dev/null 2>&1; rm -rf "$T"' EXIT
+trap 'exit 1' INT TERM HUP
+TUID=$(id -u "$TUSER")
+
+printf 'me.example\n' > "$H/control/me"
+printf 'host.example\n' > "$H/control/defaulthost"
+printf 'dom.example\n' > "$H/control/defaultdomain"
+printf 'id.example\n' > "$H/control/idhost"
+printf 'plus.example\n' > "$H/control/plusdomain"
+
+W=$T/w
+mkdir "$W" && chmod 1777 "$W"
+
+# as CMD...: CMD as the test user with a clean login-like environment.
+as() {
+  env -i PATH=/usr/bin:/bin HOME="$W" USER="$TUSER" LOGNAME="$TUSER" \
+    setpriv --reuid="$TUID" --regid="$(id -g "$TUSER")" --init-groups "$@"
+}
+qfiles() { find "$QD/mess" "$QD/intd" "$QD/todo" "$QD/pid" -type f | sort; }
+qclear() { find "$QD/mess" "$QD/intd" "$QD/todo" "$QD/pid" "$QD/info" "$QD/local" "$QD/remote" -type f -exec rm -f {} +; }
+# the one queued message: $todo, $mess, $env (records one a line, u and
+# p dropped), $msg (the message without the Received line)
+one() {
+  set -- $(find "$QD/todo" -type f)
+  if [ $# -ne 1 ]; then bad "$1: one message queued" "found $#"; todo= mess= env= msg=; return 1; fi
+  todo=$1
+  mess=$QD/mess/${todo#"$QD/todo/"}
+  env=$(tr '\0' '\n' < "$todo" | grep -v '^[up]')
+  tail -n +2 "$mess" > "$W/msg"
+  msg=$(cat "$W/msg")
+  return 0
+}
+hdr() { sed -n '/^$/q;p' "$W/msg" | grep -i "^$1:"; }
+
+# --- 1. sendmail -t ---
+qclear
+printf 'To: bob, "Ann Other" <ann@x.org>\nCc: carl@host+\nBcc: hidden@y.org\nSubject: t1\n\nline1\nline2\n' > "$W/m1"
+as "$SM" -t < "$W/m1" > "$W/out" 2>&1
+check_eq "-t: exit 0" "$?" 0
+if one "-t"; then
+  check_eq "-t: envelope" "$env" "F$TUSER@host.example
+Tbob@dom.example
+Tann@x.org
+Tcarl@host.plus.example
+Thidden@y.org"
+  check_eq "-t: To qualified" "$(hdr To)" 'To: bob@dom.example, "Ann Other" <ann@x.org>'
+  check_eq "-t: Cc plusdomain" "$(hdr Cc)" 'Cc: carl@host.plus.example'
+  check_eq "-t: Bcc removed" "$(hdr Bcc)" ""
+  check_eq "-t: From added" "$(hdr From)" "From: Test User <$TUSER@host.example>"
+  case $(hdr Date) in
+    "Date: "[A-Z][a-z][a-z]", "[0-9]*" "[A-Z][a-z][a-z]" "2[0-9][0-9][0-9]" "[0-2][0-9]:[0-5][0-9]:[0-6][0-9]" "[+-][0-9][0-9][0-9][0-9]) ok "-t: Date" ;;
+    *) bad "-t: Date" "$(hdr Date)" ;;
+  esac
+  case $(hdr Message-ID) in
+    "Message-ID: <"[0-9]*.[0-9]*.[0-9a-f]*"@id.example>") ok "-t: Message-ID" ;;
+    *) bad "-t: Message-ID" "$(hdr Message-ID)" ;;
+  esac
+  check_eq "-t: Subject kept" "$(hdr Subject)" "Subject: t1"
+  check_eq "-t: body" "$(sed '1,/^$/d' "$W/msg")" "line1
+line2"
+  check_eq "-t: Received names the user" "$(head -n 1 "$mess" | sed 's/;.*//')" "Received: (sluice $(tr '\0' '\n' < "$todo" | sed -n 's/^p//p') invoked by uid $TUID)"
+fi
+
+# --- 2. sendmail -f a@b c@d ---
+qclear
+printf 'From: Someone <someone@z.org>\nDate: Mon, 1 Jan 2024 00:00:00 +0000\nTo: other@w.org\n\nhi\n' > "$W/m2"
+as "$SM" -f a@b.example c@d.example < "$W/m2"
+check_eq "-f: exit 0" "$?" 0
+if one "-f"; then
+  check_eq "-f: envelope" "$env" "Fa@b.example
+Tc@d.example"
+  check_eq "-f: From kept" "$(hdr From)" "From: Someone <someone@z.org>"
+  check_eq "-f: Date kept" "$(hdr Date)" "Date: Mon, 1 Jan 2024 00:00:00 +0000"
+  check_eq "-f: one Date" "$(grep -c '^Date:' "$W/msg")" 1
+  check "-f: Message-ID added" grep -q '^Message-ID: <' "$W/msg"
+fi
+qclear
+as "$SM" -f '' -F 'Null Sender' c@d.example < "$W/m1"
+check_eq "-f '': exit 0" "$?" 0
+if one "-f ''"; then
+  check_eq "-f '': null sender" "$(echo "$env" | head -n 1)" "F"
+  check_eq "-F: name in From" "$(hdr From)" "From: Null Sender <$TUSER@host.example>"
+fi
+qclear
+as "$SM" -f '<>' -r ignored@x c@d.example < "$W/m2"
+check_eq "-r: exit 0" "$?" 0
+one "-r" && check_eq "-r: last sender option wins" "$(echo "$env" | head -n 1)" "Fignored@x"
+
+# --- 3. dots, -i, binary, no final newline ---
+for opt in -i -oi ''; do
+  qclear
+  printf 'To: d@e.example\n\nbefore\n.\n..\nafter\n.' > "$W/m3"
+  as "$SM" $opt -t < "$W/m3"
+  check_eq "dots $opt: exit 0" "$?" 0
+  one "dots $opt" && check_eq "dots $opt: body intact" "$(sed '1,/^$/d' "$W/msg" | od -c)" "$(printf 'before\n.\n..\nafter\n.' | od -c)"
+done
+qclear
+{ printf 'To: bin@e.example\n\n'; head -c 70000 /dev/urandom; printf '\000\r\n\377end'; } > "$W/m4"
+as "$SM" -t < "$W/m4"
+check_eq "binary: exit 0" "$?" 0
+if one "binary"; then
+  sed '1,/^$/d' "$W/m4" > "$W/b.want"
+  hl=$(sed -n '/^$/{=;q}' "$W/msg")
+  tail -n +$((hl + 1)) "$W/msg" > "$W/b.got"
+  check "binary: body intact" cmp -s "$W/b.want" "$W/b.got"
+fi
+qclear
+printf 'Subject: no blank line\nTo: f@g.example' > "$W/m5"
+as "$SM" -t < "$W/m5"
+check_eq "header only: exit 0" "$?" 0
+one "header only" && check_eq "header only: To" "$(hdr To)" "To: f@g.example"
+
+# --- 4. mail(1) and git send-email ---
+qclear
+echo "mail body" | as mail -s "subj mail" -E "set sendmail=sendmail://$SM" mbox@m.example > "$W/out" 2>&1
+check_eq "mail: exit 0" "$?" 0
+if one "mail"; then
+  check_eq "mail: recipient" "$(echo "$env" | grep '^T')" "Tmbox@m.example"
+  case $(echo "$env" | head -n 1) in "F$TUSER@"*) ok "mail: sender" ;; *) bad "mail: sender" "$env" ;; esac
+  check_eq "mail: Subject" "$(hdr Subject)" "Subject: subj mail"
+  check_eq "mail: From added" "$(hdr From)" "From: Test User <$TUSER@host.example>"
+  check "mail: Message-ID" grep -q '^Message-ID: <' "$W/msg"
+  check_eq "mail: body" "$(sed '1,/^$/d' "$W/msg")" "mail body"
+fi
+qclear
+G=$W/git
+mkdir "$G" && chown "$TUSER" "$G"
+as sh -c 'cd "$1" && git init -q && git config user.email dev@g.example && git config user.name "Dev Eloper" &&
+  echo hi > f && git add f && git commit -qm "first patch" && git format-patch -q -1 -o p' sh "$G" > "$W/out" 2>&1
+as sh -c 'cd "$1" && git send-email --smtp-server="$2" --to=list@l.example --confirm=never --quiet p/*.patch' sh "$G" "$SM" < /dev/null > "$W/out" 2>&1
+check_eq "git send-email: exit 0" "$?" 0
+if one "git send-email"; then
+  check_eq "git send-email: recipients" "$(echo "$env" | grep '^T')" "Tlist@l.example
+Tdev@g.example"
+  check_eq "git send-email: Subject" "$(hdr Subject)" "Subject: [PATCH] first patch"
+  check_eq "git send-email: From kept" "$(hdr From)" "From: Dev Eloper <dev@g.example>"
+  check "git send-email: the patch" grep -q '^+hi$' "$W/msg"
+fi
+
+# --- 5. refusals ---
+qclear
+# refuse NAME WANTRC WANTTEXT CMD...: stdin from $W/in
+refuse() {
+  n=$1 wrc=$2 wtext=$3; shift 3
+  before=$(qfiles)
+  "$@" < "$W/in" > "$W/out" 2>&1
+  rc=$?
+  check_eq "$n: exit $wrc" "$rc" "$wrc"
+  check_eq "$n: message" "$(cat "$W/out")" "$wtext"
+  check_eq "$n: nothing queued" "$(qfiles)" "$before"
+}
+printf 'just a body line\n' > "$W/in"
+refuse "no header" 100 "sluice-inject: fatal: no recipients: no To, Cc or Bcc address in the header and none given as arguments: not queued" as "$SM" -t
+printf 'To: Someone <a@b.example\n\nx\n' > "$W/in"
+refuse "unbalanced <" 100 "sluice-inject: fatal: unable to parse the To: field: unbalanced angle bracket: not queued" as "$SM" -t
+printf 'To: "Someone <a@b.example>\n\nx\n' > "$W/in"
+refuse "unbalanced quote" 100 "sluice-inject: fatal: unable to parse the To: field: unbalanced quote (unterminated quoted string): not queued" as "$SM" -t
+refuse "unparseable To with arguments" 100 "sluice-inject: fatal: unable to parse the To: field: unbalanced quote (unterminated quoted string): not queued" as "$SM" x@y.example
+{ printf 'To: a@b.example\n'; i=0; while [ $i -lt 11 ]; do printf 'X-Big: %s\n' "$(head -c 100000 /dev/zero | tr '\0' a)"; i=$((i + 1)); done; printf '\nbody\n'; } > "$W/in"
+refuse "header over 1 MB" 100 "sluice-inject: fatal: header too long (over 1048576 bytes): not queued" as "$SM" -t
+printf 'To: a@b.example\n\nx\n' > "$W/in"
+refuse "unknown option" 64 "sendmail: unknown option -x" as "$SM" -x a@b.example
+refuse "no recipient arguments" 64 "sendmail: no recipients given (name them, or use -t to read them from the header)" as "$SM"
+refuse "bad -f" 100 "sluice-inject: fatal: bad sender address a@@b: syntax error in address" as "$SM" -f 'a@@b' c@d.example
+printf '#!/bin/sh\ncat > /dev/null; cat <&1 > /dev/null 2>&1; exit %s\n' 53 > "$W/qq53"
+printf '#!/bin/sh\ncat > /dev/null; exit %s\n' 31 > "$W/qq31"
+chmod 755 "$W/qq53" "$W/qq31"
+refuse "qq 53" 111 "sluice-inject: fatal: qq write error or disk full (#4.3.0)" as env QMAILQUEUE="$W/qq53" "$SM" -t
+refuse "qq 31" 100 "sluice-inject: fatal: mail server permanently rejected message (#5.3.0)" as env QMAILQUEUE="$W/qq31" "$SM" -t
+case $(grep -c . "$W/qq53") in 2) ok "qq script intact" ;; *) bad "qq script" ;; esac
+
+# --- 6. mailq ---
+qclear
+printf 'To: q1@r.example, q2@r.example\n\nhello\n' > "$W/in"
+as "$SM" -f s@r.example -t < "$W/in"
+check_eq "mailq: injection" "$?" 0
+one "mailq" || true
+id=${todo##*/}
+size=$(stat -c %s "$mess")
+out=$("$H/bin/mailq")
+check_eq "mailq: exit 0" "$?" 0
+case $out in
+  "$id  "[0-9]*"s  $size  <s@r.example>  not yet preprocessed
+  todo   pending <q1@r.example>
+  todo   pending <q2@r.example>") ok "mailq: todo message" ;;
+  *) bad "mailq: todo message" "$out" ;;
+esac
+check_eq "sendmail -bp = mailq" "$("$SM" -bp | sed 's/  [0-9]*[smhd]  /  AGE  /')" "$(echo "$out" | sed 's/  [0-9]*[smhd]  /  AGE  /')"
+# the same message as sluice-send leaves it after preprocessing
+n=$((id % $(sed -n 1p conf-split)))
+now=$(date +%s)
+printf 'b%s\000u0\000p1\000Fs@r.example\000E\000' $((now - 7200)) > "$QD/info/$n/$id"
+printf 'R00000000000000000000\000Tq1@r.example\000Dq2@r.example\000' > "$QD/remote/$n/$id"
+printf 'R00000000000000000000\000Tloc@me.example\000' > "$QD/local/$n/$id"
+rm -f "$todo" "$QD/intd/$n/$id"
+check_eq "mailq: preprocessed message" "$("$H/bin/mailq")" "$id  2h  $size  <s@r.example>
+  local  pending <loc@me.example>
+  remote pending <q1@r.example>
+  remote done    <q2@r.example>"
+as "$H/bin/mailq" > "$W/out" 2>&1
+check_eq "mailq as user: exit 111" "$?" 111
+case $(cat "$W/out") in
+  "mailq: fatal: unable to read the queue $H/queue (run as root): Permission denied") ok "mailq as user: message" ;;
+  *) bad "mailq as user: message" "$(cat "$W/out")" ;;
+esac
+qclear
+check_eq "mailq: empty queue" "$("$H/bin/mailq")" ""
+as "$SM" -bi > "$W/out" 2>&1
+check_eq "-bi: exit 0" "$?" 0
+check "-bi: explains .qmail" grep -q '\.qmail' "$W/out"
+as "$SM" -q30m > "$W/out" 2>&1
+check_eq "-q: exit 0" "$?" 0
+check "-q: says how" grep -q 'svc -a' "$W/out"
+check_eq "-q: nothing queued" "$(qfiles)" ""
+printf 'To: v@w.example\n\nx\n' > "$W/in"
+as "$SM" -v -oi -odb -oem -B8BITMIME -N never -t < "$W/in" > "$W/out" 2>&1
+check_eq "-v and ignored options: exit 0" "$?" 0
+check_eq "-v: the command" "$(cat "$W/out")" "sendmail: running $H/bin/sluice-inject '-H' '--'"
+qclear
+
+# --- 7. sluice-showctl ---
+rm -f "$H/control/rcpthosts"
+: > "$H/control/bogus"
+"$H/bin/sluice-showctl" > "$W/out" 2> "$W/err"
+check_eq "showctl: exit 0" "$?" 0
+check "showctl: me" grep -qx 'me: me.example' "$W/out"
+check "showctl: default" grep -qx 'bouncefrom: (default: MAILER-DAEMON)' "$W/out"
+check "showctl: default from me" grep -qx 'locals: (default: me.example)' "$W/out"
+check "showctl: unknown file" grep -qx 'control/bogus: unknown control file' "$W/out"
+check "showctl: open relay warning" grep -q '^WARNING: control/rcpthosts is missing' "$W/out"
+check "showctl: warning on stderr" grep -q 'open relay' "$W/err"
+printf 'r1.example\n# comment\nr2.example\n' > "$H/control/rcpthosts"
+rm -f "$H/control/bogus"
+"$H/bin/sluice-showctl" > "$W/out" 2> "$W/err"
+check_eq "showctl with rcpthosts: exit 0" "$?" 0
+check_eq "showctl: rcpthosts list" "$(sed -n '/^rcpthosts:/,/^  [^ ]/p' "$W/out")" "rcpthosts:
+    r1.example
+    r2.example
+  domains sluice-smtpd accepts mail for (others need RELAYCLIENT)"
+check_fail "showctl: no warning" grep -q WARNING "$W/out"
+check_eq "showctl: stderr empty" "$(cat "$W/err")" ""
+check_fail "showctl: no unknown" grep -q unknown "$W/out"
+
+# --- 8. sendmail -bs: sluice-smtpd on stdin/stdout, relaying allowed ---
+qclear
+printf 'HELO x\r\nMAIL FROM:<bs@s.example>\r\nRCPT TO:<far@nowhere.example>\r\nDATA\r\nSubject: bs\r\n\r\nhi\r\n.\r\nQUIT\r\n' > "$W/in"
+as timeout 30 "$SM" -bs < "$W/in" > "$W/out" 2> "$W/err"
+check_eq "-bs: exit 0" "$?" 0
+check_eq "-bs: replies" "$(cut -c1-3 "$W/out" | tr '\n' ' ')" "220 250 250 250 354 250 221 "
+if one "-bs"; then
+  check_eq "-bs: envelope (relay allowed)" "$env" "Fbs@s.example
+Tfar@nowhere.example"
+  check "-bs: message" grep -q '^Subject: bs' "$W/msg"
+fi
+qclear
+
+done_testing

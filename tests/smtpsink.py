@@ -1,0 +1,245 @@
+#!/usr/bin/env python3
+"""smtpsink.py: a scriptable SMTP test server for the sluice tests.
+
+Standard library only. Listens on --host/--port, answers every stage as
+told, logs every command line to DIR/log and saves each accepted message
+as DIR/N.env (MAIL FROM and RCPT TO arguments, one a line) and DIR/N.data
+(the data as received with the dot-stuffing undone, CRLF kept).
+
+  --code STAGE=CODE      reply CODE at STAGE (greeting ehlo helo mail rcpt
+                         data eom); "ehlo=502" makes a server without EHLO
+  --rcpt PATTERN=CODE    reply CODE to RCPT when the local part matches the
+                         shell pattern (first match wins; default 250)
+  --pipelining / --size N / --8bitmime   EHLO keywords offered
+  --sleep STAGE=SECONDS  sleep before replying at STAGE
+  --garbage STAGE        reply a line without a code at STAGE
+  --longline STAGE       precede the reply at STAGE by a 100000-byte line
+                         of the same code as a continuation line
+  --multiline STAGE      send the reply at STAGE as three lines
+  --disconnect STAGE     close the connection at STAGE; "body" closes it
+                         after the first line of the message data
+  --ready FILE           create FILE once listening
+"""
+import argparse
+import fnmatch
+import os
+import select
+import socket
+import sys
+import threading
+import time
+
+STAGES = ("greeting", "ehlo", "helo", "mail", "rcpt", "data", "eom", "quit", "body")
+DEFAULT = {"greeting": 220, "ehlo": 250, "helo": 250, "mail": 250, "rcpt": 250, "data": 354, "eom": 250, "quit": 221}
+
+
+def kv(s):
+    k, _, v = s.partition("=")
+    return k, v
+
+
+class Conn:
+    def __init__(self, sock, opt, counter):
+        self.s = sock
+        self.opt = opt
+        self.buf = b""
+        self.counter = counter
+        self.s.settimeout(30)
+
+    def log(self, line):
+        with open(os.path.join(self.opt.dir, "log"), "ab") as f:
+            f.write(line + b"\n")
+
+    def readline(self):
+        while b"\n" not in self.buf:
+            d = self.s.recv(65536)
+            if not d:
+                return None
+            self.buf += d
+        line, _, self.buf = self.buf.partition(b"\n")
+        return line + b"\n"
+
+    def pending(self):
+        """1 when the client already sent more bytes (pipelining)."""
+        time.sleep(0.3)
+        if self.buf:
+            return True
+        r, _, _ = select.select([self.s], [], [], 0)
+        return bool(r)
+
+    def reply(self, stage, code, text=None):
+        o = self.opt
+        if text is None or code // 100 != 2:
+            if code // 100 == 2:
+                text = "ok"
+            elif stage == "rcpt":
+                text = "%d.1.1 no such user here" % (code // 100)
+            elif code == 354:
+                text = "go ahead"
+            else:
+                text = "%d.0.0 refused at %s" % (code // 100, stage)
+        if stage in o.sleep:
+            time.sleep(o.sleep[stage])
+        if stage in o.disconnect:
+            raise EOFError
+        if stage in o.garbage:
+            self.s.sendall(b"hello there, this is not SMTP\r\n")
+            return
+        out = b""
+        if stage in o.longline:
+            out += str(code).encode() + b"-" + b"x" * 100000 + b"\r\n"
+        if stage in o.multiline:
+            out += str(code).encode() + b"-first line\r\n" + str(code).encode() + b"-second line\r\n"
+        out += str(code).encode() + b" " + text.encode() + b"\r\n"
+        self.s.sendall(out)
+
+    def code(self, stage):
+        return self.opt.code.get(stage, DEFAULT[stage])
+
+    def run(self):
+        o = self.opt
+        self.reply("greeting", self.code("greeting"), "sink ESMTP")
+        env_from, rcpts = None, []
+        while True:
+            line = self.readline()
+            if line is None:
+                return
+            self.log(line.rstrip(b"\r\n"))
+            cmd = line[:4].upper()
+            arg = line.rstrip(b"\r\n")
+            if cmd == b"EHLO":
+                c = self.code("ehlo")
+                if c // 100 == 2:
+                    kw = ["sink"]
+                    if o.pipelining:
+                        kw.append("PIPELINING")
+                    if o.size is not None:
+                        kw.append("SIZE %d" % o.size)
+                    if o.eightbitmime:
+                        kw.append("8BITMIME")
+                    if "ehlo" in o.sleep:
+                        time.sleep(o.sleep["ehlo"])
+                    if "ehlo" in o.disconnect:
+                        return
+                    out = b"".join(("%d-%s\r\n" % (c, k)).encode() for k in kw[:-1])
+                    out += ("%d %s\r\n" % (c, kw[-1])).encode()
+                    self.s.sendall(out)
+                else:
+                    self.reply("ehlo", c, "no EHLO here")
+            elif cmd == b"HELO":
+                self.reply("helo", self.code("helo"), "hello")
+            elif cmd == b"MAIL":
+                self.log(b"pipelined=" + (b"yes" if self.pending() else b"no"))
+                c = self.code("mail")
+                env_from = arg[5:] if c // 100 == 2 else None
+                rcpts = []
+                self.reply("mail", c)
+            elif cmd == b"RCPT":
+                c = self.code("rcpt")
+                a = arg[8:].decode("latin-1").strip("<>")
+                local = a.rpartition("@")[0]
+                for pat, pc in o.rcpt:
+                    if fnmatch.fnmatchcase(local, pat):
+                        c = pc
+                        break
+                if env_from is None and c // 100 == 2:
+                    c = 503
+                if c // 100 == 2:
+                    rcpts.append(arg[8:])
+                self.reply("rcpt", c)
+            elif cmd == b"DATA":
+                c = self.code("data")
+                if not rcpts:
+                    c = 503
+                self.reply("data", c)
+                if c != 354:
+                    continue
+                data = b""
+                first = True
+                while True:
+                    l = self.readline()
+                    if l is None:
+                        return
+                    if first and "body" in o.disconnect:
+                        return
+                    first = False
+                    if l == b".\r\n":
+                        break
+                    if l.startswith(b"."):
+                        l = l[1:]
+                    data += l
+                c = self.code("eom")
+                if c // 100 == 2:
+                    n = self.counter()
+                    base = os.path.join(o.dir, str(n))
+                    with open(base + ".data.tmp", "wb") as f:
+                        f.write(data)
+                    with open(base + ".env", "wb") as f:
+                        f.write(env_from + b"\n" + b"".join(r + b"\n" for r in rcpts))
+                    os.rename(base + ".data.tmp", base + ".data")
+                self.reply("eom", c, "queued")
+                env_from, rcpts = None, []
+            elif cmd == b"RSET":
+                env_from, rcpts = None, []
+                self.s.sendall(b"250 ok\r\n")
+            elif cmd == b"QUIT":
+                self.reply("quit", 221, "bye")
+                return
+            else:
+                self.s.sendall(b"502 unknown command\r\n")
+
+
+def main():
+    p = argparse.ArgumentParser()
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, required=True)
+    p.add_argument("--dir", required=True)
+    p.add_argument("--code", action="append", default=[])
+    p.add_argument("--rcpt", action="append", default=[])
+    p.add_argument("--pipelining", action="store_true")
+    p.add_argument("--size", type=int)
+    p.add_argument("--8bitmime", dest="eightbitmime", action="store_true")
+    p.add_argument("--sleep", action="append", default=[])
+    p.add_argument("--garbage", action="append", default=[])
+    p.add_argument("--longline", action="append", default=[])
+    p.add_argument("--multiline", action="append", default=[])
+    p.add_argument("--disconnect", action="append", default=[])
+    p.add_argument("--ready")
+    o = p.parse_args()
+    o.code = {k: int(v) for k, v in map(kv, o.code)}
+    o.rcpt = [(k, int(v)) for k, v in map(kv, o.rcpt)]
+    o.sleep = {k: float(v) for k, v in map(kv, o.sleep)}
+    for s in list(o.code) + list(o.sleep) + o.garbage + o.longline + o.multiline + o.disconnect:
+        if s not in STAGES:
+            sys.exit("smtpsink: unknown stage " + s)
+    os.makedirs(o.dir, exist_ok=True)
+    fam = socket.AF_INET6 if ":" in o.host else socket.AF_INET
+    ls = socket.socket(fam, socket.SOCK_STREAM)
+    ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    ls.bind((o.host, o.port))
+    ls.listen(16)
+    lock = threading.Lock()
+    count = [0]
+
+    def counter():
+        with lock:
+            count[0] += 1
+            return count[0]
+
+    def serve(c):
+        try:
+            Conn(c, o, counter).run()
+        except (EOFError, OSError):
+            pass
+        finally:
+            c.close()
+
+    if o.ready:
+        open(o.ready, "w").close()
+    while True:
+        c, _ = ls.accept()
+        threading.Thread(target=serve, args=(c,), daemon=True).start()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,214 @@
+/* test_deliver.c: exit code tables, result text sanitising, header
+ * lines, the Delivered-To loop check, HOSTn/EXTn, VERP senders, and
+ * deliver_child_run feeding real children (deliver.h). */
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "check.h"
+#include "deliver.h"
+#include "file.h"
+#include "str.h"
+
+#define EXITED(c) ((c) << 8)
+
+static char dir[] = "/tmp/test_deliver.XXXXXX";
+static str pathbuf;
+
+static const char *in_dir(const char *name)
+{
+  str_copys(&pathbuf, dir);
+  str_catc(&pathbuf, '/');
+  str_cats(&pathbuf, name);
+  str_0(&pathbuf);
+  return pathbuf.s;
+}
+
+/* 1 when a message with content text has a Delivered-To for addr. */
+static int loop_in(const char *text, size_t n, const char *addr)
+{
+  int fd, r;
+  if (file_replace(in_dir("hdr"), text, n, 0600) < 0) return -1;
+  fd = open_read(in_dir("hdr"));
+  if (fd < 0) return -1;
+  r = deliver_header_has_dt(fd, addr, strlen(addr));
+  close(fd);
+  return r;
+}
+
+static int sanitized_is(const char *in, size_t n, size_t max, const char *want)
+{
+  str s = STR_INIT;
+  int ok;
+  str_copyb(&s, in, n);
+  deliver_sanitize(&s, max);
+  ok = s.len == strlen(want) && memcmp(s.s, want, s.len) == 0;
+  str_free(&s);
+  return ok;
+}
+
+int main(void)
+{
+  str s = STR_INIT, out = STR_INIT, big = STR_INIT, env = STR_INIT;
+  int msg, ws, i;
+  struct deliver_child c;
+  char *argv[4];
+
+  signal(SIGPIPE, SIG_IGN);
+  CHECK(mkdtemp(dir) != 0);
+
+  /* exit code tables */
+  CHECK(deliver_program_status(EXITED(0)) == DELIVER_OK);
+  CHECK(deliver_program_status(EXITED(99)) == DELIVER_STOP);
+  {
+    static const int perm[] = { 64, 65, 70, 76, 77, 78, 100, 112 };
+    for (i = 0; i < 8; ++i) CHECK(deliver_program_status(EXITED(perm[i])) == DELIVER_PERM);
+  }
+  CHECK(deliver_program_status(EXITED(111)) == DELIVER_TEMP);
+  CHECK(deliver_program_status(EXITED(1)) == DELIVER_TEMP);
+  CHECK(deliver_program_status(EXITED(66)) == DELIVER_TEMP);
+  CHECK(deliver_program_status(SIGKILL) == DELIVER_TEMP);
+  CHECK(deliver_program_status(SIGSEGV | 0x80) == DELIVER_TEMP);
+  CHECK(deliver_queue_status(EXITED(0)) == DELIVER_OK);
+  CHECK(deliver_queue_status(EXITED(11)) == DELIVER_PERM);
+  CHECK(deliver_queue_status(EXITED(31)) == DELIVER_PERM);
+  CHECK(deliver_queue_status(EXITED(40)) == DELIVER_PERM);
+  CHECK(deliver_queue_status(EXITED(10)) == DELIVER_TEMP);
+  CHECK(deliver_queue_status(EXITED(41)) == DELIVER_TEMP);
+  CHECK(deliver_queue_status(EXITED(53)) == DELIVER_TEMP);
+  CHECK(deliver_queue_status(EXITED(100)) == DELIVER_TEMP);
+  CHECK(deliver_queue_status(SIGTERM) == DELIVER_TEMP);
+
+  /* sanitising */
+  CHECK(sanitized_is("  a\n\nb\0c\r\n ", 12, 100, "a b c"));
+  CHECK(sanitized_is("abcdef", 6, 3, "abc"));
+  CHECK(sanitized_is("\n\n", 2, 10, ""));
+  CHECK(sanitized_is("x\177y", 3, 10, "x y"));
+
+  /* header lines */
+  s.len = 0;
+  CHECK(deliver_dtline(&s, "joe-x", 5, "Example.ORG", 11) == 0);
+  CHECK_BYTES(s.s, s.len, "Delivered-To: joe-x@Example.ORG\n");
+  s.len = 0;
+  CHECK(deliver_dtline(&s, "a\nb", 3, "c", 1) == 0);
+  CHECK_BYTES(s.s, s.len, "Delivered-To: a_b@c\n");
+  s.len = 0;
+  CHECK(deliver_rpline(&s, "", 0) == 0);
+  CHECK_BYTES(s.s, s.len, "Return-Path: <>\n");
+  s.len = 0;
+  CHECK(deliver_rpline(&s, "a@b", 3) == 0);
+  CHECK_BYTES(s.s, s.len, "Return-Path: <a@b>\n");
+
+  /* loop check */
+  {
+    const char *m1 = "Received: x\nDelivered-To: JOE@example.org\nSubject: y\n\nbody\n";
+    const char *m2 = "Received: x\nDelivered-To: joe@example.org.x\n\nDelivered-To: joe@example.org\n";
+    const char *m3 = "Delivered-to :  joe@example.org  \r\n\r\n";
+    const char *m4 = "X-Delivered-To: joe@example.org\nDelivered-To: other@example.org\n";
+    const char *m5 = "Subject: a\n Delivered-To: joe@example.org\n\n";
+    const char *m6 = "Delivered-To: joe@example.org";
+    CHECK(loop_in(m1, strlen(m1), "joe@example.org") == 1);
+    CHECK(loop_in(m2, strlen(m2), "joe@example.org") == 0); /* body does not count */
+    CHECK(loop_in(m3, strlen(m3), "joe@example.org") == 1);
+    CHECK(loop_in(m4, strlen(m4), "joe@example.org") == 0);
+    CHECK(loop_in(m5, strlen(m5), "joe@example.org") == 0); /* continuation line */
+    CHECK(loop_in(m6, strlen(m6), "joe@example.org") == 1); /* no newline at all */
+    CHECK(loop_in("", 0, "joe@example.org") == 0);
+    /* a line far longer than any address, then ours */
+    big.len = 0;
+    str_cats(&big, "X-Long: ");
+    for (i = 0; i < 20000; ++i) str_catc(&big, 'z');
+    str_cats(&big, "\nDelivered-To: joe@example.org\n\n");
+    CHECK(loop_in(big.s, big.len, "joe@example.org") == 1);
+    big.len = 0;
+    str_cats(&big, "Delivered-To: ");
+    for (i = 0; i < 20000; ++i) str_catc(&big, 'z');
+    str_cats(&big, "\n\n");
+    CHECK(loop_in(big.s, big.len, "joe@example.org") == 0);
+    CHECK(deliver_header_has_dt(-1, "a", 1) == -1);
+  }
+
+  /* HOSTn, EXTn */
+  CHECK(deliver_host_part(&s, "mail.a.example.org", 18, 2) == 0);
+  CHECK_BYTES(s.s, s.len, "mail.a.example");
+  CHECK(deliver_host_part(&s, "mail.a.example.org", 18, 3) == 0);
+  CHECK_BYTES(s.s, s.len, "mail.a");
+  CHECK(deliver_host_part(&s, "mail.a.example.org", 18, 4) == 0);
+  CHECK_BYTES(s.s, s.len, "mail");
+  CHECK(deliver_host_part(&s, "example.org", 11, 4) == 0);
+  CHECK_BYTES(s.s, s.len, "example");
+  CHECK(deliver_host_part(&s, "localhost", 9, 2) == 0);
+  CHECK_BYTES(s.s, s.len, "localhost");
+  CHECK(deliver_ext_part(&s, "a-b-c", 5, 2) == 0);
+  CHECK_BYTES(s.s, s.len, "b-c");
+  CHECK(deliver_ext_part(&s, "a-b-c", 5, 3) == 0);
+  CHECK_BYTES(s.s, s.len, "c");
+  CHECK(deliver_ext_part(&s, "a-b-c", 5, 4) == 0);
+  CHECK(s.len == 0);
+  CHECK(deliver_ext_part(&s, "a", 1, 2) == 0);
+  CHECK(s.len == 0);
+  CHECK(deliver_ext_part(&s, "a-", 2, 2) == 0);
+  CHECK(s.len == 0);
+
+  /* VERP */
+  CHECK(deliver_verp_sender(&s, "list", "example.org", "bob@example.net", 15) == 0);
+  CHECK_BYTES(s.s, s.len, "list-owner-bob=example.net@example.org");
+  CHECK(deliver_verp_sender(&s, "list", "example.org", "bob", 3) == 0);
+  CHECK_BYTES(s.s, s.len, "list-owner-bob@example.org");
+
+  /* children: output capture with header then message */
+  CHECK(file_replace(in_dir("msg"), "Subject: x\n\nbody\n", 17, 0600) == 0);
+  msg = open_read(in_dir("msg"));
+  CHECK(msg >= 0);
+  lseek(msg, 5, SEEK_SET); /* the run must start at offset 0 */
+  argv[0] = (char *)"/bin/sh"; argv[1] = (char *)"-c"; argv[2] = (char *)"cat; echo err >&2; exit 7"; argv[3] = 0;
+  memset(&c, 0, sizeof c);
+  c.path = "/bin/sh"; c.argv = argv; c.envp = 0; c.head = "H: 1\n"; c.headlen = 5; c.msgfd = msg;
+  CHECK(deliver_child_run(&c, &out, 1000, &ws) == 0);
+  CHECK(deliver_program_status(ws) == DELIVER_TEMP && ((ws >> 8) & 255) == 7);
+  CHECK_BYTES(out.s, out.len, "H: 1\nSubject: x\n\nbody\nerr\n");
+  /* the output limit */
+  out.len = 0;
+  CHECK(deliver_child_run(&c, &out, 4, &ws) == 0 && out.len == 4);
+  /* a child that reads nothing and exits 0 */
+  argv[2] = (char *)"exit 0";
+  out.len = 0;
+  CHECK(deliver_child_run(&c, &out, 1000, &ws) == 0 && ws == 0 && out.len == 0);
+  /* a missing program */
+  c.path = "/nonexistent/prog";
+  CHECK(deliver_child_run(&c, &out, 1000, &ws) == -1);
+  close(msg);
+
+  /* envelope mode, big message and big envelope, the child reading
+   * the envelope first: must not deadlock */
+  big.len = 0;
+  for (i = 0; i < 300000; ++i) str_catc(&big, (char)('a' + i % 26));
+  str_catc(&big, '\n');
+  CHECK(file_replace(in_dir("big"), big.s, big.len, 0600) == 0);
+  msg = open_read(in_dir("big"));
+  env.len = 0;
+  str_cats(&env, "Fs@x");
+  str_catc(&env, 0);
+  for (i = 0; i < 10000; ++i) { str_cats(&env, "Trcpt@example.org"); str_catc(&env, 0); }
+  str_catc(&env, 0);
+  str_copys(&s, "cat <&1 > ");
+  str_cats(&s, in_dir("env.out"));
+  str_cats(&s, "; cat > ");
+  str_cats(&s, in_dir("msg.out"));
+  str_0(&s);
+  argv[2] = s.s;
+  c.path = "/bin/sh"; c.head = "DT\n"; c.headlen = 3; c.msgfd = msg; c.envelope = env.s; c.envlen = env.len;
+  CHECK(deliver_child_run(&c, 0, 0, &ws) == 0 && ws == 0);
+  CHECK(file_read(in_dir("env.out"), &out, 10000000) == 1 && out.len == env.len
+        && memcmp(out.s, env.s, env.len) == 0);
+  CHECK(file_read(in_dir("msg.out"), &out, 10000000) == 1 && out.len == big.len + 3
+        && memcmp(out.s, "DT\n", 3) == 0 && memcmp(out.s + 3, big.s, big.len) == 0);
+  close(msg);
+
+  unlink(in_dir("hdr")); unlink(in_dir("msg")); unlink(in_dir("big"));
+  unlink(in_dir("env.out")); unlink(in_dir("msg.out"));
+  CHECK(rmdir(dir) == 0);
+  str_free(&s); str_free(&out); str_free(&big); str_free(&env); str_free(&pathbuf);
+  return check_done();
+}

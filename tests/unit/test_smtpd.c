@@ -1,0 +1,349 @@
+/* test_smtpd.c: the library modules of sluice-smtpd: the command parser
+ * (smtpd_cmd), the DATA state machine (smtpd_data), the reply and
+ * Received texts (smtpd_text) and the cdb lookups (smtpd_rcpt). */
+#include <string.h>
+#include <sys/wait.h>
+
+#include "addr.h"
+#include "cdb.h"
+#include "cdb_make.h"
+#include "check.h"
+#include "file.h"
+#include "smtpd_cmd.h"
+#include "smtpd_data.h"
+#include "smtpd_rcpt.h"
+#include "smtpd_text.h"
+#include "str.h"
+
+static int verb_of(const char *line, size_t *arg)
+{
+  return smtpd_verb(line, strlen(line), arg);
+}
+
+static void test_verbs(void)
+{
+  size_t arg;
+  CHECK(verb_of("EHLO example.com", &arg) == SMTPD_EHLO && arg == 5);
+  CHECK(verb_of("ehlo   x", &arg) == SMTPD_EHLO && arg == 7);
+  CHECK(verb_of("HeLo x", &arg) == SMTPD_HELO);
+  CHECK(verb_of("MAIL FROM:<a@b>", &arg) == SMTPD_MAIL && arg == 5);
+  CHECK(verb_of("rcpt to:<a@b>", &arg) == SMTPD_RCPT);
+  CHECK(verb_of("DATA", &arg) == SMTPD_DATA && arg == 4);
+  CHECK(verb_of("RSET", &arg) == SMTPD_RSET);
+  CHECK(verb_of("NOOP hello", &arg) == SMTPD_NOOP);
+  CHECK(verb_of("QUIT", &arg) == SMTPD_QUIT);
+  CHECK(verb_of("VRFY x", &arg) == SMTPD_VRFY);
+  CHECK(verb_of("HELP", &arg) == SMTPD_HELP);
+  CHECK(verb_of("EXPN x", &arg) == SMTPD_EXPN);
+  CHECK(verb_of("DATAX", &arg) == SMTPD_UNKNOWN);
+  CHECK(verb_of("DAT", &arg) == SMTPD_UNKNOWN);
+  CHECK(verb_of("", &arg) == SMTPD_UNKNOWN && arg == 0);
+  CHECK(verb_of("STARTTLS", &arg) == SMTPD_UNKNOWN);
+  CHECK(smtpd_verb("NOOP\0x", 6, &arg) == SMTPD_UNKNOWN);
+  CHECK(smtpd_verb("DATA", 3, &arg) == SMTPD_UNKNOWN); /* the range is respected */
+}
+
+static int mail(const char *arg, str *addr, struct smtpd_mail_params *p)
+{
+  return smtpd_parse_mail(arg, strlen(arg), addr, p);
+}
+
+static void test_mail(void)
+{
+  str a = STR_INIT, reply = STR_INIT;
+  struct smtpd_mail_params p;
+
+  CHECK(mail("FROM:<a@b.example>", &a, &p) == SMTPD_OK);
+  CHECK_BYTES(a.s, a.len, "a@b.example");
+  CHECK(!p.size_given && p.body == SMTPD_BODY_NONE && !p.smtputf8);
+  CHECK(mail("from: <a@b.example>", &a, &p) == SMTPD_OK);
+  CHECK_BYTES(a.s, a.len, "a@b.example");
+  CHECK(mail("FROM:<>", &a, &p) == SMTPD_OK && a.len == 0);
+  CHECK(mail("FROM:a@b.example", &a, &p) == SMTPD_OK); /* lenient */
+  CHECK(mail("FROM:<a@b.example> SIZE=12345 BODY=8BITMIME", &a, &p) == SMTPD_OK);
+  CHECK(p.size_given && p.size == 12345 && p.body == SMTPD_BODY_8BITMIME);
+  CHECK(mail("FROM:<a@b.example> body=7bit size=0", &a, &p) == SMTPD_OK && p.body == SMTPD_BODY_7BIT && p.size == 0);
+  CHECK(mail("FROM:<a@b.example> SIZE=99999999999999999999999999", &a, &p) == SMTPD_OK && p.size_overflow);
+  CHECK(mail("FROM:<a@b.example> SIZE=12x", &a, &p) == SMTPD_EPARAMVAL && a.len == 0);
+  CHECK(mail("FROM:<a@b.example> SIZE=", &a, &p) == SMTPD_EPARAMVAL);
+  CHECK(mail("FROM:<a@b.example> SIZE=-1", &a, &p) == SMTPD_EPARAMVAL);
+  CHECK(mail("FROM:<a@b.example> SIZE=1 SIZE=2", &a, &p) == SMTPD_EPARAM);
+  CHECK(mail("FROM:<a@b.example> BODY=BINARYMIME", &a, &p) == SMTPD_EPARAMVAL);
+  CHECK(mail("FROM:<a@b.example> AUTH=<>", &a, &p) == SMTPD_EPARAM);
+  CHECK(mail("FROM:<a@b.example> SMTPUTF8=yes", &a, &p) == SMTPD_EPARAMVAL);
+  CHECK(mail("FROM:<a@b.example>junk", &a, &p) == SMTPD_EADDR);
+  CHECK(mail("FROM <a@b.example>", &a, &p) == SMTPD_ESYNTAX);
+  CHECK(mail("TO:<a@b.example>", &a, &p) == SMTPD_ESYNTAX);
+  CHECK(mail("", &a, &p) == SMTPD_ESYNTAX);
+  CHECK(mail("FROM:<a@>", &a, &p) == SMTPD_EADDR);
+  CHECK(smtpd_parse_mail("FROM:<a@b\0>", 11, &a, &p) == SMTPD_ENUL);
+  /* 8-bit addresses need SMTPUTF8 */
+  CHECK(mail("FROM:<j\xc3\xb6rg@b.example>", &a, &p) == SMTPD_EADDR && p.addr_error == ADDR_E8BIT);
+  CHECK(smtpd_error_reply(&reply, SMTPD_EADDR, p.addr_error, 1) == 0);
+  CHECK(reply.len > 9 && memcmp(reply.s, "553 5.6.7", 9) == 0);
+  CHECK(mail("FROM:<j\xc3\xb6rg@b.example> SMTPUTF8", &a, &p) == SMTPD_OK && p.smtputf8);
+  CHECK_BYTES(a.s, a.len, "j\xc3\xb6rg@b.example");
+  CHECK(mail("FROM:<j\xc3rg@b.example> SMTPUTF8", &a, &p) == SMTPD_EADDR && p.addr_error == ADDR_EUTF8);
+  /* too long a local part */
+  CHECK(mail("FROM:<aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa@b>", &a, &p) == SMTPD_EADDR);
+  CHECK(smtpd_error_reply(&reply, SMTPD_EADDR, p.addr_error, 1) == 0);
+  CHECK(reply.len > 9 && memcmp(reply.s, "501 5.1.7", 9) == 0);
+  CHECK(smtpd_error_reply(&reply, SMTPD_EPARAM, 0, 1) == 0 && memcmp(reply.s, "555 5.5.4", 9) == 0);
+  CHECK(smtpd_error_reply(&reply, SMTPD_ESYNTAX, 0, 0) == 0 && memcmp(reply.s, "501 5.5.4", 9) == 0);
+  str_free(&a);
+  str_free(&reply);
+}
+
+static void test_rcpt(void)
+{
+  str a = STR_INIT;
+  int e;
+
+  CHECK(smtpd_parse_rcpt("TO:<u@example.org>", 18, 0, &a, &e) == SMTPD_OK);
+  CHECK_BYTES(a.s, a.len, "u@example.org");
+  CHECK(smtpd_parse_rcpt("to: <@r.example:u@example.org>", 30, 0, &a, &e) == SMTPD_OK);
+  CHECK_BYTES(a.s, a.len, "u@example.org");
+  CHECK(smtpd_parse_rcpt("TO:<postmaster>", 15, 0, &a, &e) == SMTPD_OK);
+  CHECK_BYTES(a.s, a.len, "postmaster");
+  CHECK(smtpd_parse_rcpt("TO:<PostMaster>", 15, 0, &a, &e) == SMTPD_OK);
+  CHECK(smtpd_parse_rcpt("TO:<joe>", 8, 0, &a, &e) == SMTPD_EADDR && e == ADDR_ENODOMAIN && a.len == 0);
+  CHECK(smtpd_parse_rcpt("TO:<>", 5, 0, &a, &e) == SMTPD_EADDR && e == ADDR_ENULL);
+  CHECK(smtpd_parse_rcpt("TO:<u@example.org> NOTIFY=NEVER", 31, 0, &a, &e) == SMTPD_EPARAM && a.len == 0);
+  CHECK(smtpd_parse_rcpt("TO:<u@example.org>   ", 21, 0, &a, &e) == SMTPD_OK);
+  CHECK(smtpd_parse_rcpt("<u@example.org>", 15, 0, &a, &e) == SMTPD_ESYNTAX);
+  CHECK(smtpd_parse_rcpt("TO:<\xc3\xa9@example.org>", 19, 0, &a, &e) == SMTPD_EADDR && e == ADDR_E8BIT);
+  CHECK(smtpd_parse_rcpt("TO:<\xc3\xa9@example.org>", 19, 1, &a, &e) == SMTPD_OK);
+  CHECK(smtpd_parse_rcpt("TO:<u@[127.0.0.1]>", 18, 0, &a, &e) == SMTPD_OK);
+  CHECK_BYTES(a.s, a.len, "u@[127.0.0.1]");
+  CHECK(smtpd_parse_rcpt("TO:<u@[999.0.0.1]>", 18, 0, &a, &e) == SMTPD_EADDR && e == ADDR_ELITERAL);
+  str_free(&a);
+}
+
+static void test_helo_safe(void)
+{
+  size_t len = 0;
+  str o = STR_INIT;
+
+  CHECK(smtpd_parse_helo("mx.example.com", 14, &len) == SMTPD_OK && len == 14);
+  CHECK(smtpd_parse_helo("[127.0.0.1] extra", 17, &len) == SMTPD_OK && len == 11);
+  CHECK(smtpd_parse_helo("", 0, &len) == SMTPD_EARG);
+  CHECK(smtpd_parse_helo("a\x01", 2, &len) == SMTPD_EARG);
+  CHECK(smtpd_safe_cat(&o, "a(b)\r\n[c]", 9, 100, 0) == 0);
+  CHECK_BYTES(o.s, o.len, "a?b????c?");
+  str_truncate(&o, 0);
+  CHECK(smtpd_safe_cat(&o, "[1.2.3.4]", 9, 100, 1) == 0);
+  CHECK_BYTES(o.s, o.len, "[1.2.3.4]");
+  str_truncate(&o, 0);
+  CHECK(smtpd_safe_cat(&o, "abcdef", 6, 3, 1) == 0);
+  CHECK_BYTES(o.s, o.len, "abc");
+  str_free(&o);
+}
+
+/* Feeds the whole input in pieces of step bytes; returns the bytes
+ * consumed in all and leaves the stored message in out. */
+static size_t feed(struct smtpd_data *d, const char *in, size_t n, size_t step, unsigned long max, str *out)
+{
+  size_t pos = 0;
+  smtpd_data_start(d, max);
+  str_truncate(out, 0);
+  while (pos < n && !d->done) {
+    size_t k = n - pos < step ? n - pos : step;
+    ssize_t r = smtpd_data_feed(d, in + pos, k, out);
+    if (r < 0) return (size_t)-1;
+    pos += (size_t)r;
+    if ((size_t)r < k && !d->done) return (size_t)-1;
+  }
+  return pos;
+}
+
+static void test_data_basic(void)
+{
+  struct smtpd_data d;
+  str out = STR_INIT;
+  static const char msg[] = "Subject: x\r\n\r\n..dot\r\n.\r\nline\r\n.\r\nQUIT\r\n";
+  size_t n = sizeof msg - 1, step, end = 24;
+
+  for (step = 1; step <= n; ++step) {
+    size_t used = feed(&d, msg, n, step, 0, &out);
+    if (!CHECK(used == end && d.done && d.err == 0)) break;
+    if (!CHECK_BYTES(out.s, out.len, "Subject: x\n\n.dot\n")) break;
+  }
+  /* the data is not over at ".\r\n" inside a line */
+  (void)feed(&d, "a.\r\n.\r\n", 7, 7, 0, &out);
+  CHECK(d.done && d.err == 0);
+  CHECK_BYTES(out.s, out.len, "a.\n");
+  /* empty message */
+  CHECK(feed(&d, ".\r\n", 3, 1, 0, &out) == 3 && d.done && out.len == 0 && d.bytes == 0);
+  /* not yet done */
+  CHECK(feed(&d, "abc\r\n.\r", 7, 3, 0, &out) == 7 && !d.done);
+  CHECK(smtpd_data_feed(&d, "\n", 1, &out) == 1 && d.done && d.err == 0);
+  CHECK_BYTES(out.s, out.len, "abc\n");
+  /* 8-bit bytes pass */
+  (void)feed(&d, "\xff\xfe\x80\r\n.\r\n", 8, 2, 0, &out);
+  CHECK(d.done && d.err == 0);
+  CHECK_BYTES(out.s, out.len, "\xff\xfe\x80\n");
+  /* ".." alone is a line with one dot */
+  (void)feed(&d, "..\r\n.\r\n", 7, 1, 0, &out);
+  CHECK_BYTES(out.s, out.len, ".\n");
+  CHECK(d.bytes == 2);
+  str_free(&out);
+}
+
+/* Each published smuggling variant: refused, and the data goes on to
+ * the strict end, so the smuggled commands are data, not commands. */
+static void test_data_smuggling(void)
+{
+  static const char *const variants[] = {
+    "\n.\n", "\n.\r\n", "\r.\r", "\r\n.\r", "\r.\r\n", "\r\n.\n", "\n.\r", ".\n", "\r\n.\n\r\n",
+  };
+  struct smtpd_data d;
+  str in = STR_INIT, out = STR_INIT;
+  size_t k, step;
+
+  for (k = 0; k < sizeof variants / sizeof variants[0]; ++k) {
+    for (step = 1; step <= 7; step += 6) {
+      size_t used;
+      str_truncate(&in, 0);
+      str_cats(&in, "Subject: a\r\n\r\nbody");
+      str_cats(&in, variants[k]);
+      str_cats(&in, "MAIL FROM:<x@y>\r\nRCPT TO:<v@w>\r\nDATA\r\nevil\r\n.\r\nNOOP\r\n");
+      used = feed(&d, in.s, in.len, step, 0, &out);
+      if (!CHECK(d.done && (d.err & SMTPD_DATA_BARE))) continue;
+      CHECK(used == in.len - 6); /* ends only at the last CR LF . CR LF */
+    }
+  }
+  /* NUL bytes */
+  (void)feed(&d, "a\0b\r\n.\r\n", 8, 1, 0, &out);
+  CHECK(d.done && (d.err & SMTPD_DATA_NUL) && !(d.err & SMTPD_DATA_BARE));
+  /* a bare CR just before the end */
+  (void)feed(&d, "a\r\r\n.\r\n", 7, 1, 0, &out);
+  CHECK(d.done && (d.err & SMTPD_DATA_BARE));
+  (void)feed(&d, ".\r.\r\n.\r\n", 8, 1, 0, &out);
+  CHECK(d.done && (d.err & SMTPD_DATA_BARE));
+  str_free(&in);
+  str_free(&out);
+}
+
+static void test_data_limits(void)
+{
+  struct smtpd_data d;
+  str in = STR_INIT, out = STR_INIT;
+  int i;
+
+  (void)feed(&d, "12345\r\n.\r\n", 10, 3, 6, &out);
+  CHECK(d.done && d.err == 0 && d.bytes == 6);
+  (void)feed(&d, "123456\r\n.\r\n", 11, 3, 6, &out);
+  CHECK(d.done && (d.err & SMTPD_DATA_TOOBIG) && d.bytes == 7);
+  CHECK(out.len <= 6);
+
+  for (i = 0; i < 99; ++i) str_cats(&in, i % 2 ? "Received: from x\r\n" : "delivered-to: y\r\n");
+  str_cats(&in, "Subject: s\r\n\r\nReceived: in the body\r\n.\r\n");
+  (void)feed(&d, in.s, in.len, 5, 0, &out);
+  CHECK(d.done && d.err == 0 && d.hops == 99);
+  str_truncate(&in, 0);
+  for (i = 0; i < 100; ++i) str_cats(&in, "Received:\r\n");
+  str_cats(&in, "\r\n.\r\n");
+  (void)feed(&d, in.s, in.len, 1, 0, &out);
+  CHECK(d.done && (d.err & SMTPD_DATA_LOOP) && d.hops == 100);
+  /* "Received" without the colon and continuation lines do not count */
+  (void)feed(&d, "Received x\r\n Received: y\r\nX-Received: z\r\n\r\n.\r\n", 47, 4, 0, &out);
+  CHECK(d.done && d.hops == 0);
+  str_free(&in);
+  str_free(&out);
+}
+
+static void test_text(void)
+{
+  str o = STR_INIT;
+  struct smtpd_received r;
+
+  CHECK(smtpd_qq_reply(&o, 0, "qp 12") == 0);
+  CHECK_BYTES(o.s, o.len, "250 2.0.0 ok qp 12");
+  CHECK(smtpd_qq_ok(0) && !smtpd_qq_ok(53 << 8));
+  CHECK(smtpd_qq_reply(&o, 53 << 8, "x") == 0);
+  CHECK_BYTES(o.s, o.len, "451 4.3.0 qq write error or disk full");
+  CHECK(smtpd_qq_reply(&o, 31 << 8, "x") == 0 && memcmp(o.s, "554 5.", 6) == 0);
+  CHECK(smtpd_qq_reply(&o, 11 << 8, "x") == 0 && memcmp(o.s, "554 5.1.3", 9) == 0);
+  CHECK(smtpd_qq_reply(&o, 40 << 8, "x") == 0 && memcmp(o.s, "554 5.", 6) == 0);
+  CHECK(smtpd_qq_reply(&o, 41 << 8, "x") == 0 && memcmp(o.s, "451 4.", 6) == 0);
+  CHECK(smtpd_qq_reply(&o, 10 << 8, "x") == 0 && memcmp(o.s, "451 4.", 6) == 0);
+  CHECK(smtpd_qq_reply(&o, 9, "x") == 0 && memcmp(o.s, "451 4.3.0", 9) == 0); /* killed */
+
+  str_truncate(&o, 0);
+  r.helo = "evil\r\nX: y";
+  r.helo_len = 10;
+  r.remote_host = "host.example";
+  r.remote_info = 0;
+  r.remote_ip = "::1";
+  r.local_host = "mx.example";
+  r.protocol = "ESMTP";
+  r.when = 0;
+  CHECK(smtpd_received_line(&o, &r) == 0);
+  {
+    static const char want[] = "Received: from evil??X:?y (host.example [IPv6:::1])\n  by mx.example with ESMTP; ";
+    CHECK(o.len > sizeof want && memcmp(o.s, want, sizeof want - 1) == 0);
+  }
+  CHECK(o.s[o.len - 1] == '\n' && memchr(o.s, '\r', o.len) == 0);
+  str_free(&o);
+}
+
+static void test_rcpt_cdb(void)
+{
+  static const char path[] = "/tmp/test_smtpd.cdb";
+  struct cdb_make_atomic a;
+  struct cdb c;
+  int fd;
+
+  if (!CHECK(cdb_make_atomic_start(&a, path, 0644) == 0)) return;
+  cdb_make_add(&a.make, "joe", 3, "=", 1);
+  cdb_make_add(&a.make, "joe-list-", 9, "+", 1);
+  cdb_make_add(&a.make, "ann", 3, "=", 1);
+  cdb_make_add(&a.make, "ann", 3, "+", 1);
+  cdb_make_add(&a.make, "example.org", 11, "", 0);
+  cdb_make_add(&a.make, ".example.net", 12, "", 0);
+  CHECK(cdb_make_atomic_finish(&a) == 0);
+  fd = open_read(path);
+  if (!CHECK(fd >= 0 && cdb_open(&c, fd) == 0)) return;
+  CHECK(smtpd_rcptcheck(&c, "joe", 3) == 1);
+  CHECK(smtpd_rcptcheck(&c, "JOE", 3) == 1);
+  CHECK(smtpd_rcptcheck(&c, "joe-x", 5) == 0);
+  CHECK(smtpd_rcptcheck(&c, "jo", 2) == 0);
+  CHECK(smtpd_rcptcheck(&c, "joe-list-", 9) == 1);
+  CHECK(smtpd_rcptcheck(&c, "joe-list-a-b", 12) == 1);
+  CHECK(smtpd_rcptcheck(&c, "joe-list", 8) == 0);
+  CHECK(smtpd_rcptcheck(&c, "annie", 5) == 1);
+  CHECK(smtpd_rcptcheck(&c, "bob", 3) == 0);
+  CHECK(smtpd_rcptcheck(&c, "", 0) == 0);
+  CHECK(smtpd_morercpthosts(&c, "example.org", 11) == 1);
+  CHECK(smtpd_morercpthosts(&c, "EXAMPLE.org.", 12) == 1);
+  CHECK(smtpd_morercpthosts(&c, "a.example.org", 13) == 0);
+  CHECK(smtpd_morercpthosts(&c, "a.b.example.net", 15) == 1);
+  CHECK(smtpd_morercpthosts(&c, "example.net", 11) == 0);
+  cdb_close(&c);
+  close(fd);
+  unlink(path);
+
+  if (!CHECK(cdb_make_atomic_start(&a, path, 0644) == 0)) return;
+  cdb_make_add(&a.make, "*", 1, "+", 1);
+  CHECK(cdb_make_atomic_finish(&a) == 0);
+  fd = open_read(path);
+  if (!CHECK(fd >= 0 && cdb_open(&c, fd) == 0)) return;
+  CHECK(smtpd_rcptcheck(&c, "anybody", 7) == 1);
+  cdb_close(&c);
+  close(fd);
+  unlink(path);
+}
+
+int main(void)
+{
+  test_verbs();
+  test_mail();
+  test_rcpt();
+  test_helo_safe();
+  test_data_basic();
+  test_data_smuggling();
+  test_data_limits();
+  test_text();
+  test_rcpt_cdb();
+  return check_done();
+}
