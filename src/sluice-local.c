@@ -70,7 +70,15 @@ static _Noreturn void result(char kind, const char *a, const char *b, const char
 }
 
 static _Noreturn void temp(const char *a, const char *b) { result('Z', a, b, 0); }
-static _Noreturn void temp_sys(const char *a, const char *b) { result('Z', a, b, b ? strerror(errno) : 0); }
+/* Z with a, b and the errno text: "a b: error", or "a error" when b is empty. */
+static _Noreturn void temp_sys(const char *a, const char *b)
+{
+  const char *e = strerror(errno);
+  str t = STR_INIT;
+  if (str_copys(&t, b) < 0 || (t.len && str_cats(&t, ": ") < 0) || str_cats(&t, e) < 0 || str_0(&t) < 0)
+    result('Z', "4.3.0 out of memory", 0, 0);
+  result('Z', a, t.s, 0);
+}
 static _Noreturn void nomem(void) { temp("4.3.0 out of memory", 0); }
 
 static const char *checked_arg(const char *s, size_t max, const char *what)
@@ -111,8 +119,8 @@ static void setup(struct local *l, char **argv)
 static void check_home(const struct local *l)
 {
   struct stat st;
-  if (chdir(l->home) < 0) temp_sys("4.2.1 cannot enter the home directory: ", l->home);
-  if (stat(".", &st) < 0) temp_sys("4.2.1 cannot stat the home directory: ", l->home);
+  if (chdir(l->home) < 0) temp_sys("4.2.1 cannot enter the home directory ", l->home);
+  if (stat(".", &st) < 0) temp_sys("4.2.1 cannot stat the home directory ", l->home);
   if (st.st_mode & S_IWOTH) temp("4.7.0 home directory is world-writable: ", l->home);
   if (st.st_mode & S_ISVTX) temp("4.2.1 home directory is sticky: its .qmail files are being edited", 0);
 }

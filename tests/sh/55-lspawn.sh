@@ -44,8 +44,10 @@ cleanup() {
   userdel -r "$TU" > /dev/null 2>&1
   getent group "$TG" > /dev/null 2>&1 && groupdel "$TG" > /dev/null 2>&1
   [ -n "$alias_home_made" ] && rm -rf "$alias_home_made"
+  restore
   rm -rf "$T"
 }
+restore() { :; }
 trap cleanup EXIT
 userdel -r "$TU" > /dev/null 2>&1
 getent group "$TG" > /dev/null 2>&1 && groupdel "$TG" > /dev/null 2>&1
@@ -69,7 +71,16 @@ printf 'Subject: spawner test\n\nhello\n' > "$MSG"
 chown "$(role queue):$(role group)" "$MSG"
 chmod 640 "$MSG"
 
-# --- the stand-in sluice-local ---
+# --- the stand-ins; the real programs are put back at the end ---
+for p in sluice-local sluice-remote; do
+  [ -f "$H/bin/$p" ] && cp -p "$H/bin/$p" "$T/$p.orig"
+done
+restore() {
+  for p in sluice-local sluice-remote; do
+    rm -f "$H/bin/$p"
+    [ -f "$T/$p.orig" ] && cp -p "$T/$p.orig" "$H/bin/$p"
+  done
+}
 mkdir "$T/log" && chmod 1777 "$T/log"
 cat > "$H/bin/sluice-local" <<EOF
 #!/bin/sh
@@ -270,5 +281,5 @@ check_eq "rspawn: short output, crash, missing message" "$(sort "$T/out")" "2 K 
 3 Z 4.3.0 sluice-remote crashed or gave no answer
 3 Z 4.3.0 sluice-remote crashed or gave no answer
 4 Z 4.3.0 unable to open the message file: No such file or directory"
-rm -f "$H/bin/sluice-remote" "$H/bin/sluice-local" "$MSG"
+rm -f "$MSG"
 done_testing
