@@ -268,8 +268,11 @@ static int do_program(struct local *l, const char *cmd, size_t n)
   ch.path = "/bin/sh";
   ch.argv = argv;
   ch.envp = env_vector(&l->progenv);
-  ch.head = l->head.s;
-  ch.headlen = l->head.len;
+  /* as in qmail, a program gets the message as queued: Return-Path and
+   * Delivered-To are in RPLINE and DTLINE for programs (preline) that
+   * want them */
+  ch.head = 0;
+  ch.headlen = 0;
   ch.msgfd = 0;
   ch.envelope = 0;
   ch.envlen = 0;

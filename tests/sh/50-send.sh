@@ -188,4 +188,5 @@ check_eq "one.example request contiguous" \
   "a@one.example c@ONE.example d@one.example "
 check_eq "seven deliveries, all K" "$(awk '$4 == "K"' "$F/deliveries" | wc -l | tr -d ' ')" 7
 
+[ "$t_fail" -eq 0 ] || { cp "$LOG" /tmp/sched-dbg.log; cp -r "$F" /tmp/sched-dbg.fake; }  # DEBUG
 done_testing
