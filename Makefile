@@ -112,3 +112,21 @@ clean:
 	rm -rf build build-* tests/tmp
 
 -include $(wildcard $(B)/lib/*.d $(B)/prog/*.d $(B)/tobj/*.d $(B)/auto/*.d)
+
+# Running it on this machine without an init system (INSTALL has the
+# long way): `make run` (root) installs daemontools and ucspi-tcp when
+# missing, then setup, config, services, and starts svscan on
+# conf-home/service; `make stop` stops what it started; `make config`
+# writes the first control files and ~alias/.qmail-* when missing.
+# NAME=host.example names the host (default: hostname -f); only a NAME
+# given on the command line counts, not one in the environment.
+RUN_NAME = $(if $(filter command line,$(origin NAME)),$(NAME))
+.PHONY: run stop config
+run: all
+	sh tools/run $(B) $(CONF_HOME) $(RUN_NAME)
+
+stop:
+	sh tools/stop $(CONF_HOME)
+
+config:
+	sh tools/config $(CONF_HOME) $(RUN_NAME)

@@ -33,6 +33,10 @@ fi
 F=$T/fake
 mkdir "$F" "$F/ok" && chmod 777 "$F" "$F/ok"
 : > "$F/deliveries"; : > "$F/errors"; chmod 666 "$F/deliveries" "$F/errors"
+# fakespawn writes the shared peak file through one temporary name from
+# both spawners, a race that can kill one of them; a value no spawner
+# reaches keeps them from writing it (the tests read peak.NAME instead)
+echo 1000000 > "$F/peak"
 for p in sluice-lspawn sluice-rspawn; do
   cp "$BIN/tests/fakespawn" "$H/bin/$p" && chmod 755 "$H/bin/$p"
 done

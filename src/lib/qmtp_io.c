@@ -1,0 +1,120 @@
+/* qmtp_io.c: see qmtp_io.h. */
+#include <errno.h>
+#include <unistd.h>
+
+#include "buf.h"
+#include "fd.h"
+#include "qmtp.h"
+#include "qmtp_io.h"
+#include "str.h"
+#include "wait.h"
+
+/* One byte from in: 1, 0 at end of file, -1 on error. */
+static int get_byte(buf *in, char *c)
+{
+  ssize_t r;
+
+  if (buf_avail(in) == 0) {
+    r = buf_feed(in);
+    if (r <= 0) return (int)r;
+  }
+  *c = buf_peek(in)[0];
+  buf_seek(in, 1);
+  return 1;
+}
+
+int qmtp_read_len(buf *in, size_t max, size_t *len, size_t *prefix)
+{
+  struct qmtp_len l;
+  char c = 0;
+  int r;
+
+  qmtp_len_start(&l);
+  for (;;) {
+    r = get_byte(in, &c);
+    if (r < 0) return -1;
+    if (r == 0) {
+      if (l.bytes == 0) return 0;
+      errno = EPROTO;
+      return -1;
+    }
+    r = qmtp_len_feed(&l, c, max);
+    if (r < 0) return -1;
+    if (r == 1) break;
+  }
+  *len = l.len;
+  if (prefix) *prefix = l.bytes;
+  return 1;
+}
+
+int qmtp_read_comma(buf *in)
+{
+  char c = 0;
+  int r = get_byte(in, &c);
+
+  if (r < 0) return -1;
+  if (r == 0 || c != ',') { errno = EPROTO; return -1; }
+  return 0;
+}
+
+int qmtp_read_data(buf *in, size_t len, str *out)
+{
+  int r;
+
+  str_truncate(out, 0);
+  if (str_ready(out, len) < 0) return -1;
+  r = buf_read_exact(in, out->s, len);
+  if (r < 0) return -1;
+  if (r == 0 && len) { errno = EPROTO; return -1; }
+  out->len = len;
+  return qmtp_read_comma(in);
+}
+
+int qmtp_read_netstring(buf *in, size_t max, str *out)
+{
+  size_t len;
+  int r = qmtp_read_len(in, max, &len, 0);
+
+  if (r <= 0) return r;
+  return qmtp_read_data(in, len, out) < 0 ? -1 : 1;
+}
+
+pid_t qmtp_qq_start(const char *prog, int *msgfd, int *envfd)
+{
+  int mp[2], ep[2], e;
+  child_fd fds[2];
+  char *argv[2];
+  pid_t pid;
+
+  if (pipe(mp) < 0) return -1;
+  if (pipe(ep) < 0) {
+    e = errno;
+    close(mp[0]);
+    close(mp[1]);
+    errno = e;
+    return -1;
+  }
+  (void)fd_cloexec(mp[0], 1);
+  (void)fd_cloexec(mp[1], 1);
+  (void)fd_cloexec(ep[0], 1);
+  (void)fd_cloexec(ep[1], 1);
+  fds[0].to = 0;
+  fds[0].from = mp[0];
+  fds[1].to = 1;
+  fds[1].from = ep[0];
+  argv[0] = (char *)prog;
+  argv[1] = 0;
+  pid = child_spawn(prog, argv, 0, fds, 2);
+  e = errno;
+  close(mp[0]);
+  close(ep[0]);
+  if (pid < 0) {
+    close(mp[1]);
+    close(ep[1]);
+    errno = e;
+    return -1;
+  }
+  *msgfd = mp[1];
+  *envfd = ep[1];
+  return pid;
+}

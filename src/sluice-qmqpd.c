@@ -1,0 +1,255 @@
+/* sluice-qmqpd: the QMQP server (sluice-qmqpd(8)).
+ *
+ * Run by tcpserver as the daemon user for trusted clients only (the
+ * tcprules of the service decide who may connect: there is no relay
+ * check here). One message per connection: a single netstring holding
+ * the message netstring, the sender netstring and one netstring per
+ * recipient; one reply netstring, K, Z or D. The message is streamed to
+ * the injector as it arrives; the sender and recipients, bounded by
+ * QMTP_TAIL_MAX, are read into memory and parsed by qmqp_tail_parse.
+ * Exit: 0 after a reply (or a connection closed before any byte), 100
+ * after a protocol violation (closed without a reply, nothing queued),
+ * 111 on a timeout or trouble. */
+#include <errno.h>
+#include <signal.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "auto.h"
+#include "buf.h"
+#include "byte.h"
+#include "control.h"
+#include "die.h"
+#include "env.h"
+#include "file.h"
+#include "fmt.h"
+#include "netstring.h"
+#include "qmtp.h"
+#include "qmtp_io.h"
+#include "scan.h"
+#include "size.h"
+#include "smtpd_text.h"
+#include "str.h"
+#include "wait.h"
+
+struct server {
+  buf in, out;
+  char inmem[8192], outmem[1024];
+  str chunk, tail, rcpts, env, reply, log, me, local_host, qq_path;
+  unsigned long databytes, timeout;
+  const char *remote_ip, *remote_host, *remote_info, *qq;
+};
+
+static int cat_loggable(str *out, const char *p, size_t n)
+{
+  size_t i;
+  for (i = 0; i < n && i < 1100; ++i) {
+    unsigned char c = (unsigned char)p[i];
+    if (str_catc(out, (c < 32 || c == 127) ? '?' : (char)c) < 0) return -1;
+  }
+  return 0;
+}
+
+static void log_line(struct server *s, const char *what, const char *p, size_t n, const char *qp)
+{
+  const char *ip = s->remote_ip ? s->remote_ip : "unknown";
+  str *l = &s->log;
+
+  str_truncate(l, 0);
+  if (str_copys(l, "sluice-qmqpd: pid ") == 0 && str_catulong(l, (unsigned long)getpid()) == 0
+      && str_cats(l, " from ") == 0 && cat_loggable(l, ip, byte_len(ip, 64)) == 0 && str_catc(l, ' ') == 0
+      && str_cats(l, what) == 0 && cat_loggable(l, p, n) == 0
+      && (!qp || (str_cats(l, " qp ") == 0 && str_cats(l, qp) == 0)) && str_catc(l, '\n') == 0)
+    (void)write_all(2, l->s, l->len);
+}
+
+static _Noreturn void give_up(struct server *s, int code, const char *why)
+{
+  log_line(s, "closing: ", why, byte_len(why, 200), 0);
+  _exit(code);
+}
+
+static _Noreturn void read_failed(struct server *s)
+{
+  if (errno == ETIMEDOUT) give_up(s, EXIT_TEMP, "timeout");
+  if (errno == ENOMEM) give_up(s, EXIT_TEMP, "out of memory");
+  if (errno == EMSGSIZE) give_up(s, EXIT_PERM, "protocol error: netstring too long");
+  if (errno == EPROTO) give_up(s, EXIT_PERM, "protocol error: malformed netstring");
+  give_up(s, EXIT_TEMP, "read error");
+}
+
+static _Noreturn void nomem(struct server *s)
+{
+  give_up(s, EXIT_TEMP, "out of memory");
+}
+
+static void control_trouble(struct server *s, const char *file)
+{
+  warn_sys("unable to read control/", file);
+  give_up(s, EXIT_TEMP, "unable to read controls");
+}
+
+static void read_config(struct server *s)
+{
+  const char *e;
+  char host[256];
+  unsigned long num;
+
+  if (chdir(auto_home) < 0) {
+    warn_sys("unable to switch to ", auto_home);
+    give_up(s, EXIT_TEMP, "unable to read controls");
+  }
+  if (gethostname(host, sizeof host - 1) < 0) host[0] = 0;
+  host[sizeof host - 1] = 0;
+  if (control_readline("control/me", &s->me, host[0] ? host : "localhost") < 0) control_trouble(s, "me");
+  if (str_0(&s->me) < 0) nomem(s);
+  if (control_readnum("control/timeoutsmtpd", &s->timeout, 1200, 1, 86400) < 0) control_trouble(s, "timeoutsmtpd");
+  if (control_readnum("control/databytes", &s->databytes, 0, 0, (unsigned long)-1) < 0) control_trouble(s, "databytes");
+  e = env_get("DATABYTES");
+  if (e && scan_ulong_exact(e, byte_len(e, 64), &num) == 0) s->databytes = num;
+  s->remote_ip = env_get("TCPREMOTEIP");
+  s->remote_host = env_get("TCPREMOTEHOST");
+  s->remote_info = env_get("TCPREMOTEINFO");
+  e = env_get("TCPLOCALHOST");
+  if (str_copys(&s->local_host, e && *e ? e : s->me.s) < 0 || str_0(&s->local_host) < 0) nomem(s);
+  e = env_get("QMAILQUEUE");
+  if (e && *e) {
+    s->qq = e;
+  } else {
+    if (str_copys(&s->qq_path, auto_home) < 0 || str_cats(&s->qq_path, "/bin/sluice-queue") < 0
+        || str_0(&s->qq_path) < 0)
+      nomem(s);
+    s->qq = s->qq_path.s;
+  }
+}
+
+/* Reads len message bytes and writes them to msgfd (-1: discard). */
+static void stream_message(struct server *s, size_t len, int msgfd, int *write_failed)
+{
+  while (len > 0) {
+    size_t take;
+    if (buf_avail(&s->in) == 0) {
+      ssize_t r = buf_feed(&s->in);
+      if (r == 0) errno = EPROTO;
+      if (r <= 0) read_failed(s);
+    }
+    take = buf_avail(&s->in);
+    if (take > len) take = len;
+    if (msgfd >= 0 && !*write_failed && write_all(msgfd, buf_peek(&s->in), take) < 0) *write_failed = 1;
+    buf_seek(&s->in, take);
+    len -= take;
+  }
+}
+
+static void send_reply(struct server *s)
+{
+  str_truncate(&s->chunk, 0);
+  if (netstring_cat(&s->chunk, s->reply.s, s->reply.len) < 0) nomem(s);
+  if (buf_putflush(&s->out, s->chunk.s, s->chunk.len) < 0) give_up(s, EXIT_TEMP, "write error");
+}
+
+int main(void)
+{
+  static struct server srv;
+  struct server *s = &srv;
+  struct qmqp_tail t;
+  size_t outer, outer_prefix, mlen, mprefix, used, tlen;
+  size_t max = (size_t)-1;
+  const char *bad = 0;
+  char qp[FMT_ULONG + 4];
+  int r, msgfd = -1, envfd = -1, write_failed = 0, status = 0;
+  pid_t pid = -1;
+
+  die_progname("sluice-qmqpd");
+  signal(SIGPIPE, SIG_IGN);
+  buf_init(&s->in, 0, s->inmem, sizeof s->inmem);
+  buf_init(&s->out, 1, s->outmem, sizeof s->outmem);
+  read_config(s);
+  buf_set_timeout(&s->in, s->timeout * 1000);
+  buf_set_timeout(&s->out, s->timeout * 1000);
+
+  r = qmtp_read_len(&s->in, max, &outer, &outer_prefix);
+  if (r == 0) return 0;
+  if (r < 0) read_failed(s);
+  /* the message netstring must fit inside the outer one, with its
+   * comma; checked before a byte of the message is read */
+  r = qmtp_read_len(&s->in, outer, &mlen, &mprefix);
+  if (r == 0) errno = EPROTO;
+  if (r < 0) read_failed(s);
+  if (size_add(&used, mprefix, mlen) < 0 || size_add(&used, used, 1) < 0 || used > outer) {
+    errno = EPROTO;
+    read_failed(s);
+  }
+  tlen = outer - used;
+  if (tlen > QMTP_TAIL_MAX) {
+    errno = EMSGSIZE;
+    read_failed(s);
+  }
+
+  qp[0] = 0;
+  if (s->databytes && mlen > s->databytes) {
+    bad = "Dmessage size exceeds fixed maximum message size (#5.3.4)";
+  } else {
+    pid = qmtp_qq_start(s->qq, &msgfd, &envfd);
+    if (pid < 0) {
+      warn_sys("unable to start the queue program");
+      bad = "Zqq unable to start (#4.3.0)";
+    } else {
+      struct smtpd_received rl;
+      qp[fmt_ulong(qp, (unsigned long)pid)] = 0;
+      rl.helo = 0;
+      rl.helo_len = 0;
+      rl.remote_host = s->remote_host;
+      rl.remote_info = s->remote_info;
+      rl.remote_ip = s->remote_ip;
+      rl.local_host = s->local_host.s;
+      rl.protocol = "QMQP";
+      rl.when = time(0);
+      if (smtpd_received_line(&s->chunk, &rl) < 0) nomem(s);
+      if (write_all(msgfd, s->chunk.s, s->chunk.len) < 0) write_failed = 1;
+    }
+  }
+  stream_message(s, mlen, msgfd, &write_failed);
+  if (msgfd >= 0) close(msgfd);
+  if (qmtp_read_comma(&s->in) < 0) read_failed(s);
+  /* the sender and the recipients, then the outer comma */
+  if (qmtp_read_data(&s->in, tlen, &s->tail) < 0) {
+    if (errno != ETIMEDOUT && errno != ENOMEM) errno = EPROTO;
+    read_failed(s); /* exiting closes the envelope pipe: nothing queued */
+  }
+  if (qmqp_tail_parse(s->tail.s, s->tail.len, &t, &s->rcpts) < 0) read_failed(s);
+
+  if (!bad && t.addr_error == QMTP_ADDR_LONG) bad = "Daddress too long (#5.1.3)";
+  if (!bad && t.addr_error) bad = "Daddress unusable (#5.1.3)";
+  if (pid >= 0) {
+    if (!bad && !write_failed) {
+      if (str_copys(&s->env, "F") < 0 || str_catb(&s->env, t.sender, t.sender_len) < 0 || str_catc(&s->env, 0) < 0
+          || str_cat(&s->env, &s->rcpts) < 0 || str_catc(&s->env, 0) < 0)
+        nomem(s);
+      (void)write_all(envfd, s->env.s, s->env.len);
+    }
+    close(envfd);
+    if (wait_pid(pid, &status) < 0) status = 0x7f00;
+  }
+  if (bad) {
+    if (str_copys(&s->reply, bad) < 0) nomem(s);
+  } else if (write_failed && wait_exitcode(status) == 0) {
+    if (str_copys(&s->reply, "Zqq write error or disk full (#4.3.0)") < 0) nomem(s);
+  } else {
+    str id = STR_INIT;
+    if (str_copys(&id, "qp ") < 0 || str_cats(&id, qp) < 0 || str_0(&id) < 0) nomem(s);
+    if (qmtp_qq_reply(&s->reply, status, id.s) < 0) nomem(s);
+    str_free(&id);
+  }
+  send_reply(s);
+  {
+    str what = STR_INIT;
+    if (str_copys(&what, "mail <") == 0 && cat_loggable(&what, t.sender, t.sender_len) == 0
+        && str_cats(&what, "> rcpts ") == 0 && str_catulong(&what, (unsigned long)t.nrcpt) == 0
+        && str_cats(&what, " bytes ") == 0 && str_catulong(&what, (unsigned long)mlen) == 0
+        && str_cats(&what, " result ") == 0 && str_0(&what) == 0)
+      log_line(s, what.s, s->reply.s, s->reply.len, qp[0] ? qp : 0);
+    str_free(&what);
+  }
+  return 0;
+}

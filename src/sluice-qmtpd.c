@@ -1,0 +1,402 @@
+/* sluice-qmtpd: the QMTP server (sluice-qmtpd(8)).
+ *
+ * Run by tcpserver as the daemon user, one process per connection: fd 0
+ * and fd 1 are the socket, fd 2 the log. A connection carries any
+ * number of messages, each three netstrings: the message (a mode byte,
+ * LF or CR, then the text), the sender, and a netstring of recipient
+ * netstrings. The message is streamed to the injector (sluice-queue or
+ * QMAILQUEUE) as it arrives, so memory does not grow with its size; the
+ * envelope follows once the recipients are known, and only when at
+ * least one was accepted (otherwise the injector sees no envelope and
+ * queues nothing). Each recipient gets one reply netstring, K, Z or D.
+ *
+ * Parsing lives in the library (qmtp, qmtp_io); relay policy is the one
+ * of sluice-smtpd: control/rcpthosts, control/morercpthosts.cdb, and
+ * RELAYCLIENT appended to every recipient. Exit: 0 at end of input,
+ * 100 after a protocol violation, 111 on a timeout or trouble. */
+#include <errno.h>
+#include <signal.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "addr.h"
+#include "auto.h"
+#include "buf.h"
+#include "byte.h"
+#include "cdb.h"
+#include "control.h"
+#include "die.h"
+#include "domain.h"
+#include "env.h"
+#include "file.h"
+#include "fmt.h"
+#include "netstring.h"
+#include "qmtp.h"
+#include "qmtp_io.h"
+#include "queue.h"
+#include "scan.h"
+#include "smtpd_rcpt.h"
+#include "smtpd_text.h"
+#include "str.h"
+#include "wait.h"
+
+#define SENDER_MAX 4096        /* bytes of the sender netstring */
+#define RCPT_ITEM_MAX 4096     /* bytes of one recipient netstring */
+#define LOG_RCPTS_MAX 4000     /* bytes of recipients in one log line */
+
+struct config {
+  str me, local_host, qq_path;
+  unsigned long databytes, timeout;
+  str rcpthosts;
+  struct cdb morercpt;
+  int morercpt_open;
+  const char *relayclient;
+  const char *remote_ip, *remote_host, *remote_info;
+  const char *qq;
+};
+
+/* What happens to one recipient; kept one byte each in decisions. */
+#define RCPT_ACCEPT 'A'
+#define RCPT_RELAY 'R'  /* relaying denied */
+#define RCPT_LONG 'L'   /* too long for the queue */
+#define RCPT_BAD 'B'    /* NUL, CR or LF */
+
+struct server {
+  struct config *cf;
+  buf in, out;
+  char inmem[8192], outmem[4096];
+  str chunk, sender, rcptblock, env, decisions, reply, addr, log, logrcpts;
+};
+
+static int cat_loggable(str *out, const char *p, size_t n)
+{
+  size_t i;
+  for (i = 0; i < n && i < 1100; ++i) {
+    unsigned char c = (unsigned char)p[i];
+    if (str_catc(out, (c < 32 || c == 127) ? '?' : (char)c) < 0) return -1;
+  }
+  return 0;
+}
+
+static _Noreturn void give_up(struct server *s, int code, const char *why)
+{
+  str l = STR_INIT;
+  const char *ip = s->cf->remote_ip ? s->cf->remote_ip : "unknown";
+
+  if (str_copys(&l, "sluice-qmtpd: pid ") == 0 && str_catulong(&l, (unsigned long)getpid()) == 0
+      && str_cats(&l, " from ") == 0 && cat_loggable(&l, ip, byte_len(ip, 64)) == 0
+      && str_cats(&l, " closing: ") == 0 && str_cats(&l, why) == 0 && str_catc(&l, '\n') == 0)
+    (void)write_all(2, l.s, l.len);
+  _exit(code);
+}
+
+/* A failed read: a protocol error or a timeout. */
+static _Noreturn void read_failed(struct server *s)
+{
+  if (errno == ETIMEDOUT) give_up(s, EXIT_TEMP, "timeout");
+  if (errno == ENOMEM) give_up(s, EXIT_TEMP, "out of memory");
+  if (errno == EMSGSIZE) give_up(s, EXIT_PERM, "protocol error: netstring too long");
+  if (errno == EPROTO) give_up(s, EXIT_PERM, "protocol error: malformed netstring");
+  give_up(s, EXIT_TEMP, "read error");
+}
+
+static _Noreturn void nomem(struct server *s)
+{
+  give_up(s, EXIT_TEMP, "out of memory");
+}
+
+static void out_write(struct server *s, const char *p, size_t n)
+{
+  if (buf_put(&s->out, p, n) < 0) give_up(s, EXIT_TEMP, "write error");
+}
+
+/* One reply netstring: kind byte and text. */
+static void reply_netstring(struct server *s, const char *text, size_t n)
+{
+  str_truncate(&s->chunk, 0);
+  if (netstring_cat(&s->chunk, text, n) < 0) nomem(s);
+  out_write(s, s->chunk.s, s->chunk.len);
+}
+
+static void reply_text(struct server *s, const char *text)
+{
+  reply_netstring(s, text, byte_len(text, 1000));
+}
+
+static void control_trouble(struct server *s, const char *file)
+{
+  warn_sys("unable to read control/", file);
+  give_up(s, EXIT_TEMP, "unable to read controls");
+}
+
+static void read_config(struct server *s, struct config *cf)
+{
+  const char *e;
+  char host[256];
+  unsigned long num;
+  int fd;
+
+  if (chdir(auto_home) < 0) {
+    warn_sys("unable to switch to ", auto_home);
+    give_up(s, EXIT_TEMP, "unable to read controls");
+  }
+  if (gethostname(host, sizeof host - 1) < 0) host[0] = 0;
+  host[sizeof host - 1] = 0;
+  if (control_readline("control/me", &cf->me, host[0] ? host : "localhost") < 0) control_trouble(s, "me");
+  if (str_0(&cf->me) < 0) nomem(s);
+  if (control_readnum("control/timeoutsmtpd", &cf->timeout, 1200, 1, 86400) < 0) control_trouble(s, "timeoutsmtpd");
+  if (control_readnum("control/databytes", &cf->databytes, 0, 0, (unsigned long)-1) < 0) control_trouble(s, "databytes");
+  e = env_get("DATABYTES");
+  if (e && scan_ulong_exact(e, byte_len(e, 64), &num) == 0) cf->databytes = num;
+  if (control_readlist("control/rcpthosts", &cf->rcpthosts) < 0) control_trouble(s, "rcpthosts");
+  fd = open_read("control/morercpthosts.cdb");
+  if (fd >= 0) {
+    if (cdb_open(&cf->morercpt, fd) < 0) control_trouble(s, "morercpthosts.cdb");
+    cf->morercpt_open = 1;
+  } else if (errno != ENOENT) {
+    control_trouble(s, "morercpthosts.cdb");
+  }
+  cf->relayclient = env_get("RELAYCLIENT");
+  cf->remote_ip = env_get("TCPREMOTEIP");
+  cf->remote_host = env_get("TCPREMOTEHOST");
+  cf->remote_info = env_get("TCPREMOTEINFO");
+  e = env_get("TCPLOCALHOST");
+  if (str_copys(&cf->local_host, e && *e ? e : cf->me.s) < 0 || str_0(&cf->local_host) < 0) nomem(s);
+  e = env_get("QMAILQUEUE");
+  if (e && *e) {
+    cf->qq = e;
+  } else {
+    if (str_copys(&cf->qq_path, auto_home) < 0 || str_cats(&cf->qq_path, "/bin/sluice-queue") < 0
+        || str_0(&cf->qq_path) < 0)
+      nomem(s);
+    cf->qq = cf->qq_path.s;
+  }
+}
+
+/* 1 when mail for the domain may be accepted from anybody. */
+static int rcpt_allowed(struct server *s, const char *dom, size_t dlen)
+{
+  struct config *cf = s->cf;
+  int r;
+
+  if (domain_match_list(dom, dlen, &cf->rcpthosts)) return 1;
+  if (!cf->morercpt_open) return 0;
+  r = smtpd_morercpthosts(&cf->morercpt, dom, dlen);
+  if (r < 0) give_up(s, EXIT_TEMP, "unable to read control/morercpthosts.cdb");
+  return r;
+}
+
+/* Decides about one recipient; an accepted one goes into s->env. */
+static char decide(struct server *s, const char *a, size_t n)
+{
+  struct config *cf = s->cf;
+  size_t at;
+  int chk = qmtp_addr_check(a, n);
+
+  if (chk == QMTP_ADDR_BAD) return RCPT_BAD;
+  if (!cf->relayclient && addr_split(a, n, &at) && !rcpt_allowed(s, a + at + 1, n - at - 1)) return RCPT_RELAY;
+  if (str_copyb(&s->addr, a, n) < 0) nomem(s);
+  if (cf->relayclient && str_cats(&s->addr, cf->relayclient) < 0) nomem(s);
+  if (qmtp_addr_check(s->addr.s, s->addr.len) != QMTP_ADDR_OK) return RCPT_LONG;
+  if (str_catc(&s->env, 'T') < 0 || str_cat(&s->env, &s->addr) < 0 || str_catc(&s->env, 0) < 0) nomem(s);
+  return RCPT_ACCEPT;
+}
+
+static void log_rcpt(struct server *s, const char *a, size_t n, char decision)
+{
+  if (s->logrcpts.len > LOG_RCPTS_MAX) return;
+  if (str_cats(&s->logrcpts, decision == RCPT_ACCEPT ? " rcpt <" : " reject <") < 0
+      || cat_loggable(&s->logrcpts, a, n) < 0 || str_catc(&s->logrcpts, '>') < 0)
+    nomem(s);
+  if (s->logrcpts.len > LOG_RCPTS_MAX && str_cats(&s->logrcpts, " ...") < 0) nomem(s);
+}
+
+static void log_message(struct server *s, unsigned long bytes, const char *qp, const str *result)
+{
+  const char *ip = s->cf->remote_ip ? s->cf->remote_ip : "unknown";
+  str *l = &s->log;
+  int ok;
+
+  str_truncate(l, 0);
+  ok = str_copys(l, "sluice-qmtpd: pid ") == 0 && str_catulong(l, (unsigned long)getpid()) == 0
+       && str_cats(l, " from ") == 0 && cat_loggable(l, ip, byte_len(ip, 64)) == 0
+       && str_cats(l, " mail <") == 0 && cat_loggable(l, s->sender.s, s->sender.len) == 0
+       && str_catc(l, '>') == 0 && str_cat(l, &s->logrcpts) == 0
+       && str_cats(l, " bytes ") == 0 && str_catulong(l, bytes) == 0
+       && str_cats(l, " result ") == 0 && cat_loggable(l, result->s, result->len) == 0;
+  if (ok && qp) ok = str_cats(l, " qp ") == 0 && str_cats(l, qp) == 0;
+  if (ok && str_catc(l, '\n') == 0) (void)write_all(2, l->s, l->len);
+}
+
+/* Reads the message data (len bytes after the mode byte) and sends
+ * what is to be stored to msgfd (-1: discard). Returns the bytes
+ * stored; sets *write_failed when the injector stopped reading. */
+static unsigned long stream_message(struct server *s, size_t len, int crlf, int msgfd, int *write_failed)
+{
+  struct qmtp_crlf conv;
+  unsigned long stored = 0;
+
+  qmtp_crlf_start(&conv);
+  while (len > 0) {
+    size_t take;
+    if (buf_avail(&s->in) == 0) {
+      ssize_t r = buf_feed(&s->in);
+      if (r == 0) errno = EPROTO;
+      if (r <= 0) read_failed(s);
+    }
+    take = buf_avail(&s->in);
+    if (take > len) take = len;
+    str_truncate(&s->chunk, 0);
+    if (msgfd >= 0) {
+      if (crlf) {
+        if (qmtp_crlf_feed(&conv, buf_peek(&s->in), take, &s->chunk) < 0) nomem(s);
+      } else if (str_catb(&s->chunk, buf_peek(&s->in), take) < 0) {
+        nomem(s);
+      }
+    }
+    buf_seek(&s->in, take);
+    len -= take;
+    if (!len && msgfd >= 0 && crlf && qmtp_crlf_end(&conv, &s->chunk) < 0) nomem(s);
+    stored += s->chunk.len;
+    if (s->chunk.len && msgfd >= 0 && !*write_failed && write_all(msgfd, s->chunk.s, s->chunk.len) < 0)
+      *write_failed = 1;
+  }
+  return stored;
+}
+
+/* One message. Returns 0 at a clean end of input before it. */
+static int one_message(struct server *s)
+{
+  struct config *cf = s->cf;
+  size_t len, pos, n, i, naccept = 0;
+  const char *bad = 0, *a;
+  char mode = 0, qp[FMT_ULONG + 4];
+  int r, msgfd = -1, envfd = -1, write_failed = 0, status = 0;
+  pid_t pid = -1;
+  unsigned long stored;
+
+  r = qmtp_read_len(&s->in, (size_t)-1, &len, 0);
+  if (r == 0) return 0;
+  if (r < 0) read_failed(s);
+  if (len == 0) {
+    errno = EPROTO;
+    read_failed(s); /* no mode byte */
+  }
+  if (buf_read_exact(&s->in, &mode, 1) != 1) {
+    if (errno != ETIMEDOUT) errno = EPROTO;
+    read_failed(s);
+  }
+  --len;
+  qp[0] = 0;
+  if (mode != '\n' && mode != '\r') {
+    bad = "Dunknown message format: the first byte must be LF or CR (#5.6.0)";
+  } else if (cf->databytes && len > cf->databytes) {
+    bad = "Dmessage size exceeds fixed maximum message size (#5.3.4)";
+  } else {
+    pid = qmtp_qq_start(cf->qq, &msgfd, &envfd);
+    if (pid < 0) {
+      warn_sys("unable to start the queue program");
+      bad = "Zqq unable to start (#4.3.0)";
+    } else {
+      struct smtpd_received rl;
+      qp[fmt_ulong(qp, (unsigned long)pid)] = 0;
+      rl.helo = 0;
+      rl.helo_len = 0;
+      rl.remote_host = cf->remote_host;
+      rl.remote_info = cf->remote_info;
+      rl.remote_ip = cf->remote_ip;
+      rl.local_host = cf->local_host.s;
+      rl.protocol = "QMTP";
+      rl.when = time(0);
+      str_truncate(&s->chunk, 0);
+      if (smtpd_received_line(&s->chunk, &rl) < 0) nomem(s);
+      if (write_all(msgfd, s->chunk.s, s->chunk.len) < 0) write_failed = 1;
+    }
+  }
+  stored = stream_message(s, len, mode == '\r', msgfd, &write_failed);
+  if (msgfd >= 0) close(msgfd);
+  if (qmtp_read_comma(&s->in) < 0) read_failed(s);
+
+  if (qmtp_read_netstring(&s->in, SENDER_MAX, &s->sender) != 1) {
+    if (errno != ETIMEDOUT && errno != EMSGSIZE) errno = EPROTO;
+    read_failed(s);
+  }
+  if (qmtp_read_netstring(&s->in, QMTP_TAIL_MAX, &s->rcptblock) != 1) {
+    if (errno != ETIMEDOUT && errno != EMSGSIZE) errno = EPROTO;
+    read_failed(s);
+  }
+
+  /* the recipients: check the whole list before answering any */
+  str_truncate(&s->decisions, 0);
+  str_truncate(&s->logrcpts, 0);
+  if (str_copys(&s->env, "F") < 0 || str_cat(&s->env, &s->sender) < 0 || str_catc(&s->env, 0) < 0) nomem(s);
+  if (!bad && qmtp_addr_check(s->sender.s, s->sender.len) != QMTP_ADDR_OK)
+    bad = "Dsender address unusable (#5.1.7)";
+  pos = 0;
+  while ((r = qmtp_list_next(s->rcptblock.s, s->rcptblock.len, &pos, RCPT_ITEM_MAX, &a, &n)) == 1) {
+    char d = s->decisions.len >= QMTP_RCPT_MAX ? RCPT_LONG : bad ? RCPT_BAD : decide(s, a, n);
+    if (str_catc(&s->decisions, d) < 0) nomem(s);
+    if (d == RCPT_ACCEPT) ++naccept;
+    log_rcpt(s, a, n, d);
+  }
+  if (r < 0) {
+    if (errno != EMSGSIZE) errno = EPROTO;
+    read_failed(s); /* exiting closes the envelope pipe: nothing queued */
+  }
+
+  if (pid >= 0) {
+    if (naccept && !bad && !write_failed) {
+      if (str_catc(&s->env, 0) < 0) nomem(s);
+      (void)write_all(envfd, s->env.s, s->env.len);
+    }
+    close(envfd); /* without an envelope the injector queues nothing */
+    if (wait_pid(pid, &status) < 0) status = 0x7f00;
+  }
+  if (bad) {
+    if (str_copys(&s->reply, bad) < 0) nomem(s);
+  } else if (!naccept) {
+    if (str_copys(&s->reply, "Dno valid recipients (#5.1.0)") < 0) nomem(s);
+  } else if (write_failed && wait_exitcode(status) == 0) {
+    if (str_copys(&s->reply, "Zqq write error or disk full (#4.3.0)") < 0) nomem(s);
+  } else {
+    str id = STR_INIT;
+    if (str_copys(&id, "qp ") < 0 || str_cats(&id, qp) < 0 || str_0(&id) < 0) nomem(s);
+    if (qmtp_qq_reply(&s->reply, status, id.s) < 0) nomem(s);
+    str_free(&id);
+  }
+
+  /* one reply per recipient, in order */
+  for (i = 0; i < s->decisions.len; ++i) {
+    switch (s->decisions.s[i]) {
+    case RCPT_RELAY: reply_text(s, "Dsorry, that domain isn't in my list of allowed rcpthosts (#5.7.1)"); break;
+    case RCPT_LONG: reply_text(s, "Drecipient address too long, or too many recipients (#5.1.3)"); break;
+    case RCPT_BAD:
+      if (bad) reply_netstring(s, s->reply.s, s->reply.len);
+      else reply_text(s, "Drecipient address unusable (#5.1.3)");
+      break;
+    default: reply_netstring(s, s->reply.s, s->reply.len); break;
+    }
+  }
+  log_message(s, stored, qp[0] ? qp : 0, &s->reply);
+  if (buf_flush(&s->out) < 0) give_up(s, EXIT_TEMP, "write error");
+  return 1;
+}
+
+int main(void)
+{
+  static struct config cf;
+  static struct server srv;
+  struct server *s = &srv;
+
+  die_progname("sluice-qmtpd");
+  signal(SIGPIPE, SIG_IGN);
+  s->cf = &cf;
+  buf_init(&s->in, 0, s->inmem, sizeof s->inmem);
+  buf_init(&s->out, 1, s->outmem, sizeof s->outmem);
+  read_config(s, &cf);
+  buf_set_timeout(&s->in, cf.timeout * 1000);
+  buf_set_timeout(&s->out, cf.timeout * 1000);
+  while (one_message(s)) {
+  }
+  return 0;
+}
