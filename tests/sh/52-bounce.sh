@@ -97,14 +97,21 @@ capture() {
     bad "$2: copy of the bounce" "mess or info of $cid gone"
 }
 CHECKER="python3 $TOP/tests/dsncheck.py"
+# hup: SIGHUP to sluice-start, and wait until sluice-send has reread
+rereads() { grep -c '^control files reread' "$LOG"; }
+reread_more() { [ "$(rereads)" -gt "$1" ]; }
+hup() {
+  hup_n=$(rereads)
+  kill -HUP "$SPID"
+  waitfor 100 reread_more "$hup_n" || bad "SIGHUP rereads" "no new 'control files reread' in the log"
+}
 
 start FAKESPAWN_SLOW_MS=3000
 
 # ---- 1. queuelifetime
 echo 1 > "$H/control/queuelifetime"
-kill -HUP "$SPID"
-waitfor 100 grep -q '^control files reread' "$LOG" || bad "SIGHUP rereads" "no 'control files reread' in the log"
-kill -TERM "$SPID"; waitfor 700 gone "$SPID"; wait "$SPID"; SPID=""
+hup
+stop
 inj "slowlife@test.example" "deferlife@remote.example" || bad "queue 1" "sluice-queue failed"
 id=$(todo_id)
 touch -m -d "@$(($(date +%s) - 100))" "$Q/todo/$((id % SPLIT))/$id"
@@ -120,7 +127,7 @@ check "lifetime: From MAILER-DAEMON@test.example" grep -q '^From: .*MAILER-DAEMO
 check "lifetime: To the sender" grep -qi '^To: .*slowlife@test.example' "$T/life.mess"
 waitfor 100 queue_empty || bad "lifetime: drained" "$(queue_files) files left"
 rm -f "$H/control/queuelifetime"
-kill -HUP "$SPID"
+hup
 
 # ---- 2. permanent failure
 inj "slowfail@test.example" "failx@remote.example" || bad "queue 2" "sluice-queue failed"
@@ -134,8 +141,7 @@ waitfor 100 queue_empty || bad "fail: drained" "$(queue_files) files left"
 
 # ---- 3. QSBMF
 echo qsbmf > "$H/control/bounceformat"
-kill -HUP "$SPID"
-sleep 1
+hup
 inj "slowq@test.example" "failq@remote.example" || bad "queue 3" "sluice-queue failed"
 capture slowq@test.example qsbmf
 got=$($CHECKER --qsbmf < "$T/qsbmf.mess" 2>&1)
@@ -144,8 +150,7 @@ got=$($CHECKER < "$T/qsbmf.mess" 2>&1)
 check "qsbmf: not RFC 3464" test -n "$got" -a "$got" != "failq@remote.example 5.1.1 failed"
 waitfor 100 queue_empty || bad "qsbmf: drained" "$(queue_files) files left"
 rm -f "$H/control/bounceformat"
-kill -HUP "$SPID"
-sleep 1
+hup
 
 # ---- 4. double bounces
 inj "" "faild@remote.example" || bad "queue 4" "sluice-queue failed"
@@ -154,8 +159,7 @@ check "double bounce delivered" test "$(awk '$2 == "postmaster@test.example" && 
 waitfor 100 queue_empty || bad "double: drained" "$(queue_files) files left"
 echo slowpm > "$H/control/doublebounceto"
 echo dbh.example > "$H/control/doublebouncehost"
-kill -HUP "$SPID"
-sleep 1
+hup
 inj "" "faild2@remote.example" || bad "queue 4b" "sluice-queue failed"
 capture slowpm@dbh.example double
 check "double: from #@[]" grep -qx 'F#@\[\]' "$T/double.info"

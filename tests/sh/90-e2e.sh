@@ -495,6 +495,10 @@ try: conn.quit()
 except Exception: pass
 log.write("sent %d\n" % n)
 EOF
+if ! answers220 127.0.0.1 "$P_SMTP"; then
+  bad "stream: SMTP answers" "sluice-smtpd does not answer on 127.0.0.1 port $P_SMTP: no stream"
+  done_testing
+fi
 TAG=s$$
 start_t=$(date +%s)
 python3 "$T/stream.py" "$N" "$P_SMTP" "$TU@$NAME" "$TAG" "$T/stream.out" > "$T/stream.err" 2>&1 &
