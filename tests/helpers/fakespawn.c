@@ -134,7 +134,10 @@ static void write_number(const struct fake *f, const char *name, unsigned long u
   int fd;
   num[n++] = '\n';
   dir_path(f, &path, name);
-  if (str_copy(&tmp, &path) < 0 || str_cats(&tmp, ".tmp") < 0 || str_0(&tmp) < 0) die_nomem();
+  /* one temporary name per process: lspawn and rspawn share the dir */
+  if (str_copy(&tmp, &path) < 0 || str_cats(&tmp, ".tmp.") < 0 || str_catulong(&tmp, (unsigned long)getpid()) < 0
+      || str_0(&tmp) < 0)
+    die_nomem();
   fd = open_trunc(tmp.s, 0644);
   if (fd < 0 || write_all(fd, num, n) < 0 || close(fd) < 0) die_temp_sys("unable to write ", tmp.s);
   if (rename(tmp.s, path.s) < 0) die_temp_sys("unable to rename ", tmp.s);

@@ -257,7 +257,7 @@ check "staged sendmail" test -x "$D$H/bin/sendmail"
 check_eq "staged sluice-queue (root, users exist)" "$(attr "$D$H/bin/sluice-queue")" "4711 $uq:$grp"
 check_eq "staged queue" "$(attr "$D$H/queue/todo/0")" "750 $uq:$grp"
 check_eq "staged /usr/sbin/sendmail" "$(readlink "$D/usr/sbin/sendmail")" "$H/bin/sendmail"
-check_eq "staged /usr/bin/mailq" "$(readlink "$D/usr/bin/mailq")" "$H/bin/sendmail"
+check_eq "staged /usr/bin/mailq" "$(readlink "$D/usr/bin/mailq")" "$H/bin/mailq"
 check_eq "old sendmail kept" "$(cat "$D/usr/lib/sendmail.pre-sluice")" old
 check_eq "new /usr/lib/sendmail" "$(readlink "$D/usr/lib/sendmail")" "$H/bin/sendmail"
 check_eq "live links untouched" "$(ls -l --time-style=full-iso /usr/sbin/sendmail /usr/lib/sendmail /usr/bin/mailq 2>&1)" "$before"

@@ -44,6 +44,7 @@ cleanup() {
   for p in $servers; do kill "$p" 2> /dev/null; done
   for p in $servers; do wait "$p" 2> /dev/null; done
   userdel "$TUSER" > /dev/null 2>&1
+  type restore_alias > /dev/null 2>&1 && restore_alias
   rm -rf "$T"
 }
 trap cleanup EXIT
