@@ -229,7 +229,7 @@ check_eq "raw message: Received line" "$(sed -n 2,3p "$T/mess" | sed 's/; .*//')
   by mx.example.test with ESMTP"
 printf 'Subject: s\n\n.dot\nb\351\377 8bit\n' > "$T/want"
 check "raw message: body intact, unstuffed, LF" sh -c "tail -n +4 '$T/mess' | cmp -s - '$T/want'"
-check "log line for the transaction" grep -q "^sluice-smtpd: pid [0-9]* from 127.0.0.1 helo client.test mail <a@b.test> rcpt <u@example.test> rcpt <Postmaster> rcpt <w@x.sub.example.test> bytes 27 result 250 qp [0-9]*\$" "$T/norelay.log"
+check "log line for the transaction" grep -q "^sluice-smtpd: pid [0-9]* from 127.0.0.1 helo client.test mail <a@b.test> rcpt <u@example.test> rcpt <Postmaster> rcpt <w@x.sub.example.test> bytes 26 result 250 qp [0-9]*\$" "$T/norelay.log"
 
 qclear
 head -c 3000 /dev/urandom | od -An -tx1 | tr -d ' \n' | fold -w 70 > "$T/body"
@@ -278,6 +278,11 @@ check_eq "box@[own IP] rewritten to localiphost" "$(qenv)" "Fa@b.test|Tbox@examp
 check_eq "other literal refused" "$(codes "$P_NORELAY" "${E}MAIL FROM:<a@b.test>\r\nRCPT TO:<box@[127.0.0.2]>\r\nQUIT\r\n" | sed 's/^220 250 250 250 250 250 250 //')" "250 553 221"
 out=$(raw "$P_NORELAY" "${E}MAIL FROM:<spammer@bad.test>\r\nRCPT TO:<u@example.test>\r\nRSET\r\nMAIL FROM:<x@badhost.test>\r\nRCPT TO:<u@example.test>\r\nMAIL FROM:<ok@b.test>\r\nQUIT\r\n" | sed -n '8,$p' | cut -c1-9 | tr '\n' ' ')
 check_eq "badmailfrom: MAIL 250, RCPT 553" "$out" "250 2.1.0 553 5.7.1 250 2.0.0 250 2.1.0 553 5.7.1 503 5.5.1 221 2.0.0 "
+mv "$C/rcpthosts" "$C/rcpthosts.off"
+check_eq "no rcpthosts: a listed domain refused too" "$(cli smtplib 127.0.0.1 "$P_NORELAY" a@b.test u@example.test)" "refused 553"
+check_eq "no rcpthosts: RELAYCLIENT still relays" "$(cli smtplib 127.0.0.1 "$P_RELAY" a@b.test v@other.test)" "ok []"
+check "no rcpthosts: a warning in the log" grep -q 'sluice-smtpd: warning: control/rcpthosts is missing' "$T/norelay.log"
+mv "$C/rcpthosts.off" "$C/rcpthosts"
 qclear
 check_eq "SMTPUTF8 with smtplib" "$(cli utf8 127.0.0.1 "$P_NORELAY" "j$(printf '\303\266')rg@b.test" "$(printf '\303\274')ser@example.test")" ok
 check_eq "SMTPUTF8: envelope" "$(qenv)" "$(printf 'Fj\303\266rg@b.test|T\303\274ser@example.test|')"
@@ -422,6 +427,7 @@ check_eq "200 random connections made" "$n" 200
 check "random connections took under 120 s" test $(( $(date +%s) - start )) -lt 120
 n=$(cli random ::1 "$P_V6" 20 $$)
 check_eq "20 random connections on ::1" "$n" 20
+check_eq "random input: nothing queued" "$(qcount)" 0
 sleep 1
 for l in norelay v6; do
   ends=$(grep -c ' end [0-9]* status ' "$T/$l.log")
