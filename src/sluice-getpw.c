@@ -19,7 +19,7 @@
 int main(int argc, char **argv)
 {
   struct users_entry e = USERS_ENTRY_INIT;
-  str out = STR_INIT;
+  str out = STR_INIT, alias_home = STR_INIT;
   const char *local;
   size_t len;
   int r;
@@ -33,7 +33,9 @@ int main(int argc, char **argv)
   if (r < 0) die_temp_sys("unable to read the passwd database");
   if (r == 0) {
     users_entry_free(&e);
-    r = users_alias(auto_user_alias, local, len, &e);
+    if (str_copys(&alias_home, auto_home) < 0 || str_cats(&alias_home, "/alias") < 0 || str_0(&alias_home) < 0)
+      die_nomem();
+    r = users_alias(auto_user_alias, alias_home.s, local, len, &e);
     if (r < 0) die_temp_sys("unable to look up the alias user ", auto_user_alias);
     if (r == 0) die_temp("no alias user ", auto_user_alias);
   }
@@ -41,5 +43,6 @@ int main(int argc, char **argv)
   if (write_all(1, out.s, out.len) < 0) die_temp_sys("unable to write the answer");
   users_entry_free(&e);
   str_free(&out);
+  str_free(&alias_home);
   return 0;
 }

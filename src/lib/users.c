@@ -299,13 +299,13 @@ done:
   return r;
 }
 
-int users_alias(const char *alias, const char *local, size_t len, struct users_entry *e)
+int users_alias(const char *alias, const char *home, const char *local, size_t len, struct users_entry *e)
 {
   struct passwd *pw;
   errno = 0;
   pw = getpwnam(alias);
   if (!pw) return pw_not_found(errno) ? 0 : -1;
-  if (fill(e, pw, "-", local, len) < 0) return -1;
+  if (fill(e, pw, "-", local, len) < 0 || str_copys(&e->home, home) < 0) return -1;
   case_lowerb(e->ext.s, e->ext.len);
   return 1;
 }

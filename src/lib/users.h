@@ -72,7 +72,10 @@ int users_lookup(const char *path, const char *local, size_t len, struct users_e
  * home could not be read). */
 int users_passwd(const char *local, size_t len, struct users_entry *e);
 /* The alias user taking the whole lower-cased local part as extension:
- * 1 found, 0 no such account, -1 passwd could not be read. */
-int users_alias(const char *alias, const char *local, size_t len, struct users_entry *e);
+ * 1 found, 0 no such account, -1 passwd could not be read. Its home is
+ * home (conf-home/alias), not the one in passwd: the alias user's
+ * directory belongs to the installation, and an account made by an
+ * earlier installation elsewhere must not divert postmaster's mail. */
+int users_alias(const char *alias, const char *home, const char *local, size_t len, struct users_entry *e);
 
 #endif

@@ -163,10 +163,10 @@ static void passwd(void)
   users_entry_free(&e);
   /* the alias route takes root as an alias name: whole local part,
    * lower-cased, as extension */
-  CHECK(users_alias("root", "Some-Body", 9, &e) == 1 && e.uid == 0 && str_equals(&e.dash, "-") &&
+  CHECK(users_alias("root", "/var/sluice/alias", "Some-Body", 9, &e) == 1 && str_equals(&e.home, "/var/sluice/alias") && e.uid == 0 && str_equals(&e.dash, "-") &&
         str_equals(&e.ext, "some-body") && str_equals(&e.user, "root"));
   users_entry_free(&e);
-  CHECK(users_alias("no-such-user-here-zz", "x", 1, &e) == 0);
+  CHECK(users_alias("no-such-user-here-zz", "/h", "x", 1, &e) == 0);
   users_entry_free(&e);
 }
 
