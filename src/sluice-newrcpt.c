@@ -165,7 +165,8 @@ int main(int argc, char **argv)
     cdb_make_atomic_abort(&out);
     die_temp("no alias user ", auto_user_alias);
   }
-  if (str_copys(&home, pw->pw_dir) < 0 || str_0(&home) < 0) die_nomem();
+  /* the alias user's files live in conf-home/alias, as sluice-getpw(8) says */
+  if (str_copys(&home, auto_home) < 0 || str_cats(&home, "/alias") < 0 || str_0(&home) < 0) die_nomem();
   read_dotqmail(home.s, "");
   read_passwd();
 
