@@ -799,7 +799,7 @@ static int send_bounce(struct msg *m)
 
   if (info_read(m->id, &in) <= 0) goto done;
   if (file_read(bpath(m->id), &records, 64UL << 20) < 0) goto done;
-  if (in.sender.len == 3 && byte_equal(in.sender.s, "#@[]", 3)) {
+  if (in.sender.len == 4 && byte_equal(in.sender.s, "#@[]", 4)) {
     log_start("triple bounce: discarding bounce/");
     log_u(m->id);
     log_end();
