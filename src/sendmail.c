@@ -49,13 +49,20 @@ static _Noreturn void run(const char *name, char **argv, char *const *envp)
   die_temp_sys("unable to run ", p.s);
 }
 
+/* -q: SIGALRM to sluice-send through its daemontools service (svc -a),
+ * found under conf-home/service (where make run puts it) or the usual
+ * system service directories. Only root may signal it. */
 static _Noreturn void queue_run(void)
 {
   static const char *const dirs[] = { "/service/sluice-send", "/etc/service/sluice-send", "/var/service/sluice-send", 0 };
-  for (const char *const *d = dirs; *d; ++d) {
+  str own = STR_INIT;
+  const char *d;
+  size_t i;
+  if (str_copys(&own, auto_home) < 0 || str_cats(&own, "/service/sluice-send") < 0 || str_0(&own) < 0) die_nomem();
+  for (i = 0, d = own.s; d; d = dirs[i++]) {
     struct stat st;
-    if (stat(*d, &st) == 0 && S_ISDIR(st.st_mode) && geteuid() == 0) {
-      char *argv[] = { "svc", "-a", (char *)*d, 0 };
+    if (stat(d, &st) == 0 && S_ISDIR(st.st_mode) && geteuid() == 0) {
+      char *argv[] = { "svc", "-a", (char *)d, 0 };
       pid_t pid = child_spawn("/usr/bin/svc", argv, 0, 0, 0);
       int status;
       if (pid < 0) break;
@@ -65,7 +72,9 @@ static _Noreturn void queue_run(void)
     }
   }
   out("sendmail: sluice-send retries on its own schedule; to retry everything now, run as root:\n"
-      "  svc -a /service/sluice-send   (the directory of the sluice-send service)\n");
+      "  svc -a ");
+  out(own.s);
+  out("   (the directory of the sluice-send service)\n");
   _exit(0);
 }
 
