@@ -1,16 +1,23 @@
 /* sluice-showctl: prints the configuration in force (sluice-showctl(8)).
  *
- * For every control file sluice knows (sluice-control(5)) one block:
+ * For every control file a sluice program or run script reads
+ * (sluice-control(5)), grouped as in that page, one block:
  *     name: value               (single-value files)
  *     name: (default: X)        (missing file)
  *     name:                     (lists, one indented entry a line)
+ *     name: (present)           (cdb files)
  *       meaning
  * then one line "control/NAME: unknown control file" for every other
- * file in control/, and a loud warning when rcpthosts is missing. Exit
- * 0, or 111 when control/ or a file in it cannot be read. */
+ * file in control/, then a WARNING line (also on stderr) for each
+ * setting the programs would refuse or that changes what they accept:
+ * a missing rcpthosts, a number out of range, a bad bounceformat, a
+ * malformed smtproutes or qmqpservers entry, a tcprules source newer
+ * than its cdb. Exit 0, or 111 when control/ or a file in it cannot be
+ * read. */
 #include <dirent.h>
 #include <errno.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "auto.h"
@@ -18,54 +25,130 @@
 #include "control.h"
 #include "die.h"
 #include "file.h"
+#include "qmtp.h"
+#include "scan.h"
+#include "smtproutes.h"
 #include "str.h"
 
-enum kind { ONE, LIST, CDB };
+/* HEAD is a group title, not a file. NUM is a one-value file holding a
+ * decimal number from min to max. */
+enum kind { HEAD, ONE, NUM, LIST, CDB };
 
 struct ctl {
   const char *name;
   enum kind kind;
-  const char *dflt; /* text shown for a missing file; "=me" means the value of me */
+  const char *dflt;    /* text shown for a missing file; "=me" means the value of me */
   const char *meaning;
+  unsigned long min, max;
+  const char *bad;     /* NUM: what a value out of range does */
 };
 
+#define SMTPD_BAD "sluice-smtpd answers every connection with 421"
+#define SERVERS_BAD "sluice-smtpd, sluice-qmtpd and sluice-qmqpd refuse every connection"
+#define SEND_BAD "sluice-send does not start (after SIGHUP it keeps the old configuration)"
+#define REMOTE_BAD "every remote delivery fails temporarily (and sluice-qmqpc every message)"
+#define SCRIPT_BAD "tcpserver in the run scripts cannot use it"
+
 static const struct ctl ctls[] = {
-  { "me", ONE, "localhost", "the host's name; the default for most host-name files below" },
-  { "locals", LIST, "=me", "domains delivered locally" },
-  { "rcpthosts", LIST, "none: EVERY domain is accepted", "domains sluice-smtpd accepts mail for (others need RELAYCLIENT)" },
-  { "morercpthosts", LIST, "none", "more rcpthosts entries, the source of morercpthosts.cdb" },
-  { "morercpthosts.cdb", CDB, "none", "compiled morercpthosts, consulted after rcpthosts" },
-  { "virtualdomains", LIST, "none", "domain:prepend rules that make addresses local to a user" },
-  { "percenthack", LIST, "none", "domains where user%host@domain becomes user@host" },
-  { "envnoathost", ONE, "=me", "domain added to an envelope recipient without @" },
-  { "bouncefrom", ONE, "MAILER-DAEMON", "sender user name of bounces" },
-  { "bouncehost", ONE, "=me", "sender host name of bounces" },
-  { "doublebouncehost", ONE, "=me", "host of the address that gets double bounces" },
-  { "doublebounceto", ONE, "postmaster", "user that gets double bounces" },
-  { "bounceformat", ONE, "rfc3464", "bounce format: rfc3464 (DSN) or qsbmf (qmail's)" },
-  { "concurrencylocal", ONE, "10", "most local deliveries at once (at most 1000)" },
-  { "concurrencyremote", ONE, "20", "most remote deliveries at once (at most 1000)" },
-  { "queuelifetime", ONE, "604800", "seconds a message may stay in the queue before temporary failures become permanent" },
-  { "smtproutes", LIST, "none", "domain:relay:port static routes for remote delivery" },
-  { "helohost", ONE, "=me", "host name sluice-remote sends in EHLO/HELO" },
-  { "timeoutremote", ONE, "1200", "seconds sluice-remote waits for the remote server" },
-  { "timeoutconnect", ONE, "60", "seconds sluice-remote waits for a connection" },
-  { "badmailfrom", LIST, "none", "envelope senders (address or @host) refused by sluice-smtpd" },
-  { "databytes", ONE, "0 (no limit)", "largest message sluice-smtpd accepts, in bytes (env DATABYTES overrides)" },
-  { "localiphost", ONE, "=me", "name that replaces the server's own IP address in box@[ip]" },
-  { "smtpgreeting", ONE, "=me", "text of sluice-smtpd's 220 greeting" },
-  { "timeoutsmtpd", ONE, "1200", "seconds sluice-smtpd waits for the client" },
-  { "maxrcpt", ONE, "0 (no limit)", "most recipients sluice-smtpd accepts per message" },
-  { "defaultdomain", ONE, "=me", "domain sluice-inject adds to bare recipient addresses" },
-  { "defaulthost", ONE, "=me", "host sluice-inject uses for From and the envelope sender" },
-  { "idhost", ONE, "=me", "host part of the Message-IDs sluice-inject makes" },
-  { "plusdomain", ONE, "=me", "domain sluice-inject puts in place of a trailing + of a host" },
-  { "qmqpservers", LIST, "none", "QMQP servers sluice-qmqpc tries, in order" },
-  { "defaultdelivery", ONE, "./Maildir/", "delivery for users without a .qmail file" },
-  { "rcptcheck.cdb", CDB, "none", "valid local recipients, checked by sluice-smtpd at RCPT time" },
+  { "This host", HEAD, 0, 0, 0, 0, 0 },
+  { "me", ONE, "localhost; sluice-smtpd, -qmtpd, -qmqpd and the run scripts: the system's host name",
+    "this host's name; the default for most host-name files below", 0, 0, 0 },
+
+  { "Scheduling and bounces: sluice-send, reread on SIGHUP (svc -h)", HEAD, 0, 0, 0, 0, 0 },
+  { "locals", LIST, "=me", "domains delivered on this host (sluice-send; sluice-smtpd for rcptcheck.cdb)", 0, 0, 0 },
+  { "virtualdomains", LIST, "none", "key:prepend rules that make addresses local to a user", 0, 0, 0 },
+  { "percenthack", LIST, "none", "domains where user%host@domain becomes user@host", 0, 0, 0 },
+  { "envnoathost", ONE, "=me", "domain added to an envelope recipient without @", 0, 0, 0 },
+  { "concurrencylocal", NUM, "10", "most local deliveries at once (1 to 1000)", 1, 1000, SEND_BAD },
+  { "concurrencyremote", NUM, "20", "most remote deliveries at once (1 to 1000)", 1, 1000, SEND_BAD },
+  { "queuelifetime", NUM, "604800",
+    "seconds in the queue after which a temporary failure becomes permanent", 0, 100000000UL, SEND_BAD },
+  { "bouncefrom", ONE, "MAILER-DAEMON", "sender user name of bounces", 0, 0, 0 },
+  { "bouncehost", ONE, "=me", "sender host name of bounces", 0, 0, 0 },
+  { "doublebounceto", ONE, "postmaster", "user that gets double bounces; empty: they are dropped", 0, 0, 0 },
+  { "doublebouncehost", ONE, "=me", "host added to doublebounceto", 0, 0, 0 },
+  { "bounceformat", ONE, "rfc3464", "bounce format: rfc3464 (DSN) or qsbmf (qmail's)", 0, 0, 0 },
+
+  { "Local delivery: sluice-lspawn, read at start (svc -t sluice-send)", HEAD, 0, 0, 0, 0, 0 },
+  { "defaultdelivery", ONE, "./Maildir/", "delivery (first line, .qmail syntax) for users without a .qmail file", 0, 0,
+    0 },
+
+  { "Remote delivery: sluice-remote, read at every delivery", HEAD, 0, 0, 0, 0, 0 },
+  { "helohost", ONE, "=me", "host name sluice-remote sends in EHLO/HELO", 0, 0, 0 },
+  { "smtproutes", LIST, "none: MX records", "domain:relay:port static routes (sluice-smtproutes(5))", 0, 0, 0 },
+  { "timeoutconnect", NUM, "60", "seconds to wait for a connection (sluice-remote, sluice-qmqpc)", 1, 86400,
+    REMOTE_BAD },
+  { "timeoutremote", NUM, "1200", "seconds to wait for each read or write (sluice-remote, sluice-qmqpc)", 1, 86400,
+    REMOTE_BAD },
+
+  { "Receiving: sluice-smtpd, sluice-qmtpd, sluice-qmqpd, read at every connection", HEAD, 0, 0, 0, 0, 0 },
+  { "rcpthosts", LIST, "none: only RELAYCLIENT clients may send mail in",
+    "domains sluice-smtpd accepts mail for (others need RELAYCLIENT)", 0, 0, 0 },
+  { "morercpthosts.cdb", CDB, "none", "more rcpthosts domains, for sluice-smtpd and sluice-qmtpd", 0, 0, 0 },
+  { "morercpthosts", LIST, "none", "not read by sluice: the usual source of morercpthosts.cdb", 0, 0, 0 },
+  { "rcptcheck.cdb", CDB, "none: no check",
+    "local parts that exist (sluice-newrcpt); sluice-smtpd refuses others with 550", 0, 0, 0 },
+  { "badmailfrom", LIST, "none", "envelope senders (address or @host) sluice-smtpd refuses", 0, 0, 0 },
+  { "databytes", NUM, "0 (no limit)", "largest message accepted, in bytes; env DATABYTES overrides", 0,
+    (unsigned long)-1, SERVERS_BAD },
+  { "maxrcpt", NUM, "1000", "most recipients sluice-smtpd accepts per message (1 to 100000)", 1, 100000UL,
+    SMTPD_BAD },
+  { "timeoutsmtpd", NUM, "1200", "seconds the servers wait for each read or write", 1, 86400, SERVERS_BAD },
+  { "smtpgreeting", ONE, "=me", "text of sluice-smtpd's 220 greeting", 0, 0, 0 },
+  { "localiphost", ONE, "=me", "name sluice-smtpd puts in place of its own address in box@[ip]", 0, 0, 0 },
+
+  { "Services: the run scripts of boot/, read at service start (svc -t)", HEAD, 0, 0, 0, 0, 0 },
+  { "smtpdip", ONE, "127.0.0.1", "IPv4 address of sluice-smtpd; 0 every address (smtpd6 stands down); - off", 0, 0,
+    0 },
+  { "smtpdip6", ONE, "::1", "IPv6 address of sluice-smtpd6; - off", 0, 0, 0 },
+  { "smtpdport", NUM, "25", "port of sluice-smtpd and -smtpd6 (env SLUICE_SMTPD_PORT wins)", 1, 65535, SCRIPT_BAD },
+  { "qmtpdip", ONE, "127.0.0.1", "address of sluice-qmtpd; 0 every address; - off", 0, 0, 0 },
+  { "qmtpdport", NUM, "209", "port of sluice-qmtpd (env SLUICE_QMTPD_PORT wins)", 1, 65535, SCRIPT_BAD },
+  { "qmqpdip", ONE, "127.0.0.1", "address of sluice-qmqpd; 0 every address; - off", 0, 0, 0 },
+  { "qmqpdport", NUM, "628", "port of sluice-qmqpd (env SLUICE_QMQPD_PORT wins)", 1, 65535, SCRIPT_BAD },
+  { "concurrencyincoming", NUM, "40", "most connections at once, per service (tcpserver -c)", 1, 1000000UL,
+    SCRIPT_BAD },
+  { "tcp.smtp.cdb", CDB, "none: sluice-smtpd and -smtpd6 do not start",
+    "client rules (RELAYCLIENT) of sluice-smtpd, read by tcpserver per connection", 0, 0, 0 },
+  { "tcp.smtp", LIST, "copied from boot/tcp.smtp by tools/services", "tcprules source of tcp.smtp.cdb", 0, 0, 0 },
+  { "tcp.qmtp.cdb", CDB, "none: tcp.smtp.cdb is used", "client rules of sluice-qmtpd", 0, 0, 0 },
+  { "tcp.qmtp", LIST, "none", "tcprules source of tcp.qmtp.cdb", 0, 0, 0 },
+  { "tcp.qmqp.cdb", CDB, "none: sluice-qmqpd does not start",
+    "the only clients sluice-qmqpd serves (QMQP has no relay check)", 0, 0, 0 },
+  { "tcp.qmqp", LIST, "copied from boot/tcp.qmqp by tools/services", "tcprules source of tcp.qmqp.cdb", 0, 0, 0 },
+
+  { "Injection: sluice-inject (sendmail), read for every message", HEAD, 0, 0, 0, 0, 0 },
+  { "defaultdomain", ONE, "=me", "domain sluice-inject adds to bare recipient addresses", 0, 0, 0 },
+  { "defaulthost", ONE, "=me", "host sluice-inject uses for From and the envelope sender", 0, 0, 0 },
+  { "idhost", ONE, "=me", "host part of the Message-IDs sluice-inject makes", 0, 0, 0 },
+  { "plusdomain", ONE, "=me", "domain sluice-inject puts in place of a trailing + of a host", 0, 0, 0 },
+
+  { "QMQP client: sluice-qmqpc, read for every message", HEAD, 0, 0, 0, 0, 0 },
+  { "qmqpservers", LIST, "none: sluice-qmqpc fails", "QMQP servers sluice-qmqpc tries, in order", 0, 0, 0 },
 };
 
 #define NCTLS (sizeof ctls / sizeof ctls[0])
+
+/* The tcprules and cdb sources whose staleness is worth a warning. */
+static const char *const compiled[][3] = {
+  { "tcp.smtp", "tcp.smtp.cdb", "tcprules (or tools/services)" },
+  { "tcp.qmtp", "tcp.qmtp.cdb", "tcprules (or tools/services)" },
+  { "tcp.qmqp", "tcp.qmqp.cdb", "tcprules (or tools/services)" },
+  { "morercpthosts", "morercpthosts.cdb", "a cdb tool" },
+};
+
+/* One-value files whose readers take an empty first line as missing. */
+static const char *const empty_is_default[] = {
+  "envnoathost", "bouncehost", "doublebouncehost", "defaultdelivery", "helohost",
+  "smtpdip", "smtpdip6", "smtpdport", "qmtpdip", "qmtpdport", "qmqpdip", "qmqpdport", "concurrencyincoming",
+};
+
+static int empty_default(const char *name)
+{
+  for (size_t i = 0; i < sizeof empty_is_default / sizeof empty_is_default[0]; ++i)
+    if (!strcmp(name, empty_is_default[i])) return 1;
+  return 0;
+}
 
 static void nomem_if(int r)
 {
@@ -79,66 +162,137 @@ static void path(str *p, const char *n)
   nomem_if(str_0(p));
 }
 
-int main(void)
+/* One warning: a WARNING line in out, the same on stderr. */
+static void warning(str *w, const char *a, const char *b, const char *c)
 {
-  str o = STR_INIT, p = STR_INIT, v = STR_INIT, me = STR_INIT;
-  char outmem[8192];
-  buf b;
-  DIR *d;
-  struct dirent *de;
-  int have_rcpthosts = 0;
+  nomem_if(str_cats(w, "WARNING: "));
+  nomem_if(str_cats(w, a));
+  nomem_if(str_cats(w, b));
+  nomem_if(str_cats(w, c));
+  nomem_if(str_catc(w, '\n'));
+  warn_msg(a, b, c);
+}
 
-  die_progname("sluice-showctl");
-  if (chdir(auto_home) < 0) die_temp_sys("unable to switch to ", auto_home);
-  if (control_readline("control/me", &me, "localhost") < 0) die_temp_sys("unable to read control/me");
-  nomem_if(str_0(&me));
-  nomem_if(str_cats(&o, "sluice control files in "));
-  nomem_if(str_cats(&o, auto_home));
-  nomem_if(str_cats(&o, "/control\n\n"));
-  for (size_t i = 0; i < NCTLS; ++i) {
-    const struct ctl *c = &ctls[i];
-    int r;
-    path(&p, c->name);
-    nomem_if(str_cats(&o, c->name));
-    nomem_if(str_cats(&o, ":"));
-    if (c->kind == CDB) {
-      r = access(p.s, F_OK) == 0 ? 1 : 0;
-      if (r) nomem_if(str_cats(&o, " (present)"));
-    } else if (c->kind == ONE) {
-      r = control_readline(p.s, &v, 0);
-      if (r < 0) die_temp_sys("unable to read ", p.s);
-      if (r) {
-        nomem_if(str_catc(&o, ' '));
-        nomem_if(str_cat(&o, &v));
-      }
-    } else {
-      size_t pos = 0, len;
-      const char *e;
-      r = control_readlist(p.s, &v);
-      if (r < 0) die_temp_sys("unable to read ", p.s);
-      if (r && v.len == 0) nomem_if(str_cats(&o, " (empty)"));
-      while (r && control_next(&v, &pos, &e, &len)) {
-        nomem_if(str_cats(&o, "\n    "));
-        nomem_if(str_catb(&o, e, len));
-      }
-    }
-    if (r && !strcmp(c->name, "rcpthosts")) have_rcpthosts = 1;
-    if (!r) {
-      nomem_if(str_cats(&o, " (default: "));
-      if (!strcmp(c->dflt, "=me")) {
-        nomem_if(str_cats(&o, me.s));
-      } else {
-        nomem_if(str_cats(&o, c->dflt));
-      }
-      nomem_if(str_catc(&o, ')'));
-    }
-    nomem_if(str_cats(&o, "\n  "));
-    nomem_if(str_cats(&o, c->meaning));
-    nomem_if(str_cats(&o, "\n"));
+/* The value of a NUM file v (present): a warning unless in range. */
+static void check_num(const struct ctl *c, const str *v, str *w)
+{
+  unsigned long u;
+  str t = STR_INIT;
+  if (scan_ulong_exact(v->s, v->len, &u) == 0 && u >= c->min && u <= c->max) return;
+  nomem_if(str_cats(&t, " is not a number from "));
+  nomem_if(str_catulong(&t, c->min));
+  nomem_if(str_cats(&t, " to "));
+  nomem_if(str_catulong(&t, c->max));
+  nomem_if(str_cats(&t, ": "));
+  nomem_if(str_cats(&t, c->bad));
+  nomem_if(str_0(&t));
+  warning(w, "control/", c->name, t.s);
+  str_free(&t);
+}
+
+/* One list entry e[0..len) (NUL-terminated, as control_readlist makes
+ * them) of the files whose syntax the readers check. */
+static void check_entry(const char *name, const char *e, size_t len, str *w)
+{
+  if (!strcmp(name, "smtproutes")) {
+    struct smtproute r = SMTPROUTE_INIT;
+    size_t keylen;
+    int bad = smtproutes_parse(e, len, &keylen, &r) < 0;
+    smtproute_free(&r);
+    if (bad) warning(w, "control/smtproutes: malformed line: ", e, "; every remote delivery fails temporarily");
+  } else if (!strcmp(name, "qmqpservers")) {
+    struct qmqp_server sv;
+    if (qmqp_server_parse(e, len, &sv) < 0)
+      warning(w, "control/qmqpservers: not an address: ", e, " (sluice-qmqpc skips it)");
   }
+}
 
-  nomem_if(str_catc(&o, '\n'));
-  d = opendir("control");
+/* One block of the listing for c, into o; problems into w. Returns 1
+ * when the file exists. */
+static int show(const struct ctl *c, const str *me, str *o, str *w)
+{
+  str p = STR_INIT, v = STR_INIT;
+  int r;
+
+  if (c->kind == HEAD) {
+    nomem_if(str_cats(o, "\n# "));
+    nomem_if(str_cats(o, c->name));
+    nomem_if(str_cats(o, "\n"));
+    return 0;
+  }
+  path(&p, c->name);
+  nomem_if(str_cats(o, c->name));
+  nomem_if(str_cats(o, ":"));
+  if (c->kind == CDB) {
+    r = access(p.s, F_OK) == 0 ? 1 : 0;
+    if (r) nomem_if(str_cats(o, " (present)"));
+  } else if (c->kind == ONE || c->kind == NUM) {
+    r = control_readline(p.s, &v, 0);
+    if (r < 0) die_temp_sys("unable to read ", p.s);
+    if (r && v.len == 0) nomem_if(str_cats(o, " (empty)"));
+    if (r && v.len == 0 && empty_default(c->name)) r = 0;
+    if (r && v.len) {
+      nomem_if(str_catc(o, ' '));
+      nomem_if(str_cat(o, &v));
+    }
+    if (r && c->kind == NUM) check_num(c, &v, w);
+    if (r && !strcmp(c->name, "bounceformat") && !str_equals(&v, "rfc3464") && !str_equals(&v, "qsbmf"))
+      warning(w, "control/bounceformat is neither rfc3464 nor qsbmf: ", SEND_BAD, "");
+  } else {
+    size_t pos = 0, len;
+    const char *e;
+    r = control_readlist(p.s, &v);
+    if (r < 0) die_temp_sys("unable to read ", p.s);
+    if (r && v.len == 0) nomem_if(str_cats(o, " (empty)"));
+    while (r && control_next(&v, &pos, &e, &len)) {
+      nomem_if(str_cats(o, "\n    "));
+      nomem_if(str_catb(o, e, len));
+      check_entry(c->name, e, len, w);
+    }
+  }
+  if (!r) {
+    nomem_if(str_cats(o, " (default: "));
+    if (!strcmp(c->dflt, "=me")) {
+      nomem_if(str_cat(o, me));
+    } else {
+      nomem_if(str_cats(o, c->dflt));
+    }
+    nomem_if(str_catc(o, ')'));
+  }
+  nomem_if(str_cats(o, "\n  "));
+  nomem_if(str_cats(o, c->meaning));
+  nomem_if(str_cats(o, "\n"));
+  str_free(&p);
+  str_free(&v);
+  return r;
+}
+
+/* A source edited after its compiled form was made is not in force. */
+static void check_compiled(str *w)
+{
+  str a = STR_INIT, b = STR_INIT;
+  for (size_t i = 0; i < sizeof compiled / sizeof compiled[0]; ++i) {
+    struct stat sa, sb;
+    path(&a, compiled[i][0]);
+    path(&b, compiled[i][1]);
+    if (stat(a.s, &sa) < 0 || stat(b.s, &sb) < 0) continue;
+    if (sa.st_mtime <= sb.st_mtime) continue;
+    nomem_if(str_cats(&a, " is newer than "));
+    nomem_if(str_cats(&a, b.s));
+    nomem_if(str_cats(&a, ": not in force until rebuilt with "));
+    nomem_if(str_0(&a));
+    warning(w, a.s, compiled[i][2], "");
+  }
+  str_free(&a);
+  str_free(&b);
+}
+
+/* "control/NAME: unknown control file" for every file not in ctls. */
+static void list_unknown(str *o)
+{
+  DIR *d = opendir("control");
+  struct dirent *de;
+
   if (!d) die_temp_sys("unable to read ", auto_home, "/control");
   for (;;) {
     size_t i;
@@ -147,19 +301,44 @@ int main(void)
     if (!de) break;
     if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, "..")) continue;
     for (i = 0; i < NCTLS; ++i)
-      if (!strcmp(de->d_name, ctls[i].name)) break;
+      if (ctls[i].kind != HEAD && !strcmp(de->d_name, ctls[i].name)) break;
     if (i < NCTLS) continue;
-    nomem_if(str_cats(&o, "control/"));
-    nomem_if(str_cats(&o, de->d_name));
-    nomem_if(str_cats(&o, ": unknown control file\n"));
+    nomem_if(str_cats(o, "control/"));
+    nomem_if(str_cats(o, de->d_name));
+    nomem_if(str_cats(o, ": unknown control file\n"));
   }
   if (errno) die_temp_sys("unable to read ", auto_home, "/control");
   closedir(d);
+}
+
+int main(void)
+{
+  str o = STR_INIT, w = STR_INIT, me = STR_INIT;
+  char outmem[8192];
+  buf b;
+  int have_rcpthosts = 0;
+
+  die_progname("sluice-showctl");
+  if (chdir(auto_home) < 0) die_temp_sys("unable to switch to ", auto_home);
+  if (control_readline("control/me", &me, "localhost") < 0) die_temp_sys("unable to read control/me");
+  nomem_if(str_cats(&o, "sluice control files in "));
+  nomem_if(str_cats(&o, auto_home));
+  nomem_if(str_cats(&o, "/control\n"));
+  for (size_t i = 0; i < NCTLS; ++i)
+    if (show(&ctls[i], &me, &o, &w) && !strcmp(ctls[i].name, "rcpthosts")) have_rcpthosts = 1;
+
+  nomem_if(str_catc(&o, '\n'));
+  list_unknown(&o);
+  check_compiled(&w);
   if (!have_rcpthosts) {
-    nomem_if(str_cats(&o, "WARNING: control/rcpthosts is missing: sluice-smtpd accepts mail for EVERY domain\n"
-                          "WARNING: and relays it: this host is an OPEN RELAY. List your domains in control/rcpthosts.\n"));
-    warn_msg("control/rcpthosts is missing: this host is an open relay");
+    /* Unlike qmail, sluice-smtpd and sluice-qmtpd take a missing
+     * rcpthosts as an empty list: no open relay, but no mail in either. */
+    nomem_if(str_cats(&w, "WARNING: control/rcpthosts is missing: sluice-smtpd and sluice-qmtpd take it as empty:\n"
+                          "WARNING: only RELAYCLIENT clients may send mail in (besides morercpthosts.cdb domains).\n"
+                          "WARNING: List the domains this host receives mail for in control/rcpthosts.\n"));
+    warn_msg("control/rcpthosts is missing: only RELAYCLIENT clients may send mail in");
   }
+  nomem_if(str_cat(&o, &w));
   buf_init(&b, 1, outmem, sizeof outmem);
   if (buf_put(&b, o.s, o.len) < 0 || buf_flush(&b) < 0) die_temp_sys("unable to write output");
   return 0;
