@@ -67,7 +67,18 @@ $(B)/prog/%.o: src/%.c
 	$(CC_CMD) $(CFLAGS_ALL) -c -o $@ $<
 
 $(PROGS): $(B)/%: $(B)/prog/%.o $(B)/libsluice.a
-	$(LD_CMD) $(EXTRA_LDFLAGS) -o $@ $< $(B)/libsluice.a
+	$(LD_CMD) $(EXTRA_LDFLAGS) $(if $(filter $*,$(STATIC_PROGS)),$(STATIC_LDFLAGS)) -o $@ $< $(B)/libsluice.a
+
+# Programs run once per message, linked statically: no dynamic loader,
+# no shared libraries to map and relocate at each start. They must not
+# use the name service (getpw*, getaddrinfo), which a static glibc
+# program can only reach by loading shared libraries after all.
+# STATIC_LDFLAGS is -static-pie when the link command accepts it (and
+# is not a sanitizer build), else empty: conf-ld alone.
+# `make STATIC_LDFLAGS=` links them dynamically.
+STATIC_PROGS = sluice-queue
+STATIC_LDFLAGS := $(if $(findstring -fsanitize,$(LD_CMD) $(EXTRA_LDFLAGS)),,$(shell \
+  printf 'int main(void) { return 0; }\n' | $(LD_CMD) -static-pie -x c -o /dev/null - > /dev/null 2>&1 && echo -static-pie))
 
 $(B)/tobj/%.o: tests/unit/%.c
 	@mkdir -p $(@D)

@@ -20,39 +20,22 @@
 #   local-fsync-raw-1  fsyncs per second of one process (file + dir),
 #                      tests/helpers/fsyncrate.c, as in bench/queue.sh
 # Needs root. Rows on fd 1 for bench/run; progress on fd 2.
-SLUICE_TEST_HOME=${SLUICE_BENCH_HOME:-/tmp/sluice-bench/home}
-SLUICE_TEST_BUILD=${SLUICE_BENCH_BUILD:-build/bench}
-export SLUICE_TEST_HOME SLUICE_TEST_BUILD
-if [ "$(id -u)" -ne 0 ]; then
-  printf 'local-e2e\t-\t-\tskipped: needs root (users, setuid sluice-queue)\n'
-  exit 0
-fi
-. tests/lib.sh
+BENCH_ROW=local-e2e
+. bench/lib.sh
 PATH=$PATH:/usr/sbin:/sbin
 export PATH
 N=${LOCAL_BENCH_MESSAGES:-5000}
 LIMIT=${LOCAL_BENCH_LIMIT:-900}
 BU=slbenchl
-spid=''
-die() { echo "bench/local.sh: $*" >&2; exit 111; }
 cleanup() {
-  if [ -n "$spid" ]; then
-    kill -TERM "$spid" 2> /dev/null
-    k=0
-    while kill -0 "$spid" 2> /dev/null && [ $k -lt 300 ]; do sleep 0.1; k=$((k + 1)); done
-    for c in $(pgrep -P "$spid" 2> /dev/null); do kill -KILL "$c" 2> /dev/null; done
-    kill -KILL "$spid" 2> /dev/null
-  fi
+  kill_set 300
   userdel -r "$BU" > /dev/null 2>&1
   rm -rf "$T"
 }
 trap cleanup EXIT
 trap 'exit 111' INT TERM HUP
 
-echo "building and installing a private instance in $H" >&2
-inst_fresh
-FSR=$BIN/tests/fsyncrate
-QB=$BIN/tests/qbench
+bench_install
 [ -x "$FSR" ] && [ -x "$QB" ] || die "fsyncrate or qbench missing in $BIN/tests"
 
 userdel -r "$BU" > /dev/null 2>&1
@@ -70,16 +53,9 @@ fstype=$(stat -f -c %T "$H/fsyncbench" 2> /dev/null)
 set -- $("$FSR" "$H/fsyncbench" 300) || die "fsyncrate failed"
 rawa=$3
 
-# children's CPU seconds so far (user + system), from the shell's times
-# (times runs in this shell, not in a command substitution's subshell)
-cpu_children() { sed -n 2p "$T/times" | tr 'ms' '  ' | awk '{ printf "%d\n", ($1 * 60 + $2 + $3 * 60 + $4) * 1000000 }'; }
-times > "$T/times"
-cpu0=$(cpu_children)
+cpu_mark
 
-"$H/bin/sluice-start" < /dev/null > /dev/null 2> "$T/log" &
-spid=$!
-k=0
-while ! grep -q 'status:' "$T/log" 2> /dev/null && [ $k -lt 100 ]; do sleep 0.1; k=$((k + 1)); done
+start_set
 kill -0 "$spid" 2> /dev/null || die "sluice-start did not start: $(cat "$T/log")"
 
 # count: the messages in Maildir/new into $got, with shell builtins only
@@ -96,12 +72,7 @@ t1=$(date +%s%N)
 [ "$got" -eq "$N" ] || die "only $got of $N messages delivered within $LIMIT s"
 rate=$((N * 1000000000 / (t1 - t0)))
 
-kill -TERM "$spid"
-wait "$spid"
-spid=''
-times > "$T/times"
-cpu1=$(cpu_children)
-cpu=$(((cpu1 - cpu0) / N))
+stop_set "$N"
 grep -c 'deferral\|failure' "$T/log" | awk '$1 > 0 { print "bench/local.sh: " $1 " deferrals or failures logged" }' >&2
 
 set -- $("$FSR" "$H/fsyncbench" 300) || die "fsyncrate failed"

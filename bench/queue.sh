@@ -26,24 +26,14 @@
 # (target: at least 80%). Needs root (setup makes users and the setuid
 # bit). Rows on fd 1 as bench/run wants them; progress on fd 2.
 # QUEUE_BENCH_ONE / QUEUE_BENCH_MANY set the message counts (300, 2000).
-SLUICE_TEST_HOME=${SLUICE_BENCH_HOME:-/tmp/sluice-bench/home}
-SLUICE_TEST_BUILD=${SLUICE_BENCH_BUILD:-build/bench}
-export SLUICE_TEST_HOME SLUICE_TEST_BUILD
-if [ "$(id -u)" -ne 0 ]; then
-  printf 'queue\t-\t-\tskipped: needs root (users, setuid sluice-queue)\n'
-  exit 0
-fi
-. tests/lib.sh
+BENCH_ROW=queue
+. bench/lib.sh
 ONE=${QUEUE_BENCH_ONE:-300}
 MANY=${QUEUE_BENCH_MANY:-2000}
-echo "building and installing a private instance in $H" >&2
-inst_fresh
+bench_install
 Q=$H/bin/sluice-queue
 QD=$H/queue
-FSR=$BIN/tests/fsyncrate
-QB=$BIN/tests/qbench
 qclear() { find "$QD/mess" "$QD/intd" "$QD/todo" "$QD/pid" -type f -exec rm -f {} +; }
-die() { echo "bench/queue.sh: $*" >&2; exit 111; }
 
 mkdir -p "$H/fsyncbench" || die "cannot create $H/fsyncbench"
 fstype=$(stat -f -c %T "$H/fsyncbench" 2> /dev/null)

@@ -27,37 +27,22 @@
 #                      (20), neither less nor more.
 # A pass fails when the sink did not get every message.
 # Needs root. Rows on fd 1 for bench/run; progress on fd 2.
-SLUICE_TEST_HOME=${SLUICE_BENCH_HOME:-/tmp/sluice-bench/home}
-SLUICE_TEST_BUILD=${SLUICE_BENCH_BUILD:-build/bench}
-export SLUICE_TEST_HOME SLUICE_TEST_BUILD
-if [ "$(id -u)" -ne 0 ]; then
-  printf 'remote-relay\t-\t-\tskipped: needs root (users, setuid sluice-queue)\n'
-  exit 0
-fi
-. tests/lib.sh
+BENCH_ROW=remote-relay
+. bench/lib.sh
 N=${REMOTE_BENCH_MESSAGES:-5000}
 LIMIT=${REMOTE_BENCH_LIMIT:-900}
 CONC=20
 PEAKN=${REMOTE_BENCH_PEAK_MESSAGES:-400}
-spid='' kpid=''
-die() { echo "bench/remote.sh: $*" >&2; exit 111; }
+kpid=''
 cleanup() {
-  if [ -n "$spid" ]; then
-    kill -TERM "$spid" 2> /dev/null
-    k=0
-    while kill -0 "$spid" 2> /dev/null && [ $k -lt 300 ]; do sleep 0.1; k=$((k + 1)); done
-    for c in $(pgrep -P "$spid" 2> /dev/null); do kill -KILL "$c" 2> /dev/null; done
-    kill -KILL "$spid" 2> /dev/null
-  fi
+  kill_set 300
   [ -n "$kpid" ] && kill "$kpid" 2> /dev/null
   rm -rf "$T"
 }
 trap cleanup EXIT
 trap 'exit 111' INT TERM HUP
 
-echo "building and installing a private instance in $H" >&2
-inst_fresh
-QB=$BIN/tests/qbench
+bench_install
 SINK=$BIN/tests/smtpsink
 [ -x "$QB" ] && [ -x "$SINK" ] || die "qbench or smtpsink missing in $BIN/tests"
 
@@ -85,11 +70,9 @@ start_sink() {
 
 echo bench.invalid > "$H/control/me"
 echo "$CONC" > "$H/control/concurrencyremote"
-queue_empty() { "$H/bin/sluice-qstat" 2> /dev/null | grep -q '^messages in queue: 0$'; }
 # no_mess: no file under queue/mess, with shell builtins only (no
 # process, so the CPU figure is the mail system's alone)
 no_mess() { set -- "$H"/queue/mess/*/*; [ ! -e "$1" ]; }
-cpu_children() { sed -n 2p "$T/times" | tr 'ms' '  ' | awk '{ printf "%d\n", ($1 * 60 + $2 + $3 * 60 + $4) * 1000000 }'; }
 
 # pass COUNT [DELAYMS]: queue COUNT messages with the set stopped, then
 # run the set until the queue is empty. Sets rate, ms, cpu, conns,
@@ -100,9 +83,7 @@ pass() {
   start_sink "$@"
   echo "queueing $n messages of 2 KB" >&2
   set -- $("$QB" "$H/bin/sluice-queue" 20 "$n" 2048) || die "qbench had failures: $*"
-  # (times runs in this shell: not in a command substitution)
-  times > "$T/times"
-  cpu0=$(cpu_children)
+  cpu_mark
   echo "delivering them" >&2
   t0=$(date +%s%N)
   "$H/bin/sluice-start" < /dev/null > /dev/null 2> "$T/log" &
@@ -113,12 +94,7 @@ pass() {
   queue_empty || die "queue not empty after $LIMIT s: $("$H/bin/sluice-qstat" | tr '\n' ' ')"
   ms=$(((t1 - t0) / 1000000))
   rate=$((n * 1000000000 / (t1 - t0)))
-  kill -TERM "$spid"
-  wait "$spid"
-  spid=''
-  times > "$T/times"
-  cpu1=$(cpu_children)
-  cpu=$(((cpu1 - cpu0) / n))
+  stop_set "$n"
   kill -TERM "$kpid"
   wait "$kpid"
   kpid=''

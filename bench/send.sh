@@ -16,21 +16,13 @@
 #                                       (target: at least 90%)
 # Needs root. SEND_BENCH_SMALL / SEND_BENCH_LARGE set the counts;
 # each run is bounded by SEND_BENCH_LIMIT seconds (default 1200).
-SLUICE_TEST_HOME=${SLUICE_BENCH_HOME:-/tmp/sluice-bench/home}
-SLUICE_TEST_BUILD=${SLUICE_BENCH_BUILD:-build/bench}
-export SLUICE_TEST_HOME SLUICE_TEST_BUILD
-if [ "$(id -u)" -ne 0 ]; then
-  printf 'send\t-\t-\tskipped: needs root (users, setuid sluice-queue)\n'
-  exit 0
-fi
-. tests/lib.sh
+BENCH_ROW=send
+. bench/lib.sh
 SMALL=${SEND_BENCH_SMALL:-10000}
 LARGE=${SEND_BENCH_LARGE:-100000}
 LIMIT=${SEND_BENCH_LIMIT:-1200}
-die() { echo "bench/send.sh: $*" >&2; exit 111; }
 
-echo "building and installing a private instance in $H" >&2
-inst_fresh
+bench_install
 for p in sluice-lspawn sluice-rspawn; do
   cp "$BIN/tests/fakespawn" "$H/bin/$p" && chmod 755 "$H/bin/$p" || die "cannot install fakespawn"
 done
@@ -39,14 +31,7 @@ echo bench.example > "$H/control/locals"
 Q=$H/queue
 role() { awk -v r="$1" 'NF == 0 { exit } $1 == r { print $2 }' conf-users; }
 TICK=$(getconf CLK_TCK)
-SPID=""
-cleanup() {
-  if [ -n "$SPID" ]; then
-    for c in $(pgrep -P "$SPID" 2> /dev/null); do kill -KILL "$c" 2> /dev/null; done
-    kill -KILL "$SPID" 2> /dev/null
-  fi
-  rm -rf "$T"
-}
+cleanup() { kill_set; rm -rf "$T"; }
 trap cleanup EXIT
 trap 'exit 1' INT TERM HUP
 busy() { [ -n "$(find "$Q/todo" "$Q/info" -type f -print -quit)" ]; }
@@ -58,21 +43,21 @@ run() {
   setpriv --reuid "$(role queue)" --regid "$(role group)" --clear-groups \
     "$BIN/tests/mktodo" "$1" bench@x.org 'l%@bench.example' 'r%@remote.example' || die "mktodo failed"
   "$H/bin/sluice-start" > "$T/log" 2>&1 < /dev/null &
-  SPID=$!
+  spid=$!
   t0=$(date +%s%N)
   k=0
   while busy; do
     sleep 0.2
     k=$((k + 1))
     [ $k -lt $((LIMIT * 5)) ] || die "queue of $1 not drained after $LIMIT s"
-    kill -0 "$SPID" 2> /dev/null || { tail -n 5 "$T/log" >&2; die "sluice-start ended"; }
+    kill -0 "$spid" 2> /dev/null || { tail -n 5 "$T/log" >&2; die "sluice-start ended"; }
   done
   t1=$(date +%s%N)
-  sp=$(pgrep -x -P "$SPID" sluice-send) || die "no sluice-send"
+  sp=$(pgrep -x -P "$spid" sluice-send) || die "no sluice-send"
   cpu=$(awk '{ print $14 + $15 }' "/proc/$sp/stat")
-  kill -TERM "$SPID"
-  wait "$SPID"
-  SPID=""
+  kill -TERM "$spid"
+  wait "$spid"
+  spid=""
   ends=$(grep -c '^end msg ' "$T/log")
   [ "$ends" -eq "$1" ] || die "$ends of $1 messages ended"
   echo "$1 messages: $(((t1 - t0) / 1000000)) ms, sluice-send cpu $cpu ticks" >&2

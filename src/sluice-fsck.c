@@ -652,6 +652,110 @@ static void remove_extra_dirs(struct fsck *f)
   }
 }
 
+/* ---- users/roles ---- */
+
+/* users/roles beside the queue (sluice-queue(8)): one line "ROLE UID"
+ * for each user role, written by tools/setup and read by sluice-queue
+ * to name its caller's role without the name service. It must be a
+ * regular file of root's that no one else may write, and every role
+ * must have exactly one line with the uid passwd gives its user. Not
+ * repaired here: tools/setup writes it. */
+#define ROLES_MAX 4096
+
+/* A problem of users/roles, shown as path shown (parts NULL-terminated). */
+static void roles_problem(struct fsck *f, const char *shown, ...)
+{
+  const char *prefix = f->prefix;
+  va_list ap;
+  f->prefix = shown;
+  ++f->problems;
+  va_start(ap, shown);
+  out_parts(f, ".", ap);
+  va_end(ap);
+  not_repairable(f, ".", "run tools/setup (make setup), which rewrites it");
+  f->prefix = prefix;
+}
+
+static void check_roles(struct fsck *f)
+{
+  static const char *const role[] = { "alias", "daemon", "log", "passwd", "queue", "remote", "send" };
+  const char *const user[] = { auto_user_alias, auto_user_daemon, auto_user_log, auto_user_passwd,
+                               auto_user_queue, auto_user_remote, auto_user_send };
+  enum { NROLES = sizeof role / sizeof role[0] };
+  int seen[NROLES] = { 0 };
+  str path = STR_INIT, text = STR_INIT;
+  const char *shown;
+  struct stat st;
+  size_t i = 0;
+
+  /* the parent of the queue by name, not by "queue/..", which does
+   * not resolve while the queue is missing (before -c creates it) */
+  {
+    size_t n = strlen(f->qdir);
+    while (n > 1 && f->qdir[n - 1] == '/') --n;
+    while (n > 0 && f->qdir[n - 1] != '/') --n;
+    if (str_copyb(&path, f->qdir, n) < 0 || str_cats(&path, "users/roles") < 0 || str_0(&path) < 0) die_nomem();
+  }
+  /* shown like the other paths: relative to conf-home, unless a queue
+   * directory was given */
+  shown = f->qdir == f->prefix ? path.s : "users/roles";
+  if (lstat(path.s, &st) < 0) {
+    if (errno != ENOENT) die_temp_sys("unable to stat ", path.s);
+    roles_problem(f, shown, "missing", (const char *)0);
+    goto done;
+  }
+  if (!S_ISREG(st.st_mode)) {
+    roles_problem(f, shown, "not a regular file", (const char *)0);
+    goto done;
+  }
+  if (st.st_uid != 0 || (st.st_mode & 022)) {
+    roles_problem(f, shown, "must be owned by root and writable by root alone", (const char *)0);
+    goto done;
+  }
+  switch (file_read(path.s, &text, ROLES_MAX)) {
+  case 1: break;
+  case 0: roles_problem(f, shown, "missing", (const char *)0); goto done;
+  default:
+    if (errno != EFBIG) die_temp_sys("unable to read ", path.s);
+    roles_problem(f, shown, "larger than 4096 bytes", (const char *)0);
+    goto done;
+  }
+  while (i < text.len) {
+    size_t start = i, sp = 0, end, r;
+    unsigned long u;
+    char have[FMT_ULONG], want[FMT_ULONG];
+    struct passwd *pw;
+    while (i < text.len && text.s[i] != '\n') {
+      if (text.s[i] == ' ' && !sp) sp = i;
+      ++i;
+    }
+    end = i++;
+    for (r = 0; r < NROLES; ++r)
+      if (sp && strlen(role[r]) == sp - start && !memcmp(text.s + start, role[r], sp - start)) break;
+    if (r == NROLES || scan_ulong_exact(text.s + sp + 1, end - sp - 1, &u) < 0) {
+      roles_problem(f, shown, "a line is not \"ROLE UID\" with a user role of conf-users", (const char *)0);
+      continue;
+    }
+    if (seen[r]++) {
+      roles_problem(f, shown, "role ", role[r], " has more than one line", (const char *)0);
+      continue;
+    }
+    pw = getpwnam(user[r]);
+    if (!pw) die_temp("unknown user ", user[r], ": create the sluice users first (make setup)");
+    if ((unsigned long)pw->pw_uid != u) {
+      have[fmt_ulong(have, u)] = 0;
+      want[fmt_ulong(want, (unsigned long)pw->pw_uid)] = 0;
+      roles_problem(f, shown, "role ", role[r], " has uid ", have, ", but ", user[r], " has uid ", want,
+                    (const char *)0);
+    }
+  }
+  for (size_t r = 0; r < NROLES; ++r)
+    if (!seen[r]) roles_problem(f, shown, "no line for role ", role[r], (const char *)0);
+done:
+  str_free(&path);
+  str_free(&text);
+}
+
 /* ---- the whole run ---- */
 
 static void lookup_ids(struct fsck *f)
@@ -705,6 +809,7 @@ static int enter_queue(struct fsck *f)
 static int fsck_run(struct fsck *f)
 {
   umask(077);
+  check_roles(f);
   if (enter_queue(f)) {
     check_structure(f);
     scan_files(f);

@@ -81,41 +81,23 @@ static int answer(str *work, const struct spawn_request *req, char letter, const
 static int getpw(struct lspawn *ls, const char *local, struct users_entry *e)
 {
   char *argv[3];
-  child_fd fds[2];
-  child_spec sp;
   struct drop d;
   str out = STR_INIT;
-  int p[2], st, code, r = -1;
+  int rfd, st, code, r = -1;
   pid_t pid;
 
-  if (spawner_pipe(p) < 0) return -1;
   argv[0] = (char *)"sluice-getpw";
   argv[1] = (char *)local;
   argv[2] = 0;
-  fds[0].to = 0;
-  fds[0].from = ls->devnull;
-  fds[1].to = 1;
-  fds[1].from = p[1];
   memset(&d, 0, sizeof d);
   d.uid = ls->pw_uid;
   d.gid = ls->pw_gid;
   d.groups[0] = ls->pw_gid;
   d.ngroups = 1;
-  memset(&sp, 0, sizeof sp);
-  sp.path = ls->getpw_path.s;
-  sp.argv = argv;
-  sp.fds = fds;
-  sp.nfds = 2;
-  sp.prepare = drop_prepare;
-  sp.arg = &d;
-  pid = child_start(&sp);
-  close(p[1]);
-  if (pid < 0) {
-    close(p[0]);
-    return -1;
-  }
-  if (read_fd_all(p[0], &out, GETPW_OUTPUT_MAX) < 0) out.len = 0;
-  close(p[0]);
+  pid = spawner_start(ls->getpw_path.s, argv, ls->devnull, drop_prepare, &d, &rfd);
+  if (pid < 0) return -1;
+  if (read_fd_all(rfd, &out, GETPW_OUTPUT_MAX) < 0) out.len = 0;
+  close(rfd);
   if (wait_pid(pid, &st) < 0) goto done;
   code = wait_exitcode(st);
   if (code == 100) r = 0;
@@ -156,9 +138,7 @@ static int start(void *ctx, struct spawn_request *req, pid_t *pid, int *fd, str 
   const char *rcpt = req->rcpts.s, *domain;
   size_t rlen, at;
   char *argv[10];
-  child_fd fds[2];
-  child_spec sp;
-  int p[2], msg = -1, r, err, ng;
+  int msg = -1, r, err, ng;
 
   if (req->nrcpts != 1)
     return answer(work, req, 'Z', "4.3.0 sluice-lspawn takes one recipient per request", 0);
@@ -186,7 +166,6 @@ static int start(void *ctx, struct spawn_request *req, pid_t *pid, int *fd, str 
   d.ngroups = (size_t)ng;
   d.home = e.home.s;
 
-  if (spawner_pipe(p) < 0) { r = -1; goto done; }
   argv[0] = (char *)"sluice-local";
   argv[1] = e.user.s;
   argv[2] = e.home.s;
@@ -197,28 +176,8 @@ static int start(void *ctx, struct spawn_request *req, pid_t *pid, int *fd, str 
   argv[7] = req->sender.s;
   argv[8] = ls->defaultdelivery.s;
   argv[9] = 0;
-  fds[0].to = 0;
-  fds[0].from = msg;
-  fds[1].to = 1;
-  fds[1].from = p[1];
-  memset(&sp, 0, sizeof sp);
-  sp.path = ls->local_path.s;
-  sp.argv = argv;
-  sp.fds = fds;
-  sp.nfds = 2;
-  sp.prepare = drop_prepare;
-  sp.arg = &d;
-  *pid = child_start(&sp);
-  err = errno;
-  close(p[1]);
-  if (*pid < 0) {
-    close(p[0]);
-    errno = err;
-    r = -1;
-    goto done;
-  }
-  *fd = p[0];
-  r = 1;
+  *pid = spawner_start(ls->local_path.s, argv, msg, drop_prepare, &d, fd);
+  r = *pid < 0 ? -1 : 1;
 done:
   err = errno;
   if (msg >= 0) close(msg);

@@ -12,7 +12,6 @@
  * 111 on a timeout or trouble. */
 #include <errno.h>
 #include <signal.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "auto.h"
@@ -28,7 +27,6 @@
 #include "qmtp_io.h"
 #include "scan.h"
 #include "size.h"
-#include "smtpd_text.h"
 #include "str.h"
 #include "wait.h"
 
@@ -37,7 +35,8 @@ struct server {
   char inmem[8192], outmem[1024];
   str chunk, tail, rcpts, env, reply, log, me, local_host, qq_path;
   unsigned long databytes, timeout;
-  const char *remote_ip, *remote_host, *remote_info, *qq;
+  struct qmtp_peer peer;
+  const char *qq;
 };
 
 static int cat_loggable(str *out, const char *p, size_t n)
@@ -52,7 +51,7 @@ static int cat_loggable(str *out, const char *p, size_t n)
 
 static void log_line(struct server *s, const char *what, const char *p, size_t n, const char *qp)
 {
-  const char *ip = s->remote_ip ? s->remote_ip : "unknown";
+  const char *ip = s->peer.remote_ip ? s->peer.remote_ip : "unknown";
   str *l = &s->log;
 
   str_truncate(l, 0);
@@ -71,11 +70,9 @@ static _Noreturn void give_up(struct server *s, int code, const char *why)
 
 static _Noreturn void read_failed(struct server *s)
 {
-  if (errno == ETIMEDOUT) give_up(s, EXIT_TEMP, "timeout");
-  if (errno == ENOMEM) give_up(s, EXIT_TEMP, "out of memory");
-  if (errno == EMSGSIZE) give_up(s, EXIT_PERM, "protocol error: netstring too long");
-  if (errno == EPROTO) give_up(s, EXIT_PERM, "protocol error: malformed netstring");
-  give_up(s, EXIT_TEMP, "read error");
+  int perm;
+  const char *why = qmtp_read_error(errno, &perm);
+  give_up(s, perm ? EXIT_PERM : EXIT_TEMP, why);
 }
 
 static _Noreturn void nomem(struct server *s)
@@ -107,11 +104,12 @@ static void read_config(struct server *s)
   if (control_readnum("control/databytes", &s->databytes, 0, 0, (unsigned long)-1) < 0) control_trouble(s, "databytes");
   e = env_get("DATABYTES");
   if (e && scan_ulong_exact(e, byte_len(e, 64), &num) == 0) s->databytes = num;
-  s->remote_ip = env_get("TCPREMOTEIP");
-  s->remote_host = env_get("TCPREMOTEHOST");
-  s->remote_info = env_get("TCPREMOTEINFO");
+  s->peer.remote_ip = env_get("TCPREMOTEIP");
+  s->peer.remote_host = env_get("TCPREMOTEHOST");
+  s->peer.remote_info = env_get("TCPREMOTEINFO");
   e = env_get("TCPLOCALHOST");
   if (str_copys(&s->local_host, e && *e ? e : s->me.s) < 0 || str_0(&s->local_host) < 0) nomem(s);
+  s->peer.local_host = s->local_host.s;
   e = env_get("QMAILQUEUE");
   if (e && *e) {
     s->qq = e;
@@ -190,23 +188,13 @@ int main(void)
   if (s->databytes && mlen > s->databytes) {
     bad = "Dmessage size exceeds fixed maximum message size (#5.3.4)";
   } else {
-    pid = qmtp_qq_start(s->qq, &msgfd, &envfd);
+    pid = qmtp_qq_received(s->qq, &s->peer, "QMQP", &s->chunk, &msgfd, &envfd, &write_failed);
+    if (pid == -2) nomem(s);
     if (pid < 0) {
       warn_sys("unable to start the queue program");
       bad = "Zqq unable to start (#4.3.0)";
     } else {
-      struct smtpd_received rl;
       qp[fmt_ulong(qp, (unsigned long)pid)] = 0;
-      rl.helo = 0;
-      rl.helo_len = 0;
-      rl.remote_host = s->remote_host;
-      rl.remote_info = s->remote_info;
-      rl.remote_ip = s->remote_ip;
-      rl.local_host = s->local_host.s;
-      rl.protocol = "QMQP";
-      rl.when = time(0);
-      if (smtpd_received_line(&s->chunk, &rl) < 0) nomem(s);
-      if (write_all(msgfd, s->chunk.s, s->chunk.len) < 0) write_failed = 1;
     }
   }
   stream_message(s, mlen, msgfd, &write_failed);

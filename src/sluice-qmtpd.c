@@ -16,7 +16,6 @@
  * 100 after a protocol violation, 111 on a timeout or trouble. */
 #include <errno.h>
 #include <signal.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "addr.h"
@@ -36,7 +35,6 @@
 #include "queue.h"
 #include "scan.h"
 #include "smtpd_rcpt.h"
-#include "smtpd_text.h"
 #include "str.h"
 #include "wait.h"
 
@@ -50,8 +48,11 @@ struct config {
   str rcpthosts;
   struct cdb morercpt;
   int morercpt_open;
+  str locals;                   /* local domains for the recipient check */
+  struct cdb rcptcheck;
+  int rcptcheck_state;          /* 0 no file, 1 open, -1 unreadable */
   const char *relayclient;
-  const char *remote_ip, *remote_host, *remote_info;
+  struct qmtp_peer peer;
   const char *qq;
 };
 
@@ -60,6 +61,8 @@ struct config {
 #define RCPT_RELAY 'R'  /* relaying denied */
 #define RCPT_LONG 'L'   /* too long for the queue */
 #define RCPT_BAD 'B'    /* NUL, CR or LF */
+#define RCPT_NOUSER 'U' /* not in control/rcptcheck.cdb */
+#define RCPT_NOCHECK 'C' /* rcptcheck.cdb unreadable */
 
 struct server {
   struct config *cf;
@@ -81,7 +84,7 @@ static int cat_loggable(str *out, const char *p, size_t n)
 static _Noreturn void give_up(struct server *s, int code, const char *why)
 {
   str l = STR_INIT;
-  const char *ip = s->cf->remote_ip ? s->cf->remote_ip : "unknown";
+  const char *ip = s->cf->peer.remote_ip ? s->cf->peer.remote_ip : "unknown";
 
   if (str_copys(&l, "sluice-qmtpd: pid ") == 0 && str_catulong(&l, (unsigned long)getpid()) == 0
       && str_cats(&l, " from ") == 0 && cat_loggable(&l, ip, byte_len(ip, 64)) == 0
@@ -93,11 +96,9 @@ static _Noreturn void give_up(struct server *s, int code, const char *why)
 /* A failed read: a protocol error or a timeout. */
 static _Noreturn void read_failed(struct server *s)
 {
-  if (errno == ETIMEDOUT) give_up(s, EXIT_TEMP, "timeout");
-  if (errno == ENOMEM) give_up(s, EXIT_TEMP, "out of memory");
-  if (errno == EMSGSIZE) give_up(s, EXIT_PERM, "protocol error: netstring too long");
-  if (errno == EPROTO) give_up(s, EXIT_PERM, "protocol error: malformed netstring");
-  give_up(s, EXIT_TEMP, "read error");
+  int perm;
+  const char *why = qmtp_read_error(errno, &perm);
+  give_up(s, perm ? EXIT_PERM : EXIT_TEMP, why);
 }
 
 static _Noreturn void nomem(struct server *s)
@@ -134,7 +135,7 @@ static void read_config(struct server *s, struct config *cf)
   const char *e;
   char host[256];
   unsigned long num;
-  int fd;
+  int fd, r;
 
   if (chdir(auto_home) < 0) {
     warn_sys("unable to switch to ", auto_home);
@@ -156,12 +157,19 @@ static void read_config(struct server *s, struct config *cf)
   } else if (errno != ENOENT) {
     control_trouble(s, "morercpthosts.cdb");
   }
+  /* the recipient check of sluice-smtpd (smtpd_rcpt_local) */
+  r = control_readlist("control/locals", &cf->locals);
+  if (r < 0) control_trouble(s, "locals");
+  if (r == 0 && (str_copy(&cf->locals, &cf->me) < 0 || str_catc(&cf->locals, 0) < 0)) nomem(s);
+  cf->rcptcheck_state = smtpd_rcptcheck_open(&cf->rcptcheck);
+  if (cf->rcptcheck_state < 0) warn_sys("unable to read control/rcptcheck.cdb");
   cf->relayclient = env_get("RELAYCLIENT");
-  cf->remote_ip = env_get("TCPREMOTEIP");
-  cf->remote_host = env_get("TCPREMOTEHOST");
-  cf->remote_info = env_get("TCPREMOTEINFO");
+  cf->peer.remote_ip = env_get("TCPREMOTEIP");
+  cf->peer.remote_host = env_get("TCPREMOTEHOST");
+  cf->peer.remote_info = env_get("TCPREMOTEINFO");
   e = env_get("TCPLOCALHOST");
   if (str_copys(&cf->local_host, e && *e ? e : cf->me.s) < 0 || str_0(&cf->local_host) < 0) nomem(s);
+  cf->peer.local_host = cf->local_host.s;
   e = env_get("QMAILQUEUE");
   if (e && *e) {
     cf->qq = e;
@@ -191,10 +199,13 @@ static char decide(struct server *s, const char *a, size_t n)
 {
   struct config *cf = s->cf;
   size_t at;
-  int chk = qmtp_addr_check(a, n);
+  int chk = qmtp_addr_check(a, n), r;
 
   if (chk == QMTP_ADDR_BAD) return RCPT_BAD;
   if (!cf->relayclient && addr_split(a, n, &at) && !rcpt_allowed(s, a + at + 1, n - at - 1)) return RCPT_RELAY;
+  r = smtpd_rcpt_local(&cf->rcptcheck, cf->rcptcheck_state, &cf->locals, a, n);
+  if (r < 0) return RCPT_NOCHECK;
+  if (r == 0) return RCPT_NOUSER;
   if (str_copyb(&s->addr, a, n) < 0) nomem(s);
   if (cf->relayclient && str_cats(&s->addr, cf->relayclient) < 0) nomem(s);
   if (qmtp_addr_check(s->addr.s, s->addr.len) != QMTP_ADDR_OK) return RCPT_LONG;
@@ -213,7 +224,7 @@ static void log_rcpt(struct server *s, const char *a, size_t n, char decision)
 
 static void log_message(struct server *s, unsigned long bytes, const char *qp, const str *result)
 {
-  const char *ip = s->cf->remote_ip ? s->cf->remote_ip : "unknown";
+  const char *ip = s->cf->peer.remote_ip ? s->cf->peer.remote_ip : "unknown";
   str *l = &s->log;
   int ok;
 
@@ -293,24 +304,13 @@ static int one_message(struct server *s)
   } else if (cf->databytes && len > cf->databytes) {
     bad = "Dmessage size exceeds fixed maximum message size (#5.3.4)";
   } else {
-    pid = qmtp_qq_start(cf->qq, &msgfd, &envfd);
+    pid = qmtp_qq_received(cf->qq, &cf->peer, "QMTP", &s->chunk, &msgfd, &envfd, &write_failed);
+    if (pid == -2) nomem(s);
     if (pid < 0) {
       warn_sys("unable to start the queue program");
       bad = "Zqq unable to start (#4.3.0)";
     } else {
-      struct smtpd_received rl;
       qp[fmt_ulong(qp, (unsigned long)pid)] = 0;
-      rl.helo = 0;
-      rl.helo_len = 0;
-      rl.remote_host = cf->remote_host;
-      rl.remote_info = cf->remote_info;
-      rl.remote_ip = cf->remote_ip;
-      rl.local_host = cf->local_host.s;
-      rl.protocol = "QMTP";
-      rl.when = time(0);
-      str_truncate(&s->chunk, 0);
-      if (smtpd_received_line(&s->chunk, &rl) < 0) nomem(s);
-      if (write_all(msgfd, s->chunk.s, s->chunk.len) < 0) write_failed = 1;
     }
   }
   stored = stream_message(s, len, mode == '\r', msgfd, &write_failed);
@@ -370,6 +370,8 @@ static int one_message(struct server *s)
     switch (s->decisions.s[i]) {
     case RCPT_RELAY: reply_text(s, "Dsorry, that domain isn't in my list of allowed rcpthosts (#5.7.1)"); break;
     case RCPT_LONG: reply_text(s, "Drecipient address too long, or too many recipients (#5.1.3)"); break;
+    case RCPT_NOUSER: reply_text(s, "Dno such user here (#5.1.1)"); break;
+    case RCPT_NOCHECK: reply_text(s, "Zunable to check recipient (#4.3.0)"); break;
     case RCPT_BAD:
       if (bad) reply_netstring(s, s->reply.s, s->reply.len);
       else reply_text(s, "Drecipient address unusable (#5.1.3)");

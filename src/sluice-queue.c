@@ -13,10 +13,15 @@
  *   link intd/N/ID to todo/N/ID; fsync todo/N: the commit point
  *   a byte to lock/trigger; pid/PID removed.
  * Before the commit point any failure removes what was made. A kill -9
- * leaves pid, mess and intd files that sluice-send and sluice-fsck remove. */
+ * leaves pid, mess and intd files that sluice-send and sluice-fsck remove.
+ *
+ * It runs once per message, so its start-up is most of its cost when
+ * fsync is cheap: it is linked statically where the toolchain allows
+ * (Makefile, STATIC_PROGS), asks no name service (the role of the
+ * caller comes from users/roles, written by tools/setup) and dates the
+ * Received line in UTC, so that no time zone file is read. */
 #include <errno.h>
 #include <fcntl.h>
-#include <pwd.h>
 #include <signal.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -29,6 +34,7 @@
 #include "file.h"
 #include "fmt.h"
 #include "queue.h"
+#include "scan.h"
 #include "str.h"
 
 /* qmail-queue's exit codes */
@@ -93,16 +99,50 @@ static void fix_name(char *dst, size_t size, const str *name)
   dst[name->len] = 0;
 }
 
-/* One passwd lookup: the name of the invoking uid tells which role
- * injected the message. */
+/* users/roles (sluice-queue(8)): one line "ROLE UID" for each user role
+ * of conf-users, written by tools/setup from the passwd database and
+ * checked by sluice-fsck. Reading it costs one open and one read where
+ * getpwuid() would load and ask the name service (and cannot work in a
+ * static program). The file is root's, in a root-owned directory. */
+#define ROLES_MAX 4096
+
+/* What the Received line says for a caller with this uid: the role of
+ * the first line of roles[0..n) that names it, or 0 ("by uid N"). */
+static const char *roles_how(const char *roles, size_t n, uid_t uid)
+{
+  static const char *const how[][2] = {
+    { "daemon", "from network" }, { "alias", "by alias" }, { "send", "by bounce" },
+  };
+  size_t i = 0;
+  while (i < n) {
+    size_t start = i, sp = 0, end;
+    unsigned long u;
+    while (i < n && roles[i] != '\n') {
+      if (roles[i] == ' ' && !sp) sp = i;
+      ++i;
+    }
+    end = i++;
+    if (!sp || scan_ulong_exact(roles + sp + 1, end - sp - 1, &u) < 0 || u != (unsigned long)uid) continue;
+    for (size_t r = 0; r < sizeof how / sizeof how[0]; ++r)
+      if (strlen(how[r][0]) == sp - start && !memcmp(roles + start, how[r][0], sp - start)) return how[r][1];
+  }
+  return 0;
+}
+
+/* The role of uid by users/roles (relative to conf-home); 0 when the
+ * file is missing, unreadable or does not name uid: the line then says
+ * "by uid N", which is all a Received line needs (sluice-fsck reports a
+ * missing or wrong file). */
 static const char *invoked_how(uid_t uid)
 {
-  struct passwd *pw = getpwuid(uid);
-  if (!pw || !pw->pw_name) return 0;
-  if (!strcmp(pw->pw_name, auto_user_daemon)) return "from network";
-  if (!strcmp(pw->pw_name, auto_user_alias)) return "by alias";
-  if (!strcmp(pw->pw_name, auto_user_send)) return "by bounce";
-  return 0;
+  char roles[ROLES_MAX];
+  ssize_t n;
+  int fd = open_read("users/roles");
+  if (fd < 0) return 0;
+  n = read_full(fd, roles, sizeof roles);
+  close(fd);
+  if (n <= 0) return 0;
+  return roles_how(roles, (size_t)n, uid);
 }
 
 static int received_line(str *out, pid_t pid, uid_t uid, time_t now)
@@ -116,23 +156,36 @@ static int received_line(str *out, pid_t pid, uid_t uid, time_t now)
   } else {
     if (str_cats(out, "by uid ") < 0 || str_catulong(out, (unsigned long)uid) < 0) return -1;
   }
-  if (str_cats(out, "); ") < 0 || date_rfc5322(out, now) < 0) return -1;
+  /* UTC: localtime() would read TZ and /etc/localtime in every run */
+  if (str_cats(out, "); ") < 0 || date_rfc5322_utc(out, now) < 0) return -1;
   return str_catc(out, '\n');
 }
 
-/* Copies fd 0 to fd, after the Received line. */
+/* Copies fd 0 to fd, after the Received line. The buffer is filled
+ * before each write, so that a small message and its Received line
+ * take one write. */
 static void copy_message(int fd, const str *received)
 {
   char buf[65536];
-  if (write_all(fd, received->s, received->len) < 0) fail_sys(QQ_WRITE, "unable to write message");
-  for (;;) {
-    ssize_t r = read(0, buf, sizeof buf);
-    if (r < 0) {
-      if (errno == EINTR) continue;
-      fail_sys(QQ_READ, "unable to read message");
+  size_t have = received->len;
+  int eof = 0;
+  if (have > sizeof buf) fail(QQ_BUG, "Received line too long");
+  memcpy(buf, received->s, have);
+  while (!eof) {
+    while (have < sizeof buf) {
+      ssize_t r = read(0, buf + have, sizeof buf - have);
+      if (r < 0) {
+        if (errno == EINTR) continue;
+        fail_sys(QQ_READ, "unable to read message");
+      }
+      if (r == 0) {
+        eof = 1;
+        break;
+      }
+      have += (size_t)r;
     }
-    if (r == 0) break;
-    if (write_all(fd, buf, (size_t)r) < 0) fail_sys(QQ_WRITE, "unable to write message");
+    if (write_all(fd, buf, have) < 0) fail_sys(QQ_WRITE, "unable to write message");
+    have = 0;
   }
 }
 
@@ -200,8 +253,8 @@ int main(void)
   alarm(86400);
 
   if (chdir(auto_home) < 0) fail_sys(QQ_HOME, "unable to switch to home directory");
+  if (received_line(&received, pid, uid, now) < 0) fail(QQ_NOMEM, "out of memory"); /* reads users/roles */
   if (chdir("queue") < 0) fail_sys(QQ_QUEUEDIR, "unable to switch to queue directory");
-  if (received_line(&received, pid, uid, now) < 0) fail(QQ_NOMEM, "out of memory");
 
   /* 1. the pid file: its inode number is the message id */
   if (str_copys(&name, "pid/") < 0 || str_catulong(&name, (unsigned long)pid) < 0) fail(QQ_NOMEM, "out of memory");

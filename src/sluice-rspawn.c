@@ -21,7 +21,6 @@
 #include "spawn.h"
 #include "spawner.h"
 #include "str.h"
-#include "wait.h"
 
 struct rspawn {
   str remote_path;      /* conf-home/bin/sluice-remote */
@@ -40,9 +39,7 @@ static int start(void *ctx, struct spawn_request *req, pid_t *pid, int *fd, str 
   const char *first = req->rcpts.s, *e;
   size_t flen, at, n, pos = 0, i = 3, len;
   char **argv;
-  child_fd fds[2];
-  child_spec sp;
-  int p[2], msg, err;
+  int msg, err;
 
   if (size_add(&n, req->nrcpts, 4) < 0 || size_mul(&n, n, sizeof *argv) < 0) return -1;
   if (str_0(&req->sender) < 0) return -1;
@@ -57,9 +54,8 @@ static int start(void *ctx, struct spawn_request *req, pid_t *pid, int *fd, str 
     return r < 0 ? -1 : 0;
   }
   argv = malloc(n);
-  if (!argv || spawner_pipe(p) < 0) {
+  if (!argv) {
     err = errno;
-    free(argv);
     close(msg);
     errno = err;
     return -1;
@@ -73,27 +69,12 @@ static int start(void *ctx, struct spawn_request *req, pid_t *pid, int *fd, str 
   argv[2] = req->sender.s;
   while (spawn_next(&req->rcpts, &pos, &e, &len)) argv[i++] = (char *)e;
   argv[i] = 0;
-  fds[0].to = 0;
-  fds[0].from = msg;
-  fds[1].to = 1;
-  fds[1].from = p[1];
-  memset(&sp, 0, sizeof sp);
-  sp.path = rs->remote_path.s;
-  sp.argv = argv;
-  sp.fds = fds;
-  sp.nfds = 2;
-  *pid = child_start(&sp);
+  *pid = spawner_start(rs->remote_path.s, argv, msg, 0, 0, fd);
   err = errno;
-  close(p[1]);
   close(msg);
   free(argv);
-  if (*pid < 0) {
-    close(p[0]);
-    errno = err;
-    return -1;
-  }
-  *fd = p[0];
-  return 1;
+  errno = err;
+  return *pid < 0 ? -1 : 1;
 }
 
 static int finish(void *ctx, const struct spawn_request *req, const char *out, size_t len,

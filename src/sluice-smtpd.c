@@ -27,10 +27,10 @@
 #include "die.h"
 #include "domain.h"
 #include "env.h"
-#include "fd.h"
 #include "file.h"
 #include "fmt.h"
 #include "ip.h"
+#include "qmtp_io.h"
 #include "queue.h"
 #include "scan.h"
 #include "smtpd_cmd.h"
@@ -212,9 +212,7 @@ static void read_config(struct session *s, struct config *cf)
   } else if (errno != ENOENT) {
     control_trouble(s, "morercpthosts.cdb");
   }
-  fd = open_read("control/rcptcheck.cdb");
-  if (fd >= 0) cf->rcptcheck_state = cdb_open(&cf->rcptcheck, fd) < 0 ? -1 : 1;
-  else cf->rcptcheck_state = errno == ENOENT ? 0 : -1;
+  cf->rcptcheck_state = smtpd_rcptcheck_open(&cf->rcptcheck);
   if (cf->rcptcheck_state < 0) warn_sys("unable to read control/rcptcheck.cdb");
 
   cf->relayclient = env_get("RELAYCLIENT");
@@ -415,19 +413,16 @@ static void cmd_rcpt(struct session *s, const char *arg, size_t n)
     error_reply(s, "553 5.7.1 relaying denied");
     return;
   }
-  if (has_domain && cf->rcptcheck_state != 0 && domain_match_list(s->addr.s + at + 1, s->addr.len - at - 1, &cf->locals)
-      && !case_equalb(s->addr.s, at, "postmaster", 10)) {
-    r = cf->rcptcheck_state > 0 ? smtpd_rcptcheck(&cf->rcptcheck, s->addr.s, at) : -1;
-    if (r < 0) {
-      log_rcpt(s, &s->addr, "451");
-      reply(s, "451 4.3.0 unable to check recipient");
-      return;
-    }
-    if (r == 0) {
-      log_rcpt(s, &s->addr, "550");
-      error_reply(s, "550 5.1.1 no such user here");
-      return;
-    }
+  r = smtpd_rcpt_local(&cf->rcptcheck, cf->rcptcheck_state, &cf->locals, s->addr.s, s->addr.len);
+  if (r < 0) {
+    log_rcpt(s, &s->addr, "451");
+    reply(s, "451 4.3.0 unable to check recipient");
+    return;
+  }
+  if (r == 0) {
+    log_rcpt(s, &s->addr, "550");
+    error_reply(s, "550 5.1.1 no such user here");
+    return;
   }
   if (cf->relayclient && str_cats(&s->addr, cf->relayclient) < 0) nomem(s);
   if (s->addr.len > QUEUE_ADDR_MAX) {
@@ -442,48 +437,17 @@ static void cmd_rcpt(struct session *s, const char *arg, size_t n)
 
 /* --- DATA ------------------------------------------------------------- */
 
-/* Starts the injector with pipes on its fd 0 (message) and fd 1
- * (envelope); returns its pid or -1. */
+/* Starts the injector (qmtp_qq_start): cf->qq, or sluice-queue. */
 static pid_t qq_start(const struct config *cf, int *msgfd, int *envfd)
 {
-  int mp[2], ep[2];
-  child_fd fds[2];
-  char *argv[2];
   static str path = STR_INIT;
   const char *prog = cf->qq;
-  pid_t pid;
 
   if (!prog) {
     if (str_copys(&path, auto_home) < 0 || str_cats(&path, "/bin/sluice-queue") < 0 || str_0(&path) < 0) return -1;
     prog = path.s;
   }
-  if (pipe(mp) < 0) return -1;
-  if (pipe(ep) < 0) {
-    close(mp[0]);
-    close(mp[1]);
-    return -1;
-  }
-  fd_cloexec(mp[0], 1);
-  fd_cloexec(mp[1], 1);
-  fd_cloexec(ep[0], 1);
-  fd_cloexec(ep[1], 1);
-  fds[0].to = 0;
-  fds[0].from = mp[0];
-  fds[1].to = 1;
-  fds[1].from = ep[0];
-  argv[0] = (char *)prog;
-  argv[1] = 0;
-  pid = child_spawn(prog, argv, 0, fds, 2);
-  close(mp[0]);
-  close(ep[0]);
-  if (pid < 0) {
-    close(mp[1]);
-    close(ep[1]);
-    return -1;
-  }
-  *msgfd = mp[1];
-  *envfd = ep[1];
-  return pid;
+  return qmtp_qq_start(prog, msgfd, envfd);
 }
 
 static void cmd_data(struct session *s)

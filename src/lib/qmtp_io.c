@@ -1,11 +1,14 @@
 /* qmtp_io.c: see qmtp_io.h. */
 #include <errno.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "buf.h"
 #include "fd.h"
+#include "file.h"
 #include "qmtp.h"
 #include "qmtp_io.h"
+#include "smtpd_text.h"
 #include "str.h"
 #include "wait.h"
 
@@ -79,6 +82,16 @@ int qmtp_read_netstring(buf *in, size_t max, str *out)
   return qmtp_read_data(in, len, out) < 0 ? -1 : 1;
 }
 
+const char *qmtp_read_error(int err, int *perm)
+{
+  *perm = err == EMSGSIZE || err == EPROTO;
+  if (err == ETIMEDOUT) return "timeout";
+  if (err == ENOMEM) return "out of memory";
+  if (err == EMSGSIZE) return "protocol error: netstring too long";
+  if (err == EPROTO) return "protocol error: malformed netstring";
+  return "read error";
+}
+
 pid_t qmtp_qq_start(const char *prog, int *msgfd, int *envfd)
 {
   int mp[2], ep[2], e;
@@ -116,5 +129,27 @@ pid_t qmtp_qq_start(const char *prog, int *msgfd, int *envfd)
   }
   *msgfd = mp[1];
   *envfd = ep[1];
+  return pid;
+}
+
+pid_t qmtp_qq_received(const char *prog, const struct qmtp_peer *peer, const char *protocol, str *work,
+                       int *msgfd, int *envfd, int *write_failed)
+{
+  struct smtpd_received rl;
+  pid_t pid;
+
+  rl.helo = 0;
+  rl.helo_len = 0;
+  rl.remote_host = peer->remote_host;
+  rl.remote_info = peer->remote_info;
+  rl.remote_ip = peer->remote_ip;
+  rl.local_host = peer->local_host;
+  rl.protocol = protocol;
+  rl.when = time(0);
+  str_truncate(work, 0);
+  if (smtpd_received_line(work, &rl) < 0) return -2;
+  pid = qmtp_qq_start(prog, msgfd, envfd);
+  if (pid < 0) return -1;
+  if (write_all(*msgfd, work->s, work->len) < 0) *write_failed = 1;
   return pid;
 }

@@ -1,6 +1,7 @@
 /* qmtp_io.h: descriptor work shared by sluice-qmtpd, sluice-qmqpd and
  * sluice-qmqpc: reading netstrings from a buf piece by piece (so no
- * length is trusted before it is checked), and starting the injector.
+ * length is trusted before it is checked), and starting the injector
+ * (sluice-smtpd starts it the same way).
  *
  * Every function returns what its comment says, or -1 with errno set:
  * EPROTO for bad syntax or end of file in the middle of a netstring,
@@ -31,10 +32,36 @@ int qmtp_read_data(buf *in, size_t len, str *out);
  * qmtp_read_len then qmtp_read_data. 1, 0 (clean end of file) or -1. */
 int qmtp_read_netstring(buf *in, size_t max, str *out);
 
+/* What a failed read by the functions above (errno err) means to a
+ * server: the reason for its log ("timeout", "protocol error: ..."),
+ * with *perm 1 for a protocol violation (the client's fault) and 0 for
+ * a temporary trouble (timeout, no memory, a read error). */
+const char *qmtp_read_error(int err, int *perm);
+
 /* Starts the injector prog (sluice-queue's interface, sluice-queue(8))
  * with a pipe on its fd 0 for the message and one on its fd 1 for the
  * envelope; returns its pid and the write ends (close-on-exec) in
  * *msgfd and *envfd, or -1. */
 pid_t qmtp_qq_start(const char *prog, int *msgfd, int *envfd);
+
+/* The client of a QMTP or QMQP connection, as tcpserver names it. */
+struct qmtp_peer {
+  const char *remote_ip;    /* TCPREMOTEIP, or NULL */
+  const char *remote_host;  /* TCPREMOTEHOST, or NULL */
+  const char *remote_info;  /* TCPREMOTEINFO, or NULL */
+  const char *local_host;   /* TCPLOCALHOST or control/me: after "by" */
+};
+
+/* How sluice-qmtpd and sluice-qmqpd begin a message: builds in work
+ * (replacing its content) the Received line of a message from peer by
+ * protocol ("QMTP", "QMQP"), without HELO and dated now
+ * (smtpd_received_line), starts prog as qmtp_qq_start does and writes
+ * the line to the message pipe. Returns the pid with *msgfd and *envfd;
+ * *write_failed becomes 1 when the line could not be written (it is
+ * left alone otherwise). -1 with errno when the injector could not be
+ * started; -2 (errno ENOMEM or EOVERFLOW) when the line could not be
+ * built, and then nothing was started. */
+pid_t qmtp_qq_received(const char *prog, const struct qmtp_peer *peer, const char *protocol, str *work,
+                       int *msgfd, int *envfd, int *write_failed);
 
 #endif

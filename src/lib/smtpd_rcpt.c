@@ -2,7 +2,10 @@
  * buffer; a name longer than SMTPD_RCPT_KEY_MAX cannot match. */
 #include <errno.h>
 
+#include "addr.h"
 #include "byte.h"
+#include "domain.h"
+#include "file.h"
 #include "smtpd_rcpt.h"
 
 int smtpd_morercpthosts(struct cdb *c, const char *domain, size_t len)
@@ -58,4 +61,23 @@ int smtpd_rcptcheck(struct cdb *c, const char *local, size_t len)
     if (r != 0) return r;
   }
   return 0;
+}
+
+int smtpd_rcptcheck_open(struct cdb *c)
+{
+  int fd = open_read("control/rcptcheck.cdb");
+
+  if (fd < 0) return errno == ENOENT ? 0 : -1;
+  return cdb_open(c, fd) < 0 ? -1 : 1;
+}
+
+int smtpd_rcpt_local(struct cdb *c, int state, const str *locals, const char *addr, size_t len)
+{
+  size_t at;
+
+  if (state == 0 || !addr_split(addr, len, &at)) return 1;
+  if (!domain_match_list(addr + at + 1, len - at - 1, locals)) return 1;
+  if (case_equalb(addr, at, "postmaster", 10)) return 1;
+  if (state < 0) return -1;
+  return smtpd_rcptcheck(c, addr, at);
 }

@@ -19,6 +19,7 @@
 #include <stddef.h>
 
 #include "cdb.h"
+#include "str.h"
 
 /* Longest name looked up; longer ones never match. */
 #define SMTPD_RCPT_KEY_MAX 320
@@ -30,5 +31,21 @@ int smtpd_morercpthosts(struct cdb *c, const char *domain, size_t len);
 /* local[0..len) (any case): "*", the exact key, then every proper
  * prefix of it, longest first, recorded with data "+". */
 int smtpd_rcptcheck(struct cdb *c, const char *local, size_t len);
+
+/* Opens control/rcptcheck.cdb (relative to the working directory,
+ * conf-home) into c. Returns 1 (open), 0 (no such file: no check) or
+ * -1 with errno (the file exists but cannot be used: every recipient
+ * that would be checked is then unable to be checked). */
+int smtpd_rcptcheck_open(struct cdb *c);
+
+/* The recipient check of sluice-smtpd(8), which sluice-qmtpd(8)
+ * applies too, for the address addr[0..len): when state (what
+ * smtpd_rcptcheck_open returned) is not 0, the domain after the last @
+ * is in locals (a control_readlist list) and the local part is not
+ * postmaster (any case), the local part must pass smtpd_rcptcheck.
+ * Returns 1 (accepted: checked and found, or not checked), 0 (no such
+ * user: 550 5.1.1) or -1 (unable to check: 451 4.3.0; errno is set
+ * when the cdb could be read but not parsed). */
+int smtpd_rcpt_local(struct cdb *c, int state, const str *locals, const char *addr, size_t len);
 
 #endif

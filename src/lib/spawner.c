@@ -353,6 +353,37 @@ int spawner_pipe(int p[2])
   return -1;
 }
 
+pid_t spawner_start(const char *path, char *const *argv, int in, int (*prepare)(void *arg), void *arg, int *fd)
+{
+  child_fd fds[2];
+  child_spec sp;
+  int p[2], err;
+  pid_t pid;
+
+  if (spawner_pipe(p) < 0) return -1;
+  fds[0].to = 0;
+  fds[0].from = in;
+  fds[1].to = 1;
+  fds[1].from = p[1];
+  memset(&sp, 0, sizeof sp);
+  sp.path = path;
+  sp.argv = argv;
+  sp.fds = fds;
+  sp.nfds = 2;
+  sp.prepare = prepare;
+  sp.arg = arg;
+  pid = child_start(&sp);
+  err = errno;
+  close(p[1]);
+  if (pid < 0) {
+    close(p[0]);
+    errno = err;
+    return -1;
+  }
+  *fd = p[0];
+  return pid;
+}
+
 int spawner_open_message(unsigned long id)
 {
   str name = STR_INIT;

@@ -65,6 +65,14 @@ int spawner_answer_all(str *work, const struct spawn_request *req, char letter,
  * 0, or -1 with errno. */
 int spawner_pipe(int p[2]);
 
+/* Starts path with argv, in on its fd 0 and the write end of a new
+ * result pipe (spawner_pipe) on its fd 1; prepare(arg) runs in the
+ * child last before execve (child_spec; prepare may be NULL). Returns
+ * the pid with *fd the read end of the pipe (close-on-exec, now the
+ * caller's), or -1 with errno and no descriptor left open. in stays
+ * the caller's either way. */
+pid_t spawner_start(const char *path, char *const *argv, int in, int (*prepare)(void *arg), void *arg, int *fd);
+
 /* Opens queue/mess/N/ID (relative to the working directory, which is
  * conf-home) for reading, close-on-exec: the descriptor or -1. */
 int spawner_open_message(unsigned long id);

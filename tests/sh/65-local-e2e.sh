@@ -26,11 +26,8 @@
 #     sluice-start exits 0.
 . "$(dirname "$0")/../lib.sh"
 need_root
-PATH=$PATH:/usr/sbin:/sbin
-export PATH
-for tool in python3 setpriv useradd userdel; do
-  command -v "$tool" > /dev/null 2>&1 || { bad "tool $tool is missing"; done_testing; }
-done
+. "$(dirname "$0")/../e2e.sh"
+e2e_tools
 inst_fresh
 
 role() { awk -v r="$1" 'NF == 0 { exit } $1 == r { print $2 }' conf-users; }
@@ -40,7 +37,6 @@ DOM=e2e65.test
 SENDER=alice@sender65.example
 NUSERS=10
 NMSG=${E2E_LOCAL_MESSAGES:-1000}
-spid=''
 alias_made='' alias_saved=''
 AHOME=$(getent passwd "$U_ALIAS" | cut -d: -f6)
 
@@ -49,13 +45,7 @@ i=0
 while [ $i -lt $NUSERS ]; do users="$users sl65u$i"; i=$((i + 1)); done
 
 cleanup() {
-  if [ -n "$spid" ]; then
-    kill -TERM "$spid" 2> /dev/null
-    k=0
-    while kill -0 "$spid" 2> /dev/null && [ $k -lt 100 ]; do sleep 0.1; k=$((k + 1)); done
-    for c in $(pgrep -P "$spid" 2> /dev/null); do kill -KILL "$c" 2> /dev/null; done
-    kill -KILL "$spid" 2> /dev/null
-  fi
+  kill_set 100
   for u in $users; do userdel -r "$u" > /dev/null 2>&1; done
   if [ -n "$alias_made" ]; then
     rm -rf "$alias_made"
@@ -72,14 +62,7 @@ echo "$DOM" > "$H/control/me"
 echo "$DOM" > "$H/control/locals"
 
 # --- the users, each with ~/Maildir ---
-as() { u=$1; shift; setpriv --reuid="$(id -u "$u")" --regid="$(id -g "$u")" --init-groups "$@"; }
-home_of() { getent passwd "$1" | cut -d: -f6; }
-for u in $users; do
-  userdel -r "$u" > /dev/null 2>&1
-  useradd -m -s /bin/sh "$u" || { bad "useradd $u"; done_testing; }
-  chmod 755 "$(home_of "$u")"
-  (cd "$(home_of "$u")" && as "$u" "$H/bin/sluice-maildirmake" Maildir) || bad "maildirmake for $u"
-done
+for u in $users; do mkuser "$u"; done
 # the alias user's home (perhaps left from another instance without it)
 if [ ! -d "$AHOME" ]; then
   mkdir -p "$AHOME" && chown "$U_ALIAS" "$AHOME" && chmod 700 "$AHOME" && alias_made=$AHOME
@@ -107,10 +90,7 @@ check "sluice-newu compiles users/assign" "$H/bin/sluice-newu"
 check "users/cdb made" test -s "$H/users/cdb"
 
 # --- the delivery set ---
-"$H/bin/sluice-start" < /dev/null > /dev/null 2> "$T/log" &
-spid=$!
-k=0
-while ! grep -q 'status:' "$T/log" 2> /dev/null && [ $k -lt 100 ]; do sleep 0.1; k=$((k + 1)); done
+start_set
 check "sluice-start running" kill -0 "$spid"
 
 # inject SUBJECT RCPT...: one message through sluice-queue
@@ -129,18 +109,6 @@ total_new() {
   done
   echo "$n"
 }
-# wait_for SECONDS CMD...: until CMD succeeds, polling every 0.2 s
-wait_for() {
-  lim=$(($1 * 5)); shift
-  k=0
-  while [ $k -lt "$lim" ]; do
-    "$@" && return 0
-    sleep 0.2
-    k=$((k + 1))
-  done
-  return 1
-}
-queue_empty() { "$H/bin/sluice-qstat" 2> /dev/null | grep -q '^messages in queue: 0$'; }
 
 # --- 1. the bulk: NMSG messages ---
 : > "$T/want"
@@ -159,11 +127,8 @@ while [ $i -lt "$NMSG" ]; do
   fi
   i=$((i + 1))
 done
-check_eq "every injection exited 0" "$fails" 0
-want_total=$(wc -l < "$T/want" | tr -d ' ')
 all_in() { [ "$(total_new)" -ge "$want_total" ] && queue_empty; }
-wait_for 200 all_in
-t1=$(date +%s)
+bulk_wait all_in
 echo "# $NMSG messages ($want_total deliveries) in $((t1 - t0)) s" >&2
 check_eq "deliveries counted in Maildir/new" "$(total_new)" "$want_total"
 check "queue empty after the bulk" queue_empty
@@ -268,18 +233,7 @@ check_eq "after SIGALRM: exactly once" "$(hdr "$MD9" Delivered-To e2e65-readonly
 check "after SIGALRM: local/N/ID removed" test ! -e "$ch"
 
 # --- 6. the queue is empty ---
-check_eq "sluice-qstat" "$("$H/bin/sluice-qstat")" "messages in queue: 0
-messages in queue but not yet preprocessed: 0"
-check_eq "no file left in mess, info, local, todo, intd, bounce" \
-  "$(find "$H/queue/mess" "$H/queue/info" "$H/queue/local" "$H/queue/todo" "$H/queue/intd" "$H/queue/bounce" -type f | wc -l | tr -d ' ')" 0
-"$H/bin/sluice-fsck" > "$T/fsck" 2>&1
-check_eq "sluice-fsck clean" "$?:$(head -n 3 "$T/fsck")" "0:"
-kill -TERM "$spid"
-k=0
-while kill -0 "$spid" 2> /dev/null && [ $k -lt 300 ]; do sleep 0.1; k=$((k + 1)); done
-wait "$spid"
-check_eq "SIGTERM: sluice-start exits 0" "$?" 0
-spid=''
+end_checks mess info local todo intd bounce
 nfail=$(grep -c 'delivery [0-9]*: failure\|^bounce' "$T/log")
 check_eq "no failure or bounce logged" "$nfail" 0
 [ "$nfail" -eq 0 ] || grep 'delivery [0-9]*: failure\|^bounce' "$T/log" | head -n 5

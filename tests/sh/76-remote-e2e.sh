@@ -28,11 +28,8 @@
 #     ends the set with exit 0.
 . "$(dirname "$0")/../lib.sh"
 need_root
-PATH=$PATH:/usr/sbin:/sbin
-export PATH
-for tool in python3 setpriv useradd userdel; do
-  command -v "$tool" > /dev/null 2>&1 || { bad "tool $tool is missing"; done_testing; }
-done
+. "$(dirname "$0")/../e2e.sh"
+e2e_tools
 inst_fresh
 DNSD=$BIN/tests/dnsd
 [ -x "$DNSD" ] || { bad "dnsd built" "$DNSD missing"; done_testing; }
@@ -43,17 +40,10 @@ SU=sl76s
 SENDER=$SU@$DOM
 NMSG=${E2E_REMOTE_MESSAGES:-1000}
 P=$((31000 + ($$ * 7) % 20000))   # this run's ports: P..P+9
-spid=''
 : > "$T/pids"
 
 cleanup() {
-  if [ -n "$spid" ]; then
-    kill -TERM "$spid" 2> /dev/null
-    k=0
-    while kill -0 "$spid" 2> /dev/null && [ $k -lt 100 ]; do sleep 0.1; k=$((k + 1)); done
-    for c in $(pgrep -P "$spid" 2> /dev/null); do kill -KILL "$c" 2> /dev/null; done
-    kill -KILL "$spid" 2> /dev/null
-  fi
+  kill_set 100
   for p in $(cat "$T/pids" 2> /dev/null); do kill "$p" 2> /dev/null; done
   userdel -r "$SU" > /dev/null 2>&1
   rm -rf "$T"
@@ -66,12 +56,8 @@ echo "$DOM" > "$H/control/locals"
 echo 5 > "$H/control/timeoutconnect"
 echo 60 > "$H/control/timeoutremote"
 
-userdel -r "$SU" > /dev/null 2>&1
-useradd -m -s /bin/sh "$SU" || { bad "useradd $SU"; done_testing; }
-SHOME=$(getent passwd "$SU" | cut -d: -f6)
-chmod 755 "$SHOME"
-(cd "$SHOME" && setpriv --reuid="$(id -u $SU)" --regid="$(id -g $SU)" --init-groups "$H/bin/sluice-maildirmake" Maildir) ||
-  bad "maildirmake for $SU"
+mkuser "$SU"
+SHOME=$(home_of "$SU")
 
 # sink NAME PORT HOST [options]: a smtpsink.py saving into $T/NAME;
 # its pid in $T/NAME.pid
@@ -116,10 +102,7 @@ mx76.test::$((P + 5))
 EOF
 
 # --- the delivery set, with DNSCACHEIP in its environment ---
-DNSCACHEIP=127.0.0.1:$DP "$H/bin/sluice-start" < /dev/null > /dev/null 2> "$T/log" &
-spid=$!
-k=0
-while ! grep -q 'status:' "$T/log" 2> /dev/null && [ $k -lt 100 ]; do sleep 0.1; k=$((k + 1)); done
+start_set DNSCACHEIP=127.0.0.1:$DP
 check "sluice-start running" kill -0 "$spid"
 
 inject() {
@@ -128,17 +111,6 @@ inject() {
   { printf 'F%s\0' "$SENDER"; for r; do printf 'T%s\0' "$r"; done; printf '\0'; } > "$T/env"
   "$H/bin/sluice-queue" < "$T/msg" 1< "$T/env"
 }
-wait_for() {
-  lim=$(($1 * 5)); shift
-  k=0
-  while [ $k -lt "$lim" ]; do
-    "$@" && return 0
-    sleep 0.2
-    k=$((k + 1))
-  done
-  return 1
-}
-queue_empty() { "$H/bin/sluice-qstat" 2> /dev/null | grep -q '^messages in queue: 0$'; }
 # rcpts SINK...: every recipient the sinks accepted, one a line
 rcpts() { for s; do for f in "$T/$s"/*.env; do [ -f "$f" ] && sed 1d "$f"; done; done; }
 ntrans() { n=0; for s; do c=$(ls "$T/$s" | grep -c '\.env$'); n=$((n + c)); done; echo "$n"; }
@@ -167,11 +139,8 @@ while [ $i -lt "$NMSG" ]; do
   inject "e2e76-$i" "$@" || fails=$((fails + 1))
   i=$((i + 1))
 done
-check_eq "every injection exited 0" "$fails" 0
-want_total=$(wc -l < "$T/want" | tr -d ' ')
 bulk_done() { [ "$(rcpts a b c | wc -l)" -ge "$want_total" ] && queue_empty; }
-wait_for 200 bulk_done
-t1=$(date +%s)
+bulk_wait bulk_done
 echo "# $NMSG messages ($want_total recipients, $trans transactions) in $((t1 - t0)) s" >&2
 check "queue empty after the bulk" queue_empty
 rcpts a b c | sort > "$T/got.s"
@@ -274,17 +243,6 @@ check_eq "null MX: 5.1.10" "$(cat "$T/dsn")" "nobody@null76.test 5.1.10 failed"
 check "null MX: dnsd asked" grep -q '^udp null76.test 15$' "$T/dns.log"
 
 # --- 6. the end ---
-check_eq "sluice-qstat" "$("$H/bin/sluice-qstat")" "messages in queue: 0
-messages in queue but not yet preprocessed: 0"
-check_eq "no file left in mess, info, local, remote, todo, bounce" \
-  "$(find "$H/queue/mess" "$H/queue/info" "$H/queue/local" "$H/queue/remote" "$H/queue/todo" "$H/queue/bounce" -type f | wc -l | tr -d ' ')" 0
-"$H/bin/sluice-fsck" > "$T/fsck" 2>&1
-check_eq "sluice-fsck clean" "$?:$(head -n 3 "$T/fsck")" "0:"
-kill -TERM "$spid"
-k=0
-while kill -0 "$spid" 2> /dev/null && [ $k -lt 300 ]; do sleep 0.1; k=$((k + 1)); done
-wait "$spid"
-check_eq "SIGTERM: sluice-start exits 0" "$?" 0
-spid=''
+end_checks mess info local remote todo bounce
 check_eq "exactly two bounces in all" "$(ls "$SHOME/Maildir/new" | wc -l | tr -d ' ')" 2
 done_testing

@@ -14,7 +14,11 @@
 #     tcprules deny gets nothing queued;
 #  3. malformed netstrings (bad length, missing comma, oversize) close
 #     the connection with no reply and nothing queued, and the server
-#     goes on serving.
+#     goes on serving;
+#  4. the recipient check of sluice-smtpd for control/locals domains
+#     (control/rcptcheck.cdb): D 5.1.1 for an unknown local part, with
+#     or without RELAYCLIENT; Z 4.3.0 when the cdb is unreadable; no
+#     check without the cdb.
 . "$(dirname "$0")/../lib.sh"
 need_root
 inst_fresh
@@ -389,5 +393,42 @@ check "qmqp: a well-formed raw request after the bad ones" grep -q "^closed b'[0
 check_eq "qmqp: raw request queued" "$(qcount)" 1
 python3 "$T/client.py" qmtp 127.0.0.1 $QMTP4 "lf|$T/m1|ok@a.net|k@example.org" > "$T/out"
 check_eq "qmtp: still serving" "$(cut -c1 "$T/out" | tr -d '\n')" "Ke"
+
+# --- 4. the recipient check (control/rcptcheck.cdb) -------------------
+qclear
+printf 'example.org\n' > "$H/control/locals"
+# as sluice-newrcpt(8) writes it: "=" an existing local part, "+" a prefix
+printf '+5,1:alice->=\n+5,1:list-->+\n\n' | "$BIN/tests/cdbtool" make "$H/control/rcptcheck.cdb" \
+  || bad "rcptcheck.cdb made"
+chmod 644 "$H/control/locals" "$H/control/rcptcheck.cdb"
+python3 "$T/client.py" qmtp 127.0.0.1 $QMTP4 \
+  "lf|$T/m1|rc1@a.net|alice@example.org,ALICE@Example.ORG,bob@example.org,list-x@example.org,postmaster@example.org,bob@x.sub.example.org" \
+  "lf|$T/m1|rc2@a.net|bob@example.org,nobody@example.org" > "$T/out"
+check_eq "rcptcheck: one reply per recipient" "$(cut -c1 "$T/out" | tr -d '\n')" "KKDKKKDDe"
+check_eq "rcptcheck: unknown local part: D 5.1.1" "$(sed -n 3p "$T/out")" "Dno such user here (#5.1.1)"
+envelope rc1@a.net
+check_eq "rcptcheck: known, prefix, postmaster and non-local queued" "$envelope" "Frc1@a.net
+Talice@example.org
+TALICE@Example.ORG
+Tlist-x@example.org
+Tpostmaster@example.org
+Tbob@x.sub.example.org"
+check_fail "rcptcheck: only unknown recipients: not queued" queued rc2@a.net
+check "rcptcheck: refusal logged" grep -q 'mail <rc1@a.net> rcpt <alice@example.org> rcpt <ALICE@Example.ORG> reject <bob@example.org> rcpt' "$T/qmtp4.log"
+python3 "$T/client.py" qmtp ::1 $QMTP6 "lf|$T/m1|rc3@a.net|bob@example.org,alice@example.org" > "$T/out6"
+check_eq "rcptcheck: applies with RELAYCLIENT too" "$(cut -c1 "$T/out6" | tr -d '\n')" "DKe"
+envelope rc3@a.net
+check_eq "rcptcheck: RELAYCLIENT appended after the check" "$envelope" "Frc3@a.net
+Talice@example.org+r"
+chmod 600 "$H/control/rcptcheck.cdb"
+chown root "$H/control/rcptcheck.cdb"
+python3 "$T/client.py" qmtp 127.0.0.1 $QMTP4 "lf|$T/m1|rc4@a.net|bob@example.org,x@x.sub.example.org" > "$T/out"
+check_eq "rcptcheck: unreadable cdb: Z for local domains only" "$(cut -c1 "$T/out" | tr -d '\n')" "ZKe"
+check_eq "rcptcheck: unreadable cdb: Z text" "$(sed -n 1p "$T/out")" "Zunable to check recipient (#4.3.0)"
+check "rcptcheck: unreadable cdb: warning logged" grep -q 'unable to read control/rcptcheck.cdb' "$T/qmtp4.log"
+rm -f "$H/control/rcptcheck.cdb"
+python3 "$T/client.py" qmtp 127.0.0.1 $QMTP4 "lf|$T/m1|rc5@a.net|bob@example.org" > "$T/out"
+check_eq "rcptcheck: no cdb: no check" "$(cut -c1 "$T/out" | tr -d '\n')" "Ke"
+rm -f "$H/control/locals"
 
 done_testing
