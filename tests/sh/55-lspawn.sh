@@ -58,8 +58,9 @@ TGID=$(id -g "$TU")
 TXG=$(getent group "$TG" | cut -d: -f3)
 THOME=$(getent passwd "$TU" | cut -d: -f6)
 AUID=$(id -u "$U_ALIAS")
-AHOME=$(getent passwd "$U_ALIAS" | cut -d: -f6)
-# the alias user may be left from another instance whose home is gone
+# the alias user's home is conf-home/alias whatever passwd says
+# (sluice-getpw(8)); setup made it
+AHOME=$H/alias
 if [ ! -d "$AHOME" ]; then
   mkdir -p "$AHOME" && chown "$U_ALIAS" "$AHOME" && alias_home_made=$AHOME
 fi

@@ -299,8 +299,8 @@ touch "$THOME/.qmail-list" "$THOME/.qmail-ext-default" "$THOME/.qmail-a:b"
 mkdir -p "$H/users"
 printf '=virtual:%s:%s:%s:%s:::\n+pre-:%s:%s:%s:%s:-::\n.\n' "$TUSER" "$(id -u "$TUSER")" "$(id -g "$TUSER")" "$THOME" \
   "$TUSER" "$(id -u "$TUSER")" "$(id -g "$TUSER")" "$THOME" > "$H/users/assign"
-# ~alias from passwd: the user may predate this instance
-AH=$(getent passwd "$(role alias)" | cut -d: -f6)
+# the alias user's files live in conf-home/alias (sluice-getpw(8))
+AH=$H/alias
 [ -d "$AH" ] || { mkdir -p "$AH"; chown "$(role alias)" "$AH"; }
 for f in .qmail-default .qmail-mailer-daemon .qmail-owner-default; do
   [ -e "$AH/$f" ] && cp -p "$AH/$f" "$T/saved$f"

@@ -311,19 +311,11 @@ if [ -x "$H/bin/sluice-newrcpt" ]; then
   TOKK=e2e-known-$$
   swaks_to 127.0.0.1 "$TU@$NAME" "$TOKK"
   check_eq "known local recipient still accepted" "$?" 0
-  # The alias user's home comes from passwd (sluice-getpw). When an
-  # earlier instance created that user with another home, point it at
-  # this instance's for this one delivery, and put it back at once.
-  alias_home=$(getent passwd "$U_ALIAS" | cut -d: -f6)
-  if [ "$alias_home" != "$H/alias" ]; then
-    restore_alias=$alias_home
-    usermod -d "$H/alias" "$U_ALIAS" || bad "usermod -d $H/alias $U_ALIAS"
-  fi
+  # the alias user's home is always $H/alias (sluice-getpw(8))
   swaks_to 127.0.0.1 "postmaster@$NAME" "e2e-postmaster-$$"
   check_eq "postmaster (an alias .qmail file) accepted" "$?" 0
   waitfor 30 sh -c "grep -l -r -F 'e2e-postmaster-$$' '$H/alias/Maildir/new' > /dev/null 2>&1"
   check "postmaster mail in ~alias/Maildir/new" sh -c "grep -l -r -F 'e2e-postmaster-$$' '$H/alias/Maildir/new' > /dev/null 2>&1"
-  if [ -n "$restore_alias" ]; then usermod -d "$restore_alias" "$U_ALIAS"; restore_alias=''; fi
 else
   bad "sluice-newrcpt installed" "$H/bin/sluice-newrcpt is missing: recipient validation not tested"
 fi
