@@ -87,7 +87,11 @@ int smtpc_reply_read(buf *in, struct smtpc_reply *r)
       cat_clean(&r->text, line.s + 4, line.len - 4, SMTPC_TEXT_KEEP);
     }
     if (nlines <= SMTPC_LINES_KEEP) {
+      size_t start = r->lines.len, i;
       if (line.len > 4 && str_catb(&r->lines, line.s + 4, line.len - 4) < 0) { rc = -1; break; }
+      /* a NUL sent by the server must not split one kept line in two */
+      for (i = start; i < r->lines.len; ++i)
+        if (r->lines.s[i] == 0) r->lines.s[i] = '?';
       if (str_catc(&r->lines, 0) < 0) { rc = -1; break; }
     }
     if (sep == ' ') break;
