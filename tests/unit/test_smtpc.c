@@ -138,6 +138,10 @@ int main(void)
   CHECK(REPLY("250 x\r\n", &r, &rest) == 0);
   smtpc_ehlo_parse(&r, &e);
   CHECK(e.pipelining == 0 && e.size == 0);
+  /* a NUL inside a line does not make a second keyword line */
+  CHECK(REPLY("250-x\r\n250-y\0PIPELINING\r\n250 OK\r\n", &r, &rest) == 0);
+  smtpc_ehlo_parse(&r, &e);
+  CHECK(e.pipelining == 0);
 
   /* DATA encoding; string literals, so sizeof - 1 counts NULs too */
 #define DATA_IS(in, want) data_is(in, sizeof in - 1, want, sizeof want - 1)
