@@ -99,9 +99,49 @@ static void test_odd_zones(void)
   CHECK(local_is(0, "Thu, 1 Jan 1970 14:00:00 +1400"));
 }
 
+/* The arithmetic of date_rfc5322_utc against the C library's gmtime_r
+ * over the whole range it accepts, day boundaries and leap days. */
+static void test_utc_against_gmtime(void)
+{
+  static const char dn[7][4] = { "Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat" };
+  static const char mn[12][4] = { "Jan", "Feb", "Mar", "Apr", "May", "Jun",
+                                  "Jul", "Aug", "Sep", "Oct", "Nov", "Dec" };
+  unsigned long seed = 12345, bad = 0, i;
+  for (i = 0; i < 20000; ++i) {
+    time_t t;
+    struct tm tm;
+    str want = STR_INIT, got = STR_INIT;
+    seed = seed * 6364136223846793005UL + 1442695040888963407UL;
+    if (i % 4 == 0) t = (time_t)((long)(seed >> 20) % 100000 - 50000) * 86400; /* midnights near 1970 */
+    else t = (time_t)((long)(seed >> 11) % (253402300799L + 2208988800L) - 2208988800L);
+    if (i % 4 == 1) t -= 1; /* the second before */
+    if (!gmtime_r(&t, &tm)) continue;
+    str_cats(&want, dn[tm.tm_wday]);
+    str_cats(&want, ", ");
+    str_catulong(&want, (unsigned long)tm.tm_mday);
+    str_catc(&want, ' ');
+    str_cats(&want, mn[tm.tm_mon]);
+    str_catc(&want, ' ');
+    str_catulong(&want, (unsigned long)(tm.tm_year + 1900));
+    str_catc(&want, ' ');
+    str_catc(&want, (char)('0' + tm.tm_hour / 10)); str_catc(&want, (char)('0' + tm.tm_hour % 10));
+    str_catc(&want, ':');
+    str_catc(&want, (char)('0' + tm.tm_min / 10)); str_catc(&want, (char)('0' + tm.tm_min % 10));
+    str_catc(&want, ':');
+    str_catc(&want, (char)('0' + tm.tm_sec / 10)); str_catc(&want, (char)('0' + tm.tm_sec % 10));
+    str_cats(&want, " +0000");
+    if (tm.tm_year + 1900 < 1900 || tm.tm_year + 1900 > 9999) { str_free(&want); continue; }
+    if (date_rfc5322_utc(&got, t) < 0 || got.len != want.len || memcmp(got.s, want.s, got.len) != 0) ++bad;
+    str_free(&want);
+    str_free(&got);
+  }
+  CHECK(bad == 0);
+}
+
 int main(void)
 {
   test_utc();
+  test_utc_against_gmtime();
   /* POSIX rules need no zone database */
   test_local("NST3:30NDT,M3.2.0,M11.1.0", "IST-5:30");
   /* and the database, when it is installed */
