@@ -38,7 +38,7 @@ SENDER=alice@sender65.example
 NUSERS=10
 NMSG=${E2E_LOCAL_MESSAGES:-1000}
 alias_made='' alias_saved=''
-AHOME=$(getent passwd "$U_ALIAS" | cut -d: -f6)
+AHOME=$H/alias # the alias user's home, whatever passwd says (sluice-getpw(8))
 
 users=''
 i=0
@@ -63,7 +63,7 @@ echo "$DOM" > "$H/control/locals"
 
 # --- the users, each with ~/Maildir ---
 for u in $users; do mkuser "$u"; done
-# the alias user's home (perhaps left from another instance without it)
+# the alias user's home (made by setup; made here if it went missing)
 if [ ! -d "$AHOME" ]; then
   mkdir -p "$AHOME" && chown "$U_ALIAS" "$AHOME" && chmod 700 "$AHOME" && alias_made=$AHOME
 else

@@ -1,0 +1,54 @@
+#!/bin/sh
+# bench/lib.sh: shared by the benchmarks bench/*.sh, and no benchmark
+# itself: run on its own (bench/run runs every bench/*.sh) it prints
+# nothing and exits 0. A benchmark names the row it prints when it is
+# skipped and sources it from the top of the tree:
+#   BENCH_ROW=NAME
+#   . bench/lib.sh
+# It points tests/lib.sh at the benchmark's own instance (conf-home
+# SLUICE_BENCH_HOME, default /tmp/sluice-bench/home, compiled into
+# SLUICE_BENCH_BUILD, default build/bench); unless running as root it
+# prints the row "NAME - - skipped: ..." and exits 0; then it sources
+# tests/lib.sh and tests/e2e.sh (start_set, kill_set, queue_empty...),
+# sets FSR and QB (tests/helpers/fsyncrate and qbench as built) and
+# defines:
+#   die TEXT         "bench/SCRIPT: TEXT" on fd 2, and exit 111
+#   bench_install    build and install the private instance (inst_fresh)
+#   cpu_children     CPU microseconds (user + system) of the finished
+#                    children so far, from the shell's times as written
+#                    to $T/times (times runs in the script's own shell,
+#                    not in a command substitution's subshell)
+#   cpu_mark         cpu0: cpu_children now
+#   stop_set N       SIGTERM to sluice-start ($spid) and wait for it;
+#                    cpu: CPU microseconds per message for N messages of
+#                    every child since cpu_mark
+case ${0##*/} in lib.sh) exit 0 ;; esac
+SLUICE_TEST_HOME=${SLUICE_BENCH_HOME:-/tmp/sluice-bench/home}
+SLUICE_TEST_BUILD=${SLUICE_BENCH_BUILD:-build/bench}
+export SLUICE_TEST_HOME SLUICE_TEST_BUILD
+if [ "$(id -u)" -ne 0 ]; then
+  printf '%s\t-\t-\tskipped: needs root (users, setuid sluice-queue)\n' "$BENCH_ROW"
+  exit 0
+fi
+. tests/lib.sh
+. tests/e2e.sh
+FSR=$BIN/tests/fsyncrate
+QB=$BIN/tests/qbench
+die() { echo "bench/${0##*/}: $*" >&2; exit 111; }
+bench_install() {
+  echo "building and installing a private instance in $H" >&2
+  inst_fresh
+}
+cpu_children() { sed -n 2p "$T/times" | tr 'ms' '  ' | awk '{ printf "%d\n", ($1 * 60 + $2 + $3 * 60 + $4) * 1000000 }'; }
+cpu_mark() {
+  times > "$T/times"
+  cpu0=$(cpu_children)
+}
+stop_set() {
+  kill -TERM "$spid"
+  wait "$spid"
+  spid=''
+  times > "$T/times"
+  cpu1=$(cpu_children)
+  cpu=$(((cpu1 - cpu0) / $1))
+}
