@@ -49,7 +49,8 @@
 
 #define CH_LOCAL 0
 #define CH_REMOTE 1
-#define TODO_BATCH 64           /* todo entries preprocessed per round */
+#define TODO_BATCH 256          /* todo entries preprocessed per round, with
+                                 * one fsync per directory (group commit) */
 #define HEADER_LEN 22           /* "R" + 20 digits + NUL */
 #define STALE_SECONDS (36L * 3600)
 #define RESCAN_SECONDS 600      /* todo is rescanned this often anyway */
@@ -114,25 +115,55 @@ done:
 
 /* ---------- the log ---------- */
 
-static char logmem[4096];
+/* Lines are assembled in logline and collected in logbuf, which is
+ * written when the next line would not fit and at the end of every
+ * pass of the main loop (log_flush), never with a line cut: one write
+ * of at most LOG_WRITE_MAX (PIPE_BUF) bytes is atomic on the log pipe,
+ * so the spawners' lines never land inside ours. Fatal exits flush
+ * first (die_parts below). */
+#define LOG_WRITE_MAX 4096
+static char logmem[LOG_WRITE_MAX];
 static buf logbuf;
+static str logline;
+
+static void log_flush(void)
+{
+  int e = errno;
+  buf_flush(&logbuf);
+  errno = e;
+}
+
+/* every fatal exit writes the log lines still held before its own */
+#define die_parts(...) (log_flush(), die_parts(__VA_ARGS__))
 
 static void log_safe(const char *s, size_t n)
 {
   size_t i;
   for (i = 0; i < n; ++i) {
     unsigned char c = (unsigned char)s[i];
-    buf_putc(&logbuf, (c < 32 || c > 126) ? '_' : (char)c);
+    if (str_catc(&logline, (c < 32 || c > 126) ? '_' : (char)c) < 0) die_nomem();
   }
 }
 
-static void log_start(const char *s) { buf_puts(&logbuf, s); }
-static void log_s(const char *s) { buf_puts(&logbuf, s); }
-static void log_u(unsigned long u) { buf_putulong(&logbuf, u); }
+static void log_s(const char *s)
+{
+  if (str_cats(&logline, s) < 0) die_nomem();
+}
+static void log_start(const char *s)
+{
+  logline.len = 0;
+  log_s(s);
+}
+static void log_u(unsigned long u)
+{
+  if (str_catulong(&logline, u) < 0) die_nomem();
+}
 static void log_end(void)
 {
-  buf_putc(&logbuf, '\n');
-  buf_flush(&logbuf);
+  if (str_catc(&logline, '\n') < 0) die_nomem();
+  if (logbuf.len + logline.len > LOG_WRITE_MAX) log_flush();
+  buf_put(&logbuf, logline.s, logline.len);
+  logline.len = 0;
 }
 
 static void log_line(const char *a, const char *b)
@@ -160,7 +191,9 @@ struct msg {
   unsigned char todo_done;   /* removal of todo requested */
   unsigned char bounce;      /* bounce/ID exists */
   unsigned char bounce_failed;
+  unsigned char maybe[2];    /* has[c] is 0 but the channel file may still exist */
   struct pass *pass[2];
+  str sender;                /* from info, read once: not again per delivery */
 };
 
 /* Hash map of messages by id: open addressing, linear probing,
@@ -230,6 +263,7 @@ static void msg_delete(struct msg *m)
     }
   }
   --msgs.n;
+  str_free(&m->sender);
   free(m);
 }
 
@@ -289,8 +323,18 @@ static int cont_pop(struct channel *c, unsigned long *id)
   return 1;
 }
 
+/* The status line is written once per pass of the main loop, when the
+ * numbers changed since the last one: not after every event. */
 static void log_status(void)
 {
+  static unsigned long last[4] = { (unsigned long)-1, 0, 0, 0 };
+  if (last[0] == chans[CH_LOCAL].used && last[1] == cfg.concurrency[CH_LOCAL]
+      && last[2] == chans[CH_REMOTE].used && last[3] == cfg.concurrency[CH_REMOTE])
+    return;
+  last[0] = chans[CH_LOCAL].used;
+  last[1] = cfg.concurrency[CH_LOCAL];
+  last[2] = chans[CH_REMOTE].used;
+  last[3] = cfg.concurrency[CH_REMOTE];
   log_start("status: local ");
   log_u(chans[CH_LOCAL].used);
   log_s("/");
@@ -306,6 +350,7 @@ static void log_status(void)
 
 static int fd_clean_out = 7, fd_clean_in = 8;
 static str clean_out, clean_pending; /* pending: type byte + id digits + NUL each */
+static size_t clean_head;             /* answered bytes at the front of clean_pending */
 
 static void clean_request(char type, unsigned long id)
 {
@@ -316,21 +361,37 @@ static void clean_request(char type, unsigned long id)
   str_free(&r);
 }
 
+/* O(1) per answer however many requests wait: the answered front is
+ * skipped with clean_head and cut off only when it is most of the
+ * string. */
 static void clean_answer(char a)
 {
-  size_t len = byte_chr(clean_pending.s, clean_pending.len, 0);
-  if (len == clean_pending.len) {
+  size_t left = clean_pending.len - clean_head, len;
+  const char *p;
+  if (!left) {
+    log_line("warning: sluice-clean answered more than was asked", 0);
+    return;
+  }
+  p = clean_pending.s + clean_head;
+  len = byte_chr(p, left, 0);
+  if (len == left) {
     log_line("warning: sluice-clean answered more than was asked", 0);
     return;
   }
   if (a != '+') {
     log_start("warning: sluice-clean could not do ");
-    log_safe(clean_pending.s, len);
+    log_safe(p, len);
     log_s(a == '?' ? ": malformed request" : ": will retry later");
     log_end();
   }
-  memmove(clean_pending.s, clean_pending.s + len + 1, clean_pending.len - len - 1);
-  clean_pending.len -= len + 1;
+  clean_head += len + 1;
+  if (clean_head == clean_pending.len) {
+    clean_pending.len = clean_head = 0;
+  } else if (clean_head >= 4096 && clean_head * 2 >= clean_pending.len) {
+    memmove(clean_pending.s, clean_pending.s + clean_head, clean_pending.len - clean_head);
+    clean_pending.len -= clean_head;
+    clean_head = 0;
+  }
 }
 
 /* ---------- queue files ---------- */
@@ -354,6 +415,34 @@ static const char *bpath(unsigned long id)
 {
   if (str_copys(&qname, "bounce/") < 0 || str_catulong(&qname, id) < 0 || str_0(&qname) < 0) die_nomem();
   return qname.s;
+}
+
+/* file_read, but with a block the size of the file: file_read readies
+ * 64 KB for every read, and str_free clears the whole block, which cost
+ * more than the read for the small files read per message. 1 read, 0
+ * no such file, -1 error (EFBIG past max). */
+static int file_read_fitted(const char *path, str *sa, size_t max)
+{
+  struct stat st;
+  ssize_t got;
+  size_t want;
+  int fd = open_read(path), r = -1, e;
+  sa->len = 0;
+  if (fd < 0) return errno == ENOENT ? 0 : -1;
+  if (fstat(fd, &st) < 0) goto done;
+  if (st.st_size < 0 || (unsigned long long)st.st_size > max) { errno = EFBIG; goto done; }
+  want = (size_t)st.st_size + 1; /* one more: a file that grew is seen */
+  if (str_ready(sa, want) < 0) goto done;
+  got = read_full(fd, sa->s, want);
+  if (got < 0) goto done;
+  sa->len = (size_t)got;
+  if ((size_t)got == want && read_fd_all(fd, sa, max) < 0) goto done;
+  r = 1;
+done:
+  e = errno;
+  close(fd);
+  errno = e;
+  return r;
 }
 
 /* info: "b" birth, "u" uid, "p" pid, "F" sender, "E" - each NUL-ended. */
@@ -387,7 +476,7 @@ static int info_parse(const str *s, struct info *in)
 static int info_read(unsigned long id, struct info *in)
 {
   str s = STR_INIT;
-  int r = file_read(qpath("info", id), &s, 1UL << 20);
+  int r = file_read_fitted(qpath("info", id), &s, 1UL << 20);
   if (r > 0) r = info_parse(&s, in) < 0 ? 0 : 1;
   str_free(&s);
   return r;
@@ -416,6 +505,18 @@ static int records_valid(const str *f)
     pos += len + 1;
   }
   return 1;
+}
+
+/* fdatasync: the bytes and what is needed to read them back (the size)
+ * are durable when it returns; only timestamps may be lost, and no file
+ * of sluice-send's keeps anything in its timestamps. It spares the
+ * inode write that fsync adds after a mark flip in place. */
+static int data_sync(int fd)
+{
+  int r;
+  do r = fdatasync(fd);
+  while (r < 0 && errno == EINTR);
+  return r;
 }
 
 /* ---------- scheduling ---------- */
@@ -461,7 +562,10 @@ static void pass_end(struct msg *m, int c)
   pass_free(m, c);
   if (!pending) {
     m->has[c] = 0;
-    if (unlink(qpath(dirs[c], m->id)) < 0 && errno != ENOENT) log_line("warning: unable to remove ", qname.s);
+    if (unlink(qpath(dirs[c], m->id)) < 0 && errno != ENOENT) {
+      log_line("warning: unable to remove ", qname.s);
+      m->maybe[c] = 1; /* maybe_finish tries again */
+    }
   } else {
     schedule(m, c, retry_next(m->birth, now, chans[c].unit));
     persist_next(m, c);
@@ -473,7 +577,7 @@ static int pass_start(struct msg *m, int c)
   struct pass *p = calloc(1, sizeof *p);
   int r;
   if (!p) die_nomem();
-  r = file_read(qpath(dirs[c], m->id), &p->file, CHANNEL_FILE_MAX);
+  r = file_read_fitted(qpath(dirs[c], m->id), &p->file, CHANNEL_FILE_MAX);
   if (r <= 0 || header_parse(&p->file, &(unsigned long){ 0 }) < 0 || !records_valid(&p->file)) {
     log_start(r == 0 ? "warning: missing " : "warning: unable to read or parse ");
     log_s(qname.s);
@@ -506,7 +610,6 @@ static int dispatch(struct msg *m, int c)
   struct pass *p = m->pass[c];
   struct slot *sl = 0;
   unsigned long s;
-  struct info in = { 0, 0, 0, STR_INIT };
   size_t pos, first = 0, firstlen = 0;
   const char *dom = 0;
   size_t domlen = 0;
@@ -517,18 +620,9 @@ static int dispatch(struct msg *m, int c)
     p->pos += len + 1;
   }
   if (p->pos >= p->file.len) return 0;
-  if (info_read(m->id, &in) <= 0) {
-    log_start("warning: unable to read info for msg ");
-    log_u(m->id);
-    log_end();
-    str_free(&in.sender);
-    p->pos = p->file.len; /* end this pass; it is retried later */
-    p->deferred = 1;
-    return 0;
-  }
   for (s = 0; s < cfg.concurrency[c]; ++s)
     if (!ch->slots[s].busy) { sl = &ch->slots[s]; break; }
-  if (!sl) { str_free(&in.sender); return 2; } /* after SIGHUP lowered the concurrency */
+  if (!sl) return 2; /* after SIGHUP lowered the concurrency */
 
   sl->busy = 1;
   sl->id = m->id;
@@ -566,12 +660,10 @@ static int dispatch(struct msg *m, int c)
     pos += len + 1;
   }
   p->pos = first + firstlen + 1;
-  if (spawn_request_encode(&ch->out, s, m->id, in.sender.s, in.sender.len, sl->addrs.s, sl->addrs.len, sl->n) < 0)
+  if (spawn_request_encode(&ch->out, s, m->id, m->sender.s, m->sender.len, sl->addrs.s, sl->addrs.len, sl->n) < 0)
     die_temp_sys("unable to encode a delivery request");
-  str_free(&in.sender);
   ++ch->used;
   ++m->inflight[c];
-  log_status();
   while (p->pos < p->file.len) {
     size_t len = byte_chr(p->file.s + p->pos, p->file.len - p->pos, 0);
     if (p->file.s[p->pos] == 'T') return 1;
@@ -732,7 +824,7 @@ static void handle_result(int c, const struct spawn_result *res)
     }
   }
   if (fd >= 0) {
-    if (file_sync(fd) < 0) log_line("warning: unable to sync ", qname.s);
+    if (data_sync(fd) < 0) log_line("warning: unable to sync ", qname.s);
     close(fd);
   }
   free(marks);
@@ -741,7 +833,6 @@ static void handle_result(int c, const struct spawn_result *res)
 free_slot:
   sl->busy = 0;
   --ch->used;
-  log_status();
   str_free(&bounce);
   str_free(&rec);
   if (m) maybe_finish(m);
@@ -932,8 +1023,12 @@ static void maybe_finish(struct msg *m)
   }
   if (m->has[0] || m->has[1]) return;
   if (!m->todo_done) return; /* wait until todo is gone first */
-  for (c = 0; c < 2; ++c)
+  /* channel files are normally gone already (pass_end): no lookups for them */
+  for (c = 0; c < 2; ++c) {
+    if (!m->maybe[c]) continue;
     if (unlink(qpath(dirs[c], m->id)) < 0 && errno != ENOENT) return;
+    m->maybe[c] = 0;
+  }
   if (unlink(qpath("info", m->id)) < 0 && errno != ENOENT) return;
   clean_request('m', m->id);
   log_start("end msg ");
@@ -951,11 +1046,15 @@ static void load_message(unsigned long id, const struct info *in, int todo_done)
   int c;
   m->birth = (time_t)in->birth;
   m->todo_done = (unsigned char)todo_done;
+  if (str_copy(&m->sender, &in->sender) < 0) die_nomem();
   for (c = 0; c < 2; ++c) {
     str f = STR_INIT;
     unsigned long next = 0;
     int fd = open_read(qpath(dirs[c], id));
-    if (fd < 0) continue;
+    if (fd < 0) {
+      if (errno != ENOENT) m->maybe[c] = 1;
+      continue;
+    }
     if (str_ready(&f, HEADER_LEN) == 0) {
       ssize_t got = read_full(fd, f.s, HEADER_LEN);
       f.len = got > 0 ? (size_t)got : 0;
@@ -1057,7 +1156,7 @@ static int write_durable_file(const char *path, const str *s)
 {
   int fd = open_trunc(path, 0600), e;
   if (fd < 0) return -1;
-  if (write_all(fd, s->s, s->len) < 0 || file_sync(fd) < 0) {
+  if (write_all(fd, s->s, s->len) < 0 || data_sync(fd) < 0) {
     e = errno;
     close(fd);
     errno = e;
@@ -1115,7 +1214,7 @@ static int todo_round(void)
     for (i = 0; i < nb; ++i)
       if (batch[i].id == id) break;
     if (i < nb) continue;
-    if (file_read(qpath("todo", id), &env, 64UL << 20) <= 0) continue;
+    if (file_read_fitted(qpath("todo", id), &env, 64UL << 20) <= 0) continue;
     if (lstat(qname.s, &st) < 0) continue;
     memset(&batch[nb], 0, sizeof batch[nb]);
     batch[nb].id = id;
@@ -1183,6 +1282,8 @@ static int todo_round(void)
     m = msg_new(p->id);
     m->birth = p->birth;
     m->todo_done = 1;
+    m->sender = p->in.sender; /* moved, not copied */
+    p->in.sender = (str)STR_INIT;
     for (c = 0; c < 2; ++c) {
       if (p->nrcpt[c]) {
         m->has[c] = 1;
@@ -1255,15 +1356,19 @@ static void retry_all(void)
 
 static void flush_nonblocking(int fd, str *s, const char *what)
 {
-  while (s->len) {
-    ssize_t w = write(fd, s->s, s->len);
+  size_t done = 0;
+  while (done < s->len) {
+    ssize_t w = write(fd, s->s + done, s->len - done);
     if (w < 0) {
       if (errno == EINTR) continue;
-      if (errno == EAGAIN || errno == EWOULDBLOCK) return;
+      if (errno == EAGAIN || errno == EWOULDBLOCK) break;
       die_temp_sys("unable to write to ", what);
     }
-    memmove(s->s, s->s + w, s->len - (size_t)w);
-    s->len -= (size_t)w;
+    done += (size_t)w;
+  }
+  if (done) { /* one move for all the writes */
+    memmove(s->s, s->s + done, s->len - done);
+    s->len -= done;
   }
 }
 
@@ -1396,7 +1501,9 @@ int main(void)
     }
     for (c = 0; c < 2; ++c) flush_nonblocking(chans[c].fdout, &chans[c].out, chans[c].name);
     flush_nonblocking(fd_clean_out, &clean_out, "sluice-clean");
-    if (draining && !chans[0].used && !chans[1].used && !clean_pending.len) break;
+    log_status();
+    log_flush();
+    if (draining && !chans[0].used && !chans[1].used && clean_pending.len == clean_head) break;
 
     if (!draining) {
       if (scan_active) timeout = 0;
@@ -1446,5 +1553,6 @@ int main(void)
     }
   }
   log_line("status: exiting", 0);
+  log_flush();
   return 0;
 }
