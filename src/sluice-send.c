@@ -189,6 +189,8 @@ struct msg {
   unsigned char has[2];      /* the channel file exists */
   unsigned char queued[2];   /* waiting in the channel's continue list */
   unsigned char todo_done;   /* removal of todo requested */
+  unsigned char todo_pending;/* sluice-clean has not answered that request yet */
+  unsigned char finished;    /* all done; kept until todo is surely gone */
   unsigned char bounce;      /* bounce/ID exists */
   unsigned char bounce_failed;
   unsigned char maybe[2];    /* has[c] is 0 but the channel file may still exist */
@@ -361,6 +363,8 @@ static void clean_request(char type, unsigned long id)
   str_free(&r);
 }
 
+static void msg_end(struct msg *m);
+
 /* O(1) per answer however many requests wait: the answered front is
  * skipped with clean_head and cut off only when it is most of the
  * string. */
@@ -383,6 +387,15 @@ static void clean_answer(char a)
     log_safe(p, len);
     log_s(a == '?' ? ": malformed request" : ": will retry later");
     log_end();
+  }
+  if (len > 1 && p[0] == 't') {
+    unsigned long id;
+    struct msg *m;
+    if (scan_ulong(p + 1, len - 1, &id) == len - 1 && (m = msg_find(id)) != 0) {
+      m->todo_pending = 0;
+      if (a != '+') m->todo_done = 0; /* the next todo scan asks again */
+      else if (m->finished) msg_end(m);
+    }
   }
   clean_head += len + 1;
   if (clean_head == clean_pending.len) {
@@ -1009,9 +1022,19 @@ done:
   return r;
 }
 
+static void msg_end(struct msg *m)
+{
+  clean_request('m', m->id);
+  log_start("end msg ");
+  log_u(m->id);
+  log_end();
+  msg_delete(m);
+}
+
 static void maybe_finish(struct msg *m)
 {
   int c;
+  if (m->finished) return;
   for (c = 0; c < 2; ++c)
     if (m->inflight[c] || m->pass[c]) return;
   if (m->bounce) {
@@ -1030,11 +1053,14 @@ static void maybe_finish(struct msg *m)
     m->maybe[c] = 0;
   }
   if (unlink(qpath("info", m->id)) < 0 && errno != ENOENT) return;
-  clean_request('m', m->id);
-  log_start("end msg ");
-  log_u(m->id);
-  log_end();
-  msg_delete(m);
+  /* Until sluice-clean has answered the removal of todo, a todo scan
+   * may still see the entry: the message stays known (finished) so that
+   * the entry is not taken for a new message and delivered again. */
+  if (m->todo_pending) {
+    m->finished = 1;
+    return;
+  }
+  msg_end(m);
 }
 
 /* ---------- loading the queue and preprocessing todo ---------- */
@@ -1207,6 +1233,7 @@ static int todo_round(void)
       if (!m->todo_done) {
         clean_request('t', id);
         m->todo_done = 1;
+        m->todo_pending = 1;
         maybe_finish(m);
       }
       continue;
@@ -1282,6 +1309,7 @@ static int todo_round(void)
     m = msg_new(p->id);
     m->birth = p->birth;
     m->todo_done = 1;
+    m->todo_pending = 1; /* asked for above */
     m->sender = p->in.sender; /* moved, not copied */
     p->in.sender = (str)STR_INIT;
     for (c = 0; c < 2; ++c) {

@@ -1,0 +1,70 @@
+#!/bin/sh
+# 57-cleanrace.sh: a message finished before sluice-clean has removed its
+# todo entry is not taken for a new message by a todo scan in between
+# (sluice-send(8), Removal). sluice-clean is replaced by a stand-in that
+# answers each request only after 2 seconds (then does what the real one
+# does for t and m requests), so the window is wide:
+#  1. message A is delivered (fakespawn, at once) while its todo entry
+#     still exists;
+#  2. message B is queued in that window: its trigger makes sluice-send
+#     scan todo again and see A's entry;
+#  3. A is delivered exactly once, B once, and the queue ends empty.
+. "$(dirname "$0")/../lib.sh"
+need_root
+inst_fresh
+. "$(dirname "$0")/../sched.sh"
+
+mv "$H/bin/sluice-clean" "$H/bin/sluice-clean.real"
+cat > "$H/bin/sluice-clean" <<'PY'
+#!/usr/bin/python3
+# a slow sluice-clean: each request is carried out and answered 2 s late
+import os, sys, time
+home = os.path.dirname(os.path.dirname(os.path.abspath(sys.argv[0])))
+os.chdir(os.path.join(home, "queue"))
+def path(d, i):
+    n = len([x for x in os.listdir(d) if x.isdigit()])
+    return "%s/%d/%d" % (d, i % n, i)
+buf = b""
+while True:
+    chunk = os.read(0, 4096)
+    if not chunk:
+        break
+    buf += chunk
+    while b"\0" in buf:
+        req, buf = buf.split(b"\0", 1)
+        time.sleep(2)
+        kind, rest = req[:1], req[1:]
+        try:
+            if kind == b"t":
+                i = int(rest)
+                for d in ("todo", "intd"):
+                    try: os.unlink(path(d, i))
+                    except FileNotFoundError: pass
+            elif kind == b"m":
+                i = int(rest)
+                for d in ("intd", "mess"):
+                    try: os.unlink(path(d, i))
+                    except FileNotFoundError: pass
+        except Exception:
+            os.write(1, b"!")
+            continue
+        os.write(1, b"+")
+PY
+chmod 755 "$H/bin/sluice-clean"
+restore_clean() { mv -f "$H/bin/sluice-clean.real" "$H/bin/sluice-clean"; }
+
+start
+inj sender@x.org racea@remote.example || bad "queue A"
+check "A delivered" waitfor 50 tries_ge racea@remote.example 1
+# A's todo entry is still there: the stand-in answers 2 s late
+check "A's todo entry still there" test -n "$(find "$Q/todo" -type f)"
+inj sender@x.org raceb@remote.example || bad "queue B"
+check "B delivered" waitfor 50 tries_ge raceb@remote.example 1
+check "A and B are gone from the queue" waitfor 150 queue_empty
+sleep 1
+check_eq "A delivered exactly once" "$(tries racea@remote.example)" 1
+check_eq "B delivered exactly once" "$(tries raceb@remote.example)" 1
+check_eq "two messages ended" "$(grep -c '^end msg' "$LOG")" 2
+stop
+restore_clean
+done_testing
