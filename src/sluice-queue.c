@@ -8,8 +8,9 @@
  *
  * Steps, each crash-safe (sluice-queue(5)):
  *   pid/PID created; its inode number is the message id
- *   link to mess/N/ID; Received line and message written; fsync file, dir
- *   envelope read and checked; intd/N/ID written; fsync
+ *   link to mess/N/ID; intd/N/ID created empty;
+ *   Received line and message written; fsync file, dir
+ *   envelope read and checked and written to intd/N/ID; fsync
  *   link intd/N/ID to todo/N/ID; fsync todo/N: the commit point
  *   a byte to lock/trigger; pid/PID removed.
  * Before the commit point any failure removes what was made. A kill -9
@@ -276,6 +277,14 @@ int main(void)
   fix_name(path_mess, sizeof path_mess, &name);
   if (link(path_pid, path_mess) < 0) fail_sys(QQ_MESS, "unable to link message into mess");
   made_mess = 1;
+  /* the envelope file is created now, before the first fsync: creating
+   * a name right after an fsync waits for the journal on some file
+   * systems, and an intd file without todo is invisible anyway */
+  if (queue_name(&name, "intd", id, auto_split) < 0) fail(QQ_NOMEM, "out of memory");
+  fix_name(path_intd, sizeof path_intd, &name);
+  intd_fd = open_excl(path_intd, 0644);
+  if (intd_fd < 0) fail_sys(QQ_INTD, "unable to create envelope file");
+  made_intd = 1;
   copy_message(fd, &received);
   if (file_sync(fd) < 0) fail_sys(QQ_WRITE, "unable to sync message");
   if (close(fd) < 0) fail_sys(QQ_WRITE, "unable to close message");
@@ -287,11 +296,6 @@ int main(void)
       || str_cats(&info, "p") < 0 || str_catulong(&info, (unsigned long)pid) < 0 || str_catc(&info, 0) < 0
       || str_catb(&info, env.s, env.len - 1) < 0) /* without the final NUL */
     fail(QQ_NOMEM, "out of memory");
-  if (queue_name(&name, "intd", id, auto_split) < 0) fail(QQ_NOMEM, "out of memory");
-  fix_name(path_intd, sizeof path_intd, &name);
-  intd_fd = open_excl(path_intd, 0644);
-  if (intd_fd < 0) fail_sys(QQ_INTD, "unable to create envelope file");
-  made_intd = 1;
   if (write_all(intd_fd, info.s, info.len) < 0) fail_sys(QQ_WRITE, "unable to write envelope");
   if (file_sync(intd_fd) < 0) fail_sys(QQ_WRITE, "unable to sync envelope");
   if (close(intd_fd) < 0) fail_sys(QQ_WRITE, "unable to close envelope");
