@@ -104,21 +104,9 @@ static void read_config(struct server *s)
   if (control_readnum("control/databytes", &s->databytes, 0, 0, (unsigned long)-1) < 0) control_trouble(s, "databytes");
   e = env_get("DATABYTES");
   if (e && scan_ulong_exact(e, byte_len(e, 64), &num) == 0) s->databytes = num;
-  s->peer.remote_ip = env_get("TCPREMOTEIP");
-  s->peer.remote_host = env_get("TCPREMOTEHOST");
-  s->peer.remote_info = env_get("TCPREMOTEINFO");
-  e = env_get("TCPLOCALHOST");
-  if (str_copys(&s->local_host, e && *e ? e : s->me.s) < 0 || str_0(&s->local_host) < 0) nomem(s);
-  s->peer.local_host = s->local_host.s;
-  e = env_get("QMAILQUEUE");
-  if (e && *e) {
-    s->qq = e;
-  } else {
-    if (str_copys(&s->qq_path, auto_home) < 0 || str_cats(&s->qq_path, "/bin/sluice-queue") < 0
-        || str_0(&s->qq_path) < 0)
-      nomem(s);
-    s->qq = s->qq_path.s;
-  }
+  if (qmtp_peer_env(&s->peer, &s->local_host, s->me.s) < 0) nomem(s);
+  s->qq = qmtp_queue_program(&s->qq_path);
+  if (!s->qq) nomem(s);
 }
 
 /* Reads len message bytes and writes them to msgfd (-1: discard). */

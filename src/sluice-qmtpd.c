@@ -164,21 +164,9 @@ static void read_config(struct server *s, struct config *cf)
   cf->rcptcheck_state = smtpd_rcptcheck_open(&cf->rcptcheck);
   if (cf->rcptcheck_state < 0) warn_sys("unable to read control/rcptcheck.cdb");
   cf->relayclient = env_get("RELAYCLIENT");
-  cf->peer.remote_ip = env_get("TCPREMOTEIP");
-  cf->peer.remote_host = env_get("TCPREMOTEHOST");
-  cf->peer.remote_info = env_get("TCPREMOTEINFO");
-  e = env_get("TCPLOCALHOST");
-  if (str_copys(&cf->local_host, e && *e ? e : cf->me.s) < 0 || str_0(&cf->local_host) < 0) nomem(s);
-  cf->peer.local_host = cf->local_host.s;
-  e = env_get("QMAILQUEUE");
-  if (e && *e) {
-    cf->qq = e;
-  } else {
-    if (str_copys(&cf->qq_path, auto_home) < 0 || str_cats(&cf->qq_path, "/bin/sluice-queue") < 0
-        || str_0(&cf->qq_path) < 0)
-      nomem(s);
-    cf->qq = cf->qq_path.s;
-  }
+  if (qmtp_peer_env(&cf->peer, &cf->local_host, cf->me.s) < 0) nomem(s);
+  cf->qq = qmtp_queue_program(&cf->qq_path);
+  if (!cf->qq) nomem(s);
 }
 
 /* 1 when mail for the domain may be accepted from anybody. */

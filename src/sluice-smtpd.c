@@ -56,7 +56,8 @@ struct config {
   const char *remote_ip, *remote_host, *remote_info;
   unsigned char local_ip[16];
   int local_ip_kind;            /* 0 unknown, 4 or 6 */
-  const char *qq;               /* the injector */
+  const char *qq;               /* the injector: QMAILQUEUE or sluice-queue */
+  str qq_path;                  /* conf-home/bin/sluice-queue, when that */
 };
 
 struct session {
@@ -228,8 +229,8 @@ static void read_config(struct session *s, struct config *cf)
     if (ip4_scan(e, n, cf->local_ip) == n && n) cf->local_ip_kind = 4;
     else if (ip6_scan(e, n, cf->local_ip) == n && n) cf->local_ip_kind = 6;
   }
-  e = env_get("QMAILQUEUE");
-  cf->qq = e && *e ? e : 0;
+  cf->qq = qmtp_queue_program(&cf->qq_path);
+  if (!cf->qq) nomem(s);
   if (cf->rcpthosts_missing && !cf->relayclient)
     warn_msg("control/rcpthosts is missing: only clients with RELAYCLIENT may send mail");
 }
@@ -437,17 +438,10 @@ static void cmd_rcpt(struct session *s, const char *arg, size_t n)
 
 /* --- DATA ------------------------------------------------------------- */
 
-/* Starts the injector (qmtp_qq_start): cf->qq, or sluice-queue. */
+/* Starts the injector (qmtp_qq_start): QMAILQUEUE or sluice-queue. */
 static pid_t qq_start(const struct config *cf, int *msgfd, int *envfd)
 {
-  static str path = STR_INIT;
-  const char *prog = cf->qq;
-
-  if (!prog) {
-    if (str_copys(&path, auto_home) < 0 || str_cats(&path, "/bin/sluice-queue") < 0 || str_0(&path) < 0) return -1;
-    prog = path.s;
-  }
-  return qmtp_qq_start(prog, msgfd, envfd);
+  return qmtp_qq_start(cf->qq, msgfd, envfd);
 }
 
 static void cmd_data(struct session *s)

@@ -3,7 +3,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "auto.h"
 #include "buf.h"
+#include "env.h"
 #include "fd.h"
 #include "file.h"
 #include "qmtp.h"
@@ -152,4 +154,23 @@ pid_t qmtp_qq_received(const char *prog, const struct qmtp_peer *peer, const cha
   if (pid < 0) return -1;
   if (write_all(*msgfd, work->s, work->len) < 0) *write_failed = 1;
   return pid;
+}
+
+int qmtp_peer_env(struct qmtp_peer *peer, str *local_host, const char *me)
+{
+  const char *e = env_get("TCPLOCALHOST");
+  peer->remote_ip = env_get("TCPREMOTEIP");
+  peer->remote_host = env_get("TCPREMOTEHOST");
+  peer->remote_info = env_get("TCPREMOTEINFO");
+  if (str_copys(local_host, e && *e ? e : me) < 0 || str_0(local_host) < 0) return -1;
+  peer->local_host = local_host->s;
+  return 0;
+}
+
+const char *qmtp_queue_program(str *path)
+{
+  const char *e = env_get("QMAILQUEUE");
+  if (e && *e) return e;
+  if (str_copys(path, auto_home) < 0 || str_cats(path, "/bin/sluice-queue") < 0 || str_0(path) < 0) return 0;
+  return path->s;
 }

@@ -52,6 +52,15 @@ struct qmtp_peer {
   const char *local_host;   /* TCPLOCALHOST or control/me: after "by" */
 };
 
+/* Fills peer from the tcpserver environment (TCPREMOTEIP, TCPREMOTEHOST,
+ * TCPREMOTEINFO) and local_host with TCPLOCALHOST, or me when that is
+ * unset or empty; peer->local_host points into local_host. 0, or -1
+ * with errno ENOMEM. */
+int qmtp_peer_env(struct qmtp_peer *peer, str *local_host, const char *me);
+/* The injector of the servers: QMAILQUEUE when set and not empty, else
+ * conf-home/bin/sluice-queue, built in path. NULL with errno ENOMEM. */
+const char *qmtp_queue_program(str *path);
+
 /* How sluice-qmtpd and sluice-qmqpd begin a message: builds in work
  * (replacing its content) the Received line of a message from peer by
  * protocol ("QMTP", "QMQP"), without HELO and dated now
