@@ -85,7 +85,7 @@ static const struct ctl ctls[] = {
   { "rcpthosts", LIST, "none: only RELAYCLIENT clients may send mail in",
     "domains sluice-smtpd accepts mail for (others need RELAYCLIENT)", 0, 0, 0 },
   { "morercpthosts.cdb", CDB, "none", "more rcpthosts domains, for sluice-smtpd and sluice-qmtpd", 0, 0, 0 },
-  { "morercpthosts", LIST, "none", "not read by sluice: the usual source of morercpthosts.cdb", 0, 0, 0 },
+  { "morercpthosts", LIST, "none", "the source of morercpthosts.cdb: run sluice-newmrh after a change", 0, 0, 0 },
   { "rcptcheck.cdb", CDB, "none: no check",
     "local parts that exist (sluice-newrcpt); sluice-smtpd refuses others with 550", 0, 0, 0 },
   { "badmailfrom", LIST, "none", "envelope senders (address or @host) sluice-smtpd refuses", 0, 0, 0 },
@@ -134,7 +134,7 @@ static const char *const compiled[][3] = {
   { "tcp.smtp", "tcp.smtp.cdb", "tcprules (or tools/services)" },
   { "tcp.qmtp", "tcp.qmtp.cdb", "tcprules (or tools/services)" },
   { "tcp.qmqp", "tcp.qmqp.cdb", "tcprules (or tools/services)" },
-  { "morercpthosts", "morercpthosts.cdb", "a cdb tool" },
+  { "morercpthosts", "morercpthosts.cdb", "sluice-newmrh" },
 };
 
 /* One-value files whose readers take an empty first line as missing. */
