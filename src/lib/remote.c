@@ -107,6 +107,18 @@ static void set_pending_s(struct attempt *a, char st, const char *text)
   set_pending(a, st, text, strlen(text));
 }
 
+/* Every pending recipient gets st and the text "before DOMAIN after". */
+static void set_pending_domain(struct attempt *a, char st, const char *before, const char *domain, size_t dlen,
+                               const char *after)
+{
+  str t = STR_INIT;
+  str_copys(&t, before);
+  str_catb(&t, domain, dlen);
+  str_cats(&t, after);
+  set_pending(a, st, t.s, t.len);
+  str_free(&t);
+}
+
 /* "name [ip]" or "[ip]" */
 static void describe(str *d, const char *name, size_t nlen, int family, const unsigned char *ip)
 {
@@ -201,39 +213,19 @@ static void by_mx(struct attempt *a, const char *domain, size_t dlen, unsigned l
   if (dns_conf_load(&dc) < 0) { set_pending_s(a, 'Z', "4.3.5 unable to read the DNS configuration (DNSCACHEIP)"); return; }
   if (dns_mx(&dc, domain, dlen, &mx) < 0) {
     int e = errno;
-    str t = STR_INIT;
     dns_mxlist_free(&mx);
-    str_copys(&t, e == ENOENT ? "5.1.2 domain " : "4.4.3 temporary DNS failure looking up the MX records of ");
-    str_catb(&t, domain, dlen);
-    if (e == ENOENT) str_cats(&t, " does not exist");
-    set_pending(a, e == ENOENT ? 'D' : 'Z', t.s, t.len);
-    str_free(&t);
+    if (e == ENOENT) set_pending_domain(a, 'D', "5.1.2 domain ", domain, dlen, " does not exist");
+    else set_pending_domain(a, 'Z', "4.4.3 temporary DNS failure looking up the MX records of ", domain, dlen, "");
     return;
   }
   if (mx.nullmx) {
-    str t = STR_INIT;
-    str_copys(&t, "5.1.10 ");
-    str_catb(&t, domain, dlen);
-    str_cats(&t, " does not accept mail (null MX)");
-    set_pending(a, 'D', t.s, t.len);
-    str_free(&t);
+    set_pending_domain(a, 'D', "5.1.10 ", domain, dlen, " does not accept mail (null MX)");
   } else if (mx.n == 0) {
     /* RFC 5321 5.1: no MX, the domain itself is the host */
-    if (try_name(a, &dc, domain, dlen, port) < 0) {
-      str t = STR_INIT;
-      str_copys(&t, "5.1.2 domain ");
-      str_catb(&t, domain, dlen);
-      str_cats(&t, " does not exist");
-      set_pending(a, 'D', t.s, t.len);
-      str_free(&t);
-    } else if (a->tried == 0 && a->skipped == 0 && a->why.len > 0 && byte_startswith(a->why.s, a->why.len, "4.4.3 no address", 0)) {
-      str t = STR_INIT;
-      str_copys(&t, "5.4.4 domain ");
-      str_catb(&t, domain, dlen);
-      str_cats(&t, " has no MX record and no address");
-      set_pending(a, 'D', t.s, t.len);
-      str_free(&t);
-    }
+    if (try_name(a, &dc, domain, dlen, port) < 0)
+      set_pending_domain(a, 'D', "5.1.2 domain ", domain, dlen, " does not exist");
+    else if (a->tried == 0 && a->skipped == 0 && a->why.len > 0 && byte_startswith(a->why.s, a->why.len, "4.4.3 no address", 0))
+      set_pending_domain(a, 'D', "5.4.4 domain ", domain, dlen, " has no MX record and no address");
   } else {
     for (size_t i = 0; i < mx.n && !a->done; ++i) {
       if (try_name(a, &dc, mx.mx[i].host.s, mx.mx[i].host.len, port) < 0) {
