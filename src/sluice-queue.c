@@ -85,9 +85,17 @@ static _Noreturn void fail_sys(int code, const char *what)
   _exit(code);
 }
 
-static void on_alarm(int sig)
+/* The caller keeps its real uid and so may signal this process. Only
+ * the process's own timer may end it: a SIGALRM sent by kill(),
+ * sigqueue() or tgkill() has si_code <= 0 (SI_USER, SI_QUEUE, SI_TKILL)
+ * and is ignored; the timer's has SI_KERNEL. Every signal is blocked
+ * across the commit point (main), so even the timer cannot run cleanup()
+ * once todo/N/ID may exist. */
+static void on_alarm(int sig, siginfo_t *info, void *context)
 {
   (void)sig;
+  (void)context;
+  if (info && info->si_code <= 0) return;
   cleanup();
   _exit(QQ_TIMEOUT);
 }
@@ -252,7 +260,14 @@ int main(void)
   die_progname("sluice-queue");
   umask(033);
   signal(SIGPIPE, SIG_IGN);
-  signal(SIGALRM, on_alarm);
+  {
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_sigaction = on_alarm;
+    sa.sa_flags = SA_SIGINFO | SA_RESTART;
+    sigfillset(&sa.sa_mask);
+    sigaction(SIGALRM, &sa, 0);
+  }
   alarm(86400);
 
   if (chdir(auto_home) < 0) fail_sys(QQ_HOME, "unable to switch to home directory");
@@ -302,12 +317,29 @@ int main(void)
   /* intd/N needs no directory fsync: after a crash only the todo name
    * matters, and an intd name that did not survive is not missed. */
 
-  /* 4. the commit point: todo/N/ID, made durable by fsync of todo/N */
+  /* 4. the commit point: todo/N/ID, made durable by fsync of todo/N.
+   * From just before the link on, no signal is delivered: a handler
+   * that ran after the link would remove mess/N/ID under a committed
+   * todo/N/ID (a hole a local caller could aim at with SIGALRM), and a
+   * timeout reported after the commit would make the caller send the
+   * message again. SIGKILL and SIGSTOP cannot be blocked; a kill -9
+   * here leaves a committed message or the leftovers of one that never
+   * was, never half of one. */
   if (queue_name(&name, "todo", id, auto_split) < 0 || str_0(&name) < 0) fail(QQ_NOMEM, "out of memory");
+  {
+    sigset_t all;
+    sigfillset(&all);
+    sigprocmask(SIG_BLOCK, &all, 0);
+  }
   if (link(path_intd, name.s) < 0) fail_sys(QQ_TODO, "unable to link envelope into todo");
   if (dir_sync_of(name.s) < 0) {
     int e = errno;
-    unlink(name.s);
+    /* not durable yet: undo the link ourselves, then the rest */
+    if (unlink(name.s) < 0) {
+      made_intd = made_mess = 0; /* todo stays: so must its message */
+      errno = e;
+      fail_sys(QQ_TODO, "unable to sync todo directory, and unable to remove todo entry");
+    }
     errno = e;
     fail_sys(QQ_TODO, "unable to sync todo directory");
   }
