@@ -67,6 +67,52 @@ static char clean_mess(unsigned long id)
   return answer;
 }
 
+/* 'q': todo/N/ID has no message of its own (sluice-send checked):
+ * the entry moves to quarantine/ as todo.ID.TIME for the postmaster
+ * (sluice-fsck reports it) and its intd link goes. It is never removed
+ * silently, and never left where it would block the id or be delivered.
+ * The check is made again here, by the owner of the files, so that
+ * sluice-send cannot move a good message away: the message must be
+ * missing, not a regular file of ours with that inode, or newer than
+ * the entry. */
+static char quarantine_todo(unsigned long id, time_t now)
+{
+  str todo = STR_INIT, to = STR_INIT, mess = STR_INIT;
+  struct stat t, m;
+  char answer = '+';
+  if (queue_name(&todo, "todo", id, auto_split) < 0 || str_0(&todo) < 0 ||
+      queue_name(&mess, "mess", id, auto_split) < 0 || str_0(&mess) < 0 ||
+      str_copys(&to, "quarantine/todo.") < 0 || str_catulong(&to, id) < 0 || str_catc(&to, '.') < 0 ||
+      str_catulong(&to, (unsigned long)now) < 0 || str_0(&to) < 0) {
+    answer = '!';
+    goto done;
+  }
+  if (lstat(todo.s, &t) < 0) goto done; /* already gone */
+  if (lstat(mess.s, &m) == 0 && S_ISREG(m.st_mode) && (unsigned long)m.st_ino == id && m.st_uid == geteuid() &&
+      m.st_mtime <= t.st_mtime) {
+    warn_msg("refusing to quarantine a message that has its file: ", todo.s);
+    answer = '!';
+    goto done;
+  }
+  /* link, then unlink: rename() would be the only reason for stdio.h */
+  if (link(todo.s, to.s) < 0 || unlink(todo.s) < 0) {
+    warn_sys("unable to quarantine ", todo.s);
+    answer = '!';
+    goto done;
+  }
+  warn_msg("quarantined ", todo.s, " as ", to.s);
+  /* intd/N/ID goes only when it is the same file: under a reused id it
+   * can be the envelope of an injection still running */
+  if (queue_name(&todo, "intd", id, auto_split) == 0 && str_0(&todo) == 0 && lstat(todo.s, &m) == 0 &&
+      m.st_ino == t.st_ino && m.st_dev == t.st_dev && unlink(todo.s) < 0 && errno != ENOENT)
+    warn_sys("unable to remove ", todo.s);
+done:
+  str_free(&todo);
+  str_free(&to);
+  str_free(&mess);
+  return answer;
+}
+
 /* 'p': remove pid files older than STALE_SECONDS. */
 static char clean_pids(time_t now)
 {
@@ -95,8 +141,9 @@ static char handle(const char *req, size_t len)
 {
   unsigned long id;
   if (len == 1 && req[0] == 'p') return clean_pids(time(0));
-  if (len < 2 || (req[0] != 't' && req[0] != 'm')) return '?';
+  if (len < 2 || (req[0] != 't' && req[0] != 'm' && req[0] != 'q')) return '?';
   if (req[1] == '0' || scan_ulong_exact(req + 1, len - 1, &id) < 0) return '?';
+  if (req[0] == 'q') return quarantine_todo(id, time(0));
   return req[0] == 't' ? clean_todo(id) : clean_mess(id);
 }
 

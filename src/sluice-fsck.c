@@ -67,10 +67,13 @@ static const struct layout layout[] = {
   { "local", SHAPE_SPLIT, ROLE_SEND, 0700 },
   { "remote", SHAPE_SPLIT, ROLE_SEND, 0700 },
   { "bounce", SHAPE_DIR, ROLE_SEND, 0700 },
+  { "quarantine", SHAPE_DIR, ROLE_QUEUE, 0750 },
   { "lock", SHAPE_DIR, ROLE_QUEUE, 0750 },
   { "lock/trigger", SHAPE_FIFO, ROLE_SEND, 0622 },
   { "lock/sendmutex", SHAPE_FILE, ROLE_SEND, 0600 },
   { "lock/tcpto", SHAPE_FILE, ROLE_REMOTE, 0644 },
+  { "lock/journal.local", SHAPE_FILE, ROLE_SEND, 0620 },
+  { "lock/journal.remote", SHAPE_FILE, ROLE_SEND, 0620 },
 };
 #define LAYOUT_COUNT (sizeof layout / sizeof layout[0])
 

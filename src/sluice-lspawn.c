@@ -21,6 +21,7 @@
 #include "byte.h"
 #include "control.h"
 #include "die.h"
+#include "journal.h"
 #include "file.h"
 #include "priv.h"
 #include "spawn.h"
@@ -227,6 +228,7 @@ int main(void)
   ops.start = start;
   ops.finish = finish;
   ops.log = log_line;
+  ops.journal = JOURNAL_LOCAL_HOME;
   ops.ctx = &ls;
   if (spawner_run(&ops, 0, 1) < 0) die_temp_sys("request stream broken or out of resources");
   return 0;

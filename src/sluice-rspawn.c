@@ -16,6 +16,7 @@
 #include "auto.h"
 #include "byte.h"
 #include "die.h"
+#include "journal.h"
 #include "file.h"
 #include "size.h"
 #include "spawn.h"
@@ -99,6 +100,7 @@ int main(void)
   ops.start = start;
   ops.finish = finish;
   ops.log = log_line;
+  ops.journal = JOURNAL_REMOTE_HOME;
   ops.ctx = &rs;
   if (spawner_run(&ops, 0, 1) < 0) die_temp_sys("request stream broken or out of resources");
   return 0;

@@ -22,6 +22,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -35,6 +36,7 @@
 #include "fd.h"
 #include "file.h"
 #include "fmt.h"
+#include "journal.h"
 #include "netstring.h"
 #include "prioq.h"
 #include "queue.h"
@@ -194,6 +196,7 @@ struct msg {
   unsigned char bounce;      /* bounce/ID exists */
   unsigned char bounce_failed;
   unsigned char maybe[2];    /* has[c] is 0 but the channel file may still exist */
+  unsigned char frozen;      /* its message file is not its own: never delivered */
   struct pass *pass[2];
   str sender;                /* from info, read once: not again per delivery */
 };
@@ -585,10 +588,44 @@ static void pass_end(struct msg *m, int c)
   }
 }
 
+/* 1 when mess/N/ID is the message that was committed as ID: a regular
+ * file with that inode number, not written after the envelope (birth is
+ * the time of the todo entry, which sluice-queue makes after the message
+ * is complete); 0 when it is missing or another file; -1 when it could
+ * not be looked at. */
+static int mess_is_own(unsigned long id, time_t birth, uid_t owner)
+{
+  struct stat st;
+  if (lstat(qpath("mess", id), &st) < 0) return errno == ENOENT ? 0 : -1;
+  if (!S_ISREG(st.st_mode) || (unsigned long)st.st_ino != id || st.st_mtime > birth) return 0;
+  if (owner != (uid_t)-1 && st.st_uid != owner) return 0;
+  return 1;
+}
+
+/* A known message whose file is gone or replaced: its recipients would
+ * get somebody else's message. Never delivered; left for sluice-fsck. */
+static void freeze(struct msg *m)
+{
+  m->frozen = 1;
+  log_start("alert: msg ");
+  log_u(m->id);
+  log_s(": mess/");
+  log_u(m->id % auto_split);
+  log_s("/");
+  log_u(m->id);
+  log_s(" is missing or not this message's own; no delivery made, left for sluice-fsck");
+  log_end();
+}
+
 static int pass_start(struct msg *m, int c)
 {
-  struct pass *p = calloc(1, sizeof *p);
+  struct pass *p;
   int r;
+  if (m->frozen) return -1;
+  r = mess_is_own(m->id, m->birth, (uid_t)-1);
+  if (r == 0) { freeze(m); return -1; }
+  if (r < 0) { schedule(m, c, now + 3600); return -1; }
+  p = calloc(1, sizeof *p);
   if (!p) die_nomem();
   r = file_read_fitted(qpath(dirs[c], m->id), &p->file, CHANNEL_FILE_MAX);
   if (r <= 0 || header_parse(&p->file, &(unsigned long){ 0 }) < 0 || !records_valid(&p->file)) {
@@ -722,10 +759,10 @@ static void run_channel(int c)
 
 /* ---------- results ---------- */
 
-static int append_bounce(struct msg *m, const str *records)
+static int append_bounce_id(unsigned long id, const str *records)
 {
   int created = 0, fd;
-  const char *path = bpath(m->id);
+  const char *path = bpath(id);
   struct stat st;
   if (lstat(path, &st) < 0) created = 1;
   fd = open_append(path, 0600);
@@ -738,6 +775,12 @@ static int append_bounce(struct msg *m, const str *records)
   }
   close(fd);
   if (created && dir_sync("bounce") < 0) return -1;
+  return 0;
+}
+
+static int append_bounce(struct msg *m, const str *records)
+{
+  if (append_bounce_id(m->id, records) < 0) return -1;
   m->bounce = 1;
   return 0;
 }
@@ -760,6 +803,8 @@ static void after_delivery(struct msg *m, int c)
   }
   pass_end(m, c);
 }
+
+static unsigned char journal_check[2]; /* a result came: see whether the journal can be emptied */
 
 static void handle_result(int c, const struct spawn_result *res)
 {
@@ -837,10 +882,12 @@ static void handle_result(int c, const struct spawn_result *res)
     }
   }
   if (fd >= 0) {
+    log_flush(); /* the result lines are out before the marks are durable */
     if (data_sync(fd) < 0) log_line("warning: unable to sync ", qname.s);
     close(fd);
   }
   free(marks);
+  journal_check[c] = 1;
   --m->inflight[c];
   after_delivery(m, c);
 free_slot:
@@ -1235,6 +1282,18 @@ static int todo_round(void)
         m->todo_done = 1;
         m->todo_pending = 1;
         maybe_finish(m);
+      } else if (!m->todo_pending) {
+        /* Its todo entry was removed, so this one was committed later
+         * under the same id: the known message's file was removed under
+         * it and the inode reused. The known one must not deliver the
+         * new file; the new entry waits until the known one is gone. */
+        if (!m->frozen) freeze(m);
+        log_start("warning: todo/");
+        log_u(id % auto_split);
+        log_s("/");
+        log_u(id);
+        log_s(" was committed under the id of a known message: left until that message ends");
+        log_end();
       }
       continue;
     }
@@ -1243,6 +1302,22 @@ static int todo_round(void)
     if (i < nb) continue;
     if (file_read_fitted(qpath("todo", id), &env, 64UL << 20) <= 0) continue;
     if (lstat(qname.s, &st) < 0) continue;
+    switch (mess_is_own(id, st.st_mtime, st.st_uid)) {
+    case 1: break;
+    case 0:
+      /* a todo entry without its own message: delivering it would send
+       * whatever file later gets this inode number (sluice-queue(5)) */
+      log_start("alert: todo/");
+      log_u(id % auto_split);
+      log_s("/");
+      log_u(id);
+      log_s(" has no message of its own (mess missing, or newer than the envelope, or not the queue's): quarantined");
+      log_end();
+      clean_request('q', id);
+      continue;
+    default:
+      continue; /* looked at again in the next scan */
+    }
     memset(&batch[nb], 0, sizeof batch[nb]);
     batch[nb].id = id;
     batch[nb].birth = st.st_mtime;
@@ -1337,8 +1412,16 @@ static void scan_start(void)
   scan_last = now;
 }
 
-/* Orphans: mess files with neither todo nor info, older than 36 hours,
- * left by injectors that crashed. Run at start and daily. */
+/* Orphans: mess files with neither todo nor info. One with a single
+ * link is finished: its pid file is gone, so sluice-queue has ended,
+ * and had it committed, todo or info would exist (the mess file is
+ * looked at before them: a commit after that look leaves a todo entry
+ * that the look at todo sees). It was left by a sluice-send that ended
+ * between removing the info file and sluice-clean removing the
+ * message, and is removed at once. One with two links (the pid file's)
+ * is an injection in progress or a crashed one: removed after 36 hours,
+ * when sluice-clean has removed stale pid files. Run at start and
+ * daily. */
 static void sweep_orphans(void)
 {
   unsigned long n;
@@ -1354,9 +1437,18 @@ static void sweep_orphans(void)
       unsigned long id;
       struct stat st;
       size_t len = byte_len(de->d_name, sizeof de->d_name);
+      struct stat t;
       if (de->d_name[0] == '.' || scan_ulong_exact(de->d_name, len, &id) < 0 || msg_find(id)) continue;
-      if (lstat(qpath("todo", id), &st) == 0 || lstat(qpath("info", id), &st) == 0) continue;
-      if (lstat(qpath("mess", id), &st) < 0 || st.st_mtime > now - STALE_SECONDS) continue;
+      if (lstat(qpath("mess", id), &st) < 0) continue;
+      if (lstat(qpath("todo", id), &t) == 0 || lstat(qpath("info", id), &t) == 0) continue;
+      if (st.st_nlink == 1 && S_ISREG(st.st_mode)) {
+        log_start("removing finished msg ");
+        log_u(id);
+        log_end();
+        clean_request('m', id);
+        continue;
+      }
+      if (st.st_mtime > now - STALE_SECONDS) continue;
       log_start("removing orphan msg ");
       log_u(id);
       log_end();
@@ -1429,6 +1521,102 @@ static void read_results(int c)
   }
   spawn_result_free(&res);
   str_free(&frame);
+}
+
+/* ---------- the spawners' journals (journal.h, sluice-spawn(5)) ---------- */
+
+static int journal_fd[2] = { -1, -1 };
+
+/* Applies one record: the first pending record of its recipient in the
+ * message's channel file is marked done, after its failure report, if
+ * any, is in the bounce file. A record whose recipient is no longer
+ * pending was applied before. */
+static void journal_apply_one(int c, const struct journal_record *r)
+{
+  str f = STR_INIT, b = STR_INIT, rec = STR_INIT;
+  size_t pos = HEADER_LEN;
+  int fd;
+  if (r->letter == 'Z') return; /* deferred: retried anyway */
+  if (file_read_fitted(qpath(dirs[c], r->id), &f, CHANNEL_FILE_MAX) <= 0 || header_parse(&f, &(unsigned long){ 0 }) < 0
+      || !records_valid(&f))
+    goto done;
+  while (pos < f.len) {
+    size_t len = byte_chr(f.s + pos, f.len - pos, 0);
+    if (f.s[pos] == 'T' && len - 1 == r->addr_len && byte_equal(f.s + pos + 1, r->addr, r->addr_len)) break;
+    pos += len + 1;
+  }
+  if (pos >= f.len) goto done;
+  log_start("delivery journal: msg ");
+  log_u(r->id);
+  log_s(r->letter == 'K' ? ": success: " : ": failure: ");
+  log_safe(r->addr, r->addr_len);
+  log_s(": ");
+  log_safe(r->text, r->text_len);
+  log_s(" (recorded by the spawner, not by the sluice-send that ended)");
+  log_end();
+  if (r->letter == 'D') {
+    if (str_catc(&rec, 'D') < 0 || str_catc(&rec, c == CH_LOCAL ? 'L' : 'R') < 0
+        || str_catb(&rec, r->addr, r->addr_len) < 0 || str_catc(&rec, 0) < 0
+        || str_catb(&rec, r->text, r->text_len) < 0 || netstring_cat(&b, rec.s, rec.len) < 0)
+      die_nomem();
+    if (append_bounce_id(r->id, &b) < 0) die_temp_sys("unable to write ", bpath(r->id));
+  }
+  fd = open(qpath(dirs[c], r->id), O_WRONLY | O_CLOEXEC);
+  if (fd < 0 || pwrite(fd, "D", 1, (off_t)pos) != 1 || data_sync(fd) < 0) die_temp_sys("unable to mark ", qname.s);
+  close(fd);
+done:
+  str_free(&f);
+  str_free(&b);
+  str_free(&rec);
+}
+
+/* At start: waits until no spawner of an earlier set can write to the
+ * journal of channel c (they hold a shared lock until they end), then
+ * applies every record and empties it. */
+static void journal_recover(int c)
+{
+  const char *path = c == CH_LOCAL ? JOURNAL_LOCAL : JOURNAL_REMOTE;
+  str j = STR_INIT;
+  size_t pos = 0;
+  struct stat st;
+  int fd = open(path, O_RDWR | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+  if (fd < 0) die_temp_sys("unable to open ", path, " (sluice-fsck -c makes it)");
+  if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) die_temp("not a regular file: ", path);
+  if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+    log_line("status: waiting for the deliveries of an earlier set to end: ", path);
+    log_flush();
+    while (flock(fd, LOCK_EX) < 0)
+      if (errno != EINTR) die_temp_sys("unable to lock ", path);
+  }
+  if (read_fd_all(fd, &j, 1UL << 30) < 0) die_temp_sys("unable to read ", path);
+  while (pos < j.len) {
+    struct journal_record r;
+    size_t used;
+    int k = journal_record_parse(j.s + pos, j.len - pos, &r, &used);
+    if (k == 0) break; /* cut by a crash: never reported, never marked */
+    if (k < 0) {
+      log_line("warning: a record that does not parse in ", path);
+      break;
+    }
+    journal_apply_one(c, &r);
+    pos += used;
+  }
+  str_free(&j);
+  log_flush();
+  if (ftruncate(fd, 0) < 0) die_temp_sys("unable to empty ", path);
+  flock(fd, LOCK_UN);
+  journal_fd[c] = fd;
+}
+
+/* Once nothing is in flight on channel c, every record in its journal
+ * has been reported and marked: the journal is emptied when it has
+ * grown. */
+static void journal_trim(int c)
+{
+  struct stat st;
+  journal_check[c] = 0;
+  if (chans[c].used || journal_fd[c] < 0 || fstat(journal_fd[c], &st) < 0 || st.st_size < 65536) return;
+  if (ftruncate(journal_fd[c], 0) < 0) log_line("warning: unable to empty a delivery journal: ", strerror(errno));
 }
 
 static int fd_trigger = -1;
@@ -1510,6 +1698,8 @@ int main(void)
 
   now = time(0);
   log_line("status: starting", 0);
+  journal_recover(CH_LOCAL);
+  journal_recover(CH_REMOTE);
   load_queue();
   sweep_orphans();
   last_sweep = now;
@@ -1527,10 +1717,13 @@ int main(void)
       if (now - last_sweep >= 86400) { sweep_orphans(); last_sweep = now; }
       for (c = 0; c < 2; ++c) run_channel(c);
     }
-    for (c = 0; c < 2; ++c) flush_nonblocking(chans[c].fdout, &chans[c].out, chans[c].name);
-    flush_nonblocking(fd_clean_out, &clean_out, "sluice-clean");
+    for (c = 0; c < 2; ++c) {
+      if (journal_check[c]) journal_trim(c);
+      flush_nonblocking(chans[c].fdout, &chans[c].out, chans[c].name);
+    }
     log_status();
-    log_flush();
+    log_flush(); /* before the removals it logs are asked for */
+    flush_nonblocking(fd_clean_out, &clean_out, "sluice-clean");
     if (draining && !chans[0].used && !chans[1].used && clean_pending.len == clean_head) break;
 
     if (!draining) {

@@ -3,10 +3,13 @@
  * it belong to spawner_run and are freed before it returns. Errors:
  * -1 with errno, after logging nothing (the caller reports). */
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -15,6 +18,8 @@
 #include "fd.h"
 #include "file.h"
 #include "fmt.h"
+#include "journal.h"
+#include "netstring.h"
 #include "queue.h"
 #include "sig.h"
 #include "spawn.h"
@@ -43,6 +48,8 @@ struct loop {
   str frame;
   str result;
   str work;
+  int journal_fd;       /* -1 until the first delivery */
+  str journal;          /* records of one result */
 };
 
 static long long now_ms(void)
@@ -70,6 +77,52 @@ int spawner_answer_all(str *work, const struct spawn_request *req, char letter,
   for (i = 0; i < req->nrcpts; ++i)
     if (spawn_result_add(work, letter, text, len) < 0) return -1;
   return 0;
+}
+
+/* Opens the journal and takes the shared lock that tells a later
+ * sluice-send that this spawner may still write to it (journal.h).
+ * 0, or -1 with errno. */
+static int journal_ready(struct loop *l)
+{
+  if (!l->ops->journal || l->journal_fd >= 0) return 0;
+  l->journal_fd = journal_open_append(l->ops->journal);
+  if (l->journal_fd < 0) return -1;
+  while (flock(l->journal_fd, LOCK_SH) < 0)
+    if (errno != EINTR) {
+      int e = errno;
+      close(l->journal_fd);
+      l->journal_fd = -1;
+      errno = e;
+      return -1;
+    }
+  return 0;
+}
+
+/* Appends a record per recipient of req, from the entries in l->work
+ * (spawn_result_begin and spawn_result_add: the slot, then one
+ * netstring per recipient), to the journal, before the result goes to
+ * sluice-send. One write: O_APPEND keeps it whole; no fsync (a power
+ * cut may lose it, sluice-spawn(5)). */
+static int journal_write(struct loop *l, const struct spawn_request *req)
+{
+  size_t pos = 0, apos = 0, off, len, used;
+  const char *a;
+  size_t alen;
+  if (l->journal_fd < 0) return 0;
+  l->journal.len = 0;
+  if (netstring_parse(l->work.s, l->work.len, l->work.len, &off, &len, &used) != 1) { errno = EPROTO; return -1; }
+  pos = used;
+  while (pos < l->work.len && spawn_next(&req->rcpts, &apos, &a, &alen)) {
+    if (netstring_parse(l->work.s + pos, l->work.len - pos, l->work.len, &off, &len, &used) != 1 || len == 0) {
+      errno = EPROTO;
+      return -1;
+    }
+    if (journal_record_add(&l->journal, req->id, l->work.s[pos + off], a, alen, l->work.s + pos + off + 1,
+                           len - 1) < 0)
+      return -1;
+    pos += used;
+  }
+  return write_all(l->journal_fd, l->journal.s, l->journal.len);
 }
 
 /* Writes the finished result in l->work for slot. */
@@ -121,6 +174,16 @@ static void handle_request(struct loop *l, int *fatal)
   }
   l->work.len = 0;
   if (spawn_result_begin(&l->work, req.slot) < 0) goto nomem;
+  if (journal_ready(l) < 0) {
+    /* without its journal a delivery could be made twice after a
+     * crash of sluice-send: none is made */
+    int err = errno;
+    logn(l, "unable to open the delivery journal for slot ", req.slot, "", err);
+    if (spawner_answer_all(&l->work, &req, 'Z', "4.3.0 unable to open the delivery journal", 41) < 0) goto nomem;
+    if (send_result(l, req.slot) < 0) *fatal = errno;
+    spawn_request_free(&req);
+    return;
+  }
   r = l->ops->start(l->ops->ctx, &req, &pid, &fd, &l->work);
   if (r == 1) {
     fd_nonblock(fd, 1);
@@ -241,6 +304,7 @@ static int answer_done(struct loop *l)
     if (spawn_result_begin(&l->work, s->req.slot) < 0 ||
         l->ops->finish(l->ops->ctx, &s->req, s->out.s, s->out.len, s->status, &l->work) < 0)
       return -1;
+    if (journal_write(l, &s->req) < 0) logn(l, "unable to write the delivery journal for slot ", i, "", errno);
     if (send_result(l, s->req.slot) < 0) return -1;
     slot_clear(l, s);
   }
@@ -313,6 +377,7 @@ int spawner_run(const struct spawner_ops *ops, int in_fd, int out_fd)
   l.ops = ops;
   l.out_fd = out_fd;
   l.in_open = 1;
+  l.journal_fd = -1;
   l.slots = calloc(SPAWN_SLOTS_MAX, sizeof *l.slots);
   pfd = calloc(SPAWN_SLOTS_MAX + 2, sizeof *pfd);
   index = calloc(SPAWN_SLOTS_MAX + 2, sizeof *index);
@@ -331,6 +396,8 @@ int spawner_run(const struct spawner_ops *ops, int in_fd, int out_fd)
     str_free(&l.slots[i].out);
     spawn_request_free(&l.slots[i].req);
   }
+  if (l.journal_fd >= 0) close(l.journal_fd); /* releases the lock, after every result */
+  str_free(&l.journal);
   str_free(&l.frame);
   str_free(&l.result);
   str_free(&l.work);
@@ -387,10 +454,28 @@ pid_t spawner_start(const char *path, char *const *argv, int in, int (*prepare)(
 int spawner_open_message(unsigned long id)
 {
   str name = STR_INIT;
+  struct stat st, dir;
   int fd = -1, err;
   if (queue_name(&name, "queue/mess", id, auto_split) == 0 && str_0(&name) == 0)
-    fd = open_read(name.s);
+    fd = open(name.s, O_RDONLY | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK | O_CLOEXEC);
   err = errno;
+  /* The message is the regular file whose inode number is its id,
+   * owned by the owner of queue/mess (the queue user), with no link
+   * but its own and the pid file's: never another file put there by a
+   * compromised queue user or left behind a reused id. */
+  if (fd >= 0) {
+    if (fstat(fd, &st) < 0 || stat("queue/mess", &dir) < 0) {
+      err = errno;
+    } else if (!S_ISREG(st.st_mode) || (unsigned long)st.st_ino != id || st.st_uid != dir.st_uid || st.st_nlink > 2) {
+      err = EPERM;
+    } else {
+      str_free(&name);
+      fd_nonblock(fd, 0);
+      return fd;
+    }
+    close(fd);
+    fd = -1;
+  }
   str_free(&name);
   errno = err;
   return fd;

@@ -52,6 +52,10 @@ struct spawner_ops {
   /* Logs a line: what, and ": errno text" when err is not 0. */
   void (*log)(void *ctx, const char *what, int err);
   void *ctx;
+  /* The delivery journal (journal.h), relative to the working
+   * directory, or NULL for none: each result of a started delivery is
+   * appended to it before it is written to out_fd. */
+  const char *journal;
 };
 
 int spawner_run(const struct spawner_ops *ops, int in_fd, int out_fd);
@@ -74,7 +78,10 @@ int spawner_pipe(int p[2]);
 pid_t spawner_start(const char *path, char *const *argv, int in, int (*prepare)(void *arg), void *arg, int *fd);
 
 /* Opens queue/mess/N/ID (relative to the working directory, which is
- * conf-home) for reading, close-on-exec: the descriptor or -1. */
+ * conf-home) for reading, close-on-exec, without following a symbolic
+ * link; the descriptor, or -1 with errno (EPERM when the file is not a
+ * regular file with inode number ID owned by the owner of queue/mess
+ * with at most two links). */
 int spawner_open_message(unsigned long id);
 
 /* How sluice-lspawn reads sluice-local's answer (sluice-lspawn(8)):

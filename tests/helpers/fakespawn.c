@@ -27,14 +27,22 @@
  * relative to the working directory (sluice-start runs its children in
  * conf-home), else every recipient gets Z and errors gets a line.
  *
+ * Like the real spawners it keeps the delivery journal of sluice-spawn(5)
+ * (queue/lock/journal.local when run as sluice-lspawn, journal.remote
+ * otherwise; FAKESPAWN_JOURNAL=0 turns it off): each result is appended
+ * there before it is written on fd 1, under a shared lock taken at the
+ * first request and held to the end.
+ *
  * A request that does not decode is logged and dropped; a framing
  * error exits 111, as a real spawner does. At end of input everything
- * held is answered and it exits 0. */
+ * held is answered (and journaled, even when sluice-send is gone) and
+ * it exits 0. */
 #include <errno.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h> /* rename */
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -45,6 +53,7 @@
 #include "env.h"
 #include "file.h"
 #include "fmt.h"
+#include "journal.h"
 #include "queue.h"
 #include "scan.h"
 #include "spawn.h"
@@ -56,6 +65,7 @@ struct held {
   unsigned long slot;
   long long due_ms;
   str frame;       /* the encoded result */
+  str journal;     /* its journal records */
 };
 
 struct fake {
@@ -68,6 +78,9 @@ struct fake {
   struct held held[HELD_MAX];
   size_t nheld;
   unsigned long inflight, peak;
+  const char *journal_path;  /* relative to conf-home, or NULL */
+  int journal_fd;            /* -1 until the first request */
+  int input_done;
 };
 
 static long long now_ms(void)
@@ -219,9 +232,14 @@ static int message_exists(const struct fake *f, unsigned long id)
   return r;
 }
 
-static void answer(struct fake *f, unsigned long slot, const str *frame)
+static void answer(struct fake *f, unsigned long slot, const str *frame, const str *journal)
 {
-  if (write_all(1, frame->s, frame->len) < 0) die_temp_sys("unable to write result");
+  if (f->journal_fd >= 0 && journal->len && write_all(f->journal_fd, journal->s, journal->len) < 0)
+    die_temp_sys("unable to write the journal");
+  if (write_all(1, frame->s, frame->len) < 0) {
+    if (!f->input_done && errno != EPIPE) die_temp_sys("unable to write result");
+    warn_sys("result dropped (journaled)");
+  }
   if (f->busy[slot]) --f->busy[slot];
   if (f->inflight) --f->inflight;
 }
@@ -235,8 +253,9 @@ static void answer_due(struct fake *f, int all)
   while (i < f->nheld) {
     struct held *h = &f->held[i];
     if (!all && h->due_ms > now) { ++i; continue; }
-    answer(f, h->slot, &h->frame);
+    answer(f, h->slot, &h->frame, &h->journal);
     str_free(&h->frame);
+    str_free(&h->journal);
     f->held[i] = f->held[--f->nheld];
   }
 }
@@ -256,7 +275,7 @@ static int next_timeout(const struct fake *f)
 static void handle(struct fake *f, const str *frame)
 {
   struct spawn_request req = { 0, 0, STR_INIT, STR_INIT, 0 };
-  str work = STR_INIT, out = STR_INIT;
+  str work = STR_INIT, out = STR_INIT, jr = STR_INIT;
   size_t pos = 0, len;
   const char *rcpt;
   unsigned long delay = 0;
@@ -274,6 +293,12 @@ static void handle(struct fake *f, const str *frame)
   }
   ++f->busy[req.slot];
   note_inflight(f);
+  if (f->journal_path && f->journal_fd < 0) {
+    f->journal_fd = journal_open_append(f->journal_path);
+    if (f->journal_fd < 0) die_temp_sys("unable to open ", f->journal_path);
+    while (flock(f->journal_fd, LOCK_SH) < 0)
+      if (errno != EINTR) die_temp_sys("unable to lock ", f->journal_path);
+  }
   have_mess = message_exists(f, req.id);
   if (spawn_result_begin(&work, req.slot) < 0) die_temp_sys("unable to encode result");
   while (spawn_next(&req.rcpts, &pos, &rcpt, &len)) {
@@ -283,16 +308,19 @@ static void handle(struct fake *f, const str *frame)
     if (d > delay) delay = d;
     append_delivery(f, req.id, rcpt, len, req.slot, letter);
     if (spawn_result_add(&work, letter, text, strlen(text)) < 0) die_temp_sys("unable to encode result");
+    if (journal_record_add(&jr, req.id, letter, rcpt, len, text, strlen(text)) < 0) die_nomem();
   }
   if (spawn_result_end(&out, &work) < 0) die_temp_sys("unable to encode result");
   if (delay == 0) {
-    answer(f, req.slot, &out);
+    answer(f, req.slot, &out, &jr);
     str_free(&out);
+    str_free(&jr);
   } else {
     if (f->nheld == HELD_MAX) answer_due(f, 1);
     f->held[f->nheld].slot = req.slot;
     f->held[f->nheld].due_ms = now_ms() + (long long)delay;
     f->held[f->nheld].frame = out;
+    f->held[f->nheld].journal = jr;
     ++f->nheld;
   }
   str_free(&work);
@@ -335,6 +363,10 @@ static void setup(struct fake *f, const char *argv0)
   f->delay_ms = env_ms("FAKESPAWN_DELAY_MS", 0);
   f->checkmess = cm && cm[0] == '1' && !cm[1];
   if (f->dir) dir_path(f, &f->deliveries, "deliveries");
+  f->journal_fd = -1;
+  cm = env_get("FAKESPAWN_JOURNAL");
+  if (!cm || cm[0] != '0')
+    f->journal_path = byte_equal(f->name, "sluice-lspawn", 14) ? JOURNAL_LOCAL_HOME : JOURNAL_REMOTE_HOME;
 }
 
 int main(int argc, char **argv)
@@ -357,6 +389,7 @@ int main(int argc, char **argv)
     if (pfd.revents) open_input = read_requests(&f, &acc, &frame);
   }
   /* end of input: answer what is held, each when it is due */
+  f.input_done = 1;
   while (f.nheld) {
     int t = next_timeout(&f);
     if (t > 0) poll(0, 0, t);

@@ -142,7 +142,9 @@ check_eq "five processes: four members" "$(pgrep -P "$spid" | wc -l)" 4
 
 check_eq "send holds fds 0-8" "$(fds_of "$snd")" "0 1 2 3 4 5 6 7 8"
 check_eq "lspawn holds fds 0-2" "$(fds_of "$lsp")" "0 1 2"
-check_eq "rspawn holds fds 0-2" "$(fds_of "$rsp")" "0 1 2"
+# after its first delivery a spawner also holds its journal (sluice-spawn(5))
+check_eq "rspawn holds fds 0-2 and its journal" "$(fds_of "$rsp")" "0 1 2 3"
+check_eq "rspawn fd 3 is its journal" "$(link_of "$rsp" 3)" "$H/queue/lock/journal.remote"
 check_eq "clean holds fds 0-2" "$(fds_of "$clp")" "0 1 2"
 check_eq "send fd 0 is /dev/null" "$(link_of "$snd" 0)" /dev/null
 check_eq "send fd 1 is sluice-start's fd 2" "$(link_of "$snd" 1)" "$(link_of "$spid" 2)"

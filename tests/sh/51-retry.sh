@@ -34,7 +34,7 @@ fi
 # fstart TIME: sluice-start (and so every member) on a clock frozen at
 # the epoch second TIME.
 fstart() {
-  start TZ=UTC LD_PRELOAD="$FTLIB" FAKETIME="$(fake_date "$1")" DONT_FAKE_MONOTONIC=1 FAKETIME_NO_CACHE=1
+  start TZ=UTC LD_PRELOAD="$FTLIB" FAKETIME="$(fake_date "$1")" DONT_FAKE_MONOTONIC=1 FAKETIME_NO_CACHE=1 NO_FAKE_STAT=1
 }
 fake_date() { date -u -d "@$1" '+%Y-%m-%d %H:%M:%S'; }
 # header DIR ID: the retry time in DIR/N/ID, as a number ("bad" when the
@@ -64,7 +64,7 @@ in_window() {
 inj "s1@x.org" "deferl1@test.example" "deferr1@remote.example" || bad "queue 1" "sluice-queue failed"
 id=$(todo_id)
 B=$(($(date +%s) - 10000))
-touch -m -d "@$B" "$Q/todo/$((id % SPLIT))/$id"
+touch -m -d "@$B" "$Q/mess/$((id % SPLIT))/$id" "$Q/todo/$((id % SPLIT))/$id"   # a message is never newer than its todo entry
 t0=$(($(date +%s) - 2))
 start
 waitfor 100 header_set local "$id" || bad "local retry recorded" "header $(header local "$id")"
@@ -91,7 +91,7 @@ B=$(TZ=UTC LD_PRELOAD=$FTLIB FAKETIME="2026-01-01 00:00:00" FAKETIME_NO_CACHE=1 
 check_eq "faketime works" "$B" "$(date -u -d '2026-01-01 00:00:00' +%s)"
 inj "s2@x.org" "deferl2@test.example" "deferr2@remote.example" || bad "queue 2" "sluice-queue failed"
 id=$(todo_id)
-touch -m -d "@$B" "$Q/todo/$((id % SPLIT))/$id"
+touch -m -d "@$B" "$Q/mess/$((id % SPLIT))/$id" "$Q/todo/$((id % SPLIT))/$id"   # a message is never newer than its todo entry
 L=deferl2@test.example; R=deferr2@remote.example
 
 fstart "$B"
@@ -137,6 +137,7 @@ check_eq "B+850: nothing due" "$(tries $L) $(tries $R)" "3 2"
 kill -ALRM "$SPID"
 waitfor 100 header_is remote "$id" $((B + 2401)) || bad "B+850: remote next" "header $(header remote "$id")"
 waitfor 100 header_is local "$id" $((B + 1521)) || bad "B+850: local next" "header $(header local "$id")"
+
 check_eq "B+850 SIGALRM: both retried" "$(tries $L) $(tries $R)" "4 3"
 check_eq "B+850: local next at B+(29+10)^2" "$(header local "$id")" $((B + 1521))
 check_eq "B+850: remote next at B+(29+20)^2" "$(header remote "$id")" $((B + 2401))

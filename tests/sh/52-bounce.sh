@@ -52,7 +52,7 @@ hup
 stop
 inj "slowlife@test.example" "deferlife@remote.example" || bad "queue 1" "sluice-queue failed"
 id=$(todo_id)
-touch -m -d "@$(($(date +%s) - 100))" "$Q/todo/$((id % SPLIT))/$id"
+touch -m -d "@$(($(date +%s) - 100))" "$Q/mess/$((id % SPLIT))/$id" "$Q/todo/$((id % SPLIT))/$id"
 start FAKESPAWN_SLOW_MS=3000
 capture slowlife@test.example life
 check_eq "lifetime: tried once" "$(tries deferlife@remote.example)" 1

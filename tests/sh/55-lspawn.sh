@@ -65,10 +65,12 @@ if [ ! -d "$AHOME" ]; then
   mkdir -p "$AHOME" && chown "$U_ALIAS" "$AHOME" && alias_home_made=$AHOME
 fi
 
-# a message in the queue (the spawners only open it)
-ID=12345
+# a message in the queue (the spawners only open it): its id is its
+# inode number, as sluice-queue makes it (the spawners check)
+printf 'Subject: spawner test\n\nhello\n' > "$H/queue/mess/0/new.$$"
+ID=$(stat -c %i "$H/queue/mess/0/new.$$")
 MSG=$H/queue/mess/$((ID % SPLIT))/$ID
-printf 'Subject: spawner test\n\nhello\n' > "$MSG"
+mv "$H/queue/mess/0/new.$$" "$MSG"
 chown "$(role queue):$(role group)" "$MSG"
 chmod 640 "$MSG"
 
@@ -208,6 +210,27 @@ check_eq "answers" "$(cat "$T/out")" "0 Z 4.3.0 sluice-local reported success bu
 : > "$T/req"; req 7 "$ID" s@x "$TU-big@example.org"; lsp
 x4000=$(head -c 4000 /dev/zero | tr '\0' x)
 check_eq "big answer capped" "$(cat "$T/out")" "7 K $x4000"
+
+# --- the message file is opened without following links and must be
+# the queue's own file with its id as inode (issue 12): a compromised
+# queue user cannot make the root spawner read another file ---
+printf 'root secret\n' > "$T/secret"; chmod 600 "$T/secret"
+SID=$(stat -c %i "$T/secret")
+ln -s "$T/secret" "$H/queue/mess/$((SID % SPLIT))/$SID"
+printf 'other\n' > "$H/queue/mess/0/other.$$"
+OID=$(stat -c %i "$H/queue/mess/0/other.$$")
+WID=$((OID + 1))
+mv "$H/queue/mess/0/other.$$" "$H/queue/mess/$((WID % SPLIT))/$WID"   # a file under another id
+chown "$(role queue):$(role group)" "$H/queue/mess/$((WID % SPLIT))/$WID"
+: > "$T/req"
+req 0 "$SID" s@x "$TU@example.org"
+req 1 "$WID" s@x "$TU@example.org"
+rm -f "$T/log/$TU.msg"
+lsp
+check_eq "symlink and foreign file: not opened" "$(cat "$T/out")" "0 Z 4.3.0 unable to open the message file: Too many levels of symbolic links
+1 Z 4.3.0 unable to open the message file: Operation not permitted"
+check_fail "the secret was never given to a delivery" grep -q "root secret" "$T/log/$TU.msg"
+rm -f "$H/queue/mess/$((SID % SPLIT))/$SID" "$H/queue/mess/$((WID % SPLIT))/$WID"
 
 # --- concurrency, a busy slot, malformed requests ---
 : > "$T/req"
