@@ -89,7 +89,7 @@ static const struct ctl ctls[] = {
   { "rcptcheck.cdb", CDB, "none: no check",
     "local parts that exist (sluice-newrcpt); sluice-smtpd refuses others with 550", 0, 0, 0 },
   { "badmailfrom", LIST, "none", "envelope senders (address or @host) sluice-smtpd refuses", 0, 0, 0 },
-  { "databytes", NUM, "0 (no limit)", "largest message accepted, in bytes; env DATABYTES overrides", 0,
+  { "databytes", NUM, "10240000 (0: no limit)", "largest message accepted, in bytes; env DATABYTES overrides", 0,
     (unsigned long)-1, SERVERS_BAD },
   { "maxrcpt", NUM, "1000", "most recipients sluice-smtpd accepts per message (1 to 100000)", 1, 100000UL,
     SMTPD_BAD },
