@@ -4,8 +4,9 @@
 # says otherwise.
 #
 #  1. sluice-smtpd: EHLO advertises SIZE 10240000; MAIL with a larger
-#     SIZE gets 552 5.3.4; a message of 10240012 bytes gets 552 5.3.4
-#     after the data, one of 10239912 bytes is queued;
+#     SIZE gets 552 5.3.4; a message of 10240001 bytes gets 552 5.3.4
+#     after the data, one of 10240000 bytes is queued (sluice-queue
+#     takes it with the Received line of sluice-smtpd on top);
 #  2. sluice-qmtpd and sluice-qmqpd: a message over the default gets D
 #     with 5.3.4, nothing queued;
 #  3. sendmail (sluice-inject) as an ordinary user: over the default,
@@ -153,29 +154,28 @@ qclear() { find "$QD/mess" "$QD/intd" "$QD/todo" "$QD/pid" -type f -exec rm -f {
 qcount() { find "$QD/todo" -type f | wc -l | tr -d ' '; }
 qfiles() { find "$QD/mess" "$QD/intd" "$QD/todo" "$QD/pid" -type f | wc -l | tr -d ' '; }
 fsck_clean() { "$H/bin/sluice-fsck" > "$T/fsck.out" 2>&1; }
-# msize FILE: the size of the queued message file FILE less its Received lines
+# mk FILE SIZE [HEADER]: a message of exactly SIZE bytes (cli.py make)
 mk() { cli make "$@" || bad "message $1 made"; }
 
 # --- 1. SMTP ---------------------------------------------------------------
 qclear
-mk "$T/over" $((LIMIT + 12))
-mk "$T/under" $((LIMIT - 88))
+mk "$T/over" $((LIMIT + 1))
+mk "$T/under" "$LIMIT"
 out=$(cli smtp "$P_SMTP" "$T/over" $((LIMIT + 1)))
 check_eq "smtp: EHLO advertises the default" "$(echo "$out" | sed -n 1p)" "250-SIZE $LIMIT"
 check_eq "smtp: SIZE over the default: 552 5.3.4 at MAIL" "$(echo "$out" | sed -n 2p)" "552 5.3.4 221"
 out=$(cli smtp "$P_SMTP" "$T/over" | sed -n 2p)
 check_eq "smtp: message over the default: 552 5.3.4 after the data" "$out" "250 2.1.0 250 2.1.5 354 552 5.3.4 221"
 check_eq "smtp: nothing left in the queue" "$(qfiles)" 0
-out=$(cli smtp "$P_SMTP" "$T/under" $((LIMIT - 88)) | sed -n 2p)
-check_eq "smtp: message under the default: queued" "$out" "250 2.1.0 250 2.1.5 354 250 2.0.0 221"
+out=$(cli smtp "$P_SMTP" "$T/under" "$LIMIT" | sed -n 2p)
+check_eq "smtp: message of exactly the default: queued (with its Received lines)" "$out" "250 2.1.0 250 2.1.5 354 250 2.0.0 221"
 check_eq "smtp: one message queued" "$(qcount)" 1
 qclear
 
 # --- 2. QMTP and QMQP ------------------------------------------------------
-mk "$T/over1" $((LIMIT + 1))
-out=$(cli qmtp "$P_QMTP" "$T/over1")
+out=$(cli qmtp "$P_QMTP" "$T/over")
 check "qmtp: over the default refused with 5.3.4 ($out)" sh -c 'case "$1" in D*5.3.4*) exit 0;; esac; exit 1' x "$out"
-out=$(cli qmqp "$P_QMQP" "$T/over1")
+out=$(cli qmqp "$P_QMQP" "$T/over")
 check "qmqp: over the default refused with 5.3.4 ($out)" sh -c 'case "$1" in D*5.3.4*) exit 0;; esac; exit 1' x "$out"
 check_eq "qmtp, qmqp: nothing left in the queue" "$(qfiles)" 0
 
