@@ -8,7 +8,10 @@
  * and From are added when missing (Resent- versions for a resent
  * message). The body is then streamed byte for byte. Every check that
  * can refuse the message happens before sluice-queue is started, so a
- * refused message leaves nothing in the queue.
+ * refused message leaves nothing in the queue, except the size limit
+ * (control/databytes, default QUEUE_DATABYTES_DEFAULT, 0 for none, on
+ * the message as built): a message found too big while it streams is
+ * abandoned without its envelope, so sluice-queue keeps nothing.
  *
  * Exit codes: 0 queued (or printed with -n); 100 permanent (bad header,
  * no recipients, bad option arguments, permanent refusal by the queue);
@@ -35,6 +38,7 @@
 #include "fd.h"
 #include "file.h"
 #include "fmt.h"
+#include "queue.h"
 #include "rfc822.h"
 #include "str.h"
 #include "wait.h"
@@ -45,6 +49,7 @@
 
 struct config {
   str me, defaulthost, defaultdomain, plusdomain, idhost;
+  unsigned long databytes; /* 0: no limit */
 };
 
 enum { MODE_DEFAULT, MODE_ARGS, MODE_HEADER, MODE_BOTH };
@@ -79,6 +84,37 @@ static void config_read(struct config *c)
   read_one("defaultdomain", &c->defaultdomain, c->me.s);
   read_one("plusdomain", &c->plusdomain, c->me.s);
   read_one("idhost", &c->idhost, c->me.s);
+  {
+    str p = STR_INIT;
+    control_path(&p, "databytes");
+    if (control_readnum(p.s, &c->databytes, QUEUE_DATABYTES_DEFAULT, 0, (unsigned long)-1) < 0)
+      die_temp_sys("unable to read ", p.s);
+    str_free(&p);
+  }
+}
+
+/* Writes head, then the rest of in, to out, refusing to pass limit
+ * bytes in all (0: no limit). 0 done, -1 read error, -2 write error,
+ * -3 over the limit (nothing past it was written). */
+static int message_copy(buf *out, const str *head, buf *in, int body, unsigned long limit)
+{
+  unsigned long long total = head->len;
+  if (limit && total > limit) return -3;
+  if (buf_put(out, head->s, head->len) < 0) return -2;
+  while (body) {
+    size_t avail = buf_avail(in);
+    if (avail == 0) {
+      ssize_t r = buf_feed(in);
+      if (r < 0) return -1;
+      if (r == 0) break;
+      continue;
+    }
+    total += avail;
+    if (limit && total > limit) return -3;
+    if (buf_put(out, buf_peek(in), avail) < 0) return -2;
+    buf_seek(in, avail);
+  }
+  return buf_flush(out) < 0 ? -2 : 0;
 }
 
 /* The first of the environment variables that is set and not empty. */
@@ -360,7 +396,7 @@ int main(int argc, char **argv)
   static const char *const sender_fields[] = { "From", "Sender", "Resent-From", "Resent-Sender", 0 };
   static const char *const reply_fields[] = { "Reply-To", "Resent-Reply-To", 0 };
   static char inmem[65536], outmem[65536];
-  struct config c = { STR_INIT, STR_INIT, STR_INIT, STR_INIT, STR_INIT };
+  struct config c = { STR_INIT, STR_INIT, STR_INIT, STR_INIT, STR_INIT, 0 };
   struct header h = { STR_INIT, STR_INIT, STR_INIT, 0 };
   struct rcpts hrcpts = { STR_INIT, 0 }, arcpts = { STR_INIT, 0 }, all = { STR_INIT, 0 };
   str out = STR_INIT, rew = STR_INIT, addrs = STR_INIT, sender = STR_INIT, from = STR_INIT, name = STR_INIT;
@@ -546,8 +582,15 @@ int main(int argc, char **argv)
     close(mp[0]);
     close(ep[0]);
     buf_init(&bout, mp[1], outmem, sizeof outmem);
-    r = buf_put(&bout, out.s, out.len) < 0 ? -2 : (h.eof ? 0 : buf_copy(&bout, &in));
-    if (r == 0 && buf_flush(&bout) < 0) r = -2;
+    r = message_copy(&bout, &out, &in, !h.eof, c.databytes);
+    if (r == -3) {
+      char num[FMT_ULONG];
+      close(mp[1]);
+      close(ep[1]);
+      wait_pid(pid, &status);
+      num[fmt_ulong(num, c.databytes)] = 0;
+      die_perm("message too big: over ", num, " bytes (control/databytes) (#5.3.4): not queued");
+    }
     if (r == -1) {
       /* no envelope: the queue sees its caller give up and keeps nothing */
       int e = errno;

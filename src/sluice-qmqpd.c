@@ -25,6 +25,7 @@
 #include "netstring.h"
 #include "qmtp.h"
 #include "qmtp_io.h"
+#include "queue.h"
 #include "scan.h"
 #include "size.h"
 #include "str.h"
@@ -101,7 +102,7 @@ static void read_config(struct server *s)
   if (control_readline("control/me", &s->me, host[0] ? host : "localhost") < 0) control_trouble(s, "me");
   if (str_0(&s->me) < 0) nomem(s);
   if (control_readnum("control/timeoutsmtpd", &s->timeout, 1200, 1, 86400) < 0) control_trouble(s, "timeoutsmtpd");
-  if (control_readnum("control/databytes", &s->databytes, 0, 0, (unsigned long)-1) < 0) control_trouble(s, "databytes");
+  if (control_readnum("control/databytes", &s->databytes, QUEUE_DATABYTES_DEFAULT, 0, (unsigned long)-1) < 0) control_trouble(s, "databytes");
   e = env_get("DATABYTES");
   if (e && scan_ulong_exact(e, byte_len(e, 64), &num) == 0) s->databytes = num;
   if (qmtp_peer_env(&s->peer, &s->local_host, s->me.s) < 0) nomem(s);

@@ -146,7 +146,7 @@ static void read_config(struct server *s, struct config *cf)
   if (control_readline("control/me", &cf->me, host[0] ? host : "localhost") < 0) control_trouble(s, "me");
   if (str_0(&cf->me) < 0) nomem(s);
   if (control_readnum("control/timeoutsmtpd", &cf->timeout, 1200, 1, 86400) < 0) control_trouble(s, "timeoutsmtpd");
-  if (control_readnum("control/databytes", &cf->databytes, 0, 0, (unsigned long)-1) < 0) control_trouble(s, "databytes");
+  if (control_readnum("control/databytes", &cf->databytes, QUEUE_DATABYTES_DEFAULT, 0, (unsigned long)-1) < 0) control_trouble(s, "databytes");
   e = env_get("DATABYTES");
   if (e && scan_ulong_exact(e, byte_len(e, 64), &num) == 0) cf->databytes = num;
   if (control_readlist("control/rcpthosts", &cf->rcpthosts) < 0) control_trouble(s, "rcpthosts");

@@ -13,6 +13,11 @@
  *   envelope read and checked and written to intd/N/ID; fsync
  *   link intd/N/ID to todo/N/ID; fsync todo/N: the commit point
  *   a byte to lock/trigger; pid/PID removed.
+ * A message longer than control/databytes (default
+ * QUEUE_DATABYTES_DEFAULT) plus QUEUE_TRACE_ROOM is refused with exit
+ * 31 as soon as the copy passes the limit, before the commit point;
+ * bounces (the caller is sluice-send's user) are exempt: their size is
+ * bounded by sluice-send, not by what a client sent.
  * Before the commit point any failure removes what was made. A kill -9
  * leaves pid, mess and intd files that sluice-send and sluice-fsck remove.
  *
@@ -30,6 +35,7 @@
 #include <unistd.h>
 
 #include "auto.h"
+#include "control.h"
 #include "date.h"
 #include "die.h"
 #include "file.h"
@@ -41,10 +47,12 @@
 /* qmail-queue's exit codes */
 enum {
   QQ_ADDR_TOO_LONG = 11,
+  QQ_REFUSED = 31,
   QQ_NOMEM = 51,
   QQ_TIMEOUT = 52,
   QQ_WRITE = 53,
   QQ_READ = 54,
+  QQ_CONFIG = 55,
   QQ_HOME = 61,
   QQ_QUEUEDIR = 62,
   QQ_PID = 63,
@@ -115,13 +123,16 @@ static void fix_name(char *dst, size_t size, const str *name)
  * static program). The file is root's, in a root-owned directory. */
 #define ROLES_MAX 4096
 
-/* What the Received line says for a caller with this uid: the role of
- * the first line of roles[0..n) that names it, or 0 ("by uid N"). */
-static const char *roles_how(const char *roles, size_t n, uid_t uid)
+/* The roles the Received line names, with what it says for each. */
+static const char *const role_how[][2] = {
+  { "daemon", "from network" }, { "alias", "by alias" }, { "send", "by bounce" },
+};
+#define ROLE_SEND 2
+
+/* The index in role_how of the role of the first line of roles[0..n)
+ * that names uid, or -1 ("by uid N"). */
+static int roles_how(const char *roles, size_t n, uid_t uid)
 {
-  static const char *const how[][2] = {
-    { "daemon", "from network" }, { "alias", "by alias" }, { "send", "by bounce" },
-  };
   size_t i = 0;
   while (i < n) {
     size_t start = i, sp = 0, end;
@@ -132,31 +143,32 @@ static const char *roles_how(const char *roles, size_t n, uid_t uid)
     }
     end = i++;
     if (!sp || scan_ulong_exact(roles + sp + 1, end - sp - 1, &u) < 0 || u != (unsigned long)uid) continue;
-    for (size_t r = 0; r < sizeof how / sizeof how[0]; ++r)
-      if (strlen(how[r][0]) == sp - start && !memcmp(roles + start, how[r][0], sp - start)) return how[r][1];
+    for (size_t r = 0; r < sizeof role_how / sizeof role_how[0]; ++r)
+      if (strlen(role_how[r][0]) == sp - start && !memcmp(roles + start, role_how[r][0], sp - start)) return (int)r;
   }
-  return 0;
+  return -1;
 }
 
-/* The role of uid by users/roles (relative to conf-home); 0 when the
- * file is missing, unreadable or does not name uid: the line then says
- * "by uid N", which is all a Received line needs (sluice-fsck reports a
- * missing or wrong file). */
-static const char *invoked_how(uid_t uid)
+/* The role of uid by users/roles (relative to conf-home), an index in
+ * role_how; -1 when the file is missing, unreadable or does not name
+ * uid: the line then says "by uid N", which is all a Received line
+ * needs (sluice-fsck reports a missing or wrong file), and the size
+ * limit applies. */
+static int invoked_role(uid_t uid)
 {
   char roles[ROLES_MAX];
   ssize_t n;
   int fd = open_read("users/roles");
-  if (fd < 0) return 0;
+  if (fd < 0) return -1;
   n = read(fd, roles, sizeof roles); /* one read: a small regular file */
   close(fd);
-  if (n <= 0) return 0;
+  if (n <= 0) return -1;
   return roles_how(roles, (size_t)n, uid);
 }
 
-static int received_line(str *out, pid_t pid, uid_t uid, time_t now)
+static int received_line(str *out, pid_t pid, int role, uid_t uid, time_t now)
 {
-  const char *how = invoked_how(uid);
+  const char *how = role >= 0 ? role_how[role][1] : 0;
   if (str_copys(out, "Received: (sluice ") < 0) return -1;
   if (str_catulong(out, (unsigned long)pid) < 0) return -1;
   if (str_cats(out, " invoked ") < 0) return -1;
@@ -174,11 +186,13 @@ static int received_line(str *out, pid_t pid, uid_t uid, time_t now)
 
 /* Copies fd 0 to fd, after the Received line. The buffer is filled
  * before each write, so that a small message and its Received line
- * take one write. */
-static void copy_message(int fd, const str *received)
+ * take one write. More than limit bytes on fd 0 (0: no limit) is a
+ * permanent refusal, before anything is committed. */
+static void copy_message(int fd, const str *received, unsigned long limit)
 {
   char buf[65536];
   size_t have = received->len;
+  unsigned long long copied = 0; /* bytes of fd 0; cannot wrap before the limit */
   int eof = 0;
   if (have > sizeof buf) fail(QQ_BUG, "Received line too long");
   memcpy(buf, received->s, have);
@@ -194,6 +208,8 @@ static void copy_message(int fd, const str *received)
         break;
       }
       have += (size_t)r;
+      copied += (unsigned long long)r;
+      if (limit && copied > limit) fail(QQ_REFUSED, "message too big: over control/databytes");
     }
     if (write_all(fd, buf, have) < 0) fail_sys(QQ_WRITE, "unable to write message");
     have = 0;
@@ -254,8 +270,8 @@ int main(void)
   pid_t pid = getpid();
   uid_t uid = getuid();
   time_t now = time(0);
-  unsigned long id;
-  int fd, intd_fd;
+  unsigned long id, databytes, limit;
+  int fd, intd_fd, role;
 
   die_progname("sluice-queue");
   umask(033);
@@ -271,7 +287,12 @@ int main(void)
   alarm(86400);
 
   if (chdir(auto_home) < 0) fail_sys(QQ_HOME, "unable to switch to home directory");
-  if (received_line(&received, pid, uid, now) < 0) fail(QQ_NOMEM, "out of memory"); /* reads users/roles */
+  role = invoked_role(uid);
+  if (received_line(&received, pid, role, uid, now) < 0) fail(QQ_NOMEM, "out of memory");
+  if (control_readnum("control/databytes", &databytes, QUEUE_DATABYTES_DEFAULT, 0, (unsigned long)-1) < 0)
+    fail_sys(QQ_CONFIG, "unable to read control/databytes");
+  limit = databytes == 0 || role == ROLE_SEND || databytes > (unsigned long)-1 - QUEUE_TRACE_ROOM
+              ? 0 : databytes + QUEUE_TRACE_ROOM;
   if (chdir("queue") < 0) fail_sys(QQ_QUEUEDIR, "unable to switch to queue directory");
 
   /* 1. the pid file: its inode number is the message id */
@@ -300,7 +321,7 @@ int main(void)
   intd_fd = open_excl(path_intd, 0644);
   if (intd_fd < 0) fail_sys(QQ_INTD, "unable to create envelope file");
   made_intd = 1;
-  copy_message(fd, &received);
+  copy_message(fd, &received, limit);
   if (file_sync(fd) < 0) fail_sys(QQ_WRITE, "unable to sync message");
   if (close(fd) < 0) fail_sys(QQ_WRITE, "unable to close message");
   if (dir_sync_of(path_mess) < 0) fail_sys(QQ_MESS, "unable to sync mess directory");

@@ -48,6 +48,7 @@ struct ctl {
 #define SEND_BAD "sluice-send does not start (after SIGHUP it keeps the old configuration)"
 #define REMOTE_BAD "every remote delivery fails temporarily (and sluice-qmqpc every message)"
 #define SCRIPT_BAD "tcpserver in the run scripts cannot use it"
+#define DATABYTES_BAD "sluice-smtpd, sluice-qmtpd and sluice-qmqpd refuse every connection, and sluice-queue and sluice-inject every message (exit 55, 111)"
 
 static const struct ctl ctls[] = {
   { "This host", HEAD, 0, 0, 0, 0, 0 },
@@ -89,8 +90,8 @@ static const struct ctl ctls[] = {
   { "rcptcheck.cdb", CDB, "none: no check",
     "local parts that exist (sluice-newrcpt); sluice-smtpd refuses others with 550", 0, 0, 0 },
   { "badmailfrom", LIST, "none", "envelope senders (address or @host) sluice-smtpd refuses", 0, 0, 0 },
-  { "databytes", NUM, "0 (no limit)", "largest message accepted, in bytes; env DATABYTES overrides", 0,
-    (unsigned long)-1, SERVERS_BAD },
+  { "databytes", NUM, "10240000 (0: no limit)", "largest message accepted, in bytes; env DATABYTES overrides", 0,
+    (unsigned long)-1, DATABYTES_BAD },
   { "maxrcpt", NUM, "1000", "most recipients sluice-smtpd accepts per message (1 to 100000)", 1, 100000UL,
     SMTPD_BAD },
   { "timeoutsmtpd", NUM, "1200", "seconds the servers wait for each read or write", 1, 86400, SERVERS_BAD },

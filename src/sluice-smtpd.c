@@ -195,7 +195,7 @@ static void read_config(struct session *s, struct config *cf)
   if (control_readline("control/localiphost", &cf->localiphost, cf->me.s) < 0) control_trouble(s, "localiphost");
   if (control_readnum("control/timeoutsmtpd", &cf->timeout, 1200, 1, 86400) < 0) control_trouble(s, "timeoutsmtpd");
   if (control_readnum("control/maxrcpt", &cf->maxrcpt, 1000, 1, QUEUE_RCPT_MAX) < 0) control_trouble(s, "maxrcpt");
-  if (control_readnum("control/databytes", &cf->databytes, 0, 0, (unsigned long)-1) < 0) control_trouble(s, "databytes");
+  if (control_readnum("control/databytes", &cf->databytes, QUEUE_DATABYTES_DEFAULT, 0, (unsigned long)-1) < 0) control_trouble(s, "databytes");
   e = env_get("DATABYTES");
   if (e && scan_ulong_exact(e, byte_len(e, 64), &num) == 0) cf->databytes = num;
   r = control_readlist("control/rcpthosts", &cf->rcpthosts);

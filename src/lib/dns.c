@@ -78,37 +78,57 @@ static size_t name_trim(const char *name, size_t len)
   return len;
 }
 
-int dns_packet_query(str *out, unsigned short id, const char *name, size_t len, unsigned short qtype)
+/* The question section for name/qtype/IN as it goes on the wire, case
+ * kept: w[0..*n), w of at least DNS_NAME_MAX + 4 bytes. 0, or -1 EINVAL
+ * for a name that cannot be sent. */
+static int question_wire(char *w, size_t *n, const char *name, size_t len, unsigned short qtype)
 {
-  char q[DNS_HEADER + DNS_NAME_MAX + 4];
-  size_t pos = DNS_HEADER, i, start;
+  size_t pos = 0, i, start = 0;
 
   len = name_trim(name, len);
-  memset(q, 0, DNS_HEADER);
-  q[0] = (char)(id >> 8);
-  q[1] = (char)(id & 0xff);
-  q[2] = 0x01; /* RD: a stub resolver wants recursion */
-  q[5] = 1;    /* one question */
-  start = 0;
   while (len > 0 && start <= len) {
     size_t end = start + byte_chr(name + start, len - start, '.');
     size_t lab = end - start;
     if (lab == 0 || lab > DNS_LABEL_MAX) { errno = EINVAL; return -1; }
     /* the label, its length byte and the closing root byte must fit */
-    if (pos + 1 + lab + 1 > DNS_HEADER + DNS_NAME_MAX) { errno = EINVAL; return -1; }
-    q[pos++] = (char)lab;
+    if (pos + 1 + lab + 1 > DNS_NAME_MAX) { errno = EINVAL; return -1; }
+    w[pos++] = (char)lab;
     for (i = start; i < end; ++i) {
       if (!label_byte_ok((unsigned char)name[i])) { errno = EINVAL; return -1; }
-      q[pos++] = name[i];
+      w[pos++] = name[i];
     }
     start = end + 1;
   }
-  q[pos++] = 0;
-  q[pos++] = (char)(qtype >> 8);
-  q[pos++] = (char)(qtype & 0xff);
-  q[pos++] = 0;
-  q[pos++] = DNS_C_IN;
-  return str_catb(out, q, pos);
+  w[pos++] = 0;
+  w[pos++] = (char)(qtype >> 8);
+  w[pos++] = (char)(qtype & 0xff);
+  w[pos++] = 0;
+  w[pos++] = DNS_C_IN;
+  *n = pos;
+  return 0;
+}
+
+void dns_case_mix(char *name, size_t len, const unsigned char *bits)
+{
+  for (size_t i = 0; i < len; ++i) {
+    unsigned char c = (unsigned char)name[i] | 0x20;
+    if (c < 'a' || c > 'z') continue;
+    name[i] = (char)(bits[i / 8] >> (i % 8) & 1 ? c & ~0x20 : c);
+  }
+}
+
+int dns_packet_query(str *out, unsigned short id, const char *name, size_t len, unsigned short qtype)
+{
+  char q[DNS_HEADER + DNS_NAME_MAX + 4];
+  size_t n;
+
+  memset(q, 0, DNS_HEADER);
+  q[0] = (char)(id >> 8);
+  q[1] = (char)(id & 0xff);
+  q[2] = 0x01; /* RD: a stub resolver wants recursion */
+  q[5] = 1;    /* one question */
+  if (question_wire(q + DNS_HEADER, &n, name, len, qtype) < 0) return -1;
+  return str_catb(out, q, DNS_HEADER + n);
 }
 
 /* Reads the name at pos of p[0..n) into text (replacing it), lower-cased
@@ -244,9 +264,10 @@ static int dns_packet_check(const char *pkt, size_t n, unsigned short id, const 
 {
   const unsigned char *p = (const unsigned char *)pkt;
   unsigned qd, an, ns, ar, rcode, i;
-  size_t pos, answers, links = 0;
+  size_t pos, answers, links = 0, qlen;
   str scratch = STR_INIT, current = STR_INIT;
   struct rr r;
+  char qwire[DNS_NAME_MAX + 4];
   int ret = DNS_MISMATCH;
 
   *count = 0;
@@ -265,14 +286,11 @@ static int dns_packet_check(const char *pkt, size_t n, unsigned short id, const 
   ns = get16(p + 8);
   ar = get16(p + 10);
   if (qd != 1) goto end;
-  if (dns_name_read(p, n, DNS_HEADER, &pos, &scratch) < 0) {
-    if (errno == ENOMEM) ret = -1;
-    goto end;
-  }
-  if (!case_equalb(scratch.s, scratch.len, name, len)) goto end;
-  if (n - pos < 4) goto end;
-  if (get16(p + pos) != qtype || get16(p + pos + 2) != DNS_C_IN) goto end;
-  pos += 4;
+  /* the question exactly as asked, case included (0x20): nothing can
+   * precede it, so it holds no compression pointer */
+  if (question_wire(qwire, &qlen, name, len, qtype) < 0) goto end;
+  if (n - DNS_HEADER < qlen || !byte_equal(pkt + DNS_HEADER, qwire, qlen)) goto end;
+  pos = DNS_HEADER + qlen;
   rcode = p[3] & 0x0f;
   if (p[2] & 0x02) {
     *tc = 1;
@@ -341,7 +359,12 @@ int dns_packet_parse(const char *pkt, size_t n, unsigned short id, const char *n
  * port reach us. The query id comes from getrandom() (/dev/urandom when
  * the system call is missing). A datagram whose id or question does not
  * match is dropped and the wait goes on until the per-try deadline, so
- * a blind spoofer has to guess both the id and the port. */
+ * a blind spoofer has to guess both the id and the port, and the case
+ * of every letter of the name: each try sends the name with its letters
+ * in random case (dns_case_mix, "0x20"), and an answer whose question
+ * differs in case from the one sent is dropped like any other. A
+ * resolver that does not copy the question as sent (none of the common
+ * ones) would have every answer dropped: sluice-remote(8) says so. */
 
 #define DNS_UDP_MAX 65535
 #define DNS_TIMEOUT_DEFAULT 5000UL
@@ -519,14 +542,21 @@ done:
 static int exchange(const struct dns_server *s, unsigned long timeout_ms, const char *name, size_t len,
                     unsigned short qtype, struct answer *a)
 {
-  unsigned char idb[2];
+  unsigned char idb[2], bits[(DNS_NAME_MAX + 7) / 8];
+  char mixed[DNS_NAME_MAX];
   unsigned short id;
   unsigned long long deadline;
   str q = STR_INIT, in = STR_INIT;
   int fd = -1, ret = -1, err = EAGAIN, r, tc;
 
-  if (dns_random(idb, 2) < 0) { errno = EAGAIN; return -1; }
+  /* a name that long cannot be sent (dns_packet_query says EINVAL) */
+  if (name_trim(name, len) > sizeof mixed) { errno = EINVAL; return -1; }
+  len = name_trim(name, len);
+  if (dns_random(idb, 2) < 0 || dns_random(bits, (len + 7) / 8) < 0) { errno = EAGAIN; return -1; }
   id = (unsigned short)get16(idb);
+  memcpy(mixed, name, len);
+  dns_case_mix(mixed, len, bits);
+  name = mixed;
   if (dns_packet_query(&q, id, name, len, qtype) < 0) return -1;
   if (str_ready(&in, DNS_UDP_MAX) < 0) { err = errno; goto done; }
   deadline = now_ms() + timeout_ms;

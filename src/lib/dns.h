@@ -1,9 +1,13 @@
 /* dns.h: a DNS stub resolver for sluice-remote: MX, A, AAAA, CNAME.
  *
  * Queries go over UDP to the resolvers of the configuration, with a
- * random query id and a random source port per query, falling back to
- * TCP when an answer is truncated. An answer is used only when its id,
- * question name, type and class match the query; every length, count
+ * random query id, a random source port and the letters of the name in
+ * random case ("0x20", dns_case_mix) per query, falling back to TCP when
+ * an answer is truncated. An answer is used only when its id matches
+ * and its question section is byte for byte the one sent, case
+ * included (a resolver copies the question into its answer, RFC 1035
+ * 4.1.1; a forger has to guess the case too); any other datagram is
+ * ignored as forged and the wait goes on. Every length, count
  * and compression pointer in it is checked against the packet (pointer
  * loops included), so a hostile answer is an error, never a crash.
  * CNAME chains are followed (at most 8 links).
@@ -79,9 +83,15 @@ void dns_mxlist_free(struct dns_mxlist *l);
 void dns_iplist_free(struct dns_iplist *l);
 
 /* The packet layer, exposed for tests and the fuzz target. */
-/* Appends a query packet for name/type with the given id to out. */
+/* Appends a query packet for name/type with the given id to out. The
+ * name goes out with its case as given. */
 int dns_packet_query(str *out, unsigned short id, const char *name, size_t len, unsigned short qtype);
-/* Checks an answer packet against the query (id, name, type) and
+/* Sets the case of each ASCII letter name[i] of name[0..len) from bit
+ * i % 8 of bits[i / 8] (1: upper case); other bytes are left alone. bits
+ * holds at least (len + 7) / 8 bytes. */
+void dns_case_mix(char *name, size_t len, const unsigned char *bits);
+/* Checks an answer packet against the query (id; question name, case
+ * included but for one trailing dot, type and class IN) and
  * collects its answer records of type qtype into out as
  * consecutive entries: for MX "pref(2 bytes big-endian) name NUL", for A
  * 4 bytes, for AAAA 16 bytes, for CNAME "name NUL" (names decoded to

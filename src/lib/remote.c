@@ -83,6 +83,7 @@ struct attempt {
   int tried;      /* hosts whose connection was attempted */
   int skipped;    /* addresses skipped because of tcpto */
   size_t addrs;   /* addresses looked at */
+  size_t lookups; /* address queries made (two per host name) */
   int done;       /* every recipient has a status */
 };
 
@@ -172,10 +173,17 @@ static void try_addr(struct attempt *a, const char *name, size_t nlen, int famil
 }
 
 /* The addresses of one host name, each tried. -1 when the name does not
- * exist, 0 otherwise (DNS trouble is noted in why). */
+ * exist, 0 otherwise (DNS trouble is noted in why). Nothing is asked
+ * once REMOTE_LOOKUPS_MAX queries were made. */
 static int try_name(struct attempt *a, struct dns_conf *dc, const char *name, size_t nlen, unsigned long port)
 {
   struct dns_iplist ips = { 0, 0 };
+  if (a->lookups + 2 > REMOTE_LOOKUPS_MAX) {
+    if (a->why.len == 0) str_copys(&a->why, "4.4.3 too many host names to look up (see sluice-remote(8))");
+    a->allperm = 0;
+    return 0;
+  }
+  a->lookups += 2; /* dns_ip asks for AAAA and A */
   if (dns_ip(dc, name, nlen, 1, &ips) < 0) {
     int e = errno;
     dns_iplist_free(&ips);
@@ -227,7 +235,9 @@ static void by_mx(struct attempt *a, const char *domain, size_t dlen, unsigned l
     else if (a->tried == 0 && a->skipped == 0 && a->why.len > 0 && byte_startswith(a->why.s, a->why.len, "4.4.3 no address", 0))
       set_pending_domain(a, 'D', "5.4.4 domain ", domain, dlen, " has no MX record and no address");
   } else {
-    for (size_t i = 0; i < mx.n && !a->done; ++i) {
+    /* the most preferred REMOTE_MX_MAX hosts, and none once no address
+     * may be tried any more */
+    for (size_t i = 0; i < mx.n && i < REMOTE_MX_MAX && !a->done && a->addrs < REMOTE_ADDRS_MAX; ++i) {
       if (try_name(a, &dc, mx.mx[i].host.s, mx.mx[i].host.len, port) < 0) {
         str_copys(&a->why, "4.4.3 MX host ");
         str_cat(&a->why, &mx.mx[i].host);

@@ -28,6 +28,12 @@ struct remote_conf {
 
 /* The most addresses tried for one delivery. */
 #define REMOTE_ADDRS_MAX 32
+/* The most MX hosts looked at for one delivery (the most preferred),
+ * and the most address queries made (an A and an AAAA query for each
+ * host name): a domain that lists hundreds of MX hosts cannot make one
+ * delivery ask the resolver hundreds of questions. */
+#define REMOTE_MX_MAX 10
+#define REMOTE_LOOKUPS_MAX 20
 
 void remote_deliver(const struct remote_conf *c, const char *domain, size_t dlen, const struct smtpc_msg *m,
                     struct smtpc_rcpt *r, size_t n);

@@ -4,9 +4,14 @@
  *
  * Serves UDP and TCP on IP (IPv4 or IPv6, e.g. 127.0.0.1 or ::1) port
  * PORT. Once both sockets are bound it writes "ready\n" to fd 1, then
- * one line per query: "udp NAME TYPE" or "tcp NAME TYPE" (NAME as asked,
- * TYPE the number). It runs until killed; a TCP client is served to the
- * end before the next one (each read waits at most 2 seconds).
+ * two lines per query: "udp NAME TYPE" or "tcp NAME TYPE" (NAME in lower
+ * case, TYPE the number), then "case NAME" with NAME as asked (the
+ * resolver randomises the case of its letters). It runs until killed;
+ * a TCP client is served to the end before the next one (each read
+ * waits at most 2 seconds).
+ *
+ * Answers copy the question as it was asked, case included, as real
+ * servers do; only FORGE below does otherwise.
  *
  * The zone file has one entry a line, fields separated by spaces; empty
  * lines and lines starting with '#' are ignored. Names are matched
@@ -25,6 +30,10 @@
  *                            id and question, then a record whose
  *                            rdlength runs past the end)
  *   SLOW NAME                never answers (TCP: closes the connection)
+ *   FORGE NAME               answers like a blind forger: the records of
+ *                            NAME (or NOERROR), but with the question
+ *                            name in lower case, not as asked (the
+ *                            resolver's 0x20 check must drop it)
  *
  * Answers: the records of NAME of the asked type; when there are none
  * and NAME has a CNAME, that CNAME record alone (the client has to ask
@@ -48,7 +57,7 @@
 #include "scan.h"
 #include "str.h"
 
-enum kind { K_A, K_AAAA, K_MX, K_CNAME, K_NULLMX, K_TRUNC, K_SERVFAIL, K_REFUSED, K_GARBAGE, K_SLOW };
+enum kind { K_A, K_AAAA, K_MX, K_CNAME, K_NULLMX, K_TRUNC, K_SERVFAIL, K_REFUSED, K_GARBAGE, K_SLOW, K_FORGE };
 
 static const struct {
   const char *word;
@@ -58,7 +67,7 @@ static const struct {
   { "A", K_A, 1 },           { "AAAA", K_AAAA, 1 },         { "MX", K_MX, 2 },
   { "CNAME", K_CNAME, 1 },   { "NULLMX", K_NULLMX, 0 },     { "TRUNC", K_TRUNC, 0 },
   { "SERVFAIL", K_SERVFAIL, 0 }, { "REFUSED", K_REFUSED, 0 }, { "GARBAGE", K_GARBAGE, 0 },
-  { "SLOW", K_SLOW, 0 },
+  { "SLOW", K_SLOW, 0 },      { "FORGE", K_FORGE, 0 },
 };
 
 struct entry {
@@ -228,10 +237,15 @@ static int answer(const char *q, size_t n, int tcp, str *o)
   qtype = (unsigned)u[pos + 1] << 8 | u[pos + 2];
   {
     str line = STR_INIT;
+    size_t at;
     nomem_check(str_copys(&line, tcp ? "tcp " : "udp "));
+    at = line.len;
     nomem_check(str_cat(&line, &name));
+    case_lowerb(line.s + at, name.len);
     nomem_check(str_catc(&line, ' '));
     nomem_check(str_catulong(&line, qtype));
+    nomem_check(str_cats(&line, "\ncase "));
+    nomem_check(str_cat(&line, &name));
     nomem_check(str_catc(&line, '\n'));
     if (write_all(1, line.s, line.len) < 0) die_temp_sys("unable to write log");
     str_free(&line);
@@ -246,6 +260,8 @@ static int answer(const char *q, size_t n, int tcp, str *o)
   put16(o, 0);
   put16(o, 0);
   nomem_check(str_catb(o, q + 12, qend - 12));
+  /* the name in wire form: length bytes are at most 63, below 'A' */
+  if (has(&name, K_FORGE)) case_lowerb(o->s + 12, qend - 12 - 4);
   ret = 0;
   if (has(&name, K_SERVFAIL)) { o->s[3] |= 2; goto end; }
   if (has(&name, K_REFUSED)) { o->s[3] |= 5; goto end; }

@@ -12,7 +12,10 @@
 #  5. SERVFAIL, REFUSED, a malformed answer and a silent server are
 #     temporary (exit 111), the silent one within the configured time;
 #     NXDOMAIN is permanent (exit 100);
-#  6. a dead server first in DNSCACHEIP is skipped; an IPv6 server.
+#  6. a dead server first in DNSCACHEIP is skipped; an IPv6 server;
+#  7. 0x20: the names go out with their letters in random case, and an
+#     answer whose question is not the one sent, case included (dnsd's
+#     FORGE), is dropped: no answer is taken, a temporary failure.
 . "$(dirname "$0")/../lib.sh"
 
 DNSD=$TOP/build/tests/dnsd
@@ -47,6 +50,8 @@ SERVFAIL broken.test
 REFUSED refused.test
 GARBAGE bad.test
 SLOW slow.test
+A forged-answer.zone-for-case.test 10.6.6.6
+FORGE forged-answer.zone-for-case.test
 EOF
 
 # Every process started here, for the cleanup.
@@ -199,5 +204,17 @@ check_eq "SERVFAIL: asked the second server" "$(grep -c '^udp broken.test' "$T/l
 srv="127.0.0.1:${port4}x"
 q 111 "malformed DNSCACHEIP" mx example.test
 check "malformed DNSCACHEIP: message" grep -q "DNS configuration" "$T/err"
+
+# 7. 0x20
+srv=127.0.0.1:$port4
+spellings=$(grep -i '^case example\.test$' "$T/log4" | sort -u | wc -l | tr -d ' ')
+check "example.test asked in random case ($spellings spellings)" test "$spellings" -ge 20
+check_eq "log names in lower case" "$(grep -c '^udp .*[A-Z]' "$T/log4")" 0
+start=$(date +%s)
+q 111 "answers with the question in another case are dropped" -t 700 -a 1 ip forged-answer.zone-for-case.test
+took=$(( $(date +%s) - start ))
+check_eq "forged case: no address taken" "$(out)" ""
+check "forged case: EAGAIN, waited for the real answer (${took}s)" grep -q EAGAIN "$T/err"
+check_eq "forged case: dnsd answered both questions" "$(grep -c '^udp forged-answer.zone-for-case.test' "$T/log4")" 2
 
 done_testing

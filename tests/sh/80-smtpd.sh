@@ -192,7 +192,7 @@ E='EHLO client.test\r\n'
 out=$(raw "$P_NORELAY" "${E}QUIT\r\n")
 check_eq "greeting" "$(echo "$out" | sed -n 1p)" "220 smtp.example.test hello ESMTP"
 check_eq "EHLO keywords" "$(echo "$out" | sed -n '2,7p' | tr '\n' ' ')" \
-  "250-mx.example.test 250-PIPELINING 250-8BITMIME 250-SIZE 250-ENHANCEDSTATUSCODES 250 SMTPUTF8 "
+  "250-mx.example.test 250-PIPELINING 250-8BITMIME 250-SIZE 10240000 250-ENHANCEDSTATUSCODES 250 SMTPUTF8 "
 check_eq "QUIT" "$(echo "$out" | sed -n 8p)" "221 2.0.0 mx.example.test"
 out=$(raw "$P_NORELAY" 'HELO client.test\r\nNOOP\r\nVRFY joe\r\nHELP\r\nRSET\r\nEXPN x\r\nFOO\r\nQUIT\r\n')
 check_eq "HELO NOOP VRFY HELP RSET EXPN unknown" "$(echo "$out" | cut -c1-9 | tr '\n' ' ')" \

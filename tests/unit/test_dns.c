@@ -179,6 +179,69 @@ static void test_query(void)
   str_free(&q);
 }
 
+/* ---- 0x20: the case of the question ---- */
+
+static void test_case(void)
+{
+  static const char name[] = "mx1.Example-zone.TEST";
+  unsigned char ones[4] = { 0xff, 0xff, 0xff, 0xff }, zeros[4] = { 0, 0, 0, 0 }, alt[4] = { 0x55, 0x55, 0x55, 0x55 };
+  char n[sizeof name];
+  str q = STR_INIT;
+  size_t at;
+  int differs = 0;
+
+  memcpy(n, name, sizeof name);
+  dns_case_mix(n, sizeof name - 1, ones);
+  CHECK(memcmp(n, "MX1.EXAMPLE-ZONE.TEST", sizeof name) == 0);
+  dns_case_mix(n, sizeof name - 1, zeros);
+  CHECK(memcmp(n, "mx1.example-zone.test", sizeof name) == 0);
+  /* bit i for byte i: digits, dots and hyphens take a bit and keep it */
+  dns_case_mix(n, sizeof name - 1, alt);
+  CHECK(memcmp(n, "Mx1.ExAmPlE-ZoNe.tEsT", sizeof name) == 0);
+  /* the query carries the case as given */
+  CHECK(dns_packet_query(&q, 9, n, sizeof name - 1, DNS_T_A) == 0);
+  CHECK(q.len == 12 + 23 + 4 && memcmp(q.s + 12, "\x03Mx1\x0c" "ExAmPlE-ZoNe\x04tEsT\x00", 23) == 0);
+  str_free(&q);
+
+  /* An answer to "ExAmple.TEST" whose question says "example.test":
+   * what a forger who did not see the query sends. It is not an answer
+   * to our query at all (EPROTO, nothing taken), though it would be
+   * a good answer to the name in lower case. */
+  header(0x2020, QR, 1, 1, 0, 0);
+  question("example.test", DNS_T_A);
+  put16(0xc00c);
+  rrfix(DNS_T_A, 4);
+  put("\x0a\x06\x06\x06", 4);
+  CHECK(parse_proto(0x2020, "ExAmple.TEST", DNS_T_A));
+  CHECK(parse_proto(0x2020, "EXAMPLE.TEST", DNS_T_A));
+  CHECK(parse_proto(0x2020, "example.tesT", DNS_T_A));
+  CHECK(parse_as(0x2020, "example.test", DNS_T_A) == 0 && count == 1);
+  /* one letter of the question changed in case: refused */
+  at = 12 + 1 + 3;
+  pk.s[at] = 'M';
+  CHECK(parse_proto(0x2020, "example.test", DNS_T_A));
+  CHECK(parse_as(0x2020, "exaMple.test", DNS_T_A) == 0 && count == 1);
+
+  /* owners of records still match without case: an answer record may
+   * spell the name its own way, only the question must echo ours */
+  header(0x2021, QR, 1, 1, 0, 0);
+  question("HoSt.TeSt", DNS_T_A);
+  putname("host.TEST");
+  rrfix(DNS_T_A, 4);
+  put("\x7f\x00\x00\x01", 4);
+  CHECK(parse_as(0x2021, "HoSt.TeSt", DNS_T_A) == 0 && count == 1);
+
+  /* dns_case_mix from different random bits gives different names:
+   * the bits really reach the letters */
+  for (unsigned b = 1; b < 256 && !differs; b <<= 1) {
+    unsigned char bits[4] = { (unsigned char)b, 0, 0, 0 };
+    memcpy(n, name, sizeof name);
+    dns_case_mix(n, sizeof name - 1, bits);
+    if (memcmp(n, "mx1.example-zone.test", sizeof name) != 0) differs = 1;
+  }
+  CHECK(differs);
+}
+
 /* ---- good answers ---- */
 
 /* An MX answer: "example.test" with two MX, compressed like a real
@@ -207,13 +270,13 @@ static void test_good(void)
   size_t at, k;
 
   build_mx();
-  CHECK(parse_as(0xbeef, "example.test", DNS_T_MX) == 0);
+  CHECK(parse_as(0xbeef, "ExAmple.TEST", DNS_T_MX) == 0);
   CHECK(count == 2 && tc == 0 && cname.len == 0);
   CHECK(out.len == 2 + 17 + 2 + 15);
   CHECK(memcmp(out.s, "\x00\x0amx1.example.test\0", 19) == 0);
   CHECK(memcmp(out.s + 19, "\x00\x14mx2.other.test", 17) == 0);
-  /* the question compares without case and with an optional dot */
-  CHECK(parse_as(0xbeef, "EXAMPLE.test.", DNS_T_MX) == 0 && count == 2);
+  /* the question compares with an optional dot, but case included */
+  CHECK(parse_as(0xbeef, "ExAmple.TEST.", DNS_T_MX) == 0 && count == 2);
 
   /* two A records, and an A record of another name that is ignored */
   header(7, QR, 1, 3, 0, 0);
@@ -373,60 +436,60 @@ static void test_hostile(void)
   all = 1;
   for (k = 0; k < n; ++k) {
     pk.len = k;
-    if (!parse_proto(0xbeef, "example.test", DNS_T_MX)) all = 0;
+    if (!parse_proto(0xbeef, "ExAmple.TEST", DNS_T_MX)) all = 0;
   }
   pk.len = n;
   CHECK(all);
-  CHECK(parse_as(0xbeef, "example.test", DNS_T_MX) == 0);
+  CHECK(parse_as(0xbeef, "ExAmple.TEST", DNS_T_MX) == 0);
   /* and a byte after it too */
   put8(0);
-  CHECK(parse_proto(0xbeef, "example.test", DNS_T_MX));
+  CHECK(parse_proto(0xbeef, "ExAmple.TEST", DNS_T_MX));
   pk.len = n;
 
   /* not an answer to this query */
-  CHECK(parse_proto(0xbeee, "example.test", DNS_T_MX));
-  CHECK(parse_proto(0xbeef, "example.tes", DNS_T_MX));
-  CHECK(parse_proto(0xbeef, "xample.test", DNS_T_MX));
-  CHECK(parse_proto(0xbeef, "www.example.test", DNS_T_MX));
-  CHECK(parse_proto(0xbeef, "example.test", DNS_T_A));
+  CHECK(parse_proto(0xbeee, "ExAmple.TEST", DNS_T_MX));
+  CHECK(parse_proto(0xbeef, "ExAmple.TES", DNS_T_MX));
+  CHECK(parse_proto(0xbeef, "xAmple.TEST", DNS_T_MX));
+  CHECK(parse_proto(0xbeef, "www.ExAmple.TEST", DNS_T_MX));
+  CHECK(parse_proto(0xbeef, "ExAmple.TEST", DNS_T_A));
   pk.s[2] &= 0x7f; /* QR clear: a query */
-  CHECK(parse_proto(0xbeef, "example.test", DNS_T_MX));
+  CHECK(parse_proto(0xbeef, "ExAmple.TEST", DNS_T_MX));
   pk.s[2] |= (char)0x80;
   pk.s[2] |= 0x08; /* opcode 1 */
-  CHECK(parse_proto(0xbeef, "example.test", DNS_T_MX));
+  CHECK(parse_proto(0xbeef, "ExAmple.TEST", DNS_T_MX));
   pk.s[2] &= (char)~0x08;
   pk.s[5] = 2; /* two questions */
-  CHECK(parse_proto(0xbeef, "example.test", DNS_T_MX));
+  CHECK(parse_proto(0xbeef, "ExAmple.TEST", DNS_T_MX));
   pk.s[5] = 0;
-  CHECK(parse_proto(0xbeef, "example.test", DNS_T_MX));
+  CHECK(parse_proto(0xbeef, "ExAmple.TEST", DNS_T_MX));
   pk.s[5] = 1;
   pk.s[12 + 14 + 3] = 3; /* class CH */
-  CHECK(parse_proto(0xbeef, "example.test", DNS_T_MX));
+  CHECK(parse_proto(0xbeef, "ExAmple.TEST", DNS_T_MX));
   pk.s[12 + 14 + 3] = 1;
-  CHECK(parse_as(0xbeef, "example.test", DNS_T_MX) == 0);
+  CHECK(parse_as(0xbeef, "ExAmple.TEST", DNS_T_MX) == 0);
 
   /* counts that claim more records than there are */
   pk.s[7] = 3;
-  CHECK(parse_proto(0xbeef, "example.test", DNS_T_MX));
+  CHECK(parse_proto(0xbeef, "ExAmple.TEST", DNS_T_MX));
   pk.s[7] = 2;
   pk.s[10] = (char)0xff;
   pk.s[11] = (char)0xff;
-  CHECK(parse_proto(0xbeef, "example.test", DNS_T_MX));
+  CHECK(parse_proto(0xbeef, "ExAmple.TEST", DNS_T_MX));
   pk.s[10] = pk.s[11] = 0;
   pk.s[7] = 1; /* fewer: the second record is then trailing junk */
-  CHECK(parse_proto(0xbeef, "example.test", DNS_T_MX));
+  CHECK(parse_proto(0xbeef, "ExAmple.TEST", DNS_T_MX));
   pk.s[7] = 2;
 
   /* an rdlength past the end */
   first = 12 + 14 + 4; /* the first answer record */
   pk.s[first + 2 + 8] = 0;
   pk.s[first + 2 + 9] = (char)0xff;
-  CHECK(parse_proto(0xbeef, "example.test", DNS_T_MX));
+  CHECK(parse_proto(0xbeef, "ExAmple.TEST", DNS_T_MX));
   /* an MX rdlength one longer than its name (the next byte is inside) */
   pk.s[first + 2 + 9] = 2 + 6 + 1;
-  CHECK(parse_proto(0xbeef, "example.test", DNS_T_MX));
+  CHECK(parse_proto(0xbeef, "ExAmple.TEST", DNS_T_MX));
   pk.s[first + 2 + 9] = 2 + 4 + 2;
-  CHECK(parse_as(0xbeef, "example.test", DNS_T_MX) == 0 && count == 2);
+  CHECK(parse_as(0xbeef, "ExAmple.TEST", DNS_T_MX) == 0 && count == 2);
 
   /* compression pointers: forward, into the header, onto itself, into
    * the labels of its own name, with the reserved label types */
@@ -725,6 +788,7 @@ static void test_noserver(void)
 int main(void)
 {
   test_query();
+  test_case();
   test_good();
   test_hostile();
   test_conf();
