@@ -15,7 +15,9 @@
 #  4. mailq (sluice-qread) and sluice-qstat as root do not read through
 #     a link;
 #  5. a message file that is not its id's, and an envelope older than
-#     its message, go to quarantine/ with every file of the id.
+#     its message, go to quarantine/ with every file of the id;
+#  6. tools/config writes in the alias user's home as that user: links
+#     the alias user planted there lead root nowhere.
 . "$(dirname "$0")/../lib.sh"
 need_root
 inst_fresh
@@ -216,5 +218,18 @@ check_fail "its intd removed" test -e "$Q/intd/$d/$id"
 check "its message kept" test -f "$Q/mess/$d/$id"
 rm -f "$Q/quarantine/"* "$Q/mess/$d/$id"
 clean "quarantine"
+
+# --- 6. tools/config in the alias user's home ---
+mkbait
+ua=$(role alias) nog=$(role nogroup)
+as "$ua" "$nog" ln -s "$B/file" "$H/alias/.qmail-postmaster.tmp"
+as "$ua" "$nog" ln -s "$B/file" "$H/alias/.qmail-root"
+as "$ua" "$nog" ln -s "$B/dir" "$H/alias/Maildir.tmp"
+sh tools/config "$H" links.example > "$T/config.out" 2>&1
+check_eq "tools/config with planted links" "$?" 0
+untouched "tools/config"
+check_eq "alias .qmail written by the alias user" "$(attr "$H/alias/.qmail-postmaster") $(cat "$H/alias/.qmail-postmaster")" \
+  "644 $ua:$nog ./Maildir/"
+check_eq "alias Maildir made by the alias user" "$(attr "$H/alias/Maildir/new")" "700 $ua:$nog"
 
 done_testing
