@@ -612,9 +612,9 @@ static void check_pid_dir(struct fsck *f)
   str_free(&names);
 }
 
-/* Gives the queue file from another name, to, by linkat and unlinkat
- * (never over an existing file, never lost), each directory fsynced;
- * with unlink_only, just removes from. 0, or -1 with errno. */
+/* Gives the queue file from the name to instead, by linkat and
+ * unlinkat (never over an existing file, never lost), each directory
+ * fsynced; with to null, just removes from. 0, or -1 with errno. */
 static int move_name(struct fsck *f, const char *from, const char *to)
 {
   const char *fname, *tname;

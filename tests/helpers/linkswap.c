@@ -16,9 +16,9 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
-#include <stdio.h> /* renameat2 */
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -32,6 +32,19 @@
 #endif
 
 static int is_dir;
+
+/* renameat2(RENAME_EXCHANGE) through syscall(2): older C libraries have
+ * no wrapper; where the system has no such call, ENOSYS. */
+static int exchange(int dfd, const char *a, const char *b)
+{
+#ifdef SYS_renameat2
+  return (int)syscall(SYS_renameat2, dfd, a, dfd, b, RENAME_EXCHANGE);
+#else
+  (void)dfd; (void)a; (void)b;
+  errno = ENOSYS;
+  return -1;
+#endif
+}
 
 /* NAME as a new node with the wrong mode. Whatever is there goes (a
  * directory when empty). */
@@ -68,23 +81,23 @@ int main(int argc, char **argv)
   unlinkat(dfd, ".swap", 0);
   if (symlinkat(argv[3], dfd, ".swap") < 0) die_temp_sys("unable to make the link");
   fresh(dfd, argv[2]);
-  if (renameat2(dfd, argv[2], dfd, ".swap", RENAME_EXCHANGE) < 0) {
+  if (exchange(dfd, argv[2], ".swap") < 0) {
     if (errno == ENOSYS || errno == EINVAL) return 77;
     die_temp_sys("unable to exchange");
   }
-  renameat2(dfd, argv[2], dfd, ".swap", RENAME_EXCHANGE);
+  (void)exchange(dfd, argv[2], ".swap");
   end = time(0) + (time_t)seconds;
   while (time(0) < end) {
     for (int i = 0; i < 200; ++i) {
       /* a failure (the other side removed a name) only ends this round */
-      if (renameat2(dfd, argv[2], dfd, ".swap", RENAME_EXCHANGE) < 0) break;
+      if (exchange(dfd, argv[2], ".swap") < 0) break;
       ++count;
     }
     /* NAME back to a node of its own, .swap back to the link */
     {
       struct stat st;
       if (fstatat(dfd, argv[2], &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(st.st_mode))
-        renameat2(dfd, argv[2], dfd, ".swap", RENAME_EXCHANGE);
+        (void)exchange(dfd, argv[2], ".swap");
       if (fstatat(dfd, ".swap", &st, AT_SYMLINK_NOFOLLOW) == 0 && !S_ISLNK(st.st_mode))
         (void)unlinkat(dfd, ".swap", S_ISDIR(st.st_mode) ? AT_REMOVEDIR : 0);
       if (fstatat(dfd, ".swap", &st, AT_SYMLINK_NOFOLLOW) < 0 && symlinkat(argv[3], dfd, ".swap") < 0)
