@@ -11,7 +11,18 @@
  *                    entry per message file;
  *   fix_misplaced    files outside split directory id mod conf-split;
  *   check_messages   groups the entries by id and applies the
- *                    Consistency rules of sluice-queue(5).
+ *                    Consistency rules of sluice-queue(5);
+ *   check_quarantine reports each file that sluice-send (through
+ *                    sluice-clean) or -r moved to quarantine/.
+ * sluice-fsck runs as root in a tree whose directories belong to the
+ * queue's users, who may put a symbolic link or another file in place
+ * of any name at any moment. So nothing is done by path: the queue is
+ * opened once, without following a link, as a descriptor (f->qfd), and
+ * every name below it is reached with walk.h (O_NOFOLLOW at every
+ * level) and changed with the *at calls or, for owners and modes,
+ * with fchown/fchmod on a descriptor whose type, identity and link
+ * count were checked first. A symbolic link is reported, never
+ * followed.
  * Each problem is one line on fd 1: "sluice-fsck: PATH: problem". With
  * -r a repair follows as "sluice-fsck: PATH: repaired: what"; with -n
  * as "sluice-fsck: PATH: would repair: what". A repair never removes a
@@ -23,6 +34,7 @@
  * the struct fsck of main and lives until exit. */
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <grp.h>
 #include <pwd.h>
 #include <stdarg.h>
@@ -40,6 +52,7 @@
 #include "scan.h"
 #include "size.h"
 #include "str.h"
+#include "walk.h"
 
 /* Leftovers of a crashed injection are removed after this age, as
  * sluice-send does (sluice-queue(5)). */
@@ -90,6 +103,8 @@ struct entry {
   unsigned long id;
   unsigned long dir; /* the split directory it is in now */
   time_t mtime;
+  unsigned long ino; /* its inode: a message's must be its id */
+  uid_t uid;
   enum kind kind;
 };
 
@@ -101,6 +116,9 @@ struct fsck {
   int fresh;           /* the queue was created by this run: build the
                         * rest quietly, there is nothing to report */
   const char *qdir;    /* the queue directory */
+  int homefd;          /* the directory that holds it (conf-home) */
+  int qfd;             /* the queue, opened without following a link */
+  const char *qbase;   /* its name in homefd */
   const char *prefix;  /* how paths are shown: "queue" or qdir */
   unsigned long split;
   time_t now;
@@ -222,15 +240,35 @@ static size_t fmt_mode(char *s, mode_t m)
   return 4;
 }
 
-/* Reads the names of a directory (without "." and "..") into names,
- * each followed by a NUL, so that the caller may change the directory
- * while it walks them. 0, or -1 with errno (ENOENT when missing). */
-static int read_names(const char *dir, str *names)
+/* 1 when errno says a name (or a directory on its way) is missing or
+ * is not what a walk may enter (a symbolic link, a file): a state the
+ * structure pass reports, so that a later pass passes over it. */
+static int walk_gone(int e)
 {
-  DIR *d = opendir(dir);
+  return e == ENOENT || e == ENOTDIR || e == ELOOP || e == EMLINK;
+}
+
+/* Reads the names of the queue's directory path (without "." and "..")
+ * into names, each followed by a NUL, so that the caller may change the
+ * directory while it walks them. Returns a descriptor of the directory
+ * for the *at calls on its names, or -1 with errno (walk_gone(errno)
+ * when missing or not a directory). */
+static int read_names(struct fsck *f, const char *path, str *names)
+{
+  int fd = walk_dir(f->qfd, path), copy, e;
+  DIR *d;
   struct dirent *de;
   str_truncate(names, 0);
-  if (!d) return -1;
+  if (fd < 0) return -1;
+  copy = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+  d = copy < 0 ? 0 : fdopendir(copy);
+  if (!d) {
+    e = errno;
+    if (copy >= 0) close(copy);
+    close(fd);
+    errno = e;
+    return -1;
+  }
   for (;;) {
     errno = 0;
     de = readdir(d);
@@ -241,17 +279,24 @@ static int read_names(const char *dir, str *names)
       die_nomem();
     }
   }
-  if (errno) {
-    int e = errno;
-    closedir(d);
+  e = errno;
+  closedir(d);
+  if (e) {
+    close(fd);
     errno = e;
     return -1;
   }
-  closedir(d);
-  return 0;
+  return fd;
 }
 
-static void entry_add(struct fsck *f, enum kind kind, unsigned long id, unsigned long dir, time_t mtime)
+/* The directory of the queue's name path, for an *at call on *name;
+ * -1 with errno. */
+static int parent_of(struct fsck *f, const char *path, const char **name)
+{
+  return walk_parent(f->qfd, path, name);
+}
+
+static void entry_add(struct fsck *f, enum kind kind, unsigned long id, unsigned long dir, const struct stat *st)
 {
   if (f->count == f->alloc) {
     size_t n, bytes;
@@ -264,7 +309,9 @@ static void entry_add(struct fsck *f, enum kind kind, unsigned long id, unsigned
   }
   f->entries[f->count].id = id;
   f->entries[f->count].dir = dir;
-  f->entries[f->count].mtime = mtime;
+  f->entries[f->count].mtime = st->st_mtime;
+  f->entries[f->count].ino = (unsigned long)st->st_ino;
+  f->entries[f->count].uid = st->st_uid;
   f->entries[f->count].kind = kind;
   ++f->count;
 }
@@ -293,65 +340,148 @@ static const char *shape_name(enum shape shape)
   return "has the wrong type";
 }
 
-/* Makes path with exactly the owner and mode wanted; the queue itself
- * (".") is made at f->qdir before sluice-fsck enters it. */
-static int create_node(struct fsck *f, const char *path, enum shape shape, enum role owner, mode_t mode)
+static const char *shape_replace(enum shape shape)
 {
-  const char *real = strcmp(path, ".") ? path : f->qdir;
-  int fd;
+  switch (shape) {
+  case SHAPE_DIR:
+  case SHAPE_SPLIT: return "replace by a directory";
+  case SHAPE_FIFO: return "replace by a fifo";
+  case SHAPE_FILE: return "replace by an empty file";
+  }
+  return "replace";
+}
+
+static const char *shape_replaced(enum shape shape)
+{
+  switch (shape) {
+  case SHAPE_DIR:
+  case SHAPE_SPLIT: return "replaced by a directory";
+  case SHAPE_FIFO: return "replaced by a fifo";
+  case SHAPE_FILE: return "replaced by an empty file";
+  }
+  return "replaced";
+}
+
+/* Makes name in the directory dfd with exactly the owner and mode
+ * wanted, then fsyncs dfd. The owner and mode are set on a descriptor
+ * of what was made, after checking that it is still that: a node of
+ * the right type that root owns with one link (the directory may be a
+ * role user's, who may swap the name in between). -1 with errno. */
+static int create_node(struct fsck *f, int dfd, const char *name, enum shape shape, enum role owner, mode_t mode)
+{
+  struct stat st;
+  int fd = -1, e;
   switch (shape) {
   case SHAPE_DIR:
   case SHAPE_SPLIT:
-    if (mkdir(real, 0700) < 0) return -1;
+    if (mkdirat(dfd, name, 0700) < 0) return -1;
+    fd = walk_open_node(dfd, name, &st);
     break;
   case SHAPE_FIFO:
-    if (mkfifo(real, 0600) < 0) return -1;
+    if (mkfifoat(dfd, name, 0600) < 0) return -1;
+    fd = walk_open_node(dfd, name, &st);
     break;
   case SHAPE_FILE:
-    fd = open_excl(real, 0600);
-    if (fd < 0) return -1;
-    close(fd);
+    do fd = openat(dfd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_NOCTTY | O_CLOEXEC, 0600);
+    while (fd < 0 && errno == EINTR);
+    if (fd >= 0 && fstat(fd, &st) < 0) goto fail;
     break;
   }
-  if (lchown(real, f->uid[owner], f->gid) < 0 || chmod(real, mode) < 0) return -1;
-  return dir_sync_of(real);
+  if (fd < 0) return -1;
+  if (!shape_ok(shape, st.st_mode) || st.st_uid != geteuid() || (!S_ISDIR(st.st_mode) && st.st_nlink != 1)) {
+    errno = EEXIST; /* replaced under our hands */
+    goto fail;
+  }
+  if (fchown(fd, f->uid[owner], f->gid) < 0 || fchmod(fd, mode) < 0) goto fail;
+  close(fd);
+  return file_sync(dfd);
+fail:
+  e = errno;
+  close(fd);
+  errno = e;
+  return -1;
+}
+
+/* Opens the node name of dfd for a change of owner or mode, as seen
+ * in *seen: the same inode, of the type wanted, and, unless it is a
+ * directory, with one link only (a second name could be a hard link to
+ * any file of the same file system). -1 with errno (EEXIST when it is
+ * no longer what was seen). */
+static int open_seen(int dfd, const char *name, const struct stat *seen, enum shape shape)
+{
+  struct stat st;
+  int fd = walk_open_node(dfd, name, &st);
+  if (fd < 0) return -1;
+  if (st.st_dev != seen->st_dev || st.st_ino != seen->st_ino || !shape_ok(shape, st.st_mode) ||
+      (!S_ISDIR(st.st_mode) && st.st_nlink != 1)) {
+    close(fd);
+    errno = EEXIST;
+    return -1;
+  }
+  return fd;
 }
 
 /* Checks one node of the layout and repairs it when asked. Returns 1
- * when it exists with the right type at the end. */
+ * when it exists with the right type at the end. The queue itself
+ * (".") is f->qfd. */
 static int check_node(struct fsck *f, const char *path, enum shape shape, enum role owner, mode_t mode)
 {
   struct stat st;
   char have[8], want[8];
-  if (lstat(path, &st) < 0) {
-    if (errno != ENOENT) die_temp_sys("unable to stat ", path);
-    if (f->fresh) {
-      if (create_node(f, path, shape, owner, mode) < 0) die_temp_sys("unable to create ", path);
-      return 1;
+  const char *name = ".";
+  int dfd = -1, fd, ok = 1;
+  if (!strcmp(path, ".")) {
+    if (fstat(f->qfd, &st) < 0) die_temp_sys("unable to stat ", f->qdir);
+  } else {
+    dfd = parent_of(f, path, &name);
+    if (dfd < 0) {
+      if (walk_gone(errno)) return 0; /* its directory is missing or a link: reported */
+      die_temp_sys("unable to open the directory of ", path);
     }
-    problem(f, path, "missing", (const char *)0);
-    if (!may_repair(f, path, "create")) return 0;
-    if (create_node(f, path, shape, owner, mode) < 0) {
-      repair_failed(f, path, "create");
-      return 0;
+    if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
+      if (errno != ENOENT) die_temp_sys("unable to stat ", path);
+      if (f->fresh) {
+        if (create_node(f, dfd, name, shape, owner, mode) < 0) die_temp_sys("unable to create ", path);
+        goto done;
+      }
+      problem(f, path, "missing", (const char *)0);
+      if (!may_repair(f, path, "create")) ok = 0;
+      else if (create_node(f, dfd, name, shape, owner, mode) < 0) {
+        repair_failed(f, path, "create");
+        ok = 0;
+      } else {
+        repaired(f, path, "created");
+      }
+      goto done;
     }
-    repaired(f, path, "created");
-    return 1;
   }
   if (!shape_ok(shape, st.st_mode)) {
-    problem(f, path, shape_name(shape), (const char *)0);
-    if (shape != SHAPE_FIFO) {
+    problem(f, path, S_ISLNK(st.st_mode) ? "is a symbolic link (never followed)" : shape_name(shape), (const char *)0);
+    ok = 0;
+    /* the trigger fifo holds nothing: whatever is there is replaced. A
+     * symbolic link is never part of the queue: it is replaced too (the
+     * link is removed, never what it points to). The queue itself is
+     * opened without following a link, so it is never one here. */
+    if (shape != SHAPE_FIFO && !S_ISLNK(st.st_mode)) {
       not_repairable(f, path, "move it aside by hand, then run sluice-fsck -r");
-      return 0;
+      goto done;
     }
-    /* the trigger fifo holds nothing: replace whatever is there */
-    if (!may_repair(f, path, "replace by a fifo")) return 0;
-    if ((S_ISDIR(st.st_mode) ? rmdir(path) : unlink(path)) < 0 || create_node(f, path, shape, owner, mode) < 0) {
-      repair_failed(f, path, "replace by a fifo");
-      return 0;
+    if (!may_repair(f, path, shape_replace(shape))) goto done;
+    if (unlinkat(dfd, name, S_ISDIR(st.st_mode) ? AT_REMOVEDIR : 0) < 0 ||
+        create_node(f, dfd, name, shape, owner, mode) < 0) {
+      repair_failed(f, path, shape_replace(shape));
+      goto done;
     }
-    repaired(f, path, "replaced by a fifo");
-    return 1;
+    repaired(f, path, shape_replaced(shape));
+    ok = 1;
+    goto done;
+  }
+  if (!S_ISDIR(st.st_mode) && st.st_nlink != 1) {
+    char n[FMT_ULONG];
+    n[fmt_ulong(n, (unsigned long)st.st_nlink)] = 0;
+    problem(f, path, "has ", n, " links, want 1 (another name may be any file)", (const char *)0);
+    not_repairable(f, path, "owner and mode not changed: remove it by hand, then run sluice-fsck -r");
+    goto done;
   }
   if (st.st_uid != f->uid[owner] || st.st_gid != f->gid) {
     char u[FMT_ULONG], g[FMT_ULONG];
@@ -359,8 +489,10 @@ static int check_node(struct fsck *f, const char *path, enum shape shape, enum r
     g[fmt_ulong(g, (unsigned long)st.st_gid)] = 0;
     problem(f, path, "owner ", u, ":", g, ", want ", f->uname[owner], ":", f->gname, (const char *)0);
     if (may_repair(f, path, "chown")) {
-      if (lchown(path, f->uid[owner], f->gid) < 0) repair_failed(f, path, "chown");
+      fd = dfd < 0 ? f->qfd : open_seen(dfd, name, &st, shape);
+      if (fd < 0 || fchown(fd, f->uid[owner], f->gid) < 0) repair_failed(f, path, "chown");
       else repaired(f, path, "owner set");
+      if (fd >= 0 && fd != f->qfd) close(fd);
     }
   }
   if ((st.st_mode & 07777) != mode) {
@@ -368,17 +500,22 @@ static int check_node(struct fsck *f, const char *path, enum shape shape, enum r
     fmt_mode(want, mode);
     problem(f, path, "mode ", have, ", want ", want, (const char *)0);
     if (may_repair(f, path, "chmod")) {
-      if (chmod(path, mode) < 0) repair_failed(f, path, "chmod");
+      fd = dfd < 0 ? f->qfd : open_seen(dfd, name, &st, shape);
+      if (fd < 0 || fchmod(fd, mode) < 0) repair_failed(f, path, "chmod");
       else repaired(f, path, "mode set");
+      if (fd >= 0 && fd != f->qfd) close(fd);
     }
   }
-  return 1;
+done:
+  if (dfd >= 0) close(dfd);
+  return ok;
 }
 
-/* A name that has no place in the queue. A file is removed by -r: no
- * part of sluice ever reads it, so it cannot be a message. A directory
- * is left to a human. */
-static void stray(struct fsck *f, const char *path, const struct stat *st, const char *what)
+/* A name that has no place in the queue, name in the directory dfd. A
+ * file is removed by -r: no part of sluice ever reads it, so it cannot
+ * be a message; a symbolic link is removed as a name, never followed. A
+ * directory is left to a human. */
+static void stray(struct fsck *f, int dfd, const char *name, const char *path, const struct stat *st, const char *what)
 {
   problem(f, path, what, (const char *)0);
   if (S_ISDIR(st->st_mode)) {
@@ -386,7 +523,7 @@ static void stray(struct fsck *f, const char *path, const struct stat *st, const
     return;
   }
   if (!may_repair(f, path, "remove")) return;
-  if (unlink(path) < 0) repair_failed(f, path, "remove");
+  if (unlinkat(dfd, name, 0) < 0) repair_failed(f, path, "remove");
   else repaired(f, path, "removed");
 }
 
@@ -398,18 +535,20 @@ static void check_split(struct fsck *f, const struct layout *l)
   str p = STR_INIT, names = STR_INIT;
   char sp[FMT_ULONG];
   size_t i;
+  int dfd;
   for (unsigned long n = 0; n < f->split; ++n) {
     path_ulong(&p, l->path, n);
     check_node(f, p.s, SHAPE_DIR, l->owner, l->mode);
   }
   sp[fmt_ulong(sp, f->split)] = 0;
-  if (read_names(l->path, &names) < 0) die_temp_sys("unable to read ", l->path);
+  dfd = read_names(f, l->path, &names);
+  if (dfd < 0) die_temp_sys("unable to read ", l->path);
   for (i = 0; i < names.len; i += strlen(names.s + i) + 1) {
     const char *name = names.s + i;
     unsigned long n;
     struct stat st;
     path_join(&p, l->path, name);
-    if (lstat(p.s, &st) < 0) {
+    if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
       if (errno == ENOENT) continue;
       die_temp_sys("unable to stat ", p.s);
     }
@@ -423,8 +562,10 @@ static void check_split(struct fsck *f, const struct layout *l)
       }
       continue;
     }
-    stray(f, p.s, &st, "not a split directory");
+    if (canonical_number(name, &n) && n < f->split) continue; /* reported by check_node */
+    stray(f, dfd, name, p.s, &st, "not a split directory");
   }
+  close(dfd);
   str_free(&p);
   str_free(&names);
 }
@@ -444,30 +585,58 @@ static void check_pid_dir(struct fsck *f)
 {
   str p = STR_INIT, names = STR_INIT;
   size_t i;
-  if (read_names("pid", &names) < 0) {
-    if (errno == ENOENT) return; /* reported by check_structure */
+  int dfd = read_names(f, "pid", &names);
+  if (dfd < 0) {
+    if (walk_gone(errno)) return; /* reported by check_structure */
     die_temp_sys("unable to read pid");
   }
   for (i = 0; i < names.len; i += strlen(names.s + i) + 1) {
+    const char *name = names.s + i;
     unsigned long n;
     struct stat st;
-    path_join(&p, "pid", names.s + i);
-    if (lstat(p.s, &st) < 0) {
+    path_join(&p, "pid", name);
+    if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
       if (errno == ENOENT) continue; /* an injection just finished */
       die_temp_sys("unable to stat ", p.s);
     }
-    if (!canonical_number(names.s + i, &n) || !S_ISREG(st.st_mode)) {
-      stray(f, p.s, &st, "not a pid file");
+    if (!canonical_number(name, &n) || !S_ISREG(st.st_mode)) {
+      stray(f, dfd, name, p.s, &st, "not a pid file");
       continue;
     }
     if (f->now - st.st_mtime <= STALE_SECONDS) continue; /* an injection running now */
     problem(f, p.s, "stale pid file (older than 36 hours)", (const char *)0);
     if (!may_repair(f, p.s, "remove")) continue;
-    if (unlink(p.s) < 0) repair_failed(f, p.s, "remove");
+    if (unlinkat(dfd, name, 0) < 0) repair_failed(f, p.s, "remove");
     else repaired(f, p.s, "removed");
   }
+  close(dfd);
   str_free(&p);
   str_free(&names);
+}
+
+/* Gives the queue file from the name to instead, by linkat and
+ * unlinkat (never over an existing file, never lost), each directory
+ * fsynced; with to null, just removes from. 0, or -1 with errno. */
+static int move_name(struct fsck *f, const char *from, const char *to)
+{
+  const char *fname, *tname;
+  int fd = -1, td = -1, r = -1, e;
+  fd = parent_of(f, from, &fname);
+  if (fd < 0) goto done;
+  if (to) {
+    td = parent_of(f, to, &tname);
+    if (td < 0) goto done;
+    /* flags 0: a symbolic link would be linked itself, not followed */
+    if (linkat(fd, fname, td, tname, 0) < 0 || file_sync(td) < 0) goto done;
+  }
+  if (unlinkat(fd, fname, 0) < 0 || file_sync(fd) < 0) goto done;
+  r = 0;
+done:
+  e = errno;
+  if (fd >= 0) close(fd);
+  if (td >= 0) close(td);
+  errno = e;
+  return r;
 }
 
 /* An entry whose split directory is not id mod conf-split: moved
@@ -481,11 +650,9 @@ static void move_misplaced(struct fsck *f, struct entry *e)
   entry_path(f, &to, e->kind, e->id, right);
   problem(f, from.s, "misplaced: id belongs in ", to.s, (const char *)0);
   if (may_repair(f, from.s, "move it there")) {
-    if (link(from.s, to.s) < 0) {
+    if (move_name(f, from.s, to.s) < 0) {
       if (errno == EEXIST) not_repairable(f, from.s, "the right place is taken too");
       else repair_failed(f, from.s, "move");
-    } else if (dir_sync_of(to.s) < 0 || unlink(from.s) < 0 || dir_sync_of(from.s) < 0) {
-      repair_failed(f, from.s, "move");
     } else {
       repaired(f, from.s, "moved");
       e->dir = right;
@@ -508,29 +675,33 @@ static void scan_dir(struct fsck *f, enum kind kind, const char *path, unsigned 
 {
   str p = STR_INIT, names = STR_INIT;
   size_t i;
-  if (read_names(path, &names) < 0) {
-    if (errno == ENOENT) return; /* reported by check_structure */
+  int dfd = read_names(f, path, &names);
+  if (dfd < 0) {
+    if (walk_gone(errno)) return; /* reported by check_structure */
     die_temp_sys("unable to read ", path);
   }
   for (i = 0; i < names.len; i += strlen(names.s + i) + 1) {
+    const char *name = names.s + i;
     unsigned long id;
     struct stat st;
-    path_join(&p, path, names.s + i);
-    if (lstat(p.s, &st) < 0) {
+    path_join(&p, path, name);
+    if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
       if (errno == ENOENT) continue;
       die_temp_sys("unable to stat ", p.s);
     }
-    if (!canonical_number(names.s + i, &id)) {
-      stray(f, p.s, &st, "name is not a decimal number");
+    if (!canonical_number(name, &id)) {
+      stray(f, dfd, name, p.s, &st, "name is not a decimal number");
       continue;
     }
     if (!S_ISREG(st.st_mode)) {
-      problem(f, p.s, "not a regular file", (const char *)0);
+      problem(f, p.s, S_ISLNK(st.st_mode) ? "a symbolic link, not a regular file (never followed)" : "not a regular file",
+              (const char *)0);
       not_repairable(f, p.s, "move it aside by hand");
       continue;
     }
-    entry_add(f, kind, id, dir, st.st_mtime);
+    entry_add(f, kind, id, dir, &st);
   }
+  close(dfd);
   str_free(&p);
   str_free(&names);
 }
@@ -542,8 +713,9 @@ static void scan_files(struct fsck *f)
   str p = STR_INIT, names = STR_INIT;
   for (enum kind k = K_MESS; k < K_BOUNCE; k = (enum kind)(k + 1)) {
     size_t i;
-    if (read_names(kind_dir[k], &names) < 0) {
-      if (errno == ENOENT) continue;
+    int dfd = read_names(f, kind_dir[k], &names);
+    if (dfd < 0) {
+      if (walk_gone(errno)) continue;
       die_temp_sys("unable to read ", kind_dir[k]);
     }
     for (i = 0; i < names.len; i += strlen(names.s + i) + 1) {
@@ -551,9 +723,10 @@ static void scan_files(struct fsck *f)
       struct stat st;
       if (!canonical_number(names.s + i, &n)) continue; /* reported by check_split */
       path_join(&p, kind_dir[k], names.s + i);
-      if (lstat(p.s, &st) < 0 || !S_ISDIR(st.st_mode)) continue;
+      if (fstatat(dfd, names.s + i, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISDIR(st.st_mode)) continue;
       scan_dir(f, k, p.s, n);
     }
+    close(dfd);
   }
   scan_dir(f, K_BOUNCE, "bounce", 0);
   check_pid_dir(f);
@@ -575,10 +748,44 @@ static void remove_entry(struct fsck *f, const struct entry *e, const char *why)
   str p = STR_INIT;
   entry_path(f, &p, e->kind, e->id, e->dir);
   if (may_repair(f, p.s, why)) {
-    if (unlink(p.s) < 0 || dir_sync_of(p.s) < 0) repair_failed(f, p.s, "remove");
+    if (move_name(f, p.s, 0) < 0) repair_failed(f, p.s, "remove");
     else repaired(f, p.s, "removed");
   }
   str_free(&p);
+}
+
+/* Moves the file of e to quarantine/KIND.ID.TIME (the name sluice-clean
+ * gives, sluice-queue(5)), for the postmaster to look at: kept, but
+ * where nothing delivers it or mistakes it for another message of the
+ * same id. A taken name gets a suffix .1, .2 and so on. */
+static void quarantine_entry(struct fsck *f, const struct entry *e)
+{
+  str p = STR_INIT, to = STR_INIT;
+  entry_path(f, &p, e->kind, e->id, e->dir);
+  if (may_repair(f, p.s, "move to quarantine/")) {
+    int r = -1;
+    for (unsigned long n = 0; n < 100; ++n) {
+      if (str_copys(&to, "quarantine/") < 0 || str_cats(&to, kind_dir[e->kind]) < 0 || str_catc(&to, '.') < 0 ||
+          str_catulong(&to, e->id) < 0 || str_catc(&to, '.') < 0 || str_catulong(&to, (unsigned long)f->now) < 0)
+        die_nomem();
+      if (n && (str_catc(&to, '.') < 0 || str_catulong(&to, n) < 0)) die_nomem();
+      if (str_0(&to) < 0) die_nomem();
+      r = move_name(f, p.s, to.s);
+      if (r == 0 || errno != EEXIST) break;
+    }
+    if (r < 0) repair_failed(f, p.s, "move to quarantine/");
+    else say(f, p.s, "repaired: moved to ", to.s, (const char *)0);
+  }
+  str_free(&p);
+  str_free(&to);
+}
+
+/* 1 when the mess file e is the message of its id: a file of the queue
+ * user whose inode is the id. Anything else (planted, or a copy
+ * restored from a backup) must never be delivered under this id. */
+static int mess_is_its_own(const struct fsck *f, const struct entry *e)
+{
+  return e->ino == e->id && e->uid == f->uid[ROLE_QUEUE];
 }
 
 /* The files of one id, e[0..n), sorted by kind (mess first). */
@@ -586,6 +793,8 @@ static void check_message(struct fsck *f, const struct entry *e, size_t n)
 {
   const struct entry *of[K_COUNT] = { 0 };
   str p = STR_INIT, want = STR_INIT;
+  const char *why = " missing)";
+  int not_own = 0;
   time_t newest = 0;
   size_t i;
 
@@ -594,13 +803,48 @@ static void check_message(struct fsck *f, const struct entry *e, size_t n)
     if (e[i].mtime > newest) newest = e[i].mtime;
   }
 
+  if (of[K_MESS] && !mess_is_its_own(f, of[K_MESS])) {
+    char ino[FMT_ULONG], uid[FMT_ULONG];
+    ino[fmt_ulong(ino, of[K_MESS]->ino)] = 0;
+    uid[fmt_ulong(uid, (unsigned long)of[K_MESS]->uid)] = 0;
+    entry_path(f, &p, K_MESS, of[K_MESS]->id, of[K_MESS]->dir);
+    problem(f, p.s, "not the message of this id (inode ", ino, ", owner ", uid, "; want inode = id, owner ",
+            f->uname[ROLE_QUEUE], ")", (const char *)0);
+    quarantine_entry(f, of[K_MESS]);
+    of[K_MESS] = 0;
+    not_own = 1;
+    why = " is not its message)";
+  }
+  if (of[K_MESS] && of[K_TODO] && of[K_TODO]->mtime < of[K_MESS]->mtime) {
+    /* an envelope is written after its message: one older than the
+     * message is left by an earlier message that had the same inode */
+    entry_path(f, &p, K_TODO, of[K_TODO]->id, of[K_TODO]->dir);
+    problem(f, p.s, "envelope older than its message (left by an earlier message of the same id)", (const char *)0);
+    quarantine_entry(f, of[K_TODO]);
+    if (of[K_INTD] && of[K_INTD]->ino == of[K_TODO]->ino) {
+      entry_path(f, &p, K_INTD, of[K_INTD]->id, of[K_INTD]->dir);
+      problem(f, p.s, "second name of an envelope older than its message", (const char *)0);
+      remove_entry(f, of[K_INTD], "remove");
+      of[K_INTD] = 0;
+    }
+    of[K_TODO] = 0;
+    newest = of[K_MESS]->mtime;
+    if (of[K_INTD] && of[K_INTD]->mtime > newest) newest = of[K_INTD]->mtime;
+  }
+
   if (!of[K_MESS]) {
-    /* nothing to deliver: every other file of the id goes */
+    /* nothing to deliver. A missing message: an envelope goes to
+     * quarantine/, as sluice-send has it done, for it tells whose mail
+     * was lost; every other file of the id is removed. A message that
+     * is not its own: every file of the id goes to quarantine/, where
+     * nothing is lost if it was a queue restored from a copy. */
     if (queue_name(&want, "mess", e[0].id, f->split) < 0 || str_0(&want) < 0) die_nomem();
     for (i = 0; i < n; ++i) {
+      if (e[i].kind == K_MESS) continue; /* not its own: quarantined above */
       entry_path(f, &p, e[i].kind, e[i].id, e[i].dir);
-      problem(f, p.s, kind_what[e[i].kind], " without message (", want.s, " missing)", (const char *)0);
-      remove_entry(f, &e[i], "remove (nothing to deliver)");
+      problem(f, p.s, kind_what[e[i].kind], " without message (", want.s, why, (const char *)0);
+      if (e[i].kind == K_TODO || not_own) quarantine_entry(f, &e[i]);
+      else remove_entry(f, &e[i], "remove (nothing to deliver)");
     }
   } else if (of[K_TODO] || of[K_INFO]) {
     /* committed (todo) or being delivered (info): consistent. A todo
@@ -609,7 +853,7 @@ static void check_message(struct fsck *f, const struct entry *e, size_t n)
   } else if (of[K_LOCAL] || of[K_REMOTE] || of[K_BOUNCE]) {
     if (queue_name(&want, "info", e[0].id, f->split) < 0 || str_0(&want) < 0) die_nomem();
     for (i = 0; i < n; ++i) {
-      if (e[i].kind == K_MESS || e[i].kind == K_INTD) continue;
+      if (e[i].kind == K_MESS || e[i].kind == K_INTD || e[i].kind == K_TODO) continue;
       entry_path(f, &p, e[i].kind, e[i].id, e[i].dir);
       problem(f, p.s, kind_what[e[i].kind], " without info (", want.s, " missing)", (const char *)0);
       not_repairable(f, p.s, "recipients may still be pending: decide by hand (sluice-send(8))");
@@ -646,13 +890,41 @@ static void check_messages(struct fsck *f)
 static void remove_extra_dirs(struct fsck *f)
 {
   for (size_t i = 0; i < f->extra.len; i += strlen(f->extra.s + i) + 1) {
-    const char *path = f->extra.s + i;
-    if (rmdir(path) < 0) {
+    const char *path = f->extra.s + i, *name;
+    int dfd = parent_of(f, path, &name), r = -1;
+    if (dfd >= 0) {
+      r = unlinkat(dfd, name, AT_REMOVEDIR);
+      if (r == 0) r = file_sync(dfd);
+      close(dfd);
+    }
+    if (r < 0) {
       if (errno == ENOTEMPTY || errno == EEXIST) not_repairable(f, path, "still holds files that could not be moved");
       else repair_failed(f, path, "remove");
-    } else if (dir_sync_of(path) < 0) repair_failed(f, path, "remove");
-    else repaired(f, path, "files moved to their split directories, removed");
+    } else {
+      repaired(f, path, "files moved to their split directories, removed");
+    }
   }
+}
+
+/* ---- pass 4: quarantine ---- */
+
+/* Every name in quarantine/ is reported, each time: a message there
+ * lost its recipients or was not the queue's, and a human must look at
+ * it (sluice-queue(5)). Only a human removes it. */
+static void check_quarantine(struct fsck *f)
+{
+  str names = STR_INIT;
+  int dfd = read_names(f, "quarantine", &names);
+  if (dfd < 0) {
+    if (walk_gone(errno)) return; /* reported by check_structure */
+    die_temp_sys("unable to read quarantine");
+  }
+  for (size_t i = 0; i < names.len; i += strlen(names.s + i) + 1) {
+    problem(f, "quarantine", "quarantined: ", names.s + i, (const char *)0);
+    not_repairable(f, "quarantine", "look at it (sluice-queue(5)), then remove it by hand");
+  }
+  close(dfd);
+  str_free(&names);
 }
 
 /* ---- users/roles ---- */
@@ -690,6 +962,7 @@ static void check_roles(struct fsck *f)
   const char *shown;
   struct stat st;
   size_t i = 0;
+  int dfd = -1, fd = -1;
 
   /* the parent of the queue by name, not by "queue/..", which does
    * not resolve while the queue is missing (before -c creates it) */
@@ -702,9 +975,13 @@ static void check_roles(struct fsck *f)
   /* shown like the other paths: relative to conf-home, unless a queue
    * directory was given */
   shown = f->qdir == f->prefix ? path.s : "users/roles";
-  if (lstat(path.s, &st) < 0) {
-    if (errno != ENOENT) die_temp_sys("unable to stat ", path.s);
-    roles_problem(f, shown, "missing", (const char *)0);
+  /* read through conf-home's descriptor, never through a link */
+  dfd = walk_dir(f->homefd, "users");
+  if (dfd >= 0) fd = walk_open_node(dfd, "roles", &st);
+  if (dfd < 0 || fd < 0) {
+    if (errno == ENOENT) roles_problem(f, shown, "missing", (const char *)0);
+    else if (walk_gone(errno)) roles_problem(f, shown, "a symbolic link, or in one (never followed)", (const char *)0);
+    else die_temp_sys("unable to open ", path.s);
     goto done;
   }
   if (!S_ISREG(st.st_mode)) {
@@ -715,10 +992,7 @@ static void check_roles(struct fsck *f)
     roles_problem(f, shown, "must be owned by root and writable by root alone", (const char *)0);
     goto done;
   }
-  switch (file_read(path.s, &text, ROLES_MAX)) {
-  case 1: break;
-  case 0: roles_problem(f, shown, "missing", (const char *)0); goto done;
-  default:
+  if (read_fd_all(fd, &text, ROLES_MAX) < 0) {
     if (errno != EFBIG) die_temp_sys("unable to read ", path.s);
     roles_problem(f, shown, "larger than 4096 bytes", (const char *)0);
     goto done;
@@ -755,6 +1029,8 @@ static void check_roles(struct fsck *f)
   for (size_t r = 0; r < NROLES; ++r)
     if (!seen[r]) roles_problem(f, shown, "no line for role ", role[r], (const char *)0);
 done:
+  if (fd >= 0) close(fd);
+  if (dfd >= 0) close(dfd);
   str_free(&path);
   str_free(&text);
 }
@@ -777,12 +1053,48 @@ static void lookup_ids(struct fsck *f)
   f->gname = auto_user_group;
 }
 
-/* Makes sure the queue directory exists (creating it with -c), enters
- * it. Returns 0 when there is no queue to check. */
+/* Opens the directory that holds the queue (conf-home) by name: the
+ * path down to it is root's. It must be root's and writable by root
+ * alone, or a user could put a link or another directory in place of
+ * the queue. Sets f->homefd and f->qbase. */
+static void open_home(struct fsck *f, str *home)
+{
+  size_t n = strlen(f->qdir), end;
+  struct stat st;
+  while (n > 1 && f->qdir[n - 1] == '/') --n;
+  end = n;
+  while (n > 0 && f->qdir[n - 1] != '/') --n;
+  if (str_copyb(home, f->qdir + n, end - n) < 0 || str_0(home) < 0) die_nomem();
+  f->qbase = home->s;
+  if (str_equals(home, "..") || str_equals(home, ".") || str_equals(home, "/") || !home->len)
+    die_usage("sluice-fsck [-r | -n | -c] [queuedir]");
+  {
+    str dir = STR_INIT;
+    if (n == 0) {
+      if (str_copys(&dir, ".") < 0) die_nomem();
+    } else if (str_copyb(&dir, f->qdir, n) < 0) {
+      die_nomem();
+    }
+    if (str_0(&dir) < 0) die_nomem();
+    f->homefd = open_dir(dir.s);
+    if (f->homefd < 0) die_temp_sys("unable to open ", dir.s);
+    str_free(&dir);
+  }
+  if (fstat(f->homefd, &st) < 0) die_temp_sys("unable to stat the directory of ", f->qdir);
+  if (st.st_uid != 0 || (st.st_mode & 022)) {
+    problem(f, ".", "its directory is not root's alone (owner, group or others may write it): "
+            "a user could put a link or another directory in place of the queue", (const char *)0);
+    not_repairable(f, ".", "make the directory root's, mode 0755");
+  }
+}
+
+/* Makes sure the queue directory exists (creating it with -c) and opens
+ * it without following a link (f->qfd). Returns 0 when there is no
+ * queue to check. */
 static int enter_queue(struct fsck *f)
 {
   struct stat st;
-  if (lstat(f->qdir, &st) < 0) {
+  if (fstatat(f->homefd, f->qbase, &st, AT_SYMLINK_NOFOLLOW) < 0) {
     if (errno != ENOENT) die_temp_sys("unable to stat ", f->qdir);
     /* a queue that -c was asked to create is no problem to report */
     if (!(f->create && f->mode == MODE_REPAIR)) problem(f, ".", "missing", (const char *)0);
@@ -794,24 +1106,27 @@ static int enter_queue(struct fsck *f)
       return 0;
     }
     if (!may_repair(f, ".", "create")) return 0;
-    if (create_node(f, ".", SHAPE_DIR, layout[0].owner, layout[0].mode) < 0) {
+    if (create_node(f, f->homefd, f->qbase, SHAPE_DIR, layout[0].owner, layout[0].mode) < 0) {
       repair_failed(f, ".", "create");
       return 0;
     }
     say(f, ".", "created, with every directory, fifo and lock file below", (const char *)0);
     f->fresh = 1;
   } else if (!S_ISDIR(st.st_mode)) {
-    problem(f, ".", "is not a directory", (const char *)0);
+    problem(f, ".", S_ISLNK(st.st_mode) ? "is a symbolic link (never followed)" : "is not a directory", (const char *)0);
     not_repairable(f, ".", "move it aside by hand");
     return 0;
   }
-  if (chdir(f->qdir) < 0) die_temp_sys("unable to switch to ", f->qdir);
+  f->qfd = walk_dir(f->homefd, f->qbase);
+  if (f->qfd < 0) die_temp_sys("unable to open ", f->qdir);
   return 1;
 }
 
 static int fsck_run(struct fsck *f)
 {
+  str home = STR_INIT;
   umask(077);
+  open_home(f, &home);
   check_roles(f);
   if (enter_queue(f)) {
     check_structure(f);
@@ -819,7 +1134,9 @@ static int fsck_run(struct fsck *f)
     fix_misplaced(f);
     check_messages(f);
     if (f->mode == MODE_REPAIR) remove_extra_dirs(f);
+    check_quarantine(f);
   }
+  str_free(&home);
   if (f->mode == MODE_REPAIR) return f->unrepaired ? 1 : 0;
   return f->problems ? 1 : 0;
 }

@@ -7,9 +7,15 @@
  * local/N/ID and remote/N/ID for a preprocessed message (info/N/ID
  * exists) or from todo/N/ID for one not yet preprocessed. It only reads
  * the queue (root, or a member of the sluice group for what that group
- * can read). Exit 0, or 111 when the queue cannot be read. */
+ * can read). Exit 0, or 111 when the queue cannot be read.
+ *
+ * Run as root it reads directories that belong to the queue's users:
+ * every name is reached from a descriptor of the queue with walk.h, so a
+ * symbolic link planted there is never followed (a file behind one is
+ * shown as missing) and a fifo never blocks. */
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -23,6 +29,7 @@
 #include "file.h"
 #include "scan.h"
 #include "str.h"
+#include "walk.h"
 
 #define CHANNEL_HEADER 22          /* "R" + 20 digits + NUL (sluice-send(8)) */
 #define FILE_MAX (256UL * 1024 * 1024)
@@ -55,14 +62,27 @@ static void name(str *p, const char *dir, unsigned long id)
   nomem_if(str_0(p));
 }
 
-/* Reads dir/N/ID; 1 read, 0 missing, dies on other errors. */
-static int read_qfile(const char *dir, unsigned long id, str *content)
+/* 1 when errno says a name is a symbolic link, has one on its way, or
+ * is not a regular file: such a name is not the queue's, and is shown
+ * as missing. */
+static int not_queue_file(int e)
+{
+  return e == ELOOP || e == EMLINK || e == ENOTDIR || e == EINVAL;
+}
+
+/* Reads dir/N/ID below the queue qfd; 1 read, 0 missing (or a link, or
+ * not a regular file), dies on other errors. */
+static int read_qfile(int qfd, const char *dir, unsigned long id, str *content)
 {
   str p = STR_INIT;
   int r;
   name(&p, dir, id);
-  r = file_read(p.s, content, FILE_MAX);
-  if (r < 0) die_temp_sys("unable to read queue/", p.s);
+  r = walk_read(qfd, p.s, content, FILE_MAX);
+  if (r < 0) {
+    if (!not_queue_file(errno)) die_temp_sys("unable to read queue/", p.s);
+    content->len = 0;
+    r = 0;
+  }
   str_free(&p);
   return r;
 }
@@ -117,7 +137,7 @@ static void recipients(str *o, const str *f, size_t start, const char *channel, 
   }
 }
 
-static void show(str *o, const struct msg *m, time_t now)
+static void show(int qfd, str *o, const struct msg *m, time_t now)
 {
   str f = STR_INIT, info = STR_INIT;
   const char *v;
@@ -125,25 +145,29 @@ static void show(str *o, const struct msg *m, time_t now)
   int preprocessed, todo;
   struct stat st;
   str p = STR_INIT;
+  int bfd;
 
   nomem_if(str_catulong(o, m->id));
   nomem_if(str_cats(o, "  "));
   cat_age(o, now, m->when);
   nomem_if(str_cats(o, "  "));
   nomem_if(str_catulong(o, (unsigned long)m->size));
-  preprocessed = read_qfile("info", m->id, &info);
+  preprocessed = read_qfile(qfd, "info", m->id, &info);
   if (preprocessed) {
     nomem_if(str_cats(o, "  <"));
     if (record(&info, 0, 'F', &v, &len)) cat_safe(o, v, len);
     nomem_if(str_cats(o, ">\n"));
-    if (read_qfile("local", m->id, &f) && f.len >= CHANNEL_HEADER) recipients(o, &f, CHANNEL_HEADER, "local  ", 0);
-    if (read_qfile("remote", m->id, &f) && f.len >= CHANNEL_HEADER) recipients(o, &f, CHANNEL_HEADER, "remote ", 0);
-    nomem_if(str_copys(&p, "bounce/"));
+    if (read_qfile(qfd, "local", m->id, &f) && f.len >= CHANNEL_HEADER) recipients(o, &f, CHANNEL_HEADER, "local  ", 0);
+    if (read_qfile(qfd, "remote", m->id, &f) && f.len >= CHANNEL_HEADER) recipients(o, &f, CHANNEL_HEADER, "remote ", 0);
+    nomem_if(str_copys(&p, ""));
     nomem_if(str_catulong(&p, m->id));
     nomem_if(str_0(&p));
-    if (stat(p.s, &st) == 0) nomem_if(str_cats(o, "  bounce report waiting to be sent\n"));
+    bfd = walk_dir(qfd, "bounce");
+    if (bfd >= 0 && fstatat(bfd, p.s, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode))
+      nomem_if(str_cats(o, "  bounce report waiting to be sent\n"));
+    if (bfd >= 0) close(bfd);
   } else {
-    todo = read_qfile("todo", m->id, &f);
+    todo = read_qfile(qfd, "todo", m->id, &f);
     if (todo) {
       nomem_if(str_cats(o, "  <"));
       if (record(&f, 0, 'F', &v, &len)) cat_safe(o, v, len);
@@ -166,18 +190,25 @@ int main(int argc, char **argv)
   time_t now = time(0);
   char outmem[8192];
   buf b;
+  int home, qfd;
 
   (void)argc;
   die_progname(argv[0] ? argv[0] : "sluice-qread");
-  if (chdir(auto_home) < 0) die_temp_sys("unable to switch to ", auto_home);
-  if (chdir("queue") < 0) die_temp_sys("unable to read the queue ", auto_home, "/queue (run as root)");
+  home = open_dir(auto_home);
+  if (home < 0) die_temp_sys("unable to switch to ", auto_home);
+  qfd = walk_dir(home, "queue");
+  if (qfd < 0) die_temp_sys("unable to read the queue ", auto_home, "/queue (run as root)");
+  close(home);
   for (unsigned long n = 0; n < auto_split; ++n) {
     DIR *d;
     struct dirent *de;
+    int dfd, copy;
     nomem_if(str_copys(&p, "mess/"));
     nomem_if(str_catulong(&p, n));
     nomem_if(str_0(&p));
-    d = opendir(p.s);
+    dfd = walk_dir(qfd, p.s);
+    copy = dfd < 0 ? -1 : fcntl(dfd, F_DUPFD_CLOEXEC, 0);
+    d = copy < 0 ? 0 : fdopendir(copy);
     if (!d) die_temp_sys("unable to read the queue directory ", auto_home, "/queue/", p.s, " (run as root)");
     for (;;) {
       unsigned long id;
@@ -188,12 +219,8 @@ int main(int argc, char **argv)
       if (!de) break;
       l = strlen(de->d_name);
       if (scan_ulong_exact(de->d_name, l, &id) < 0) continue;
-      nomem_if(str_copys(&p, "mess/"));
-      nomem_if(str_catulong(&p, n));
-      nomem_if(str_catc(&p, '/'));
-      nomem_if(str_cats(&p, de->d_name));
-      nomem_if(str_0(&p));
-      if (stat(p.s, &st) < 0) continue; /* removed meanwhile */
+      /* removed meanwhile, or no message file of the queue */
+      if (fstatat(dfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISREG(st.st_mode)) continue;
       if (nmsgs == amsgs) {
         size_t na = amsgs ? amsgs * 2 : 64;
         struct msg *nm;
@@ -210,6 +237,7 @@ int main(int argc, char **argv)
     }
     if (errno) die_temp_sys("unable to read the queue directory ", p.s);
     closedir(d);
+    close(dfd);
   }
   /* birth time from info, when there is one */
   for (size_t i = 0; i < nmsgs; ++i) {
@@ -217,7 +245,7 @@ int main(int argc, char **argv)
     const char *v;
     size_t len;
     unsigned long birth;
-    if (read_qfile("info", msgs[i].id, &info) && record(&info, 0, 'b', &v, &len) &&
+    if (read_qfile(qfd, "info", msgs[i].id, &info) && record(&info, 0, 'b', &v, &len) &&
         scan_ulong_exact(v, len, &birth) == 0)
       msgs[i].when = (time_t)birth;
     str_free(&info);
@@ -226,7 +254,7 @@ int main(int argc, char **argv)
   buf_init(&b, 1, outmem, sizeof outmem);
   for (size_t i = 0; i < nmsgs; ++i) {
     str_truncate(&o, 0);
-    show(&o, &msgs[i], now);
+    show(qfd, &o, &msgs[i], now);
     if (buf_put(&b, o.s, o.len) < 0) die_temp_sys("unable to write output");
   }
   if (buf_flush(&b) < 0) die_temp_sys("unable to write output");

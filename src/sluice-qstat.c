@@ -5,9 +5,12 @@
  *     messages in queue: N
  *     messages in queue but not yet preprocessed: M
  * Needs read access to the queue: root or a member of the sluice group.
- * Exit 0, or 111 when a directory cannot be read. */
+ * Exit 0, or 111 when a directory cannot be read (or is a symbolic
+ * link: every directory is opened from a descriptor of the queue with
+ * walk.h, so a link a queue user planted is never followed). */
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -15,14 +18,21 @@
 #include "die.h"
 #include "file.h"
 #include "str.h"
+#include "walk.h"
 
 /* Adds the entries of one directory, without "." and "..", to *count.
  * 0, or -1 with errno set. */
-static int count_dir(const char *path, unsigned long *count)
+static int count_dir(int qfd, const char *path, unsigned long *count)
 {
-  DIR *d = opendir(path);
+  int fd = walk_dir(qfd, path), e;
+  DIR *d = fd < 0 ? 0 : fdopendir(fd);
   struct dirent *de;
-  if (!d) return -1;
+  if (!d) {
+    e = errno;
+    if (fd >= 0) close(fd);
+    errno = e;
+    return -1;
+  }
   for (;;) {
     errno = 0;
     de = readdir(d);
@@ -31,7 +41,7 @@ static int count_dir(const char *path, unsigned long *count)
     ++*count;
   }
   if (errno) {
-    int e = errno;
+    e = errno;
     closedir(d);
     errno = e;
     return -1;
@@ -42,13 +52,13 @@ static int count_dir(const char *path, unsigned long *count)
 
 /* The files of dir/0 .. dir/split-1, relative to the queue directory.
  * Dies 111 when one cannot be read: a partial count would mislead. */
-static unsigned long count_split(const char *dir, unsigned long split)
+static unsigned long count_split(int qfd, const char *dir, unsigned long split)
 {
   str p = STR_INIT;
   unsigned long count = 0;
   for (unsigned long n = 0; n < split; ++n) {
     if (str_copys(&p, dir) < 0 || str_catc(&p, '/') < 0 || str_catulong(&p, n) < 0 || str_0(&p) < 0) die_nomem();
-    if (count_dir(p.s, &count) < 0) die_temp_sys("unable to read queue/", p.s, " (run as root or a member of ", auto_user_group, ")");
+    if (count_dir(qfd, p.s, &count) < 0) die_temp_sys("unable to read queue/", p.s, " (run as root or a member of ", auto_user_group, ")");
   }
   str_free(&p);
   return count;
@@ -58,12 +68,16 @@ int main(void)
 {
   str out = STR_INIT;
   unsigned long mess, todo;
+  int home, qfd;
 
   die_progname("sluice-qstat");
-  if (chdir(auto_home) < 0) die_temp_sys("unable to switch to ", auto_home);
-  if (chdir("queue") < 0) die_temp_sys("unable to switch to ", auto_home, "/queue (run as root or a member of ", auto_user_group, ")");
-  mess = count_split("mess", auto_split);
-  todo = count_split("todo", auto_split);
+  home = open_dir(auto_home);
+  if (home < 0) die_temp_sys("unable to switch to ", auto_home);
+  qfd = walk_dir(home, "queue");
+  if (qfd < 0) die_temp_sys("unable to switch to ", auto_home, "/queue (run as root or a member of ", auto_user_group, ")");
+  close(home);
+  mess = count_split(qfd, "mess", auto_split);
+  todo = count_split(qfd, "todo", auto_split);
   if (str_copys(&out, "messages in queue: ") < 0 || str_catulong(&out, mess) < 0
       || str_cats(&out, "\nmessages in queue but not yet preprocessed: ") < 0 || str_catulong(&out, todo) < 0
       || str_catc(&out, '\n') < 0)

@@ -54,6 +54,7 @@ info/$last 700 $us:$grp
 local/$last 700 $us:$grp
 remote/$last 700 $us:$grp
 bounce 700 $us:$grp
+quarantine 750 $uq:$grp
 lock 750 $uq:$grp
 lock/trigger 622 $us:$grp
 lock/sendmutex 600 $us:$grp
@@ -104,6 +105,12 @@ expect() {
 }
 # placed ID: the split dir of a planted id
 placed() { echo $(($1 % split)); }
+# plant_mess: a message file as sluice-queue makes one (the queue
+# user's, named by its inode); prints its id
+plant_mess() {
+  as "$uq" "$grp" sh -c 'umask 022; t=$1/mess/0/plant.$$; echo x > "$t" || exit 1
+    i=$(stat -c %i "$t"); mv "$t" "$1/mess/$((i % $2))/$i" && echo "$i"' sh "$Q" "$split"
+}
 
 chmod 777 "$Q/todo/$other"
 expect "dir mode" "queue/todo/$other: mode 0777, want 0750"
@@ -130,31 +137,51 @@ rm "$Q/lock/tcpto"
 expect "tcpto missing" "queue/lock/tcpto: missing"
 check_eq "tcpto recreated" "$(attr "$Q/lock/tcpto")" "644 $ur:$grp"
 
+# an envelope without its message goes to quarantine/, which is
+# reported until a human empties it
 p=$(placed 12345)
 echo x > "$Q/todo/$p/12345"; ln "$Q/todo/$p/12345" "$Q/intd/$p/12345"
-expect "todo without mess" "queue/todo/$p/12345: envelope without message (mess/$p/12345 missing)"
-check_fail "todo without mess removed" test -e "$Q/todo/$p/12345"
+out=$($FSCK 2>&1); rc=$?
+check_eq "todo without mess: exit 1" "$rc" 1
+case $out in *"sluice-fsck: queue/todo/$p/12345: envelope without message (mess/$p/12345 missing)"*) ok "todo without mess reported" ;;
+  *) bad "todo without mess reported" "$out" ;; esac
+out=$($FSCK -r 2>&1); rc=$?
+check_eq "todo without mess: -r exit 1 (quarantined)" "$rc" 1
+case $out in *"queue/todo/$p/12345: repaired: moved to quarantine/todo.12345."*) ok "todo without mess quarantined" ;;
+  *) bad "todo without mess quarantined" "$out" ;; esac
+check_fail "todo without mess: name gone" test -e "$Q/todo/$p/12345"
 check_fail "its intd removed" test -e "$Q/intd/$p/12345"
+qn=$(cd "$Q/quarantine" && ls)
+case $qn in todo.12345.[0-9]*) ok "quarantine name" ;; *) bad "quarantine name" "$qn" ;; esac
+check_eq "quarantined content kept" "$(cat "$Q/quarantine/$qn")" x
+out=$($FSCK 2>&1); rc=$?
+check_eq "quarantine reported" "$rc:$out" "1:sluice-fsck: queue/quarantine: quarantined: $qn"
+out=$($FSCK -r 2>&1); rc=$?
+check_eq "-r leaves the quarantine to a human" "$rc" 1
+check "-r keeps the quarantined file" test -f "$Q/quarantine/$qn"
+rm -f "$Q/quarantine/$qn"
+out=$($FSCK 2>&1); rc=$?
+check_eq "clean once the quarantine is empty" "$rc:$out" "0:"
 
 p=$(placed 777)
 echo x > "$Q/info/$p/777"; echo x > "$Q/local/$p/777"
 expect "info without mess" "queue/info/$p/777: info without message (mess/$p/777 missing)"
 
-p=$(placed 1000006)
-echo x > "$Q/mess/$p/1000006"; echo x > "$Q/intd/$p/1000006"
-touch -d '3 days ago' "$Q/mess/$p/1000006" "$Q/intd/$p/1000006"
-expect "old orphan mess" "queue/mess/$p/1000006: orphan message without envelope, older than 36 hours (left by a crashed injection)"
-check_fail "orphan removed" test -e "$Q/mess/$p/1000006"
-check_fail "orphan intd removed" test -e "$Q/intd/$p/1000006"
+o=$(plant_mess); p=$(placed "$o")
+echo x > "$Q/intd/$p/$o"
+touch -d '3 days ago' "$Q/mess/$p/$o" "$Q/intd/$p/$o"
+expect "old orphan mess" "queue/mess/$p/$o: orphan message without envelope, older than 36 hours (left by a crashed injection)"
+check_fail "orphan removed" test -e "$Q/mess/$p/$o"
+check_fail "orphan intd removed" test -e "$Q/intd/$p/$o"
 
-p=$(placed 1000029)
-echo x > "$Q/mess/$p/1000029"; echo x > "$Q/pid/4243"
+o=$(plant_mess); p=$(placed "$o")
+echo x > "$Q/pid/4243"
 out=$($FSCK 2>&1); rc=$?
 check_eq "young orphan and pid file: not reported" "$rc:$out" "0:"
 out=$($FSCK -r 2>&1)
-check "young orphan kept by -r" test -f "$Q/mess/$p/1000029"
+check "young orphan kept by -r" test -f "$Q/mess/$p/$o"
 check "young pid file kept by -r" test -f "$Q/pid/4243"
-rm -f "$Q/mess/$p/1000029" "$Q/pid/4243"
+rm -f "$Q/mess/$p/$o" "$Q/pid/4243"
 
 echo 1 > "$Q/pid/4242"; touch -d '3 days ago' "$Q/pid/4242"
 expect "stale pid file" "queue/pid/4242: stale pid file (older than 36 hours)"
@@ -187,15 +214,15 @@ expect "three problems" "queue/mess: mode 0700, want 0750"
 check_eq "sendmutex recreated" "$(attr "$Q/lock/sendmutex")" "600 $us:$grp"
 
 # recipients of an existing message without info: reported, kept by -r
-p=$(placed 1000052)
-echo x > "$Q/mess/$p/1000052"; echo x > "$Q/remote/$p/1000052"
+o=$(plant_mess); p=$(placed "$o")
+echo x > "$Q/remote/$p/$o"
 out=$($FSCK -r 2>&1); rc=$?
 check_eq "remote without info: -r exit 1" "$rc" 1
-case $out in *"queue/remote/$p/1000052: remote recipient list without info (info/$p/1000052 missing)"*) ok "remote without info reported" ;;
+case $out in *"queue/remote/$p/$o: remote recipient list without info (info/$p/$o missing)"*) ok "remote without info reported" ;;
   *) bad "remote without info reported" "$out" ;; esac
-check "remote without info: kept" test -f "$Q/remote/$p/1000052"
-check "its mess: kept" test -f "$Q/mess/$p/1000052"
-rm -f "$Q/mess/$p/1000052" "$Q/remote/$p/1000052"
+check "remote without info: kept" test -f "$Q/remote/$p/$o"
+check "its mess: kept" test -f "$Q/mess/$p/$o"
+rm -f "$Q/mess/$p/$o" "$Q/remote/$p/$o"
 
 out=$($QSTAT)
 check_eq "qstat after the repairs" "$out" "messages in queue: 1
