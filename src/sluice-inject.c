@@ -6,7 +6,10 @@
  * memory and fixed: address fields are parsed (rfc822.h) and bare
  * addresses qualified; Bcc and Resent-Bcc are dropped; Date, Message-ID
  * and From are added when missing (Resent- versions for a resent
- * message). The body is then streamed byte for byte. Every check that
+ * message). The body is then streamed; header and body are converted to
+ * the queue's line form (lineform.h: CR LF becomes LF, a bare CR a
+ * space), so a caller writing CR LF (PHP's mail()) gets a message that
+ * leaves sluice with plain CR LF line ends. Every check that
  * can refuse the message happens before sluice-queue is started, so a
  * refused message leaves nothing in the queue, except the size limit
  * (control/databytes, default QUEUE_DATABYTES_DEFAULT, 0 for none, on
@@ -38,6 +41,7 @@
 #include "fd.h"
 #include "file.h"
 #include "fmt.h"
+#include "lineform.h"
 #include "queue.h"
 #include "rfc822.h"
 #include "str.h"
@@ -98,9 +102,13 @@ static void config_read(struct config *c)
  * -3 over the limit (nothing past it was written). */
 static int message_copy(buf *out, const str *head, buf *in, int body, unsigned long limit)
 {
+  char conv[4097];
+  struct lineform lf;
   unsigned long long total = head->len;
+  size_t n;
   if (limit && total > limit) return -3;
   if (buf_put(out, head->s, head->len) < 0) return -2;
+  lineform_start(&lf);
   while (body) {
     size_t avail = buf_avail(in);
     if (avail == 0) {
@@ -109,11 +117,17 @@ static int message_copy(buf *out, const str *head, buf *in, int body, unsigned l
       if (r == 0) break;
       continue;
     }
-    total += avail;
+    if (avail > sizeof conv - 1) avail = sizeof conv - 1;
+    n = lineform_feed(&lf, buf_peek(in), avail, conv);
+    total += n;
     if (limit && total > limit) return -3;
-    if (buf_put(out, buf_peek(in), avail) < 0) return -2;
+    if (buf_put(out, conv, n) < 0) return -2;
     buf_seek(in, avail);
   }
+  n = lineform_end(&lf, conv);
+  total += n;
+  if (limit && total > limit) return -3;
+  if (buf_put(out, conv, n) < 0) return -2;
   return buf_flush(out) < 0 ? -2 : 0;
 }
 
@@ -357,19 +371,27 @@ struct header {
   int eof;       /* input ended inside the header */
 };
 
+/* Reads the header, each line converted to the queue's line form
+ * (lineform.h): a line as read ends at its LF, so a CR held back at
+ * its end is either the CR of its CR LF or a bare CR at end of input. */
 static void read_header(buf *in, struct header *h)
 {
-  str line = STR_INIT;
+  str raw = STR_INIT, line = STR_INIT;
   for (;;) {
     size_t room = HEADER_MAX - h->in.len;
+    struct lineform lf;
     int r, kind;
+    str_truncate(&raw, 0);
     str_truncate(&line, 0);
-    r = buf_getline(in, &line, '\n', room + 1);
+    r = buf_getline(in, &raw, '\n', room + 1);
     if (r < 0) {
       if (errno == E2BIG) die_perm("header too long (over 1048576 bytes): not queued");
       if (errno == ENOMEM) die_nomem();
       die_temp_sys("unable to read the message");
     }
+    lineform_start(&lf);
+    nomem_if(lineform_cat(&lf, raw.s, raw.len, &line));
+    nomem_if(lineform_cat_end(&lf, &line));
     if (line.len == 0) { h->eof = 1; break; }
     kind = rfc822_line_kind(line.s, line.len);
     if (kind == RFC822_CONT && h->in.len == 0) kind = RFC822_OTHER;
@@ -379,6 +401,7 @@ static void read_header(buf *in, struct header *h)
     nomem_if(str_cat(&h->in, &line));
     if (r == 0) { h->eof = 1; break; }
   }
+  str_free(&raw);
   str_free(&line);
 }
 
@@ -402,7 +425,7 @@ int main(int argc, char **argv)
   str out = STR_INIT, rew = STR_INIT, addrs = STR_INIT, sender = STR_INIT, from = STR_INIT, name = STR_INIT;
   str envl = STR_INIT, qprog = STR_INIT;
   const char *opt_f = 0, *opt_F = 0, *err;
-  const char *nl = "\n";
+  const char *nl = "\n"; /* the queue's line form (sluice-queue(5)) */
   int mode = MODE_DEFAULT, print = 0, resent = 0, have_date = 0, have_mid = 0, have_from = 0;
   struct passwd *pw;
   time_t now = time(0);
@@ -464,7 +487,6 @@ int main(int argc, char **argv)
 
   buf_init(&in, 0, inmem, sizeof inmem);
   read_header(&in, &h);
-  if (h.sep.len >= 2 && h.sep.s[0] == '\r') nl = "\r\n";
 
   /* pass 1: is this a resent message? */
   pos = 0;
@@ -551,10 +573,9 @@ int main(int argc, char **argv)
 
   if (print) {
     buf_init(&bout, 1, outmem, sizeof outmem);
-    if (buf_put(&bout, out.s, out.len) < 0) die_temp_sys("unable to write the message");
-    r = h.eof ? 0 : buf_copy(&bout, &in);
+    r = message_copy(&bout, &out, &in, !h.eof, 0);
     if (r == -1) die_temp_sys("unable to read the message");
-    if (r == -2 || buf_flush(&bout) < 0) die_temp_sys("unable to write the message");
+    if (r == -2) die_temp_sys("unable to write the message");
     return 0;
   }
 

@@ -5,7 +5,8 @@
  * check here). One message per connection: a single netstring holding
  * the message netstring, the sender netstring and one netstring per
  * recipient; one reply netstring, K, Z or D. The message is streamed to
- * the injector as it arrives; the sender and recipients, bounded by
+ * the injector as it arrives, converted to the queue's line form
+ * (lineform.h); the sender and recipients, bounded by
  * QMTP_TAIL_MAX, are read into memory and parsed by qmqp_tail_parse.
  * Exit: 0 after a reply (or a connection closed before any byte), 100
  * after a protocol violation (closed without a reply, nothing queued),
@@ -22,6 +23,7 @@
 #include "env.h"
 #include "file.h"
 #include "fmt.h"
+#include "lineform.h"
 #include "netstring.h"
 #include "qmtp.h"
 #include "qmtp_io.h"
@@ -110,9 +112,14 @@ static void read_config(struct server *s)
   if (!s->qq) nomem(s);
 }
 
-/* Reads len message bytes and writes them to msgfd (-1: discard). */
+/* Reads len message bytes and writes them to msgfd (-1: discard) in
+ * the queue's line form (lineform.h): CR LF becomes LF and a bare CR a
+ * space. */
 static void stream_message(struct server *s, size_t len, int msgfd, int *write_failed)
 {
+  struct lineform conv;
+
+  lineform_start(&conv);
   while (len > 0) {
     size_t take;
     if (buf_avail(&s->in) == 0) {
@@ -122,9 +129,13 @@ static void stream_message(struct server *s, size_t len, int msgfd, int *write_f
     }
     take = buf_avail(&s->in);
     if (take > len) take = len;
-    if (msgfd >= 0 && !*write_failed && write_all(msgfd, buf_peek(&s->in), take) < 0) *write_failed = 1;
+    str_truncate(&s->chunk, 0);
+    if (msgfd >= 0 && lineform_cat(&conv, buf_peek(&s->in), take, &s->chunk) < 0) nomem(s);
     buf_seek(&s->in, take);
     len -= take;
+    if (!len && msgfd >= 0 && lineform_cat_end(&conv, &s->chunk) < 0) nomem(s);
+    if (s->chunk.len && msgfd >= 0 && !*write_failed && write_all(msgfd, s->chunk.s, s->chunk.len) < 0)
+      *write_failed = 1;
   }
 }
 

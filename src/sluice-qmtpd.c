@@ -5,7 +5,8 @@
  * number of messages, each three netstrings: the message (a mode byte,
  * LF or CR, then the text), the sender, and a netstring of recipient
  * netstrings. The message is streamed to the injector (sluice-queue or
- * QMAILQUEUE) as it arrives, so memory does not grow with its size; the
+ * QMAILQUEUE) as it arrives, converted to the queue's line form
+ * (lineform.h), so memory does not grow with its size; the
  * envelope follows once the recipients are known, and only when at
  * least one was accepted (otherwise the injector sees no envelope and
  * queues nothing). Each recipient gets one reply netstring, K, Z or D.
@@ -29,6 +30,7 @@
 #include "env.h"
 #include "file.h"
 #include "fmt.h"
+#include "lineform.h"
 #include "netstring.h"
 #include "qmtp.h"
 #include "qmtp_io.h"
@@ -228,14 +230,16 @@ static void log_message(struct server *s, unsigned long bytes, const char *qp, c
 }
 
 /* Reads the message data (len bytes after the mode byte) and sends
- * what is to be stored to msgfd (-1: discard). Returns the bytes
- * stored; sets *write_failed when the injector stopped reading. */
-static unsigned long stream_message(struct server *s, size_t len, int crlf, int msgfd, int *write_failed)
+ * what is to be stored to msgfd (-1: discard), in the queue's line
+ * form (lineform.h) whatever the mode byte said: CR LF becomes LF and
+ * a bare CR a space. Returns the bytes stored; sets *write_failed when
+ * the injector stopped reading. */
+static unsigned long stream_message(struct server *s, size_t len, int msgfd, int *write_failed)
 {
-  struct qmtp_crlf conv;
+  struct lineform conv;
   unsigned long stored = 0;
 
-  qmtp_crlf_start(&conv);
+  lineform_start(&conv);
   while (len > 0) {
     size_t take;
     if (buf_avail(&s->in) == 0) {
@@ -246,16 +250,10 @@ static unsigned long stream_message(struct server *s, size_t len, int crlf, int 
     take = buf_avail(&s->in);
     if (take > len) take = len;
     str_truncate(&s->chunk, 0);
-    if (msgfd >= 0) {
-      if (crlf) {
-        if (qmtp_crlf_feed(&conv, buf_peek(&s->in), take, &s->chunk) < 0) nomem(s);
-      } else if (str_catb(&s->chunk, buf_peek(&s->in), take) < 0) {
-        nomem(s);
-      }
-    }
+    if (msgfd >= 0 && lineform_cat(&conv, buf_peek(&s->in), take, &s->chunk) < 0) nomem(s);
     buf_seek(&s->in, take);
     len -= take;
-    if (!len && msgfd >= 0 && crlf && qmtp_crlf_end(&conv, &s->chunk) < 0) nomem(s);
+    if (!len && msgfd >= 0 && lineform_cat_end(&conv, &s->chunk) < 0) nomem(s);
     stored += s->chunk.len;
     if (s->chunk.len && msgfd >= 0 && !*write_failed && write_all(msgfd, s->chunk.s, s->chunk.len) < 0)
       *write_failed = 1;
@@ -301,7 +299,7 @@ static int one_message(struct server *s)
       qp[fmt_ulong(qp, (unsigned long)pid)] = 0;
     }
   }
-  stored = stream_message(s, len, mode == '\r', msgfd, &write_failed);
+  stored = stream_message(s, len, msgfd, &write_failed);
   if (msgfd >= 0) close(msgfd);
   if (qmtp_read_comma(&s->in) < 0) read_failed(s);
 

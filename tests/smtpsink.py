@@ -3,8 +3,10 @@
 
 Standard library only. Listens on --host/--port, answers every stage as
 told, logs every command line to DIR/log and saves each accepted message
-as DIR/N.env (MAIL FROM and RCPT TO arguments, one a line) and DIR/N.data
-(the data as received with the dot-stuffing undone, CRLF kept).
+as DIR/N.env (MAIL FROM and RCPT TO arguments, one a line), DIR/N.data
+(the data as received with the dot-stuffing undone, CRLF kept) and
+DIR/N.wire (every byte of the data as received, dot-stuffing included,
+up to the final ".\r\n" left out).
 
   --code STAGE=CODE      reply CODE at STAGE (greeting ehlo helo mail rcpt
                          data eom); "ehlo=502" makes a server without EHLO
@@ -154,7 +156,7 @@ class Conn:
                 self.reply("data", c)
                 if c != 354:
                     continue
-                data = b""
+                data = wire = b""
                 first = True
                 while True:
                     l = self.readline()
@@ -165,6 +167,7 @@ class Conn:
                     first = False
                     if l == b".\r\n":
                         break
+                    wire += l
                     if l.startswith(b"."):
                         l = l[1:]
                     data += l
@@ -172,6 +175,8 @@ class Conn:
                 if c // 100 == 2:
                     n = self.counter()
                     base = os.path.join(o.dir, str(n))
+                    with open(base + ".wire", "wb") as f:
+                        f.write(wire)
                     with open(base + ".data.tmp", "wb") as f:
                         f.write(data)
                     with open(base + ".env", "wb") as f:

@@ -11,6 +11,7 @@
 #include "byte.h"
 #include "deliver.h"
 #include "fd.h"
+#include "lineform.h"
 #include "str.h"
 #include "wait.h"
 
@@ -165,6 +166,8 @@ struct feed {
   const char *pre;   /* bytes sent first */
   size_t prelen;
   int src;           /* then this descriptor to its end, or -1 */
+  struct lineform lf; /* src is sent in the queue's line form */
+  char raw[32768];    /* bytes as read from src */
   char chunk[65536];
   size_t pos, len;   /* pending chunk[pos..len) */
 };
@@ -206,11 +209,17 @@ static int feed_step(struct feed *f)
         f->len = n;
       } else if (f->src >= 0) {
         ssize_t r;
-        do r = read(f->src, f->chunk, sizeof f->chunk);
+        do r = read(f->src, f->raw, sizeof f->raw);
         while (r < 0 && errno == EINTR);
         if (r < 0) return -1;
-        if (r == 0) { close_fd(&f->fd); return 0; }
-        f->len = (size_t)r;
+        if (r == 0) {
+          f->src = -1; /* the caller's: not closed here */
+          f->len = lineform_end(&f->lf, f->chunk);
+          if (f->len == 0) { close_fd(&f->fd); return 0; }
+        } else {
+          f->len = lineform_feed(&f->lf, f->raw, (size_t)r, f->chunk);
+          if (f->len == 0) continue; /* only a CR held back */
+        }
       } else {
         close_fd(&f->fd);
         return 0;
@@ -257,6 +266,7 @@ int deliver_child_run(const struct deliver_child *c, str *output, size_t outmax,
 
   fin.fd = in[1]; in[1] = -1;
   fin.pre = c->head; fin.prelen = c->headlen; fin.src = c->msgfd; fin.pos = fin.len = 0;
+  lineform_start(&fin.lf);
   fev.fd = ev[1]; ev[1] = -1;
   fev.pre = c->envelope; fev.prelen = c->envelope ? c->envlen : 0; fev.src = -1; fev.pos = fev.len = 0;
 

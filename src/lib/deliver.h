@@ -68,7 +68,8 @@ int deliver_verp_sender(str *out, const char *local, const char *domain, const c
 
 /* Runs a child and feeds it.
  *   fd 0 of the child: a pipe carrying head[0..headlen) and then the
- *     whole content of msgfd (read from offset 0);
+ *     whole content of msgfd (read from offset 0) in the queue's line
+ *     form (lineform.h), so programs and forwards see LF line ends;
  *   with envelope non-NULL, fd 1 of the child: a pipe carrying
  *     envelope[0..envlen) (the injector's envelope), fd 2 inherited;
  *   otherwise fds 1 and 2 of the child: one pipe whose first outmax

@@ -6,6 +6,7 @@
 
 #include "byte.h"
 #include "file.h"
+#include "lineform.h"
 #include "maildir.h"
 #include "str.h"
 
@@ -47,20 +48,29 @@ static int sub_path(str *path, const char *dir, const char *sub, const str *name
   return str_0(path);
 }
 
+/* Writes head, then the message in the queue's line form (lineform.h),
+ * so a CR LF or a bare CR left in a queued message never gives the
+ * Maildir file mixed line ends. */
 static int copy_in(int fd, int msgfd, const char *head, size_t headlen)
 {
-  char chunk[65536];
+  char chunk[32768], conv[sizeof chunk + 1];
+  struct lineform lf;
+  size_t n;
   if (write_all(fd, head, headlen) < 0) return -1;
   if (lseek(msgfd, 0, SEEK_SET) < 0) return -1;
+  lineform_start(&lf);
   for (;;) {
     ssize_t r = read(msgfd, chunk, sizeof chunk);
     if (r < 0) {
       if (errno == EINTR) continue;
       return -1;
     }
-    if (r == 0) return 0;
-    if (write_all(fd, chunk, (size_t)r) < 0) return -1;
+    if (r == 0) break;
+    n = lineform_feed(&lf, chunk, (size_t)r, conv);
+    if (write_all(fd, conv, n) < 0) return -1;
   }
+  n = lineform_end(&lf, conv);
+  return write_all(fd, conv, n) < 0 ? -1 : 0;
 }
 
 int maildir_deliver(const char *dir, int msgfd, const char *head, size_t headlen,

@@ -29,9 +29,9 @@ int maildir_unique(str *out, unsigned long sec, unsigned long usec, unsigned lon
                    int with_file, unsigned long dev, unsigned long ino, const char *host, size_t hostlen);
 
 /* Delivers head[0..headlen) and then the content of msgfd (from
- * offset 0) into the Maildir dir (a path with or without a trailing
- * '/'). On success *name (when not NULL) holds the final name under
- * new/. */
+ * offset 0, converted to the queue's line form, lineform.h) into the
+ * Maildir dir (a path with or without a trailing '/'). On success
+ * *name (when not NULL) holds the final name under new/. */
 int maildir_deliver(const char *dir, int msgfd, const char *head, size_t headlen,
                     str *name, const char **what);
 

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "file.h"
+#include "lineform.h"
 #include "fmt.h"
 #include "mbox.h"
 #include "sig.h"
@@ -148,7 +149,9 @@ int mbox_deliver(const char *path, int msgfd, const char *fromline, size_t froml
 {
   str pending = STR_INIT;
   struct mbox_quote q;
-  char chunk[65536];
+  struct lineform lf;
+  char chunk[32768], conv[sizeof chunk + 1];
+  size_t cn;
   off_t size = -1;
   int fd, e, r = -1;
 
@@ -165,6 +168,7 @@ int mbox_deliver(const char *path, int msgfd, const char *fromline, size_t froml
   *what = "cannot read the message";
   if (lseek(msgfd, 0, SEEK_SET) < 0) goto out;
   mbox_quote_start(&q);
+  lineform_start(&lf);
   for (;;) {
     ssize_t n = read(msgfd, chunk, sizeof chunk);
     if (n < 0) {
@@ -174,11 +178,14 @@ int mbox_deliver(const char *path, int msgfd, const char *fromline, size_t froml
     }
     if (n == 0) break;
     *what = "out of memory";
-    if (mbox_quote_feed(&q, chunk, (size_t)n, &pending) < 0) goto out;
+    cn = lineform_feed(&lf, chunk, (size_t)n, conv);
+    if (mbox_quote_feed(&q, conv, cn, &pending) < 0) goto out;
     *what = "cannot write the mbox";
     if (write_out(fd, &pending, 65536) < 0) goto out;
   }
   *what = "out of memory";
+  cn = lineform_end(&lf, conv);
+  if (mbox_quote_feed(&q, conv, cn, &pending) < 0) goto out;
   if (mbox_quote_end(&q, &pending) < 0) goto out;
   if (q.last != '\n' && str_catc(&pending, '\n') < 0) goto out;
   if (str_catc(&pending, '\n') < 0) goto out;

@@ -4,7 +4,8 @@
  * A delivery appends
  *     From SENDER DATE          (the From_ line, see mbox_fromline)
  *     head                      (Return-Path and Delivered-To)
- *     the message, where every line that starts with "From " after any
+ *     the message in the queue's line form (lineform.h: a CR LF or a
+ *       bare CR left in it becomes LF or a space), where every line that starts with "From " after any
  *       number of '>' gets one more '>' in front (mboxrd quoting, so a
  *       reader can undo it exactly)
  *     a newline if the message did not end with one, then an empty line

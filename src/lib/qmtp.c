@@ -46,47 +46,6 @@ int qmtp_len_feed(struct qmtp_len *l, char c, size_t max)
   return 0;
 }
 
-void qmtp_crlf_start(struct qmtp_crlf *c)
-{
-  c->pending_cr = 0;
-}
-
-int qmtp_crlf_feed(struct qmtp_crlf *c, const char *in, size_t n, str *out)
-{
-  size_t i = 0, start;
-
-  if (n == 0) return 0;
-  if (c->pending_cr) {
-    /* CR LF across pieces: the LF alone; otherwise the CR stays */
-    if (in[0] != '\n' && str_catc(out, '\r') < 0) return -1;
-    c->pending_cr = 0;
-  }
-  start = 0;
-  while (i < n) {
-    if (in[i] != '\r') { ++i; continue; }
-    if (i + 1 == n) {
-      /* the last byte: wait for the next piece */
-      if (str_catb(out, in + start, i - start) < 0) return -1;
-      c->pending_cr = 1;
-      return 0;
-    }
-    if (in[i + 1] == '\n') {
-      if (str_catb(out, in + start, i - start) < 0) return -1;
-      start = i + 1; /* the LF */
-    }
-    ++i;
-  }
-  return str_catb(out, in + start, n - start);
-}
-
-int qmtp_crlf_end(struct qmtp_crlf *c, str *out)
-{
-  if (!c->pending_cr) return 0;
-  if (str_catc(out, '\r') < 0) return -1;
-  c->pending_cr = 0;
-  return 0;
-}
-
 int qmtp_list_next(const char *s, size_t n, size_t *pos, size_t max, const char **data, size_t *len)
 {
   size_t off, dlen, used;

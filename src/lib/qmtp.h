@@ -41,22 +41,6 @@ void qmtp_len_start(struct qmtp_len *l);
  * reported as soon as the digits show it). */
 int qmtp_len_feed(struct qmtp_len *l, char c, size_t max);
 
-/* --- QMTP's CRLF message form ---------------------------------------- */
-
-/* A message whose mode byte is CR has CR LF line ends: each CR LF
- * becomes LF; every other byte, a CR not followed by LF included, is
- * kept. The converter works on pieces of any size: a CR at the end of
- * one piece is held back until the next shows what follows it. */
-struct qmtp_crlf {
-  int pending_cr;
-};
-
-void qmtp_crlf_start(struct qmtp_crlf *c);
-/* Appends the converted form of in[0..n) to out. */
-int qmtp_crlf_feed(struct qmtp_crlf *c, const char *in, size_t n, str *out);
-/* The end of the message: appends a held-back CR. */
-int qmtp_crlf_end(struct qmtp_crlf *c, str *out);
-
 /* --- lists of netstrings --------------------------------------------- */
 
 /* The next netstring of the block s[*pos..n), whose data may be at

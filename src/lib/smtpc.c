@@ -165,7 +165,7 @@ void smtpc_ehlo_parse(const struct smtpc_reply *r, struct smtpc_ext *ext)
 
 int smtpc_data_copy(buf *out, buf *in)
 {
-  int bol = 1, last_lf = 1, any = 0;
+  int bol = 1, cr = 0; /* cr: a CR ended the last block, its fate unknown */
   for (;;) {
     ssize_t r = buf_feed(in);
     char *p;
@@ -176,7 +176,18 @@ int smtpc_data_copy(buf *out, buf *in)
     if (r == 0 && n == 0) break;
     p = buf_peek(in);
     start = 0;
-    for (i = 0; i < n; ++i) {
+    i = 0;
+    if (cr) {
+      cr = 0;
+      if (p[0] == '\n') {
+        if (buf_put(out, "\r\n", 2) < 0) return -2;
+        bol = 1;
+        start = i = 1;
+      } else if (buf_putc(out, ' ') < 0) {
+        return -2;
+      }
+    }
+    for (; i < n; ++i) {
       if (bol && p[i] == '.') {
         if (buf_put(out, p + start, i - start) < 0 || buf_putc(out, '.') < 0) return -2;
         start = i;
@@ -186,14 +197,28 @@ int smtpc_data_copy(buf *out, buf *in)
         if (buf_put(out, p + start, i - start) < 0 || buf_put(out, "\r\n", 2) < 0) return -2;
         start = i + 1;
         bol = 1;
+      } else if (p[i] == '\r') {
+        if (buf_put(out, p + start, i - start) < 0) return -2;
+        start = i + 1;
+        if (i + 1 == n) {
+          cr = 1;
+        } else if (p[i + 1] == '\n') {
+          if (buf_put(out, "\r\n", 2) < 0) return -2;
+          start = ++i + 1;
+          bol = 1;
+        } else if (buf_putc(out, ' ') < 0) {
+          return -2;
+        }
       }
     }
     if (buf_put(out, p + start, n - start) < 0) return -2;
-    any = 1;
-    last_lf = p[n - 1] == '\n';
     buf_seek(in, n);
   }
-  if (any && !last_lf && buf_put(out, "\r\n", 2) < 0) return -2;
+  if (cr) {
+    if (buf_putc(out, ' ') < 0) return -2;
+    bol = 0;
+  }
+  if (!bol && buf_put(out, "\r\n", 2) < 0) return -2;
   if (buf_put(out, ".\r\n", 3) < 0) return -2;
   return 0;
 }

@@ -62,11 +62,14 @@ struct smtpc_ext {
  * as offered without a limit). */
 void smtpc_ehlo_parse(const struct smtpc_reply *r, struct smtpc_ext *ext);
 
-/* Copies a message with LF line ends from in to out as DATA content:
- * LF becomes CRLF, a line starting with '.' gets another '.', a final
- * CRLF is added when the message does not end with LF, then ".\r\n".
- * Does not flush. 0, -1 when reading in failed, -2 when writing out
- * failed (errno set). */
+/* Copies a queued message from in to out as DATA content, so that no
+ * bare CR or bare LF ever reaches the wire (RFC 5321 section 2.3.8):
+ * LF and CR LF (left by queues older than the line form of
+ * sluice-queue(5)) become CR LF, any other CR becomes a space (as
+ * lineform.h does), a line starting with '.' gets another '.', a final
+ * CR LF is added when the message does not end with a line end, then
+ * ".\r\n". Does not flush. 0, -1 when reading in failed, -2 when
+ * writing out failed (errno set). */
 int smtpc_data_copy(buf *out, buf *in);
 
 /* Scans the message on fd from its start: *wire = bytes plus one per LF

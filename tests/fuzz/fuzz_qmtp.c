@@ -4,8 +4,9 @@
  * read past its end. The first byte picks a bound. Checked:
  *   - the length parser fed byte by byte agrees with netstring_parse on
  *     every complete prefix, and never accepts a length over the bound;
- *   - the CRLF converter gives the same output whatever the piece size,
- *     and drops exactly the CRs that come just before an LF;
+ *   - the line form converter (lineform.h) gives the same output
+ *     whatever the piece size, drops exactly the CRs that come just
+ *     before an LF and turns every other CR into a space;
  *   - qmqp_request_parse and qmqp_tail_parse either fail leaving the
  *     recipient str as it was, or give ranges inside the input and one
  *     envelope record per recipient;
@@ -14,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lineform.h"
 #include "netstring.h"
 #include "qmtp.h"
 #include "str.h"
@@ -44,13 +46,13 @@ static void check_len(const char *s, size_t n, size_t max)
 
 static void convert(const char *s, size_t n, size_t step, str *out)
 {
-  struct qmtp_crlf c;
+  struct lineform c;
   size_t i;
 
-  qmtp_crlf_start(&c);
+  lineform_start(&c);
   for (i = 0; i < n; i += step)
-    if (qmtp_crlf_feed(&c, s + i, n - i < step ? n - i : step, out) < 0) abort();
-  if (qmtp_crlf_end(&c, out) < 0) abort();
+    if (lineform_cat(&c, s + i, n - i < step ? n - i : step, out) < 0) abort();
+  if (lineform_cat_end(&c, out) < 0) abort();
 }
 
 static void check_crlf(const char *s, size_t n, size_t step)
@@ -61,10 +63,13 @@ static void check_crlf(const char *s, size_t n, size_t step)
   convert(s, n, n ? n : 1, &a);
   convert(s, n, step, &b);
   if (a.len != b.len || (a.len && memcmp(a.s, b.s, a.len) != 0)) abort();
-  /* the reference: every CR that comes just before an LF is dropped */
+  /* the reference: every CR just before an LF is dropped, every other
+   * CR becomes a space */
   str_truncate(&b, 0);
-  for (i = 0; i < n; ++i)
-    if (!(s[i] == '\r' && i + 1 < n && s[i + 1] == '\n') && str_catc(&b, s[i]) < 0) abort();
+  for (i = 0; i < n; ++i) {
+    if (s[i] == '\r' && i + 1 < n && s[i + 1] == '\n') continue;
+    if (str_catc(&b, s[i] == '\r' ? ' ' : s[i]) < 0) abort();
+  }
   if (a.len != b.len || (a.len && memcmp(a.s, b.s, a.len) != 0)) abort();
   str_free(&a);
   str_free(&b);

@@ -180,6 +180,18 @@ int main(void)
   CHECK(deliver_child_run(&c, &out, 1000, &ws) == -1);
   close(msg);
 
+  /* a queued message with CR LF and bare CRs reaches the program in
+   * the queue's line form, also when it ends with a CR */
+  CHECK(file_replace(in_dir("msg"), "Subject: x\r\n\r\na\rb\r\r\nend\r", 24, 0600) == 0);
+  msg = open_read(in_dir("msg"));
+  CHECK(msg >= 0);
+  argv[2] = (char *)"cat";
+  c.path = "/bin/sh"; c.msgfd = msg;
+  out.len = 0;
+  CHECK(deliver_child_run(&c, &out, 1000, &ws) == 0 && ws == 0);
+  CHECK_BYTES(out.s, out.len, "H: 1\nSubject: x\n\na b \nend ");
+  close(msg);
+
   /* envelope mode, big message and big envelope, the child reading
    * the envelope first: must not deadlock */
   big.len = 0;

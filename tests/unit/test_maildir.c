@@ -83,13 +83,31 @@ int main(void)
   CHECK(!(s.len == name.len && memcmp(s.s, name.s, s.len) == 0));
   CHECK(entries(join(md.s, "new"), 0) == 2);
 
+  /* CR LF and bare CR left in a queued message: LF only in the file */
+  {
+    int m2;
+    str got = STR_INIT;
+    CHECK(file_replace(join(dir, "msg2"), "Subject: y\r\n\r\na\rb\r\r\nend\r", 24, 0600) == 0);
+    m2 = open_read(join(dir, "msg2"));
+    CHECK(m2 >= 0);
+    CHECK(maildir_deliver(md.s, m2, "H: 2\n", 5, &name, &what) == 0);
+    str_copys(&got, "new/");
+    str_cat(&got, &name);
+    str_0(&got);
+    CHECK(file_read(join(md.s, got.s), &got, 1000) == 1);
+    CHECK_BYTES(got.s, got.len, "H: 2\nSubject: y\n\na b \nend ");
+    close(m2);
+    unlink(join(dir, "msg2"));
+    str_free(&got);
+  }
+
   /* a missing Maildir: temporary error, nothing made */
   CHECK(maildir_deliver(join(dir, "none"), msg, "", 0, 0, &what) == -1 && errno == ENOENT && what[0]);
   /* an unreadable message: the tmp file is removed, new/ untouched */
   close(msg);
   CHECK(maildir_deliver(md.s, msg, "H: 1\n", 5, 0, &what) == -1 && errno == EBADF);
   CHECK(entries(join(md.s, "tmp"), 0) == 0);
-  CHECK(entries(join(md.s, "new"), 0) == 2);
+  CHECK(entries(join(md.s, "new"), 0) == 3);
 
   /* clean up */
   {

@@ -85,6 +85,16 @@ int main(void)
   CHECK_BYTES(s.s, s.len,
               "From a Thu Jan  1 00:00:00 1970\nH: 1\nSubject: x\n\n>From here\nno newline\n\n"
               "From b Thu Jan  1 00:00:00 1970\nSubject: x\n\n>From here\nno newline\n\n");
+  /* a queued message with CR LF and a bare CR: LF only in the mbox,
+   * the converted "From " line still quoted, a final bare CR a space */
+  close(msg);
+  unlink(path);
+  CHECK(file_replace(msgpath, "Subject: y\r\n\r\nFrom\r\rthere\r\nFrom x\r", 34, 0600) == 0);
+  msg = open_read(msgpath);
+  CHECK(msg >= 0);
+  CHECK(mbox_deliver(path, msg, "From a Thu Jan  1 00:00:00 1970\n", 32, "", 0, 5, &what) == 0);
+  CHECK(file_read(path, &s, 100000) == 1);
+  CHECK_BYTES(s.s, s.len, "From a Thu Jan  1 00:00:00 1970\nSubject: y\n\n>From  there\n>From x \n\n");
   /* an unreadable message: nothing is left behind */
   before = s.len;
   close(msg);

@@ -62,38 +62,6 @@ static void test_len(void)
   CHECK(qmtp_len_feed(&l, '1', 100) == -1 && errno == EPROTO);
 }
 
-/* Converts s in pieces of size step. */
-static void crlf(const char *s, size_t step, str *out)
-{
-  struct qmtp_crlf c;
-  size_t n = strlen(s), i;
-
-  str_truncate(out, 0);
-  qmtp_crlf_start(&c);
-  for (i = 0; i < n; i += step) CHECK(qmtp_crlf_feed(&c, s + i, n - i < step ? n - i : step, out) == 0);
-  CHECK(qmtp_crlf_end(&c, out) == 0);
-}
-
-static void test_crlf(void)
-{
-  str out = STR_INIT;
-  size_t step;
-
-  for (step = 1; step <= 7; ++step) {
-    crlf("a\r\nb\r\n", step, &out);
-    CHECK_BYTES(out.s, out.len, "a\nb\n");
-    crlf("a\rb\r\r\nc\n\r", step, &out);
-    CHECK_BYTES(out.s, out.len, "a\rb\r\nc\n\r");
-    crlf("\r\n\r\n", step, &out);
-    CHECK_BYTES(out.s, out.len, "\n\n");
-    crlf("no line end", step, &out);
-    CHECK_BYTES(out.s, out.len, "no line end");
-  }
-  crlf("", 1, &out);
-  CHECK(out.len == 0);
-  str_free(&out);
-}
-
 static void test_list(void)
 {
   const char *s = "3:abc,0:,1:x,";
@@ -285,7 +253,6 @@ int main(void)
 {
   signal(SIGPIPE, SIG_IGN);
   test_len();
-  test_crlf();
   test_list();
   test_addr();
   test_qmqp();

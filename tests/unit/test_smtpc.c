@@ -151,7 +151,31 @@ int main(void)
   CHECK(DATA_IS(".\n", "..\r\n.\r\n"));
   CHECK(DATA_IS("x\n.\n..y\n.", "x\r\n..\r\n...y\r\n..\r\n.\r\n"));
   CHECK(DATA_IS("a.b\n\n\n", "a.b\r\n\r\n\r\n.\r\n"));
-  CHECK(DATA_IS("a\0\377\r\n", "a\0\377\r\r\n.\r\n")); /* bytes pass as they are */
+  CHECK(DATA_IS("a\0\377\n", "a\0\377\r\n.\r\n")); /* other bytes pass as they are */
+  /* never a bare CR or LF on the wire, never CR CR LF (sluice-queue(5)) */
+  CHECK(DATA_IS("a\r\n", "a\r\n.\r\n"));
+  CHECK(DATA_IS("a\rb\n", "a b\r\n.\r\n"));
+  CHECK(DATA_IS("a\r\r\n", "a \r\n.\r\n"));
+  CHECK(DATA_IS("a\r", "a \r\n.\r\n"));
+  CHECK(DATA_IS("\r", " \r\n.\r\n"));
+  CHECK(DATA_IS("\r\n", "\r\n.\r\n"));
+  CHECK(DATA_IS("\r.\r", " . \r\n.\r\n"));
+  CHECK(DATA_IS("x\r\n.\r\ny\n\r\n.\r\n", "x\r\n..\r\ny\r\n\r\n..\r\n.\r\n"));
+  CHECK(DATA_IS("H: v\r\n\r\nbody\r\n", "H: v\r\n\r\nbody\r\n.\r\n"));
+  CHECK(DATA_IS("a\n\r.b\n", "a\r\n .b\r\n.\r\n"));
+  {
+    /* every split of a CR and what follows it across the tiny blocks */
+    const char in[] = "ab\r\ncd\r\n.e\rf\r\r\n\r\n.\r\ng\r";
+    const char want[] = "ab\r\ncd\r\n..e f \r\n\r\n..\r\ng \r\n.\r\n";
+    for (size_t k = 0; k < 7; ++k) {
+      str t = STR_INIT, w = STR_INIT;
+      CHECK(str_copyb(&t, "0123456", k) == 0 && str_catb(&t, in, sizeof in - 1) == 0);
+      CHECK(str_copyb(&w, "0123456", k) == 0 && str_catb(&w, want, sizeof want - 1) == 0);
+      CHECK(data_is(t.s, t.len, w.s, w.len));
+      str_free(&t);
+      str_free(&w);
+    }
+  }
   {
     const char in[] = "line one is long enough to cross blocks\n.dot at start\nend";
     CHECK(DATA_IS(in, "line one is long enough to cross blocks\r\n..dot at start\r\nend\r\n.\r\n"));
