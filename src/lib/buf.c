@@ -57,19 +57,23 @@ static int wait_ready(const buf *b, short events)
 
   for (;;) {
     struct pollfd p;
-    long long now = deadline_now(), left = -1;
-    int r;
+    long long now = deadline_now(), left = 0;
+    int r, limited = 0;
     if (b->timeout_ms) {
       long long spent = now - start;
       if (spent < 0) spent = 0;
       left = (long long)b->timeout_ms - spent;
+      limited = 1;
     }
-    if (b->deadline && (left < 0 || b->deadline - now < left)) left = b->deadline - now;
-    if ((b->timeout_ms || b->deadline) && left <= 0) { errno = ETIMEDOUT; return -1; }
+    if (b->deadline && (!limited || b->deadline - now < left)) {
+      left = b->deadline - now;
+      limited = 1;
+    }
+    if (limited && left <= 0) { errno = ETIMEDOUT; return -1; }
     p.fd = b->fd;
     p.events = events;
     p.revents = 0;
-    r = poll(&p, 1, left < 0 ? -1 : left > INT_MAX ? INT_MAX : (int)left);
+    r = poll(&p, 1, !limited ? -1 : left > INT_MAX ? INT_MAX : (int)left);
     if (r > 0) return 0;
     if (r < 0 && errno != EINTR) return -1;
     /* a timeout or a signal: the top of the loop decides */

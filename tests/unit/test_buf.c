@@ -469,6 +469,20 @@ static void test_total_deadline(void)
   CHECK(wait_pid(pid, &st) == pid);
   close(p[0]);
 
+  /* a far deadline does not lengthen the per-call timeout */
+  CHECK(socketpair(AF_UNIX, SOCK_STREAM, 0, sv) == 0);
+  buf_init(&b, sv[0], mem, sizeof mem);
+  buf_set_timeout(&b, 100);
+  buf_set_deadline(&b, deadline_after(10000));
+  t0 = ms_now();
+  errno = 0;
+  CHECK(buf_feed(&b) == -1 && errno == ETIMEDOUT);
+  spent = ms_now() - t0;
+  CHECK(spent >= 90 && spent < 2000);
+  CHECK(!buf_expired(&b));
+  close(sv[0]);
+  close(sv[1]);
+
   /* a deadline without a per-call timeout also bounds a read */
   CHECK(socketpair(AF_UNIX, SOCK_STREAM, 0, sv) == 0);
   buf_init(&b, sv[0], mem, sizeof mem);
