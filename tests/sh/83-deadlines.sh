@@ -16,7 +16,8 @@
 #  3. sluice-remote against a fake MX (python3) that trickles its
 #     greeting (cut after timeoutremotereply) or answers every command
 #     byte by byte within the reply total (cut after
-#     timeoutremotedelivery): Z for every recipient, quickly.
+#     timeoutremotedelivery): Z for every recipient, quickly;
+#  4. 0 turns a total off, a bad value is refused; sluice-showctl.
 # The python clients give up after 10 s, so without the totals every
 # case fails in bounded time.
 . "$(dirname "$0")/../lib.sh"
@@ -296,6 +297,11 @@ case $out in *"221 2.0.0 "*) ok "session total 0 accepted" ;; *) bad "session to
 echo junk > "$C/timeoutsmtpdcommand"
 out=$(timeout 20 python3 "$T/trickle.py" $P_SMTP "" "" 1 0.1)
 case $out in *"421 4.3.0 unable to read controls"*) ok "bad timeoutsmtpdcommand: 421" ;; *) bad "bad timeoutsmtpdcommand: 421" "$out" ;; esac
+"$H/bin/sluice-showctl" > "$T/showctl" 2> /dev/null
+check "showctl: session total" grep -qx 'timeoutsmtpdsession: 0' "$T/showctl"
+check "showctl: data total" grep -qx 'timeoutsmtpddata: 10' "$T/showctl"
+check "showctl: a bad total warned about" grep -q '^WARNING.*timeoutsmtpdcommand' "$T/showctl"
+check "showctl: client totals listed" grep -qx 'timeoutremotedelivery: (default: 1800)' "$T/showctl"
 rm -f "$C/timeoutsmtpd" "$C/timeoutsmtpdcommand" "$C/timeoutsmtpddata" "$C/timeoutsmtpdsession"
 
 done_testing
