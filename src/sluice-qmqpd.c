@@ -10,7 +10,13 @@
  * QMTP_TAIL_MAX, are read into memory and parsed by qmqp_tail_parse.
  * Exit: 0 after a reply (or a connection closed before any byte), 100
  * after a protocol violation (closed without a reply, nothing queued),
- * 111 on a timeout or trouble. */
+ * 111 on a timeout or trouble.
+ *
+ * Time limits (deadline.h), besides timeoutsmtpd per read or write:
+ * the command total of sluice-smtpd bounds the length prefixes, then
+ * the sender and recipients, then the reply; the data total bounds the
+ * message; the session total the connection. Past one the connection
+ * is closed without a reply (nothing queued). */
 #include <errno.h>
 #include <signal.h>
 #include <unistd.h>
@@ -19,6 +25,7 @@
 #include "buf.h"
 #include "byte.h"
 #include "control.h"
+#include "deadline.h"
 #include "die.h"
 #include "env.h"
 #include "file.h"
@@ -37,7 +44,9 @@ struct server {
   buf in, out;
   char inmem[8192], outmem[1024];
   str chunk, tail, rcpts, env, reply, log, me, local_host, qq_path;
-  unsigned long databytes, timeout;
+  unsigned long databytes;
+  struct deadline_server limits; /* timeoutsmtpd and the totals */
+  int in_data;                   /* the total armed last is the data's */
   struct qmtp_peer peer;
   const char *qq;
 };
@@ -75,7 +84,24 @@ static _Noreturn void read_failed(struct server *s)
 {
   int perm;
   const char *why = qmtp_read_error(errno, &perm);
+  if (errno == ETIMEDOUT) {
+    switch (deadline_server_which(&s->limits, &s->in)) {
+    case 2: why = "session time limit reached (timeoutsmtpdsession)"; break;
+    case 1:
+      why = s->in_data ? "message data time limit reached (timeoutsmtpddata)"
+                       : "command time limit reached (timeoutsmtpdcommand)";
+      break;
+    default: why = "timeout (timeoutsmtpd)"; break;
+    }
+  }
   give_up(s, perm ? EXIT_PERM : EXIT_TEMP, why);
+}
+
+/* Starts the total of a phase: seconds from now, within the session. */
+static void arm(struct server *s, unsigned long seconds, int in_data)
+{
+  deadline_server_arm(&s->limits, &s->in, &s->out, seconds);
+  s->in_data = in_data;
 }
 
 static _Noreturn void nomem(struct server *s)
@@ -103,7 +129,7 @@ static void read_config(struct server *s)
   host[sizeof host - 1] = 0;
   if (control_readline("control/me", &s->me, host[0] ? host : "localhost") < 0) control_trouble(s, "me");
   if (str_0(&s->me) < 0) nomem(s);
-  if (control_readnum("control/timeoutsmtpd", &s->timeout, 1200, 1, 86400) < 0) control_trouble(s, "timeoutsmtpd");
+  if (deadline_server_read(&s->limits, &e) < 0) control_trouble(s, e);
   if (control_readnum("control/databytes", &s->databytes, QUEUE_DATABYTES_DEFAULT, 0, (unsigned long)-1) < 0) control_trouble(s, "databytes");
   e = env_get("DATABYTES");
   if (e && scan_ulong_exact(e, byte_len(e, 64), &num) == 0) s->databytes = num;
@@ -139,8 +165,12 @@ static void stream_message(struct server *s, size_t len, int msgfd, int *write_f
   }
 }
 
+/* Once the injector has answered, the reply gets a command's time even
+ * past the session's end: a client must learn that its message is
+ * queued. */
 static void send_reply(struct server *s)
 {
+  buf_set_deadline(&s->out, deadline_after(s->limits.command * 1000));
   str_truncate(&s->chunk, 0);
   if (netstring_cat(&s->chunk, s->reply.s, s->reply.len) < 0) nomem(s);
   if (buf_putflush(&s->out, s->chunk.s, s->chunk.len) < 0) give_up(s, EXIT_TEMP, "write error");
@@ -163,8 +193,8 @@ int main(void)
   buf_init(&s->in, 0, s->inmem, sizeof s->inmem);
   buf_init(&s->out, 1, s->outmem, sizeof s->outmem);
   read_config(s);
-  buf_set_timeout(&s->in, s->timeout * 1000);
-  buf_set_timeout(&s->out, s->timeout * 1000);
+  deadline_server_start(&s->limits, &s->in, &s->out);
+  arm(s, s->limits.command, 0);
 
   r = qmtp_read_len(&s->in, max, &outer, &outer_prefix);
   if (r == 0) return 0;
@@ -197,9 +227,11 @@ int main(void)
       qp[fmt_ulong(qp, (unsigned long)pid)] = 0;
     }
   }
+  arm(s, s->limits.data, 1);
   stream_message(s, mlen, msgfd, &write_failed);
   if (msgfd >= 0) close(msgfd);
   if (qmtp_read_comma(&s->in) < 0) read_failed(s);
+  arm(s, s->limits.command, 0);
   /* the sender and the recipients, then the outer comma */
   if (qmtp_read_data(&s->in, tlen, &s->tail) < 0) {
     if (errno != ETIMEDOUT && errno != ENOMEM) errno = EPROTO;

@@ -14,7 +14,14 @@
  * Parsing lives in the library (qmtp, qmtp_io); relay policy is the one
  * of sluice-smtpd: control/rcpthosts, control/morercpthosts.cdb, and
  * RELAYCLIENT appended to every recipient. Exit: 0 at end of input,
- * 100 after a protocol violation, 111 on a timeout or trouble. */
+ * 100 after a protocol violation, 111 on a timeout or trouble.
+ *
+ * Time limits (deadline.h), besides timeoutsmtpd per read or write:
+ * the command total of sluice-smtpd bounds the wait for a message and
+ * its length prefix, then its sender and recipients, then the
+ * replies; the data total bounds the message text; the session total
+ * the connection. Past one the connection is closed (QMTP has no
+ * reply for it): the client sees a temporary failure. */
 #include <errno.h>
 #include <signal.h>
 #include <unistd.h>
@@ -25,6 +32,7 @@
 #include "byte.h"
 #include "cdb.h"
 #include "control.h"
+#include "deadline.h"
 #include "die.h"
 #include "domain.h"
 #include "env.h"
@@ -46,7 +54,8 @@
 
 struct config {
   str me, local_host, qq_path;
-  unsigned long databytes, timeout;
+  unsigned long databytes;
+  struct deadline_server limits; /* timeoutsmtpd and the totals */
   str rcpthosts;
   struct cdb morercpt;
   int morercpt_open;
@@ -71,6 +80,7 @@ struct server {
   buf in, out;
   char inmem[8192], outmem[4096];
   str chunk, sender, rcptblock, env, decisions, reply, addr, log, logrcpts;
+  int in_data;                  /* the total armed last is the data's */
 };
 
 static int cat_loggable(str *out, const char *p, size_t n)
@@ -95,12 +105,29 @@ static _Noreturn void give_up(struct server *s, int code, const char *why)
   _exit(code);
 }
 
-/* A failed read: a protocol error or a timeout. */
+/* A failed read: a protocol error, a timeout or a time limit. */
 static _Noreturn void read_failed(struct server *s)
 {
   int perm;
   const char *why = qmtp_read_error(errno, &perm);
+  if (errno == ETIMEDOUT) {
+    switch (deadline_server_which(&s->cf->limits, &s->in)) {
+    case 2: why = "session time limit reached (timeoutsmtpdsession)"; break;
+    case 1:
+      why = s->in_data ? "message data time limit reached (timeoutsmtpddata)"
+                       : "command time limit reached (timeoutsmtpdcommand)";
+      break;
+    default: why = "timeout (timeoutsmtpd)"; break;
+    }
+  }
   give_up(s, perm ? EXIT_PERM : EXIT_TEMP, why);
+}
+
+/* Starts the total of a phase: seconds from now, within the session. */
+static void arm(struct server *s, unsigned long seconds, int in_data)
+{
+  deadline_server_arm(&s->cf->limits, &s->in, &s->out, seconds);
+  s->in_data = in_data;
 }
 
 static _Noreturn void nomem(struct server *s)
@@ -147,7 +174,7 @@ static void read_config(struct server *s, struct config *cf)
   host[sizeof host - 1] = 0;
   if (control_readline("control/me", &cf->me, host[0] ? host : "localhost") < 0) control_trouble(s, "me");
   if (str_0(&cf->me) < 0) nomem(s);
-  if (control_readnum("control/timeoutsmtpd", &cf->timeout, 1200, 1, 86400) < 0) control_trouble(s, "timeoutsmtpd");
+  if (deadline_server_read(&cf->limits, &e) < 0) control_trouble(s, e);
   if (control_readnum("control/databytes", &cf->databytes, QUEUE_DATABYTES_DEFAULT, 0, (unsigned long)-1) < 0) control_trouble(s, "databytes");
   e = env_get("DATABYTES");
   if (e && scan_ulong_exact(e, byte_len(e, 64), &num) == 0) cf->databytes = num;
@@ -272,6 +299,7 @@ static int one_message(struct server *s)
   pid_t pid = -1;
   unsigned long stored;
 
+  arm(s, cf->limits.command, 0);
   r = qmtp_read_len(&s->in, (size_t)-1, &len, 0);
   if (r == 0) return 0;
   if (r < 0) read_failed(s);
@@ -285,6 +313,7 @@ static int one_message(struct server *s)
   }
   --len;
   qp[0] = 0;
+  arm(s, cf->limits.data, 1);
   if (mode != '\n' && mode != '\r') {
     bad = "Dunknown message format: the first byte must be LF or CR (#5.6.0)";
   } else if (cf->databytes && len > cf->databytes) {
@@ -303,6 +332,7 @@ static int one_message(struct server *s)
   if (msgfd >= 0) close(msgfd);
   if (qmtp_read_comma(&s->in) < 0) read_failed(s);
 
+  arm(s, cf->limits.command, 0);
   if (qmtp_read_netstring(&s->in, SENDER_MAX, &s->sender) != 1) {
     if (errno != ETIMEDOUT && errno != EMSGSIZE) errno = EPROTO;
     read_failed(s);
@@ -351,7 +381,10 @@ static int one_message(struct server *s)
     str_free(&id);
   }
 
-  /* one reply per recipient, in order */
+  /* one reply per recipient, in order; once the injector has answered
+   * they get a command's time even past the session's end, so that a
+   * client is not left without the answer for a queued message */
+  buf_set_deadline(&s->out, deadline_after(cf->limits.command * 1000));
   for (i = 0; i < s->decisions.len; ++i) {
     switch (s->decisions.s[i]) {
     case RCPT_RELAY: reply_text(s, "Dsorry, that domain isn't in my list of allowed rcpthosts (#5.7.1)"); break;
@@ -382,8 +415,7 @@ int main(void)
   buf_init(&s->in, 0, s->inmem, sizeof s->inmem);
   buf_init(&s->out, 1, s->outmem, sizeof s->outmem);
   read_config(s, &cf);
-  buf_set_timeout(&s->in, cf.timeout * 1000);
-  buf_set_timeout(&s->out, cf.timeout * 1000);
+  deadline_server_start(&cf.limits, &s->in, &s->out);
   while (one_message(s)) {
   }
   return 0;

@@ -40,7 +40,7 @@ static void all(struct smtpc_rcpt *r, size_t n, char st, const char *text)
 /* The control files; a problem marks every recipient Z. */
 static void read_control(struct remote_conf *c, str *me, str *helo, str *routes, struct smtpc_rcpt *r, size_t n)
 {
-  unsigned long tconn = 60, tremote = 1200;
+  unsigned long tconn = 60, tremote = 1200, treply = REMOTE_REPLY_TIME, tdelivery = REMOTE_DELIVERY_TIME;
   if (control_readline("control/me", me, "localhost") < 0) all(r, n, 'Z', "4.3.5 unable to read control/me");
   if (me->len == 0 && str_copys(me, "localhost") < 0) die_nomem();
   if (control_readline("control/helohost", helo, 0) < 0) all(r, n, 'Z', "4.3.5 unable to read control/helohost");
@@ -49,11 +49,17 @@ static void read_control(struct remote_conf *c, str *me, str *helo, str *routes,
     all(r, n, 'Z', "4.3.5 unable to read control/timeoutconnect");
   if (control_readnum("control/timeoutremote", &tremote, 1200, 1, 86400) < 0)
     all(r, n, 'Z', "4.3.5 unable to read control/timeoutremote");
+  if (control_readnum("control/timeoutremotereply", &treply, REMOTE_REPLY_TIME, 0, 86400) < 0)
+    all(r, n, 'Z', "4.3.5 unable to read control/timeoutremotereply");
+  if (control_readnum("control/timeoutremotedelivery", &tdelivery, REMOTE_DELIVERY_TIME, 0, 604800) < 0)
+    all(r, n, 'Z', "4.3.5 unable to read control/timeoutremotedelivery");
   if (control_readlist("control/smtproutes", routes) < 0) all(r, n, 'Z', "4.3.5 unable to read control/smtproutes");
   c->helo = helo->s;
   c->helolen = helo->len;
   c->timeoutconnect = tconn;
   c->timeoutremote = tremote;
+  c->timeoutreply = treply;
+  c->timeoutdelivery = tdelivery;
   c->routes = routes;
   c->tcpto_path = "queue/lock/tcpto";
 }

@@ -11,7 +11,14 @@
  * the reply and header texts (smtpd_text) and the cdb lookups
  * (smtpd_rcpt) are library modules with their own tests; this file is
  * the session: sequencing, policy and I/O. It exits 0 after QUIT or end
- * of input, 111 when it gives up (timeout, too many errors, trouble). */
+ * of input, 111 when it gives up (timeout, too many errors, trouble).
+ *
+ * Time limits (deadline.h): besides timeoutsmtpd per read or write,
+ * each command (from the moment the server waits for it until the
+ * next one, replies included), the message data (from the 354 to the
+ * final dot) and the whole session have a total; a client that passes
+ * one gets 421 4.4.2 and the connection is closed, so a client that
+ * trickles its bytes cannot hold a tcpserver slot for long. */
 #include <errno.h>
 #include <signal.h>
 #include <sys/wait.h>
@@ -24,6 +31,7 @@
 #include "byte.h"
 #include "cdb.h"
 #include "control.h"
+#include "deadline.h"
 #include "die.h"
 #include "domain.h"
 #include "env.h"
@@ -45,7 +53,8 @@
 
 struct config {
   str me, greeting, localiphost, local_host;
-  unsigned long databytes, timeout, maxrcpt;
+  unsigned long databytes, maxrcpt;
+  struct deadline_server limits; /* timeoutsmtpd and the totals */
   str rcpthosts, badmailfrom, locals;
   int rcpthosts_missing;
   struct cdb morercpt;
@@ -81,9 +90,14 @@ static void out_write(struct session *s, const char *p, size_t n)
   if (buf_put(&s->out, p, n) < 0) _exit(EXIT_TEMP);
 }
 
+static void log_closing(struct session *s, const char *why);
+
 static void flush(struct session *s)
 {
-  if (buf_flush(&s->out) < 0) _exit(EXIT_TEMP);
+  if (buf_flush(&s->out) < 0) {
+    if (errno == ETIMEDOUT) log_closing(s, "timeout writing to the client");
+    _exit(EXIT_TEMP);
+  }
 }
 
 static void reply(struct session *s, const char *text)
@@ -103,6 +117,7 @@ static _Noreturn void close_421(struct session *s, const char *text)
 {
   if (s->in_mail) log_transaction(s, "421", 0, 0);
   buf_set_timeout(&s->out, 5000);
+  buf_set_deadline(&s->out, deadline_after(5000));
   reply(s, text);
   (void)buf_flush(&s->out);
   _exit(EXIT_TEMP);
@@ -168,6 +183,48 @@ static void log_transaction(struct session *s, const char *result, unsigned long
   str_free(&l);
 }
 
+/* One line on fd 2 when the server closes the connection on its own. */
+static void log_closing(struct session *s, const char *why)
+{
+  str l = STR_INIT;
+  const char *ip = s->cf->remote_ip ? s->cf->remote_ip : "unknown";
+
+  if (str_copys(&l, "sluice-smtpd: pid ") == 0 && str_catulong(&l, (unsigned long)getpid()) == 0
+      && str_cats(&l, " from ") == 0 && cat_loggable(&l, ip, byte_len(ip, 64)) == 0
+      && str_cats(&l, " closing: ") == 0 && str_cats(&l, why) == 0 && str_catc(&l, '\n') == 0)
+    (void)write_all(2, l.s, l.len);
+  str_free(&l);
+}
+
+/* The session's total has passed: the replies still pending and a 421
+ * go out under a short deadline of their own. */
+static _Noreturn void session_over(struct session *s)
+{
+  log_closing(s, "session time limit reached (timeoutsmtpdsession)");
+  close_421(s, "421 4.4.2 session time limit reached; closing connection");
+}
+
+/* A read from the client failed (not at end of input): a timeout or a
+ * time limit (which one: deadline_server_which), or a broken
+ * connection. in_data: the total armed last was the data's. */
+static _Noreturn void read_failed(struct session *s, int in_data)
+{
+  if (errno != ETIMEDOUT) close_421(s, "421 4.4.2 read error; closing connection");
+  switch (deadline_server_which(&s->cf->limits, &s->in)) {
+  case 2: session_over(s);
+  case 1:
+    if (in_data) {
+      log_closing(s, "message data time limit reached (timeoutsmtpddata)");
+      close_421(s, "421 4.4.2 message data time limit reached; closing connection");
+    }
+    log_closing(s, "command time limit reached (timeoutsmtpdcommand)");
+    close_421(s, "421 4.4.2 command time limit reached; closing connection");
+  default:
+    log_closing(s, "timeout (timeoutsmtpd)");
+    close_421(s, "421 4.4.2 timeout; closing connection");
+  }
+}
+
 /* --- configuration ---------------------------------------------------- */
 
 static void control_trouble(struct session *s, const char *file)
@@ -193,7 +250,7 @@ static void read_config(struct session *s, struct config *cf)
   if (str_0(&cf->me) < 0) nomem(s);
   if (control_readline("control/smtpgreeting", &cf->greeting, cf->me.s) < 0) control_trouble(s, "smtpgreeting");
   if (control_readline("control/localiphost", &cf->localiphost, cf->me.s) < 0) control_trouble(s, "localiphost");
-  if (control_readnum("control/timeoutsmtpd", &cf->timeout, 1200, 1, 86400) < 0) control_trouble(s, "timeoutsmtpd");
+  if (deadline_server_read(&cf->limits, &e) < 0) control_trouble(s, e);
   if (control_readnum("control/maxrcpt", &cf->maxrcpt, 1000, 1, QUEUE_RCPT_MAX) < 0) control_trouble(s, "maxrcpt");
   if (control_readnum("control/databytes", &cf->databytes, QUEUE_DATABYTES_DEFAULT, 0, (unsigned long)-1) < 0) control_trouble(s, "databytes");
   e = env_get("DATABYTES");
@@ -472,6 +529,7 @@ static void cmd_data(struct session *s)
   }
   qp[fmt_ulong(qp, (unsigned long)pid)] = 0;
   reply(s, "354 go ahead, end with <CR><LF>.<CR><LF>");
+  deadline_server_arm(&cf->limits, &s->in, &s->out, cf->limits.data);
 
   /* RFC 3848 and RFC 6531 section 3.7.7 */
   proto = s->params.smtputf8 ? "UTF8SMTP" : s->helo_kind == SMTPD_EHLO ? "ESMTP" : "SMTP";
@@ -498,7 +556,7 @@ static void cmd_data(struct session *s)
         log_transaction(s, "eof", d.bytes, qp);
         _exit(0); /* the injector sees no envelope and queues nothing */
       }
-      if (r < 0) close_421(s, "421 4.4.2 timeout; closing connection");
+      if (r < 0) read_failed(s, 1);
     }
     str_truncate(&s->chunk, 0);
     used = smtpd_data_feed(&d, buf_peek(&s->in), buf_avail(&s->in), &s->chunk);
@@ -572,7 +630,7 @@ static int get_line(struct session *s)
       flush(s);
       r = buf_feed(&s->in);
       if (r == 0) return LINE_EOF;
-      if (r < 0) close_421(s, "421 4.4.2 timeout; closing connection");
+      if (r < 0) read_failed(s, 0);
       continue;
     }
     p = buf_peek(&s->in);
@@ -599,7 +657,13 @@ static void session(struct session *s)
     size_t argoff;
     const char *arg;
     size_t n;
-    int r = get_line(s), verb;
+    int r, verb;
+
+    /* a new command: its total starts now, replies to the last one
+     * included (those still go out when the session's has passed) */
+    if (deadline_passed(s->cf->limits.session_end)) session_over(s);
+    deadline_server_arm(&s->cf->limits, &s->in, &s->out, s->cf->limits.command);
+    r = get_line(s);
 
     if (r == LINE_EOF) return;
     if (r == LINE_LONG) {
@@ -656,8 +720,7 @@ int main(void)
   buf_init(&s->in, 0, s->inmem, sizeof s->inmem);
   buf_init(&s->out, 1, s->outmem, sizeof s->outmem);
   read_config(s, &cf);
-  buf_set_timeout(&s->in, cf.timeout * 1000);
-  buf_set_timeout(&s->out, cf.timeout * 1000);
+  deadline_server_start(&cf.limits, &s->in, &s->out);
   out_write(s, "220 ", 4);
   out_write(s, cf.greeting.s, cf.greeting.len);
   reply(s, " ESMTP");

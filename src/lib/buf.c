@@ -6,11 +6,11 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "buf.h"
 #include "byte.h"
+#include "deadline.h"
 #include "fmt.h"
 #include "str.h"
 
@@ -29,6 +29,7 @@ void buf_init(buf *b, int fd, char *mem, size_t size)
   b->fd = fd;
   b->kind = KIND_UNKNOWN;
   b->timeout_ms = 0;
+  b->deadline = 0;
 }
 
 void buf_set_timeout(buf *b, unsigned long ms)
@@ -36,38 +37,46 @@ void buf_set_timeout(buf *b, unsigned long ms)
   b->timeout_ms = ms > (unsigned long)INT_MAX ? (unsigned long)INT_MAX : ms;
 }
 
-static long long now_ms(void)
-{
-  struct timespec t;
-  if (clock_gettime(CLOCK_MONOTONIC, &t) < 0) return 0;
-  return (long long)t.tv_sec * 1000 + t.tv_nsec / 1000000;
-}
+/* 1 when reads and writes on b are bounded in time. */
+static int timed(const buf *b) { return b->timeout_ms || b->deadline; }
 
-/* Waits until fd is ready for events: 0 when ready (or when poll reports
- * an error condition, which the following read or write then returns),
- * -1 with ETIMEDOUT after ms milliseconds; ms 0 waits without limit. A
- * signal does not restart the full wait, only what is left of it. */
-static int wait_ready(int fd, short events, unsigned long ms)
+void buf_set_deadline(buf *b, long long at) { b->deadline = at > 0 ? at : 0; }
+
+int buf_expired(const buf *b) { return deadline_passed(b->deadline); }
+
+/* Waits until b's fd is ready for events: 0 when ready (or when poll
+ * reports an error condition, which the following read or write then
+ * returns), -1 with ETIMEDOUT after timeout_ms milliseconds or at the
+ * deadline, whichever comes first (at once when the deadline has
+ * passed); without either it waits without limit. A signal does not
+ * restart the full wait, only what is left of it; neither does poll
+ * waking a little early: the limits are checked against the clock. */
+static int wait_ready(const buf *b, short events)
 {
-  long long start = ms ? now_ms() : 0;
-  int left = ms ? (int)ms : -1;
+  long long start = deadline_now();
 
   for (;;) {
     struct pollfd p;
-    int r;
-    p.fd = fd;
+    long long now = deadline_now(), left = 0;
+    int r, limited = 0;
+    if (b->timeout_ms) {
+      long long spent = now - start;
+      if (spent < 0) spent = 0;
+      left = (long long)b->timeout_ms - spent;
+      limited = 1;
+    }
+    if (b->deadline && (!limited || b->deadline - now < left)) {
+      left = b->deadline - now;
+      limited = 1;
+    }
+    if (limited && left <= 0) { errno = ETIMEDOUT; return -1; }
+    p.fd = b->fd;
     p.events = events;
     p.revents = 0;
-    r = poll(&p, 1, left);
+    r = poll(&p, 1, !limited ? -1 : left > INT_MAX ? INT_MAX : (int)left);
     if (r > 0) return 0;
-    if (r == 0) { errno = ETIMEDOUT; return -1; }
-    if (errno != EINTR) return -1;
-    if (ms) {
-      long long spent = now_ms() - start;
-      if (spent < 0) spent = 0;
-      if ((unsigned long long)spent >= ms) { errno = ETIMEDOUT; return -1; }
-      left = (int)(ms - (unsigned long long)spent);
-    }
+    if (r < 0 && errno != EINTR) return -1;
+    /* a timeout or a signal: the top of the loop decides */
   }
 }
 
@@ -77,13 +86,13 @@ static ssize_t op_read(buf *b, char *s, size_t n)
   if (n > SSIZE_MAX) n = SSIZE_MAX;
   for (;;) {
     ssize_t r;
-    if (b->timeout_ms && wait_ready(b->fd, POLLIN, b->timeout_ms) < 0) return -1;
+    if (timed(b) && wait_ready(b, POLLIN) < 0) return -1;
     r = read(b->fd, s, n);
     if (r >= 0) return r;
     if (errno == EINTR) continue;
     if (errno == EAGAIN || errno == EWOULDBLOCK) {
       /* non-blocking fd: wait for it (the timed path waits at the top) */
-      if (!b->timeout_ms && wait_ready(b->fd, POLLIN, 0) < 0) return -1;
+      if (!timed(b) && wait_ready(b, POLLIN) < 0) return -1;
       continue;
     }
     return -1;
@@ -106,8 +115,8 @@ static ssize_t op_write(buf *b, const char *s, size_t n)
   if (n > SSIZE_MAX) n = SSIZE_MAX;
   for (;;) {
     ssize_t w;
-    if (b->timeout_ms) {
-      if (wait_ready(b->fd, POLLOUT, b->timeout_ms) < 0) return -1;
+    if (timed(b)) {
+      if (wait_ready(b, POLLOUT) < 0) return -1;
       if (b->kind == KIND_UNKNOWN) b->kind = write_kind(b->fd);
       if (b->kind == KIND_SOCKET)
         w = send(b->fd, s, n, MSG_DONTWAIT);
@@ -120,7 +129,7 @@ static ssize_t op_write(buf *b, const char *s, size_t n)
     if (w == 0) { errno = EIO; return -1; }
     if (errno == EINTR) continue;
     if (errno == EAGAIN || errno == EWOULDBLOCK) {
-      if (!b->timeout_ms && wait_ready(b->fd, POLLOUT, 0) < 0) return -1;
+      if (!timed(b) && wait_ready(b, POLLOUT) < 0) return -1;
       continue;
     }
     return -1;

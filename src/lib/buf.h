@@ -12,11 +12,16 @@
  * Deadline: with buf_set_timeout(b, ms) non-zero, every underlying
  * read or write first waits with poll() for at most ms milliseconds
  * and fails with -1/ETIMEDOUT when nothing can be done by then, so a
- * peer that stalls cannot hang a server. The deadline is per system
- * call, not per message: a peer trickling one byte per ms-1 keeps the
- * operation alive (callers bound the total by a size limit). With a
- * deadline a socket is written with MSG_DONTWAIT and a pipe or tty in
- * chunks of at most PIPE_BUF bytes, so a write cannot block past it.
+ * peer that stalls cannot hang a server. That timeout is per system
+ * call: a peer trickling one byte per ms-1 would keep an operation
+ * alive for ever. So a buf also honours an absolute deadline
+ * (buf_set_deadline, a time on deadline.h's monotonic clock): no read
+ * or write waits past it, and once it has passed every underlying
+ * read or write fails with ETIMEDOUT, even when bytes are ready.
+ * Callers bound a whole command, message or session with it. With a
+ * timeout or a deadline a socket is written with MSG_DONTWAIT and a
+ * pipe or tty in chunks of at most PIPE_BUF bytes, so a write cannot
+ * block past them. Bytes already buffered are handed out regardless.
  * EINTR is always retried; an O_NONBLOCK descriptor is waited for.
  *
  * Errors: -1 with errno set (ETIMEDOUT for a passed deadline, or what
@@ -38,6 +43,7 @@ typedef struct buf {
   int fd;
   int kind;                 /* how timed writes go: 0 unknown, 1 socket, 2 chunked, 3 plain */
   unsigned long timeout_ms; /* 0: no deadline */
+  long long deadline;       /* absolute, deadline_now()'s clock; 0: none */
 } buf;
 
 /* Sets up b on fd with the block mem[0..size) (size may be 0: then
@@ -46,6 +52,12 @@ void buf_init(buf *b, int fd, char *mem, size_t size);
 /* Per-operation deadline in milliseconds; 0 turns it off. Values over
  * INT_MAX are treated as INT_MAX. */
 void buf_set_timeout(buf *b, unsigned long ms);
+/* Absolute deadline (deadline.h: deadline_now() + milliseconds), in
+ * addition to the per-call timeout; 0 turns it off. A read or write
+ * that fails because of it sets ETIMEDOUT; buf_expired then says 1. */
+void buf_set_deadline(buf *b, long long at);
+/* 1 when b has a deadline and it has passed, else 0. */
+int buf_expired(const buf *b);
 
 /* Output. Each returns 0 or -1. */
 int buf_put(buf *b, const char *s, size_t n);

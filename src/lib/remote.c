@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "byte.h"
+#include "deadline.h"
 #include "dns.h"
 #include "fd.h"
 #include "ip.h"
@@ -84,7 +85,8 @@ struct attempt {
   int skipped;    /* addresses skipped because of tcpto */
   size_t addrs;   /* addresses looked at */
   size_t lookups; /* address queries made (two per host name) */
-  int done;       /* every recipient has a status */
+  int done;       /* every recipient has a status, or time is up */
+  long long deadline; /* of the whole delivery; 0: none */
 };
 
 static int pending(const struct attempt *a)
@@ -131,15 +133,27 @@ static void describe(str *d, const char *name, size_t nlen, int family, const un
   str_catc(d, ']');
 }
 
+/* 1 (and the delivery is over) when its deadline has passed. */
+static int out_of_time(struct attempt *a)
+{
+  if (!deadline_passed(a->deadline)) return 0;
+  if (a->why.len == 0) str_copys(&a->why, "4.4.2 time limit of the delivery reached (timeoutremotedelivery)");
+  a->allperm = 0;
+  a->done = 1;
+  return 1;
+}
+
 /* Tries one address. */
 static void try_addr(struct attempt *a, const char *name, size_t nlen, int family, const unsigned char *ip,
                      unsigned long port)
 {
   str host = STR_INIT;
   struct smtpc_conf sc;
+  unsigned long ms;
   int fd, perm = 0;
 
   if (a->done || a->addrs >= REMOTE_ADDRS_MAX) return;
+  if (out_of_time(a)) return;
   ++a->addrs;
   describe(&host, name, nlen, family, ip);
   if (str_0(&host) < 0) { str_free(&host); return; }
@@ -149,9 +163,24 @@ static void try_addr(struct attempt *a, const char *name, size_t nlen, int famil
     return;
   }
   ++a->tried;
-  fd = remote_connect(family, ip, port, a->c->timeoutconnect * 1000);
+  ms = a->c->timeoutconnect * 1000;
+  if (a->deadline) {
+    long long left = a->deadline - deadline_now();
+    if (left < 1) left = 1;
+    if ((unsigned long long)left < ms) ms = (unsigned long)left;
+  }
+  fd = remote_connect(family, ip, port, ms);
   if (fd < 0) {
     int e = errno;
+    if (e == ETIMEDOUT && ms < a->c->timeoutconnect * 1000) {
+      /* the delivery's time ran out, not the host's */
+      str_copys(&a->why, "4.4.2 time limit of the delivery reached (timeoutremotedelivery) while connecting to ");
+      str_cat(&a->why, &host);
+      a->allperm = 0;
+      a->done = 1;
+      str_free(&host);
+      return;
+    }
     if (e == ETIMEDOUT && a->c->tcpto_path) tcpto_record(a->c->tcpto_path, family, ip, time(0));
     str_copys(&a->why, e == ETIMEDOUT ? "4.4.1 connection to " : "4.4.1 unable to connect to ");
     str_cat(&a->why, &host);
@@ -165,9 +194,15 @@ static void try_addr(struct attempt *a, const char *name, size_t nlen, int famil
   sc.helo = a->c->helo;
   sc.helolen = a->c->helolen;
   sc.timeout_ms = a->c->timeoutremote * 1000;
+  sc.reply_ms = a->c->timeoutreply * 1000;
+  sc.deadline = a->deadline;
   sc.host = host.s;
   if (smtpc_session(fd, &sc, a->m, a->r, a->n, &a->why, &perm) == SMTPC_DONE || !pending(a)) a->done = 1;
   else if (!perm) a->allperm = 0;
+  if (!a->done && deadline_passed(a->deadline)) {
+    a->allperm = 0;
+    a->done = 1; /* the pending recipients get Z with the session's why */
+  }
   close(fd);
   str_free(&host);
 }
@@ -263,6 +298,7 @@ void remote_deliver(const struct remote_conf *c, const char *domain, size_t dlen
   a.r = r;
   a.n = n;
   a.allperm = 1;
+  a.deadline = deadline_after(c->timeoutdelivery * 1000);
   if (!pending(&a)) return;
 
   switch (smtproutes_find(c->routes, domain, dlen, &route)) {

@@ -8,6 +8,11 @@
  * with SMTPC_NEXT. It sets a status and text on every recipient whose
  * status was 0; it never fails as a whole (trouble becomes a Z text).
  *
+ * The whole delivery has a time limit (timeoutdelivery, from the call):
+ * connections and sessions stop at it, no further address is tried,
+ * and every recipient still pending gets Z, so a server that trickles
+ * its replies holds a delivery slot for no longer than that.
+ *
  * The caller owns the configuration strings and the recipients. */
 #ifndef SLUICE_REMOTE_H
 #define SLUICE_REMOTE_H
@@ -21,10 +26,19 @@ struct remote_conf {
   const char *helo;             /* helohost, else me */
   size_t helolen;
   unsigned long timeoutconnect; /* seconds */
-  unsigned long timeoutremote;  /* seconds */
+  unsigned long timeoutremote;  /* seconds, each read or write */
+  unsigned long timeoutreply;   /* seconds, each command with its reply; 0: none */
+  unsigned long timeoutdelivery; /* seconds, the whole call; 0: none */
   const str *routes;            /* control/smtproutes, as control_readlist made it */
   const char *tcpto_path;       /* the tcpto table, or NULL for none */
 };
+
+/* Defaults of control/timeoutremotereply and timeoutremotedelivery:
+ * RFC 5321 4.5.3.2 asks a client to wait up to 10 minutes for the reply
+ * to the end of the data (5 for the others); half an hour bounds a
+ * delivery that still moves 10 MB at 6 kB/s. */
+#define REMOTE_REPLY_TIME 600
+#define REMOTE_DELIVERY_TIME 1800
 
 /* The most addresses tried for one delivery. */
 #define REMOTE_ADDRS_MAX 32

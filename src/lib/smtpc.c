@@ -5,6 +5,7 @@
 
 #include "buf.h"
 #include "byte.h"
+#include "deadline.h"
 #include "fmt.h"
 #include "scan.h"
 #include "smtpc.h"
@@ -255,6 +256,15 @@ struct session {
   int dead; /* the connection failed: no QUIT */
 };
 
+/* Starts the total of one command and its reply: reply_ms from now, but
+ * not past the delivery's deadline. */
+static void arm(struct session *s)
+{
+  long long at = deadline_min(s->c->deadline, deadline_after(s->c->reply_ms));
+  buf_set_deadline(&s->in, at);
+  buf_set_deadline(&s->out, at);
+}
+
 /* The enhanced code of a reply, when it has one of its class. */
 static size_t reply_enhanced(const struct smtpc_reply *rep, const char **at)
 {
@@ -293,7 +303,10 @@ static void report_io(str *t, const struct session *s, const char *code, const c
   str_copys(t, code);
   str_catc(t, ' ');
   str_cats(t, s->c->host);
-  if (e == ETIMEDOUT) str_cats(t, ": timed out ");
+  if (e == ETIMEDOUT && deadline_passed(s->c->deadline)) str_cats(t, ": timed out (time limit of the delivery) ");
+  else if (e == ETIMEDOUT && (buf_expired(&s->in) || buf_expired(&s->out)))
+    str_cats(t, ": timed out (time limit of a reply) ");
+  else if (e == ETIMEDOUT) str_cats(t, ": timed out ");
   else if (e == ECONNRESET || e == EPIPE) str_cats(t, ": connection lost ");
   else { str_cats(t, ": "); str_cats(t, strerror(e)); str_catc(t, ' '); }
   str_cats(t, what);
@@ -302,6 +315,7 @@ static void report_io(str *t, const struct session *s, const char *code, const c
 /* Reads a reply; -1 (with *why set) on I/O failure or a malformed one. */
 static int get_reply(struct session *s, const char *what)
 {
+  arm(s);
   if (smtpc_reply_read(&s->in, &s->rep) < 0) {
     s->dead = 1;
     report_io(s->why, s, "4.4.2", what);
@@ -319,6 +333,7 @@ static int get_reply(struct session *s, const char *what)
 
 static int put_cmd(struct session *s, const char *a, const char *b, size_t blen, const char *c)
 {
+  arm(s);
   if (buf_puts(&s->out, a) < 0) return -1;
   if (b && buf_put(&s->out, b, blen) < 0) return -1;
   if (c && buf_puts(&s->out, c) < 0) return -1;
@@ -327,6 +342,7 @@ static int put_cmd(struct session *s, const char *a, const char *b, size_t blen,
 
 static int flush(struct session *s, const char *what)
 {
+  arm(s);
   if (buf_flush(&s->out) < 0) {
     s->dead = 1;
     report_io(s->why, s, "4.4.2", what);
@@ -349,6 +365,7 @@ static void quit(struct session *s)
   /* best effort: the result does not change */
   if (s->dead) return;
   if (put_cmd(s, "QUIT", 0, 0, 0) < 0 || buf_flush(&s->out) < 0) return;
+  arm(s);
   smtpc_reply_read(&s->in, &s->rep);
 }
 
@@ -427,6 +444,7 @@ int smtpc_session(int sock, const struct smtpc_conf *c, const struct smtpc_msg *
   buf_init(&s.out, sock, outmem, sizeof outmem);
   buf_set_timeout(&s.in, c->timeout_ms);
   buf_set_timeout(&s.out, c->timeout_ms);
+  arm(&s);
   *why_perm = 0;
   str_truncate(why, 0);
 
@@ -507,6 +525,10 @@ int smtpc_session(int sock, const struct smtpc_conf *c, const struct smtpc_msg *
     set_all(r, n, 'A', 'Z', &t);
     goto out; /* no QUIT: the server must not take a cut message */
   }
+  /* the message itself: only the delivery's deadline bounds it (its
+   * size has no bound a reply's total could follow); flush() then gives
+   * the last bytes and the final dot a reply's total */
+  buf_set_deadline(&s.out, c->deadline);
   {
     int d = smtpc_data_copy(&s.out, &msg);
     if (d == -1) {
@@ -522,6 +544,7 @@ int smtpc_session(int sock, const struct smtpc_conf *c, const struct smtpc_msg *
     }
   }
   /* from here on the server may have the message: no other host now */
+  arm(&s);
   if (smtpc_reply_read(&s.in, &s.rep) < 0) {
     s.dead = 1;
     report_io(&t, &s, "4.4.2", "waiting for the reply to the end of the data");

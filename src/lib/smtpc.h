@@ -3,8 +3,11 @@
  *
  * Everything the server sends is untrusted: reply lines of any length
  * (a capped prefix is kept), multi-line replies, garbage, silence and
- * disconnects all end in a clear result, never a crash or a hang (every
- * read and write has the session's deadline).
+ * disconnects all end in a clear result, never a crash or a hang: every
+ * read and write has a per-call timeout, each command with its reply a
+ * total (a server that trickles a reply byte by byte is cut off when
+ * it passes), and the whole delivery an absolute deadline (deadline.h)
+ * that also bounds the message transfer.
  *
  * Memory: a smtpc_reply and the text of each smtpc_rcpt are owned by
  * the caller (free them with smtpc_reply_free / str_free); the session
@@ -96,6 +99,9 @@ struct smtpc_conf {
   const char *helo;
   size_t helolen;
   unsigned long timeout_ms;   /* every read and write */
+  unsigned long reply_ms;     /* total for sending a command and reading its
+                               * reply (each, when pipelined); 0: none */
+  long long deadline;         /* of the whole delivery (deadline.h); 0: none */
   const char *host;           /* "name [address]" for reports */
 };
 
@@ -109,7 +115,8 @@ struct smtpc_conf {
  * the end of the data was acknowledged): recipients it already refused
  * keep their Z/D, the rest are pending again, *why says what went wrong
  * (with an enhanced status code) and *why_perm is 1 when the server
- * refused permanently (5xx greeting or HELO). Does not close sock. */
+ * refused permanently (5xx greeting or HELO). A time limit that passes
+ * counts as a timeout (4.4.2). Does not close sock. */
 int smtpc_session(int sock, const struct smtpc_conf *c, const struct smtpc_msg *m, struct smtpc_rcpt *r, size_t n,
                   str *why, int *why_perm);
 

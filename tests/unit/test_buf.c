@@ -13,6 +13,7 @@
 
 #include "buf.h"
 #include "check.h"
+#include "deadline.h"
 #include "fd.h"
 #include "file.h"
 #include "sig.h"
@@ -420,6 +421,89 @@ static void test_deadline(void)
   str_free(&line);
 }
 
+/* The absolute deadline: a peer trickling bytes faster than the per-call
+ * timeout is still cut off at it (the slowloris defence). */
+static void test_total_deadline(void)
+{
+  static const char *const trickle[] = { "N", "O", "O", "P", " ", "x", "x", "x", "x", "x", "x", "x", "x", "x",
+                                         "x", "x", "x", "x", "x", "x", "x", "x", "x", "x", "\n", 0 };
+  int p[2], sv[2], st;
+  char mem[64];
+  buf b;
+  str line = STR_INIT;
+  long long t0, spent, d;
+  pid_t pid;
+
+  /* deadline arithmetic: 0 is "none" and later than anything */
+  d = deadline_after(1000);
+  CHECK(d > deadline_now() && d <= deadline_now() + 1000);
+  CHECK(deadline_after(0) == 0);
+  CHECK(deadline_min(0, 0) == 0 && deadline_min(0, 5) == 5 && deadline_min(7, 0) == 7 && deadline_min(7, 5) == 5);
+  CHECK(!deadline_passed(0) && !deadline_passed(d) && deadline_passed(deadline_now() - 1));
+
+  /* one byte every 50 ms against a 1 s per-call timeout: the line is
+   * not done after 300 ms, and the deadline ends it there */
+  CHECK(pipe(p) == 0);
+  pid = slow_writer(p[1], trickle, 50);
+  close(p[1]);
+  buf_init(&b, p[0], mem, sizeof mem);
+  buf_set_timeout(&b, 1000);
+  buf_set_deadline(&b, deadline_after(300));
+  CHECK(!buf_expired(&b));
+  t0 = ms_now();
+  errno = 0;
+  CHECK(buf_getline(&b, &line, '\n', 100) == -1 && errno == ETIMEDOUT);
+  spent = ms_now() - t0;
+  CHECK(spent >= 290 && spent < 1000);
+  CHECK(buf_expired(&b));
+  CHECK(line.len >= 2 && line.len < 20);
+  /* once passed, a read fails at once even with bytes waiting */
+  sleep_ms(120);
+  errno = 0;
+  CHECK(buf_feed(&b) == -1 && errno == ETIMEDOUT);
+  /* a new deadline (or none) lets the rest of the line in */
+  buf_set_deadline(&b, 0);
+  CHECK(!buf_expired(&b));
+  CHECK(buf_getline(&b, &line, '\n', 100) == 1);
+  CHECK_BYTES(line.s, line.len, "NOOP xxxxxxxxxxxxxxxxxxx\n");
+  CHECK(wait_pid(pid, &st) == pid);
+  close(p[0]);
+
+  /* a far deadline does not lengthen the per-call timeout */
+  CHECK(socketpair(AF_UNIX, SOCK_STREAM, 0, sv) == 0);
+  buf_init(&b, sv[0], mem, sizeof mem);
+  buf_set_timeout(&b, 100);
+  buf_set_deadline(&b, deadline_after(10000));
+  t0 = ms_now();
+  errno = 0;
+  CHECK(buf_feed(&b) == -1 && errno == ETIMEDOUT);
+  spent = ms_now() - t0;
+  CHECK(spent >= 90 && spent < 2000);
+  CHECK(!buf_expired(&b));
+  close(sv[0]);
+  close(sv[1]);
+
+  /* a deadline without a per-call timeout also bounds a read */
+  CHECK(socketpair(AF_UNIX, SOCK_STREAM, 0, sv) == 0);
+  buf_init(&b, sv[0], mem, sizeof mem);
+  buf_set_deadline(&b, deadline_after(100));
+  t0 = ms_now();
+  CHECK(buf_feed(&b) == -1 && errno == ETIMEDOUT);
+  spent = ms_now() - t0;
+  CHECK(spent >= 90 && spent < 2000);
+  /* and a write once it has passed, with the bytes kept */
+  buf_init(&b, sv[0], mem, sizeof mem);
+  buf_set_deadline(&b, deadline_now() - 1);
+  CHECK(buf_put(&b, "abc", 3) == 0);
+  CHECK(buf_flush(&b) == -1 && errno == ETIMEDOUT && b.len == 3);
+  buf_set_deadline(&b, deadline_after(1000));
+  CHECK(buf_flush(&b) == 0);
+  CHECK(read(sv[1], mem, sizeof mem) == 3 && memcmp(mem, "abc", 3) == 0);
+  close(sv[0]);
+  close(sv[1]);
+  str_free(&line);
+}
+
 static void test_get(void)
 {
   char mem[4], out[32];
@@ -518,6 +602,7 @@ int main(void)
   test_short_reads();
   test_eintr();
   test_deadline();
+  test_total_deadline();
   test_get();
   test_copy();
   return check_done();
