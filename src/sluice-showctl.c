@@ -57,7 +57,9 @@ static const struct ctl ctls[] = {
   { "Scheduling and bounces: sluice-send, reread on SIGHUP (svc -h)", HEAD, 0, 0, 0, 0, 0 },
   { "locals", LIST, "=me", "domains delivered on this host (sluice-send; sluice-smtpd for rcptcheck.cdb)", 0, 0, 0 },
   { "virtualdomains", LIST, "none", "key:prepend rules that make addresses local to a user", 0, 0, 0 },
-  { "percenthack", LIST, "none", "domains where user%host@domain becomes user@host", 0, 0, 0 },
+  { "percenthack", LIST, "none",
+    "domains where user%host@domain becomes user@host; WARNING: this relays to host, so "
+    "sluice-smtpd and sluice-qmtpd take such recipients only from RELAYCLIENT clients (553 5.7.1)", 0, 0, 0 },
   { "envnoathost", ONE, "=me", "domain added to an envelope recipient without @", 0, 0, 0 },
   { "concurrencylocal", NUM, "10", "most local deliveries at once (1 to 1000)", 1, 1000, SEND_BAD },
   { "concurrencyremote", NUM, "20", "most remote deliveries at once (1 to 1000)", 1, 1000, SEND_BAD },
