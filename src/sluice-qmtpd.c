@@ -15,8 +15,9 @@
  * sluice-send splits it, so the relay check sees the domain the mail
  * goes to. Relay policy is the one of sluice-smtpd: control/rcpthosts,
  * control/morercpthosts.cdb, no '%' hack (control/percenthack) for
- * outsiders, and RELAYCLIENT appended to every recipient. Exit: 0 at end of input,
- * 100 after a protocol violation, 111 on a timeout or trouble. */
+ * outsiders, and RELAYCLIENT appended to every recipient. Exit: 0 at
+ * end of input, 100 after a protocol violation, 111 on a timeout or
+ * trouble. */
 #include <errno.h>
 #include <signal.h>
 #include <unistd.h>
