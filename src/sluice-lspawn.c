@@ -17,6 +17,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "addr.h"
 #include "auto.h"
 #include "byte.h"
 #include "control.h"
@@ -144,7 +145,7 @@ static int start(void *ctx, struct spawn_request *req, pid_t *pid, int *fd, str 
   if (req->nrcpts != 1)
     return answer(work, req, 'Z', "4.3.0 sluice-lspawn takes one recipient per request", 0);
   rlen = byte_len(rcpt, req->rcpts.len);
-  at = byte_rchr(rcpt, rlen, '@');
+  (void)addr_split(rcpt, rlen, &at); /* at == rlen: no domain */
   domain = at < rlen ? rcpt + at + 1 : rcpt + rlen;
   if (str_copyb(&local, rcpt, at) < 0 || str_0(&local) < 0 || str_0(&req->sender) < 0) return -1;
 

@@ -7,7 +7,9 @@
  * recipient; one reply netstring, K, Z or D. The message is streamed to
  * the injector as it arrives, converted to the queue's line form
  * (lineform.h); the sender and recipients, bounded by
- * QMTP_TAIL_MAX, are read into memory and parsed by qmqp_tail_parse.
+ * QMTP_TAIL_MAX, are read into memory and parsed by qmqp_tail_parse,
+ * every address with sluice-smtpd's parser (qmtp_addr_parse): a
+ * request with one that does not parse is refused whole (D).
  * Exit: 0 after a reply (or a connection closed before any byte), 100
  * after a protocol violation (closed without a reply, nothing queued),
  * 111 on a timeout or trouble.
@@ -43,7 +45,7 @@
 struct server {
   buf in, out;
   char inmem[8192], outmem[1024];
-  str chunk, tail, rcpts, env, reply, log, me, local_host, qq_path;
+  str chunk, tail, sender, rcpts, env, reply, log, me, local_host, qq_path;
   unsigned long databytes;
   struct deadline_server limits; /* timeoutsmtpd and the totals */
   int in_data;                   /* the total armed last is the data's */
@@ -240,10 +242,16 @@ int main(void)
   if (qmqp_tail_parse(s->tail.s, s->tail.len, &t, &s->rcpts) < 0) read_failed(s);
 
   if (!bad && t.addr_error == QMTP_ADDR_LONG) bad = "Daddress too long (#5.1.3)";
+  if (!bad && t.addr_error == QMTP_ADDR_SYNTAX) bad = "Dsender or recipient is not a valid address (#5.1.3)";
   if (!bad && t.addr_error) bad = "Daddress unusable (#5.1.3)";
+  /* the sender as the envelope stores it: canonical, as the recipients */
+  if (!bad && (r = qmtp_addr_parse(t.sender, t.sender_len, QMQP_SENDER, &s->sender)) != ADDR_OK) {
+    if (r == ADDR_ENOMEM) nomem(s);
+    bad = "Dsender or recipient is not a valid address (#5.1.3)"; /* cannot happen: checked above */
+  }
   if (pid >= 0) {
     if (!bad && !write_failed) {
-      if (str_copys(&s->env, "F") < 0 || str_catb(&s->env, t.sender, t.sender_len) < 0 || str_catc(&s->env, 0) < 0
+      if (str_copys(&s->env, "F") < 0 || str_cat(&s->env, &s->sender) < 0 || str_catc(&s->env, 0) < 0
           || str_cat(&s->env, &s->rcpts) < 0 || str_catc(&s->env, 0) < 0)
         nomem(s);
       (void)write_all(envfd, s->env.s, s->env.len);

@@ -11,10 +11,14 @@
  * least one was accepted (otherwise the injector sees no envelope and
  * queues nothing). Each recipient gets one reply netstring, K, Z or D.
  *
- * Parsing lives in the library (qmtp, qmtp_io); relay policy is the one
- * of sluice-smtpd: control/rcpthosts, control/morercpthosts.cdb, and
- * RELAYCLIENT appended to every recipient. Exit: 0 at end of input,
- * 100 after a protocol violation, 111 on a timeout or trouble.
+ * Parsing lives in the library (qmtp, qmtp_io); every address is read
+ * by sluice-smtpd's parser (qmtp_addr_parse) and split by addr_split, as
+ * sluice-send splits it, so the relay check sees the domain the mail
+ * goes to. Relay policy is the one of sluice-smtpd: control/rcpthosts,
+ * control/morercpthosts.cdb, no '%' hack (control/percenthack) for
+ * outsiders, and RELAYCLIENT appended to every recipient. Exit: 0 at
+ * end of input, 100 after a protocol violation, 111 on a timeout or
+ * trouble.
  *
  * Time limits (deadline.h), besides timeoutsmtpd per read or write:
  * the command total of sluice-smtpd bounds the wait for a message and
@@ -43,6 +47,7 @@
 #include "qmtp.h"
 #include "qmtp_io.h"
 #include "queue.h"
+#include "rewrite.h"
 #include "scan.h"
 #include "smtpd_rcpt.h"
 #include "str.h"
@@ -56,7 +61,7 @@ struct config {
   str me, local_host, qq_path;
   unsigned long databytes;
   struct deadline_server limits; /* timeoutsmtpd and the totals */
-  str rcpthosts;
+  str rcpthosts, percenthack;
   struct cdb morercpt;
   int morercpt_open;
   str locals;                   /* local domains for the recipient check */
@@ -70,8 +75,10 @@ struct config {
 /* What happens to one recipient; kept one byte each in decisions. */
 #define RCPT_ACCEPT 'A'
 #define RCPT_RELAY 'R'  /* relaying denied */
+#define RCPT_PERCENT 'P' /* relaying denied: the % hack for an outsider */
+#define RCPT_SYNTAX 'S' /* not an address: the code is in errors */
 #define RCPT_LONG 'L'   /* too long for the queue */
-#define RCPT_BAD 'B'    /* NUL, CR or LF */
+#define RCPT_BAD 'B'    /* the whole message is refused: the reply */
 #define RCPT_NOUSER 'U' /* not in control/rcptcheck.cdb */
 #define RCPT_NOCHECK 'C' /* rcptcheck.cdb unreadable */
 
@@ -79,7 +86,7 @@ struct server {
   struct config *cf;
   buf in, out;
   char inmem[8192], outmem[4096];
-  str chunk, sender, rcptblock, env, decisions, reply, addr, log, logrcpts;
+  str chunk, sender, rcptblock, env, decisions, errors, reply, addr, log, logrcpts, badsender, text;
   int in_data;                  /* the total armed last is the data's */
 };
 
@@ -179,6 +186,7 @@ static void read_config(struct server *s, struct config *cf)
   e = env_get("DATABYTES");
   if (e && scan_ulong_exact(e, byte_len(e, 64), &num) == 0) cf->databytes = num;
   if (control_readlist("control/rcpthosts", &cf->rcpthosts) < 0) control_trouble(s, "rcpthosts");
+  if (control_readlist("control/percenthack", &cf->percenthack) < 0) control_trouble(s, "percenthack");
   fd = open_read("control/morercpthosts.cdb");
   if (fd >= 0) {
     if (cdb_open(&cf->morercpt, fd) < 0) control_trouble(s, "morercpthosts.cdb");
@@ -211,19 +219,26 @@ static int rcpt_allowed(struct server *s, const char *dom, size_t dlen)
   return r;
 }
 
-/* Decides about one recipient; an accepted one goes into s->env. */
-static char decide(struct server *s, const char *a, size_t n)
+/* Decides about one recipient; an accepted one goes into s->env in
+ * canonical form. *err gets the parser's code for RCPT_SYNTAX. */
+static char decide(struct server *s, const char *a, size_t n, int *err)
 {
   struct config *cf = s->cf;
   size_t at;
-  int chk = qmtp_addr_check(a, n), r;
+  int r;
 
-  if (chk == QMTP_ADDR_BAD) return RCPT_BAD;
-  if (!cf->relayclient && addr_split(a, n, &at) && !rcpt_allowed(s, a + at + 1, n - at - 1)) return RCPT_RELAY;
-  r = smtpd_rcpt_local(&cf->rcptcheck, cf->rcptcheck_state, &cf->locals, a, n);
+  *err = qmtp_addr_parse(a, n, QMTP_RCPT, &s->addr);
+  if (*err == ADDR_ENOMEM) nomem(s);
+  if (*err == ADDR_EPATHLONG) return RCPT_LONG;
+  if (*err != ADDR_OK) return RCPT_SYNTAX;
+  /* without a domain only postmaster parses: local, as in sluice-smtpd */
+  if (!cf->relayclient && addr_split(s->addr.s, s->addr.len, &at)
+      && !rcpt_allowed(s, s->addr.s + at + 1, s->addr.len - at - 1))
+    return RCPT_RELAY;
+  if (!cf->relayclient && rewrite_percenthack_applies(&cf->percenthack, s->addr.s, s->addr.len)) return RCPT_PERCENT;
+  r = smtpd_rcpt_local(&cf->rcptcheck, cf->rcptcheck_state, &cf->locals, s->addr.s, s->addr.len);
   if (r < 0) return RCPT_NOCHECK;
   if (r == 0) return RCPT_NOUSER;
-  if (str_copyb(&s->addr, a, n) < 0) nomem(s);
   if (cf->relayclient && str_cats(&s->addr, cf->relayclient) < 0) nomem(s);
   if (qmtp_addr_check(s->addr.s, s->addr.len) != QMTP_ADDR_OK) return RCPT_LONG;
   if (str_catc(&s->env, 'T') < 0 || str_cat(&s->env, &s->addr) < 0 || str_catc(&s->env, 0) < 0) nomem(s);
@@ -344,14 +359,23 @@ static int one_message(struct server *s)
 
   /* the recipients: check the whole list before answering any */
   str_truncate(&s->decisions, 0);
+  str_truncate(&s->errors, 0);
   str_truncate(&s->logrcpts, 0);
-  if (str_copys(&s->env, "F") < 0 || str_cat(&s->env, &s->sender) < 0 || str_catc(&s->env, 0) < 0) nomem(s);
-  if (!bad && qmtp_addr_check(s->sender.s, s->sender.len) != QMTP_ADDR_OK)
-    bad = "Dsender address unusable (#5.1.7)";
+  /* the sender in canonical form, as sluice-smtpd's MAIL FROM */
+  r = qmtp_addr_parse(s->sender.s, s->sender.len, QMTP_SENDER, &s->addr);
+  if (r == ADDR_ENOMEM) nomem(s);
+  if (str_copys(&s->env, "F") < 0 || str_cat(&s->env, &s->addr) < 0 || str_catc(&s->env, 0) < 0) nomem(s);
+  if (!bad && r != ADDR_OK) {
+    if (str_copys(&s->badsender, "Dbad sender address: ") < 0 || str_cats(&s->badsender, addr_strerror(r)) < 0
+        || str_cats(&s->badsender, " (#5.1.7)") < 0 || str_0(&s->badsender) < 0)
+      nomem(s);
+    bad = s->badsender.s;
+  }
   pos = 0;
   while ((r = qmtp_list_next(s->rcptblock.s, s->rcptblock.len, &pos, RCPT_ITEM_MAX, &a, &n)) == 1) {
-    char d = s->decisions.len >= QMTP_RCPT_MAX ? RCPT_LONG : bad ? RCPT_BAD : decide(s, a, n);
-    if (str_catc(&s->decisions, d) < 0) nomem(s);
+    int err = ADDR_OK;
+    char d = s->decisions.len >= QMTP_RCPT_MAX ? RCPT_LONG : bad ? RCPT_BAD : decide(s, a, n, &err);
+    if (str_catc(&s->decisions, d) < 0 || str_catc(&s->errors, (char)-err) < 0) nomem(s);
     if (d == RCPT_ACCEPT) ++naccept;
     log_rcpt(s, a, n, d);
   }
@@ -388,6 +412,14 @@ static int one_message(struct server *s)
   for (i = 0; i < s->decisions.len; ++i) {
     switch (s->decisions.s[i]) {
     case RCPT_RELAY: reply_text(s, "Dsorry, that domain isn't in my list of allowed rcpthosts (#5.7.1)"); break;
+    case RCPT_PERCENT: reply_text(s, "Dsorry, relaying denied: no % in the local part here (#5.7.1)"); break;
+    case RCPT_SYNTAX:
+      if (str_copys(&s->text, "Dbad recipient address: ") < 0
+          || str_cats(&s->text, addr_strerror(-(int)(unsigned char)s->errors.s[i])) < 0
+          || str_cats(&s->text, " (#5.1.3)") < 0)
+        nomem(s);
+      reply_netstring(s, s->text.s, s->text.len);
+      break;
     case RCPT_LONG: reply_text(s, "Drecipient address too long, or too many recipients (#5.1.3)"); break;
     case RCPT_NOUSER: reply_text(s, "Dno such user here (#5.1.1)"); break;
     case RCPT_NOCHECK: reply_text(s, "Zunable to check recipient (#4.3.0)"); break;

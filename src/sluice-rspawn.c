@@ -13,6 +13,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "addr.h"
 #include "auto.h"
 #include "byte.h"
 #include "die.h"
@@ -64,7 +65,7 @@ static int start(void *ctx, struct spawn_request *req, pid_t *pid, int *fd, str 
   /* every recipient of a request is at one domain: the first names it;
    * the fields of req->rcpts are NUL-terminated in place */
   flen = byte_len(first, req->rcpts.len);
-  at = byte_rchr(first, flen, '@');
+  (void)addr_split(first, flen, &at); /* at == flen: no domain */
   argv[0] = (char *)"sluice-remote";
   argv[1] = (char *)(at < flen ? first + at + 1 : first + flen);
   argv[2] = req->sender.s;

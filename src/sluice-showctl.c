@@ -58,7 +58,9 @@ static const struct ctl ctls[] = {
   { "Scheduling and bounces: sluice-send, reread on SIGHUP (svc -h)", HEAD, 0, 0, 0, 0, 0 },
   { "locals", LIST, "=me", "domains delivered on this host (sluice-send; sluice-smtpd for rcptcheck.cdb)", 0, 0, 0 },
   { "virtualdomains", LIST, "none", "key:prepend rules that make addresses local to a user", 0, 0, 0 },
-  { "percenthack", LIST, "none", "domains where user%host@domain becomes user@host", 0, 0, 0 },
+  { "percenthack", LIST, "none",
+    "domains where user%host@domain becomes user@host: a relay to host, so sluice-smtpd and "
+    "sluice-qmtpd take such recipients only from RELAYCLIENT clients (others get 553 5.7.1)", 0, 0, 0 },
   { "envnoathost", ONE, "=me", "domain added to an envelope recipient without @", 0, 0, 0 },
   { "concurrencylocal", NUM, "10", "most local deliveries at once (1 to 1000)", 1, 1000, SEND_BAD },
   { "concurrencyremote", NUM, "20", "most remote deliveries at once (1 to 1000)", 1, 1000, SEND_BAD },
@@ -350,6 +352,15 @@ int main(void)
                           "WARNING: only RELAYCLIENT clients may send mail in (besides morercpthosts.cdb domains).\n"
                           "WARNING: List the domains this host receives mail for in control/rcpthosts.\n"));
     warn_msg("control/rcpthosts is missing: only RELAYCLIENT clients may send mail in");
+  }
+  {
+    /* said loudly: every listed domain relays user%host@domain to host */
+    str ph = STR_INIT;
+    if (control_readlist("control/percenthack", &ph) > 0 && ph.len > 0)
+      warning(&w, "control/percenthack lists domains: user%host@domain is relayed to host; ",
+              "sluice-smtpd and sluice-qmtpd take it only from RELAYCLIENT clients, ",
+              "sluice-qmqpd from every client it lets in");
+    str_free(&ph);
   }
   nomem_if(str_cat(&o, &w));
   buf_init(&b, 1, outmem, sizeof outmem);

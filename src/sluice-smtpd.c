@@ -40,6 +40,7 @@
 #include "ip.h"
 #include "qmtp_io.h"
 #include "queue.h"
+#include "rewrite.h"
 #include "scan.h"
 #include "smtpd_cmd.h"
 #include "smtpd_data.h"
@@ -55,7 +56,7 @@ struct config {
   str me, greeting, localiphost, local_host;
   unsigned long databytes, maxrcpt;
   struct deadline_server limits; /* timeoutsmtpd and the totals */
-  str rcpthosts, badmailfrom, locals;
+  str rcpthosts, badmailfrom, locals, percenthack;
   int rcpthosts_missing;
   struct cdb morercpt;
   int morercpt_open;
@@ -259,6 +260,7 @@ static void read_config(struct session *s, struct config *cf)
   if (r < 0) control_trouble(s, "rcpthosts");
   cf->rcpthosts_missing = (r == 0);
   if (control_readlist("control/badmailfrom", &cf->badmailfrom) < 0) control_trouble(s, "badmailfrom");
+  if (control_readlist("control/percenthack", &cf->percenthack) < 0) control_trouble(s, "percenthack");
   r = control_readlist("control/locals", &cf->locals);
   if (r < 0) control_trouble(s, "locals");
   if (r == 0 && (str_copy(&cf->locals, &cf->me) < 0 || str_catc(&cf->locals, 0) < 0)) nomem(s);
@@ -332,7 +334,7 @@ static int bad_mail_from(const struct config *cf, const str *addr)
   const char *e;
 
   if (addr->len == 0) return 0;
-  at = byte_rchr(addr->s, addr->len, '@');
+  (void)addr_split(addr->s, addr->len, &at); /* at == len: no domain */
   while (control_next(&cf->badmailfrom, &pos, &e, &n)) {
     if (case_equalb(e, n, addr->s, addr->len)) return 1;
     if (n > 1 && e[0] == '@' && at < addr->len && case_equalb(e, n, addr->s + at, addr->len - at)) return 1;
@@ -469,6 +471,12 @@ static void cmd_rcpt(struct session *s, const char *arg, size_t n)
   if (!cf->relayclient && has_domain && !rcpt_allowed(s, s->addr.s + at + 1, s->addr.len - at - 1)) {
     log_rcpt(s, &s->addr, "553");
     error_reply(s, "553 5.7.1 relaying denied");
+    return;
+  }
+  /* control/percenthack would send it to the host after the '%' */
+  if (!cf->relayclient && rewrite_percenthack_applies(&cf->percenthack, s->addr.s, s->addr.len)) {
+    log_rcpt(s, &s->addr, "553");
+    error_reply(s, "553 5.7.1 relaying denied: no % in the local part here");
     return;
   }
   r = smtpd_rcpt_local(&cf->rcptcheck, cf->rcptcheck_state, &cf->locals, s->addr.s, s->addr.len);

@@ -249,14 +249,26 @@ static void addr_skip_space(struct addr_cursor *c)
   while (addr_at(c, ' ') || addr_at(c, '\t')) ++c->pos;
 }
 
+/* addr_parse_bare's mode, kept out of the header: the whole range is
+ * the address, without brackets or blanks around it. */
+#define ADDR_BARE 0x1000
+
+/* 1 when out holds "postmaster" in any case (RFC 5321 section 4.1.1.3) */
+static int addr_is_postmaster(const str *out)
+{
+  return case_equalb(out->s, out->len, "postmaster", 10);
+}
+
 static int addr_path(struct addr_cursor *c, str *out, size_t *consumed)
 {
   size_t path_start, path_len, local_start, local_len, domain_len = 0;
   int bracket = 0, null_path = 0, no_domain = 0, r;
 
-  addr_skip_space(c);
+  if (!(c->flags & ADDR_BARE)) addr_skip_space(c);
   path_start = c->pos;
-  if (addr_at(c, '<')) {
+  if (c->flags & ADDR_BARE) {
+    /* no brackets: a '<' fails below as a bad local part */
+  } else if (addr_at(c, '<')) {
     bracket = 1;
     ++c->pos;
     if (c->flags & ADDR_LENIENT) addr_skip_space(c);
@@ -293,12 +305,18 @@ static int addr_path(struct addr_cursor *c, str *out, size_t *consumed)
   } else if (size_add(&path_len, c->pos - path_start, 2) < 0) {
     return ADDR_EPATHLONG;
   }
-  if (c->pos < c->n && !addr_at(c, ' ') && !addr_at(c, '\t')) return ADDR_ESYNTAX;
+  if (c->flags & ADDR_BARE) {
+    if (c->pos < c->n) return ADDR_ESYNTAX;
+  } else if (c->pos < c->n && !addr_at(c, ' ') && !addr_at(c, '\t')) {
+    return ADDR_ESYNTAX;
+  }
 
   if (null_path) {
     if (!(c->flags & ADDR_ALLOW_NULL)) return ADDR_ENULL;
   } else {
-    if (no_domain && !(c->flags & ADDR_ALLOW_NODOMAIN)) return ADDR_ENODOMAIN;
+    if (no_domain && !(c->flags & ADDR_ALLOW_NODOMAIN)
+        && !((c->flags & ADDR_ALLOW_POSTMASTER) && addr_is_postmaster(out)))
+      return ADDR_ENODOMAIN;
     if (c->flags & ADDR_LONG) {
       if (out->len > ADDR_LONG_MAX) return ADDR_EPATHLONG;
     } else {
@@ -319,9 +337,26 @@ int addr_parse_path(const char *s, size_t n, int flags, str *out, size_t *consum
   c.s = s;
   c.n = n;
   c.pos = 0;
-  c.flags = flags;
+  c.flags = flags & ~ADDR_BARE;
   str_truncate(out, 0);
   r = addr_path(&c, out, consumed);
+  if (r != ADDR_OK) str_truncate(out, 0);
+  return r;
+}
+
+int addr_parse_bare(const char *s, size_t n, int flags, str *out)
+{
+  struct addr_cursor c;
+  size_t consumed;
+  int r;
+
+  str_truncate(out, 0);
+  if (n == 0) return (flags & ADDR_ALLOW_NULL) ? ADDR_OK : ADDR_ENULL;
+  c.s = s;
+  c.n = n;
+  c.pos = 0;
+  c.flags = flags | ADDR_BARE;
+  r = addr_path(&c, out, &consumed);
   if (r != ADDR_OK) str_truncate(out, 0);
   return r;
 }
@@ -346,20 +381,21 @@ const char *addr_strerror(int code)
 
 int addr_split(const char *addr, size_t len, size_t *local_len)
 {
-  size_t i, at = len;
-  int quoted = 0;
+  size_t i, at;
 
-  for (i = 0; i < len; ++i) {
-    char ch = addr[i];
-    if (quoted) {
-      if (ch == '\\') ++i;
-      else if (ch == '"') quoted = 0;
-    } else if (ch == '"') {
-      quoted = 1;
-    } else if (ch == '@') {
-      at = i;
+  /* a quoted string that is the whole address: a local part alone,
+   * whatever '@' it holds */
+  if (len >= 2 && addr[0] == '"') {
+    for (i = 1; i < len; ++i) {
+      if (addr[i] == '\\') ++i;
+      else if (addr[i] == '"') break;
+    }
+    if (i == len - 1) {
+      *local_len = len;
+      return 0;
     }
   }
+  at = byte_rchr(addr, len, '@');
   *local_len = at;
   return at < len;
 }

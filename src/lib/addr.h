@@ -38,6 +38,9 @@
 #define ADDR_LONG 16          /* injector and queue: instead of the RFC
                                * 5321 limits below, only the result is
                                * limited, to ADDR_LONG_MAX bytes */
+#define ADDR_ALLOW_POSTMASTER 32 /* accept "postmaster" (any case, also
+                               * quoted) without "@domain", and no other
+                               * local part alone (RFC 5321 4.1.1.3) */
 
 /* RFC 5321 section 4.5.3.1, counted on the text as received */
 #define ADDR_LOCAL_MAX 64   /* local part */
@@ -67,14 +70,36 @@ enum addr_error {
  * returns a negative enum addr_error. */
 int addr_parse_path(const char *s, size_t n, int flags, str *out, size_t *consumed);
 
+/* The same parser for an address that arrives bare, as QMTP and QMQP
+ * carry it (sluice-qmtpd(8), sluice-qmqpd(8)): s[0..n) must be exactly
+ * one address, no angle brackets, no blank before or after it (a
+ * source route is still accepted and dropped). The empty string is the
+ * null path. Flags as for addr_parse_path (ADDR_LENIENT then relaxes
+ * only the dots and hyphens). Returns ADDR_OK with the canonical
+ * address in *out, or a negative enum addr_error with *out empty. */
+int addr_parse_bare(const char *s, size_t n, int flags, str *out);
+
 /* A short English text for an addr_error code ("local part too long");
  * never NULL, also for unknown codes. */
 const char *addr_strerror(int code);
 
-/* Finds the last '@' of addr[0..len) that is outside a quoted string.
- * Returns 1 and sets *local_len to its offset (the domain starts one
- * byte later), or returns 0 and sets *local_len to len when there is
- * none. */
+/* The one place that splits an address into local part and domain:
+ * every relay check (sluice-smtpd, sluice-qmtpd) and the routing of
+ * sluice-send (rewrite.c) call it, so they cannot disagree.
+ *
+ * The domain follows the last '@' of addr[0..len), except when the
+ * whole address is one quoted string ("\"a@b\"": a local part alone,
+ * whatever it holds). On a canonical address from addr_parse_path this
+ * is the '@' outside the quoted local part; on any other bytes it is
+ * the last '@', as every later stage (the spawners, the delivery
+ * programs) splits, so an address that does not parse can never look
+ * domainless here and have a domain there ("\"victim@evil.example" and
+ * "a\"@evil.example" have the domain evil.example). Appending "@dom"
+ * to an address without domain always gives one whose domain is dom.
+ *
+ * Returns 1 and sets *local_len to the offset of that '@' (the domain
+ * starts one byte later), or returns 0 and sets *local_len to len when
+ * there is no domain. */
 int addr_split(const char *addr, size_t len, size_t *local_len);
 
 #endif

@@ -1,4 +1,5 @@
 /* domain.c: see domain.h. */
+#include "addr.h"
 #include "byte.h"
 #include "domain.h"
 #include "str.h"
@@ -77,8 +78,8 @@ int domain_valid(const char *s, size_t n)
 
 int domain_of(const char *s, size_t n, size_t *off)
 {
-  size_t at = byte_rchr(s, n, '@');
-  if (at == n) return 0;
+  size_t at;
+  if (!addr_split(s, n, &at)) return 0;
   *off = at + 1;
   return 1;
 }

@@ -32,9 +32,10 @@ int domain_match_list(const char *host, size_t hostlen, const str *list);
  * can be delivered. Address literals ("[192.0.2.1]") are not names. */
 int domain_valid(const char *s, size_t n);
 
-/* For an address s[0..n): 1 with *off = the index just after its last
- * '@' (the domain is s[*off..n), possibly empty), or 0 when there is no
- * '@' (*off untouched). */
+/* For an address s[0..n): 1 with *off = the index just after the '@'
+ * that addr_split (addr.h) names, the last one (the domain is
+ * s[*off..n), possibly empty), or 0 when there is no domain (no '@', or
+ * the whole address is one quoted string; *off untouched). */
 int domain_of(const char *s, size_t n, size_t *off);
 
 #endif

@@ -1,6 +1,7 @@
 /* qmtp.c: see qmtp.h. */
 #include <errno.h>
 
+#include "addr.h"
 #include "byte.h"
 #include "ip.h"
 #include "netstring.h"
@@ -71,17 +72,35 @@ int qmtp_addr_check(const char *s, size_t n)
   return QMTP_ADDR_OK;
 }
 
-/* Keeps the worse of two qmtp_addr_check results (BAD beats LONG). */
+int qmtp_addr_parse(const char *s, size_t n, int policy, str *out)
+{
+  return addr_parse_bare(s, n, policy | ADDR_LENIENT | ADDR_UTF8 | ADDR_LONG, out);
+}
+
+/* Keeps the worse of two results (SYNTAX beats BAD beats LONG). */
 static int worse(int a, int b)
 {
   return a < b ? a : b;
 }
 
+/* qmtp_addr_check, then the parser: the canonical address in *out. */
+static int tail_addr(const char *s, size_t n, int policy, str *out)
+{
+  int r = qmtp_addr_check(s, n);
+
+  if (r != QMTP_ADDR_OK) return r;
+  r = qmtp_addr_parse(s, n, policy, out);
+  if (r == ADDR_ENOMEM) return -100;
+  if (r == ADDR_EPATHLONG) return QMTP_ADDR_LONG;
+  return r == ADDR_OK ? QMTP_ADDR_OK : QMTP_ADDR_SYNTAX;
+}
+
 int qmqp_tail_parse(const char *s, size_t n, struct qmqp_tail *t, str *rcpts)
 {
   size_t pos = 0, len, before = rcpts->len;
+  str addr = STR_INIT;
   const char *d;
-  int r;
+  int r, a;
 
   t->sender = 0;
   t->sender_len = 0;
@@ -92,13 +111,20 @@ int qmqp_tail_parse(const char *s, size_t n, struct qmqp_tail *t, str *rcpts)
   if (r <= 0) return -1;
   t->sender = d;
   t->sender_len = len;
-  t->addr_error = qmtp_addr_check(d, len);
-  while ((r = qmtp_list_next(s, n, &pos, ITEM_MAX, &d, &len)) == 1) {
+  a = tail_addr(d, len, QMQP_SENDER, &addr);
+  if (a == -100) { errno = ENOMEM; r = -1; }
+  else t->addr_error = a;
+  while (r >= 0 && (r = qmtp_list_next(s, n, &pos, ITEM_MAX, &d, &len)) == 1) {
     if (t->nrcpt >= QMTP_RCPT_MAX) { r = -1; errno = EPROTO; break; }
-    t->addr_error = worse(t->addr_error, qmtp_addr_check(d, len));
+    a = tail_addr(d, len, QMQP_RCPT, &addr);
+    if (a == -100) { r = -1; errno = ENOMEM; break; }
+    t->addr_error = worse(t->addr_error, a);
+    /* the canonical form; a refused address as it came (never queued) */
+    if (a == QMTP_ADDR_OK) { d = addr.s; len = addr.len; }
     if (str_catc(rcpts, 'T') < 0 || str_catb(rcpts, d, len) < 0 || str_catc(rcpts, 0) < 0) { r = -1; break; }
     ++t->nrcpt;
   }
+  str_free(&addr);
   if (r == 0 && t->nrcpt == 0) { r = -1; errno = EPROTO; }
   if (r < 0) {
     str_truncate(rcpts, before);

@@ -13,12 +13,13 @@
  * Errors: functions return -1 with errno set (EPROTO for bad syntax,
  * EMSGSIZE for a length over the caller's bound, ENOMEM, EOVERFLOW)
  * unless documented otherwise. Nothing here reads or writes a
- * descriptor, and nothing here allocates except into the caller's str. */
+ * descriptor, and nothing here keeps memory but the caller's str. */
 #ifndef SLUICE_QMTP_H
 #define SLUICE_QMTP_H
 
 #include <stddef.h>
 
+#include "addr.h"
 #include "str.h"
 
 /* Default TCP ports. */
@@ -55,10 +56,31 @@ int qmtp_list_next(const char *s, size_t n, size_t *pos, size_t max, const char 
 #define QMTP_ADDR_OK 0
 #define QMTP_ADDR_LONG (-1) /* longer than QUEUE_ADDR_MAX (1003) */
 #define QMTP_ADDR_BAD (-2)  /* holds NUL, CR or LF: cannot be queued */
+#define QMTP_ADDR_SYNTAX (-3) /* not an address: qmtp_addr_parse refused it */
 
 /* Whether s[0..n) can go into an envelope as it is: QMTP_ADDR_OK or
- * one of the negative codes above. */
+ * QMTP_ADDR_LONG or QMTP_ADDR_BAD. Only the bytes: the servers parse
+ * every address with qmtp_addr_parse as well. */
 int qmtp_addr_check(const char *s, size_t n);
+
+/* Which addresses each server takes, as flags for qmtp_addr_parse.
+ * QMTP is SMTP's peer: a sender is "" or has a domain (MAIL FROM), a
+ * recipient has a domain or is "postmaster" (RCPT TO). QMQP clients are
+ * trusted injectors: an address without domain is taken and gets
+ * control/envnoathost later (sluice-send(8)). */
+#define QMTP_SENDER ADDR_ALLOW_NULL
+#define QMTP_RCPT ADDR_ALLOW_POSTMASTER
+#define QMQP_SENDER (ADDR_ALLOW_NULL | ADDR_ALLOW_NODOMAIN)
+#define QMQP_RCPT ADDR_ALLOW_NODOMAIN
+
+/* An address of a QMTP or QMQP envelope, s[0..n), read by the parser of
+ * sluice-smtpd's MAIL and RCPT (addr_parse_bare: exactly one address,
+ * no angle brackets, UTF-8 allowed, the lenient dots of real clients,
+ * at most 1003 bytes) under policy (one of the four above). Returns
+ * ADDR_OK with the canonical address in *out, the form the relay check
+ * and sluice-send split alike (addr_split); or a negative enum
+ * addr_error with *out empty. */
+int qmtp_addr_parse(const char *s, size_t n, int policy, str *out);
 
 /* --- a QMQP request ---------------------------------------------------- */
 
@@ -73,13 +95,17 @@ struct qmqp_tail {
   const char *sender;  /* points into the caller's block */
   size_t sender_len;
   size_t nrcpt;
-  int addr_error;      /* the worst qmtp_addr_check result, 0 when all ok */
+  int addr_error;      /* the worst result over the sender (QMQP_SENDER)
+                        * and the recipients (QMQP_RCPT): QMTP_ADDR_SYNTAX
+                        * (not parsed), _BAD, _LONG, or 0 when all ok */
 };
 
 /* The part of a QMQP request after the message: the sender netstring,
  * then one netstring per recipient, filling s[0..n) exactly. Appends
- * the recipients to *rcpts as envelope records ("T" address NUL, each
- * unchecked: see t->addr_error) and fills *t. Returns 0, or -1 with
+ * the recipients to *rcpts as envelope records ("T" address NUL, in
+ * canonical form, qmtp_addr_parse's; one that does not parse as it
+ * came: see t->addr_error) and fills *t; t->sender is the sender as it
+ * came. Returns 0, or -1 with
  * errno EPROTO (bad or cut netstring, no recipient, more than
  * QMTP_RCPT_MAX, a sender or recipient netstring longer than 4096
  * bytes), ENOMEM or EOVERFLOW. */

@@ -1,6 +1,8 @@
-/* rewrite.c: see rewrite.h. */
+/* rewrite.c: see rewrite.h. Every split into local part and domain is
+ * addr_split's, the one the servers' relay checks use. */
 #include <errno.h>
 
+#include "addr.h"
 #include "byte.h"
 #include "control.h"
 #include "domain.h"
@@ -75,6 +77,26 @@ static int finish(str *out, int local)
   return local;
 }
 
+/* Whether rule 2 acts on a[0..len), whose domain follows a[at]: 1 with
+ * *pct at the '%' that becomes the new '@', or 0: a domain not in the
+ * list, no '%' in the local part, or a quoted local part (opaque: a '%'
+ * inside quotes is no routing). */
+static int percent_at(const str *percenthack, const char *a, size_t len, size_t at, size_t *pct)
+{
+  if (len == 0 || a[0] == '"') return 0;
+  if (!in_list(percenthack, a + at + 1, len - at - 1)) return 0;
+  *pct = byte_rchr(a, at, '%');
+  return *pct < at;
+}
+
+int rewrite_percenthack_applies(const str *percenthack, const char *addr, size_t len)
+{
+  size_t at, pct;
+
+  if (!addr_split(addr, len, &at)) return 0;
+  return percent_at(percenthack, addr, len, at, &pct);
+}
+
 int rewrite_classify(const struct rewrite *rw, const char *addr, size_t len, str *out)
 {
   size_t at, dot;
@@ -82,20 +104,17 @@ int rewrite_classify(const struct rewrite *rw, const char *addr, size_t len, str
   size_t vlen;
 
   if (str_copyb(out, addr, len) < 0) return -1;
-  at = byte_rchr(out->s, out->len, '@');
-  if (at == out->len) {
+  if (!addr_split(out->s, out->len, &at)) {
     if (str_catc(out, '@') < 0 || str_cat(out, &rw->envnoathost) < 0) return -1;
   }
   for (;;) { /* percenthack */
     size_t pct;
-    at = byte_rchr(out->s, out->len, '@');
-    if (!in_list(&rw->percenthack, out->s + at + 1, out->len - at - 1)) break;
-    pct = byte_rchr(out->s, at, '%');
-    if (pct == at) break;
+    if (!addr_split(out->s, out->len, &at)) break; /* cannot happen */
+    if (!percent_at(&rw->percenthack, out->s, out->len, at, &pct)) break;
     out->s[pct] = '@';
     out->len = at;
   }
-  at = byte_rchr(out->s, out->len, '@');
+  if (!addr_split(out->s, out->len, &at)) { errno = EINVAL; return -1; } /* cannot happen */
   if (in_list(&rw->locals, out->s + at + 1, out->len - at - 1)) return finish(out, 1);
 
   /* virtualdomains: user@domain, domain, .suffixes, empty key */

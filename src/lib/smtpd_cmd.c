@@ -149,8 +149,8 @@ int smtpd_parse_mail(const char *arg, size_t n, str *addr, struct smtpd_mail_par
 
 int smtpd_parse_rcpt(const char *arg, size_t n, int utf8, str *addr, int *addr_error)
 {
-  size_t off, used = 0, i, local_len;
-  int r, flags = ADDR_LENIENT | ADDR_ALLOW_NODOMAIN | (utf8 ? ADDR_UTF8 : 0);
+  size_t off, used = 0, i;
+  int r, flags = ADDR_LENIENT | ADDR_ALLOW_POSTMASTER | (utf8 ? ADDR_UTF8 : 0);
 
   *addr_error = ADDR_OK;
   str_truncate(addr, 0);
@@ -168,11 +168,6 @@ int smtpd_parse_rcpt(const char *arg, size_t n, int utf8, str *addr, int *addr_e
       str_truncate(addr, 0);
       return SMTPD_EPARAM;
     }
-  if (!addr_split(addr->s, addr->len, &local_len) && !case_equalb(addr->s, addr->len, "postmaster", 10)) {
-    str_truncate(addr, 0);
-    *addr_error = ADDR_ENODOMAIN;
-    return SMTPD_EADDR;
-  }
   return SMTPD_OK;
 }
 

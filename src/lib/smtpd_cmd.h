@@ -76,7 +76,7 @@ int smtpd_verb(const char *line, size_t n, size_t *arg);
 int smtpd_parse_mail(const char *arg, size_t n, str *addr, struct smtpd_mail_params *p);
 
 /* The argument of RCPT: "TO:", the forward-path (a bare "postmaster"
- * without domain is allowed), and no parameter (sluice offers none for
+ * without domain is allowed: ADDR_ALLOW_POSTMASTER), and no parameter (sluice offers none for
  * RCPT). utf8 non-zero: the transaction announced SMTPUTF8. *addr_error
  * gets the addr_parse_path code on SMTPD_EADDR. */
 int smtpd_parse_rcpt(const char *arg, size_t n, int utf8, str *addr, int *addr_error);

@@ -3,14 +3,18 @@
  *
  * Whatever parses must respect the limits, hold no control or (without
  * ADDR_UTF8) 8-bit bytes, and parse again, wrapped in "<>", to exactly
- * the same canonical result. Whatever the IP scanners accept must
- * format and scan back to the same address. */
+ * the same canonical result, and bare (addr_parse_bare) too. The one
+ * split (addr_split) of a canonical address is at its last '@', where
+ * every later stage splits. The input read bare must obey the same
+ * rules. Whatever the IP scanners accept must format and scan back to
+ * the same address. */
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "addr.h"
+#include "byte.h"
 #include "ip.h"
 #include "str.h"
 
@@ -44,6 +48,29 @@ static void fuzz_ip(const char *s, size_t n)
   }
 }
 
+/* addr_parse_bare on s[0..n): what parses is canonical (parses bare
+ * again to itself) and splits where byte_rchr does. */
+static void fuzz_bare(const char *s, size_t n, int flags)
+{
+  str out = STR_INIT, again = STR_INIT;
+  size_t at;
+  int r = addr_parse_bare(s, n, flags, &out);
+
+  fuzz_check(addr_strerror(r) != 0);
+  if (r != ADDR_OK) {
+    fuzz_check(out.len == 0);
+    goto done;
+  }
+  if (addr_split(out.s, out.len, &at)) fuzz_check(at == byte_rchr(out.s, out.len, '@'));
+  else fuzz_check(at == out.len);
+  r = addr_parse_bare(out.s, out.len, flags, &again);
+  if (r == ADDR_ENOMEM) goto done;
+  fuzz_check(r == ADDR_OK && again.len == out.len && (out.len == 0 || memcmp(again.s, out.s, out.len) == 0));
+done:
+  str_free(&out);
+  str_free(&again);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
   str out = STR_INIT, wrapped = STR_INIT, again = STR_INIT;
@@ -52,10 +79,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
   int flags, r;
 
   if (size < 1) return 0;
-  flags = data[0] & (ADDR_ALLOW_NULL | ADDR_ALLOW_NODOMAIN | ADDR_LENIENT | ADDR_UTF8 | ADDR_LONG);
+  flags = data[0] & (ADDR_ALLOW_NULL | ADDR_ALLOW_NODOMAIN | ADDR_LENIENT | ADDR_UTF8 | ADDR_LONG | ADDR_ALLOW_POSTMASTER);
   s = (const char *)data + 1;
   n = size - 1;
   fuzz_ip(s, n);
+  fuzz_bare(s, n, flags);
 
   r = addr_parse_path(s, n, flags, &out, &used);
   fuzz_check(addr_strerror(r) != 0);
@@ -74,12 +102,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
   }
   if (addr_split(out.s, out.len, &local_len)) {
     fuzz_check(local_len > 0 && local_len + 1 < out.len);
+    fuzz_check(local_len == byte_rchr(out.s, out.len, '@'));
     if (!(flags & ADDR_LONG)) {
       fuzz_check(local_len <= ADDR_LOCAL_MAX);
       fuzz_check(out.len - local_len - 1 <= ADDR_DOMAIN_MAX);
     }
   } else {
-    fuzz_check(out.len == 0 || (flags & ADDR_ALLOW_NODOMAIN));
+    fuzz_check(out.len == 0 || (flags & ADDR_ALLOW_NODOMAIN)
+               || ((flags & ADDR_ALLOW_POSTMASTER) && out.len == 10));
     if (!(flags & ADDR_LONG)) fuzz_check(out.len <= ADDR_LOCAL_MAX);
   }
   if (flags & ADDR_LONG) fuzz_check(out.len <= ADDR_LONG_MAX);
@@ -90,6 +120,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
   if (r == ADDR_ENOMEM) goto done;
   fuzz_check(r == ADDR_OK && used2 == wrapped.len);
   fuzz_check(again.len == out.len && (out.len == 0 || memcmp(again.s, out.s, out.len) == 0));
+  /* and bare, as QMTP carries it */
+  r = addr_parse_bare(out.s, out.len, flags, &again);
+  if (r == ADDR_ENOMEM) goto done;
+  fuzz_check(r == ADDR_OK && again.len == out.len && (out.len == 0 || memcmp(again.s, out.s, out.len) == 0));
 
 done:
   str_free(&out);

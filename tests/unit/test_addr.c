@@ -1,8 +1,10 @@
-/* test_addr.c: addr_parse_path, addr_strerror, addr_split. */
+/* test_addr.c: addr_parse_path, addr_parse_bare, addr_strerror,
+ * addr_split. */
 #include <errno.h>
 #include <string.h>
 
 #include "addr.h"
+#include "byte.h"
 #include "check.h"
 #include "str.h"
 
@@ -400,6 +402,128 @@ static void test_strerror_split(void)
   CHECK(addr_split("u@x\0@y", 6, &at) == 1 && at == 4);
 }
 
+/* addr_split on the quote tricks of issue 12: the domain it names is
+ * always the one after the last '@' (what sluice-send and the spawners
+ * route by), except for an address that is one quoted string. */
+static void test_split_tricks(void)
+{
+  static const char *const tricks[] = {
+    "\"victim@evil.example", "a\"@evil.example", "\"a\\\"@evil.example", "\"a\"@b\"@evil.example",
+    "\"\"@evil.example", "\"x\"\"@evil.example", "victim@evil.example\"", "\"a@b\"@evil.example",
+    "\"a\\\\\"@evil.example", "\"@\"@evil.example", "a@\"b@evil.example", "\"a\\",
+  };
+  str a = STR_INIT;
+  size_t at, k;
+
+  for (k = 0; k < sizeof tricks / sizeof tricks[0]; ++k) {
+    const char *t = tricks[k];
+    size_t n = strlen(t), last = n;
+    int has;
+    while (last > 0 && t[last - 1] != '@') --last;
+    has = addr_split(t, n, &at);
+    if (last > 0) CHECK(has == 1 && at == last - 1);
+    else CHECK(has == 0 && at == n);
+    /* a domain appended is always the domain */
+    CHECK(str_copyb(&a, t, n) == 0 && str_cats(&a, "@local.example") == 0);
+    CHECK(addr_split(a.s, a.len, &at) == 1 && at == n);
+  }
+  /* the one exception: a whole quoted string is a local part */
+  CHECK(addr_split("\"victim@evil.example\"", 21, &at) == 0 && at == 21);
+  CHECK(addr_split("\"a\\\"@b\"", 7, &at) == 0 && at == 7);
+  CHECK(addr_split("\"\"", 2, &at) == 0 && at == 2);
+  CHECK(addr_split("\"", 1, &at) == 0 && at == 1);
+  CHECK(addr_split("\"@", 2, &at) == 1 && at == 1);         /* unterminated */
+  CHECK(addr_split("\"a@b\\\"", 7, &at) == 1 && at == 2);   /* the last quote escaped */
+  CHECK(addr_split("\"a\"@\"", 5, &at) == 1 && at == 3);
+  str_free(&a);
+}
+
+/* addr_parse_bare: the whole range is one address, no brackets, no blanks */
+static int bare(const char *in, int flags, const char *want, int err)
+{
+  str out = STR_INIT;
+  int r, ok;
+
+  if (str_copys(&out, "junk") < 0) return 0;
+  r = addr_parse_bare(in, strlen(in), flags, &out);
+  ok = r == err && out.len == (want ? strlen(want) : 0) && (!want || out.len == 0 || memcmp(out.s, want, out.len) == 0);
+  if (!ok) {
+    check_outs("  bare ");
+    check_outs(in);
+    check_outs(": ");
+    check_outs(addr_strerror(r));
+    check_outs(" ");
+    check_out(out.s ? out.s : "", out.len);
+    check_outs("\n");
+  }
+  str_free(&out);
+  return ok;
+}
+
+static void test_bare(void)
+{
+  int q = ADDR_LENIENT | ADDR_UTF8 | ADDR_LONG;
+
+  CHECK(bare("a@b.example", q, "a@b.example", ADDR_OK));
+  CHECK(bare("\"john\"@b.example", q, "john@b.example", ADDR_OK));
+  CHECK(bare("\"john doe\"@b.example", q, "\"john doe\"@b.example", ADDR_OK));
+  CHECK(bare("\"victim@evil.example\"@b.example", q, "\"victim@evil.example\"@b.example", ADDR_OK));
+  CHECK(bare("@r.example:a@b.example", q, "a@b.example", ADDR_OK));
+  CHECK(bare("", q | ADDR_ALLOW_NULL, "", ADDR_OK));
+  CHECK(bare("", q, 0, ADDR_ENULL));
+  /* the attacks: an unterminated or stray quote never parses */
+  CHECK(bare("\"victim@evil.example", q | ADDR_ALLOW_NODOMAIN, 0, ADDR_ESYNTAX));
+  CHECK(bare("a\"@evil.example", q | ADDR_ALLOW_NODOMAIN, 0, ADDR_ESYNTAX));
+  CHECK(bare("\"a\\\"@evil.example", q | ADDR_ALLOW_NODOMAIN, 0, ADDR_ESYNTAX));
+  CHECK(bare("victim@evil.example\"", q, 0, ADDR_ESYNTAX));
+  CHECK(bare("\"x\"\"@evil.example", q, 0, ADDR_ESYNTAX));
+  CHECK(bare("a@b@evil.example", q, 0, ADDR_ESYNTAX));
+  /* no brackets, no blanks, nothing after the address */
+  CHECK(bare("<a@b.example>", q, 0, ADDR_ESYNTAX));
+  CHECK(bare("<>", q | ADDR_ALLOW_NULL, 0, ADDR_ESYNTAX));
+  CHECK(bare(" a@b.example", q, 0, ADDR_ESYNTAX));
+  CHECK(bare("a@b.example ", q, 0, ADDR_ESYNTAX));
+  CHECK(bare("a@b.example\tX", q, 0, ADDR_ESYNTAX));
+  CHECK(bare("a@b.example>", q, 0, ADDR_ESYNTAX));
+  {
+    str out = STR_INIT;
+    CHECK(addr_parse_bare("a@b\0@c", 6, q, &out) == ADDR_ESYNTAX && out.len == 0);
+    CHECK(addr_parse_bare("a@b\r\n", 5, q, &out) == ADDR_ESYNTAX && out.len == 0);
+    str_free(&out);
+  }
+  /* a local part alone: postmaster only, or anything when allowed */
+  CHECK(bare("victim", q, 0, ADDR_ENODOMAIN));
+  CHECK(bare("victim", q | ADDR_ALLOW_POSTMASTER, 0, ADDR_ENODOMAIN));
+  CHECK(bare("PostMaster", q | ADDR_ALLOW_POSTMASTER, "PostMaster", ADDR_OK));
+  CHECK(bare("\"postmaster\"", q | ADDR_ALLOW_POSTMASTER, "postmaster", ADDR_OK));
+  CHECK(bare("\"a@b\"", q | ADDR_ALLOW_POSTMASTER, 0, ADDR_ENODOMAIN));
+  CHECK(bare("\"a@b\"", q | ADDR_ALLOW_NODOMAIN, "\"a@b\"", ADDR_OK));
+  CHECK(bare("postmaster@b.example", q | ADDR_ALLOW_POSTMASTER, "postmaster@b.example", ADDR_OK));
+  /* the same flag through the bracketed parser */
+  CHECK(good("<Postmaster>", ADDR_ALLOW_POSTMASTER, "Postmaster"));
+  CHECK(bad("<joe>", ADDR_ALLOW_POSTMASTER, ADDR_ENODOMAIN));
+}
+
+/* Every canonical address the parser gives splits where the parser saw
+ * the '@', so that the relay check and the routing agree. */
+static void test_canonical_split(void)
+{
+  static const char *const in[] = {
+    "a@b.example", "\"a@b\"@c.example", "\"a b\"@c.example", "\"a\\\"@x\"@c.example", "\"\\\\\"@c.example",
+    "\"a%b@c\"@d.example", "a@[192.0.2.1]", "\"@\"@[IPv6:::1]",
+  };
+  str out = STR_INIT;
+  size_t k, at;
+
+  for (k = 0; k < sizeof in / sizeof in[0]; ++k) {
+    size_t n = strlen(in[k]);
+    CHECK(addr_parse_bare(in[k], n, ADDR_LENIENT, &out) == ADDR_OK);
+    CHECK(addr_split(out.s, out.len, &at) == 1);
+    CHECK(at < out.len && out.s[at] == '@' && byte_rchr(out.s, out.len, '@') == at);
+  }
+  str_free(&out);
+}
+
 static void test_reuse(void)
 {
   /* the caller's str is reused and emptied on error */
@@ -425,6 +549,9 @@ int main(void)
   test_utf8();
   test_limits();
   test_strerror_split();
+  test_split_tricks();
+  test_bare();
+  test_canonical_split();
   test_reuse();
   return check_done();
 }

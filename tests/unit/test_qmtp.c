@@ -133,6 +133,83 @@ static void test_qmqp(void)
   str_free(&rcpts);
 }
 
+/* qmtp_addr_parse: sluice-smtpd's parser, bare, under each policy; the
+ * addresses of issue 12 that hid a remote domain never parse. */
+static int parses_to(const char *in, size_t n, int policy, const char *want)
+{
+  str out = STR_INIT;
+  int r = qmtp_addr_parse(in, n, policy, &out);
+  int ok = want ? r == ADDR_OK && out.len == strlen(want) && (out.len == 0 || memcmp(out.s, want, out.len) == 0)
+                : r != ADDR_OK && out.len == 0;
+  str_free(&out);
+  return ok;
+}
+#define PARSES(in, policy, want) parses_to(in, sizeof in - 1, policy, want)
+
+static void test_addr_parse(void)
+{
+  char big[1100];
+
+  CHECK(PARSES("a@b.example", QMTP_RCPT, "a@b.example"));
+  CHECK(PARSES("\"a\"@b.example", QMTP_RCPT, "a@b.example"));
+  CHECK(PARSES("\"a@x\"@b.example", QMTP_RCPT, "\"a@x\"@b.example"));
+  CHECK(PARSES("j\xc3\xb6rg@b.example", QMTP_RCPT, "j\xc3\xb6rg@b.example"));
+  CHECK(PARSES("j\xc3rg@b.example", QMTP_RCPT, 0));
+  CHECK(PARSES("a..b.@b.example", QMTP_RCPT, "a..b.@b.example")); /* lenient, as smtpd */
+  CHECK(PARSES("\"victim@evil.example", QMTP_RCPT, 0));
+  CHECK(PARSES("\"victim@evil.example", QMQP_RCPT, 0));
+  CHECK(PARSES("a\"@evil.example", QMTP_RCPT, 0));
+  CHECK(PARSES("a\"@evil.example", QMQP_RCPT, 0));
+  CHECK(PARSES("\"a\\\"@evil.example", QMQP_RCPT, 0));
+  CHECK(PARSES("<a@b.example>", QMQP_RCPT, 0));
+  CHECK(PARSES("a@b.example ", QMQP_RCPT, 0));
+  CHECK(PARSES("a@b\0@c.example", QMQP_RCPT, 0));
+  CHECK(PARSES("a@b\r.example", QMQP_RCPT, 0));
+  /* without a domain: QMTP as RCPT TO (postmaster), QMQP anything */
+  CHECK(PARSES("victim", QMTP_RCPT, 0));
+  CHECK(PARSES("\"victim@evil.example\"", QMTP_RCPT, 0));
+  CHECK(PARSES("Postmaster", QMTP_RCPT, "Postmaster"));
+  CHECK(PARSES("victim", QMQP_RCPT, "victim"));
+  CHECK(PARSES("\"victim@evil.example\"", QMQP_RCPT, "\"victim@evil.example\""));
+  /* senders: "" is the null sender; QMTP wants a domain, as MAIL FROM */
+  CHECK(PARSES("", QMTP_SENDER, ""));
+  CHECK(PARSES("", QMTP_RCPT, 0));
+  CHECK(PARSES("s", QMTP_SENDER, 0));
+  CHECK(PARSES("s", QMQP_SENDER, "s"));
+  CHECK(PARSES("\"s\"@a.example", QMQP_SENDER, "s@a.example"));
+  CHECK(PARSES("<>", QMQP_SENDER, 0));
+  /* the queue's limit, not RFC 5321's */
+  memset(big, 'a', sizeof big);
+  big[990] = '@';
+  CHECK(parses_to(big, 1003, QMTP_RCPT, 0) == 0 && parses_to(big, 1000, QMTP_RCPT, 0) == 0);
+  {
+    str out = STR_INIT;
+    CHECK(qmtp_addr_parse(big, 1003, QMTP_RCPT, &out) == ADDR_OK && out.len == 1003);
+    CHECK(qmtp_addr_parse(big, 1004, QMTP_RCPT, &out) == ADDR_EPATHLONG && out.len == 0);
+    str_free(&out);
+  }
+}
+
+/* qmqp_tail_parse: every address parsed, the canonical form stored */
+static void test_qmqp_addr(void)
+{
+  str rcpts = STR_INIT;
+  struct qmqp_tail t;
+
+  CHECK(qmqp_tail_parse("7:\"s\"@a.b,10:\"x@y\"@z.ex,3:loc,", 30, &t, &rcpts) == 0);
+  CHECK(t.addr_error == 0 && t.nrcpt == 2);
+  CHECK_BYTES(t.sender, t.sender_len, "\"s\"@a.b");
+  CHECK(rcpts.len == 17 && memcmp(rcpts.s, "T\"x@y\"@z.ex\0Tloc\0", 17) == 0);
+  str_truncate(&rcpts, 0);
+  CHECK(qmqp_tail_parse("0:,5:a@b.c,20:\"victim@evil.example,", 35, &t, &rcpts) == 0);
+  CHECK(t.addr_error == QMTP_ADDR_SYNTAX && t.nrcpt == 2);
+  str_truncate(&rcpts, 0);
+  CHECK(qmqp_tail_parse("0:,15:a\"@evil.example,", 22, &t, &rcpts) == 0 && t.addr_error == QMTP_ADDR_SYNTAX);
+  str_truncate(&rcpts, 0);
+  CHECK(qmqp_tail_parse("2:\"s,5:a@b.c,", 13, &t, &rcpts) == 0 && t.addr_error == QMTP_ADDR_SYNTAX);
+  str_free(&rcpts);
+}
+
 static void test_reply(void)
 {
   str r = STR_INIT;
@@ -256,6 +333,8 @@ int main(void)
   test_list();
   test_addr();
   test_qmqp();
+  test_addr_parse();
+  test_qmqp_addr();
   test_reply();
   test_server();
   test_io();
