@@ -6,7 +6,8 @@
  * the message netstring, the sender netstring and one netstring per
  * recipient; one reply netstring, K, Z or D. The message is streamed to
  * the injector as it arrives; the sender and recipients, bounded by
- * QMTP_TAIL_MAX, are read into memory and parsed by qmqp_tail_parse.
+ * QMTP_TAIL_MAX, are read into memory and parsed by qmqp_tail_parse
+ * (the framing is in qmtp_session).
  * Exit: 0 after a reply (or a connection closed before any byte), 100
  * after a protocol violation (closed without a reply, nothing queued),
  * 111 on a timeout or trouble. */
@@ -25,6 +26,7 @@
 #include "netstring.h"
 #include "qmtp.h"
 #include "qmtp_io.h"
+#include "qmtp_session.h"
 #include "scan.h"
 #include "size.h"
 #include "str.h"
@@ -109,24 +111,6 @@ static void read_config(struct server *s)
   if (!s->qq) nomem(s);
 }
 
-/* Reads len message bytes and writes them to msgfd (-1: discard). */
-static void stream_message(struct server *s, size_t len, int msgfd, int *write_failed)
-{
-  while (len > 0) {
-    size_t take;
-    if (buf_avail(&s->in) == 0) {
-      ssize_t r = buf_feed(&s->in);
-      if (r == 0) errno = EPROTO;
-      if (r <= 0) read_failed(s);
-    }
-    take = buf_avail(&s->in);
-    if (take > len) take = len;
-    if (msgfd >= 0 && !*write_failed && write_all(msgfd, buf_peek(&s->in), take) < 0) *write_failed = 1;
-    buf_seek(&s->in, take);
-    len -= take;
-  }
-}
-
 static void send_reply(struct server *s)
 {
   str_truncate(&s->chunk, 0);
@@ -139,8 +123,8 @@ int main(void)
   static struct server srv;
   struct server *s = &srv;
   struct qmqp_tail t;
-  size_t outer, outer_prefix, mlen, mprefix, used, tlen;
-  size_t max = (size_t)-1;
+  size_t mlen, tlen;
+  unsigned long stored = 0;
   const char *bad = 0;
   char qp[FMT_ULONG + 4];
   int r, msgfd = -1, envfd = -1, write_failed = 0, status = 0;
@@ -154,23 +138,11 @@ int main(void)
   buf_set_timeout(&s->in, s->timeout * 1000);
   buf_set_timeout(&s->out, s->timeout * 1000);
 
-  r = qmtp_read_len(&s->in, max, &outer, &outer_prefix);
-  if (r == 0) return 0;
-  if (r < 0) read_failed(s);
   /* the message netstring must fit inside the outer one, with its
    * comma; checked before a byte of the message is read */
-  r = qmtp_read_len(&s->in, outer, &mlen, &mprefix);
-  if (r == 0) errno = EPROTO;
+  r = qmqp_session_head(&s->in, &mlen, &tlen);
+  if (r == 0) return 0;
   if (r < 0) read_failed(s);
-  if (size_add(&used, mprefix, mlen) < 0 || size_add(&used, used, 1) < 0 || used > outer) {
-    errno = EPROTO;
-    read_failed(s);
-  }
-  tlen = outer - used;
-  if (tlen > QMTP_TAIL_MAX) {
-    errno = EMSGSIZE;
-    read_failed(s);
-  }
 
   qp[0] = 0;
   if (s->databytes && mlen > s->databytes) {
@@ -185,15 +157,11 @@ int main(void)
       qp[fmt_ulong(qp, (unsigned long)pid)] = 0;
     }
   }
-  stream_message(s, mlen, msgfd, &write_failed);
+  if (qmtp_session_body(&s->in, mlen, 0, msgfd, &s->chunk, &stored, &write_failed) < 0) read_failed(s);
   if (msgfd >= 0) close(msgfd);
-  if (qmtp_read_comma(&s->in) < 0) read_failed(s);
-  /* the sender and the recipients, then the outer comma */
-  if (qmtp_read_data(&s->in, tlen, &s->tail) < 0) {
-    if (errno != ETIMEDOUT && errno != ENOMEM) errno = EPROTO;
-    read_failed(s); /* exiting closes the envelope pipe: nothing queued */
-  }
-  if (qmqp_tail_parse(s->tail.s, s->tail.len, &t, &s->rcpts) < 0) read_failed(s);
+  /* the sender and the recipients, then the outer comma; exiting on a
+   * failure closes the envelope pipe: nothing queued */
+  if (qmqp_session_tail(&s->in, tlen, &s->tail, &t, &s->rcpts) < 0) read_failed(s);
 
   if (!bad && t.addr_error == QMTP_ADDR_LONG) bad = "Daddress too long (#5.1.3)";
   if (!bad && t.addr_error) bad = "Daddress unusable (#5.1.3)";

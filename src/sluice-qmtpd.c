@@ -10,7 +10,7 @@
  * least one was accepted (otherwise the injector sees no envelope and
  * queues nothing). Each recipient gets one reply netstring, K, Z or D.
  *
- * Parsing lives in the library (qmtp, qmtp_io); relay policy is the one
+ * Parsing lives in the library (qmtp, qmtp_io, qmtp_session); relay policy is the one
  * of sluice-smtpd: control/rcpthosts, control/morercpthosts.cdb, and
  * RELAYCLIENT appended to every recipient. Exit: 0 at end of input,
  * 100 after a protocol violation, 111 on a timeout or trouble. */
@@ -32,6 +32,7 @@
 #include "netstring.h"
 #include "qmtp.h"
 #include "qmtp_io.h"
+#include "qmtp_session.h"
 #include "queue.h"
 #include "scan.h"
 #include "smtpd_rcpt.h"
@@ -227,42 +228,6 @@ static void log_message(struct server *s, unsigned long bytes, const char *qp, c
   if (ok && str_catc(l, '\n') == 0) (void)write_all(2, l->s, l->len);
 }
 
-/* Reads the message data (len bytes after the mode byte) and sends
- * what is to be stored to msgfd (-1: discard). Returns the bytes
- * stored; sets *write_failed when the injector stopped reading. */
-static unsigned long stream_message(struct server *s, size_t len, int crlf, int msgfd, int *write_failed)
-{
-  struct qmtp_crlf conv;
-  unsigned long stored = 0;
-
-  qmtp_crlf_start(&conv);
-  while (len > 0) {
-    size_t take;
-    if (buf_avail(&s->in) == 0) {
-      ssize_t r = buf_feed(&s->in);
-      if (r == 0) errno = EPROTO;
-      if (r <= 0) read_failed(s);
-    }
-    take = buf_avail(&s->in);
-    if (take > len) take = len;
-    str_truncate(&s->chunk, 0);
-    if (msgfd >= 0) {
-      if (crlf) {
-        if (qmtp_crlf_feed(&conv, buf_peek(&s->in), take, &s->chunk) < 0) nomem(s);
-      } else if (str_catb(&s->chunk, buf_peek(&s->in), take) < 0) {
-        nomem(s);
-      }
-    }
-    buf_seek(&s->in, take);
-    len -= take;
-    if (!len && msgfd >= 0 && crlf && qmtp_crlf_end(&conv, &s->chunk) < 0) nomem(s);
-    stored += s->chunk.len;
-    if (s->chunk.len && msgfd >= 0 && !*write_failed && write_all(msgfd, s->chunk.s, s->chunk.len) < 0)
-      *write_failed = 1;
-  }
-  return stored;
-}
-
 /* One message. Returns 0 at a clean end of input before it. */
 static int one_message(struct server *s)
 {
@@ -274,18 +239,9 @@ static int one_message(struct server *s)
   pid_t pid = -1;
   unsigned long stored;
 
-  r = qmtp_read_len(&s->in, (size_t)-1, &len, 0);
+  r = qmtp_session_head(&s->in, &len, &mode);
   if (r == 0) return 0;
   if (r < 0) read_failed(s);
-  if (len == 0) {
-    errno = EPROTO;
-    read_failed(s); /* no mode byte */
-  }
-  if (buf_read_exact(&s->in, &mode, 1) != 1) {
-    if (errno != ETIMEDOUT) errno = EPROTO;
-    read_failed(s);
-  }
-  --len;
   qp[0] = 0;
   if (mode != '\n' && mode != '\r') {
     bad = "Dunknown message format: the first byte must be LF or CR (#5.6.0)";
@@ -301,18 +257,10 @@ static int one_message(struct server *s)
       qp[fmt_ulong(qp, (unsigned long)pid)] = 0;
     }
   }
-  stored = stream_message(s, len, mode == '\r', msgfd, &write_failed);
+  stored = 0;
+  if (qmtp_session_body(&s->in, len, mode == '\r', msgfd, &s->chunk, &stored, &write_failed) < 0) read_failed(s);
   if (msgfd >= 0) close(msgfd);
-  if (qmtp_read_comma(&s->in) < 0) read_failed(s);
-
-  if (qmtp_read_netstring(&s->in, SENDER_MAX, &s->sender) != 1) {
-    if (errno != ETIMEDOUT && errno != EMSGSIZE) errno = EPROTO;
-    read_failed(s);
-  }
-  if (qmtp_read_netstring(&s->in, QMTP_TAIL_MAX, &s->rcptblock) != 1) {
-    if (errno != ETIMEDOUT && errno != EMSGSIZE) errno = EPROTO;
-    read_failed(s);
-  }
+  if (qmtp_session_tail(&s->in, SENDER_MAX, &s->sender, &s->rcptblock) < 0) read_failed(s);
 
   /* the recipients: check the whole list before answering any */
   str_truncate(&s->decisions, 0);
