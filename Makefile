@@ -2,7 +2,10 @@
 #
 #   make            build every program and the unit tests into build/
 #   make check      run the whole test suite (tests/run), ends "N passed, N failed"
-#   make fuzz       run each libFuzzer target for FUZZ_SECONDS (default 60)
+#   make fuzz       run each libFuzzer target (tests/fuzz/fuzz_*.c, built
+#                   with clang into build-fuzz/) for FUZZ_SECONDS (default 60)
+#   make fuzz-long  the same for FUZZ_SECONDS (default 600) each, and keep
+#                   a minimised corpus in tests/fuzz/corpus/NAME (tools/fuzzrun -k)
 #   make bench      run the benchmarks under bench/
 #   make setup      (root) users, directories, programs under conf-home
 #   make clean      remove build outputs
@@ -20,7 +23,7 @@ CONF_HOME := $(shell sed -n 1p conf-home)
 CONF_SPLIT := $(shell sed -n 1p conf-split)
 EXTRA_CFLAGS =
 EXTRA_LDFLAGS =
-FUZZ_SECONDS = 60
+FUZZ_SECONDS =
 FUZZ_CC = clang
 
 LIBSRC := $(sort $(wildcard src/lib/*.c))
@@ -40,7 +43,7 @@ all: $(PROGS) units
 
 units: $(UNITS) $(HELPERS)
 
-.PHONY: all units check fuzz fuzzers bench setup install clean
+.PHONY: all units check fuzz fuzz-long fuzzers bench setup install clean
 
 # Values of the conf- files compiled into the programs. Rewritten only
 # when they change, so a rebuild does not relink everything.
@@ -93,19 +96,32 @@ $(UNITS) $(HELPERS): $(B)/tests/%: $(B)/tobj/%.o $(B)/libsluice.a
 	$(LD_CMD) $(EXTRA_LDFLAGS) -o $@ $< $(B)/libsluice.a
 
 # libFuzzer targets: the library compiled again by clang with the fuzzer,
-# address and undefined-behaviour sanitizers.
+# address and undefined-behaviour sanitizers, once into build-fuzz/lib,
+# and linked into each target.
 FUZZFLAGS = -g -O1 -std=c11 -D_DEFAULT_SOURCE -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined -Isrc/lib -Ibuild-fuzz/auto
+FUZZOBJ := $(patsubst src/lib/%.c,build-fuzz/lib/%.o,$(LIBSRC)) build-fuzz/auto/auto.o
 fuzzers: $(FUZZERS)
 
 build-fuzz/auto/auto.c: conf-home conf-split conf-users
 	@mkdir -p $(@D)
 	sh tools/mkauto "$(CONF_HOME)" "$(CONF_SPLIT)" conf-users > $@
 
-$(FUZZERS): build-fuzz/%: tests/fuzz/%.c $(LIBSRC) build-fuzz/auto/auto.c
-	$(FUZZ_CC) $(FUZZFLAGS) -o $@ $< $(LIBSRC) build-fuzz/auto/auto.c
+build-fuzz/auto/auto.o: build-fuzz/auto/auto.c
+	$(FUZZ_CC) $(FUZZFLAGS) -c -o $@ $<
+
+build-fuzz/lib/%.o: src/lib/%.c
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(FUZZFLAGS) -MMD -MP -c -o $@ $<
+
+$(FUZZERS): build-fuzz/%: tests/fuzz/%.c $(FUZZOBJ)
+	$(FUZZ_CC) $(FUZZFLAGS) -MMD -MP -MF $@.d -MT $@ -o $@ $< $(FUZZOBJ)
 
 fuzz: $(FUZZERS)
-	@for f in $(FUZZERS); do sh tools/fuzzrun $$f $(FUZZ_SECONDS) || exit 1; done
+	@for f in $(FUZZERS); do sh tools/fuzzrun $$f $(or $(FUZZ_SECONDS),60) || exit 1; done
+
+# Every target runs even after one failed; the exit status tells.
+fuzz-long: $(FUZZERS)
+	@bad=0; for f in $(FUZZERS); do sh tools/fuzzrun -k $$f $(or $(FUZZ_SECONDS),600) || bad=1; done; exit $$bad
 
 check: all
 	@sh tests/run
@@ -122,7 +138,7 @@ setup install: all
 clean:
 	rm -rf build build-* tests/tmp
 
--include $(wildcard $(B)/lib/*.d $(B)/prog/*.d $(B)/tobj/*.d $(B)/auto/*.d)
+-include $(wildcard $(B)/lib/*.d $(B)/prog/*.d $(B)/tobj/*.d $(B)/auto/*.d build-fuzz/lib/*.d build-fuzz/*.d)
 
 # Running it on this machine without an init system (INSTALL has the
 # long way): `make run` (root) installs daemontools and ucspi-tcp when

@@ -9,7 +9,8 @@
  * (lineform.h); the sender and recipients, bounded by
  * QMTP_TAIL_MAX, are read into memory and parsed by qmqp_tail_parse,
  * every address with sluice-smtpd's parser (qmtp_addr_parse): a
- * request with one that does not parse is refused whole (D).
+ * request with one that does not parse is refused whole (D). The
+ * framing is in qmtp_session, which the fuzz target fuzz_qmtpd runs.
  * Exit: 0 after a reply (or a connection closed before any byte), 100
  * after a protocol violation (closed without a reply, nothing queued),
  * 111 on a timeout or trouble.
@@ -36,6 +37,7 @@
 #include "netstring.h"
 #include "qmtp.h"
 #include "qmtp_io.h"
+#include "qmtp_session.h"
 #include "queue.h"
 #include "scan.h"
 #include "size.h"
@@ -140,33 +142,6 @@ static void read_config(struct server *s)
   if (!s->qq) nomem(s);
 }
 
-/* Reads len message bytes and writes them to msgfd (-1: discard) in
- * the queue's line form (lineform.h): CR LF becomes LF and a bare CR a
- * space. */
-static void stream_message(struct server *s, size_t len, int msgfd, int *write_failed)
-{
-  struct lineform conv;
-
-  lineform_start(&conv);
-  while (len > 0) {
-    size_t take;
-    if (buf_avail(&s->in) == 0) {
-      ssize_t r = buf_feed(&s->in);
-      if (r == 0) errno = EPROTO;
-      if (r <= 0) read_failed(s);
-    }
-    take = buf_avail(&s->in);
-    if (take > len) take = len;
-    str_truncate(&s->chunk, 0);
-    if (msgfd >= 0 && lineform_cat(&conv, buf_peek(&s->in), take, &s->chunk) < 0) nomem(s);
-    buf_seek(&s->in, take);
-    len -= take;
-    if (!len && msgfd >= 0 && lineform_cat_end(&conv, &s->chunk) < 0) nomem(s);
-    if (s->chunk.len && msgfd >= 0 && !*write_failed && write_all(msgfd, s->chunk.s, s->chunk.len) < 0)
-      *write_failed = 1;
-  }
-}
-
 /* Once the injector has answered, the reply gets a command's time even
  * past the session's end: a client must learn that its message is
  * queued. */
@@ -183,8 +158,8 @@ int main(void)
   static struct server srv;
   struct server *s = &srv;
   struct qmqp_tail t;
-  size_t outer, outer_prefix, mlen, mprefix, used, tlen;
-  size_t max = (size_t)-1;
+  size_t mlen, tlen;
+  unsigned long stored = 0;
   const char *bad = 0;
   char qp[FMT_ULONG + 4];
   int r, msgfd = -1, envfd = -1, write_failed = 0, status = 0;
@@ -198,23 +173,11 @@ int main(void)
   deadline_server_start(&s->limits, &s->in, &s->out);
   arm(s, s->limits.command, 0);
 
-  r = qmtp_read_len(&s->in, max, &outer, &outer_prefix);
-  if (r == 0) return 0;
-  if (r < 0) read_failed(s);
   /* the message netstring must fit inside the outer one, with its
    * comma; checked before a byte of the message is read */
-  r = qmtp_read_len(&s->in, outer, &mlen, &mprefix);
-  if (r == 0) errno = EPROTO;
+  r = qmqp_session_head(&s->in, &mlen, &tlen);
+  if (r == 0) return 0;
   if (r < 0) read_failed(s);
-  if (size_add(&used, mprefix, mlen) < 0 || size_add(&used, used, 1) < 0 || used > outer) {
-    errno = EPROTO;
-    read_failed(s);
-  }
-  tlen = outer - used;
-  if (tlen > QMTP_TAIL_MAX) {
-    errno = EMSGSIZE;
-    read_failed(s);
-  }
 
   qp[0] = 0;
   if (s->databytes && mlen > s->databytes) {
@@ -230,16 +193,12 @@ int main(void)
     }
   }
   arm(s, s->limits.data, 1);
-  stream_message(s, mlen, msgfd, &write_failed);
+  if (qmtp_session_body(&s->in, mlen, msgfd, &s->chunk, &stored, &write_failed) < 0) read_failed(s);
   if (msgfd >= 0) close(msgfd);
-  if (qmtp_read_comma(&s->in) < 0) read_failed(s);
   arm(s, s->limits.command, 0);
-  /* the sender and the recipients, then the outer comma */
-  if (qmtp_read_data(&s->in, tlen, &s->tail) < 0) {
-    if (errno != ETIMEDOUT && errno != ENOMEM) errno = EPROTO;
-    read_failed(s); /* exiting closes the envelope pipe: nothing queued */
-  }
-  if (qmqp_tail_parse(s->tail.s, s->tail.len, &t, &s->rcpts) < 0) read_failed(s);
+  /* the sender and the recipients, then the outer comma; exiting on a
+   * failure closes the envelope pipe: nothing queued */
+  if (qmqp_session_tail(&s->in, tlen, &s->tail, &t, &s->rcpts) < 0) read_failed(s);
 
   if (!bad && t.addr_error == QMTP_ADDR_LONG) bad = "Daddress too long (#5.1.3)";
   if (!bad && t.addr_error == QMTP_ADDR_SYNTAX) bad = "Dsender or recipient is not a valid address (#5.1.3)";

@@ -11,7 +11,8 @@
  * least one was accepted (otherwise the injector sees no envelope and
  * queues nothing). Each recipient gets one reply netstring, K, Z or D.
  *
- * Parsing lives in the library (qmtp, qmtp_io); every address is read
+ * Parsing lives in the library (qmtp, qmtp_io, qmtp_session, which the
+ * fuzz target fuzz_qmtpd runs); every address is read
  * by sluice-smtpd's parser (qmtp_addr_parse) and split by addr_split, as
  * sluice-send splits it, so the relay check sees the domain the mail
  * goes to. Relay policy is the one of sluice-smtpd: control/rcpthosts,
@@ -46,6 +47,7 @@
 #include "netstring.h"
 #include "qmtp.h"
 #include "qmtp_io.h"
+#include "qmtp_session.h"
 #include "queue.h"
 #include "rewrite.h"
 #include "scan.h"
@@ -271,38 +273,6 @@ static void log_message(struct server *s, unsigned long bytes, const char *qp, c
   if (ok && str_catc(l, '\n') == 0) (void)write_all(2, l->s, l->len);
 }
 
-/* Reads the message data (len bytes after the mode byte) and sends
- * what is to be stored to msgfd (-1: discard), in the queue's line
- * form (lineform.h) whatever the mode byte said: CR LF becomes LF and
- * a bare CR a space. Returns the bytes stored; sets *write_failed when
- * the injector stopped reading. */
-static unsigned long stream_message(struct server *s, size_t len, int msgfd, int *write_failed)
-{
-  struct lineform conv;
-  unsigned long stored = 0;
-
-  lineform_start(&conv);
-  while (len > 0) {
-    size_t take;
-    if (buf_avail(&s->in) == 0) {
-      ssize_t r = buf_feed(&s->in);
-      if (r == 0) errno = EPROTO;
-      if (r <= 0) read_failed(s);
-    }
-    take = buf_avail(&s->in);
-    if (take > len) take = len;
-    str_truncate(&s->chunk, 0);
-    if (msgfd >= 0 && lineform_cat(&conv, buf_peek(&s->in), take, &s->chunk) < 0) nomem(s);
-    buf_seek(&s->in, take);
-    len -= take;
-    if (!len && msgfd >= 0 && lineform_cat_end(&conv, &s->chunk) < 0) nomem(s);
-    stored += s->chunk.len;
-    if (s->chunk.len && msgfd >= 0 && !*write_failed && write_all(msgfd, s->chunk.s, s->chunk.len) < 0)
-      *write_failed = 1;
-  }
-  return stored;
-}
-
 /* One message. Returns 0 at a clean end of input before it. */
 static int one_message(struct server *s)
 {
@@ -315,18 +285,9 @@ static int one_message(struct server *s)
   unsigned long stored;
 
   arm(s, cf->limits.command, 0);
-  r = qmtp_read_len(&s->in, (size_t)-1, &len, 0);
+  r = qmtp_session_head(&s->in, &len, &mode);
   if (r == 0) return 0;
   if (r < 0) read_failed(s);
-  if (len == 0) {
-    errno = EPROTO;
-    read_failed(s); /* no mode byte */
-  }
-  if (buf_read_exact(&s->in, &mode, 1) != 1) {
-    if (errno != ETIMEDOUT) errno = EPROTO;
-    read_failed(s);
-  }
-  --len;
   qp[0] = 0;
   arm(s, cf->limits.data, 1);
   if (mode != '\n' && mode != '\r') {
@@ -343,19 +304,11 @@ static int one_message(struct server *s)
       qp[fmt_ulong(qp, (unsigned long)pid)] = 0;
     }
   }
-  stored = stream_message(s, len, msgfd, &write_failed);
+  stored = 0;
+  if (qmtp_session_body(&s->in, len, msgfd, &s->chunk, &stored, &write_failed) < 0) read_failed(s);
   if (msgfd >= 0) close(msgfd);
-  if (qmtp_read_comma(&s->in) < 0) read_failed(s);
-
   arm(s, cf->limits.command, 0);
-  if (qmtp_read_netstring(&s->in, SENDER_MAX, &s->sender) != 1) {
-    if (errno != ETIMEDOUT && errno != EMSGSIZE) errno = EPROTO;
-    read_failed(s);
-  }
-  if (qmtp_read_netstring(&s->in, QMTP_TAIL_MAX, &s->rcptblock) != 1) {
-    if (errno != ETIMEDOUT && errno != EMSGSIZE) errno = EPROTO;
-    read_failed(s);
-  }
+  if (qmtp_session_tail(&s->in, SENDER_MAX, &s->sender, &s->rcptblock) < 0) read_failed(s);
 
   /* the recipients: check the whole list before answering any */
   str_truncate(&s->decisions, 0);

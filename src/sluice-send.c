@@ -39,6 +39,7 @@
 #include "journal.h"
 #include "netstring.h"
 #include "prioq.h"
+#include "qfile.h"
 #include "queue.h"
 #include "retry.h"
 #include "rewrite.h"
@@ -53,7 +54,7 @@
 #define CH_REMOTE 1
 #define TODO_BATCH 256          /* todo entries preprocessed per round, with
                                  * one fsync per directory (group commit) */
-#define HEADER_LEN 22           /* "R" + 20 digits + NUL */
+#define HEADER_LEN QFILE_HEADER_LEN
 #define STALE_SECONDS (36L * 3600)
 #define RESCAN_SECONDS 600      /* todo is rescanned this often anyway */
 #define BOUNCE_RETRY_SECONDS 60
@@ -461,66 +462,14 @@ done:
   return r;
 }
 
-/* info: "b" birth, "u" uid, "p" pid, "F" sender, "E" - each NUL-ended. */
-struct info {
-  unsigned long birth, uid, pid;
-  str sender;
-};
-
-static int info_parse(const str *s, struct info *in)
-{
-  size_t pos = 0;
-  int seen = 0;
-  while (pos < s->len) {
-    size_t len = byte_chr(s->s + pos, s->len - pos, 0);
-    const char *f = s->s + pos;
-    if (pos + len >= s->len || len == 0) return -1;
-    switch (f[0]) {
-      case 'b': if (scan_ulong_exact(f + 1, len - 1, &in->birth) < 0) return -1; seen |= 1; break;
-      case 'u': if (scan_ulong_exact(f + 1, len - 1, &in->uid) < 0) return -1; seen |= 2; break;
-      case 'p': if (scan_ulong_exact(f + 1, len - 1, &in->pid) < 0) return -1; seen |= 4; break;
-      case 'F': if (str_copyb(&in->sender, f + 1, len - 1) < 0) return -1; seen |= 8; break;
-      case 'E': return (seen == 15 && pos + len + 1 == s->len) ? 0 : -1;
-      default: return -1;
-    }
-    pos += len + 1;
-  }
-  return -1;
-}
-
 /* 1 and the info, 0 when there is no (complete) info file, -1 error. */
-static int info_read(unsigned long id, struct info *in)
+static int info_read(unsigned long id, struct qfile_info *in)
 {
   str s = STR_INIT;
   int r = file_read_fitted(qpath("info", id), &s, 1UL << 20);
-  if (r > 0) r = info_parse(&s, in) < 0 ? 0 : 1;
+  if (r > 0) r = qfile_info_parse(&s, in) < 0 ? 0 : 1;
   str_free(&s);
   return r;
-}
-
-static int header_parse(const str *f, unsigned long *next)
-{
-  if (f->len < HEADER_LEN || f->s[0] != 'R' || f->s[HEADER_LEN - 1] != 0) return -1;
-  return scan_ulong_exact(f->s + 1, HEADER_LEN - 2, next);
-}
-
-static void header_fmt(char *h, unsigned long next)
-{
-  h[0] = 'R';
-  fmt_ulong0(h + 1, next, 20);
-  h[HEADER_LEN - 1] = 0;
-}
-
-/* Checks the records after the header: mark, address, NUL. */
-static int records_valid(const str *f)
-{
-  size_t pos = HEADER_LEN;
-  while (pos < f->len) {
-    size_t len = byte_chr(f->s + pos, f->len - pos, 0);
-    if (pos + len >= f->len || len < 2 || (f->s[pos] != 'T' && f->s[pos] != 'D')) return 0;
-    pos += len + 1;
-  }
-  return 1;
 }
 
 /* fdatasync: the bytes and what is needed to read them back (the size)
@@ -547,7 +496,7 @@ static void persist_next(struct msg *m, int c)
 {
   char h[HEADER_LEN];
   int fd = open(qpath(dirs[c], m->id), O_WRONLY | O_CLOEXEC);
-  header_fmt(h, m->next[c] > 0 ? (unsigned long)m->next[c] : 0);
+  qfile_header_fmt(h, m->next[c] > 0 ? (unsigned long)m->next[c] : 0);
   /* no fsync: a retry time lost in a crash only makes the retry early */
   if (fd < 0 || pwrite(fd, h, HEADER_LEN, 0) != HEADER_LEN) log_line("warning: unable to record retry time in ", qname.s);
   if (fd >= 0) close(fd);
@@ -628,7 +577,7 @@ static int pass_start(struct msg *m, int c)
   p = calloc(1, sizeof *p);
   if (!p) die_nomem();
   r = file_read_fitted(qpath(dirs[c], m->id), &p->file, CHANNEL_FILE_MAX);
-  if (r <= 0 || header_parse(&p->file, &(unsigned long){ 0 }) < 0 || !records_valid(&p->file)) {
+  if (r <= 0 || qfile_header_parse(&p->file, &(unsigned long){ 0 }) < 0 || !qfile_records_valid(&p->file)) {
     log_start(r == 0 ? "warning: missing " : "warning: unable to read or parse ");
     log_s(qname.s);
     log_s(": will look again in an hour");
@@ -941,7 +890,7 @@ static int send_bounce(struct msg *m)
 {
   str records = STR_INIT, original = STR_INIT, out = STR_INIT, env = STR_INIT, token = STR_INIT;
   str from = STR_INIT, to = STR_INIT, addrs = STR_INIT;
-  struct info in = { 0, 0, 0, STR_INIT };
+  struct qfile_info in = { 0, 0, 0, STR_INIT };
   struct dsn_recipient *rc = 0;
   struct dsn_message dm;
   size_t n = 0, pos = 0, i;
@@ -1112,7 +1061,7 @@ static void maybe_finish(struct msg *m)
 
 /* ---------- loading the queue and preprocessing todo ---------- */
 
-static void load_message(unsigned long id, const struct info *in, int todo_done)
+static void load_message(unsigned long id, const struct qfile_info *in, int todo_done)
 {
   struct msg *m = msg_new(id);
   struct stat st;
@@ -1131,7 +1080,7 @@ static void load_message(unsigned long id, const struct info *in, int todo_done)
     if (str_ready(&f, HEADER_LEN) == 0) {
       ssize_t got = read_full(fd, f.s, HEADER_LEN);
       f.len = got > 0 ? (size_t)got : 0;
-      if (header_parse(&f, &next) < 0) next = 0;
+      if (qfile_header_parse(&f, &next) < 0) next = 0;
     }
     close(fd);
     str_free(&f);
@@ -1153,7 +1102,7 @@ static void load_queue(void)
     if (!d) die_temp_sys("unable to open ", path.s);
     while ((de = readdir(d)) != 0) {
       unsigned long id;
-      struct info in = { 0, 0, 0, STR_INIT };
+      struct qfile_info in = { 0, 0, 0, STR_INIT };
       size_t len = byte_len(de->d_name, sizeof de->d_name);
       if (de->d_name[0] == '.' || scan_ulong_exact(de->d_name, len, &id) < 0) continue;
       if (info_read(id, &in) > 0 && !msg_find(id)) {
@@ -1177,52 +1126,46 @@ static time_t scan_last;
 struct pre {
   unsigned long id;
   time_t birth;
-  struct info in;
+  struct qfile_info in;
   str chan[2];
   unsigned long nrcpt[2];
 };
 
+/* Files recipient addr of a todo envelope under its channel. */
+static int envelope_rcpt(void *ctx, const char *addr, size_t len)
+{
+  struct pre *p = ctx;
+  str out = STR_INIT;
+  int c = rewrite_classify(&cfg.rw, addr, len, &out);
+  if (c < 0) {
+    if (errno == ENOMEM) die_nomem();
+    str_free(&out);
+    errno = EPROTO;
+    return -1;
+  }
+  c = c ? CH_LOCAL : CH_REMOTE;
+  if (str_catc(&p->chan[c], 'T') < 0 || str_cat(&p->chan[c], &out) < 0 || str_catc(&p->chan[c], 0) < 0)
+    die_nomem();
+  ++p->nrcpt[c];
+  str_free(&out);
+  return 0;
+}
+
 static int envelope_classify(struct pre *p, const str *env)
 {
-  size_t pos = 0;
-  str out = STR_INIT;
-  int seen = 0, c;
+  int c;
   char h[HEADER_LEN];
-  header_fmt(h, 0);
+  qfile_header_fmt(h, 0);
   for (c = 0; c < 2; ++c) {
     p->chan[c].len = 0;
     p->nrcpt[c] = 0;
     if (str_catb(&p->chan[c], h, HEADER_LEN) < 0) die_nomem();
   }
-  while (pos < env->len) {
-    size_t len = byte_chr(env->s + pos, env->len - pos, 0);
-    const char *f = env->s + pos;
-    if (pos + len >= env->len || len == 0) break;
-    switch (f[0]) {
-      case 'u': if (scan_ulong_exact(f + 1, len - 1, &p->in.uid) < 0) goto bad; seen |= 1; break;
-      case 'p': if (scan_ulong_exact(f + 1, len - 1, &p->in.pid) < 0) goto bad; seen |= 2; break;
-      case 'F': if (str_copyb(&p->in.sender, f + 1, len - 1) < 0) die_nomem(); seen |= 4; break;
-      case 'T':
-        if (!(seen & 4) || len < 2) goto bad;
-        c = rewrite_classify(&cfg.rw, f + 1, len - 1, &out);
-        if (c < 0) {
-          if (errno == ENOMEM) die_nomem();
-          goto bad;
-        }
-        c = c ? CH_LOCAL : CH_REMOTE;
-        if (str_catc(&p->chan[c], 'T') < 0 || str_cat(&p->chan[c], &out) < 0 || str_catc(&p->chan[c], 0) < 0)
-          die_nomem();
-        ++p->nrcpt[c];
-        break;
-      default: goto bad;
-    }
-    pos += len + 1;
+  if (qfile_envelope_parse(env, &p->in, envelope_rcpt, p) < 0) {
+    if (errno == ENOMEM) die_nomem();
+    return -1;
   }
-  str_free(&out);
-  return seen == 7 ? 0 : -1;
-bad:
-  str_free(&out);
-  return -1;
+  return 0;
 }
 
 static int write_durable_file(const char *path, const str *s)
@@ -1537,8 +1480,8 @@ static void journal_apply_one(int c, const struct journal_record *r)
   size_t pos = HEADER_LEN;
   int fd;
   if (r->letter == 'Z') return; /* deferred: retried anyway */
-  if (file_read_fitted(qpath(dirs[c], r->id), &f, CHANNEL_FILE_MAX) <= 0 || header_parse(&f, &(unsigned long){ 0 }) < 0
-      || !records_valid(&f))
+  if (file_read_fitted(qpath(dirs[c], r->id), &f, CHANNEL_FILE_MAX) <= 0 || qfile_header_parse(&f, &(unsigned long){ 0 }) < 0
+      || !qfile_records_valid(&f))
     goto done;
   while (pos < f.len) {
     size_t len = byte_chr(f.s + pos, f.len - pos, 0);

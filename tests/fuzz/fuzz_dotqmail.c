@@ -4,7 +4,12 @@
  *
  * Every line must classify within its bounds, with valid lines obeying
  * the documented argument rules; the lookup chain must end, each name
- * starting with ".qmail" and holding no "..". Quoting fed in two
+ * starting with ".qmail" and holding no "..". dotqmail_check, which
+ * sluice-local runs before it follows a file line by line, must agree
+ * with that walk: 0 exactly when no line is bad and the first is not
+ * blank, else the number of the first bad line, with every kind
+ * counted once per line. The safe extension has the input's length,
+ * no '.' and no upper-case letter. Quoting fed in two
  * pieces must equal quoting fed at once, and removing one '>' from
  * every quoted line start must give the input back. */
 #include <stddef.h>
@@ -59,12 +64,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
   str a = STR_INIT, b = STR_INIT, u = STR_INIT, name = STR_INIT;
   struct dotqmail_search srch;
   int isdef, r, steps = 0;
+  unsigned long nlines = 0, first_bad = 0, total = 0;
+  const char *check_why = 0;
 
-  (void)dotqmail_check(s, size, &why, &line, counts);
+  r = dotqmail_check(s, size, &check_why, &line, counts);
   while (dotqmail_line_next(s, size, &pos, &off, &len)) {
     enum dotqmail_kind k;
     fuzz_check(off + len <= size);
     k = dotqmail_classify(s + off, len, &aoff, &alen, &why);
+    ++nlines;
+    if (!first_bad && (k == DOTQMAIL_BAD || (nlines == 1 && len == 0))) first_bad = nlines;
     fuzz_check(aoff + alen <= len);
     if (k == DOTQMAIL_FORWARD) {
       fuzz_check(alen > 0 && alen <= DOTQMAIL_ADDR_MAX);
@@ -73,6 +82,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (k == DOTQMAIL_PROGRAM || k == DOTQMAIL_MBOX || k == DOTQMAIL_MAILDIR)
       fuzz_check(alen > 0 && memchr(s + off + aoff, 0, alen) == 0);
   }
+
+  for (i = 0; i <= DOTQMAIL_BAD; ++i) total += counts[i];
+  fuzz_check(counts[DOTQMAIL_BAD] == 0);
+  if (r == 0) {
+    fuzz_check(first_bad == 0 && line == 0 && total == nlines);
+  } else {
+    fuzz_check(r == -1 && first_bad != 0 && line == first_bad && total == first_bad - 1);
+    fuzz_check(check_why != 0 && check_why[0] != 0);
+  }
+
+  fuzz_check(dotqmail_safe_ext(&a, s, size) == 0 && a.len == size);
+  for (i = 0; i < size; ++i) fuzz_check(a.s[i] != '.' && !(a.s[i] >= 'A' && a.s[i] <= 'Z'));
 
   if (size <= 1003) {
     dotqmail_search_start(&srch, s, size);

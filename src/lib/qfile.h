@@ -1,0 +1,54 @@
+/* qfile.h: the formats of sluice-send's queue files, parsed from bytes
+ * in memory (sluice-send(8) describes them):
+ *
+ *   info        "b" birth, "u" uid, "p" pid, "F" sender, "E": each field
+ *               ended by a NUL, "E" last;
+ *   local, remote (channel files)
+ *               a header "R" + 20 decimal digits (the next attempt) + NUL,
+ *               then records: a mark ('T' to do, 'D' done), the address
+ *               (at least one byte), NUL;
+ *   todo envelope
+ *               "u" uid, "p" pid, "F" sender, then "T" recipient fields,
+ *               each ended by a NUL ("F" before any "T").
+ *
+ * Nothing here does I/O or keeps state; the caller owns every buffer.
+ * Parsers return 0 (or 1 for the predicates) on success and -1 with
+ * errno set: EPROTO for bad syntax, ENOMEM when a copy could not grow,
+ * or what a caller's callback set. */
+#ifndef SLUICE_QFILE_H
+#define SLUICE_QFILE_H
+
+#include <stddef.h>
+
+#include "str.h"
+
+#define QFILE_HEADER_LEN 22     /* "R" + 20 digits + NUL */
+
+struct qfile_info {
+  unsigned long birth, uid, pid;
+  str sender;                   /* owned by the caller */
+};
+
+/* Parses an info file: every field once at least, "E" last and nothing
+ * after it. The sender is copied into in->sender. */
+int qfile_info_parse(const str *s, struct qfile_info *in);
+
+/* Parses the header at the start of channel file f into *next. */
+int qfile_header_parse(const str *f, unsigned long *next);
+
+/* Writes the header for next into h[0..QFILE_HEADER_LEN). */
+void qfile_header_fmt(char *h, unsigned long next);
+
+/* 1 when the records after the header of f are well formed, else 0. */
+int qfile_records_valid(const str *f);
+
+/* Parses a todo envelope: uid, pid and sender go into *in, and rcpt is
+ * called with each recipient's address (without the "T") in order; a
+ * negative return from rcpt stops the parse and is returned with its
+ * errno. Parsing stops quietly at the first field that is empty or not
+ * ended by a NUL; the envelope is good (0) when u, p and F were all
+ * seen by then. */
+int qfile_envelope_parse(const str *env, struct qfile_info *in,
+                         int (*rcpt)(void *ctx, const char *addr, size_t len), void *ctx);
+
+#endif
