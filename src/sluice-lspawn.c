@@ -215,6 +215,8 @@ static int start(void *ctx, struct spawn_request *req, pid_t *pid, int *fd, str 
   char *argv[11];
   int msg = -1, r, err, ng;
 
+  /* the loop starts a request only in a slot with nothing in flight */
+  ls->slot_busy[req->slot] = 0;
   if (req->nrcpts != 1)
     return answer(work, req, 'Z', "4.3.0 sluice-lspawn takes one recipient per request", 0);
   rlen = byte_len(rcpt, req->rcpts.len);
