@@ -45,6 +45,10 @@ BH=$(getent passwd "$BU" | cut -d: -f6)
   die "maildirmake failed"
 echo example.org > "$H/control/me"
 echo example.org > "$H/control/locals"
+# every message goes to one user: no per-user cap below concurrencylocal
+# (control/concurrencyuser, sluice-control(5)), or half the deliveries
+# would be deferred
+echo 1000 > "$H/control/concurrencyuser"
 printf '=user:%s:%s:%s:%s:::\n.\n' "$BU" "$(id -u $BU)" "$(id -g $BU)" "$BH" > "$H/users/assign"
 "$H/bin/sluice-newu" || die "sluice-newu failed"
 

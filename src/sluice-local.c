@@ -1,6 +1,6 @@
 /* sluice-local: one local delivery (sluice-local(8), dot-qmail(5)).
  *
- *   sluice-local USER HOMEDIR LOCAL DASH EXT DOMAIN SENDER DEFAULTDELIVERY
+ *   sluice-local USER HOMEDIR LOCAL DASH EXT DOMAIN SENDER DEFAULTDELIVERY [TIMEOUT]
  *
  * Run by sluice-lspawn as the recipient, in the recipient's home, with
  * the message (seekable) on fd 0, a result pipe on fd 1 and the log on
@@ -24,8 +24,10 @@
 #include "dotqmail.h"
 #include "env.h"
 #include "file.h"
+#include "fmt.h"
 #include "maildir.h"
 #include "mbox.h"
+#include "scan.h"
 #include "str.h"
 #include "wait.h"
 
@@ -35,6 +37,12 @@
 #define ARG_USER_MAX 256
 #define ARG_PATH_MAX 4096
 #define MBOX_LOCK_SECONDS 30
+/* The time limit of a .qmail program when TIMEOUT is not given: as
+ * control/timeoutlocal's default (sluice-control(5)). */
+#define PROGRAM_TIMEOUT_DEFAULT 3600UL
+/* PATH of .qmail programs: their environment is built from scratch,
+ * nothing of sluice-start's comes through (dot-qmail(5)). */
+#define PROGRAM_PATH "/usr/local/bin:/usr/bin:/bin"
 
 struct local {
   const char *user, *home, *local, *dash, *ext, *domain, *sender, *dflt;
@@ -49,6 +57,7 @@ struct local {
   int verp;       /* a -owner-default file: one sender per recipient */
   str forwards;   /* collected addresses, each followed by NUL */
   unsigned long nforwards, nmaildir, nmbox, nprogram;
+  unsigned long timeout; /* seconds a program may run */
   env progenv;
 };
 
@@ -87,7 +96,7 @@ static const char *checked_arg(const char *s, size_t max, const char *what)
   return s;
 }
 
-static void setup(struct local *l, char **argv)
+static void setup(struct local *l, int argc, char **argv)
 {
   size_t ll, dl;
   time_t now = time(0);
@@ -101,6 +110,10 @@ static void setup(struct local *l, char **argv)
   l->dflt = checked_arg(argv[8], DOTQMAIL_MAX, "DEFAULTDELIVERY");
   if (l->dash[0] && l->dash[0] != '-') temp("4.3.5 sluice-local: DASH must be - or empty", 0);
   if (!l->user[0] || l->home[0] != '/') temp("4.3.5 sluice-local: bad USER or HOMEDIR", 0);
+  l->timeout = PROGRAM_TIMEOUT_DEFAULT;
+  if (argc > 9 && (scan_ulong_exact(argv[9], strlen(argv[9]), &l->timeout) < 0 || l->timeout == 0
+                   || l->timeout > DELIVER_TIMEOUT_MAX))
+    temp("4.3.5 sluice-local: TIMEOUT must be a number of seconds from 1 to 100000000", 0);
   l->extlen = strlen(l->ext);
   l->senderlen = strlen(l->sender);
   ll = strlen(l->local);
@@ -114,14 +127,17 @@ static void setup(struct local *l, char **argv)
   if (str_copy(&l->head, &l->rpline) < 0 || str_cat(&l->head, &l->dtline) < 0) nomem();
 }
 
-/* The home directory must be ours to trust: not world-writable, and
- * not sticky (the owner's sign that the .qmail files are being edited). */
+/* The home directory must be ours to trust: writable by nobody but its
+ * owner (a member of its group could otherwise plant a .qmail program
+ * that runs as the owner), and not sticky (the owner's sign that the
+ * .qmail files are being edited). */
 static void check_home(const struct local *l)
 {
   struct stat st;
   if (chdir(l->home) < 0) temp_sys("4.2.1 cannot enter the home directory ", l->home);
   if (stat(".", &st) < 0) temp_sys("4.2.1 cannot stat the home directory ", l->home);
   if (st.st_mode & S_IWOTH) temp("4.7.0 home directory is world-writable: ", l->home);
+  if (st.st_mode & S_IWGRP) temp("4.7.0 home directory is group-writable: ", l->home);
   if (st.st_mode & S_ISVTX) temp("4.2.1 home directory is sticky: its .qmail files are being edited", 0);
 }
 
@@ -137,6 +153,7 @@ static int try_qmail(struct local *l, const char *name)
   if (fstat(fd, &st) < 0) temp_sys("4.2.1 cannot stat ", name);
   if (!S_ISREG(st.st_mode)) temp("4.2.1 not a regular file: ", name);
   if (st.st_mode & S_IWOTH) temp("4.7.0 .qmail file is world-writable: ", name);
+  if (st.st_mode & S_IWGRP) temp("4.7.0 .qmail file is group-writable: ", name);
   l->text.len = 0;
   r = read_fd_all(fd, &l->text, DOTQMAIL_MAX);
   if (r < 0) {
@@ -217,7 +234,11 @@ static void setenv_b(env *e, const char *name, const char *s, size_t n)
 
 static void setenv_str(env *e, const char *name, const str *v) { setenv_b(e, name, v->s ? v->s : "", v->len); }
 
-/* The environment of .qmail programs (dot-qmail(5)). */
+/* The environment of .qmail programs (dot-qmail(5)), built from
+ * scratch: PATH, the delivery's variables, and QMAILQUEUE when the
+ * postmaster set it for sluice-local; nothing else of what sluice-start
+ * inherited (supervise's environment, its secrets, LD_ or locale
+ * variables) reaches a user's program. */
 static void program_env(struct local *l)
 {
   static const char *const hostn[3] = { "HOST2", "HOST3", "HOST4" };
@@ -227,7 +248,11 @@ static void program_env(struct local *l)
   unsigned k;
   size_t dl = strlen(l->domain);
 
-  if (env_start(e, 1) < 0) nomem();
+  if (env_start(e, 0) < 0 || env_set(e, "PATH", PROGRAM_PATH) < 0) nomem();
+  {
+    const char *q = env_get("QMAILQUEUE");
+    if (q && *q && env_set(e, "QMAILQUEUE", q) < 0) nomem();
+  }
   setenv_b(e, "SENDER", l->sender, l->senderlen);
   setenv_str(e, "NEWSENDER", &l->newsender);
   setenv_str(e, "RECIPIENT", &l->recipient);
@@ -243,7 +268,6 @@ static void program_env(struct local *l)
     setenv_str(e, extn[k - 2], &v);
   }
   if (l->is_default) setenv_b(e, "DEFAULT", l->ext + l->default_off, l->extlen - l->default_off);
-  else if (env_unset(e, "DEFAULT") < 0) nomem();
   setenv_str(e, "DTLINE", &l->dtline);
   setenv_str(e, "RPLINE", &l->rpline);
   setenv_str(e, "UFLINE", &l->ufline);
@@ -276,7 +300,17 @@ static int do_program(struct local *l, const char *cmd, size_t n)
   ch.msgfd = 0;
   ch.envelope = 0;
   ch.envlen = 0;
-  if (deliver_child_run(&ch, &out, DELIVER_TEXT_MAX, &ws) < 0) temp_sys("4.3.0 unable to run a program: ", "");
+  ch.timeout = l->timeout;
+  switch (deliver_child_run(&ch, &out, DELIVER_TEXT_MAX, &ws)) {
+  case 0: break;
+  case 1: {
+    char num[FMT_ULONG];
+    num[fmt_ulong(num, l->timeout)] = 0;
+    result('Z', "4.3.0 program did not finish within ", num,
+           " seconds (control/timeoutlocal); it was killed, with every process of its group");
+  }
+  default: temp_sys("4.3.0 unable to run a program: ", "");
+  }
   ++l->nprogram;
   st = deliver_program_status(ws);
   if (st == DELIVER_OK || st == DELIVER_STOP) {
@@ -364,6 +398,7 @@ static void inject(struct local *l, const str *sender, const char *rcpts, size_t
   ch.msgfd = 0;
   ch.envelope = envelope.s;
   ch.envlen = envelope.len;
+  ch.timeout = 0; /* the injector keeps its own time limits */
   if (deliver_child_run(&ch, 0, 0, &ws) < 0) temp_sys("4.3.0 forwarding failed: cannot run ", path.s);
   st = deliver_queue_status(ws);
   if (st == DELIVER_OK) { str_free(&envelope); str_free(&path); return; }
@@ -452,9 +487,10 @@ int main(int argc, char **argv)
   die_progname("sluice-local");
   signal(SIGPIPE, SIG_IGN);
   umask(077);
-  if (argc != 9) temp("4.3.5 sluice-local: usage: USER HOMEDIR LOCAL DASH EXT DOMAIN SENDER DEFAULTDELIVERY", 0);
+  if (argc != 9 && argc != 10)
+    temp("4.3.5 sluice-local: usage: USER HOMEDIR LOCAL DASH EXT DOMAIN SENDER DEFAULTDELIVERY [TIMEOUT]", 0);
   if (lseek(0, 0, SEEK_SET) < 0) temp_sys("4.3.0 the message on fd 0 is not seekable: ", "");
-  setup(&l, argv);
+  setup(&l, argc, argv);
   check_home(&l);
   r = deliver_header_has_dt(0, l.recipient.s, l.recipient.len);
   if (r < 0) temp_sys("4.3.0 cannot read the message: ", "");

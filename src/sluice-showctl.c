@@ -47,6 +47,7 @@ struct ctl {
 #define SERVERS_BAD "sluice-smtpd, sluice-qmtpd and sluice-qmqpd refuse every connection"
 #define SEND_BAD "sluice-send does not start (after SIGHUP it keeps the old configuration)"
 #define REMOTE_BAD "every remote delivery fails temporarily (and sluice-qmqpc every message)"
+#define LSPAWN_BAD "sluice-lspawn exits at start, and with it the delivery set (supervise retries)"
 #define SCRIPT_BAD "tcpserver in the run scripts cannot use it"
 #define DATABYTES_BAD "sluice-smtpd, sluice-qmtpd and sluice-qmqpd refuse every connection, and sluice-queue and sluice-inject every message (exit 55, 111)"
 
@@ -75,6 +76,11 @@ static const struct ctl ctls[] = {
   { "Local delivery: sluice-lspawn, read at start (svc -t sluice-send)", HEAD, 0, 0, 0, 0, 0 },
   { "defaultdelivery", ONE, "./Maildir/", "delivery (first line, .qmail syntax) for users without a .qmail file", 0, 0,
     0 },
+  { "timeoutlocal", NUM, "3600",
+    "seconds a .qmail program may run; then its process group is killed and the delivery deferred", 1,
+    100000000UL, LSPAWN_BAD },
+  { "concurrencyuser", NUM, "half of concurrencylocal, rounded up",
+    "most local deliveries at once under one uid; one more is deferred (1 to 1000)", 1, 1000, LSPAWN_BAD },
 
   { "Remote delivery: sluice-remote, read at every delivery", HEAD, 0, 0, 0, 0, 0 },
   { "helohost", ONE, "=me", "host name sluice-remote sends in EHLO/HELO", 0, 0, 0 },

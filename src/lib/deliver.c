@@ -1,10 +1,12 @@
 /* deliver.c: see deliver.h. */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <poll.h>
 #include <signal.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "buf.h"
@@ -236,16 +238,102 @@ static int feed_step(struct feed *f)
   }
 }
 
+static long long mono_ms(void)
+{
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Milliseconds for poll until deadline (-1: none), capped at cap
+ * (-1: no cap). */
+static int ms_until(long long deadline, int cap)
+{
+  long long left;
+  if (deadline < 0) return cap;
+  left = deadline - mono_ms();
+  if (left < 0) left = 0;
+  if (cap >= 0 && left > cap) left = cap;
+  return left > INT_MAX ? INT_MAX : (int)left;
+}
+
+/* 1 when the child pid has ended (it stays a zombie: its pid and so its
+ * process group id cannot be reused until it is reaped), 0 when it
+ * still runs, -1 with errno. */
+static int child_ended(pid_t pid)
+{
+  siginfo_t si;
+  memset(&si, 0, sizeof si);
+  if (waitid(P_PID, (id_t)pid, &si, WEXITED | WNOHANG | WNOWAIT) < 0) return errno == EINTR ? 0 : -1;
+  return si.si_pid == pid;
+}
+
+/* Runs in the child before execve: a process group of its own, so the
+ * whole tree of a program over its time limit can be signalled. */
+static int own_group(void *arg)
+{
+  (void)arg;
+  return setpgid(0, 0);
+}
+
+/* Reads what the output pipe has: appended to output while it is below
+ * outmax, the rest dropped; end of file closes it. 0, or -1 with errno. */
+static int drain(int *fd, str *output, size_t outmax)
+{
+  char rbuf[4096];
+  ssize_t n = read(*fd, rbuf, sizeof rbuf);
+  if (n < 0) return errno == EINTR || errno == EAGAIN ? 0 : -1;
+  if (n == 0) close_fd(fd);
+  if (n > 0 && output && output->len < outmax) {
+    size_t take = (size_t)n;
+    if (take > outmax - output->len) take = outmax - output->len;
+    if (str_catb(output, rbuf, take) < 0) return -1;
+  }
+  return 0;
+}
+
+/* The time limit passed: SIGTERM to the group, a grace for it to end,
+ * SIGKILL to the group, then the child is reaped. The output read
+ * meanwhile is dropped. */
+static void kill_expired(pid_t pid, struct feed *fin, struct feed *fev, int *out, int *wstatus)
+{
+  long long grace = mono_ms() + (long long)DELIVER_KILL_GRACE * 1000;
+  int nap = 1;
+
+  kill(-pid, SIGTERM);
+  kill(-pid, SIGCONT); /* a stopped process would never see SIGTERM */
+  close_fd(&fin->fd);
+  close_fd(&fev->fd);
+  while (mono_ms() < grace) {
+    if (*out >= 0) {
+      struct pollfd p;
+      p.fd = *out;
+      p.events = POLLIN;
+      p.revents = 0;
+      if (poll(&p, 1, ms_until(grace, -1)) > 0 && drain(out, 0, 0) < 0) break;
+      continue;
+    }
+    if (child_ended(pid) != 0) break;
+    poll(0, 0, ms_until(grace, nap));
+    if (nap < 64) nap *= 2;
+  }
+  kill(-pid, SIGKILL);
+  close_fd(out);
+  wait_pid(pid, wstatus);
+}
+
 int deliver_child_run(const struct deliver_child *c, str *output, size_t outmax, int *wstatus)
 {
   int in[2] = { -1, -1 }, ev[2] = { -1, -1 }, out[2] = { -1, -1 }, e;
   child_fd fds[3];
+  child_spec sp;
   size_t nfds = 0;
   pid_t pid = -1;
   static struct feed fin, fev; /* 64 KB each: kept off the stack */
-  char rbuf[4096];
+  long long deadline = -1;
 
   fin.fd = fev.fd = -1;
+  if (c->timeout > DELIVER_TIMEOUT_MAX) { errno = EINVAL; return -1; }
   if (lseek(c->msgfd, 0, SEEK_SET) < 0) return -1;
   if (pipe_cloexec(in) < 0) goto fail;
   fds[nfds].to = 0; fds[nfds++].from = in[0];
@@ -257,8 +345,16 @@ int deliver_child_run(const struct deliver_child *c, str *output, size_t outmax,
     fds[nfds].to = 1; fds[nfds++].from = out[1];
     fds[nfds].to = 2; fds[nfds++].from = out[1];
   }
-  pid = child_spawn(c->path, c->argv, c->envp, fds, nfds);
+  memset(&sp, 0, sizeof sp);
+  sp.path = c->path;
+  sp.argv = c->argv;
+  sp.envp = c->envp;
+  sp.fds = fds;
+  sp.nfds = nfds;
+  if (c->timeout) sp.prepare = own_group;
+  pid = child_start(&sp);
   if (pid < 0) goto fail;
+  if (c->timeout) deadline = mono_ms() + (long long)c->timeout * 1000;
   close_fd(&in[0]);
   close_fd(&ev[0]);
   close_fd(&out[1]);
@@ -276,23 +372,32 @@ int deliver_child_run(const struct deliver_child *c, str *output, size_t outmax,
     if (fin.fd >= 0) { ifin = np; p[np].fd = fin.fd; p[np].events = POLLOUT; p[np++].revents = 0; }
     if (fev.fd >= 0) { ifev = np; p[np].fd = fev.fd; p[np].events = POLLOUT; p[np++].revents = 0; }
     if (out[0] >= 0) { iout = np; p[np].fd = out[0]; p[np].events = POLLIN; p[np++].revents = 0; }
-    r = poll(p, (nfds_t)np, -1);
+    r = poll(p, (nfds_t)np, ms_until(deadline, -1));
     if (r < 0) {
       if (errno == EINTR) continue;
       goto fail;
     }
+    if (r == 0 && deadline >= 0 && mono_ms() >= deadline) {
+      kill_expired(pid, &fin, &fev, &out[0], wstatus);
+      return 1;
+    }
     if (ifin >= 0 && p[ifin].revents && feed_step(&fin) < 0) goto fail;
     if (ifev >= 0 && p[ifev].revents && feed_step(&fev) < 0) goto fail;
-    if (iout >= 0 && p[iout].revents) {
-      ssize_t n = read(out[0], rbuf, sizeof rbuf);
-      if (n < 0 && errno != EINTR && errno != EAGAIN) goto fail;
-      if (n == 0) close_fd(&out[0]);
-      if (n > 0 && output && output->len < outmax) {
-        size_t take = (size_t)n;
-        if (take > outmax - output->len) take = outmax - output->len;
-        if (str_catb(output, rbuf, take) < 0) goto fail;
+    if (iout >= 0 && p[iout].revents && drain(&out[0], output, outmax) < 0) goto fail;
+  }
+  /* every pipe is closed, but the child may still run: under a time
+   * limit it must end before the deadline too */
+  if (deadline >= 0) {
+    int nap = 1, ended;
+    while ((ended = child_ended(pid)) == 0) {
+      if (mono_ms() >= deadline) {
+        kill_expired(pid, &fin, &fev, &out[0], wstatus);
+        return 1;
       }
+      poll(0, 0, ms_until(deadline, nap));
+      if (nap < 64) nap *= 2;
     }
+    if (ended < 0) goto fail;
   }
   if (wait_pid(pid, wstatus) < 0) return -1;
   return 0;
@@ -300,7 +405,7 @@ int deliver_child_run(const struct deliver_child *c, str *output, size_t outmax,
 fail:
   e = errno;
   /* the child must not see a cut message as a whole one */
-  if (pid > 0) { kill(pid, SIGKILL); }
+  if (pid > 0) kill(c->timeout ? -pid : pid, SIGKILL);
   close_fd(&in[0]); close_fd(&in[1]); close_fd(&ev[0]); close_fd(&ev[1]);
   close_fd(&out[0]); close_fd(&out[1]);
   if (pid > 0) {

@@ -66,6 +66,12 @@ int deliver_ext_part(str *out, const char *ext, size_t n, unsigned k);
  * where rcpt is RL@RH (RL alone when rcpt has no '@'). Replaces out. */
 int deliver_verp_sender(str *out, const char *local, const char *domain, const char *rcpt, size_t rlen);
 
+/* Longest time limit of a child, in seconds (about three years; far
+ * above anything useful, low enough that milliseconds never wrap). */
+#define DELIVER_TIMEOUT_MAX 100000000UL
+/* Seconds between SIGTERM and SIGKILL to a child over its time limit. */
+#define DELIVER_KILL_GRACE 5
+
 /* Runs a child and feeds it.
  *   fd 0 of the child: a pipe carrying head[0..headlen) and then the
  *     whole content of msgfd (read from offset 0) in the queue's line
@@ -77,9 +83,21 @@ int deliver_verp_sender(str *out, const char *local, const char *domain, const c
  * The pipes are fed and drained together with poll(), so no order of
  * reads in the child can deadlock. A child that stops reading early is
  * not an error (its exit code decides). SIGPIPE must be ignored by the
- * caller. Returns 0 with *wstatus the child's wait status, or -1 with
- * errno when the child could not be started or a pipe failed (the
- * child, if started, has been reaped then). */
+ * caller.
+ *   With timeout non-zero (seconds, at most DELIVER_TIMEOUT_MAX) the
+ * child runs in a process group of its own and everything, its exit
+ * included, must be done within timeout seconds of its start; after
+ * that the whole group gets SIGTERM (and SIGCONT), the pipes to the
+ * child are closed, and after at most DELIVER_KILL_GRACE seconds more
+ * (less when the child has ended and its output pipe is closed) the
+ * group gets SIGKILL, before the child is reaped, so the group id
+ * cannot have been reused. A descendant that leaves the group (setsid,
+ * setpgid) escapes this.
+ * Returns 0 with *wstatus the child's wait status; 1 when the time
+ * limit passed (*wstatus as reaped after the kill); or -1 with errno
+ * when the child could not be started or a pipe failed (the child, if
+ * started, has been killed, with its group when it has one, and
+ * reaped then). */
 struct deliver_child {
   const char *path;
   char *const *argv;
@@ -89,6 +107,7 @@ struct deliver_child {
   int msgfd;
   const char *envelope;
   size_t envlen;
+  unsigned long timeout; /* seconds; 0: no limit and no process group */
 };
 int deliver_child_run(const struct deliver_child *c, str *output, size_t outmax, int *wstatus);
 

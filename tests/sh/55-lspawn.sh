@@ -13,7 +13,14 @@
 #  - users/assign (exact and prefix) routes to the assigned uid/home,
 #    a prefix's ext gets the rest of the address;
 #  - an unknown local part goes to the alias user, whole local part as
-#    extension; a users/cdb naming uid 0 is refused (Z);
+#    extension; a users/cdb naming uid 0 is refused (Z), and so are
+#    gid 0, the uid of a role user, the queue's group, a home with a
+#    newline and a bad dash (Z 4.3.5, nothing run);
+#  - control/timeoutlocal passed on as sluice-local's 9th argument
+#    (3600 by default);
+#  - control/concurrencyuser 1: of two slow deliveries for one user
+#    the second is answered Z at once, while one for another user runs;
+#    a delivery after the first ended runs again;
 #  - K with exit 111, a crash, no output: Z; Z and D passed on; a huge
 #    answer capped; a missing message file: Z;
 #  - 5 slow requests at once all answered, with their slots, in about
@@ -104,6 +111,8 @@ case \$3 in
 esac
 EOF
 chmod 755 "$H/bin/sluice-local"
+# many requests for one user at once below: no per-user cap there
+echo 1000 > "$H/control/concurrencyuser"
 
 # lsp: runs sluice-lspawn on $T/req; results decoded and sorted in
 # $T/out, its log in $T/err, exit code in lrc.
@@ -125,14 +134,14 @@ lsp
 check_eq "passwd user: exit 0" "$lrc" 0
 check_eq "passwd user: results" "$(cat "$T/out")" "0 K ok${nl}1 K ok"
 check_eq "passwd user: uid, gid, groups, cwd, args" "$(info "$TU" | grep -v '^groups')" \
-  "uid $TUID${nl}gid $TGID${nl}cwd $THOME${nl}argc 8${nl}arg:$TU${nl}arg:$THOME${nl}arg:$TU${nl}arg:${nl}arg:${nl}arg:example.org${nl}arg:sender@example.org${nl}arg:./Maildir/"
+  "uid $TUID${nl}gid $TGID${nl}cwd $THOME${nl}argc 9${nl}arg:$TU${nl}arg:$THOME${nl}arg:$TU${nl}arg:${nl}arg:${nl}arg:example.org${nl}arg:sender@example.org${nl}arg:./Maildir/${nl}arg:3600"
 case " $(info "$TU" | sed -n 's/^groups //p') " in
   *" $TXG "*) ok "supplementary group" ;;
   *) bad "supplementary group" "$(info "$TU")" ;;
 esac
 check_eq "passwd user: message on fd 0" "$(cat "$T/log/$TU.msg")" "$(cat "$MSG")"
 check_eq "case ignored, extension split off" "$(info SluiceTU55-Ext | grep '^uid \|^arg:')" \
-  "uid $TUID${nl}arg:$TU${nl}arg:$THOME${nl}arg:SluiceTU55-Ext${nl}arg:-${nl}arg:ext${nl}arg:Example.Org${nl}arg:${nl}arg:./Maildir/"
+  "uid $TUID${nl}arg:$TU${nl}arg:$THOME${nl}arg:SluiceTU55-Ext${nl}arg:-${nl}arg:ext${nl}arg:Example.Org${nl}arg:${nl}arg:./Maildir/${nl}arg:3600"
 
 # --- sluice-getpw on its own (as the passwd user) ---
 U_PASSWD=$(role passwd)
@@ -153,8 +162,17 @@ chown "$TU" "$THOME"
 # --- control/defaultdelivery ---
 echo './Mailbox' > "$H/control/defaultdelivery"
 : > "$T/req"; req 0 "$ID" s@x "$TU-dd@example.org"; lsp
-check_eq "defaultdelivery passed on" "$(info "$TU-dd" | tail -n 1)" "arg:./Mailbox"
+check_eq "defaultdelivery passed on" "$(info "$TU-dd" | tail -n 2 | head -n 1)" "arg:./Mailbox"
 rm -f "$H/control/defaultdelivery"
+
+# --- control/timeoutlocal ---
+echo 17 > "$H/control/timeoutlocal"
+: > "$T/req"; req 0 "$ID" s@x "$TU-to@example.org"; lsp
+check_eq "timeoutlocal passed on" "$(info "$TU-to" | tail -n 1)" "arg:17"
+echo 0 > "$H/control/timeoutlocal"
+: > "$T/req"; req 0 "$ID" s@x "$TU-to0@example.org"; lsp
+check_eq "timeoutlocal 0 refused: exit 111" "$lrc" 111
+rm -f "$H/control/timeoutlocal"
 
 # --- users/assign ---
 mkdir "$T/alt" && chown "$TU" "$T/alt"
@@ -170,7 +188,7 @@ req 1 "$ID" s@x List-Foo@example.org
 lsp
 check_eq "assign: results" "$(cat "$T/out")" "0 K ok${nl}1 K ok"
 check_eq "assign exact: uid, cwd, args" "$(info joe | grep '^uid \|^cwd \|^arg:')" \
-  "uid $TUID${nl}cwd $T/alt${nl}arg:$TU${nl}arg:$T/alt${nl}arg:joe${nl}arg:${nl}arg:${nl}arg:example.org${nl}arg:s@x${nl}arg:./Maildir/"
+  "uid $TUID${nl}cwd $T/alt${nl}arg:$TU${nl}arg:$T/alt${nl}arg:joe${nl}arg:${nl}arg:${nl}arg:example.org${nl}arg:s@x${nl}arg:./Maildir/${nl}arg:3600"
 check_eq "assign prefix: ext gets the rest" "$(info List-Foo | sed -n '6,10p')" \
   "arg:$TU${nl}arg:$T/alt${nl}arg:List-Foo${nl}arg:-${nl}arg:l-foo"
 
@@ -186,6 +204,25 @@ check_eq "alias: uid, cwd, user, dash, ext" "$(info Nobody55-X | sed -n '1p;4p;6
 : > "$T/req"; req 0 "$ID" s@x rootish@example.org; lsp
 check_eq "uid 0 refused" "$(cat "$T/out")" "0 Z 4.3.0 refusing to deliver as root"
 check_fail "uid 0: nothing run" test -f "$T/log/rootish.info"
+
+# --- other answers of the lookup that must not be used ---
+# refused NAME LOCAL WHY USER UID GID HOME DASH: a users/cdb with that
+# record for LOCAL gives Z 4.3.5 with WHY, and runs nothing
+refused() {
+  name=$1 lp=$2 why=$3; shift 3
+  printf '%s\000' "$@" > "$T/rec"
+  { printf '+%d,%d:=%s->' $((${#lp} + 1)) "$(wc -c < "$T/rec")" "$lp"; cat "$T/rec"; printf '\n\n'; } |
+    "$BIN/tests/cdbtool" make "$H/users/cdb"
+  : > "$T/req"; req 0 "$ID" s@x "$lp@example.org"; lsp
+  check_eq "$name refused" "$(cat "$T/out")" "0 Z 4.3.5 refusing the answer of the user lookup: $why"
+  check_fail "$name: nothing run" test -f "$T/log/$lp.info"
+}
+refused "gid 0" gidzero "gid 0 (the root group)" "$TU" "$TUID" 0 "$THOME" '' ''
+refused "role uid" roleuid "the uid of a sluice role user" "$TU" "$(id -u "$(role queue)")" "$TGID" "$THOME" '' ''
+refused "queue group" qgroup "the gid of the queue's group" "$TU" "$TUID" "$(getent group "$(role group)" | cut -d: -f3)" "$THOME" '' ''
+refused "home with a newline" homenl "home not an absolute path, too long or holding a control byte" \
+  "$TU" "$TUID" "$TGID" "$THOME${nl}x" '' ''
+refused "bad dash" baddash "dash neither empty nor -" "$TU" "$TUID" "$TGID" "$THOME" '+' ''
 rm -f "$H/users/cdb" "$H/users/assign"
 
 # --- answers ---
@@ -251,6 +288,24 @@ check "malformed request logged" grep -q 'malformed request dropped' "$T/err"
 printf '3:abc,x' > "$T/req"
 lsp
 check_eq "framing error: exit 111" "$lrc" 111
+
+# --- control/concurrencyuser 1: one delivery at a time per uid ---
+# (the last request is written 2 s after the others, when the first
+# has ended)
+echo 1 > "$H/control/concurrencyuser"
+: > "$T/req"
+{ "$SR" 20 "$ID" s@x "$TU-slowa@example.org"; "$SR" 21 "$ID" s@x "$TU-slowb@example.org"
+  "$SR" 22 "$ID" s@x "Nobody55-slowc@example.org"; } > "$T/req1"
+"$SR" 23 "$ID" s@x "$TU-slowd@example.org" > "$T/req2"
+{ cat "$T/req1"; sleep 2; cat "$T/req2"; } | (cd "$H" && ./bin/sluice-lspawn) > "$T/res" 2> "$T/err"
+lrc=$?
+"$SR" -d < "$T/res" | sort > "$T/out"
+check_eq "per-user cap: exit 0" "$lrc" 0
+check_eq "per-user cap: second for the same uid deferred, other user and a later one run" "$(cat "$T/out")" \
+  "20 K ok${nl}21 Z 4.4.5 too many deliveries in progress for this user (control/concurrencyuser); retried later${nl}22 K ok${nl}23 K ok"
+check_fail "per-user cap: the deferred one not run" test -f "$T/log/$TU-slowb.info"
+check "per-user cap: the other user's ran" test -f "$T/log/Nobody55-slowc.info"
+rm -f "$H/control/concurrencyuser"
 
 # --- sluice-rspawn ---
 mkdir "$T/rlog" && chmod 1777 "$T/rlog"

@@ -7,15 +7,18 @@
 #
 #  - default delivery to ./Maildir/ without .qmail; a Maildir line; an
 #    mbox line twice (From_ quoting, two messages); ENOSPC on an mbox;
-#  - a program line: its uid, environment and stdin; exit codes 0, 99,
-#    100, 111, 64 and a crash;
+#  - a program line: its uid, environment (built from scratch: a fixed
+#    PATH, nothing of the caller's but QMAILQUEUE) and stdin; exit codes
+#    0, 99, 100, 111, 64 and a crash; the time limit (TIMEOUT 2): a
+#    program and its background child killed, Z, within a few seconds;
 #  - forwards through QMAILQUEUE (a stand-in that saves message and
 #    envelope), the owner and VERP senders, bounces keep their sender,
 #    injector exit codes;
 #  - .qmail-ext and -default chains with DEFAULT, case and '.' folding;
 #    a missing extension file (D 5.1.1); empty and comment-only files;
 #  - loop detection (D 5.4.6); a read-only Maildir (Z, nothing in new/);
-#    world-writable .qmail or home, sticky home, blank first line (Z);
+#    world-writable or group-writable .qmail or home, sticky home,
+#    blank first line (Z);
 #  - sluice-maildirmake.
 . "$(dirname "$0")/../lib.sh"
 need_root
@@ -182,7 +185,11 @@ expect "mbox on a full disk" Z 111 "No space left"
 # 4. a program line
 qm .qmail-prog '|id -u > prog.uid; env > prog.env; cat > prog.in
 '
+SLUICE_LSAFE_MARKER=leak60
+QMAILQUEUE=/nonexistent/qq
+export SLUICE_LSAFE_MARKER QMAILQUEUE
 deliver "$U-prog" "-" "prog"
+unset SLUICE_LSAFE_MARKER QMAILQUEUE
 expect "program" K 0
 check_eq "program: runs as the user" "$(cat "$HOMEDIR/prog.uid")" "$UID_U"
 envis() { check_eq "program env $1" "$(grep "^$1=" "$HOMEDIR/prog.env" | head -n 1)" "$1=$2"; }
@@ -200,6 +207,9 @@ envis RPLINE "Return-Path: <$SENDER>"
 envis DTLINE "Delivered-To: $U-prog@$DOM"
 check "program env UFLINE" grep -q "^UFLINE=From $SENDER [A-Z][a-z][a-z] " "$HOMEDIR/prog.env"
 check_fail "program env: no DEFAULT" grep -q '^DEFAULT=' "$HOMEDIR/prog.env"
+envis PATH /usr/local/bin:/usr/bin:/bin
+envis QMAILQUEUE /nonexistent/qq
+check_fail "program env: nothing else of the caller's" grep -q 'SLUICE_LSAFE_MARKER\|leak60' "$HOMEDIR/prog.env"
 check "program: stdin = the message as queued (qmail: no header lines added)" cmp -s "$HOMEDIR/prog.in" "$T/msg"
 
 # exit codes
@@ -230,6 +240,23 @@ qm .qmail-ex64 '|exit 64
 '
 deliver "$U-ex64" - ex64
 expect "exit 64" D 100 "exited 64"
+qm .qmail-slow '|sleep 100 & echo $! > slow.pid; sleep 100
+./Mex/
+'
+t0=$(date +%s)
+(cd "$HOMEDIR" && as_user "$L" "$U" "$HOMEDIR" "$U-slow" - slow "$DOM" "$SENDER" ./Maildir/ 2 \
+   < "$T/msg" > "$T/res" 2> "$T/log")
+rc=$?; res=$(cat "$T/res")
+t1=$(date +%s)
+expect "time limit" Z 111 "4.3.0 program did not finish within 2 seconds"
+if [ $((t1 - t0)) -le 5 ]; then ok "time limit: ended in time"; else bad "time limit: ended in time" "$((t1 - t0)) s"; fi
+check_eq "time limit: next line not done" "$(mlist "$HOMEDIR/Mex" | wc -l)" 1
+gone() { ! kill -0 "$1" 2> /dev/null || [ "$(ps -o stat= -p "$1" | cut -c1)" = Z ]; }
+check "time limit: the background child is gone too" gone "$(cat "$HOMEDIR/slow.pid")"
+(cd "$HOMEDIR" && as_user "$L" "$U" "$HOMEDIR" "$U-ex0" - ex0 "$DOM" "$SENDER" ./Maildir/ 0 \
+   < "$T/msg" > "$T/res" 2> "$T/log")
+rc=$?; res=$(cat "$T/res")
+expect "TIMEOUT 0 refused" Z 111 "TIMEOUT"
 qm .qmail-crash '|kill -9 $$
 '
 deliver "$U-crash" - crash
@@ -375,6 +402,9 @@ qm .qmail-ww './Maildir/
 chmod 666 "$HOMEDIR/.qmail-ww"
 deliver "$U-ww" - ww
 expect "world-writable .qmail" Z 111 "world-writable"
+chmod 664 "$HOMEDIR/.qmail-ww"
+deliver "$U-ww" - ww
+expect "group-writable .qmail" Z 111 "4.7.0 .qmail file is group-writable"
 qm .qmail-blank '
 ./Maildir/
 '
@@ -387,6 +417,9 @@ expect "unrecognised line" Z 111 "line 1"
 chmod 757 "$HOMEDIR"
 deliver "$U" "" ""
 expect "world-writable home" Z 111 "world-writable"
+chmod 775 "$HOMEDIR"
+deliver "$U" "" ""
+expect "group-writable home" Z 111 "4.7.0 home directory is group-writable"
 chmod 1755 "$HOMEDIR"
 deliver "$U" "" ""
 expect "sticky home" Z 111 "sticky"

@@ -1,15 +1,20 @@
 /* test_deliver.c: exit code tables, result text sanitising, header
  * lines, the Delivered-To loop check, HOSTn/EXTn, VERP senders, and
- * deliver_child_run feeding real children (deliver.h). */
+ * deliver_child_run feeding real children (deliver.h), with its time
+ * limit: the whole process group killed, SIGKILL after the grace. */
+#include <errno.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "check.h"
 #include "deliver.h"
 #include "file.h"
+#include "scan.h"
 #include "str.h"
+#include "wait.h"
 
 #define EXITED(c) ((c) << 8)
 
@@ -46,6 +51,43 @@ static int sanitized_is(const char *in, size_t n, size_t max, const char *want)
   ok = s.len == strlen(want) && memcmp(s.s, want, s.len) == 0;
   str_free(&s);
   return ok;
+}
+
+static long long now_ms(void)
+{
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* 1 when the process whose pid the file holds is gone (no such process,
+ * or a zombie waiting for init), within a second; 0 otherwise. */
+static int pid_gone(const char *file)
+{
+  str t = STR_INIT, proc = STR_INIT;
+  unsigned long pid = 0;
+  int k, gone = 0;
+  if (file_read(file, &t, 100) != 1 || scan_ulong(t.s, t.len, &pid) == 0 || pid == 0) goto done;
+  str_copys(&proc, "/proc/");
+  str_catulong(&proc, pid);
+  str_cats(&proc, "/stat");
+  str_0(&proc);
+  for (k = 0; k < 100 && !gone; ++k) {
+    if (kill((pid_t)pid, 0) < 0 && errno == ESRCH) gone = 1;
+    else if (file_read(proc.s, &t, 4096) == 1 && t.len > 0) {
+      size_t i = t.len;
+      while (i > 0 && t.s[i - 1] != ')') --i; /* the state follows the name */
+      if (i + 1 < t.len && t.s[i + 1] == 'Z') gone = 1;
+    }
+    if (!gone) {
+      struct timespec ts = { 0, 10000000 };
+      nanosleep(&ts, 0);
+    }
+  }
+done:
+  str_free(&t);
+  str_free(&proc);
+  return gone;
 }
 
 int main(void)
@@ -178,6 +220,54 @@ int main(void)
   /* a missing program */
   c.path = "/nonexistent/prog";
   CHECK(deliver_child_run(&c, &out, 1000, &ws) == -1);
+
+  /* the time limit: a program within it is not touched */
+  {
+    long long t0;
+    c.path = "/bin/sh";
+    c.timeout = 5;
+    argv[2] = (char *)"cat > /dev/null; echo done; exit 3";
+    out.len = 0;
+    t0 = now_ms();
+    CHECK(deliver_child_run(&c, &out, 1000, &ws) == 0 && ((ws >> 8) & 255) == 3);
+    CHECK_BYTES(out.s, out.len, "done\n");
+    CHECK(now_ms() - t0 < 2000);
+    /* over it: the program and its background child, which holds the
+     * output pipe, are both killed by SIGTERM to the group */
+    c.timeout = 1;
+    str_copys(&s, "sleep 100 & echo $! > ");
+    str_cats(&s, in_dir("bg.pid"));
+    str_cats(&s, "; sleep 100");
+    str_0(&s);
+    argv[2] = s.s;
+    t0 = now_ms();
+    CHECK(deliver_child_run(&c, &out, 1000, &ws) == 1);
+    CHECK(now_ms() - t0 >= 1000 && now_ms() - t0 < 3000);
+    CHECK(wait_crashed(ws) == SIGTERM);
+    CHECK(pid_gone(in_dir("bg.pid")));
+    /* pipes closed early, then a long sleep: the limit still holds */
+    argv[2] = (char *)"exec < /dev/null > /dev/null 2>&1; sleep 100";
+    t0 = now_ms();
+    CHECK(deliver_child_run(&c, &out, 1000, &ws) == 1);
+    CHECK(now_ms() - t0 < 3000);
+    /* SIGTERM ignored: SIGKILL after the grace, to the whole group */
+    str_copys(&s, "trap '' TERM; sleep 100 & echo $! > ");
+    str_cats(&s, in_dir("bg.pid"));
+    str_cats(&s, "; sleep 100");
+    str_0(&s);
+    argv[2] = s.s;
+    t0 = now_ms();
+    CHECK(deliver_child_run(&c, &out, 1000, &ws) == 1);
+    CHECK(now_ms() - t0 >= 1000 + DELIVER_KILL_GRACE * 1000 - 100);
+    CHECK(now_ms() - t0 < 3000 + DELIVER_KILL_GRACE * 1000);
+    CHECK(wait_crashed(ws) == SIGKILL);
+    CHECK(pid_gone(in_dir("bg.pid")));
+    CHECK(unlink(in_dir("bg.pid")) == 0);
+    /* out of range */
+    c.timeout = DELIVER_TIMEOUT_MAX + 1;
+    CHECK(deliver_child_run(&c, &out, 1000, &ws) == -1 && errno == EINVAL);
+    c.timeout = 0;
+  }
   close(msg);
 
   /* a queued message with CR LF and bare CRs reaches the program in
