@@ -54,6 +54,9 @@
 #define CH_REMOTE 1
 #define TODO_BATCH 256          /* todo entries preprocessed per round, with
                                  * one fsync per directory (group commit) */
+#define TODO_BATCH_BYTES (16UL << 20) /* and at most about this many envelope
+                                 * bytes per round: memory stays bounded
+                                 * however large the envelopes are */
 #define HEADER_LEN QFILE_HEADER_LEN
 #define STALE_SECONDS (36L * 3600)
 #define RESCAN_SECONDS 600      /* todo is rescanned this often anyway */
@@ -1193,7 +1196,8 @@ static int todo_round(void)
 
   if (!scan_active) return 0;
   memset(dirty, 0, sizeof dirty);
-  while (nb < TODO_BATCH && looked < 4 * TODO_BATCH) {
+  size_t batch_bytes = 0;
+  while (nb < TODO_BATCH && looked < 4 * TODO_BATCH && batch_bytes < TODO_BATCH_BYTES) {
     struct dirent *de;
     unsigned long id;
     struct stat st;
@@ -1275,6 +1279,7 @@ static int todo_round(void)
       for (c = 0; c < 2; ++c) str_free(&batch[nb].chan[c]);
       continue;
     }
+    batch_bytes += env.len;
     ++nb;
   }
 
