@@ -84,6 +84,7 @@ sh tools/services "$H" > "$T/services.out" 2>&1 || bad "tools/services" "$(cat "
 echo "remote.example:127.0.0.1:$P_SINK" > "$H/control/smtproutes"
 echo 10 > "$H/control/concurrencylocal"
 echo 10 > "$H/control/concurrencyremote"
+echo 10 > "$H/control/concurrencyuser"   # all local mail here goes to one user
 mkdir "$T/sink"
 python3 tests/smtpsink.py --host 127.0.0.1 --port "$P_SINK" --dir "$T/sink" --ready "$T/sink.ready" \
   --pipelining --8bitmime --sleep eom=0.3 2> "$T/sink.err" &
