@@ -12,7 +12,7 @@
  * Checked: a failure is a protocol error (EPROTO or EMSGSIZE: the
  * input is a regular file, so no timeout), which qmtp_read_error calls
  * permanent; the bytes stored for a message are its text less each CR
- * just before an LF (CR mode) or the text itself (LF mode); the head
+ * just before an LF, whatever the mode (the queue's line form); the head
  * and tail consume exactly the framing around the text; sender and
  * recipients stay within their bounds. */
 #define _GNU_SOURCE
@@ -105,7 +105,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (msgfd >= 0) {
       size_t i;
       for (i = 0; i < len; ++i)
-        expect += !(mode == '\r' && s[start + i] == '\r' && i + 1 < len && s[start + i + 1] == '\n');
+        expect += !(s[start + i] == '\r' && i + 1 < len && s[start + i + 1] == '\n'); /* lineform.h */
     }
     fuzz_check(stored == expect);
     if (qmtp_session_tail(&in, 4096, &sender, &rcptblock) < 0) { failed(); break; }
