@@ -1617,7 +1617,14 @@ int main(void)
   if (chdir("queue") < 0) die_temp_sys("unable to switch to the queue");
   lockfd = open("lock/sendmutex", O_WRONLY | O_CLOEXEC);
   if (lockfd < 0) die_temp_sys("unable to open lock/sendmutex");
-  if (lock_exnb(lockfd) < 0) die_temp("another sluice-send is running");
+  if (lock_exnb(lockfd) < 0) {
+    /* the sluice-send of an earlier set, finishing its deliveries after
+     * its sluice-start died (sluice-start(8)): wait for it */
+    log_line("status: waiting for another sluice-send to end", 0);
+    log_flush();
+    while (lock_ex(lockfd) < 0)
+      if (errno != EINTR) die_temp_sys("unable to lock lock/sendmutex");
+  }
   /* queue names are relative to queue/; reload() steps back up to
    * conf-home for the control files */
 

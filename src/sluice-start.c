@@ -19,6 +19,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -162,6 +163,26 @@ static int drop_privileges(void *arg)
   return priv_drop(id->uid, id->gid, &id->gid, 1);
 }
 
+static pid_t start_parent; /* our pid, for the children's check */
+
+/* sluice-send's child step: the privilege drop, then a SIGTERM for it
+ * when we die (set after the drop, which would clear it). Killed with
+ * kill -9, sluice-start cannot wind the set down: without this the set
+ * would run on unsupervised and hold lock/sendmutex, so that every set
+ * supervise starts after it would be refused. With it sluice-send
+ * finishes its deliveries and ends, the others then see end of file,
+ * and the next set's sluice-send, which waits for lock/sendmutex,
+ * takes over. */
+static int send_prepare(void *arg)
+{
+  if (drop_privileges(arg) < 0) return -1;
+#ifdef PR_SET_PDEATHSIG
+  if (prctl(PR_SET_PDEATHSIG, SIGTERM) < 0) return -1;
+  if (getppid() != start_parent) return -1; /* died already */
+#endif
+  return 0;
+}
+
 static pid_t start_one(struct set *s, enum member m, const child_fd *fds, size_t nfds)
 {
   static char *argv_of[M_COUNT][2];
@@ -175,7 +196,7 @@ static pid_t start_one(struct set *s, enum member m, const child_fd *fds, size_t
   sp.fds = fds;
   sp.nfds = nfds;
   sp.dir = 0;
-  sp.prepare = s->drop[m] ? drop_privileges : 0;
+  sp.prepare = m == M_SEND ? send_prepare : s->drop[m] ? drop_privileges : 0;
   sp.arg = &s->ids[m];
   return s->pid[m] = child_start(&sp);
 }
@@ -351,6 +372,7 @@ int main(int argc, char **argv)
     logger_path(&s, argv[1]);
   }
   for (m = M_CLEAN; m < M_COUNT; ++m) program_path(&s, m);
+  start_parent = getpid();
   setup_signals(&selfpipe);
   make_pipes(&s, s.logger_argv != 0);
 

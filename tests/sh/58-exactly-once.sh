@@ -8,8 +8,9 @@
 # 300 messages go over 5 SMTP sessions, each to a local user whose
 # delivery is slowed by a .qmail program (so deliveries are always in
 # flight) and to a remote sink that waits before it accepts the data.
-# During the stream sluice-send is killed with SIGKILL three times and
-# the set is restarted once with svc -t. Then:
+# During the stream sluice-send is killed with SIGKILL three times, the
+# set is restarted once with svc -t, and sluice-start itself is killed
+# with SIGKILL once (its sluice-send must end by itself). Then:
 #  - all 300 reached the Maildir and all 300 the sink, each exactly once;
 #  - the queue is empty (sluice-qstat 0, nothing under queue/, sluice-fsck
 #    clean) and the log has an "end msg" line for every message;
@@ -161,8 +162,8 @@ stream_pid=$!
 
 # three kill -9 of sluice-send and one svc -t of the set, while
 # deliveries are in flight (each waits for the set to be back first)
-kills=0 restarts=0 last=none
-for action in kill kill term kill; do
+kills=0 restarts=0 startkills=0 last=none
+for action in kill kill term killstart kill; do
   waitfor 60 new_send "$last"
   sleep 2
   pid=$(send_pid)
@@ -170,6 +171,10 @@ for action in kill kill term kill; do
   last=$pid
   if [ $action = kill ]; then
     kill -KILL "$pid" && kills=$((kills + 1))
+  elif [ $action = killstart ]; then
+    # sluice-start itself: its sluice-send must finish and end on its own
+    sp=$(svstat "$S/sluice-send" 2> /dev/null | sed -n 's/.*up (pid \([0-9]*\)).*/\1/p')
+    [ -n "$sp" ] && kill -KILL "$sp" && startkills=$((startkills + 1))
   else
     svc -t "$S/sluice-send" && restarts=$((restarts + 1))
   fi
@@ -180,6 +185,8 @@ stream_pid=''
 check "stream client sent all $N" grep -q "^sent $N\$" "$T/stream.out"
 check_eq "three kill -9 of sluice-send" "$kills" 3
 check_eq "one svc -t of the set" "$restarts" 1
+check_eq "one kill -9 of sluice-start" "$startkills" 1
+check_eq "no sluice-send left behind by the killed sluice-start" "$(pgrep -x -u "$U_SEND" sluice-send | while read -r p; do [ "$(ps -o ppid= -p "$p" | tr -d ' ')" = 1 ] && echo "$p"; done)" ""
 
 local_count() { find "$HOMEDIR/Maildir/new" -type f -exec grep -h "^X-Once: " {} + 2> /dev/null | sort -u | wc -l | tr -d ' '; }
 sink_count() { cat "$T/sink"/*.data 2> /dev/null | grep -a "^X-Once: " | sort -u | wc -l | tr -d ' '; }
