@@ -135,7 +135,10 @@ static int send_result(struct loop *l, unsigned long slot)
     return 0;
   }
   if (write_all(l->out_fd, l->result.s, l->result.len) < 0) {
-    if (l->in_open) return -1;
+    /* EPIPE: sluice-send is gone. The deliveries in flight still run
+     * to their end, each journaled (sluice-spawn(5)); dying here would
+     * leave their results to nobody, and they would be made again. */
+    if (l->in_open && errno != EPIPE) return -1;
     l->out_dead = 1;
     logn(l, "result for slot ", slot, " dropped: unable to write", errno);
   }

@@ -19,7 +19,8 @@
  *
  * spawner_run returns 0 after end of file on in_fd once every delivery
  * in flight has been answered (or could not be, because out_fd was
- * closed: then the results are dropped and logged); -1 with errno on a
+ * closed, or sluice-send has gone (EPIPE): then the results are
+ * dropped and logged, each still journaled); -1 with errno on a
  * framing error on in_fd (EPROTO, EMSGSIZE), a read or write error
  * (the program then exits 111), or no memory. It ignores SIGPIPE and
  * catches SIGCHLD through the self-pipe of sig.h (child_start puts
