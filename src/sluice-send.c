@@ -1484,7 +1484,11 @@ static void journal_apply_one(int c, const struct journal_record *r)
   str f = STR_INIT, b = STR_INIT, rec = STR_INIT;
   size_t pos = HEADER_LEN;
   int fd;
+  unsigned long sec, nsec;
   if (r->letter == 'Z') return; /* deferred: retried anyway */
+  /* the record is about the message that had this id then: a later one
+   * with the same id (a reused inode) has another modification time */
+  if (journal_message_stamp(qpath("mess", r->id), &sec, &nsec) < 0 || sec != r->sec || nsec != r->nsec) return;
   if (file_read_fitted(qpath(dirs[c], r->id), &f, CHANNEL_FILE_MAX) <= 0 || qfile_header_parse(&f, &(unsigned long){ 0 }) < 0
       || !qfile_records_valid(&f))
     goto done;

@@ -7,8 +7,11 @@
  * killed before it recorded it: the next sluice-send applies the
  * journals before it schedules anything, and a completed delivery is
  * never made again. A record is one netstring holding: the message id
- * in decimal, a NUL, the result letter (K, D or Z), the recipient, a
- * NUL, the result text. A spawner holds a shared flock on its journal
+ * in decimal, a NUL, the modification time of the message file as
+ * SECONDS.NANOSECONDS (the id is an inode number, reused once a message
+ * is gone: the time tells a later message with the same id from the
+ * one the record is about), a NUL, the result letter (K, D or Z), the
+ * recipient, a NUL, the result text. A spawner holds a shared flock on its journal
  * from its first delivery to its exit; sluice-send takes an exclusive
  * one at start, so it reads a journal only when no older spawner can
  * still write to it.
@@ -29,6 +32,7 @@
 
 struct journal_record {
   unsigned long id;
+  unsigned long sec, nsec;  /* the message file's modification time */
   char letter;
   const char *addr;   /* points into the parsed buffer; no NUL inside */
   size_t addr_len;
@@ -37,8 +41,12 @@ struct journal_record {
 };
 
 /* Appends the record to out. */
-int journal_record_add(str *out, unsigned long id, char letter, const char *addr, size_t addr_len,
-                       const char *text, size_t text_len);
+int journal_record_add(str *out, unsigned long id, unsigned long sec, unsigned long nsec, char letter,
+                       const char *addr, size_t addr_len, const char *text, size_t text_len);
+
+/* The modification time of the message file path (lstat): 0, or -1
+ * with errno. */
+int journal_message_stamp(const char *path, unsigned long *sec, unsigned long *nsec);
 
 /* Parses the record at s[0..n): 1 with *rec set and *used the bytes it
  * took, 0 when s holds only the start of a record (a write cut by a

@@ -108,8 +108,15 @@ static int journal_write(struct loop *l, const struct spawn_request *req)
   size_t pos = 0, apos = 0, off, len, used;
   const char *a;
   size_t alen;
+  unsigned long sec = 0, nsec = 0;
+  str name = STR_INIT;
   if (l->journal_fd < 0) return 0;
   l->journal.len = 0;
+  /* the message still exists: its result is not yet recorded, so it
+   * cannot have been finished and removed */
+  if (queue_name(&name, "queue/mess", req->id, auto_split) < 0 || str_0(&name) < 0) { str_free(&name); return -1; }
+  if (journal_message_stamp(name.s, &sec, &nsec) < 0) { str_free(&name); return -1; }
+  str_free(&name);
   if (netstring_parse(l->work.s, l->work.len, l->work.len, &off, &len, &used) != 1) { errno = EPROTO; return -1; }
   pos = used;
   while (pos < l->work.len && spawn_next(&req->rcpts, &apos, &a, &alen)) {
@@ -117,8 +124,8 @@ static int journal_write(struct loop *l, const struct spawn_request *req)
       errno = EPROTO;
       return -1;
     }
-    if (journal_record_add(&l->journal, req->id, l->work.s[pos + off], a, alen, l->work.s + pos + off + 1,
-                           len - 1) < 0)
+    if (journal_record_add(&l->journal, req->id, sec, nsec, l->work.s[pos + off], a, alen,
+                           l->work.s + pos + off + 1, len - 1) < 0)
       return -1;
     pos += used;
   }

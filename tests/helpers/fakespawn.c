@@ -278,7 +278,7 @@ static void handle(struct fake *f, const str *frame)
   str work = STR_INIT, out = STR_INIT, jr = STR_INIT;
   size_t pos = 0, len;
   const char *rcpt;
-  unsigned long delay = 0;
+  unsigned long delay = 0, stamp_sec = 0, stamp_nsec = 0;
   int have_mess;
 
   if (spawn_request_decode(&req, frame->s, frame->len) < 0) {
@@ -301,6 +301,12 @@ static void handle(struct fake *f, const str *frame)
   }
   have_mess = message_exists(f, req.id);
   if (spawn_result_begin(&work, req.slot) < 0) die_temp_sys("unable to encode result");
+  if (f->journal_path) {
+    str mp = STR_INIT;
+    if (queue_name(&mp, "queue/mess", req.id, auto_split) < 0 || str_0(&mp) < 0) die_nomem();
+    if (journal_message_stamp(mp.s, &stamp_sec, &stamp_nsec) < 0) stamp_sec = stamp_nsec = 0;
+    str_free(&mp);
+  }
   while (spawn_next(&req.rcpts, &pos, &rcpt, &len)) {
     const char *text = "4.3.0 message file missing (fakespawn)";
     unsigned long d = 0;
@@ -308,7 +314,7 @@ static void handle(struct fake *f, const str *frame)
     if (d > delay) delay = d;
     append_delivery(f, req.id, rcpt, len, req.slot, letter);
     if (spawn_result_add(&work, letter, text, strlen(text)) < 0) die_temp_sys("unable to encode result");
-    if (journal_record_add(&jr, req.id, letter, rcpt, len, text, strlen(text)) < 0) die_nomem();
+    if (journal_record_add(&jr, req.id, stamp_sec, stamp_nsec, letter, rcpt, len, text, strlen(text)) < 0) die_nomem();
   }
   if (spawn_result_end(&out, &work) < 0) die_temp_sys("unable to encode result");
   if (delay == 0) {
