@@ -4,6 +4,8 @@
 #   make check      run the whole test suite (tests/run), ends "N passed, N failed"
 #   make fuzz       run each libFuzzer target for FUZZ_SECONDS (default 60)
 #   make bench      run the benchmarks under bench/
+#   make soak       (root) the soak, bench/soak.sh: lost and duplicated
+#                   messages under restarts and kill -9 (not in make bench)
 #   make setup      (root) users, directories, programs under conf-home
 #   make clean      remove build outputs
 #
@@ -40,7 +42,7 @@ all: $(PROGS) units
 
 units: $(UNITS) $(HELPERS)
 
-.PHONY: all units check fuzz fuzzers bench setup install clean
+.PHONY: all units check fuzz fuzzers bench soak setup install clean
 
 # Values of the conf- files compiled into the programs. Rewritten only
 # when they change, so a rebuild does not relink everything.
@@ -112,6 +114,9 @@ check: all
 
 bench: all
 	@sh bench/run
+
+soak: all
+	@sh bench/run bench/soak.sh
 
 # As root: users and groups, programs under conf-home/bin, the queue.
 # DESTDIR=/stage stages the files for a package; LINK_SENDMAIL=1 also
