@@ -50,7 +50,10 @@
 #   soak-ambiguous     messages resent after an unanswered data
 #   soak-elapsed       seconds of load, and of drain
 #   soak-queue-left    messages sluice-qstat counts after the drain, and
-#                      files left under queue/mess; sluice-fsck's verdict
+#                      files left under queue/mess; sluice-fsck's verdict;
+#                      sets orphaned by kill -9 of sluice-start still
+#                      there at the end, and how often a new sluice-send
+#                      found the lock held (by such an orphan)
 #   soak-mem-NAME      RSS in kB at the start (after the services came
 #                      up, before the load) / at the end (after the
 #                      drain), the largest RSS seen at any chaos round,
@@ -338,7 +341,8 @@ ambiguous=$(wc -l < "$T/counts.ambiguous" | tr -d ' ')
 amb_twice=$(awk 'NR == FNR { amb[$1] = 1; next } $2 > 1 && ($1 in amb)' "$T/counts.ambiguous" "$T/counts.delivered" | wc -l | tr -d ' ')
 unaccepted=$(awk 'NR == FNR { a[$1] = 1; next } !($1 in a)' "$T/counts.accepted" "$T/counts.delivered" | wc -l | tr -d ' ')
 resends=$(grep -c '^retry ' "$T/send.out")
-kill_list=$(awk '$2 == "kill" { n[$4]++ } END { for (k in n) printf "%s%s %d", s, k, n[k]; s = ", " }' "$T/chaos.log")
+blocked=$(cat "$L/sluice-send"/@*.[su] "$L/sluice-send/current" 2> /dev/null | grep -c 'another sluice-send is running')
+kill_list=$(awk '$2 == "kill" { n[$4]++ } END { for (k in n) { printf "%s%s %d", s, k, n[k]; s = ", " } }' "$T/chaos.log")
 
 say "lost: $(awk 'NR == FNR { d[$1] = 1; next } !($1 in d)' "$T/counts.delivered" "$T/counts.accepted" | head -n 20 | tr '\n' ' ')"
 say "duplicated: $(head -n 20 "$T/counts.dups" | tr '\n' ',')"
@@ -351,8 +355,8 @@ printf 'soak-duplicated\t%s\tmsg\tdelivered twice or more, ambiguous ones apart 
 printf 'soak-ambiguous\t%s\tmsg\tresent after data with no reply (%s of them delivered twice); %s resends before that; %s delivered never accepted; %s bounces\n' \
   "$ambiguous" "$amb_twice" "$resends" "$unaccepted" "$bounces"
 printf 'soak-elapsed\t%s\ts\tload (sender exit %s); drain %s s\n' "$((t1 - t0))" "$send_rc" "$((t2 - t1))"
-printf 'soak-queue-left\t%s\tmsg\tsluice-qstat after the drain; %s files in queue/mess; sluice-fsck exit %s%s; %s orphaned sets\n' \
-  "${left:-?}" "$mess_left" "$fsck_rc" "$(head -n 1 "$T/fsck.out" | sed 's/^/: /')" "$orphans"
+printf 'soak-queue-left\t%s\tmsg\tsluice-qstat after the drain; %s files in queue/mess; sluice-fsck exit %s%s; %s orphaned sets at the end, %s starts refused because one held the lock\n' \
+  "${left:-?}" "$mess_left" "$fsck_rc" "$(head -n 1 "$T/fsck.out" | sed 's/^/: /')" "$orphans" "$blocked"
 for n in $PROCS; do
   set -- $(awk -v n="$n" '$1 == n { print $2, $3 }' "$T/mem.start") $(awk -v n="$n" '$1 == n { print $2, $3 }' "$T/mem.end")
   peak=$(awk -v n="$n" '$1 == n { print $2 }' "$T/mem.peak")
