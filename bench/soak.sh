@@ -31,8 +31,11 @@
 # sluice-clean and tcpserver (any one of this instance's, including
 # sets orphaned by a kill -9 of sluice-start).
 #
-# Then the drain: no more chaos, svc -a every 5 seconds until sluice-qstat
-# counts no message, at most SOAK_DRAIN_LIMIT seconds (default 900); a
+# Then the drain: no more chaos, svc -a every 10 seconds until sluice-qstat
+# counts no message, at most SOAK_DRAIN_LIMIT seconds (default 1800), or
+# until its count has not moved for SOAK_STALL_SECONDS (default 120:
+# what is left then is stuck, typically message files that a killed
+# sluice-send left without their state, "left by a crash"); a
 # set left orphaned by a kill -9 of sluice-start (no supervise above it)
 # is counted and sent SIGTERM first, as an operator would. Whole run
 # bounded by SOAK_LIMIT seconds for the load (default 3600) plus the
@@ -48,7 +51,9 @@
 #                      the remote ones follow a 250 at the sink that the
 #                      client never went on from (SMTP's own window)
 #   soak-ambiguous     messages resent after an unanswered data
-#   soak-elapsed       seconds of load, and of drain
+#   soak-elapsed       seconds of load, copies delivered by its end
+#                      (how far delivery kept up under the chaos), and
+#                      seconds of drain
 #   soak-queue-left    messages sluice-qstat counts after the drain, and
 #                      files left under queue/mess; sluice-fsck's verdict;
 #                      sets orphaned by kill -9 of sluice-start still
@@ -82,7 +87,8 @@ N=$(num "${SOAK_MESSAGES:-}" 10000)
 SESSIONS=$(num "${SOAK_SESSIONS:-}" 8)
 CHAOS=$(num "${SOAK_CHAOS_SECONDS:-}" 3)
 LIMIT=$(num "${SOAK_LIMIT:-}" 3600)
-DRAIN=$(num "${SOAK_DRAIN_LIMIT:-}" 900)
+DRAIN=$(num "${SOAK_DRAIN_LIMIT:-}" 1800)
+STALL=$(num "${SOAK_STALL_SECONDS:-}" 120)
 KEEP=${SOAK_KEEP:-/tmp/sluice-soak/last}
 [ "$N" -ge 2 ] || die "SOAK_MESSAGES must be at least 2"
 [ "$SESSIONS" -ge 1 ] || SESSIONS=1
@@ -278,6 +284,8 @@ send_rc=$?
 send_pid=''
 t1=$(date +%s)
 accepted=$(grep -c '^accepted ' "$T/send.out")
+# delivered while the chaos ran: files in Maildir/new, messages at the sink
+during=$(($(find "$TH/Maildir/new" -type f | wc -l) + $(grep -c '^250 ' "$T/sink.log")))
 say "load done in $((t1 - t0)) s (exit $send_rc): $accepted accepted; $svcs svc -t, $kills kill -9"
 
 # ---------------------------------------------------------------------
@@ -291,16 +299,22 @@ for p in $(awk 'NR == FNR { name[$1] = $2; parent[$1] = $3; next }
   say "sluice-send $p has no supervised sluice-start above it: SIGTERM"
   kill -TERM "$p" 2> /dev/null
 done
-k=0
-while [ "$(queue_count)" != 0 ] && [ $k -lt "$DRAIN" ]; do
-  [ $((k % 5)) -eq 0 ] && svc -a "$S/sluice-send" 2> /dev/null
-  [ $((k % 30)) -eq 29 ] && say "draining: queue $(queue_count)"
+q=$(queue_count) lastq='' moved=$(date +%s) k=0
+while [ "$q" != 0 ]; do
+  now=$(date +%s)
+  [ "$q" != "$lastq" ] && { lastq=$q; moved=$now; }
+  [ $((now - t1)) -ge "$DRAIN" ] && { say "drain limit reached: queue $q"; break; }
+  [ $((now - moved)) -ge "$STALL" ] && { say "queue stuck at $q for $STALL s"; break; }
+  [ $((k % 10)) -eq 0 ] && svc -a "$S/sluice-send" 2> /dev/null
+  [ $((k % 30)) -eq 29 ] && say "draining: queue $q"
   sleep 1; k=$((k + 1))
+  q=$(queue_count)
 done
 sleep 3
 t2=$(date +%s)
 left=$(queue_count)
 mess_left=$(find "$H/queue/mess" -type f 2> /dev/null | wc -l | tr -d ' ')
+crashleft=$("$H/bin/sluice-qread" 2> /dev/null | grep -c 'left by a crash')
 "$H/bin/sluice-fsck" > "$T/fsck.out" 2>&1
 fsck_rc=$?
 mem_snapshot end
@@ -354,9 +368,10 @@ printf 'soak-duplicated\t%s\tmsg\tdelivered twice or more, ambiguous ones apart 
   "$dups" "$dups_local" "$dups_remote" "$dups_window"
 printf 'soak-ambiguous\t%s\tmsg\tresent after data with no reply (%s of them delivered twice); %s resends before that; %s delivered never accepted; %s bounces\n' \
   "$ambiguous" "$amb_twice" "$resends" "$unaccepted" "$bounces"
-printf 'soak-elapsed\t%s\ts\tload (sender exit %s); drain %s s\n' "$((t1 - t0))" "$send_rc" "$((t2 - t1))"
-printf 'soak-queue-left\t%s\tmsg\tsluice-qstat after the drain; %s files in queue/mess; sluice-fsck exit %s%s; %s orphaned sets at the end, %s starts refused because one held the lock\n' \
-  "${left:-?}" "$mess_left" "$fsck_rc" "$(head -n 1 "$T/fsck.out" | sed 's/^/: /')" "$orphans" "$blocked"
+printf 'soak-elapsed\t%s\ts\tload (sender exit %s), %s copies delivered meanwhile; drain %s s\n' \
+  "$((t1 - t0))" "$send_rc" "$during" "$((t2 - t1))"
+printf 'soak-queue-left\t%s\tmsg\tsluice-qstat after the drain (%s "left by a crash"); %s files in queue/mess; sluice-fsck exit %s%s; %s orphaned sets at the end, %s starts refused because one held the lock\n' \
+  "${left:-?}" "$crashleft" "$mess_left" "$fsck_rc" "$(head -n 1 "$T/fsck.out" | sed 's/^/: /')" "$orphans" "$blocked"
 for n in $PROCS; do
   set -- $(awk -v n="$n" '$1 == n { print $2, $3 }' "$T/mem.start") $(awk -v n="$n" '$1 == n { print $2, $3 }' "$T/mem.end")
   peak=$(awk -v n="$n" '$1 == n { print $2 }' "$T/mem.peak")
