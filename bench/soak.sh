@@ -345,20 +345,20 @@ bounces=$(grep -c '^bounce ' "$T/sink.log")
 awk '
   FILENAME ~ /local$/ { print $1, $2, "local", 0 }
   FILENAME ~ /remote$/ { print $1, $2, "remote", $3 }' "$T/counts.local" "$T/counts.remote" > "$T/counts.delivered"
-lost=$(awk 'NR == FNR { d[$1] = 1; next } !($1 in d)' "$T/counts.delivered" "$T/counts.accepted" | wc -l | tr -d ' ')
-awk 'NR == FNR { amb[$1] = 1; next } $2 > 1 && !($1 in amb)' "$T/counts.ambiguous" "$T/counts.delivered" > "$T/counts.dups"
+lost=$(awk 'FILENAME == ARGV[1] { d[$1] = 1; next } !($1 in d)' "$T/counts.delivered" "$T/counts.accepted" | wc -l | tr -d ' ')
+awk 'FILENAME == ARGV[1] { amb[$1] = 1; next } $2 > 1 && !($1 in amb)' "$T/counts.ambiguous" "$T/counts.delivered" > "$T/counts.dups"
 dups=$(wc -l < "$T/counts.dups" | tr -d ' ')
 dups_local=$(grep -c ' local ' "$T/counts.dups")
 dups_remote=$(grep -c ' remote ' "$T/counts.dups")
 dups_window=$(awk '$3 == "remote" && $4 > 0' "$T/counts.dups" | wc -l | tr -d ' ')
 ambiguous=$(wc -l < "$T/counts.ambiguous" | tr -d ' ')
-amb_twice=$(awk 'NR == FNR { amb[$1] = 1; next } $2 > 1 && ($1 in amb)' "$T/counts.ambiguous" "$T/counts.delivered" | wc -l | tr -d ' ')
-unaccepted=$(awk 'NR == FNR { a[$1] = 1; next } !($1 in a)' "$T/counts.accepted" "$T/counts.delivered" | wc -l | tr -d ' ')
+amb_twice=$(awk 'FILENAME == ARGV[1] { amb[$1] = 1; next } $2 > 1 && ($1 in amb)' "$T/counts.ambiguous" "$T/counts.delivered" | wc -l | tr -d ' ')
+unaccepted=$(awk 'FILENAME == ARGV[1] { a[$1] = 1; next } !($1 in a)' "$T/counts.accepted" "$T/counts.delivered" | wc -l | tr -d ' ')
 resends=$(grep -c '^retry ' "$T/send.out")
 blocked=$(cat "$L/sluice-send"/@*.[su] "$L/sluice-send/current" 2> /dev/null | grep -c 'another sluice-send is running')
 kill_list=$(awk '$2 == "kill" { n[$4]++ } END { for (k in n) { printf "%s%s %d", s, k, n[k]; s = ", " } }' "$T/chaos.log")
 
-say "lost: $(awk 'NR == FNR { d[$1] = 1; next } !($1 in d)' "$T/counts.delivered" "$T/counts.accepted" | head -n 20 | tr '\n' ' ')"
+say "lost: $(awk 'FILENAME == ARGV[1] { d[$1] = 1; next } !($1 in d)' "$T/counts.delivered" "$T/counts.accepted" | head -n 20 | tr '\n' ' ')"
 say "duplicated: $(head -n 20 "$T/counts.dups" | tr '\n' ',')"
 printf 'soak-messages\t%s\tmsg\taccepted of %s (%s local, %s remote); %s rounds: %s svc -t, %s kill -9 (%s)\n' \
   "$accepted" "$N" "$(wc -l < "$T/counts.local" | tr -d ' ')" "$(wc -l < "$T/counts.remote" | tr -d ' ')" \
