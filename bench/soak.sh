@@ -25,11 +25,11 @@
 # been queued, so its second copy is no duplicate of sluice's making.
 #
 # The chaos, while the load runs, every SOAK_CHAOS_SECONDS (default 3;
-# 0: none, for a calm run to compare memory with): svc -t of every
-# service and log service, then kill -9 of one process drawn at random
-# among sluice-start, sluice-send, sluice-lspawn, sluice-rspawn,
-# sluice-clean and tcpserver (any one of this instance's, including
-# sets orphaned by a kill -9 of sluice-start).
+# 0: none, for a calm run to compare memory with): kill -9 of one
+# process drawn at random among sluice-start, sluice-send, sluice-lspawn,
+# sluice-rspawn, sluice-clean and tcpserver (any one of this
+# instance's, including sets orphaned by a kill -9 of sluice-start),
+# then, a second later, svc -t of every service and log service.
 #
 # Then the drain: no more chaos, svc -a every 10 seconds until sluice-qstat
 # counts no message, at most SOAK_DRAIN_LIMIT seconds (default 1800), or
@@ -263,20 +263,24 @@ while kill -0 "$send_pid" 2> /dev/null && [ $rounds -lt "$round_max" ]; do
   sleep "$CHAOS"
   kill -0 "$send_pid" 2> /dev/null || break
   mem_peak
-  for d in "$S"/*/ "$S"/*/log/; do
-    svc -t "$d" 2> /dev/null && svcs=$((svcs + 1))
-  done
-  echo "$(date +%s) svc -t every service" >> "$T/chaos.log"
-  sleep 1
+  # the kill first, so that the victim had CHAOS seconds to come back
+  # up since the last svc -t (on a loaded machine a run script can take
+  # more than a second); a name with no process is tried for 2 s more
   victim=$(echo $PROCS | tr ' ' '\n' | shuf -n 1)
-  snap
   vp=$(pids "$victim" | shuf -n 1)
+  w=0
+  while [ -z "$vp" ] && [ $w -lt 4 ]; do sleep 0.5; snap; vp=$(pids "$victim" | shuf -n 1); w=$((w + 1)); done
   if [ -n "$vp" ] && kill -KILL "$vp" 2> /dev/null; then
     kills=$((kills + 1))
     echo "$(date +%s) kill -9 $victim $vp" >> "$T/chaos.log"
   else
     echo "$(date +%s) no $victim to kill" >> "$T/chaos.log"
   fi
+  sleep 1
+  for d in "$S"/*/ "$S"/*/log/; do
+    svc -t "$d" 2> /dev/null && svcs=$((svcs + 1))
+  done
+  echo "$(date +%s) svc -t every service" >> "$T/chaos.log"
   [ $((rounds % 20)) -eq 0 ] && say "$(date +%T): $(grep -c '^accepted ' "$T/send.out") accepted, queue $(queue_count)"
 done
 wait "$send_pid"
