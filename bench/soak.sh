@@ -352,6 +352,8 @@ awk '
 lost=$(awk 'FILENAME == ARGV[1] { d[$1] = 1; next } !($1 in d)' "$T/counts.delivered" "$T/counts.accepted" | wc -l | tr -d ' ')
 awk 'FILENAME == ARGV[1] { amb[$1] = 1; next } $2 > 1 && !($1 in amb)' "$T/counts.ambiguous" "$T/counts.delivered" > "$T/counts.dups"
 dups=$(wc -l < "$T/counts.dups" | tr -d ' ')
+set -- $(awk '{ x += $2 - 1; if ($2 > m) m = $2 } END { print x + 0, m + 0 }' "$T/counts.dups")
+extra=$1 most=$2
 dups_local=$(grep -c ' local ' "$T/counts.dups")
 dups_remote=$(grep -c ' remote ' "$T/counts.dups")
 dups_window=$(awk '$3 == "remote" && $4 > 0' "$T/counts.dups" | wc -l | tr -d ' ')
@@ -368,8 +370,8 @@ printf 'soak-messages\t%s\tmsg\taccepted of %s (%s local, %s remote); %s rounds:
   "$accepted" "$N" "$(wc -l < "$T/counts.local" | tr -d ' ')" "$(wc -l < "$T/counts.remote" | tr -d ' ')" \
   "$rounds" "$svcs" "$kills" "$kill_list"
 printf 'soak-lost\t%s\tmsg\taccepted, delivered nowhere (target 0)\n' "$lost"
-printf 'soak-duplicated\t%s\tmsg\tdelivered twice or more, ambiguous ones apart (target 0): %s local, %s remote (%s after an unacked 250 at the sink)\n' \
-  "$dups" "$dups_local" "$dups_remote" "$dups_window"
+printf 'soak-duplicated\t%s\tmsg\tdelivered twice or more, ambiguous ones apart (target 0): %s local, %s remote (%s after an unacked 250 at the sink); %s extra copies, at most %s of one\n' \
+  "$dups" "$dups_local" "$dups_remote" "$dups_window" "$extra" "$most"
 printf 'soak-ambiguous\t%s\tmsg\tresent after data with no reply (%s of them delivered twice); %s resends before that; %s delivered never accepted; %s bounces\n' \
   "$ambiguous" "$amb_twice" "$resends" "$unaccepted" "$bounces"
 printf 'soak-elapsed\t%s\ts\tload (sender exit %s), %s copies delivered meanwhile; drain %s s\n' \
