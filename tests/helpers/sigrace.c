@@ -6,7 +6,7 @@
  * For each of RUNS runs: watches QUEUEDIR/todo/0..SPLIT-1 with inotify,
  * starts CMD under UID and GID (no supplementary groups) with MSG on
  * fd 0 and ENV on fd 1, sends signal SIG to it
- * at a random point (after 1000..4999 microseconds) and again as soon as
+ * at a random point (after 2000..7999 microseconds) and again as soon as
  * a name appears in todo (that is, between the link that commits the
  * message and the fsync that follows it), then waits for it. Prints one
  * line per exit code, "exit CODE COUNT", and exits 0; exits 111 on
@@ -72,7 +72,7 @@ int main(int argc, char **argv)
   }
   for (r = 0; r < runs; ++r) {
     int status, seen = 0;
-    long delay = 1000 + random() % 4000;
+    long delay = 2000 + random() % 6000;
     struct timespec ts = { 0, delay * 1000 };
     char ev[4096];
     pid_t pid = fork();

