@@ -185,7 +185,14 @@ struct pass {
   str file;       /* the channel file; marks T pending, D done, P taken in this pass */
   size_t pos;     /* next record to consider */
   int deferred;   /* a recipient was deferred in this pass */
+  int user_busy;  /* sluice-lspawn said its user had too many deliveries */
 };
+
+/* sluice-lspawn's answer when a user has control/concurrencyuser
+ * deliveries running (sluice-lspawn(8)): not a failure of the message,
+ * so it is tried again in USER_BUSY_SECONDS, not by the backoff. */
+#define USER_BUSY_TEXT "4.4.5 too many deliveries in progress for this user"
+#define USER_BUSY_SECONDS 2
 
 struct msg {
   unsigned long id;
@@ -521,7 +528,7 @@ static void pass_end(struct msg *m, int c)
 {
   struct pass *p = m->pass[c];
   size_t pos = HEADER_LEN;
-  int pending = 0;
+  int pending = 0, p_busy = p->user_busy;
   while (pos < p->file.len) {
     size_t len = byte_chr(p->file.s + pos, p->file.len - pos, 0);
     if (p->file.s[pos] != 'D') pending = 1;
@@ -535,7 +542,7 @@ static void pass_end(struct msg *m, int c)
       m->maybe[c] = 1; /* maybe_finish tries again */
     }
   } else {
-    schedule(m, c, retry_next(m->birth, now, chans[c].unit));
+    schedule(m, c, p_busy ? now + USER_BUSY_SECONDS : retry_next(m->birth, now, chans[c].unit));
     persist_next(m, c);
   }
 }
@@ -815,6 +822,8 @@ static void handle_result(int c, const struct spawn_result *res)
         die_nomem();
     } else {
       m->pass[c]->deferred = 1;
+      if (c == CH_LOCAL && rlen - 1 == sizeof USER_BUSY_TEXT - 1 && byte_equal(r + 1, USER_BUSY_TEXT, rlen - 1))
+        m->pass[c]->user_busy = 1;
     }
   }
   if (bounce.len && append_bounce(m, &bounce) < 0) {
