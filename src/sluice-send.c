@@ -822,7 +822,7 @@ static void handle_result(int c, const struct spawn_result *res)
         die_nomem();
     } else {
       m->pass[c]->deferred = 1;
-      if (c == CH_LOCAL && rlen - 1 == sizeof USER_BUSY_TEXT - 1 && byte_equal(r + 1, USER_BUSY_TEXT, rlen - 1))
+      if (c == CH_LOCAL && rlen - 1 >= sizeof USER_BUSY_TEXT - 1 && byte_equal(r + 1, USER_BUSY_TEXT, sizeof USER_BUSY_TEXT - 1))
         m->pass[c]->user_busy = 1;
     }
   }
