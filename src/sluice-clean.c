@@ -16,6 +16,7 @@
 #include "die.h"
 #include "file.h"
 #include "queue.h"
+#include "qfile.h"
 #include "scan.h"
 #include "str.h"
 
@@ -73,11 +74,12 @@ static char clean_mess(unsigned long id)
  * silently, and never left where it would block the id or be delivered.
  * The check is made again here, by the owner of the files, so that
  * sluice-send cannot move a good message away: the message must be
- * missing, not a regular file of ours with that inode, or newer than
- * the entry. */
+ * missing, not a regular file of ours with that inode, or not the file
+ * the envelope committed (queue_mess_committed). */
 static char quarantine_todo(unsigned long id, time_t now)
 {
-  str todo = STR_INIT, to = STR_INIT, mess = STR_INIT;
+  str todo = STR_INIT, to = STR_INIT, mess = STR_INIT, env = STR_INIT;
+  struct qfile_info in = { 0, 0, 0, STR_INIT, 0, 0, 0 };
   struct stat t, m;
   char answer = '+';
   if (queue_name(&todo, "todo", id, auto_split) < 0 || str_0(&todo) < 0 ||
@@ -88,8 +90,10 @@ static char quarantine_todo(unsigned long id, time_t now)
     goto done;
   }
   if (lstat(todo.s, &t) < 0) goto done; /* already gone */
-  if (lstat(mess.s, &m) == 0 && S_ISREG(m.st_mode) && (unsigned long)m.st_ino == id && m.st_uid == geteuid() &&
-      m.st_mtime <= t.st_mtime) {
+  /* the stamp, when the envelope has one; without, the older rule */
+  if (file_read(todo.s, &env, 64UL << 20) > 0) qfile_envelope_parse(&env, &in, 0, 0);
+  if (lstat(mess.s, &m) == 0 && queue_mess_is(&m, id, geteuid()) &&
+      queue_mess_committed(&m, in.stamped, in.stamp_sec, in.stamp_nsec, t.st_mtime)) {
     warn_msg("refusing to quarantine a message that has its file: ", todo.s);
     answer = '!';
     goto done;
@@ -110,6 +114,8 @@ done:
   str_free(&todo);
   str_free(&to);
   str_free(&mess);
+  str_free(&env);
+  str_free(&in.sender);
   return answer;
 }
 

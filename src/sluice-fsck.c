@@ -49,6 +49,7 @@
 #include "file.h"
 #include "fmt.h"
 #include "queue.h"
+#include "qfile.h"
 #include "scan.h"
 #include "size.h"
 #include "str.h"
@@ -103,6 +104,7 @@ struct entry {
   unsigned long id;
   unsigned long dir; /* the split directory it is in now */
   time_t mtime;
+  unsigned long mtime_nsec;
   unsigned long ino; /* its inode: a message's must be its id */
   uid_t uid;
   enum kind kind;
@@ -310,6 +312,7 @@ static void entry_add(struct fsck *f, enum kind kind, unsigned long id, unsigned
   f->entries[f->count].id = id;
   f->entries[f->count].dir = dir;
   f->entries[f->count].mtime = st->st_mtime;
+  f->entries[f->count].mtime_nsec = (unsigned long)st->st_mtim.tv_nsec;
   f->entries[f->count].ino = (unsigned long)st->st_ino;
   f->entries[f->count].uid = st->st_uid;
   f->entries[f->count].kind = kind;
@@ -788,6 +791,35 @@ static int mess_is_its_own(const struct fsck *f, const struct entry *e)
   return e->ino == e->id && e->uid == f->uid[ROLE_QUEUE];
 }
 
+/* The stamp recorded in the envelope (todo) or info file e, as
+ * sluice-send reads it: 1 with *in filled when there is one, 0 when the
+ * file has none (written before stamps) or does not parse, -1 when it
+ * is gone or cannot be read. */
+static int stamp_of(struct fsck *f, const struct entry *e, struct qfile_info *in)
+{
+  str p = STR_INIT, s = STR_INIT;
+  int r = -1;
+  entry_path(f, &p, e->kind, e->id, e->dir);
+  in->stamped = 0;
+  if (walk_read(f->qfd, p.s, &s, 64UL << 20) > 0)
+    r = (e->kind == K_TODO ? qfile_envelope_parse(&s, in, 0, 0) : qfile_info_parse(&s, in)) == 0 && in->stamped;
+  str_free(&p);
+  str_free(&s);
+  str_free(&in->sender);
+  return r;
+}
+
+/* 1 when the message file m was not written after the envelope or
+ * info file e committed it: its time is e's stamp, or, for a file from
+ * before stamps, the envelope is not older than the message. */
+static int committed_by(struct fsck *f, const struct entry *m, const struct entry *e)
+{
+  struct qfile_info in = { 0, 0, 0, STR_INIT, 0, 0, 0 };
+  int r = stamp_of(f, e, &in);
+  if (r > 0) return m->mtime == (time_t)in.stamp_sec && m->mtime_nsec == in.stamp_nsec;
+  return r < 0 || e->kind != K_TODO || e->mtime >= m->mtime;
+}
+
 /* The files of one id, e[0..n), sorted by kind (mess first). */
 static void check_message(struct fsck *f, const struct entry *e, size_t n)
 {
@@ -815,11 +847,22 @@ static void check_message(struct fsck *f, const struct entry *e, size_t n)
     not_own = 1;
     why = " is not its message)";
   }
-  if (of[K_MESS] && of[K_TODO] && of[K_TODO]->mtime < of[K_MESS]->mtime) {
-    /* an envelope is written after its message: one older than the
-     * message is left by an earlier message that had the same inode */
+  if (of[K_MESS] && of[K_INFO] && !committed_by(f, of[K_MESS], of[K_INFO])) {
+    /* being delivered, but the file is no longer the one that was
+     * queued: sluice-send has frozen it; nothing of it is delivered */
+    entry_path(f, &p, K_MESS, of[K_MESS]->id, of[K_MESS]->dir);
+    problem(f, p.s, "changed after it was queued (its time is not the stamp in info): never delivered", (const char *)0);
+    for (i = 0; i < n; ++i) quarantine_entry(f, &e[i]);
+    return;
+  }
+  if (of[K_MESS] && of[K_TODO] && !committed_by(f, of[K_MESS], of[K_TODO])) {
+    /* an envelope names the time sluice-queue gave its message (older
+     * envelopes: it is written after the message): another one is left
+     * by an earlier message that had the same inode, or the message
+     * file was changed */
     entry_path(f, &p, K_TODO, of[K_TODO]->id, of[K_TODO]->dir);
-    problem(f, p.s, "envelope older than its message (left by an earlier message of the same id)", (const char *)0);
+    problem(f, p.s, "envelope not of this message (its stamp is not the message's time, or it is older than the message)",
+            (const char *)0);
     quarantine_entry(f, of[K_TODO]);
     if (of[K_INTD] && of[K_INTD]->ino == of[K_TODO]->ino) {
       entry_path(f, &p, K_INTD, of[K_INTD]->id, of[K_INTD]->dir);

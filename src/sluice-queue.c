@@ -9,8 +9,10 @@
  * Steps, each crash-safe (sluice-queue(5)):
  *   pid/PID created; its inode number is the message id
  *   link to mess/N/ID; intd/N/ID created empty;
- *   Received line and message written; fsync file, dir
- *   envelope read and checked and written to intd/N/ID; fsync
+ *   Received line and message written; its time set from the clock
+ *   and read back as the stamp; fsync file, dir
+ *   envelope read and checked and written to intd/N/ID with the
+ *   caller's uid and pid and the stamp; fsync
  *   link intd/N/ID to todo/N/ID; fsync todo/N: the commit point
  *   a byte to lock/trigger; pid/PID removed.
  * A message longer than control/databytes (default
@@ -41,6 +43,7 @@
 #include "file.h"
 #include "fmt.h"
 #include "queue.h"
+#include "qfile.h"
 #include "scan.h"
 #include "str.h"
 
@@ -271,6 +274,8 @@ int main(void)
   uid_t uid = getuid();
   time_t now = time(0);
   unsigned long id, databytes, limit;
+  char stamp[QFILE_STAMP_MAX];
+  size_t stamp_len;
   int fd, intd_fd, role;
 
   die_progname("sluice-queue");
@@ -322,6 +327,18 @@ int main(void)
   if (intd_fd < 0) fail_sys(QQ_INTD, "unable to create envelope file");
   made_intd = 1;
   copy_message(fd, &received, limit);
+  /* The stamp: the message file's modification time, set from the
+   * clock now that its inode is ours, and read back as the file system
+   * keeps it. With the id it names this message for the life of the
+   * installation, and sluice-send delivers the file only while its time
+   * is still this one (sluice-queue(5)). */
+  {
+    struct timespec ts[2];
+    if (clock_gettime(CLOCK_REALTIME, &ts[0]) < 0) fail_sys(QQ_WRITE, "unable to read the clock");
+    ts[1] = ts[0];
+    if (futimens(fd, ts) < 0 || fstat(fd, &st) < 0) fail_sys(QQ_WRITE, "unable to set the message's time");
+    stamp_len = qfile_stamp_fmt(stamp, (unsigned long)st.st_mtim.tv_sec, (unsigned long)st.st_mtim.tv_nsec);
+  }
   if (file_sync(fd) < 0) fail_sys(QQ_WRITE, "unable to sync message");
   if (close(fd) < 0) fail_sys(QQ_WRITE, "unable to close message");
   if (dir_sync_of(path_mess) < 0) fail_sys(QQ_MESS, "unable to sync mess directory");
@@ -330,6 +347,7 @@ int main(void)
   read_envelope(&env);
   if (str_copys(&info, "u") < 0 || str_catulong(&info, (unsigned long)uid) < 0 || str_catc(&info, 0) < 0
       || str_cats(&info, "p") < 0 || str_catulong(&info, (unsigned long)pid) < 0 || str_catc(&info, 0) < 0
+      || str_catc(&info, 's') < 0 || str_catb(&info, stamp, stamp_len) < 0 || str_catc(&info, 0) < 0
       || str_catb(&info, env.s, env.len - 1) < 0) /* without the final NUL */
     fail(QQ_NOMEM, "out of memory");
   if (write_all(intd_fd, info.s, info.len) < 0) fail_sys(QQ_WRITE, "unable to write envelope");

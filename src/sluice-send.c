@@ -164,6 +164,10 @@ static void log_u(unsigned long u)
 {
   if (str_catulong(&logline, u) < 0) die_nomem();
 }
+static void log_msgid(unsigned long id, unsigned long sec, unsigned long nsec)
+{
+  if (queue_msgid_cat(&logline, id, sec, nsec) < 0) die_nomem();
+}
 static void log_end(void)
 {
   if (str_catc(&logline, '\n') < 0) die_nomem();
@@ -197,6 +201,8 @@ struct pass {
 struct msg {
   unsigned long id;
   time_t birth;
+  unsigned long ssec, snsec; /* the stamp: with id, the message's name in the log */
+  unsigned char stamped;     /* ssec.snsec is the stamp sluice-queue gave mess */
   time_t next[2];
   unsigned inflight[2];
   unsigned char has[2];      /* the channel file exists */
@@ -547,18 +553,19 @@ static void pass_end(struct msg *m, int c)
   }
 }
 
+/* The queue user: the owner of mess/, and of every message file. */
+static uid_t queue_uid;
+
 /* 1 when mess/N/ID is the message that was committed as ID: a regular
- * file with that inode number, not written after the envelope (birth is
- * the time of the todo entry, which sluice-queue makes after the message
- * is complete); 0 when it is missing or another file; -1 when it could
- * not be looked at. */
-static int mess_is_own(unsigned long id, time_t birth, uid_t owner)
+ * file of the queue user with that inode number whose time is the
+ * envelope's stamp (or, for an envelope from before stamps, not later
+ * than birth, the time of the todo entry); 0 when it is missing or
+ * another file; -1 when it could not be looked at. *st gets its lstat. */
+static int mess_is_own(unsigned long id, int stamped, unsigned long sec, unsigned long nsec, time_t birth,
+                       struct stat *st)
 {
-  struct stat st;
-  if (lstat(qpath("mess", id), &st) < 0) return errno == ENOENT ? 0 : -1;
-  if (!S_ISREG(st.st_mode) || (unsigned long)st.st_ino != id || st.st_mtime > birth) return 0;
-  if (owner != (uid_t)-1 && st.st_uid != owner) return 0;
-  return 1;
+  if (lstat(qpath("mess", id), st) < 0) return errno == ENOENT ? 0 : -1;
+  return queue_mess_is(st, id, queue_uid) && queue_mess_committed(st, stamped, sec, nsec, birth);
 }
 
 /* A known message whose file is gone or replaced: its recipients would
@@ -567,7 +574,7 @@ static void freeze(struct msg *m)
 {
   m->frozen = 1;
   log_start("alert: msg ");
-  log_u(m->id);
+  log_msgid(m->id, m->ssec, m->snsec);
   log_s(": mess/");
   log_u(m->id % auto_split);
   log_s("/");
@@ -579,9 +586,10 @@ static void freeze(struct msg *m)
 static int pass_start(struct msg *m, int c)
 {
   struct pass *p;
+  struct stat st;
   int r;
   if (m->frozen) return -1;
-  r = mess_is_own(m->id, m->birth, (uid_t)-1);
+  r = mess_is_own(m->id, m->stamped, m->ssec, m->snsec, m->birth, &st);
   if (r == 0) { freeze(m); return -1; }
   if (r < 0) { schedule(m, c, now + 3600); return -1; }
   p = calloc(1, sizeof *p);
@@ -660,7 +668,7 @@ static int dispatch(struct msg *m, int c)
       log_start("starting delivery ");
       log_u(sl->delivery);
       log_s(": msg ");
-      log_u(m->id);
+      log_msgid(m->id, m->ssec, m->snsec);
       log_s(c == CH_LOCAL ? " to local " : " to remote ");
       log_safe(a, len - 1);
       log_end();
@@ -901,8 +909,8 @@ static int inject(const str *message, const str *envelope, unsigned long *qp)
 static int send_bounce(struct msg *m)
 {
   str records = STR_INIT, original = STR_INIT, out = STR_INIT, env = STR_INIT, token = STR_INIT;
-  str from = STR_INIT, to = STR_INIT, addrs = STR_INIT;
-  struct qfile_info in = { 0, 0, 0, STR_INIT };
+  str from = STR_INIT, to = STR_INIT, addrs = STR_INIT, msgid = STR_INIT;
+  struct qfile_info in = { 0, 0, 0, STR_INIT, 0, 0, 0 };
   struct dsn_recipient *rc = 0;
   struct dsn_message dm;
   size_t n = 0, pos = 0, i;
@@ -982,6 +990,8 @@ static int send_bounce(struct msg *m)
   dm.to = to.s;
   dm.doublebounce = in.sender.len == 0;
   dm.queue_id = m->id;
+  if (queue_msgid_cat(&msgid, m->id, m->ssec, m->snsec) < 0 || str_0(&msgid) < 0) die_nomem();
+  dm.msgid = msgid.s;
   dm.arrival = m->birth;
   dm.now = now;
   dm.format = cfg.qsbmf ? DSN_QSBMF : DSN_RFC3464;
@@ -1000,14 +1010,14 @@ static int send_bounce(struct msg *m)
   code = inject(&out, &env, &qp);
   if (code != 0) {
     log_start("warning: unable to inject bounce for msg ");
-    log_u(m->id);
+    log_msgid(m->id, m->ssec, m->snsec);
     log_s(": sluice-queue exit ");
     log_u(code < 0 ? 999UL : (unsigned long)code);
     log_end();
     goto done;
   }
   log_start("bounce msg ");
-  log_u(m->id);
+  log_msgid(m->id, m->ssec, m->snsec);
   log_s(" qp ");
   log_u(qp);
   log_end();
@@ -1026,6 +1036,7 @@ done:
   str_free(&from);
   str_free(&to);
   str_free(&addrs);
+  str_free(&msgid);
   str_free(&in.sender);
   return r;
 }
@@ -1034,7 +1045,7 @@ static void msg_end(struct msg *m)
 {
   clean_request('m', m->id);
   log_start("end msg ");
-  log_u(m->id);
+  log_msgid(m->id, m->ssec, m->snsec);
   log_end();
   msg_delete(m);
 }
@@ -1079,6 +1090,13 @@ static void load_message(unsigned long id, const struct qfile_info *in, int todo
   struct stat st;
   int c;
   m->birth = (time_t)in->birth;
+  m->ssec = in->stamp_sec;
+  m->snsec = in->stamp_nsec;
+  m->stamped = (unsigned char)in->stamped;
+  if (!in->stamped && lstat(qpath("mess", id), &st) == 0) { /* info from before stamps: named by the file's time */
+    m->ssec = (unsigned long)st.st_mtim.tv_sec;
+    m->snsec = (unsigned long)st.st_mtim.tv_nsec;
+  }
   m->todo_done = (unsigned char)todo_done;
   if (str_copy(&m->sender, &in->sender) < 0) die_nomem();
   for (c = 0; c < 2; ++c) {
@@ -1114,7 +1132,7 @@ static void load_queue(void)
     if (!d) die_temp_sys("unable to open ", path.s);
     while ((de = readdir(d)) != 0) {
       unsigned long id;
-      struct qfile_info in = { 0, 0, 0, STR_INIT };
+      struct qfile_info in = { 0, 0, 0, STR_INIT, 0, 0, 0 };
       size_t len = byte_len(de->d_name, sizeof de->d_name);
       if (de->d_name[0] == '.' || scan_ulong_exact(de->d_name, len, &id) < 0) continue;
       if (info_read(id, &in) > 0 && !msg_find(id)) {
@@ -1200,7 +1218,8 @@ static int todo_round(void)
   struct pre batch[TODO_BATCH];
   unsigned char dirty[3][1000];
   size_t nb = 0, i;
-  int looked = 0, c;
+  int looked = 0, c, r;
+  char stamp[QFILE_STAMP_MAX];
   str path = STR_INIT, env = STR_INIT, info = STR_INIT;
 
   if (!scan_active) return 0;
@@ -1258,22 +1277,6 @@ static int todo_round(void)
     if (i < nb) continue;
     if (file_read_fitted(qpath("todo", id), &env, 64UL << 20) <= 0) continue;
     if (lstat(qname.s, &st) < 0) continue;
-    switch (mess_is_own(id, st.st_mtime, st.st_uid)) {
-    case 1: break;
-    case 0:
-      /* a todo entry without its own message: delivering it would send
-       * whatever file later gets this inode number (sluice-queue(5)) */
-      log_start("alert: todo/");
-      log_u(id % auto_split);
-      log_s("/");
-      log_u(id);
-      log_s(" has no message of its own (mess missing, or newer than the envelope, or not the queue's): quarantined");
-      log_end();
-      clean_request('q', id);
-      continue;
-    default:
-      continue; /* looked at again in the next scan */
-    }
     memset(&batch[nb], 0, sizeof batch[nb]);
     batch[nb].id = id;
     batch[nb].birth = st.st_mtime;
@@ -1287,6 +1290,34 @@ static int todo_round(void)
       str_free(&batch[nb].in.sender);
       for (c = 0; c < 2; ++c) str_free(&batch[nb].chan[c]);
       continue;
+    }
+    {
+      struct qfile_info *in = &batch[nb].in;
+      r = mess_is_own(id, in->stamped, in->stamp_sec, in->stamp_nsec, st.st_mtime, &st);
+      if (r == 1 && !in->stamped) { /* from before stamps: the file's time names it */
+        in->stamp_sec = (unsigned long)st.st_mtim.tv_sec;
+        in->stamp_nsec = (unsigned long)st.st_mtim.tv_nsec;
+      }
+    }
+    if (r != 1) {
+      str_free(&batch[nb].in.sender);
+      for (c = 0; c < 2; ++c) str_free(&batch[nb].chan[c]);
+    }
+    switch (r) {
+    case 1: break;
+    case 0:
+      /* a todo entry without its own message: delivering it would send
+       * whatever file later gets this inode number (sluice-queue(5)) */
+      log_start("alert: todo/");
+      log_u(id % auto_split);
+      log_s("/");
+      log_u(id);
+      log_s(" has no message of its own (mess missing, or not the queue's, or its time is not the envelope's stamp): quarantined");
+      log_end();
+      clean_request('q', id);
+      continue;
+    default:
+      continue; /* looked at again in the next scan */
     }
     batch_bytes += env.len;
     ++nb;
@@ -1310,6 +1341,8 @@ static int todo_round(void)
     if (str_catc(&info, 'b') < 0 || str_catulong(&info, (unsigned long)p->birth) < 0 || str_catc(&info, 0) < 0
         || str_catc(&info, 'u') < 0 || str_catulong(&info, p->in.uid) < 0 || str_catc(&info, 0) < 0
         || str_catc(&info, 'p') < 0 || str_catulong(&info, p->in.pid) < 0 || str_catc(&info, 0) < 0
+        || str_catc(&info, 's') < 0 || str_catb(&info, stamp, qfile_stamp_fmt(stamp, p->in.stamp_sec, p->in.stamp_nsec)) < 0
+        || str_catc(&info, 0) < 0
         || str_catc(&info, 'F') < 0 || str_cat(&info, &p->in.sender) < 0 || str_catc(&info, 0) < 0
         || str_catc(&info, 'E') < 0 || str_catc(&info, 0) < 0)
       die_nomem();
@@ -1325,10 +1358,10 @@ static int todo_round(void)
     struct stat st;
     clean_request('t', p->id);
     log_start("new msg ");
-    log_u(p->id);
+    log_msgid(p->id, p->in.stamp_sec, p->in.stamp_nsec);
     log_end();
     log_start("info msg ");
-    log_u(p->id);
+    log_msgid(p->id, p->in.stamp_sec, p->in.stamp_nsec);
     log_s(": bytes ");
     log_u(stat(qpath("mess", p->id), &st) == 0 ? (unsigned long)st.st_size : 0);
     log_s(" from <");
@@ -1340,6 +1373,9 @@ static int todo_round(void)
     log_end();
     m = msg_new(p->id);
     m->birth = p->birth;
+    m->ssec = p->in.stamp_sec;
+    m->snsec = p->in.stamp_nsec;
+    m->stamped = 1; /* sluice-queue's stamp, or the file's time: it is checked before each pass */
     m->todo_done = 1;
     m->todo_pending = 1; /* asked for above */
     m->sender = p->in.sender; /* moved, not copied */
@@ -1400,14 +1436,14 @@ static void sweep_orphans(void)
       if (lstat(qpath("todo", id), &t) == 0 || lstat(qpath("info", id), &t) == 0) continue;
       if (st.st_nlink == 1 && S_ISREG(st.st_mode)) {
         log_start("removing finished msg ");
-        log_u(id);
+        log_msgid(id, (unsigned long)st.st_mtim.tv_sec, (unsigned long)st.st_mtim.tv_nsec);
         log_end();
         clean_request('m', id);
         continue;
       }
       if (st.st_mtime > now - STALE_SECONDS) continue;
       log_start("removing orphan msg ");
-      log_u(id);
+      log_msgid(id, (unsigned long)st.st_mtim.tv_sec, (unsigned long)st.st_mtim.tv_nsec);
       log_end();
       clean_request('m', id);
     }
@@ -1508,7 +1544,7 @@ static void journal_apply_one(int c, const struct journal_record *r)
   }
   if (pos >= f.len) goto done;
   log_start("delivery journal: msg ");
-  log_u(r->id);
+  log_msgid(r->id, r->sec, r->nsec);
   log_s(r->letter == 'K' ? ": success: " : ": failure: ");
   log_safe(r->addr, r->addr_len);
   log_s(": ");
@@ -1628,6 +1664,11 @@ int main(void)
   if (chdir(auto_home) < 0) die_temp_sys("unable to switch to ", auto_home);
   if (config_load(&cfg, &bad) < 0) die_temp_sys("unable to read ", bad ? bad : "control");
   if (chdir("queue") < 0) die_temp_sys("unable to switch to the queue");
+  {
+    struct stat st;
+    if (lstat("mess", &st) < 0) die_temp_sys("unable to stat mess");
+    queue_uid = st.st_uid;
+  }
   lockfd = open("lock/sendmutex", O_WRONLY | O_CLOEXEC);
   if (lockfd < 0) die_temp_sys("unable to open lock/sendmutex");
   if (lock_exnb(lockfd) < 0) {

@@ -285,7 +285,8 @@ static int compose_rfc3464(str *o, const struct dsn_message *m)
 
   /* part 2: for programs (RFC 3464 section 2.2 and 2.3) */
   if (cat_fields(&report, "Reporting-MTA: ", "dns; ", m->host, 0) < 0) goto out;
-  if (str_cats(&report, "X-Sluice-Queue-ID: ") < 0 || str_catulong(&report, m->queue_id) < 0 ||
+  if (str_cats(&report, "X-Sluice-Queue-ID: ") < 0 ||
+      (m->msgid ? cat_only(&report, m->msgid, ".", 64) : str_catulong(&report, m->queue_id)) < 0 ||
       str_catc(&report, '\n') < 0) goto out;
   if (m->sender && *m->sender) {
     if (cat_fields(&report, "X-Sluice-Sender: ", "rfc822; ", m->sender, 0) < 0) goto out;

@@ -77,6 +77,7 @@ struct dsn_message {
   const char *to;           /* original sender, or doublebounceto */
   int doublebounce;         /* the failed message was itself a bounce */
   unsigned long queue_id;   /* id of the failed message in the queue */
+  const char *msgid;        /* its id for the life of the installation (queue.h), or NULL */
   time_t arrival;           /* when it was queued */
   time_t now;
   enum dsn_format format;

@@ -12,10 +12,33 @@ static int bad(void)
   return -1;
 }
 
+int qfile_stamp_parse(const char *s, size_t n, unsigned long *sec, unsigned long *nsec)
+{
+  size_t dot = byte_chr(s, n, '.');
+  if (dot == n || n - dot - 1 < 1 || n - dot - 1 > 9) return bad();
+  if (scan_ulong_exact(s, dot, sec) < 0 || scan_ulong_exact(s + dot + 1, n - dot - 1, nsec) < 0) return bad();
+  return 0; /* at most 9 digits: below 10^9 */
+}
+
+size_t qfile_stamp_fmt(char *buf, unsigned long sec, unsigned long nsec)
+{
+  size_t n = fmt_ulong(buf, sec);
+  buf[n++] = '.';
+  return n + fmt_ulong0(buf + n, nsec % 1000000000UL, 9);
+}
+
+static int stamp_field(const char *f, size_t len, struct qfile_info *in)
+{
+  if (in->stamped || qfile_stamp_parse(f + 1, len - 1, &in->stamp_sec, &in->stamp_nsec) < 0) return bad();
+  in->stamped = 1;
+  return 0;
+}
+
 int qfile_info_parse(const str *s, struct qfile_info *in)
 {
   size_t pos = 0;
   int seen = 0;
+  in->stamped = 0;
   while (pos < s->len) {
     size_t len = byte_chr(s->s + pos, s->len - pos, 0);
     const char *f = s->s + pos;
@@ -24,6 +47,7 @@ int qfile_info_parse(const str *s, struct qfile_info *in)
       case 'b': if (scan_ulong_exact(f + 1, len - 1, &in->birth) < 0) return bad(); seen |= 1; break;
       case 'u': if (scan_ulong_exact(f + 1, len - 1, &in->uid) < 0) return bad(); seen |= 2; break;
       case 'p': if (scan_ulong_exact(f + 1, len - 1, &in->pid) < 0) return bad(); seen |= 4; break;
+      case 's': if (stamp_field(f, len, in) < 0) return -1; break;
       case 'F': if (str_copyb(&in->sender, f + 1, len - 1) < 0) return -1; seen |= 8; break;
       case 'E': return (seen == 15 && pos + len + 1 == s->len) ? 0 : bad();
       default: return bad();
@@ -63,6 +87,7 @@ int qfile_envelope_parse(const str *env, struct qfile_info *in,
 {
   size_t pos = 0;
   int seen = 0;
+  in->stamped = 0;
   while (pos < env->len) {
     size_t len = byte_chr(env->s + pos, env->len - pos, 0);
     const char *f = env->s + pos;
@@ -70,9 +95,11 @@ int qfile_envelope_parse(const str *env, struct qfile_info *in,
     switch (f[0]) {
       case 'u': if (scan_ulong_exact(f + 1, len - 1, &in->uid) < 0) return bad(); seen |= 1; break;
       case 'p': if (scan_ulong_exact(f + 1, len - 1, &in->pid) < 0) return bad(); seen |= 2; break;
+      case 's': if ((seen & 4) || stamp_field(f, len, in) < 0) return bad(); break;
       case 'F': if (str_copyb(&in->sender, f + 1, len - 1) < 0) return -1; seen |= 4; break;
       case 'T':
         if (!(seen & 4) || len < 2) return bad();
+        if (!rcpt) return seen == 7 ? 0 : bad();
         if (rcpt(ctx, f + 1, len - 1) < 0) return -1;
         break;
       default: return bad();

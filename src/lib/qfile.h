@@ -1,15 +1,22 @@
 /* qfile.h: the formats of sluice-send's queue files, parsed from bytes
  * in memory (sluice-send(8) describes them):
  *
- *   info        "b" birth, "u" uid, "p" pid, "F" sender, "E": each field
- *               ended by a NUL, "E" last;
+ *   info        "b" birth, "u" uid, "p" pid, optionally "s" stamp,
+ *               "F" sender, "E": each field ended by a NUL, "E" last;
  *   local, remote (channel files)
  *               a header "R" + 20 decimal digits (the next attempt) + NUL,
  *               then records: a mark ('T' to do, 'D' done), the address
  *               (at least one byte), NUL;
  *   todo envelope
- *               "u" uid, "p" pid, "F" sender, then "T" recipient fields,
- *               each ended by a NUL ("F" before any "T").
+ *               "u" uid, "p" pid, optionally "s" stamp, "F" sender, then
+ *               "T" recipient fields, each ended by a NUL ("F" before any
+ *               "T").
+ *
+ * A stamp is SECONDS "." NANOSECONDS (1 to 9 digits, below 10^9): the
+ * time sluice-queue gave the message file as its modification time.
+ * With the inode number it names a message uniquely for the life of
+ * the installation (queue_msgid_fmt). Envelopes and info files written
+ * before stamps existed have none.
  *
  * Nothing here does I/O or keeps state; the caller owns every buffer.
  * Parsers return 0 (or 1 for the predicates) on success and -1 with
@@ -27,10 +34,20 @@
 struct qfile_info {
   unsigned long birth, uid, pid;
   str sender;                   /* owned by the caller */
+  unsigned long stamp_sec, stamp_nsec;
+  int stamped;                  /* 1 when an "s" field was seen */
 };
 
-/* Parses an info file: every field once at least, "E" last and nothing
- * after it. The sender is copied into in->sender. */
+/* Parses a stamp, s[0..n) without the "s", into *sec and *nsec. */
+int qfile_stamp_parse(const char *s, size_t n, unsigned long *sec, unsigned long *nsec);
+
+/* Writes the stamp sec.nsec (nanoseconds as 9 digits) into buf, which
+ * has room for QFILE_STAMP_MAX bytes; returns its length. */
+#define QFILE_STAMP_MAX 32
+size_t qfile_stamp_fmt(char *buf, unsigned long sec, unsigned long nsec);
+
+/* Parses an info file: every field but "s" once at least, "E" last and
+ * nothing after it. The sender is copied into in->sender. */
 int qfile_info_parse(const str *s, struct qfile_info *in);
 
 /* Parses the header at the start of channel file f into *next. */
@@ -43,7 +60,8 @@ void qfile_header_fmt(char *h, unsigned long next);
 int qfile_records_valid(const str *f);
 
 /* Parses a todo envelope: uid, pid and sender go into *in, and rcpt is
- * called with each recipient's address (without the "T") in order; a
+ * called with each recipient's address (without the "T") in order (rcpt
+ * may be 0 to read only the fields before them); a
  * negative return from rcpt stops the parse and is returned with its
  * errno. Parsing stops quietly at the first field that is empty or not
  * ended by a NUL; the envelope is good (0) when u, p and F were all

@@ -8,6 +8,9 @@
 #ifndef SLUICE_QUEUE_H
 #define SLUICE_QUEUE_H
 
+#include <sys/stat.h>
+#include <sys/types.h>
+
 #include "str.h"
 
 /* Longest address sluice accepts in an envelope (qmail's limit). */
@@ -29,5 +32,26 @@
 int queue_name(str *name, const char *dir, unsigned long id, unsigned long split);
 /* The split directory "dir/N" that holds id. */
 int queue_dirname(str *name, const char *dir, unsigned long id, unsigned long split);
+
+/* 1 when st (from lstat or fstat) can be the message file of id: a
+ * regular file whose inode number is id, owned by owner (the queue
+ * user). Anything else under mess/N/ID (planted by a compromised queue
+ * user, restored from a backup, or a directory) is never delivered. */
+int queue_mess_is(const struct stat *st, unsigned long id, uid_t owner);
+
+/* 1 when the message file st is the one its envelope committed: with a
+ * stamp (stamped), its modification time is exactly sec.nsec, the time
+ * sluice-queue gave it; without (an envelope from before stamps), it
+ * was not modified after birth, the time of the envelope. A file that
+ * got the id's inode after the envelope was committed fails both. */
+int queue_mess_committed(const struct stat *st, int stamped, unsigned long sec, unsigned long nsec, time_t birth);
+
+/* Appends to s the message id that names one message for the life of
+ * the installation: ID "." the stamp's seconds and its nanoseconds as 9
+ * digits, written as one number (nanoseconds since the epoch when the
+ * message was queued). An inode number is reused as soon as a message
+ * ends; the pair is not, as the second message's stamp is taken after
+ * the first one's file was removed. */
+int queue_msgid_cat(str *s, unsigned long id, unsigned long sec, unsigned long nsec);
 
 #endif

@@ -476,7 +476,7 @@ int spawner_open_message(unsigned long id)
   if (fd >= 0) {
     if (fstat(fd, &st) < 0 || stat("queue/mess", &dir) < 0) {
       err = errno;
-    } else if (!S_ISREG(st.st_mode) || (unsigned long)st.st_ino != id || st.st_uid != dir.st_uid || st.st_nlink > 2) {
+    } else if (!queue_mess_is(&st, id, dir.st_uid) || st.st_nlink > 2) {
       err = EPERM;
     } else {
       str_free(&name);

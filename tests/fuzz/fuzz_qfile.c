@@ -55,20 +55,27 @@ static int rcpt(void *ctx, const char *a, size_t len)
 
 static void check_info(const str *s)
 {
-  struct qfile_info in = { 0, 0, 0, STR_INIT };
+  struct qfile_info in = { 0, 0, 0, STR_INIT, 0, 0, 0 };
   if (qfile_info_parse(s, &in) == 0) {
     str back = STR_INIT;
     fuzz_check(in.sender.len < s->len);
     fuzz_check(str_catc(&back, 'b') == 0 && str_catulong(&back, in.birth) == 0 && str_catc(&back, 0) == 0
                && str_catc(&back, 'u') == 0 && str_catulong(&back, in.uid) == 0 && str_catc(&back, 0) == 0
-               && str_catc(&back, 'p') == 0 && str_catulong(&back, in.pid) == 0 && str_catc(&back, 0) == 0
-               && str_catc(&back, 'F') == 0 && str_cat(&back, &in.sender) == 0 && str_catc(&back, 0) == 0
+               && str_catc(&back, 'p') == 0 && str_catulong(&back, in.pid) == 0 && str_catc(&back, 0) == 0);
+    if (in.stamped) {
+      char st[QFILE_STAMP_MAX];
+      fuzz_check(in.stamp_nsec < 1000000000UL);
+      fuzz_check(str_catc(&back, 's') == 0 && str_catb(&back, st, qfile_stamp_fmt(st, in.stamp_sec, in.stamp_nsec)) == 0
+                 && str_catc(&back, 0) == 0);
+    }
+    fuzz_check(str_catc(&back, 'F') == 0 && str_cat(&back, &in.sender) == 0 && str_catc(&back, 0) == 0
                && str_catc(&back, 'E') == 0 && str_catc(&back, 0) == 0);
     /* what sluice-send writes for these values reads back the same */
     {
-      struct qfile_info again = { 0, 0, 0, STR_INIT };
+      struct qfile_info again = { 0, 0, 0, STR_INIT, 0, 0, 0 };
       fuzz_check(qfile_info_parse(&back, &again) == 0);
       fuzz_check(again.birth == in.birth && again.uid == in.uid && again.pid == in.pid);
+      fuzz_check(again.stamped == in.stamped && again.stamp_sec == in.stamp_sec && again.stamp_nsec == in.stamp_nsec);
       fuzz_check(again.sender.len == in.sender.len
                  && (!in.sender.len || memcmp(again.sender.s, in.sender.s, in.sender.len) == 0));
       str_free(&again.sender);
@@ -102,7 +109,7 @@ static void check_channel(const str *f)
 static void check_envelope(const str *env)
 {
   static struct rewrite rw = REWRITE_INIT;
-  struct qfile_info in = { 0, 0, 0, STR_INIT };
+  struct qfile_info in = { 0, 0, 0, STR_INIT, 0, 0, 0 };
   struct files f;
   char h[QFILE_HEADER_LEN];
   int c;

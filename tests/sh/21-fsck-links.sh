@@ -14,8 +14,10 @@
 #     again and again for 3 seconds: the bait never changes;
 #  4. mailq (sluice-qread) and sluice-qstat as root do not read through
 #     a link;
-#  5. a message file that is not its id's, and an envelope older than
-#     its message, go to quarantine/ with every file of the id;
+#  5. a message file that is not its id's, an envelope older than its
+#     message (without a stamp) and an envelope whose stamp is not its
+#     message's time go to quarantine/ with every file of the id; a
+#     stamped envelope older than its message is not a problem;
 #  6. tools/config writes in the alias user's home as that user: links
 #     the alias user planted there lead root nowhere.
 . "$(dirname "$0")/../lib.sh"
@@ -212,12 +214,37 @@ asq sh -c 'printf "Fa@example.org\0Tb@example.org\0\0" > "$1"; ln "$1" "$2"' sh 
 touch -d '1 hour ago' "$Q/todo/$d/$id"
 out=$($FSCK -r 2>&1); rc=$?
 check_eq "old envelope: -r exit 1 (quarantine)" "$rc" 1
-case $out in *"queue/todo/$d/$id: envelope older than its message"*) ok "old envelope reported" ;; *) bad "old envelope reported" "$out" ;; esac
+case $out in *"queue/todo/$d/$id: envelope not of this message"*) ok "old envelope reported" ;; *) bad "old envelope reported" "$out" ;; esac
 check_eq "old envelope quarantined" "$(cd "$Q/quarantine" && ls | sed 's/\.[0-9]*$//')" "todo.$id"
 check_fail "its intd removed" test -e "$Q/intd/$d/$id"
 check "its message kept" test -f "$Q/mess/$d/$id"
 rm -f "$Q/quarantine/"* "$Q/mess/$d/$id"
 clean "quarantine"
+
+# An envelope with a stamp is judged by it alone: a real message whose
+# envelope is older than its file (the file's time is set from the clock,
+# the envelope's from the coarser one the kernel keeps) is clean, and
+# one whose stamp is not its message's time goes to quarantine/.
+printf 'Subject: s\n\nb\n' > "$T/smsg"
+printf 'Fa@example.org\0Tb@example.org\0\0' > "$T/senv"
+"$H/bin/sluice-queue" < "$T/smsg" 1< "$T/senv" || bad "stamp: injection" "exit $?"
+sf=$(find "$Q/todo" -type f); id=${sf##*/}; d=$((id % split))
+touch -d '1 hour ago' "$sf"
+clean "stamped envelope older than its message"
+python3 - "$sf" <<'PY'
+import sys, re
+p = sys.argv[1]
+b = open(p, 'rb').read()
+b2 = re.sub(rb'\0s(\d+)\.(\d{9})\0', lambda m: b'\0s' + m.group(1) + b'.' + b'%09d' % ((int(m.group(2)) + 7) % 10**9) + b'\0', b, count=1)
+assert b2 != b
+open(p, 'r+b').write(b2)
+PY
+out=$($FSCK -r 2>&1); rc=$?
+check_eq "forged stamp: -r exit 1 (quarantine)" "$rc" 1
+case $out in *"queue/todo/$d/$id: envelope not of this message"*) ok "forged stamp reported" ;; *) bad "forged stamp reported" "$out" ;; esac
+check_eq "forged stamp: quarantined" "$(cd "$Q/quarantine" && ls | sed 's/\.[0-9]*$//')" "todo.$id"
+rm -f "$Q/quarantine/"* "$Q/mess/$d/$id"
+clean "forged stamp"
 
 # --- 6. tools/config in the alias user's home ---
 mkbait

@@ -85,7 +85,8 @@ verify_one() {
   tf=$QD/todo/$sub/$id
   if [ -f "$tf" ]; then
     elen=$(wc -c < "$e")
-    { printf 'u%s\0p%s\0' "$vuid" "$vpid"; head -c $((elen - 1)) "$e"; } > "$W/todo.want"
+    # the stamp: the message file's time, to the nanosecond (sluice-queue(5))
+    { printf 'u%s\0p%s\0s%s\0' "$vuid" "$vpid" "$(stat -c %.9Y "$mf")"; head -c $((elen - 1)) "$e"; } > "$W/todo.want"
     if cmp -s "$W/todo.want" "$tf"; then ok "$tn: todo exact"; else bad "$tn: todo exact" "$(od -c "$tf" | head -3)"; fi
   else
     bad "$tn: todo file $tf exists"
@@ -284,7 +285,7 @@ while read -r s k when; do
     p=${first#"Received: (sluice "}; p=${p%% *}
     skip=$(printf '%s\n' "$first" | wc -c)
     if tail -c +$((skip + 1)) "$mf" | cmp -s - "$T/small"; then ok "$tn: message whole"; else bad "$tn: message whole"; fi
-    { printf 'u%s\0p%s\0' "$QUID" "$p"; printf 'Fme@example.org\0Tyou@example.org\0'; } | cmp -s - "$todo" \
+    { printf 'u%s\0p%s\0s%s\0' "$QUID" "$p" "$(stat -c %.9Y "$mf")"; printf 'Fme@example.org\0Tyou@example.org\0'; } | cmp -s - "$todo" \
       && ok "$tn: todo whole" || bad "$tn: todo whole"
     committed="$committed $mf $todo"
   fi
@@ -373,15 +374,16 @@ check_eq "concurrent: every mess file intact" "$(grep -c ' BAD ' "$C/mess.txt")"
 find "$QD/todo" -type f | xargs awk 'BEGIN { RS = "\0" }
   function flush() {
     if (f == "") return
-    good = nr == 4 && r1 == "u0" && r2 ~ /^p[0-9]+$/ && r4 == "Tr@example.org"
+    good = nr == 5 && r1 == "u0" && r2 ~ /^p[0-9]+$/ && r3 ~ /^s[0-9]+\.[0-9][0-9][0-9][0-9][0-9][0-9][0-9][0-9][0-9]$/ && r5 == "Tr@example.org"
     n = f; sub(/.*\//, "", n); sub(/\/[^\/]*$/, "", f); sub(/.*\//, "", f)
     print n, f, (good ? tok : "BAD")
   }
   FNR == 1 { flush(); f = FILENAME; nr = 0; r1 = $0 }
   { nr++ }
   FNR == 2 { r2 = $0 }
-  FNR == 3 { tok = $0; sub(/^F/, "", tok); sub(/@example\.org$/, "", tok) }
-  FNR == 4 { r4 = $0 }
+  FNR == 3 { r3 = $0 }
+  FNR == 4 { tok = $0; sub(/^F/, "", tok); sub(/@example\.org$/, "", tok) }
+  FNR == 5 { r5 = $0 }
   END { flush() }' | sort > "$C/todo.txt"
 awk '{ print $1, $2, $3 }' "$C/mess.txt" > "$C/mess3.txt"
 check "concurrent: each todo names the sender of its own message" cmp -s "$C/mess3.txt" "$C/todo.txt"

@@ -9,7 +9,12 @@
 #  - malformed requests get '?' and remove nothing; a request cut off
 #    by end of input gets no answer and removes nothing;
 #  - exactly one answer per request, in order, also for requests split
-#    across reads and for 1,000 requests in one stream.
+#    across reads and for 1,000 requests in one stream;
+#  - q<id> refuses ('!') to move a message whose file is the one its
+#    envelope committed (regular, the queue user's, inode = id, time =
+#    the envelope's stamp), and moves the todo entry of any other to
+#    quarantine/todo.ID.TIME ('+'), removing intd only when it is the
+#    same file: a changed file time, a forged stamp, a missing message.
 . "$(dirname "$0")/../lib.sh"
 need_root
 inst_fresh
@@ -147,6 +152,36 @@ while [ $i -lt 1000 ]; do printf 't%s\0' $((900000000 + i)); i=$((i + 1)); done 
 clean < "$T/req"
 check_eq "1000 requests: 1000 answers" "$(printf '%s' "$ans" | wc -c)" 1000
 check_eq "1000 requests: all +" "$(printf '%s' "$ans" | tr -d '+' | wc -c)" 0
+
+# q: quarantine only what has no message of its own.
+qcount() { find "$QD/quarantine" -name "todo.$id.*" | wc -l | tr -d ' '; }
+inject
+printf 'q%s\0' "$id" > "$T/req"; clean < "$T/req"
+check_eq "q on a good message: refused" "$ans" "!"
+check "q refused: todo stays" there todo
+check "q refused: logged" grep -q 'refusing to quarantine' "$T/log"
+touch -m -d '1 hour ago' "$QD/mess/$sd/$id" # older than the envelope, but not its stamp
+clean < "$T/req"
+check_eq "q when the file's time is not the stamp: done" "$ans" "+"
+check_fail "q: todo moved" there todo
+check_fail "q: intd (the same file) removed" there intd
+check "q: mess left for the postmaster" there mess
+check_eq "q: one quarantine/todo.ID.TIME" "$(qcount)" 1
+rm -f "$QD/mess/$sd/$id" "$QD/quarantine/todo.$id."*
+inject
+python3 - "$QD/todo/$sd/$id" <<'PY'
+import sys, re
+p = sys.argv[1]
+b = open(p, 'rb').read()
+b2 = re.sub(rb'\0s(\d+)\.(\d{9})\0', lambda m: b'\0s' + m.group(1) + b'.' + b'%09d' % ((int(m.group(2)) + 1) % 10**9) + b'\0', b, count=1)
+assert b2 != b
+with open(p, 'r+b') as f:
+    f.write(b2)
+PY
+printf 'q%s\0' "$id" > "$T/req"; clean < "$T/req"
+check_eq "q when the envelope's stamp is another one: done" "$ans" "+"
+check_eq "q forged: quarantined" "$(qcount)" 1
+rm -f "$QD/mess/$sd/$id" "$QD/quarantine/todo.$id."*
 
 check_eq "queue entry directories empty at the end" "$(find "$QD/mess" "$QD/intd" "$QD/todo" -type f | wc -l)" 0
 done_testing

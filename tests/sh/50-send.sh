@@ -54,6 +54,16 @@ check_eq "no duplicate" "$(uniq -d "$T/got" | wc -l | tr -d ' ')" 0
 check "every recipient delivered" cmp -s "$T/want" "$T/got"
 check_eq "200 new msg" "$(grep -c '^new msg ' "$LOG")" 200
 check_eq "200 end msg" "$(grep -c '^end msg ' "$LOG")" 200
+# Every message is named ID.STAMP in the log: the inode numbers of a
+# stream are reused, the names never are, and each name has one new
+# msg and one end msg line (sluice-send(8), LOG).
+sed -n 's/^new msg //p' "$LOG" | sort > "$T/newids"
+sed -n 's/^end msg //p' "$LOG" | sort > "$T/endids"
+check_eq "every logged id is ID.STAMP" "$(grep -cv '^[0-9][0-9]*\.[0-9]\{19,\}$' "$T/newids")" 0
+check_eq "200 distinct ids" "$(uniq "$T/newids" | wc -l | tr -d ' ')" 200
+check "the same ids end" cmp -s "$T/newids" "$T/endids"
+reused=$(sed 's/\..*//' "$T/newids" | sort | uniq -d | wc -l | tr -d ' ')
+echo "# $reused inode numbers were used by more than one of the 200 messages"
 check_eq "queue empty" "$(queue_files)" 0
 out=$("$H/bin/sluice-fsck" 2>&1)
 check "sluice-fsck clean" test $? -eq 0 -a -z "$out"
@@ -109,7 +119,7 @@ waitfor 200 at_least_lines 7 || bad "grouping deliveries" "$(delivered_lines) of
 waitfor 100 queue_empty || bad "grouping drained" "$(queue_files) files left"
 stop
 # dnum ADDR: the delivery number that carried ADDR
-dnum() { sed -n "s/^starting delivery \([0-9]*\): msg [0-9]* to [a-z]* $1\$/\1/p" "$LOG"; }
+dnum() { sed -n "s/^starting delivery \([0-9]*\): msg [0-9.]* to [a-z]* $1\$/\1/p" "$LOG"; }
 slot() { awk -v a="$1" '$2 == a { print $3 }' "$F/deliveries"; }
 da=$(dnum a@one.example); db=$(dnum b@two.example)
 check "one.example has a delivery" test -n "$da"

@@ -64,7 +64,7 @@ in_window() {
 inj "s1@x.org" "deferl1@test.example" "deferr1@remote.example" || bad "queue 1" "sluice-queue failed"
 id=$(todo_id)
 B=$(($(date +%s) - 10000))
-touch -m -d "@$B" "$Q/mess/$((id % SPLIT))/$id" "$Q/todo/$((id % SPLIT))/$id"   # a message is never newer than its todo entry
+touch -m -d "@$B" "$Q/todo/$((id % SPLIT))/$id"   # birth: the time of the todo entry (the message file keeps its stamp)
 t0=$(($(date +%s) - 2))
 start
 waitfor 100 header_set local "$id" || bad "local retry recorded" "header $(header local "$id")"
@@ -91,7 +91,7 @@ B=$(TZ=UTC LD_PRELOAD=$FTLIB FAKETIME="2026-01-01 00:00:00" FAKETIME_NO_CACHE=1 
 check_eq "faketime works" "$B" "$(date -u -d '2026-01-01 00:00:00' +%s)"
 inj "s2@x.org" "deferl2@test.example" "deferr2@remote.example" || bad "queue 2" "sluice-queue failed"
 id=$(todo_id)
-touch -m -d "@$B" "$Q/mess/$((id % SPLIT))/$id" "$Q/todo/$((id % SPLIT))/$id"   # a message is never newer than its todo entry
+touch -m -d "@$B" "$Q/todo/$((id % SPLIT))/$id"   # birth: the time of the todo entry (the message file keeps its stamp)
 L=deferl2@test.example; R=deferr2@remote.example
 
 fstart "$B"

@@ -52,12 +52,12 @@ hup
 stop
 inj "slowlife@test.example" "deferlife@remote.example" || bad "queue 1" "sluice-queue failed"
 id=$(todo_id)
-touch -m -d "@$(($(date +%s) - 100))" "$Q/mess/$((id % SPLIT))/$id" "$Q/todo/$((id % SPLIT))/$id"
+touch -m -d "@$(($(date +%s) - 100))" "$Q/todo/$((id % SPLIT))/$id"
 start FAKESPAWN_SLOW_MS=3000
 capture slowlife@test.example life
 check_eq "lifetime: tried once" "$(tries deferlife@remote.example)" 1
 check "lifetime: too old logged" grep -q '^delivery [0-9]*: failure: too old: deferlife@remote.example: 4.3.0' "$LOG"
-check "lifetime: bounce logged" grep -q "^bounce msg $id qp [0-9]" "$LOG"
+check "lifetime: bounce logged" grep -q "^bounce msg $id\.[0-9]* qp [0-9]" "$LOG"
 check "lifetime: bounce from <>" grep -qx 'F' "$T/life.info"
 got=$($CHECKER < "$T/life.mess" 2>&1)
 check_eq "lifetime: RFC 3464 report" "$got" "deferlife@remote.example 4.3.0 failed"

@@ -214,8 +214,8 @@ check "results of killed schedulers applied from the journals" grep -q "delivery
 check "sluice-qstat: queue empty" qstat_zero
 check_eq "nothing left under queue/" "$(find "$H/queue/mess" "$H/queue/intd" "$H/queue/todo" "$H/queue/info" "$H/queue/local" "$H/queue/remote" "$H/queue/bounce" "$H/queue/pid" "$H/queue/quarantine" -type f | wc -l | tr -d ' ')" 0
 check "sluice-fsck finds the queue clean" "$H/bin/sluice-fsck" -n "$H/queue"
-sed -n 's/.* new msg \([0-9][0-9]*\)$/\1/p' "$T/send.log" | sort -u > "$T/new"
-sed -n 's/.* end msg \([0-9][0-9]*\)$/\1/p' "$T/send.log" | sort -u > "$T/end"
+sed -n 's/.* new msg \([0-9][0-9.]*\)$/\1/p' "$T/send.log" | sort -u > "$T/new"
+sed -n 's/.* end msg \([0-9][0-9.]*\)$/\1/p' "$T/send.log" | sort -u > "$T/end"
 check_eq "every message has its end msg line" "$(comm -23 "$T/new" "$T/end" | tr '\n' ' ')" ""
 check "at least $N messages logged" test "$(grep -c ' new msg ' "$T/send.log")" -ge $N
 

@@ -218,7 +218,7 @@ inject e2e65-readonly "$U9@$DOM"
 check_eq "no deferral before" "$(grep -c 'delivery [0-9]*: deferral' "$T/log")" 0
 deferred() { grep -q "deferral: .*Maildir" "$T/log"; }
 check "read-only Maildir: deferral logged" wait_for 30 deferred
-id9=$(sed -n "s/^starting delivery [0-9]*: msg \([0-9]*\) to local $U9@$DOM\$/\1/p" "$T/log" | tail -n 1)
+id9=$(sed -n "s/^starting delivery [0-9]*: msg \([0-9]*\)\.[0-9]* to local $U9@$DOM\$/\1/p" "$T/log" | tail -n 1)
 ch=$H/queue/local/$((${id9:-0} % SPLIT))/${id9:-0}
 check "read-only: message $id9 still queued" test -f "$H/queue/mess/$((${id9:-0} % SPLIT))/${id9:-0}"
 check_eq "read-only: local/N/ID still marks it T" "$(tail -c +23 "$ch" 2> /dev/null | tr '\0' '\n')" "T$U9@$DOM"

@@ -182,7 +182,7 @@ first_try() { [ "$(ntrans t)" -ge 1 ] && grep -q 'deferral: .*temp2@t76.test' "$
 check "451: first attempt made" wait_for 30 first_try
 check_eq "451: fine1 delivered at once" "$(rcpts t)" "<fine1@t76.test>"
 check_eq "451: message still queued" "$("$H/bin/sluice-qstat" | sed -n 1p)" "messages in queue: 1"
-id=$(sed -n 's/^starting delivery [0-9]*: msg \([0-9]*\) to remote .*temp1@t76.test.*/\1/p' "$T/log" | tail -n 1)
+id=$(sed -n 's/^starting delivery [0-9]*: msg \([0-9]*\)\.[0-9]* to remote .*temp1@t76.test.*/\1/p' "$T/log" | tail -n 1)
 check_eq "451: remote/N/ID marks" "$(tail -c +23 "$H/queue/remote/$((${id:-0} % SPLIT))/${id:-0}" 2> /dev/null | tr '\0' ' ')" \
   "Ttemp1@t76.test Dfine1@t76.test Ttemp2@t76.test "
 kill "$(cat "$T/t.pid")"

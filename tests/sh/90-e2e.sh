@@ -246,7 +246,7 @@ check "smtpd log: tcpserver -v lines" grep -q 'tcpserver: ok [0-9]' "$T/smtpd.lo
 check "smtpd6 log: the IPv6 session" sh -c "cat '$L/sluice-smtpd6/current' | grep -q 'sluice-smtpd: pid [0-9]* from ::1 '"
 waitfor 20 sh -c "cat '$L/sluice-send/current' | grep -q 'qp $QP4 '"
 logof sluice-send > "$T/send.log"
-ID4=$(sed -n "s/.* info msg \\([0-9][0-9]*\\): bytes [0-9]* from <sender@remote.example> qp $QP4 uid [0-9]*\$/\\1/p" "$T/send.log" | head -n 1)
+ID4=$(sed -n "s/.* info msg \\([0-9][0-9.]*\\): bytes [0-9]* from <sender@remote.example> qp $QP4 uid [0-9]*\$/\\1/p" "$T/send.log" | head -n 1)
 if [ -n "$QP4" ] && [ -n "$ID4" ]; then
   ok "send log: info msg with the smtpd's qp"
   waitfor 20 sh -c "grep -q ' end msg $ID4\$' '$L/sluice-send/current'"
@@ -536,7 +536,7 @@ for i in $(cat "$T/dups"); do
   files=$(find "/home/$TU/Maildir/new" -type f -exec grep -l "^X-Stream: $i$(printf '\r')\$" {} +)
   qps=$(for f in $files; do sed -n 's/^Received: (sluice \([0-9]*\) invoked from network).*/\1/p' "$f" | head -n 1; done | sort -u)
   if [ "$(echo "$qps" | wc -l)" -eq 1 ] && [ -n "$qps" ]; then
-    id=$(sed -n "s/.* info msg \\([0-9][0-9]*\\): .* qp $qps uid [0-9]*\$/\\1/p" "$T/send.log" | tail -n 1)
+    id=$(sed -n "s/.* info msg \\([0-9][0-9.]*\\): .* qp $qps uid [0-9]*\$/\\1/p" "$T/send.log" | tail -n 1)
     # the delivery started at least twice, with a sluice-send start between
     if [ -n "$id" ] && awk -v id="$id" -v qp="$qps" '
         $0 ~ (" info msg " id ": .* qp " qp " ") { on = 1; next }

@@ -2,8 +2,11 @@
 #include <errno.h>
 #include <string.h>
 
+#include <sys/stat.h>
+
 #include "check.h"
 #include "qfile.h"
+#include "queue.h"
 #include "str.h"
 
 static str mk(const char *s, size_t n)
@@ -17,7 +20,7 @@ static str mk(const char *s, size_t n)
 static int info_ok(const char *s, size_t n)
 {
   str f = mk(s, n);
-  struct qfile_info in = { 0, 0, 0, STR_INIT };
+  struct qfile_info in = { 0, 0, 0, STR_INIT, 0, 0, 0 };
   int r = qfile_info_parse(&f, &in);
   str_free(&f);
   str_free(&in.sender);
@@ -28,7 +31,7 @@ static int info_ok(const char *s, size_t n)
 static void test_info(void)
 {
   str f = MK("b12\0u34\0p56\0Fa@b\0E\0");
-  struct qfile_info in = { 0, 0, 0, STR_INIT };
+  struct qfile_info in = { 0, 0, 0, STR_INIT, 0, 0, 0 };
   CHECK(qfile_info_parse(&f, &in) == 0);
   CHECK(in.birth == 12 && in.uid == 34 && in.pid == 56);
   CHECK_BYTES(in.sender.s, in.sender.len, "a@b");
@@ -45,6 +48,54 @@ static void test_info(void)
   CHECK(!INFO_OK(""));
   errno = 0;
   CHECK(!INFO_OK("x") && errno == EPROTO);
+}
+
+static void test_stamp(void)
+{
+  char b[QFILE_STAMP_MAX];
+  unsigned long sec = 0, nsec = 0;
+  str f = MK("b12\0u34\0p56\0s1764682233.000000042\0Fa@b\0E\0");
+  struct qfile_info in = { 0, 0, 0, STR_INIT, 0, 0, 0 };
+  CHECK(qfile_info_parse(&f, &in) == 0 && in.stamped && in.stamp_sec == 1764682233UL && in.stamp_nsec == 42);
+  str_free(&f);
+  f = MK("b12\0u34\0p56\0Fa@b\0E\0");
+  CHECK(qfile_info_parse(&f, &in) == 0 && !in.stamped); /* from before stamps */
+  str_free(&f);
+  str_free(&in.sender);
+  CHECK(!INFO_OK("b1\0u1\0p1\0s1.2\0s1.2\0F\0E\0")); /* twice */
+  CHECK(qfile_stamp_parse("12.5", 4, &sec, &nsec) == 0 && sec == 12 && nsec == 5);
+  CHECK(qfile_stamp_parse("12.999999999", 12, &sec, &nsec) == 0 && nsec == 999999999UL);
+  CHECK(qfile_stamp_parse("12.1000000000", 13, &sec, &nsec) < 0); /* 10 digits */
+  CHECK(qfile_stamp_parse("12", 2, &sec, &nsec) < 0);
+  CHECK(qfile_stamp_parse("12.", 3, &sec, &nsec) < 0);
+  CHECK(qfile_stamp_parse(".5", 2, &sec, &nsec) < 0);
+  CHECK(qfile_stamp_parse("1.2.3", 5, &sec, &nsec) < 0);
+  CHECK(qfile_stamp_parse("1x.2", 4, &sec, &nsec) < 0);
+  CHECK_BYTES(b, qfile_stamp_fmt(b, 1764682233UL, 42), "1764682233.000000042");
+  CHECK_BYTES(b, qfile_stamp_fmt(b, 0, 0), "0.000000000");
+  {
+    str id = STR_INIT;
+    CHECK(queue_msgid_cat(&id, 1572891, 1764682233UL, 42) == 0);
+    CHECK_BYTES(id.s, id.len, "1572891.1764682233000000042");
+    str_free(&id);
+  }
+  {
+    struct stat st;
+    memset(&st, 0, sizeof st);
+    st.st_mode = S_IFREG | 0640;
+    st.st_ino = 77;
+    st.st_uid = 5;
+    st.st_mtim.tv_sec = 100;
+    st.st_mtim.tv_nsec = 7;
+    CHECK(queue_mess_is(&st, 77, 5) && !queue_mess_is(&st, 78, 5) && !queue_mess_is(&st, 77, 6));
+    st.st_mode = S_IFDIR | 0750;
+    CHECK(!queue_mess_is(&st, 77, 5));
+    CHECK(queue_mess_committed(&st, 1, 100, 7, 0));
+    CHECK(!queue_mess_committed(&st, 1, 100, 8, 200)); /* another file's time, however old */
+    CHECK(!queue_mess_committed(&st, 1, 99, 7, 200));
+    CHECK(queue_mess_committed(&st, 0, 0, 0, 100));    /* no stamp: not after the envelope */
+    CHECK(!queue_mess_committed(&st, 0, 0, 0, 99));
+  }
 }
 
 static void test_channel(void)
@@ -95,7 +146,7 @@ static int rcpt(void *ctx, const char *a, size_t len)
 static int env(const char *s, size_t n, int fail_at, str *all)
 {
   str f = mk(s, n);
-  struct qfile_info in = { 0, 0, 0, STR_INIT };
+  struct qfile_info in = { 0, 0, 0, STR_INIT, 0, 0, 0 };
   struct seen sn = { STR_INIT, fail_at, 0 };
   int r = qfile_envelope_parse(&f, &in, rcpt, &sn);
   if (all) { str_free(all); *all = sn.all; } else str_free(&sn.all);
@@ -123,12 +174,24 @@ static void test_envelope(void)
   errno = 0;
   CHECK(ENV("u1\0p2\0Fs\0Ta\0Tb\0", 2, 0) < 0 && errno == EINVAL); /* callback error */
   CHECK(ENV("", 0, 0) < 0);
+  CHECK(ENV("u1\0p2\0s5.000000006\0Fs\0Ta\0", 0, &all) == 0);
+  CHECK_BYTES(all.s, all.len, "a|");
+  CHECK(ENV("u1\0p2\0Fs\0s5.6\0Ta\0", 0, 0) < 0);        /* stamp after F */
+  CHECK(ENV("u1\0p2\0s5\0Fs\0Ta\0", 0, 0) < 0);          /* bad stamp */
+  {
+    str f = MK("u1\0p2\0s5.000000006\0Fs\0Ta\0");
+    struct qfile_info in = { 0, 0, 0, STR_INIT, 0, 0, 0 };
+    CHECK(qfile_envelope_parse(&f, &in, 0, 0) == 0 && in.stamped && in.stamp_sec == 5 && in.stamp_nsec == 6);
+    str_free(&f);
+    str_free(&in.sender);
+  }
   str_free(&all);
 }
 
 int main(void)
 {
   test_info();
+  test_stamp();
   test_channel();
   test_envelope();
   return check_done();
