@@ -73,9 +73,9 @@ struct layout {
  * children: check_structure creates in this order. */
 static const struct layout layout[] = {
   { ".", SHAPE_DIR, ROLE_QUEUE, 0750 },
-  { "pid", SHAPE_DIR, ROLE_QUEUE, 0700 },
+  { "pid", SHAPE_DIR, ROLE_QUEUE, 02700 },  /* setgid: files get group sluice */
   { "mess", SHAPE_SPLIT, ROLE_QUEUE, 0750 },
-  { "intd", SHAPE_SPLIT, ROLE_QUEUE, 0700 },
+  { "intd", SHAPE_SPLIT, ROLE_QUEUE, 02700 },
   { "todo", SHAPE_SPLIT, ROLE_QUEUE, 0750 },
   { "info", SHAPE_SPLIT, ROLE_SEND, 0700 },
   { "local", SHAPE_SPLIT, ROLE_SEND, 0700 },
@@ -673,6 +673,50 @@ static void fix_misplaced(struct fsck *f)
   }
 }
 
+/* A queued message and its envelope are readable by the queue's roles
+ * only: mode 0640 (QUEUE_FILE_MODE), group sluice, which sluice-queue
+ * gets from the setgid pid/ and intd/ directories. Files queued before
+ * that (0644, the caller's group) are repaired; the queue's directories
+ * kept others out of them already. A file is changed only when it has
+ * no name but its own, or, for an envelope, its own and its intd or
+ * todo name: any other second name could be a hard link to any file. */
+static void check_access(struct fsck *f, enum kind kind, int dfd, const char *name, const char *path, unsigned long id,
+                         unsigned long dir, const struct stat *st)
+{
+  char have[8], want[8];
+  struct stat other;
+  str twin = STR_INIT;
+  int fd;
+  if ((st->st_mode & 07777) == QUEUE_FILE_MODE && st->st_gid == f->gid) return;
+  if (st->st_nlink > 1 && kind == K_MESS) return; /* an injection still running: its pid name */
+  fmt_mode(have, st->st_mode & 07777);
+  fmt_mode(want, QUEUE_FILE_MODE);
+  problem(f, path, "mode ", have, st->st_gid == f->gid ? "" : " and not group ", st->st_gid == f->gid ? "" : f->gname,
+          ", want ", want, " group ", f->gname, " (a queued message is for the queue's roles only)", (const char *)0);
+  if (!may_repair(f, path, "set its group and mode")) return;
+  if (st->st_nlink == 2) {
+    /* the envelope's second name must be its intd or todo name */
+    entry_path(f, &twin, kind == K_TODO ? K_INTD : K_TODO, id, dir);
+    if (fstatat(f->qfd, twin.s, &other, AT_SYMLINK_NOFOLLOW) < 0 || other.st_ino != st->st_ino
+        || other.st_dev != st->st_dev) {
+      str_free(&twin);
+      not_repairable(f, path, "it has a second name that is not its envelope's: look at it by hand");
+      return;
+    }
+  } else if (st->st_nlink != 1) {
+    not_repairable(f, path, "it has more names than its own: look at it by hand");
+    return;
+  }
+  str_free(&twin);
+  fd = walk_open_node(dfd, name, &other);
+  if (fd < 0 || other.st_ino != st->st_ino || other.st_dev != st->st_dev || !S_ISREG(other.st_mode)
+      || other.st_nlink != st->st_nlink || fchown(fd, (uid_t)-1, f->gid) < 0 || fchmod(fd, QUEUE_FILE_MODE) < 0)
+    repair_failed(f, path, "set its group and mode");
+  else
+    repaired(f, path, "set its group and mode");
+  if (fd >= 0) close(fd);
+}
+
 /* The files of one split directory dir at path, or of bounce/. */
 static void scan_dir(struct fsck *f, enum kind kind, const char *path, unsigned long dir)
 {
@@ -702,6 +746,7 @@ static void scan_dir(struct fsck *f, enum kind kind, const char *path, unsigned 
       not_repairable(f, p.s, "move it aside by hand");
       continue;
     }
+    if (kind == K_MESS || kind == K_INTD || kind == K_TODO) check_access(f, kind, dfd, name, p.s, id, dir, &st);
     entry_add(f, kind, id, dir, &st);
   }
   close(dfd);

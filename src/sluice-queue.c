@@ -279,7 +279,7 @@ int main(void)
   int fd, intd_fd, role;
 
   die_progname("sluice-queue");
-  umask(033);
+  umask(037); /* QUEUE_FILE_MODE, whatever the caller's umask */
   signal(SIGPIPE, SIG_IGN);
   {
     struct sigaction sa;
@@ -303,10 +303,10 @@ int main(void)
   /* 1. the pid file: its inode number is the message id */
   if (str_copys(&name, "pid/") < 0 || str_catulong(&name, (unsigned long)pid) < 0) fail(QQ_NOMEM, "out of memory");
   fix_name(path_pid, sizeof path_pid, &name);
-  fd = open_excl(path_pid, 0644);
+  fd = open_excl(path_pid, QUEUE_FILE_MODE);
   if (fd < 0 && errno == EEXIST) { /* left by a crashed process with our pid */
     unlink(path_pid);
-    fd = open_excl(path_pid, 0644);
+    fd = open_excl(path_pid, QUEUE_FILE_MODE);
   }
   if (fd < 0) fail_sys(QQ_PID, "unable to create pid file");
   made_pid = 1;
@@ -323,7 +323,7 @@ int main(void)
    * systems, and an intd file without todo is invisible anyway */
   if (queue_name(&name, "intd", id, auto_split) < 0) fail(QQ_NOMEM, "out of memory");
   fix_name(path_intd, sizeof path_intd, &name);
-  intd_fd = open_excl(path_intd, 0644);
+  intd_fd = open_excl(path_intd, QUEUE_FILE_MODE);
   if (intd_fd < 0) fail_sys(QQ_INTD, "unable to create envelope file");
   made_intd = 1;
   copy_message(fd, &received, limit);

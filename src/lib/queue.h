@@ -28,6 +28,11 @@
 #define QUEUE_DATABYTES_DEFAULT 10240000UL
 #define QUEUE_TRACE_ROOM 65536UL
 
+/* The mode of a queued message file and its envelope: the queue user
+ * writes, the group (sluice: the queue, send and remote roles, which
+ * get it from the setgid pid/ and intd/ directories) reads, nobody else. */
+#define QUEUE_FILE_MODE 0640
+
 /* Replaces the content of name with "dir/N/ID" (no NUL appended). */
 int queue_name(str *name, const char *dir, unsigned long id, unsigned long split);
 /* The split directory "dir/N" that holds id. */

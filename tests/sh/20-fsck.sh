@@ -41,12 +41,12 @@ while read -r p want; do
   check_eq "queue/$p" "$(attr "$Q/$p")" "$want"
 done <<EOF
 . 750 $uq:$grp
-pid 700 $uq:$grp
+pid 2700 $uq:$grp
 mess 750 $uq:$grp
 mess/0 750 $uq:$grp
 mess/$last 750 $uq:$grp
-intd 700 $uq:$grp
-intd/$last 700 $uq:$grp
+intd 2700 $uq:$grp
+intd/$last 2700 $uq:$grp
 todo 750 $uq:$grp
 todo/$last 750 $uq:$grp
 info 700 $us:$grp
@@ -108,7 +108,7 @@ placed() { echo $(($1 % split)); }
 # plant_mess: a message file as sluice-queue makes one (the queue
 # user's, named by its inode); prints its id
 plant_mess() {
-  as "$uq" "$grp" sh -c 'umask 022; t=$1/mess/0/plant.$$; echo x > "$t" || exit 1
+  as "$uq" "$grp" sh -c 'umask 027; t=$1/mess/0/plant.$$; echo x > "$t" || exit 1
     i=$(stat -c %i "$t"); mv "$t" "$1/mess/$((i % $2))/$i" && echo "$i"' sh "$Q" "$split"
 }
 
@@ -182,6 +182,26 @@ out=$($FSCK -r 2>&1)
 check "young orphan kept by -r" test -f "$Q/mess/$p/$o"
 check "young pid file kept by -r" test -f "$Q/pid/4243"
 rm -f "$Q/mess/$p/$o" "$Q/pid/4243"
+
+# a queued message readable by others, or of the caller's group (as
+# sluice-queue made them before 0640 and the setgid directories)
+o=$(plant_mess); p=$(placed "$o")
+chmod 644 "$Q/mess/$p/$o"; chgrp "$nog" "$Q/mess/$p/$o"
+expect "message readable by others" "queue/mess/$p/$o: mode 0644 and not group $grp, want 0640 group $grp (a queued message is for the queue's roles only)"
+check_eq "message mode and group repaired" "$(attr "$Q/mess/$p/$o")" "640 $uq:$grp"
+rm -f "$Q/mess/$p/$o"
+chmod 644 "$Q/todo/$d/$id"
+expect "envelope readable by others" "queue/todo/$d/$id: mode 0644, want 0640 group $grp (a queued message is for the queue's roles only)"
+check_eq "envelope mode repaired through its todo name" "$(attr "$Q/intd/$d/$id")" "640 $uq:$grp"
+ln "$Q/todo/$d/$id" "$H/hardlink.$id"
+chmod 644 "$Q/todo/$d/$id"
+out=$($FSCK -r 2>&1)
+check "an envelope with a foreign second name is not changed" test "$(stat -c %a "$Q/todo/$d/$id")" = 644
+case $out in *"queue/todo/$d/$id: not repaired: it has more names"*|*"queue/todo/$d/$id: not repaired: it has a second name"*) ok "foreign second name: not repaired" ;;
+  *) bad "foreign second name: not repaired" "$out" ;; esac
+rm -f "$H/hardlink.$id"
+$FSCK -r > /dev/null 2>&1
+check_eq "repaired once the second name is gone" "$(attr "$Q/todo/$d/$id")" "640 $uq:$grp"
 
 echo 1 > "$Q/pid/4242"; touch -d '3 days ago' "$Q/pid/4242"
 expect "stale pid file" "queue/pid/4242: stale pid file (older than 36 hours)"
