@@ -30,6 +30,11 @@
 # sluice-rspawn, sluice-clean and tcpserver (any one of this
 # instance's, including sets orphaned by a kill -9 of sluice-start),
 # then, a second later, svc -t of every service and log service.
+# SOAK_KILL (default all six) names the processes kill -9 draws from: a
+# kill -9 of a spawner (sluice-lspawn, sluice-rspawn) loses the results
+# of the deliveries it had in flight, which are then made again (see
+# sluice-spawn(5)); SOAK_KILL="sluice-start sluice-send sluice-clean
+# tcpserver" shows the rest without them.
 #
 # Then the drain: no more chaos, svc -a every 10 seconds until sluice-qstat
 # counts no message, at most SOAK_DRAIN_LIMIT seconds (default 1800), or
@@ -118,6 +123,8 @@ snap() {
 # pids NAME: this instance's processes called NAME at the last snap
 pids() { awk -v n="$1" '$2 == n { print $1 }' "$T/procs"; }
 PROCS="sluice-start sluice-send sluice-lspawn sluice-rspawn sluice-clean tcpserver"
+# the names kill -9 draws from (SOAK_KILL, default all of PROCS)
+KILLS=${SOAK_KILL:-$PROCS}
 # mem_snapshot WHEN: snap, then $T/mem.WHEN, one "NAME RSS PSS" a line (kB,
 # from /proc/PID/smaps_rollup; of several processes of one name, the
 # largest RSS), "NAME - -" for a name with no process
@@ -266,7 +273,7 @@ while kill -0 "$send_pid" 2> /dev/null && [ $rounds -lt "$round_max" ]; do
   # the kill first, so that the victim had CHAOS seconds to come back
   # up since the last svc -t (on a loaded machine a run script can take
   # more than a second); a name with no process is tried for 2 s more
-  victim=$(echo $PROCS | tr ' ' '\n' | shuf -n 1)
+  victim=$(echo $KILLS | tr ' ' '\n' | shuf -n 1)
   vp=$(pids "$victim" | shuf -n 1)
   w=0
   while [ -z "$vp" ] && [ $w -lt 4 ]; do sleep 0.5; snap; vp=$(pids "$victim" | shuf -n 1); w=$((w + 1)); done
