@@ -384,6 +384,7 @@ static void clean_request(char type, unsigned long id)
 }
 
 static void msg_end(struct msg *m);
+static void maybe_finish(struct msg *m);
 
 /* O(1) per answer however many requests wait: the answered front is
  * skipped with clean_head and cut off only when it is most of the
@@ -413,8 +414,12 @@ static void clean_answer(char a)
     struct msg *m;
     if (scan_ulong(p + 1, len - 1, &id) == len - 1 && (m = msg_find(id)) != 0) {
       m->todo_pending = 0;
-      if (a != '+') m->todo_done = 0; /* the next todo scan asks again */
-      else if (m->finished) msg_end(m);
+      if (a != '+') {
+        m->todo_done = 0; /* the next todo scan asks again */
+      } else if (m->finished) {
+        m->finished = 0;
+        maybe_finish(m);
+      }
     }
   }
   clean_head += len + 1;
@@ -518,7 +523,6 @@ static void persist_next(struct msg *m, int c)
   if (fd >= 0) close(fd);
 }
 
-static void maybe_finish(struct msg *m);
 
 static void pass_free(struct msg *m, int c)
 {
@@ -1065,6 +1069,17 @@ static void maybe_finish(struct msg *m)
   }
   if (m->has[0] || m->has[1]) return;
   if (!m->todo_done) return; /* wait until todo is gone first */
+  /* Until sluice-clean has answered the removal of todo, the entry may
+   * still be there: the message stays known (finished) so that a todo
+   * scan does not take it for a new message, and its info stays, so
+   * that a sluice-send that starts after a crash here loads it as done
+   * instead of preprocessing the entry again (and delivering it again:
+   * found by the soak, a kill -9 of sluice-clean at this point).
+   * clean_answer calls this again once the entry is gone. */
+  if (m->todo_pending) {
+    m->finished = 1;
+    return;
+  }
   /* channel files are normally gone already (pass_end): no lookups for them */
   for (c = 0; c < 2; ++c) {
     if (!m->maybe[c]) continue;
@@ -1072,13 +1087,6 @@ static void maybe_finish(struct msg *m)
     m->maybe[c] = 0;
   }
   if (unlink(qpath("info", m->id)) < 0 && errno != ENOENT) return;
-  /* Until sluice-clean has answered the removal of todo, a todo scan
-   * may still see the entry: the message stays known (finished) so that
-   * the entry is not taken for a new message and delivered again. */
-  if (m->todo_pending) {
-    m->finished = 1;
-    return;
-  }
   msg_end(m);
 }
 

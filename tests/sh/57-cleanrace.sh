@@ -8,7 +8,13 @@
 #     still exists;
 #  2. message B is queued in that window: its trigger makes sluice-send
 #     scan todo again and see A's entry;
-#  3. A is delivered exactly once, B once, and the queue ends empty.
+#  3. A is delivered exactly once, B once, and the queue ends empty;
+#  4. message C is delivered while its todo entry still exists (the
+#     stand-in now waits 6 s), then sluice-start and its whole set,
+#     stand-in included, are killed with kill -9 before the entry is
+#     removed; a new set with the real sluice-clean must load C as done
+#     (its info file is kept until the entry is gone), not preprocess the
+#     entry again: C is delivered exactly once (found by the soak).
 . "$(dirname "$0")/../lib.sh"
 need_root
 inst_fresh
@@ -32,7 +38,9 @@ while True:
     buf += chunk
     while b"\0" in buf:
         req, buf = buf.split(b"\0", 1)
-        time.sleep(2)
+        try: delay = float(open(os.path.join(home, "cleandelay")).read())
+        except OSError: delay = 2
+        time.sleep(delay)
         kind, rest = req[:1], req[1:]
         try:
             if kind == b"t":
@@ -66,5 +74,23 @@ check_eq "A delivered exactly once" "$(tries racea@remote.example)" 1
 check_eq "B delivered exactly once" "$(tries raceb@remote.example)" 1
 check_eq "two messages ended" "$(grep -c '^end msg' "$LOG")" 2
 stop
+
+# 4. a crash between C's last result and the removal of its todo entry
+echo 6 > "$H/cleandelay"
+start
+inj sender@x.org racec@remote.example || bad "queue C"
+check "C delivered" waitfor 50 tries_ge racec@remote.example 1
+sleep 1 # sluice-send has the result; the stand-in answers 6 s after t
+check "C's todo entry still there" test -n "$(find "$Q/todo" -type f)"
+for c in $(pgrep -P "$SPID"); do kill -KILL "$c" 2> /dev/null; done
+kill -KILL "$SPID" 2> /dev/null
+wait "$SPID" 2> /dev/null
+SPID=""
+check "C's todo entry survived the crash" test -n "$(find "$Q/todo" -type f)"
 restore_clean
+start
+check "C gone from the queue" waitfor 150 queue_empty
+sleep 1
+check_eq "C delivered exactly once" "$(tries racec@remote.example)" 1
+stop
 done_testing
