@@ -59,7 +59,7 @@ one() {
   if [ $# -ne 1 ]; then bad "$1: one message queued" "found $#"; todo= mess= env= msg=; return 1; fi
   todo=$1
   mess=$QD/mess/${todo#"$QD/todo/"}
-  env=$(tr '\0' '\n' < "$todo" | grep -v '^[up]')
+  env=$(tr '\0' '\n' < "$todo" | grep -v '^[ups]')
   tail -n +2 "$mess" > "$W/msg"
   msg=$(cat "$W/msg")
   return 0
