@@ -183,6 +183,7 @@ cleanup() {
     rm -rf "$KEEP"
     mkdir -p "$KEEP"
     cp "$T"/send.out "$T"/sink.log "$T"/chaos.log "$T"/counts.* "$KEEP"/ 2> /dev/null
+    [ -d "$T/dupcopies" ] && cp -r "$T/dupcopies" "$KEEP"/ 2> /dev/null
     for s in "$L"/*/; do
       [ -d "$s" ] || continue
       cat "$s"/@*.[su] "$s"/current > "$KEEP/$(basename "$s").log" 2> /dev/null
@@ -359,6 +360,11 @@ awk '
 lost=$(awk 'FILENAME == ARGV[1] { d[$1] = 1; next } !($1 in d)' "$T/counts.delivered" "$T/counts.accepted" | wc -l | tr -d ' ')
 awk 'FILENAME == ARGV[1] { amb[$1] = 1; next } $2 > 1 && !($1 in amb)' "$T/counts.ambiguous" "$T/counts.delivered" > "$T/counts.dups"
 dups=$(wc -l < "$T/counts.dups" | tr -d ' ')
+# the copies of each local duplicate are kept for a look at their trace
+mkdir -p "$T/dupcopies"
+for i in $(awk '$3 == "local" { print $1 }' "$T/counts.dups" | head -n 20); do
+  grep -l "^X-Soak: $TAG $i\r\?\$" "$TH/Maildir/new"/* 2> /dev/null | while read -r f; do cp "$f" "$T/dupcopies/"; done
+done
 set -- $(awk '{ x += $2 - 1; if ($2 > m) m = $2 } END { print x + 0, m + 0 }' "$T/counts.dups")
 extra=$1 most=$2
 dups_local=$(grep -c ' local ' "$T/counts.dups")
