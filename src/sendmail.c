@@ -93,7 +93,7 @@ int main(int argc, char **argv)
     run("sluice-qread", a, 0);
   }
   if (!strcmp(base, "newaliases")) {
-    out("sendmail: sluice has no aliases database: aliases are .qmail files (see dot-qmail in sluice-local(8))\n");
+    out("sendmail: sluice has no aliases database: aliases are .qmail files (see dot-qmail(5))\n");
     return 0;
   }
 
@@ -129,7 +129,7 @@ int main(int argc, char **argv)
       }
       break;
     case 'I': if (a[2]) usage_die("unknown option ", a);
-      out("sendmail: sluice has no aliases database: aliases are .qmail files (see dot-qmail in sluice-local(8))\n");
+      out("sendmail: sluice has no aliases database: aliases are .qmail files (see dot-qmail(5))\n");
       return 0;
     case 'q': queue_run();
     case 'b':
@@ -139,7 +139,7 @@ int main(int argc, char **argv)
         run("sluice-qread", q, 0);
       }
       if (!strcmp(a, "-bi")) {
-        out("sendmail: sluice has no aliases database: aliases are .qmail files (see dot-qmail in sluice-local(8))\n");
+        out("sendmail: sluice has no aliases database: aliases are .qmail files (see dot-qmail(5))\n");
         return 0;
       }
       if (!strcmp(a, "-bs")) {

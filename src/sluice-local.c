@@ -40,8 +40,10 @@
 /* The time limit of a .qmail program when TIMEOUT is not given: as
  * control/timeoutlocal's default (sluice-control(5)). */
 #define PROGRAM_TIMEOUT_DEFAULT 3600UL
-/* PATH of .qmail programs: their environment is built from scratch,
- * nothing of sluice-start's comes through (dot-qmail(5)). */
+/* PATH of .qmail programs after conf-home/bin (where preline is, as
+ * qmail's bin is first in the PATH its rc script gives qmail-local):
+ * their environment is built from scratch, nothing of sluice-start's
+ * comes through (dot-qmail(5)). */
 #define PROGRAM_PATH "/usr/local/bin:/usr/bin:/bin"
 
 struct local {
@@ -248,7 +250,10 @@ static void program_env(struct local *l)
   unsigned k;
   size_t dl = strlen(l->domain);
 
-  if (env_start(e, 0) < 0 || env_set(e, "PATH", PROGRAM_PATH) < 0) nomem();
+  /* conf-home/bin first, unless its name would split the list */
+  if (!strchr(auto_home, ':') && (str_copys(&v, auto_home) < 0 || str_cats(&v, "/bin:") < 0)) nomem();
+  if (str_cats(&v, PROGRAM_PATH) < 0 || str_0(&v) < 0) nomem();
+  if (env_start(e, 0) < 0 || env_set(e, "PATH", v.s) < 0) nomem();
   {
     const char *q = env_get("QMAILQUEUE");
     if (q && *q && env_set(e, "QMAILQUEUE", q) < 0) nomem();

@@ -3,6 +3,8 @@
  *
  * cdb keys: "=" + lower-cased local part for an exact entry, "+" +
  * lower-cased prefix for a prefix entry; data the record of users.h.
+ * Only the matching ignores case: an extension handed back keeps the
+ * case of the address (qmail's EXT and DEFAULT do).
  * Errors: -1 with errno; the compiler also says which line and why.
  * Memory: every str here belongs to the caller or is freed before
  * return. */
@@ -186,10 +188,10 @@ static int lookup_in(struct cdb *c, const char *local, size_t len, struct users_
     str_truncate(&key, 1 + i);
     r = cdb_get(c, &key, &data);
     if (r == 0) continue;
+    /* the rest keeps its case, as EXT and DEFAULT do under qmail */
     if (r == 1 && (users_decode(e, data.s, data.len) < 0 ||
                    str_catb(&e->ext, local + i, len - i) < 0))
       r = -1;
-    if (r == 1) case_lowerb(e->ext.s + e->ext.len - (len - i), len - i);
     goto done;
   }
   r = 0;
@@ -283,8 +285,10 @@ int users_passwd(const char *local, size_t len, struct users_entry *e)
       lower.s[end] = save;
       if (r < 0) goto done;
       if (r == 1) {
+        /* the extension as the address spells it: only the account
+         * name is matched without regard to case */
         if (end == len) r = fill(e, pw, "", "", 0);
-        else r = fill(e, pw, "-", lower.s + end + 1, len - end - 1);
+        else r = fill(e, pw, "-", local + end + 1, len - end - 1);
         if (r == 0) r = 1;
         goto done;
       }
@@ -306,6 +310,5 @@ int users_alias(const char *alias, const char *home, const char *local, size_t l
   pw = getpwnam(alias);
   if (!pw) return pw_not_found(errno) ? 0 : -1;
   if (fill(e, pw, "-", local, len) < 0 || str_copys(&e->home, home) < 0) return -1;
-  case_lowerb(e->ext.s, e->ext.len);
   return 1;
 }

@@ -10,8 +10,10 @@
  * Functions return 0 (or 1 found / 0 not found) on success and -1 with
  * errno set on failure. A users_entry owns its strings; free it with
  * users_entry_free. Matching ignores ASCII case: local parts are
- * lower-cased before they are looked up, and every extension handed
- * back is taken from the lower-cased local part. */
+ * lower-cased before they are looked up; but every extension handed
+ * back takes its part of the local part as the address spells it, so
+ * that sluice-local's EXT and DEFAULT keep their case, as under qmail
+ * (the .qmail file names are lower-cased by sluice-local itself). */
 #ifndef SLUICE_USERS_H
 #define SLUICE_USERS_H
 
@@ -68,10 +70,10 @@ int users_lookup(const char *path, const char *local, size_t len, struct users_e
 /* The passwd search of sluice-getpw(8): the longest prefix of the
  * lower-cased local part that is the whole of it or ends before a '-',
  * naming a passwd account with uid other than 0 that owns its existing
- * home directory. 1 found, 0 none, -1 a temporary failure (passwd or a
- * home could not be read). */
+ * home directory; ext is the rest after that '-', case kept. 1 found,
+ * 0 none, -1 a temporary failure (passwd or a home could not be read). */
 int users_passwd(const char *local, size_t len, struct users_entry *e);
-/* The alias user taking the whole lower-cased local part as extension:
+/* The alias user taking the whole local part, case kept, as extension:
  * 1 found, 0 no such account, -1 passwd could not be read. Its home is
  * home (conf-home/alias), not the one in passwd: the alias user's
  * directory belongs to the installation, and an account made by an

@@ -9,11 +9,11 @@
 #  - a passwd user (made here with useradd -m, in a group made here):
 #    runs as that user with its supplementary groups, in its home, with
 #    the right arguments and the message on fd 0; case ignored, the
-#    part after '-' the extension;
+#    part after '-' the extension, its case kept (qmail's EXT);
 #  - users/assign (exact and prefix) routes to the assigned uid/home,
-#    a prefix's ext gets the rest of the address;
-#  - an unknown local part goes to the alias user, whole local part as
-#    extension; a users/cdb naming uid 0 is refused (Z), and so are
+#    a prefix's ext gets the rest of the address, case kept;
+#  - an unknown local part goes to the alias user, whole local part
+#    (case kept) as extension; a users/cdb naming uid 0 is refused (Z), and so are
 #    gid 0, the uid of a role user, the queue's group, a home with a
 #    newline and a bad dash (Z 4.3.5, nothing run);
 #  - control/timeoutlocal passed on as sluice-local's 9th argument
@@ -140,8 +140,8 @@ case " $(info "$TU" | sed -n 's/^groups //p') " in
   *) bad "supplementary group" "$(info "$TU")" ;;
 esac
 check_eq "passwd user: message on fd 0" "$(cat "$T/log/$TU.msg")" "$(cat "$MSG")"
-check_eq "case ignored, extension split off" "$(info SluiceTU55-Ext | grep '^uid \|^arg:')" \
-  "uid $TUID${nl}arg:$TU${nl}arg:$THOME${nl}arg:SluiceTU55-Ext${nl}arg:-${nl}arg:ext${nl}arg:Example.Org${nl}arg:${nl}arg:./Maildir/${nl}arg:3600"
+check_eq "case ignored, extension split off with its case" "$(info SluiceTU55-Ext | grep '^uid \|^arg:')" \
+  "uid $TUID${nl}arg:$TU${nl}arg:$THOME${nl}arg:SluiceTU55-Ext${nl}arg:-${nl}arg:Ext${nl}arg:Example.Org${nl}arg:${nl}arg:./Maildir/${nl}arg:3600"
 
 # --- sluice-getpw on its own (as the passwd user) ---
 U_PASSWD=$(role passwd)
@@ -149,8 +149,8 @@ getpw() {
   setpriv --reuid="$(id -u "$U_PASSWD")" --regid="$(id -g "$U_PASSWD")" --init-groups \
     "$H/bin/sluice-getpw" "$1" | tr '\0' '|'
 }
-check_eq "getpw: longest prefix before a '-'" "$(getpw SluiceTU55-A-b)" \
-  "$TU|$TUID|$TGID|$THOME|-|a-b|"
+check_eq "getpw: longest prefix before a '-', ext case kept" "$(getpw SluiceTU55-A-b)" \
+  "$TU|$TUID|$TGID|$THOME|-|A-b|"
 check_eq "getpw: whole local part" "$(getpw $TU)" "$TU|$TUID|$TGID|$THOME|||"
 check_eq "getpw: root goes to the alias user" "$(getpw root)" \
   "$U_ALIAS|$AUID|$(id -g "$U_ALIAS")|$AHOME|-|root|"
@@ -189,14 +189,14 @@ lsp
 check_eq "assign: results" "$(cat "$T/out")" "0 K ok${nl}1 K ok"
 check_eq "assign exact: uid, cwd, args" "$(info joe | grep '^uid \|^cwd \|^arg:')" \
   "uid $TUID${nl}cwd $T/alt${nl}arg:$TU${nl}arg:$T/alt${nl}arg:joe${nl}arg:${nl}arg:${nl}arg:example.org${nl}arg:s@x${nl}arg:./Maildir/${nl}arg:3600"
-check_eq "assign prefix: ext gets the rest" "$(info List-Foo | sed -n '6,10p')" \
-  "arg:$TU${nl}arg:$T/alt${nl}arg:List-Foo${nl}arg:-${nl}arg:l-foo"
+check_eq "assign prefix: ext gets the rest, case kept" "$(info List-Foo | sed -n '6,10p')" \
+  "arg:$TU${nl}arg:$T/alt${nl}arg:List-Foo${nl}arg:-${nl}arg:l-Foo"
 
 # --- unknown local part: the alias user ---
 : > "$T/req"; req 0 "$ID" s@x Nobody55-X@example.org; lsp
 check_eq "alias: result" "$(cat "$T/out")" "0 K ok"
-check_eq "alias: uid, cwd, user, dash, ext" "$(info Nobody55-X | sed -n '1p;4p;6p;9p;10p')" \
-  "uid $AUID${nl}cwd $AHOME${nl}arg:$U_ALIAS${nl}arg:-${nl}arg:nobody55-x"
+check_eq "alias: uid, cwd, user, dash, ext (case kept)" "$(info Nobody55-X | sed -n '1p;4p;6p;9p;10p')" \
+  "uid $AUID${nl}cwd $AHOME${nl}arg:$U_ALIAS${nl}arg:-${nl}arg:Nobody55-X"
 
 # --- uid 0 in users/cdb is refused ---
 { printf '+8,17:=rootish->'; printf '%s\000' root 0 0 /root '' ''; printf '\n\n'; } |

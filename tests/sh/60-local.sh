@@ -8,7 +8,7 @@
 #  - default delivery to ./Maildir/ without .qmail; a Maildir line; an
 #    mbox line twice (From_ quoting, two messages); ENOSPC on an mbox;
 #  - a program line: its uid, environment (built from scratch: a fixed
-#    PATH, nothing of the caller's but QMAILQUEUE) and stdin; exit codes
+#    PATH, conf-home/bin first, nothing of the caller's but QMAILQUEUE) and stdin; exit codes
 #    0, 99, 100, 111, 64 and a crash; the time limit (TIMEOUT 2): a
 #    program and its background child killed, Z, within a few seconds;
 #  - forwards through QMAILQUEUE (a stand-in that saves message and
@@ -207,7 +207,7 @@ envis RPLINE "Return-Path: <$SENDER>"
 envis DTLINE "Delivered-To: $U-prog@$DOM"
 check "program env UFLINE" grep -q "^UFLINE=From $SENDER [A-Z][a-z][a-z] " "$HOMEDIR/prog.env"
 check_fail "program env: no DEFAULT" grep -q '^DEFAULT=' "$HOMEDIR/prog.env"
-envis PATH /usr/local/bin:/usr/bin:/bin
+envis PATH "$H/bin:/usr/local/bin:/usr/bin:/bin"
 envis QMAILQUEUE /nonexistent/qq
 check_fail "program env: nothing else of the caller's" grep -q 'SLUICE_LSAFE_MARKER\|leak60' "$HOMEDIR/prog.env"
 check "program: stdin = the message as queued (qmail: no header lines added)" cmp -s "$HOMEDIR/prog.in" "$T/msg"

@@ -13,6 +13,11 @@
 #     Python's mailbox module; tmp/ is left empty;
 #  2. a .qmail program line records its real and effective uid and gid:
 #     those of the recipient (sluice-local really runs as the user);
+#     mail to sl65u0-Tag-Mixed.Case goes by ~/.qmail-tag-default
+#     (found case-blind) to programs that see EXT=Tag-Mixed.Case and
+#     DEFAULT=Mixed.Case, the case of the address (dot-qmail(5)), and
+#     to `preline -f cat`, found in the PATH sluice-local gives, which
+#     puts Return-Path and Delivered-To on top;
 #  3. a users/assign entry compiled by sluice-newu routes a name that is
 #     no account to a test user;
 #  4. postmaster goes to ~alias/.qmail-postmaster, an unknown local part
@@ -85,6 +90,12 @@ U0=sl65u0 U1=sl65u1 U9=sl65u9
 printf '|echo "$(id -ru) $(id -u) $(id -rg) $(id -g)" > "$HOME/prog.ids"\n' > "$(home_of $U0)/.qmail-prog"
 chown "$U0" "$(home_of $U0)/.qmail-prog"
 chmod 644 "$(home_of $U0)/.qmail-prog"
+cat > "$(home_of $U0)/.qmail-tag-default" <<'QM'
+|printf '%s\n' "$LOCAL" "$EXT" "$DEFAULT" > "$HOME/tag.env"
+|preline -f cat > "$HOME/tag.msg"
+QM
+chown "$U0" "$(home_of $U0)/.qmail-tag-default"
+chmod 644 "$(home_of $U0)/.qmail-tag-default"
 printf '=postbox65:%s:%s:%s:%s:::\n.\n' "$U1" "$(id -u $U1)" "$(id -g $U1)" "$(home_of $U1)" > "$H/users/assign"
 check "sluice-newu compiles users/assign" "$H/bin/sluice-newu"
 check "users/cdb made" test -s "$H/users/cdb"
@@ -186,14 +197,22 @@ inject e2e65-prog "$U0-prog@$DOM"
 inject e2e65-assign "postbox65@$DOM"
 inject e2e65-pm "postmaster@$DOM"
 inject e2e65-unknown "nosuchuser65@$DOM"
+inject e2e65-tag "$U0-Tag-Mixed.Case@$DOM"
 special_done() {
-  [ -s "$(home_of $U0)/prog.ids" ] && [ "$(count_in "$(home_of $U1)/Maildir/new")" -gt "$base1" ] &&
+  [ -s "$(home_of $U0)/prog.ids" ] && [ -s "$(home_of $U0)/tag.msg" ] && [ "$(count_in "$(home_of $U1)/Maildir/new")" -gt "$base1" ] &&
     [ "$(count_in "$AHOME/Maildir-e2e65pm/new")" -ge 1 ] && [ "$(count_in "$AHOME/Maildir-e2e65/new")" -ge 1 ] &&
     queue_empty
 }
 wait_for 60 special_done
 u0=$(id -u $U0) g0=$(id -g $U0)
 check_eq "program ran as the recipient (ruid euid rgid egid)" "$(cat "$(home_of $U0)/prog.ids" 2> /dev/null)" "$u0 $u0 $g0 $g0"
+nl='
+'
+check_eq "LOCAL, EXT and DEFAULT keep the case of the address" "$(cat "$(home_of $U0)/tag.env" 2> /dev/null)" \
+  "$U0-Tag-Mixed.Case${nl}Tag-Mixed.Case${nl}Mixed.Case"
+check_eq "preline found in PATH: Return-Path, Delivered-To on top" "$(head -n 2 "$(home_of $U0)/tag.msg" 2> /dev/null)" \
+  "Return-Path: <$SENDER>${nl}Delivered-To: $U0-Tag-Mixed.Case@$DOM"
+check "preline: then the message" grep -q '^Subject: e2e65-tag$' "$(home_of $U0)/tag.msg"
 # hdr DIR NAME: NAME's value in the one message of a Maildir whose
 # Subject is SUBJ
 hdr() {

@@ -78,7 +78,7 @@ check_eq "time limit: nothing delivered" "$(count_in "$H1/Maildir/new")" 0
 envdone() { [ -s "$H2/prog.env" ]; }
 check "program ran" wait_for 20 envdone
 check_fail "program env: no marker of sluice-start's environment" grep -q 'SLUICE_LSAFE_MARKER\|leak66' "$H2/prog.env"
-check_eq "program env: PATH" "$(grep '^PATH=' "$H2/prog.env")" "PATH=/usr/local/bin:/usr/bin:/bin"
+check_eq "program env: PATH" "$(grep '^PATH=' "$H2/prog.env")" "PATH=$H/bin:/usr/local/bin:/usr/bin:/bin"
 check_eq "program env: RECIPIENT" "$(grep '^RECIPIENT=' "$H2/prog.env")" "RECIPIENT=$U2-env@$DOM"
 check "sluice-start's environment had the marker" grep -q leak66 "/proc/$spid/environ"
 qm $U1 .qmail-hang './Maildir/

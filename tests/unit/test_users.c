@@ -69,9 +69,11 @@ static void lookups(void)
   CHECK(finds("joe", "joeuser", 1001, "/home/joe", "", ""));
   CHECK(finds("JOE", "joeuser", 1001, "/home/joe", "", ""));
   CHECK(finds("mixed", "mixuser", 1003, "/home/mix", "-", "x"));
-  /* prefixes: the longest wins, the rest goes after pre, lower-cased */
+  /* prefixes: the longest wins (case ignored), the rest goes after
+   * pre with its case kept (qmail's EXT and DEFAULT keep it) */
   CHECK(finds("list-foo", "lists", 2000, "/var/lists", "-", "l-foo"));
-  CHECK(finds("List-FOO", "lists", 2000, "/var/lists", "-", "l-foo"));
+  CHECK(finds("List-FOO", "lists", 2000, "/var/lists", "-", "l-FOO"));
+  CHECK(finds("LIST-Big-X.Y", "biglists", 2002, "/var/big", "-", "B-X.Y"));
   CHECK(finds("list-big-x", "biglists", 2002, "/var/big", "-", "B-x"));
   CHECK(finds("list-big", "lists", 2000, "/var/lists", "-", "l-big"));
   /* exact beats the prefix "joe" */
@@ -162,9 +164,9 @@ static void passwd(void)
   CHECK(users_passwd("no-such-user-here-zz", 20, &e) == 0);
   users_entry_free(&e);
   /* the alias route takes root as an alias name: whole local part,
-   * lower-cased, as extension */
+   * case kept, as extension */
   CHECK(users_alias("root", "/var/sluice/alias", "Some-Body", 9, &e) == 1 && str_equals(&e.home, "/var/sluice/alias") && e.uid == 0 && str_equals(&e.dash, "-") &&
-        str_equals(&e.ext, "some-body") && str_equals(&e.user, "root"));
+        str_equals(&e.ext, "Some-Body") && str_equals(&e.user, "root"));
   users_entry_free(&e);
   CHECK(users_alias("no-such-user-here-zz", "/h", "x", 1, &e) == 0);
   users_entry_free(&e);
