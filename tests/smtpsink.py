@@ -8,8 +8,9 @@ as DIR/N.env (MAIL FROM and RCPT TO arguments, one a line), DIR/N.data
 DIR/N.wire (every byte of the data as received, dot-stuffing included,
 up to the final ".\r\n" left out), DIR/N.raw (every byte after the 354
 reply, the final ".\r\n" included) and DIR/N.mail (the MAIL command
-line exactly as received, CRLF included). Every byte received on a
-connection is appended to DIR/conn.K (K counts connections from 1).
+line exactly as received, CRLF included). With --conn every byte
+received on a connection is appended to DIR/conn.K (K counts
+connections from 1).
 Like a strict server it answers 555 to a MAIL parameter SMTPUTF8 or
 BODY=8BITMIME it did not offer, and 553 to a non-ASCII address in a
 transaction without SMTPUTF8.
@@ -26,6 +27,7 @@ transaction without SMTPUTF8.
   --multiline STAGE      send the reply at STAGE as three lines
   --disconnect STAGE     close the connection at STAGE; "body" closes it
                          after the first line of the message data
+  --conn                 keep every byte of each connection in DIR/conn.K
   --ready FILE           create FILE once listening
 """
 import argparse
@@ -64,8 +66,9 @@ class Conn:
             d = self.s.recv(65536)
             if not d:
                 return None
-            with open(self.conn, "ab") as f:
-                f.write(d)
+            if self.opt.conn:
+                with open(self.conn, "ab") as f:
+                    f.write(d)
             self.buf += d
         line, _, self.buf = self.buf.partition(b"\n")
         return line + b"\n"
@@ -233,6 +236,7 @@ def main():
     p.add_argument("--size", type=int)
     p.add_argument("--8bitmime", dest="eightbitmime", action="store_true")
     p.add_argument("--smtputf8", action="store_true")
+    p.add_argument("--conn", action="store_true")
     p.add_argument("--sleep", action="append", default=[])
     p.add_argument("--garbage", action="append", default=[])
     p.add_argument("--longline", action="append", default=[])

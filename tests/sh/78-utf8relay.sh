@@ -68,10 +68,10 @@ SHOME=$(home_of "$SU")
 
 mkdir "$T/u" "$T/a"
 python3 tests/smtpsink.py --host 127.0.0.1 --port "$SINKU" --dir "$T/u" --ready "$T/u.ready" \
-  --pipelining --8bitmime --smtputf8 2> "$T/u.err" &
+  --pipelining --8bitmime --smtputf8 --conn 2> "$T/u.err" &
 echo $! >> "$T/pids"
 python3 tests/smtpsink.py --host 127.0.0.1 --port "$SINKA" --dir "$T/a" --ready "$T/a.ready" \
-  --pipelining 2> "$T/a.err" &
+  --pipelining --conn 2> "$T/a.err" &
 echo $! >> "$T/pids"
 printf ':allow,RELAYCLIENT=""\n' > "$T/open.rules"
 tcprules "$T/open.cdb" "$T/open.tmp" < "$T/open.rules" || bad "tcprules"
@@ -183,6 +183,13 @@ elif cmd == "data":      # data DIR TAG: 'same' when the data is the message (af
     p = sink_file(sys.argv[2], sys.argv[3], ".data")
     msg = messages()[sys.argv[3]][2].replace(b"\n", b"\r\n")
     print("none" if not p else "same" if open(p, "rb").read().endswith(msg) else "differs")
+elif cmd == "sessions":  # sessions DIR: every line of every connection within 1000 bytes with its CR LF
+    worst = 0
+    for n in os.listdir(sys.argv[2]):
+        if n.startswith("conn."):
+            for l in open(os.path.join(sys.argv[2], n), "rb").read().split(b"\r\n"):
+                worst = max(worst, len(l) + 2 - (1 if l.startswith(b"..") else 0))
+    print("ok" if 0 < worst <= 1000 else "a line of %d bytes" % worst)
 elif cmd == "long":      # long DIR: the checks of part 3
     p = sink_file(sys.argv[2], "long", ".raw")
     print("none" if not p else check_long(open(p, "rb").read(), messages()["long"][2]) or "ok")
@@ -261,6 +268,7 @@ check_eq "sluice-send logged the 5.6.7 failures" "$?" 0
 
 check_eq "long lines: broken at 998 bytes, folded, dot-stuffed, CR LF . CR LF" "$(u8 long "$T/u")" ok
 check_eq "long lines: 4 transactions at U" "$(ls "$T/u" | grep -c '\.data$')" 4
+check_eq "every line U received is within 1000 bytes with its CR LF" "$(u8 sessions "$T/u")" ok
 
 end_checks local remote info mess todo
 done_testing
