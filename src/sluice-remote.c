@@ -3,7 +3,8 @@
  *     sluice-remote DOMAIN SENDER RCPT...
  *
  * Run by sluice-rspawn as the remote user with the current directory
- * conf-home, the message on fd 0 and the result pipe on fd 1. Writes
+ * conf-home, the message on fd 0, the result pipe on fd 1 and SMTPUTF8
+ * in the environment when the message has that option. Writes
  * one record per recipient, in order: K, Z or D, a text, a NUL. Exit 0
  * when every record was written, 111 when fd 1 failed, 64 on a bad
  * command line. The work is in remote.c and smtpc.c. */
@@ -104,7 +105,10 @@ int main(int argc, char **argv)
    * and needed by a non-ASCII address whatever the queue says */
   utf8 = byte_8bit(msg.sender, msg.senderlen);
   for (i = 0; i < n; ++i) utf8 |= byte_8bit(r[i].addr, r[i].len);
-  msg.smtputf8 = utf8 || env_get("SMTPUTF8") != 0;
+  {
+    const char *asked = env_get("SMTPUTF8");
+    msg.smtputf8 = utf8 || (asked && *asked);
+  }
   msg.utf8_needed = utf8 || scan.header8bit;
 
   read_control(&conf, &me, &helo, &routes, r, n);

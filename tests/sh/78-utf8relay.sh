@@ -18,7 +18,9 @@
 #     to A: sent, without SMTPUTF8 (RFC 6531 3.4); an 8-bit body without
 #     SMTPUTF8 to A (no 8BITMIME): sent as it is, without BODY=; a UTF-8
 #     recipient to A and an SMTPUTF8 message with a UTF-8 Subject to A:
-#     never sent to A, the sender gets a bounce with Status 5.6.7;
+#     never sent to A, the sender gets a bounce with Status 5.6.7; by
+#     MX (tests/helpers/dnsd.c): a UTF-8 recipient whose first MX lacks
+#     SMTPUTF8 is delivered to the second, which offers it;
 #  3. a 5,000-byte header line and a 5,000-byte body line (starting
 #     with a dot), lines of 998 and 999 bytes: on the wire every line
 #     has at most 998 bytes besides a stuffed dot, the long ones broken
@@ -40,12 +42,13 @@ DUID=$(id -u sluiced) && DGID=$(id -g sluiced) || { bad "daemon user sluiced"; d
 tries=0
 while :; do
   P=$((41200 + ($$ * 11 + tries * 17) % 9000))
-  busy=$(ss -Hltn 2>/dev/null | awk '{print $4}' | sed 's/.*://' | awk -v p=$P '$1 >= p && $1 <= p + 3' | head -n 1)
+  busy=$(ss -Hltun 2>/dev/null | awk '{print $5}' | sed 's/.*://' | awk -v p=$P '$1 >= p && $1 <= p + 4' | head -n 1)
   [ -z "$busy" ] && break
   tries=$((tries + 1))
   [ $tries -lt 20 ] || { bad "no free ports"; done_testing; }
 done
-SINKU=$P SINKA=$((P + 1)) SMTP=$((P + 2))
+SINKU=$P SINKA=$((P + 1)) SMTP=$((P + 2)) MXP=$((P + 3)) DP=$((P + 4))
+DNSD=$BIN/tests/dnsd
 : > "$T/pids"
 
 cleanup() {
@@ -60,13 +63,29 @@ trap 'exit 1' INT TERM HUP
 echo "$DOM" > "$H/control/me"
 echo "$DOM" > "$H/control/locals"
 echo "$DOM" > "$H/control/rcpthosts"
-printf 'u78.test:127.0.0.1:%s\na78.test:127.0.0.1:%s\n' "$SINKU" "$SINKA" > "$H/control/smtproutes"
+printf 'u78.test:127.0.0.1:%s\na78.test:127.0.0.1:%s\nmx78.test::%s\n' "$SINKU" "$SINKA" "$MXP" \
+  > "$H/control/smtproutes"
 echo 5 > "$H/control/timeoutconnect"
 echo 30 > "$H/control/timeoutremote"
 mkuser "$SU"
 SHOME=$(home_of "$SU")
 
-mkdir "$T/u" "$T/a"
+mkdir "$T/u" "$T/a" "$T/mxa" "$T/mxu"
+# mx78.test: the first MX (127.0.0.1) without SMTPUTF8, the second ([::1]) with it
+python3 tests/smtpsink.py --host 127.0.0.1 --port "$MXP" --dir "$T/mxa" --ready "$T/mxa.ready" \
+  --pipelining 2> "$T/mxa.err" &
+echo $! >> "$T/pids"
+python3 tests/smtpsink.py --host ::1 --port "$MXP" --dir "$T/mxu" --ready "$T/mxu.ready" \
+  --pipelining --smtputf8 2> "$T/mxu.err" &
+echo $! >> "$T/pids"
+cat > "$T/zone" <<EOF
+MX mx78.test 10 mxa.mx78.test
+MX mx78.test 20 mxu.mx78.test
+A mxa.mx78.test 127.0.0.1
+AAAA mxu.mx78.test ::1
+EOF
+"$DNSD" 127.0.0.1 "$DP" "$T/zone" > "$T/dns.log" 2> "$T/dns.err" &
+echo $! >> "$T/pids"
 python3 tests/smtpsink.py --host 127.0.0.1 --port "$SINKU" --dir "$T/u" --ready "$T/u.ready" \
   --pipelining --8bitmime --smtputf8 --conn 2> "$T/u.err" &
 echo $! >> "$T/pids"
@@ -97,6 +116,7 @@ def messages():
         "bit8a": (False, b"latin@a78.test", b"Subject: bit8a\n\ncaf\xe9 \xff\n"),
         "rcpta": (True, JORG + b"@a78.test", b"Subject: rcpta\n\nto a UTF-8 recipient\n"),
         "hdra": (True, b"hdr@a78.test", "Subject: \u00fcml hdra\n\nascii body\n".encode()),
+        "mxu": (True, JORG + b"@mx78.test", b"Subject: mxu\n\nvia the second MX\n"),
         "long": (False, b"long@u78.test", b"Subject: long\n" + LONGH + b"\nX-After: yes\n\n" + LONGB
                  + b"\n" + b"c" * 998 + b"\n" + b"d" * 998 + b".\n.\nend\n"),
     }
@@ -197,16 +217,19 @@ EOF
 u8() { python3 "$T/u8.py" "$@"; }
 check "sink U ready" wait_for 10 test -f "$T/u.ready"
 check "sink A ready" wait_for 10 test -f "$T/a.ready"
+check "MX sinks ready" wait_for 10 test -f "$T/mxa.ready" -a -f "$T/mxu.ready"
+check "dnsd ready" wait_for 10 grep -q '^ready$' "$T/dns.log"
 check "smtpd listening" wait_for 10 sh -c "ss -Hltn | grep -q ':$SMTP '"
 
 # --- 1. the queue ---
-u8 send "$SMTP" u8u ascu asca bit8a rcpta hdra long > "$T/sent"
+u8 send "$SMTP" u8u ascu asca bit8a rcpta hdra mxu long > "$T/sent"
 check_eq "smtpd accepted every message" "$(cat "$T/sent")" "u8u 250
 ascu 250
 asca 250
 bit8a 250
 rcpta 250
 hdra 250
+mxu 250
 long 250"
 # the envelope (todo) of the message with Subject ... TAG, fields joined by |
 CR=$(printf '\r')
@@ -232,14 +255,15 @@ for bad in 'OX\0Fa@b\0Tc@d\0\0' 'O\0Fa@b\0Tc@d\0\0' 'OUU\0Fa@b\0Tc@d\0\0' 'Fa@b\
   (cd / && as "$SU" "$H/bin/sluice-queue" < "$T/direct.msg" 1< "$T/bad.env") 2> /dev/null
   check_eq "sluice-queue refuses envelope $(printf "$bad" | tr '\0' '|'): 91" "$?" 91
 done
-check_eq "nothing queued by the refused envelopes" "$(ls "$H"/queue/todo/* | grep -c '^[0-9]')" 8
+check_eq "nothing queued by the refused envelopes" "$(ls "$H"/queue/todo/* | grep -c '^[0-9]')" 9
 
 # --- 2. and 3. delivery ---
-start_set
+start_set DNSCACHEIP=127.0.0.1:$DP
 check "sluice-start running" kill -0 "$spid"
 bounces() { grep -l '^Status: 5\.6\.7' "$SHOME"/Maildir/new/* 2> /dev/null | wc -l | tr -d ' '; }
 all_done() {
   [ "$(ls "$T/u" | grep -c '\.data$')" -ge 4 ] && [ "$(ls "$T/a" | grep -c '\.data$')" -ge 2 ] &&
+    [ "$(ls "$T/mxu" | grep -c '\.data$')" -ge 1 ] &&
     [ "$(bounces)" -ge 2 ] && queue_empty
 }
 check "every message delivered or bounced" wait_for 90 all_done
@@ -258,6 +282,10 @@ check_eq "UTF-8 recipient never offered to the server without SMTPUTF8" \
   "$(grep -c "$JORG" "$T/a/log")" 0
 check_eq "UTF-8 header never sent to the server without SMTPUTF8" "$(u8 mail "$T/a" hdra)" none
 check_eq "two bounces with Status 5.6.7" "$(bounces)" 2
+check_eq "first MX without SMTPUTF8: passed over, no MAIL" "$(grep -c '^MAIL' "$T/mxa/log")" 0
+check "first MX without SMTPUTF8: EHLO then QUIT" grep -q '^QUIT' "$T/mxa/log"
+check_eq "second MX with SMTPUTF8: delivered with SMTPUTF8" "$(u8 mail "$T/mxu" mxu)" \
+  "MAIL FROM:<$SENDER> SMTPUTF8|"
 for t in rcpta hdra; do
   f=$(grep -l "^Subject: .*$t\$" "$SHOME"/Maildir/new/* 2> /dev/null | head -n 1)
   check "bounce for $t: Status 5.6.7, the reason" sh -c "grep -q '^Status: 5\.6\.7' '${f:-/nonexistent}' &&
