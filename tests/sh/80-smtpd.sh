@@ -179,7 +179,7 @@ done
 
 qclear() { find "$QD/mess" "$QD/intd" "$QD/todo" "$QD/pid" -type f -exec rm -f {} +; }
 qcount() { find "$QD/todo" -type f | wc -l | tr -d ' '; }
-# the envelope of the one queued message, NULs as '|', without u/p/s
+# the envelope of the one queued message, NULs as '|', without u/p
 qenv() { f=$(find "$QD/todo" -type f | head -n 1); [ -n "$f" ] && tr '\0' '|' < "$f" | sed 's/^u[0-9]*|p[0-9]*|s[0-9.]*|//'; }
 qmess() { f=$(find "$QD/mess" -type f | head -n 1); [ -n "$f" ] && cat "$f"; }
 # raw PORT TEXT: the reply codes, one a line ("250-" lines kept)
