@@ -26,6 +26,7 @@
 #include "fmt.h"
 #include "ip.h"
 #include "netstring.h"
+#include "qfile.h"
 #include "qmtp.h"
 #include "qmtp_io.h"
 #include "queue.h"
@@ -47,8 +48,11 @@
 
 #define REPLY_MAX 1000 /* bytes of a reply netstring */
 
-/* The envelope on fd 1: "F" sender NUL, "T" recipient NUL each, NUL.
- * Builds the request tail (sender and recipient netstrings). */
+/* The envelope on fd 1: perhaps an "O" record (options, sluice-queue(8))
+ * NUL, then "F" sender NUL, "T" recipient NUL each, NUL. Builds the
+ * request tail (sender and recipient netstrings). QMQP has no room for
+ * options: they are checked and dropped (sluice-queue on the queue
+ * host sets SMTPUTF8 again for a non-ASCII address). */
 static void read_envelope(str *tail)
 {
   buf b;
@@ -66,6 +70,13 @@ static void read_envelope(str *tail)
     if (r < 0) die_sys(EXIT_READ, "unable to read the envelope");
     if (r == 0) die_msg(EXIT_READ, "the envelope ends before its final NUL: nothing sent");
     --rec.len; /* the NUL */
+    if (first && rec.len > 0 && rec.s[0] == 'O') {
+      unsigned opts;
+      if (first == 2 || rec.len < 2 || qfile_options_parse(rec.s + 1, rec.len - 1, &opts) < 0)
+        die_msg(EXIT_ENVELOPE, "envelope format error");
+      first = 2;
+      continue;
+    }
     if (first) {
       if (rec.len == 0 || rec.s[0] != 'F') die_msg(EXIT_ENVELOPE, "envelope format error");
       first = 0;

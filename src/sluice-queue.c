@@ -12,7 +12,7 @@
  *   Received line and message written; its time set from the clock
  *   and read back as the stamp; fsync file, dir
  *   envelope read and checked and written to intd/N/ID with the
- *   caller's uid and pid and the stamp; fsync
+ *   caller's uid and pid, the stamp and the options; fsync
  *   link intd/N/ID to todo/N/ID; fsync todo/N: the commit point
  *   a byte to lock/trigger; pid/PID removed.
  * A message longer than control/databytes (default
@@ -37,6 +37,7 @@
 #include <unistd.h>
 
 #include "auto.h"
+#include "byte.h"
 #include "control.h"
 #include "date.h"
 #include "die.h"
@@ -219,34 +220,48 @@ static void copy_message(int fd, const str *received, unsigned long limit)
   }
 }
 
-/* Reads the envelope from fd 1 and checks it: 'F' sender NUL, then 'T'
+/* Reads the envelope from fd 1 and checks it: optionally an 'O' record
+ * (option letters, qfile.h) NUL, then 'F' sender NUL, then 'T'
  * recipient NUL for each recipient, then a final NUL, then end of file.
  * An address is at most QUEUE_ADDR_MAX bytes and holds no CR or LF (it
- * would end up in headers). Returns the number of recipients. */
-static unsigned long read_envelope(str *env)
+ * would end up in headers). *from gets the offset of the 'F' record,
+ * *opts the options, with SMTPUTF8 added when an address holds a byte
+ * above 127 (such a message cannot be relayed without it, whoever
+ * queued it). Returns the number of recipients. */
+static unsigned long read_envelope(str *env, size_t *from, unsigned *opts)
 {
   size_t i = 0, start;
   unsigned long rcpts = 0;
-  int final = 0;
+  int final = 0, utf8 = 0;
 
   if (read_fd_all(1, env, ENVELOPE_MAX) < 0) {
     if (errno == EFBIG) fail(QQ_ENVELOPE, "envelope too large");
     fail_sys(QQ_READ, "unable to read envelope");
   }
   if (env->len == 0) fail(QQ_READ, "envelope missing: caller gave up");
+  *opts = 0;
+  if (env->s[0] == 'O') {
+    size_t end = byte_chr(env->s, env->len, 0);
+    if (end == env->len) fail(QQ_READ, "envelope truncated: caller gave up");
+    if (end < 2 || qfile_options_parse(env->s + 1, end - 1, opts) < 0)
+      fail(QQ_ENVELOPE, "envelope has a bad O record");
+    i = end + 1;
+  }
+  *from = i;
   while (i < env->len) {
     char kind = env->s[i];
     if (kind == 0) {
-      if (rcpts == 0 && i == 0) fail(QQ_ENVELOPE, "envelope has no sender");
+      if (i == *from) fail(QQ_ENVELOPE, "envelope has no sender");
       if (i + 1 != env->len) fail(QQ_ENVELOPE, "envelope has bytes after its end");
       final = 1;
       break;
     }
-    if (i == 0 ? kind != 'F' : kind != 'T')
-      fail(QQ_ENVELOPE, i == 0 ? "envelope does not start with F" : "envelope record does not start with T");
+    if (i == *from ? kind != 'F' : kind != 'T')
+      fail(QQ_ENVELOPE, i == *from ? "envelope does not start with F" : "envelope record does not start with T");
     start = ++i;
     while (i < env->len && env->s[i] != 0) {
       if (env->s[i] == '\n' || env->s[i] == '\r') fail(QQ_ENVELOPE, "envelope address holds a line break");
+      if ((unsigned char)env->s[i] >= 0x80) utf8 = 1;
       ++i;
     }
     if (i >= env->len) fail(QQ_READ, "envelope truncated: caller gave up");
@@ -255,6 +270,7 @@ static unsigned long read_envelope(str *env)
     if (kind == 'T' && ++rcpts > QUEUE_RCPT_MAX) fail(QQ_ENVELOPE, "too many recipients");
   }
   if (!final) fail(QQ_READ, "envelope truncated: caller gave up");
+  if (utf8) *opts |= QFILE_OPT_SMTPUTF8;
   return rcpts;
 }
 
@@ -274,8 +290,9 @@ int main(void)
   uid_t uid = getuid();
   time_t now = time(0);
   unsigned long id, databytes, limit;
-  char stamp[QFILE_STAMP_MAX];
-  size_t stamp_len;
+  char stamp[QFILE_STAMP_MAX], optbuf[QFILE_OPTIONS_MAX];
+  size_t stamp_len, from;
+  unsigned opts;
   int fd, intd_fd, role;
 
   die_progname("sluice-queue");
@@ -344,11 +361,13 @@ int main(void)
   if (dir_sync_of(path_mess) < 0) fail_sys(QQ_MESS, "unable to sync mess directory");
 
   /* 3. the envelope, under intd/N/ID */
-  read_envelope(&env);
+  read_envelope(&env, &from, &opts);
   if (str_copys(&info, "u") < 0 || str_catulong(&info, (unsigned long)uid) < 0 || str_catc(&info, 0) < 0
       || str_cats(&info, "p") < 0 || str_catulong(&info, (unsigned long)pid) < 0 || str_catc(&info, 0) < 0
       || str_catc(&info, 's') < 0 || str_catb(&info, stamp, stamp_len) < 0 || str_catc(&info, 0) < 0
-      || str_catb(&info, env.s, env.len - 1) < 0) /* without the final NUL */
+      || (opts && (str_catc(&info, 'O') < 0 || str_catb(&info, optbuf, qfile_options_fmt(optbuf, opts)) < 0
+                   || str_catc(&info, 0) < 0))
+      || str_catb(&info, env.s + from, env.len - 1 - from) < 0) /* without the final NUL */
     fail(QQ_NOMEM, "out of memory");
   if (write_all(intd_fd, info.s, info.len) < 0) fail_sys(QQ_WRITE, "unable to write envelope");
   if (file_sync(intd_fd) < 0) fail_sys(QQ_WRITE, "unable to sync envelope");

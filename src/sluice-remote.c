@@ -3,7 +3,8 @@
  *     sluice-remote DOMAIN SENDER RCPT...
  *
  * Run by sluice-rspawn as the remote user with the current directory
- * conf-home, the message on fd 0 and the result pipe on fd 1. Writes
+ * conf-home, the message on fd 0, the result pipe on fd 1 and SMTPUTF8
+ * in the environment when the message has that option. Writes
  * one record per recipient, in order: K, Z or D, a text, a NUL. Exit 0
  * when every record was written, 111 when fd 1 failed, 64 on a bad
  * command line. The work is in remote.c and smtpc.c. */
@@ -14,6 +15,7 @@
 #include "byte.h"
 #include "control.h"
 #include "die.h"
+#include "env.h"
 #include "file.h"
 #include "remote.h"
 #include "sig.h"
@@ -69,8 +71,10 @@ int main(int argc, char **argv)
   str me = STR_INIT, helo = STR_INIT, routes = STR_INIT, out = STR_INIT;
   struct remote_conf conf;
   struct smtpc_msg msg;
+  struct smtpc_scan scan;
   struct smtpc_rcpt *r;
   size_t n, i;
+  int utf8;
 
   die_progname("sluice-remote");
   if (argc < 4) die_usage("sluice-remote domain sender recipient ...");
@@ -93,7 +97,19 @@ int main(int argc, char **argv)
   if (str_equals(&(str){ argv[2], msg.senderlen, 0 }, "#@[]")) msg.senderlen = 0;
   if (unsafe(msg.sender, msg.senderlen)) all(r, n, 'D', "5.1.7 unusable sender address");
   msg.fd = 0;
-  if (smtpc_message_scan(0, &msg.wire, &msg.eightbit) < 0) all(r, n, 'Z', "4.3.0 unable to read the message");
+  memset(&scan, 0, sizeof scan);
+  if (smtpc_message_scan(0, &scan) < 0) all(r, n, 'Z', "4.3.0 unable to read the message");
+  msg.wire = scan.wire;
+  msg.eightbit = scan.eightbit;
+  /* SMTPUTF8: asked for by the queue (sluice-rspawn sets the variable),
+   * and needed by a non-ASCII address whatever the queue says */
+  utf8 = byte_8bit(msg.sender, msg.senderlen);
+  for (i = 0; i < n; ++i) utf8 |= byte_8bit(r[i].addr, r[i].len);
+  {
+    const char *asked = env_get("SMTPUTF8");
+    msg.smtputf8 = utf8 || (asked && *asked);
+  }
+  msg.utf8_needed = utf8 || scan.header8bit;
 
   read_control(&conf, &me, &helo, &routes, r, n);
   remote_deliver(&conf, argv[1], strlen(argv[1]), &msg, r, n);

@@ -3,7 +3,9 @@
  * on fd 1 and the log on fd 2. For each request (the recipients of one
  * message at one domain) it opens the message and runs
  * conf-home/bin/sluice-remote DOMAIN SENDER RCPT... with the message on
- * fd 0 and a result pipe on fd 1; one record per recipient comes back.
+ * fd 0 and a result pipe on fd 1, and SMTPUTF8=1 in its environment
+ * when the request carries that option (else no SMTPUTF8 variable at
+ * all); one record per recipient comes back.
  * The loop is spawner.c, the reading of the records
  * spawner_remote_result. Fatal errors at start and a broken request
  * stream: exit 111. Memory lives until the request is answered. */
@@ -17,8 +19,10 @@
 #include "auto.h"
 #include "byte.h"
 #include "die.h"
+#include "env.h"
 #include "journal.h"
 #include "file.h"
+#include "qfile.h"
 #include "size.h"
 #include "spawn.h"
 #include "spawner.h"
@@ -26,6 +30,7 @@
 
 struct rspawn {
   str remote_path;      /* conf-home/bin/sluice-remote */
+  env plain, utf8;      /* its environments: ours without SMTPUTF8, and with SMTPUTF8=1 */
 };
 
 static void log_line(void *ctx, const char *what, int err)
@@ -71,7 +76,8 @@ static int start(void *ctx, struct spawn_request *req, pid_t *pid, int *fd, str 
   argv[2] = req->sender.s;
   while (spawn_next(&req->rcpts, &pos, &e, &len)) argv[i++] = (char *)e;
   argv[i] = 0;
-  *pid = spawner_start(rs->remote_path.s, argv, msg, 0, 0, fd);
+  *pid = spawner_start_env(rs->remote_path.s, argv,
+                           env_vector(req->options & QFILE_OPT_SMTPUTF8 ? &rs->utf8 : &rs->plain), msg, 0, 0, fd);
   err = errno;
   close(msg);
   free(argv);
@@ -97,6 +103,9 @@ int main(void)
   if (chdir(auto_home) < 0) die_temp_sys("unable to switch to ", auto_home);
   if (str_copys(&rs.remote_path, auto_home) < 0 ||
       str_cats(&rs.remote_path, "/bin/sluice-remote") < 0 || str_0(&rs.remote_path) < 0)
+    die_nomem();
+  if (env_start(&rs.plain, 1) < 0 || env_unset(&rs.plain, "SMTPUTF8") < 0 || env_start(&rs.utf8, 1) < 0
+      || env_set(&rs.utf8, "SMTPUTF8", "1") < 0)
     die_nomem();
   ops.start = start;
   ops.finish = finish;

@@ -216,6 +216,7 @@ struct msg {
   unsigned char frozen;      /* its message file is not its own: never delivered */
   struct pass *pass[2];
   str sender;                /* from info, read once: not again per delivery */
+  unsigned options;          /* QFILE_OPT_ bits from info, for every delivery */
 };
 
 /* Hash map of messages by id: open addressing, linear probing,
@@ -681,7 +682,8 @@ static int dispatch(struct msg *m, int c)
     pos += len + 1;
   }
   p->pos = first + firstlen + 1;
-  if (spawn_request_encode(&ch->out, s, m->id, m->sender.s, m->sender.len, sl->addrs.s, sl->addrs.len, sl->n) < 0)
+  if (spawn_request_encode(&ch->out, s, m->id, m->options, m->sender.s, m->sender.len, sl->addrs.s, sl->addrs.len,
+                           sl->n) < 0)
     die_temp_sys("unable to encode a delivery request");
   ++ch->used;
   ++m->inflight[c];
@@ -914,7 +916,7 @@ static int send_bounce(struct msg *m)
 {
   str records = STR_INIT, original = STR_INIT, out = STR_INIT, env = STR_INIT, token = STR_INIT;
   str from = STR_INIT, to = STR_INIT, addrs = STR_INIT, msgid = STR_INIT;
-  struct qfile_info in = { 0, 0, 0, STR_INIT, 0, 0, 0 };
+  struct qfile_info in = { 0, 0, 0, STR_INIT, 0, 0, 0, 0 };
   struct dsn_recipient *rc = 0;
   struct dsn_message dm;
   size_t n = 0, pos = 0, i;
@@ -1107,6 +1109,7 @@ static void load_message(unsigned long id, const struct qfile_info *in, int todo
   }
   m->todo_done = (unsigned char)todo_done;
   if (str_copy(&m->sender, &in->sender) < 0) die_nomem();
+  m->options = in->options;
   for (c = 0; c < 2; ++c) {
     str f = STR_INIT;
     unsigned long next = 0;
@@ -1140,7 +1143,7 @@ static void load_queue(void)
     if (!d) die_temp_sys("unable to open ", path.s);
     while ((de = readdir(d)) != 0) {
       unsigned long id;
-      struct qfile_info in = { 0, 0, 0, STR_INIT, 0, 0, 0 };
+      struct qfile_info in = { 0, 0, 0, STR_INIT, 0, 0, 0, 0 };
       size_t len = byte_len(de->d_name, sizeof de->d_name);
       if (de->d_name[0] == '.' || scan_ulong_exact(de->d_name, len, &id) < 0) continue;
       if (info_read(id, &in) > 0 && !msg_find(id)) {
@@ -1227,7 +1230,7 @@ static int todo_round(void)
   unsigned char dirty[3][1000];
   size_t nb = 0, i;
   int looked = 0, c, r;
-  char stamp[QFILE_STAMP_MAX];
+  char stamp[QFILE_STAMP_MAX], opts[QFILE_OPTIONS_MAX];
   str path = STR_INIT, env = STR_INIT, info = STR_INIT;
 
   if (!scan_active) return 0;
@@ -1351,6 +1354,9 @@ static int todo_round(void)
         || str_catc(&info, 'p') < 0 || str_catulong(&info, p->in.pid) < 0 || str_catc(&info, 0) < 0
         || str_catc(&info, 's') < 0 || str_catb(&info, stamp, qfile_stamp_fmt(stamp, p->in.stamp_sec, p->in.stamp_nsec)) < 0
         || str_catc(&info, 0) < 0
+        || (p->in.options && (str_catc(&info, 'O') < 0
+                              || str_catb(&info, opts, qfile_options_fmt(opts, p->in.options)) < 0
+                              || str_catc(&info, 0) < 0))
         || str_catc(&info, 'F') < 0 || str_cat(&info, &p->in.sender) < 0 || str_catc(&info, 0) < 0
         || str_catc(&info, 'E') < 0 || str_catc(&info, 0) < 0)
       die_nomem();
@@ -1388,6 +1394,7 @@ static int todo_round(void)
     m->todo_pending = 1; /* asked for above */
     m->sender = p->in.sender; /* moved, not copied */
     p->in.sender = (str)STR_INIT;
+    m->options = p->in.options;
     for (c = 0; c < 2; ++c) {
       if (p->nrcpt[c]) {
         m->has[c] = 1;

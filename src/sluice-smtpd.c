@@ -596,7 +596,11 @@ static void cmd_data(struct session *s)
       if (str_copys(&s->reply, "451 4.3.0 qq write error or disk full") < 0) nomem(s);
     }
   } else {
-    if (str_copys(&s->chunk, "F") < 0 || str_cat(&s->chunk, &s->sender) < 0 || str_catc(&s->chunk, 0) < 0
+    /* SMTPUTF8 (RFC 6531) travels with the message: the "O" record of
+     * sluice-queue(8), before F */
+    str_truncate(&s->chunk, 0);
+    if ((s->params.smtputf8 && str_catb(&s->chunk, "OU\0", 3) < 0)
+        || str_catc(&s->chunk, 'F') < 0 || str_cat(&s->chunk, &s->sender) < 0 || str_catc(&s->chunk, 0) < 0
         || str_cat(&s->chunk, &s->rcpts) < 0 || str_catc(&s->chunk, 0) < 0)
       nomem(s);
     (void)write_all(envfd, s->chunk.s, s->chunk.len);

@@ -6,13 +6,20 @@ told, logs every command line to DIR/log and saves each accepted message
 as DIR/N.env (MAIL FROM and RCPT TO arguments, one a line), DIR/N.data
 (the data as received with the dot-stuffing undone, CRLF kept) and
 DIR/N.wire (every byte of the data as received, dot-stuffing included,
-up to the final ".\r\n" left out).
+up to the final ".\r\n" left out), DIR/N.raw (every byte after the 354
+reply, the final ".\r\n" included) and DIR/N.mail (the MAIL command
+line exactly as received, CRLF included). With --conn every byte
+received on a connection is appended to DIR/conn.K (K counts
+connections from 1).
+Like a strict server it answers 555 to a MAIL parameter SMTPUTF8 or
+BODY=8BITMIME it did not offer, and 553 to a non-ASCII address in a
+transaction without SMTPUTF8.
 
   --code STAGE=CODE      reply CODE at STAGE (greeting ehlo helo mail rcpt
                          data eom); "ehlo=502" makes a server without EHLO
   --rcpt PATTERN=CODE    reply CODE to RCPT when the local part matches the
                          shell pattern (first match wins; default 250)
-  --pipelining / --size N / --8bitmime   EHLO keywords offered
+  --pipelining / --size N / --8bitmime / --smtputf8   EHLO keywords offered
   --sleep STAGE=SECONDS  sleep before replying at STAGE
   --garbage STAGE        reply a line without a code at STAGE
   --longline STAGE       precede the reply at STAGE by a 100000-byte line
@@ -20,6 +27,7 @@ up to the final ".\r\n" left out).
   --multiline STAGE      send the reply at STAGE as three lines
   --disconnect STAGE     close the connection at STAGE; "body" closes it
                          after the first line of the message data
+  --conn                 keep every byte of each connection in DIR/conn.K
   --ready FILE           create FILE once listening
 """
 import argparse
@@ -41,11 +49,12 @@ def kv(s):
 
 
 class Conn:
-    def __init__(self, sock, opt, counter):
+    def __init__(self, sock, opt, counter, conn):
         self.s = sock
         self.opt = opt
         self.buf = b""
         self.counter = counter
+        self.conn = os.path.join(opt.dir, "conn.%d" % conn)
         self.s.settimeout(30)
 
     def log(self, line):
@@ -57,6 +66,9 @@ class Conn:
             d = self.s.recv(65536)
             if not d:
                 return None
+            if self.opt.conn:
+                with open(self.conn, "ab") as f:
+                    f.write(d)
             self.buf += d
         line, _, self.buf = self.buf.partition(b"\n")
         return line + b"\n"
@@ -101,7 +113,7 @@ class Conn:
     def run(self):
         o = self.opt
         self.reply("greeting", self.code("greeting"), "sink ESMTP")
-        env_from, rcpts = None, []
+        env_from, rcpts, utf8, mail_line = None, [], False, b""
         while True:
             line = self.readline()
             if line is None:
@@ -119,6 +131,8 @@ class Conn:
                         kw.append("SIZE %d" % o.size)
                     if o.eightbitmime:
                         kw.append("8BITMIME")
+                    if o.smtputf8:
+                        kw.append("SMTPUTF8")
                     if "ehlo" in o.sleep:
                         time.sleep(o.sleep["ehlo"])
                     if "ehlo" in o.disconnect:
@@ -133,10 +147,22 @@ class Conn:
             elif cmd == b"MAIL":
                 self.log(b"pipelined=" + (b"yes" if self.pending() else b"no"))
                 c = self.code("mail")
+                words = arg.split(b">", 1)[-1].upper().split()
+                utf8 = b"SMTPUTF8" in words
+                if (utf8 and not o.smtputf8) or (b"BODY=8BITMIME" in words and not o.eightbitmime):
+                    self.s.sendall(b"555 5.5.4 parameter not offered\r\n")
+                    continue
+                if not utf8 and any(ch > 127 for ch in arg):
+                    self.s.sendall(b"553 5.6.7 non-ASCII address without SMTPUTF8\r\n")
+                    continue
                 env_from = arg[5:] if c // 100 == 2 else None
+                mail_line = line
                 rcpts = []
                 self.reply("mail", c)
             elif cmd == b"RCPT":
+                if env_from is not None and not utf8 and any(ch > 127 for ch in arg):
+                    self.s.sendall(b"553 5.6.7 non-ASCII address without SMTPUTF8\r\n")
+                    continue
                 c = self.code("rcpt")
                 a = arg[8:].decode("latin-1").strip("<>")
                 local = a.rpartition("@")[0]
@@ -156,7 +182,7 @@ class Conn:
                 self.reply("data", c)
                 if c != 354:
                     continue
-                data = wire = b""
+                data = wire = raw = b""
                 first = True
                 while True:
                     l = self.readline()
@@ -165,6 +191,7 @@ class Conn:
                     if first and "body" in o.disconnect:
                         return
                     first = False
+                    raw += l
                     if l == b".\r\n":
                         break
                     wire += l
@@ -177,6 +204,10 @@ class Conn:
                     base = os.path.join(o.dir, str(n))
                     with open(base + ".wire", "wb") as f:
                         f.write(wire)
+                    with open(base + ".raw", "wb") as f:
+                        f.write(raw)
+                    with open(base + ".mail", "wb") as f:
+                        f.write(mail_line)
                     with open(base + ".data.tmp", "wb") as f:
                         f.write(data)
                     with open(base + ".env", "wb") as f:
@@ -204,6 +235,8 @@ def main():
     p.add_argument("--pipelining", action="store_true")
     p.add_argument("--size", type=int)
     p.add_argument("--8bitmime", dest="eightbitmime", action="store_true")
+    p.add_argument("--smtputf8", action="store_true")
+    p.add_argument("--conn", action="store_true")
     p.add_argument("--sleep", action="append", default=[])
     p.add_argument("--garbage", action="append", default=[])
     p.add_argument("--longline", action="append", default=[])
@@ -225,15 +258,16 @@ def main():
     ls.listen(16)
     lock = threading.Lock()
     count = [0]
+    conns = [0]
 
     def counter():
         with lock:
             count[0] += 1
             return count[0]
 
-    def serve(c):
+    def serve(c, k):
         try:
-            Conn(c, o, counter).run()
+            Conn(c, o, counter, k).run()
         except (EOFError, OSError):
             pass
         finally:
@@ -243,7 +277,8 @@ def main():
         open(o.ready, "w").close()
     while True:
         c, _ = ls.accept()
-        threading.Thread(target=serve, args=(c,), daemon=True).start()
+        conns[0] += 1
+        threading.Thread(target=serve, args=(c, conns[0]), daemon=True).start()
 
 
 if __name__ == "__main__":

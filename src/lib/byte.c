@@ -56,3 +56,10 @@ size_t byte_len(const char *s, size_t max)
   const char *p = memchr(s, 0, max);
   return p ? (size_t)(p - s) : max;
 }
+
+int byte_8bit(const char *s, size_t n)
+{
+  for (size_t i = 0; i < n; ++i)
+    if ((unsigned char)s[i] >= 0x80) return 1;
+  return 0;
+}

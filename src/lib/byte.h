@@ -22,5 +22,7 @@ int byte_startswith(const char *s, size_t n, const char *p, int fold);
 void case_lowerb(char *s, size_t n);
 /* Length of the NUL-terminated s, at most max (max when no NUL). */
 size_t byte_len(const char *s, size_t max);
+/* 1 when a byte of s[0..n) is 0x80 or more (not ASCII), else 0. */
+int byte_8bit(const char *s, size_t n);
 
 #endif

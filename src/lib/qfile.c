@@ -27,6 +27,37 @@ size_t qfile_stamp_fmt(char *buf, unsigned long sec, unsigned long nsec)
   return n + fmt_ulong0(buf + n, nsec % 1000000000UL, 9);
 }
 
+int qfile_options_parse(const char *s, size_t n, unsigned *opts)
+{
+  unsigned o = 0;
+  for (size_t i = 0; i < n; ++i) {
+    unsigned bit;
+    switch (s[i]) {
+      case 'U': bit = QFILE_OPT_SMTPUTF8; break;
+      default: return bad();
+    }
+    if (o & bit) return bad();
+    o |= bit;
+  }
+  *opts = o;
+  return 0;
+}
+
+size_t qfile_options_fmt(char *buf, unsigned opts)
+{
+  size_t n = 0;
+  if (opts & QFILE_OPT_SMTPUTF8) buf[n++] = 'U';
+  return n;
+}
+
+/* An "O" field f[0..len) ("O" and at least one letter), at most once. */
+static int options_field(const char *f, size_t len, struct qfile_info *in, int *seen)
+{
+  if (*seen || len < 2 || qfile_options_parse(f + 1, len - 1, &in->options) < 0) return bad();
+  *seen = 1;
+  return 0;
+}
+
 static int stamp_field(const char *f, size_t len, struct qfile_info *in)
 {
   if (in->stamped || qfile_stamp_parse(f + 1, len - 1, &in->stamp_sec, &in->stamp_nsec) < 0) return bad();
@@ -37,8 +68,9 @@ static int stamp_field(const char *f, size_t len, struct qfile_info *in)
 int qfile_info_parse(const str *s, struct qfile_info *in)
 {
   size_t pos = 0;
-  int seen = 0;
+  int seen = 0, opts = 0;
   in->stamped = 0;
+  in->options = 0;
   while (pos < s->len) {
     size_t len = byte_chr(s->s + pos, s->len - pos, 0);
     const char *f = s->s + pos;
@@ -48,6 +80,7 @@ int qfile_info_parse(const str *s, struct qfile_info *in)
       case 'u': if (scan_ulong_exact(f + 1, len - 1, &in->uid) < 0) return bad(); seen |= 2; break;
       case 'p': if (scan_ulong_exact(f + 1, len - 1, &in->pid) < 0) return bad(); seen |= 4; break;
       case 's': if (stamp_field(f, len, in) < 0) return -1; break;
+      case 'O': if (options_field(f, len, in, &opts) < 0) return -1; break;
       case 'F': if (str_copyb(&in->sender, f + 1, len - 1) < 0) return -1; seen |= 8; break;
       case 'E': return (seen == 15 && pos + len + 1 == s->len) ? 0 : bad();
       default: return bad();
@@ -86,8 +119,9 @@ int qfile_envelope_parse(const str *env, struct qfile_info *in,
                          int (*rcpt)(void *ctx, const char *addr, size_t len), void *ctx)
 {
   size_t pos = 0;
-  int seen = 0;
+  int seen = 0, opts = 0;
   in->stamped = 0;
+  in->options = 0;
   while (pos < env->len) {
     size_t len = byte_chr(env->s + pos, env->len - pos, 0);
     const char *f = env->s + pos;
@@ -96,6 +130,7 @@ int qfile_envelope_parse(const str *env, struct qfile_info *in,
       case 'u': if (scan_ulong_exact(f + 1, len - 1, &in->uid) < 0) return bad(); seen |= 1; break;
       case 'p': if (scan_ulong_exact(f + 1, len - 1, &in->pid) < 0) return bad(); seen |= 2; break;
       case 's': if ((seen & 4) || stamp_field(f, len, in) < 0) return bad(); break;
+      case 'O': if ((seen & 4) || options_field(f, len, in, &opts) < 0) return bad(); break;
       case 'F': if (str_copyb(&in->sender, f + 1, len - 1) < 0) return -1; seen |= 4; break;
       case 'T':
         if (!(seen & 4) || len < 2) return bad();

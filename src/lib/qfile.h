@@ -2,21 +2,28 @@
  * in memory (sluice-send(8) describes them):
  *
  *   info        "b" birth, "u" uid, "p" pid, optionally "s" stamp,
- *               "F" sender, "E": each field ended by a NUL, "E" last;
+ *               optionally "O" options, "F" sender, "E": each field
+ *               ended by a NUL, "E" last;
  *   local, remote (channel files)
  *               a header "R" + 20 decimal digits (the next attempt) + NUL,
  *               then records: a mark ('T' to do, 'D' done), the address
  *               (at least one byte), NUL;
  *   todo envelope
- *               "u" uid, "p" pid, optionally "s" stamp, "F" sender, then
- *               "T" recipient fields, each ended by a NUL ("F" before any
- *               "T").
+ *               "u" uid, "p" pid, optionally "s" stamp, optionally "O"
+ *               options (before "F"), "F" sender, then "T" recipient
+ *               fields, each ended by a NUL ("F" before any "T").
  *
  * A stamp is SECONDS "." NANOSECONDS (1 to 9 digits, below 10^9): the
  * time sluice-queue gave the message file as its modification time.
  * With the inode number it names a message uniquely for the life of
  * the installation (queue_msgid_fmt). Envelopes and info files written
  * before stamps existed have none.
+ *
+ * Options are letters, each at most once, in any order: "U" is
+ * SMTPUTF8 (RFC 6531: the message was accepted with it, or an address
+ * of its envelope is not ASCII). A file without an "O" field (all
+ * files written before options existed) has none. The same letters
+ * make the options field of a spawn request (spawn.h).
  *
  * Nothing here does I/O or keeps state; the caller owns every buffer.
  * Parsers return 0 (or 1 for the predicates) on success and -1 with
@@ -36,7 +43,20 @@ struct qfile_info {
   str sender;                   /* owned by the caller */
   unsigned long stamp_sec, stamp_nsec;
   int stamped;                  /* 1 when an "s" field was seen */
+  unsigned options;             /* QFILE_OPT_ bits of the "O" field, or 0 */
 };
+
+#define QFILE_OPT_SMTPUTF8 1u   /* "U" */
+#define QFILE_OPTIONS_MAX 8     /* bytes qfile_options_fmt writes at most */
+
+/* Parses option letters s[0..n) (without the "O"; n may be 0: none)
+ * into *opts. A letter that is unknown or repeated is EPROTO. */
+int qfile_options_parse(const char *s, size_t n, unsigned *opts);
+
+/* Writes the letters of opts into buf (room for QFILE_OPTIONS_MAX
+ * bytes) and returns their number (0 for none); unknown bits are
+ * left out. */
+size_t qfile_options_fmt(char *buf, unsigned opts);
 
 /* Parses a stamp, s[0..n) without the "s", into *sec and *nsec. */
 int qfile_stamp_parse(const char *s, size_t n, unsigned long *sec, unsigned long *nsec);
@@ -46,8 +66,9 @@ int qfile_stamp_parse(const char *s, size_t n, unsigned long *sec, unsigned long
 #define QFILE_STAMP_MAX 32
 size_t qfile_stamp_fmt(char *buf, unsigned long sec, unsigned long nsec);
 
-/* Parses an info file: every field but "s" once at least, "E" last and
- * nothing after it. The sender is copied into in->sender. */
+/* Parses an info file: every field but "s" and "O" once at least, "s"
+ * and "O" at most once, "E" last and nothing after it. The sender is
+ * copied into in->sender. */
 int qfile_info_parse(const str *s, struct qfile_info *in);
 
 /* Parses the header at the start of channel file f into *next. */
@@ -59,7 +80,8 @@ void qfile_header_fmt(char *h, unsigned long next);
 /* 1 when the records after the header of f are well formed, else 0. */
 int qfile_records_valid(const str *f);
 
-/* Parses a todo envelope: uid, pid and sender go into *in, and rcpt is
+/* Parses a todo envelope: uid, pid, stamp, options and sender go into
+ * *in ("s" and "O" at most once, before "F"), and rcpt is
  * called with each recipient's address (without the "T") in order (rcpt
  * may be 0 to read only the fields before them); a
  * negative return from rcpt stops the parse and is returned with its

@@ -152,6 +152,7 @@ void smtpc_ehlo_parse(const struct smtpc_reply *r, struct smtpc_ext *ext)
     if (first) { first = 0; continue; }
     if (keyword(s, n, "PIPELINING", &rest)) ext->pipelining = 1;
     else if (keyword(s, n, "8BITMIME", &rest)) ext->eightbitmime = 1;
+    else if (keyword(s, n, "SMTPUTF8", &rest)) ext->smtputf8 = 1;
     else if (keyword(s, n, "SIZE", &rest)) {
       unsigned long v;
       ext->size = 1;
@@ -164,9 +165,39 @@ void smtpc_ehlo_parse(const struct smtpc_reply *r, struct smtpc_ext *ext)
 
 /* ---- the message ---- */
 
+/* The DATA encoder's state between blocks of input. */
+struct encoder {
+  buf *out;
+  int bol;    /* at the start of an output line */
+  size_t col; /* bytes of content on the current output line */
+};
+
+/* Before a byte of content: breaks a line that is full (CR LF and a
+ * space), and doubles a dot at the start of a line. c is the byte. */
+static int before_content(struct encoder *e, char c)
+{
+  if (e->col >= SMTPC_LINE_MAX) {
+    if (buf_put(e->out, "\r\n ", 3) < 0) return -1;
+    e->col = 1;
+  } else if (e->bol && c == '.' && buf_putc(e->out, '.') < 0) {
+    return -1;
+  }
+  e->bol = 0;
+  ++e->col;
+  return 0;
+}
+
+static int line_end(struct encoder *e)
+{
+  e->bol = 1;
+  e->col = 0;
+  return buf_put(e->out, "\r\n", 2);
+}
+
 int smtpc_data_copy(buf *out, buf *in)
 {
-  int bol = 1, cr = 0; /* cr: a CR ended the last block, its fate unknown */
+  struct encoder e = { out, 1, 0 };
+  int cr = 0; /* a CR ended the last block, its fate unknown */
   for (;;) {
     ssize_t r = buf_feed(in);
     char *p;
@@ -181,67 +212,91 @@ int smtpc_data_copy(buf *out, buf *in)
     if (cr) {
       cr = 0;
       if (p[0] == '\n') {
-        if (buf_put(out, "\r\n", 2) < 0) return -2;
-        bol = 1;
+        if (line_end(&e) < 0) return -2;
         start = i = 1;
-      } else if (buf_putc(out, ' ') < 0) {
+      } else if (before_content(&e, ' ') < 0 || buf_putc(out, ' ') < 0) {
         return -2;
       }
     }
+    /* p[start..i) is content not yet written: it has no line end, no
+     * CR, and fits the current output line */
     for (; i < n; ++i) {
-      if (bol && p[i] == '.') {
-        if (buf_put(out, p + start, i - start) < 0 || buf_putc(out, '.') < 0) return -2;
-        start = i;
-      }
-      bol = 0;
-      if (p[i] == '\n') {
-        if (buf_put(out, p + start, i - start) < 0 || buf_put(out, "\r\n", 2) < 0) return -2;
+      char c = p[i];
+      if (c == '\n') {
+        if (buf_put(out, p + start, i - start) < 0 || line_end(&e) < 0) return -2;
         start = i + 1;
-        bol = 1;
-      } else if (p[i] == '\r') {
+      } else if (c == '\r') {
         if (buf_put(out, p + start, i - start) < 0) return -2;
         start = i + 1;
         if (i + 1 == n) {
           cr = 1;
         } else if (p[i + 1] == '\n') {
-          if (buf_put(out, "\r\n", 2) < 0) return -2;
+          if (line_end(&e) < 0) return -2;
           start = ++i + 1;
-          bol = 1;
-        } else if (buf_putc(out, ' ') < 0) {
+        } else if (before_content(&e, ' ') < 0 || buf_putc(out, ' ') < 0) {
           return -2;
         }
+      } else if (e.col >= SMTPC_LINE_MAX || (e.bol && c == '.')) {
+        if (buf_put(out, p + start, i - start) < 0 || before_content(&e, c) < 0) return -2;
+        start = i;
+      } else {
+        e.bol = 0;
+        ++e.col;
       }
     }
     if (buf_put(out, p + start, n - start) < 0) return -2;
     buf_seek(in, n);
   }
-  if (cr) {
-    if (buf_putc(out, ' ') < 0) return -2;
-    bol = 0;
-  }
-  if (!bol && buf_put(out, "\r\n", 2) < 0) return -2;
+  if (cr && (before_content(&e, ' ') < 0 || buf_putc(out, ' ') < 0)) return -2;
+  if (!e.bol && line_end(&e) < 0) return -2;
   if (buf_put(out, ".\r\n", 3) < 0) return -2;
   return 0;
 }
 
-int smtpc_message_scan(int fd, unsigned long long *wire, int *eightbit)
+unsigned long long smtpc_line_breaks(unsigned long long len)
+{
+  if (len <= SMTPC_LINE_MAX) return 0;
+  return (len - SMTPC_LINE_MAX + SMTPC_LINE_MAX - 2) / (SMTPC_LINE_MAX - 1);
+}
+
+/* One line of len bytes of content, ended (by the message or by the
+ * CR LF added at its end): its size on the wire. */
+static unsigned long long wire_line(unsigned long long len)
+{
+  return len + 3 * smtpc_line_breaks(len) + 2;
+}
+
+int smtpc_message_scan(int fd, struct smtpc_scan *sc)
 {
   char mem[65536];
-  unsigned long long w = 0;
-  int e = 0;
+  unsigned long long w = 0, len = 0; /* len: bytes of the current line */
+  int e = 0, h = 0, header = 1, cr = 0; /* cr: the last byte was a CR */
   if (lseek(fd, 0, SEEK_SET) < 0) return -1;
   for (;;) {
     ssize_t r = read(fd, mem, sizeof mem);
     if (r < 0) { if (errno == EINTR) continue; return -1; }
     if (r == 0) break;
-    w += (unsigned long long)r;
     for (ssize_t i = 0; i < r; ++i) {
-      if (mem[i] == '\n') ++w;
-      else if ((unsigned char)mem[i] >= 0x80) e = 1;
+      unsigned char c = (unsigned char)mem[i];
+      if (c == '\n') {
+        if (cr) --len; /* CR LF: the CR is the line end's */
+        if (len == 0) header = 0;
+        w += wire_line(len);
+        len = 0;
+      } else {
+        ++len;
+        if (c >= 0x80) {
+          e = 1;
+          if (header) h = 1;
+        }
+      }
+      cr = c == '\r';
     }
   }
-  *wire = w;
-  *eightbit = e;
+  if (len) w += wire_line(len); /* a bare CR at the end is a space */
+  sc->wire = w;
+  sc->eightbit = e;
+  sc->header8bit = h;
   return 0;
 }
 
@@ -414,6 +469,7 @@ static int mail_cmd(struct session *s, const struct smtpc_ext *ext, const struct
     if (buf_puts(&s->out, " SIZE=") < 0 || buf_put(&s->out, num, fmt_ulong(num, v)) < 0) return -1;
   }
   if (ext->eightbitmime && m->eightbit && buf_puts(&s->out, " BODY=8BITMIME") < 0) return -1;
+  if (ext->smtputf8 && m->smtputf8 && buf_puts(&s->out, " SMTPUTF8") < 0) return -1;
   return buf_put(&s->out, "\r\n", 2);
 }
 
@@ -461,6 +517,21 @@ int smtpc_session(int sock, const struct smtpc_conf *c, const struct smtpc_msg *
     str_catc(&t, ')');
     set_all(r, n, 0, 'D', &t);
     quit(&s);
+    goto out;
+  }
+
+  /* RFC 6531 3.4: a message that needs SMTPUTF8 must not go to a
+   * server without it; one that asked for it but holds no non-ASCII
+   * address or header field goes without (3.4 advises not to ask then).
+   * Another host of the domain may offer it: SMTPC_NEXT, permanent. */
+  if (m->smtputf8 && m->utf8_needed && !ext.smtputf8) {
+    str_copys(why, "5.6.7 ");
+    str_cats(why, c->host);
+    str_cats(why, " does not offer SMTPUTF8, which this message needs (RFC 6531): an address or a header field"
+                  " is not ASCII");
+    *why_perm = 1;
+    quit(&s);
+    rc = SMTPC_NEXT;
     goto out;
   }
 

@@ -1,5 +1,5 @@
 /* smtpc.h: the SMTP client side of sluice-remote (RFC 5321 with
- * PIPELINING, SIZE and 8BITMIME).
+ * PIPELINING, SIZE, 8BITMIME and SMTPUTF8).
  *
  * Everything the server sends is untrusted: reply lines of any length
  * (a capped prefix is kept), multi-line replies, garbage, silence and
@@ -28,6 +28,9 @@
 #define SMTPC_REPLY_MAX 1048576      /* a longer reply is malformed */
 #define SMTPC_REPLY_LINES_MAX 1000   /* so is one with more lines */
 #define SMTPC_PIPELINE_CHUNK 100     /* RCPTs sent before their replies are read */
+#define SMTPC_LINE_MAX 998           /* bytes of a line of data on the wire, without
+                                      * its CRLF (RFC 5321 4.5.3.1.6); longer lines
+                                      * are broken */
 
 struct smtpc_reply {
   int code;   /* 200..599, or 0 when the reply was malformed */
@@ -55,6 +58,7 @@ size_t smtpc_enhanced(const char *s, size_t n, int cls);
 struct smtpc_ext {
   int pipelining;
   int eightbitmime;
+  int smtputf8;
   int size;                 /* SIZE offered */
   unsigned long long size_max; /* its limit; 0: none declared */
 };
@@ -71,14 +75,34 @@ void smtpc_ehlo_parse(const struct smtpc_reply *r, struct smtpc_ext *ext);
  * sluice-queue(5)) become CR LF, any other CR becomes a space (as
  * lineform.h does), a line starting with '.' gets another '.', a final
  * CR LF is added when the message does not end with a line end, then
- * ".\r\n". Does not flush. 0, -1 when reading in failed, -2 when
- * writing out failed (errno set). */
+ * ".\r\n". A line longer than SMTPC_LINE_MAX bytes (the dot added for
+ * transparency not counted, as RFC 5321 4.5.3.1.6 says) is broken by
+ * CR LF and a space after each SMTPC_LINE_MAX bytes of output, so that
+ * every line sent, the space included, has at most SMTPC_LINE_MAX
+ * bytes and a header field stays one folded field; a produced line
+ * starts with a space and so never needs a dot. Does not flush. 0, -1
+ * when reading in failed, -2 when writing out failed (errno set). */
 int smtpc_data_copy(buf *out, buf *in);
 
-/* Scans the message on fd from its start: *wire = bytes plus one per LF
- * (the size with CRLF line ends, as SIZE= declares it), *eightbit when
- * a byte is 0x80 or more. 0 or -1 (read error). */
-int smtpc_message_scan(int fd, unsigned long long *wire, int *eightbit);
+/* The number of breaks smtpc_data_copy puts into a line of len bytes
+ * (CR LF not counted): 0 up to SMTPC_LINE_MAX, then one more for every
+ * SMTPC_LINE_MAX - 1 bytes (a continuation line starts with the
+ * space). */
+unsigned long long smtpc_line_breaks(unsigned long long len);
+
+struct smtpc_scan {
+  unsigned long long wire; /* bytes on the wire as SIZE= declares them */
+  int eightbit;            /* a byte 0x80 or more anywhere */
+  int header8bit;          /* ... in the header section */
+};
+
+/* Scans the message on fd from its start: s->wire = the size of what
+ * smtpc_data_copy sends, with CR LF line ends and broken lines, less
+ * the dots added for transparency and the final ".\r\n" (RFC 1870);
+ * s->eightbit when a byte is 0x80 or more; s->header8bit when one is in
+ * the header section (every line before the first empty one). 0 or -1
+ * (read error). */
+int smtpc_message_scan(int fd, struct smtpc_scan *s);
 
 struct smtpc_rcpt {
   const char *addr;  /* the recipient; no CR, LF or NUL */
@@ -90,7 +114,11 @@ struct smtpc_rcpt {
 struct smtpc_msg {
   int fd;            /* the message; seekable, read from offset 0 */
   unsigned long long wire;
-  int eightbit;
+  int eightbit;      /* BODY=8BITMIME is declared when offered */
+  int smtputf8;      /* SMTPUTF8 is asked for when offered (RFC 6531) */
+  int utf8_needed;   /* an address or a header field is not ASCII: with
+                      * smtputf8 set, a server without SMTPUTF8 cannot
+                      * take the message (5.6.7) */
   const char *sender; /* "" for the null sender */
   size_t senderlen;
 };
@@ -115,7 +143,9 @@ struct smtpc_conf {
  * the end of the data was acknowledged): recipients it already refused
  * keep their Z/D, the rest are pending again, *why says what went wrong
  * (with an enhanced status code) and *why_perm is 1 when the server
- * refused permanently (5xx greeting or HELO). A time limit that passes
+ * refused permanently (5xx greeting or HELO) or cannot take the message
+ * at all (5.6.7: the message needs SMTPUTF8, which the server does not
+ * offer; RFC 6531 3.4). A time limit that passes
  * counts as a timeout (4.4.2). Does not close sock. */
 int smtpc_session(int sock, const struct smtpc_conf *c, const struct smtpc_msg *m, struct smtpc_rcpt *r, size_t n,
                   str *why, int *why_perm);

@@ -4,6 +4,7 @@
 
 #include "byte.h"
 #include "netstring.h"
+#include "qfile.h"
 #include "scan.h"
 #include "spawn.h"
 #include "str.h"
@@ -16,12 +17,13 @@ static int cat_number(str *out, unsigned long u)
   return r;
 }
 
-int spawn_request_encode(str *out, unsigned long slot, unsigned long id,
+int spawn_request_encode(str *out, unsigned long slot, unsigned long id, unsigned options,
                          const char *sender, size_t sender_len,
                          const char *rcpts, size_t rcpts_len, size_t nrcpts)
 {
   str work = STR_INIT;
   size_t pos = 0, count = 0;
+  char opts[QFILE_OPTIONS_MAX];
   int r = -1;
 
   if (slot >= SPAWN_SLOTS_MAX || nrcpts == 0 || nrcpts > SPAWN_RCPTS_MAX || sender_len > SPAWN_ADDR_MAX) {
@@ -29,6 +31,7 @@ int spawn_request_encode(str *out, unsigned long slot, unsigned long id,
     return -1;
   }
   if (cat_number(&work, slot) < 0 || cat_number(&work, id) < 0) goto done;
+  if (netstring_cat(&work, opts, qfile_options_fmt(opts, options)) < 0) goto done;
   if (netstring_cat(&work, sender, sender_len) < 0) goto done;
   while (pos < rcpts_len) {
     size_t len = byte_chr(rcpts + pos, rcpts_len - pos, 0);
@@ -72,12 +75,15 @@ int spawn_request_decode(struct spawn_request *req, const char *s, size_t n)
   const char *f;
   size_t len;
 
+  req->options = 0;
   req->sender.len = 0;
   req->rcpts.len = 0;
   req->nrcpts = 0;
   if (number_field(s, n, &pos, &req->slot) < 0) return -1;
   if (req->slot >= SPAWN_SLOTS_MAX) { errno = EMSGSIZE; return -1; }
   if (number_field(s, n, &pos, &req->id) < 0) return -1;
+  if (field(s, n, &pos, QFILE_OPTIONS_MAX, &f, &len) < 0) return -1;
+  if (qfile_options_parse(f, len, &req->options) < 0) return -1;
   if (field(s, n, &pos, SPAWN_ADDR_MAX, &f, &len) < 0) return -1;
   if (byte_chr(f, len, 0) != len) { errno = EPROTO; return -1; }
   if (str_copyb(&req->sender, f, len) < 0) return -1;

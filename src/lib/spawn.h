@@ -2,7 +2,8 @@
  * (sluice-lspawn, sluice-rspawn), byte for byte in sluice-spawn(5).
  *
  * A request is one netstring holding netstrings: slot, message id,
- * sender, then one per recipient. A result is one netstring holding
+ * options (the letters of qfile.h, perhaps none), sender, then one per
+ * recipient. A result is one netstring holding
  * netstrings: slot, then one per recipient of the request, in order,
  * each a letter (K delivered, Z temporary failure, D permanent failure)
  * followed by a text. Decoders check every field and reject leftover
@@ -25,6 +26,7 @@
 struct spawn_request {
   unsigned long slot;
   unsigned long id;
+  unsigned options; /* QFILE_OPT_ bits */
   str sender;       /* no NUL inside */
   str rcpts;        /* the recipients, each followed by a NUL */
   size_t nrcpts;
@@ -36,9 +38,10 @@ struct spawn_result {
   size_t nresults;
 };
 
-/* Appends the encoded request to out. rcpts holds nrcpts addresses,
- * each followed by a NUL. */
-int spawn_request_encode(str *out, unsigned long slot, unsigned long id,
+/* Appends the encoded request to out. options: QFILE_OPT_ bits (the
+ * known ones are written). rcpts holds nrcpts addresses, each followed
+ * by a NUL. */
+int spawn_request_encode(str *out, unsigned long slot, unsigned long id, unsigned options,
                          const char *sender, size_t sender_len,
                          const char *rcpts, size_t rcpts_len, size_t nrcpts);
 /* Decodes the content of one frame (the outer netstring's data). */

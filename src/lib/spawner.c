@@ -166,7 +166,7 @@ static void slot_clear(struct loop *l, struct slot *s)
 
 static void handle_request(struct loop *l, int *fatal)
 {
-  struct spawn_request req = { 0, 0, STR_INIT, STR_INIT, 0 };
+  struct spawn_request req = { 0, 0, 0, STR_INIT, STR_INIT, 0 };
   struct slot *s;
   pid_t pid = 0;
   int fd = -1, r;
@@ -432,6 +432,12 @@ int spawner_pipe(int p[2])
 
 pid_t spawner_start(const char *path, char *const *argv, int in, int (*prepare)(void *arg), void *arg, int *fd)
 {
+  return spawner_start_env(path, argv, 0, in, prepare, arg, fd);
+}
+
+pid_t spawner_start_env(const char *path, char *const *argv, char *const *envp, int in, int (*prepare)(void *arg),
+                        void *arg, int *fd)
+{
   child_fd fds[2];
   child_spec sp;
   int p[2], err;
@@ -445,6 +451,7 @@ pid_t spawner_start(const char *path, char *const *argv, int in, int (*prepare)(
   memset(&sp, 0, sizeof sp);
   sp.path = path;
   sp.argv = argv;
+  sp.envp = envp;
   sp.fds = fds;
   sp.nfds = 2;
   sp.prepare = prepare;

@@ -77,6 +77,9 @@ int spawner_pipe(int p[2]);
  * caller's), or -1 with errno and no descriptor left open. in stays
  * the caller's either way. */
 pid_t spawner_start(const char *path, char *const *argv, int in, int (*prepare)(void *arg), void *arg, int *fd);
+/* spawner_start with the environment envp (NULL: the current one). */
+pid_t spawner_start_env(const char *path, char *const *argv, char *const *envp, int in, int (*prepare)(void *arg),
+                        void *arg, int *fd);
 
 /* Opens queue/mess/N/ID (relative to the working directory, which is
  * conf-home) for reading, close-on-exec, without following a symbolic

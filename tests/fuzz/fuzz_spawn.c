@@ -16,19 +16,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static void check_request(const str *frame)
 {
-  struct spawn_request a = { 0, 0, STR_INIT, STR_INIT, 0 };
-  struct spawn_request b = { 0, 0, STR_INIT, STR_INIT, 0 };
+  struct spawn_request a = { 0, 0, 0, STR_INIT, STR_INIT, 0 };
+  struct spawn_request b = { 0, 0, 0, STR_INIT, STR_INIT, 0 };
   str enc = STR_INIT, acc = STR_INIT, again = STR_INIT;
 
   if (spawn_request_decode(&a, frame->s, frame->len) == 0) {
     if (a.slot >= SPAWN_SLOTS_MAX || a.nrcpts == 0 || a.nrcpts > SPAWN_RCPTS_MAX) abort();
-    if (spawn_request_encode(&enc, a.slot, a.id, a.sender.s, a.sender.len, a.rcpts.s, a.rcpts.len, a.nrcpts) < 0)
+    if (spawn_request_encode(&enc, a.slot, a.id, a.options, a.sender.s, a.sender.len, a.rcpts.s, a.rcpts.len, a.nrcpts) < 0)
       abort();
     if (str_copy(&acc, &enc) < 0) abort();
     if (spawn_frame_take(&acc, &again, SPAWN_FRAME_MAX) != 1 || acc.len != 0) abort();
     if (again.len != frame->len || memcmp(again.s, frame->s, frame->len) != 0) abort();
     if (spawn_request_decode(&b, again.s, again.len) != 0) abort();
-    if (b.slot != a.slot || b.id != a.id || b.nrcpts != a.nrcpts) abort();
+    if (b.slot != a.slot || b.id != a.id || b.options != a.options || b.nrcpts != a.nrcpts) abort();
     if (b.sender.len != a.sender.len || (a.sender.len && memcmp(a.sender.s, b.sender.s, a.sender.len))) abort();
     if (b.rcpts.len != a.rcpts.len || memcmp(a.rcpts.s, b.rcpts.s, a.rcpts.len)) abort();
   }

@@ -35,7 +35,7 @@ static int encode(int argc, char **argv)
       scan_ulong_exact(argv[2], strlen(argv[2]), &id) < 0)
     die_perm("SLOT and ID must be numbers");
   for (i = 4; i < argc; ++i) put(&rcpts, argv[i], strlen(argv[i]) + 1);
-  if (spawn_request_encode(&out, slot, id, argv[3], strlen(argv[3]), rcpts.s, rcpts.len,
+  if (spawn_request_encode(&out, slot, id, 0, argv[3], strlen(argv[3]), rcpts.s, rcpts.len,
                            (size_t)(argc - 4)) < 0)
     die_perm_sys("unable to encode the request");
   if (write_all(1, out.s, out.len) < 0) die_temp_sys("unable to write");

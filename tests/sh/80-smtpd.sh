@@ -285,7 +285,7 @@ check "no rcpthosts: a warning in the log" grep -q 'sluice-smtpd: warning: contr
 mv "$C/rcpthosts.off" "$C/rcpthosts"
 qclear
 check_eq "SMTPUTF8 with smtplib" "$(cli utf8 127.0.0.1 "$P_NORELAY" "j$(printf '\303\266')rg@b.test" "$(printf '\303\274')ser@example.test")" ok
-check_eq "SMTPUTF8: envelope" "$(qenv)" "$(printf 'Fj\303\266rg@b.test|T\303\274ser@example.test|')"
+check_eq "SMTPUTF8: envelope, with the option U" "$(qenv)" "$(printf 'OU|Fj\303\266rg@b.test|T\303\274ser@example.test|')"
 check "SMTPUTF8: protocol UTF8SMTP" grep -q '^  by mx.example.test with UTF8SMTP; ' $(find "$QD/mess" -type f | head -n 1)
 check_eq "UTF-8 address without SMTPUTF8: 553 5.6.7" \
   "$(raw "$P_NORELAY" "${E}MAIL FROM:<j$(printf '\303\266')rg@b.test>\r\nQUIT\r\n" | sed -n 8p | cut -c1-9)" "553 5.6.7"

@@ -10,8 +10,10 @@
 #  2. QMQP round trips with sluice-qmqpc over IPv4 and IPv6, failover
 #     from a closed port and from a server that never answers, exit 31
 #     on D and 71 on Z (a stand-in injector), 73 when every server is
-#     down, 55 without servers, 91/54 for bad envelopes; a client the
-#     tcprules deny gets nothing queued;
+#     down, 55 without servers, 91/54 for bad envelopes; an options
+#     record (SMTPUTF8) checked and dropped, U set again on the queue
+#     host for a UTF-8 recipient; a client the tcprules deny gets
+#     nothing queued;
 #  3. malformed netstrings (bad length, missing comma, oversize) close
 #     the connection with no reply and nothing queued, and the server
 #     goes on serving;
@@ -306,6 +308,28 @@ envelope q2@a.net
 check_eq "qmqp6: envelope" "$envelope" "Fq2@a.net
 Tw@x.org"
 [ -n "$mess" ] && { tail -n +4 "$mess" > "$T/got2"; check "qmqp6: large body intact" cmp -s "$T/got2" "$T/m2"; }
+
+# an options record (SMTPUTF8 from sluice-smtpd, sluice-queue(8)) is
+# checked and dropped: QMQP has no room for it; sluice-queue on the
+# queue host sets U again for a UTF-8 address
+opts_of() { tr '\0' '\n' < "$QD/todo/${mess#"$QD/mess/"}" | grep '^O'; }
+qmqpc "$T/m1" 'OU\0Fq13@a.net\0Tw@x.org\0\0'
+check_eq "options record: exit 0" "$rc" 0
+envelope q13@a.net
+check_eq "options record: dropped, envelope as given" "$envelope:$(opts_of)" "Fq13@a.net
+Tw@x.org:"
+qmqpc "$T/m1" 'OU\0Fq14@a.net\0T\303\274@x.org\0\0'
+check_eq "UTF-8 recipient over QMQP: exit 0" "$rc" 0
+envelope q14@a.net
+check_eq "UTF-8 recipient over QMQP: the queue host sets U" "$(opts_of)" OU
+n0=$(qcount)
+qmqpc "$T/m1" 'OX\0Fq15@a.net\0Tw@x.org\0\0'
+check_eq "unknown option letter: exit 91" "$rc" 91
+qmqpc "$T/m1" 'OU\0OU\0Fq15@a.net\0Tw@x.org\0\0'
+check_eq "two options records: exit 91" "$rc" 91
+qmqpc "$T/m1" 'O\0Fq15@a.net\0Tw@x.org\0\0'
+check_eq "empty options record: exit 91" "$rc" 91
+check_eq "bad options records: nothing queued" "$(qcount)" "$n0"
 
 servers "127.0.0.1:$CLOSED" "[::1]:$QMQP6"
 qmqpc "$T/m1" 'Fq3@a.net\0Tz@x.org\0\0'

@@ -20,7 +20,7 @@ static str mk(const char *s, size_t n)
 static int info_ok(const char *s, size_t n)
 {
   str f = mk(s, n);
-  struct qfile_info in = { 0, 0, 0, STR_INIT, 0, 0, 0 };
+  struct qfile_info in = { 0, 0, 0, STR_INIT, 0, 0, 0, 0 };
   int r = qfile_info_parse(&f, &in);
   str_free(&f);
   str_free(&in.sender);
@@ -31,7 +31,7 @@ static int info_ok(const char *s, size_t n)
 static void test_info(void)
 {
   str f = MK("b12\0u34\0p56\0Fa@b\0E\0");
-  struct qfile_info in = { 0, 0, 0, STR_INIT, 0, 0, 0 };
+  struct qfile_info in = { 0, 0, 0, STR_INIT, 0, 0, 0, 0 };
   CHECK(qfile_info_parse(&f, &in) == 0);
   CHECK(in.birth == 12 && in.uid == 34 && in.pid == 56);
   CHECK_BYTES(in.sender.s, in.sender.len, "a@b");
@@ -55,7 +55,7 @@ static void test_stamp(void)
   char b[QFILE_STAMP_MAX];
   unsigned long sec = 0, nsec = 0;
   str f = MK("b12\0u34\0p56\0s1764682233.000000042\0Fa@b\0E\0");
-  struct qfile_info in = { 0, 0, 0, STR_INIT, 0, 0, 0 };
+  struct qfile_info in = { 0, 0, 0, STR_INIT, 0, 0, 0, 0 };
   CHECK(qfile_info_parse(&f, &in) == 0 && in.stamped && in.stamp_sec == 1764682233UL && in.stamp_nsec == 42);
   str_free(&f);
   f = MK("b12\0u34\0p56\0Fa@b\0E\0");
@@ -146,7 +146,7 @@ static int rcpt(void *ctx, const char *a, size_t len)
 static int env(const char *s, size_t n, int fail_at, str *all)
 {
   str f = mk(s, n);
-  struct qfile_info in = { 0, 0, 0, STR_INIT, 0, 0, 0 };
+  struct qfile_info in = { 0, 0, 0, STR_INIT, 0, 0, 0, 0 };
   struct seen sn = { STR_INIT, fail_at, 0 };
   int r = qfile_envelope_parse(&f, &in, rcpt, &sn);
   if (all) { str_free(all); *all = sn.all; } else str_free(&sn.all);
@@ -180,12 +180,51 @@ static void test_envelope(void)
   CHECK(ENV("u1\0p2\0s5\0Fs\0Ta\0", 0, 0) < 0);          /* bad stamp */
   {
     str f = MK("u1\0p2\0s5.000000006\0Fs\0Ta\0");
-    struct qfile_info in = { 0, 0, 0, STR_INIT, 0, 0, 0 };
+    struct qfile_info in = { 0, 0, 0, STR_INIT, 0, 0, 0, 0 };
     CHECK(qfile_envelope_parse(&f, &in, 0, 0) == 0 && in.stamped && in.stamp_sec == 5 && in.stamp_nsec == 6);
     str_free(&f);
     str_free(&in.sender);
   }
   str_free(&all);
+}
+
+/* The "O" field: SMTPUTF8 and the letters' rules, in info files and
+ * envelopes; a file without it (written before options) has none. */
+static void test_options(void)
+{
+  char b[QFILE_OPTIONS_MAX];
+  unsigned o = 7;
+  str f = MK("b12\0u34\0p56\0s1.000000002\0OU\0Fa@b\0E\0");
+  struct qfile_info in = { 0, 0, 0, STR_INIT, 0, 0, 0, 0 };
+  CHECK(qfile_info_parse(&f, &in) == 0 && in.options == QFILE_OPT_SMTPUTF8);
+  str_free(&f);
+  f = MK("b12\0u34\0p56\0Fa@b\0E\0");
+  CHECK(qfile_info_parse(&f, &in) == 0 && in.options == 0); /* old info: none, reset */
+  str_free(&f);
+  f = MK("u1\0p2\0s5.000000006\0OU\0F\xc3\xa9@x\0Ta\0");
+  CHECK(qfile_envelope_parse(&f, &in, 0, 0) == 0 && in.options == QFILE_OPT_SMTPUTF8);
+  str_free(&f);
+  f = MK("u1\0p2\0Fs\0Ta\0");
+  CHECK(qfile_envelope_parse(&f, &in, 0, 0) == 0 && in.options == 0);
+  str_free(&f);
+  str_free(&in.sender);
+  CHECK(INFO_OK("b1\0u1\0p1\0F\0OU\0E\0"));          /* any order in info */
+  CHECK(!INFO_OK("b1\0u1\0p1\0OU\0OU\0F\0E\0"));    /* twice */
+  CHECK(!INFO_OK("b1\0u1\0p1\0O\0F\0E\0"));          /* no letter */
+  CHECK(!INFO_OK("b1\0u1\0p1\0OX\0F\0E\0"));         /* unknown letter */
+  CHECK(!INFO_OK("b1\0u1\0p1\0OUU\0F\0E\0"));        /* letter repeated */
+  CHECK(ENV("u1\0p2\0OU\0Fs\0Ta\0", 0, 0) == 0);
+  CHECK(ENV("u1\0p2\0Fs\0OU\0Ta\0", 0, 0) < 0);       /* after F */
+  CHECK(ENV("u1\0p2\0OU\0OU\0Fs\0Ta\0", 0, 0) < 0);  /* twice */
+  CHECK(ENV("u1\0p2\0Ou\0Fs\0Ta\0", 0, 0) < 0);       /* unknown letter */
+  CHECK(qfile_options_parse("", 0, &o) == 0 && o == 0);
+  CHECK(qfile_options_parse("U", 1, &o) == 0 && o == QFILE_OPT_SMTPUTF8);
+  errno = 0;
+  CHECK(qfile_options_parse("UU", 2, &o) < 0 && errno == EPROTO);
+  CHECK(qfile_options_parse("U\0", 2, &o) < 0);
+  CHECK(qfile_options_fmt(b, 0) == 0);
+  CHECK_BYTES(b, qfile_options_fmt(b, QFILE_OPT_SMTPUTF8), "U");
+  CHECK_BYTES(b, qfile_options_fmt(b, QFILE_OPT_SMTPUTF8 | 0x100), "U"); /* unknown bits left out */
 }
 
 int main(void)
@@ -194,5 +233,6 @@ int main(void)
   test_stamp();
   test_channel();
   test_envelope();
+  test_options();
   return check_done();
 }

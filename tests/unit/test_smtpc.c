@@ -48,7 +48,8 @@ static int code_of(const char *s)
 static int data_is(const char *s, size_t n, const char *want, size_t wantlen)
 {
   int in[2], out[2], ok;
-  char imem[7], omem[5], got[4096]; /* tiny blocks: exercise the edges */
+  char imem[7], omem[5]; /* tiny blocks: exercise the edges */
+  static char got[60000]; /* below a pipe's capacity: nothing blocks */
   buf bi, bo;
   ssize_t g;
   if (pipe(in) < 0 || pipe(out) < 0) return 0;
@@ -65,6 +66,65 @@ static int data_is(const char *s, size_t n, const char *want, size_t wantlen)
 }
 
 #define REPLY(lit, r, rest) reply_of(lit, sizeof lit - 1, r, rest)
+
+/* The reference of the DATA encoding, written another way: the message
+ * cut into lines (LF or CR LF ends one, another CR is a space), each
+ * line cut into pieces of SMTPC_LINE_MAX bytes, then SMTPC_LINE_MAX - 1
+ * after a space; a dot doubled at the start of a line of the message. */
+static void reference(const char *s, size_t n, str *o)
+{
+  str line = STR_INIT;
+  size_t i = 0;
+  str_truncate(o, 0);
+  while (i < n) {
+    size_t k, piece;
+    str_truncate(&line, 0);
+    for (; i < n; ++i) {
+      if (s[i] == '\n') { ++i; break; }
+      if (s[i] == '\r' && i + 1 < n && s[i + 1] == '\n') { i += 2; break; }
+      str_catc(&line, s[i] == '\r' ? ' ' : s[i]);
+    }
+    if (line.len && line.s[0] == '.') str_catc(o, '.');
+    for (k = 0; k < line.len; k += piece) {
+      piece = k == 0 ? SMTPC_LINE_MAX : SMTPC_LINE_MAX - 1;
+      if (piece > line.len - k) piece = line.len - k;
+      if (k) str_catb(o, "\r\n ", 3);
+      str_catb(o, line.s + k, piece);
+    }
+    str_catb(o, "\r\n", 2);
+  }
+  str_catb(o, ".\r\n", 3);
+  str_free(&line);
+}
+
+/* 1 when smtpc_data_copy of s[0..n) is the reference, every line on
+ * the wire has at most SMTPC_LINE_MAX bytes besides a stuffed dot, and
+ * smtpc_message_scan counts its size (less the stuffed dots and the
+ * final dot line). */
+static int long_ok(const char *s, size_t n)
+{
+  str want = STR_INIT;
+  char path[] = "/tmp/sluice-smtpc.XXXXXX";
+  struct smtpc_scan sc;
+  size_t i, start = 0, dots = 0;
+  int fd, ok;
+  reference(s, n, &want);
+  ok = data_is(s, n, want.s, want.len);
+  for (i = 0; i + 1 < want.len; ++i) {
+    if (want.s[i] != '\r' || want.s[i + 1] != '\n') continue;
+    if (want.s[start] == '.' && i > start && (want.s[start + 1] == '.' || i - start == 1)) ++dots;
+    if (i - start > SMTPC_LINE_MAX + (want.s[start] == '.')) ok = 0;
+    start = i + 2;
+  }
+  /* the dots counted include the final line's */
+  fd = mkstemp(path);
+  if (fd < 0 || write(fd, s, n) != (ssize_t)n || smtpc_message_scan(fd, &sc) < 0) ok = 0;
+  else if (sc.wire != want.len - 3 - (dots - 1)) ok = 0;
+  if (fd >= 0) close(fd);
+  unlink(path);
+  str_free(&want);
+  return ok;
+}
 
 int main(void)
 {
@@ -181,20 +241,86 @@ int main(void)
     CHECK(DATA_IS(in, "line one is long enough to cross blocks\r\n..dot at start\r\nend\r\n.\r\n"));
   }
 
+  /* long lines: broken by CR LF SPACE after SMTPC_LINE_MAX bytes, the
+   * stuffed dot not counted; lines of every length around the limits */
+  {
+    static char m[20000];
+    static const size_t lens[] = { 997, 998, 999, 1000, 1994, 1995, 1996, 1997, 2992, 2993, 5000 };
+    CHECK(smtpc_line_breaks(998) == 0 && smtpc_line_breaks(999) == 1 && smtpc_line_breaks(1995) == 1);
+    CHECK(smtpc_line_breaks(1996) == 2 && smtpc_line_breaks(5000) == 5 && smtpc_line_breaks(0) == 0);
+    for (size_t k = 0; k < sizeof lens / sizeof lens[0]; ++k) {
+      size_t L = lens[k];
+      for (int variant = 0; variant < 6; ++variant) {
+        size_t n = 0, j;
+        /* a header line, a body line, of L bytes each */
+        memcpy(m + n, "Subject: ", 9);
+        n += 9;
+        for (j = 9; j < L; ++j) m[n++] = (char)('a' + j % 26);
+        m[n++] = '\n';
+        m[n++] = '\n';
+        for (j = 0; j < L; ++j) m[n++] = (char)('A' + j % 26);
+        if (variant == 1) m[n - L] = '.';                 /* the body line starts with a dot */
+        if (variant == 2) m[n - L + SMTPC_LINE_MAX] = '.'; /* a dot right after a break */
+        if (variant == 3) m[n - L + SMTPC_LINE_MAX - 1] = '\r'; /* a bare CR at the break */
+        if (variant == 4) m[n++] = '\r';                 /* CR LF line end */
+        if (variant != 5) m[n++] = '\n';                 /* 5: no line end at all */
+        memcpy(m + n, ".\n", 2);
+        n += 2;
+        CHECK(long_ok(m, n));
+        if (!long_ok(m, n)) break;
+      }
+    }
+    /* the exact bytes of a 999-byte line: 998, CR LF SPACE, the last byte */
+    {
+      str t = STR_INIT, w = STR_INIT;
+      for (size_t j = 0; j < 999; ++j) str_catc(&t, j == 998 ? 'z' : 'x');
+      str_copyb(&w, t.s, 998);
+      str_cats(&w, "\r\n z\r\n.\r\n");
+      CHECK(data_is(t.s, t.len, w.s, w.len));
+      /* and starting with a dot: the dot is doubled and not counted */
+      t.s[0] = '.';
+      str_copys(&w, ".");
+      str_catb(&w, t.s, 998);
+      str_cats(&w, "\r\n z\r\n.\r\n");
+      CHECK(data_is(t.s, t.len, w.s, w.len));
+      str_free(&t);
+      str_free(&w);
+    }
+  }
+
+  /* EHLO: SMTPUTF8 */
+  CHECK(REPLY("250-mx.example\r\n250-SMTPUTF8\r\n250 8BITMIME\r\n", &r, &rest) == 0);
+  smtpc_ehlo_parse(&r, &e);
+  CHECK(e.smtputf8 == 1 && e.eightbitmime == 1);
+  CHECK(REPLY("250-mx.example\r\n250-smtputf8\r\n250 SMTPUTF8X\r\n", &r, &rest) == 0);
+  smtpc_ehlo_parse(&r, &e);
+  CHECK(e.smtputf8 == 1);
+  CHECK(REPLY("250-mx.example\r\n250 SMTPUTF8X\r\n", &r, &rest) == 0);
+  smtpc_ehlo_parse(&r, &e);
+  CHECK(e.smtputf8 == 0);
+
   /* message scan */
   {
     char path[] = "/tmp/sluice-smtpc.XXXXXX";
     int fd = mkstemp(path);
-    unsigned long long w = 0;
-    int eb = 9;
+    struct smtpc_scan sc;
     CHECK(fd >= 0);
+    /* the size as sent: CR LF line ends, the final one added */
     CHECK(write(fd, "ab\ncd\n\200", 7) == 7);
-    CHECK(smtpc_message_scan(fd, &w, &eb) == 0 && w == 9 && eb == 1);
+    CHECK(smtpc_message_scan(fd, &sc) == 0 && sc.wire == 11 && sc.eightbit == 1 && sc.header8bit == 1);
     CHECK(ftruncate(fd, 6) == 0);
-    CHECK(smtpc_message_scan(fd, &w, &eb) == 0 && w == 8 && eb == 0);
+    CHECK(smtpc_message_scan(fd, &sc) == 0 && sc.wire == 8 && sc.eightbit == 0 && sc.header8bit == 0);
+    /* a CR LF of an old queue counts once; 8-bit bytes in the body only */
+    CHECK(ftruncate(fd, 0) == 0 && lseek(fd, 0, SEEK_SET) == 0);
+    CHECK(write(fd, "H: v\r\n\r\n\303\251\n", 10) == 10);
+    CHECK(smtpc_message_scan(fd, &sc) == 0 && sc.wire == 12 && sc.eightbit == 1 && sc.header8bit == 0);
+    /* ... and in the header */
+    CHECK(ftruncate(fd, 0) == 0 && lseek(fd, 0, SEEK_SET) == 0);
+    CHECK(write(fd, "A: b\nS: \303\251\n\nx\n", 14) == 14);
+    CHECK(smtpc_message_scan(fd, &sc) == 0 && sc.eightbit == 1 && sc.header8bit == 1);
     close(fd);
     unlink(path);
-    CHECK(smtpc_message_scan(-1, &w, &eb) < 0);
+    CHECK(smtpc_message_scan(-1, &sc) < 0);
   }
 
   smtpc_reply_free(&r);

@@ -8,12 +8,13 @@
 
 #include "check.h"
 #include "netstring.h"
+#include "qfile.h"
 #include "spawn.h"
 #include "str.h"
 
 /* The worked example of sluice-spawn(5), byte for byte. */
 #define EXAMPLE_REQUEST \
-  "74:1:3,6:123456,17:alice@example.org,15:bob@example.net,17:carol@example.net,,"
+  "77:1:3,6:123456,0:,17:alice@example.org,15:bob@example.net,17:carol@example.net,,"
 #define EXAMPLE_RESULT "61:1:3,14:Kok 250 queued,35:D5.1.1 mailbox unavailable (#5.1.1),,"
 
 /* Decodes the request in s[0..n); 0 or -1 with errno as the decoder set. */
@@ -26,7 +27,7 @@ static int req_decode(const char *s, size_t n, struct spawn_request *req)
  * with errno e. */
 static int req_refused(const char *lit, size_t n, int e)
 {
-  struct spawn_request req = { 0, 0, STR_INIT, STR_INIT, 0 };
+  struct spawn_request req = { 0, 0, 0, STR_INIT, STR_INIT, 0 };
   int r;
   errno = 0;
   r = req_decode(lit, n, &req) == -1 && errno == e;
@@ -47,7 +48,7 @@ static int res_refused(const char *lit, size_t n, int e)
 /* 1 when the inner frame s[0..n) decodes. */
 static int req_ok(const char *s, size_t n)
 {
-  struct spawn_request req = { 0, 0, STR_INIT, STR_INIT, 0 };
+  struct spawn_request req = { 0, 0, 0, STR_INIT, STR_INIT, 0 };
   int r = req_decode(s, n, &req) == 0;
   spawn_request_free(&req);
   return r;
@@ -80,12 +81,12 @@ static void test_example(void)
 {
   str out = STR_INIT, work = STR_INIT, frame = STR_INIT;
   const char rcpts[] = "bob@example.net\0carol@example.net";
-  struct spawn_request req = { 0, 0, STR_INIT, STR_INIT, 0 };
+  struct spawn_request req = { 0, 0, 0, STR_INIT, STR_INIT, 0 };
   struct spawn_result res = { 0, STR_INIT, 0 };
   size_t pos = 0, len;
   const char *e;
 
-  CHECK(spawn_request_encode(&out, 3, 123456, "alice@example.org", 17, rcpts, sizeof rcpts, 2) == 0);
+  CHECK(spawn_request_encode(&out, 3, 123456, 0, "alice@example.org", 17, rcpts, sizeof rcpts, 2) == 0);
   CHECK_BYTES(out.s, out.len, EXAMPLE_REQUEST);
   CHECK(unwrap(&out, &frame) == 0);
   CHECK(req_decode(frame.s, frame.len, &req) == 0);
@@ -116,8 +117,8 @@ static void test_example(void)
 
   /* the local example of the man page */
   str_truncate(&out, 0);
-  CHECK(spawn_request_encode(&out, 0, 42, "", 0, "joe@example.org", 16, 1) == 0);
-  CHECK_BYTES(out.s, out.len, "31:1:0,2:42,0:,15:joe@example.org,,");
+  CHECK(spawn_request_encode(&out, 0, 42, 0, "", 0, "joe@example.org", 16, 1) == 0);
+  CHECK_BYTES(out.s, out.len, "34:1:0,2:42,0:,0:,15:joe@example.org,,");
   str_truncate(&out, 0);
   CHECK(spawn_result_begin(&work, 0) == 0);
   CHECK(spawn_result_add(&work, 'Z', "4.2.2 mailbox full", 18) == 0);
@@ -135,19 +136,27 @@ static void test_example(void)
 static void test_request_round_trips(void)
 {
   str out = STR_INIT, frame = STR_INIT, rcpts = STR_INIT, addr = STR_INIT;
-  struct spawn_request req = { 0, 0, STR_INIT, STR_INIT, 0 };
+  struct spawn_request req = { 0, 0, 0, STR_INIT, STR_INIT, 0 };
   size_t i;
 
   /* empty sender (a bounce), slot 0, id 0 */
-  CHECK(spawn_request_encode(&out, 0, 0, "", 0, "a@b\0", 4, 1) == 0);
-  CHECK_BYTES(out.s, out.len, "17:1:0,1:0,0:,3:a@b,,");
+  CHECK(spawn_request_encode(&out, 0, 0, 0, "", 0, "a@b\0", 4, 1) == 0);
+  CHECK_BYTES(out.s, out.len, "20:1:0,1:0,0:,0:,3:a@b,,");
   CHECK(unwrap(&out, &frame) == 0);
   CHECK(req_decode(frame.s, frame.len, &req) == 0);
-  CHECK(req.slot == 0 && req.id == 0 && req.sender.len == 0 && req.nrcpts == 1);
+  CHECK(req.slot == 0 && req.id == 0 && req.sender.len == 0 && req.nrcpts == 1 && req.options == 0);
+
+  /* SMTPUTF8: the letter U in the options field; unknown bits are not written */
+  str_truncate(&out, 0);
+  CHECK(spawn_request_encode(&out, 2, 5, QFILE_OPT_SMTPUTF8 | 0x80, "\xc3\xa9@x", 4, "a@b\0", 4, 1) == 0);
+  CHECK_BYTES(out.s, out.len, "25:1:2,1:5,1:U,4:\xc3\xa9@x,3:a@b,,");
+  CHECK(unwrap(&out, &frame) == 0);
+  CHECK(req_decode(frame.s, frame.len, &req) == 0);
+  CHECK(req.options == QFILE_OPT_SMTPUTF8 && req.sender.len == 4 && req.nrcpts == 1);
 
   /* the largest slot and id, the double-bounce sender, bytes >= 0x80 */
   str_truncate(&out, 0);
-  CHECK(spawn_request_encode(&out, SPAWN_SLOTS_MAX - 1, (unsigned long)-1, "#@[]", 4, "\xc3\xa9t\xc3\xa9@x\0", 8, 1) == 0);
+  CHECK(spawn_request_encode(&out, SPAWN_SLOTS_MAX - 1, (unsigned long)-1, 0, "#@[]", 4, "\xc3\xa9t\xc3\xa9@x\0", 8, 1) == 0);
   CHECK(unwrap(&out, &frame) == 0);
   CHECK(req_decode(frame.s, frame.len, &req) == 0);
   CHECK(req.slot == SPAWN_SLOTS_MAX - 1 && req.id == (unsigned long)-1);
@@ -165,7 +174,7 @@ static void test_request_round_trips(void)
   }
   CHECK(i == SPAWN_RCPTS_MAX);
   str_truncate(&out, 0);
-  CHECK(spawn_request_encode(&out, 7, 42, addr.s, addr.len, rcpts.s, rcpts.len, SPAWN_RCPTS_MAX) == 0);
+  CHECK(spawn_request_encode(&out, 7, 42, 0, addr.s, addr.len, rcpts.s, rcpts.len, SPAWN_RCPTS_MAX) == 0);
   CHECK(out.len < SPAWN_FRAME_MAX);
   CHECK(unwrap(&out, &frame) == 0);
   CHECK(req_decode(frame.s, frame.len, &req) == 0);
@@ -174,7 +183,7 @@ static void test_request_round_trips(void)
 
   /* decoding again into the same structure replaces, not appends */
   str_truncate(&out, 0);
-  CHECK(spawn_request_encode(&out, 1, 2, "s", 1, "r\0", 2, 1) == 0);
+  CHECK(spawn_request_encode(&out, 1, 2, 0, "s", 1, "r\0", 2, 1) == 0);
   CHECK(unwrap(&out, &frame) == 0);
   CHECK(req_decode(frame.s, frame.len, &req) == 0);
   CHECK(req.nrcpts == 1 && req.rcpts.len == 2 && req.sender.len == 1);
@@ -194,24 +203,24 @@ static void test_request_encode_refusals(void)
   size_t i;
 
   errno = 0;
-  CHECK(spawn_request_encode(&out, SPAWN_SLOTS_MAX, 1, "", 0, "a\0", 2, 1) == -1 && errno == EMSGSIZE);
+  CHECK(spawn_request_encode(&out, SPAWN_SLOTS_MAX, 1, 0, "", 0, "a\0", 2, 1) == -1 && errno == EMSGSIZE);
   errno = 0;
-  CHECK(spawn_request_encode(&out, 1, 1, "", 0, "", 0, 0) == -1 && errno == EMSGSIZE);
+  CHECK(spawn_request_encode(&out, 1, 1, 0, "", 0, "", 0, 0) == -1 && errno == EMSGSIZE);
   for (i = 0; i <= SPAWN_ADDR_MAX; ++i) str_catc(&big, 'a');
   errno = 0;
-  CHECK(spawn_request_encode(&out, 1, 1, big.s, big.len, "a\0", 2, 1) == -1 && errno == EMSGSIZE);
+  CHECK(spawn_request_encode(&out, 1, 1, 0, big.s, big.len, "a\0", 2, 1) == -1 && errno == EMSGSIZE);
   CHECK(str_catc(&big, 0) == 0);
   errno = 0;
-  CHECK(spawn_request_encode(&out, 1, 1, "", 0, big.s, big.len, 1) == -1 && errno == EPROTO);
+  CHECK(spawn_request_encode(&out, 1, 1, 0, "", 0, big.s, big.len, 1) == -1 && errno == EPROTO);
   /* the last recipient lacks its NUL */
   errno = 0;
-  CHECK(spawn_request_encode(&out, 1, 1, "", 0, "a\0b", 3, 2) == -1 && errno == EPROTO);
+  CHECK(spawn_request_encode(&out, 1, 1, 0, "", 0, "a\0b", 3, 2) == -1 && errno == EPROTO);
   /* nrcpts disagrees with the list */
   errno = 0;
-  CHECK(spawn_request_encode(&out, 1, 1, "", 0, "a\0b\0", 4, 1) == -1 && errno == EPROTO);
+  CHECK(spawn_request_encode(&out, 1, 1, 0, "", 0, "a\0b\0", 4, 1) == -1 && errno == EPROTO);
   for (i = 0; i <= SPAWN_RCPTS_MAX; ++i) str_catb(&many, "r\0", 2);
   errno = 0;
-  CHECK(spawn_request_encode(&out, 1, 1, "", 0, many.s, many.len, SPAWN_RCPTS_MAX + 1) == -1 && errno == EMSGSIZE);
+  CHECK(spawn_request_encode(&out, 1, 1, 0, "", 0, many.s, many.len, SPAWN_RCPTS_MAX + 1) == -1 && errno == EMSGSIZE);
   CHECK(out.len == 0);
   str_free(&out);
   str_free(&big);
@@ -224,58 +233,67 @@ static void test_request_malformed(void)
   size_t i;
 
   /* the good one these are variations of */
-  CHECK(req_ok("1:3,1:9,1:s,1:r,", 16));
+  CHECK(req_ok("1:3,1:9,0:,1:s,1:r,", 19));
   /* numbers: leading zeros, empty, signs, spaces, letters, overflow */
-  REQ_BAD("2:03,1:9,1:s,1:r,", EPROTO);
-  REQ_BAD("1:3,2:09,1:s,1:r,", EPROTO);
-  REQ_BAD("2:00,1:9,1:s,1:r,", EPROTO);
-  REQ_BAD("0:,1:9,1:s,1:r,", EPROTO);
-  REQ_BAD("1:3,0:,1:s,1:r,", EPROTO);
-  REQ_BAD("2:+3,1:9,1:s,1:r,", EPROTO);
-  REQ_BAD("2:-3,1:9,1:s,1:r,", EPROTO);
-  REQ_BAD("2: 3,1:9,1:s,1:r,", EPROTO);
-  REQ_BAD("1:x,1:9,1:s,1:r,", EPROTO);
-  REQ_BAD("1:3,20:99999999999999999999,1:s,1:r,", EPROTO);
-  REQ_BAD("1:3,21:123456789012345678901,1:s,1:r,", EMSGSIZE);
+  REQ_BAD("2:03,1:9,0:,1:s,1:r,", EPROTO);
+  REQ_BAD("1:3,2:09,0:,1:s,1:r,", EPROTO);
+  REQ_BAD("2:00,1:9,0:,1:s,1:r,", EPROTO);
+  REQ_BAD("0:,1:9,0:,1:s,1:r,", EPROTO);
+  REQ_BAD("1:3,0:,0:,1:s,1:r,", EPROTO);
+  REQ_BAD("2:+3,1:9,0:,1:s,1:r,", EPROTO);
+  REQ_BAD("2:-3,1:9,0:,1:s,1:r,", EPROTO);
+  REQ_BAD("2: 3,1:9,0:,1:s,1:r,", EPROTO);
+  REQ_BAD("1:x,1:9,0:,1:s,1:r,", EPROTO);
+  REQ_BAD("1:3,20:99999999999999999999,0:,1:s,1:r,", EPROTO);
+  REQ_BAD("1:3,21:123456789012345678901,0:,1:s,1:r,", EMSGSIZE);
   /* slot at and above the limit */
-  REQ_BAD("4:1000,1:9,1:s,1:r,", EMSGSIZE);
-  REQ_BAD("4:9999,1:9,1:s,1:r,", EMSGSIZE);
-  CHECK(req_ok("3:999,1:9,1:s,1:r,", 18));
+  REQ_BAD("4:1000,1:9,0:,1:s,1:r,", EMSGSIZE);
+  REQ_BAD("4:9999,1:9,0:,1:s,1:r,", EMSGSIZE);
+  CHECK(req_ok("3:999,1:9,0:,1:s,1:r,", 21));
   /* leading zeros in the inner netstring lengths */
-  REQ_BAD("01:3,1:9,1:s,1:r,", EPROTO);
-  REQ_BAD("1:3,1:9,1:s,01:r,", EPROTO);
+  REQ_BAD("01:3,1:9,0:,1:s,1:r,", EPROTO);
+  REQ_BAD("1:3,1:9,0:,1:s,01:r,", EPROTO);
   /* recipients: none, empty, NUL inside; NUL inside the sender */
-  REQ_BAD("1:3,1:9,1:s,", EPROTO);
-  REQ_BAD("1:3,1:9,1:s,0:,", EPROTO);
-  REQ_BAD("1:3,1:9,1:s,1:r,0:,", EPROTO);
-  REQ_BAD("1:3,1:9,1:s,3:a\0b,", EPROTO);
-  REQ_BAD("1:3,1:9,1:s,1:\0,", EPROTO);
-  REQ_BAD("1:3,1:9,3:s\0t,1:r,", EPROTO);
+  REQ_BAD("1:3,1:9,0:,1:s,", EPROTO);
+  REQ_BAD("1:3,1:9,0:,1:s,0:,", EPROTO);
+  REQ_BAD("1:3,1:9,0:,1:s,1:r,0:,", EPROTO);
+  REQ_BAD("1:3,1:9,0:,1:s,3:a\0b,", EPROTO);
+  REQ_BAD("1:3,1:9,0:,1:s,1:\0,", EPROTO);
+  REQ_BAD("1:3,1:9,0:,3:s\0t,1:r,", EPROTO);
+  /* options: the letters of qfile.h, each once; the field is required */
+  CHECK(req_ok("1:3,1:9,1:U,1:s,1:r,", 20));
+  REQ_BAD("1:3,1:9,1:X,1:s,1:r,", EPROTO);
+  REQ_BAD("1:3,1:9,1:u,1:s,1:r,", EPROTO);
+  REQ_BAD("1:3,1:9,2:UU,1:s,1:r,", EPROTO);
+  REQ_BAD("1:3,1:9,1:\0,1:s,1:r,", EPROTO);
+  REQ_BAD("1:3,1:9,9:UUUUUUUUU,1:s,1:r,", EMSGSIZE);
+  REQ_BAD("1:3,1:9,1:s,1:r,", EPROTO); /* a request without the field */
   /* missing fields */
   REQ_BAD("", EPROTO);
   REQ_BAD("1:3,", EPROTO);
   REQ_BAD("1:3,1:9,", EPROTO);
+  REQ_BAD("1:3,1:9,0:,", EPROTO);
   /* trailing garbage and truncation inside the frame */
-  REQ_BAD("1:3,1:9,1:s,1:r,x", EPROTO);
-  REQ_BAD("1:3,1:9,1:s,1:r,1", EPROTO);
-  REQ_BAD("1:3,1:9,1:s,1:r,1:", EPROTO);
-  REQ_BAD("1:3,1:9,1:s,1:r,1:r", EPROTO);
-  REQ_BAD("1:3,1:9,1:s,1:r;", EPROTO);
-  REQ_BAD("1:3,1:9,1:s,2:r,", EPROTO);
-  REQ_BAD("1:3,1:9,1:s,1:r,,", EPROTO);
-  REQ_BAD(" 1:3,1:9,1:s,1:r,", EPROTO);
+  REQ_BAD("1:3,1:9,0:,1:s,1:r,x", EPROTO);
+  REQ_BAD("1:3,1:9,0:,1:s,1:r,1", EPROTO);
+  REQ_BAD("1:3,1:9,0:,1:s,1:r,1:", EPROTO);
+  REQ_BAD("1:3,1:9,0:,1:s,1:r,1:r", EPROTO);
+  REQ_BAD("1:3,1:9,0:,1:s,1:r;", EPROTO);
+  REQ_BAD("1:3,1:9,0:,1:s,2:r,", EPROTO);
+  REQ_BAD("1:3,1:9,0:,1:s,1:r,,", EPROTO);
+  REQ_BAD(" 1:3,1:9,0:,1:s,1:r,", EPROTO);
   /* an address one byte over SPAWN_ADDR_MAX, as sender and recipient */
-  CHECK(str_copys(&f, "1:3,1:9,") == 0);
+  CHECK(str_copys(&f, "1:3,1:9,0:,") == 0);
   for (i = 0; i <= SPAWN_ADDR_MAX; ++i) str_catc(&s, 'a');
   CHECK(netstring_cat(&f, s.s, s.len) == 0 && str_cats(&f, "1:r,") == 0);
   CHECK(req_refused(f.s, f.len, EMSGSIZE));
-  CHECK(str_copys(&f, "1:3,1:9,1:s,") == 0 && netstring_cat(&f, s.s, s.len) == 0);
+  CHECK(str_copys(&f, "1:3,1:9,0:,1:s,") == 0 && netstring_cat(&f, s.s, s.len) == 0);
   CHECK(req_refused(f.s, f.len, EMSGSIZE));
   /* exactly SPAWN_ADDR_MAX is fine */
-  CHECK(str_copys(&f, "1:3,1:9,1:s,") == 0 && netstring_cat(&f, s.s, s.len - 1) == 0);
+  CHECK(str_copys(&f, "1:3,1:9,0:,1:s,") == 0 && netstring_cat(&f, s.s, s.len - 1) == 0);
   CHECK(req_ok(f.s, f.len));
   /* too many recipients */
-  CHECK(str_copys(&f, "1:3,1:9,0:,") == 0);
+  CHECK(str_copys(&f, "1:3,1:9,0:,0:,") == 0);
   for (i = 0; i < SPAWN_RCPTS_MAX; ++i) str_cats(&f, "1:r,");
   CHECK(req_ok(f.s, f.len));
   CHECK(str_cats(&f, "1:r,") == 0);
@@ -396,7 +414,7 @@ static void test_frames(void)
       ++got;
       if (got == 1) {
         CHECK(i == n - 1);
-        CHECK(frame.len == 74 && memcmp(frame.s, &EXAMPLE_REQUEST[3], 74) == 0);
+        CHECK(frame.len == 77 && memcmp(frame.s, &EXAMPLE_REQUEST[3], 77) == 0);
       } else {
         CHECK(i == stream.len - 1);
         CHECK(frame.len == 61 && memcmp(frame.s, &EXAMPLE_RESULT[3], 61) == 0);
