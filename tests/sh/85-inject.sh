@@ -70,8 +70,9 @@ qclear() { find "$QD/mess" "$QD/intd" "$QD/todo" "$QD/pid" "$QD/info" "$QD/local
 # the one queued message: $todo, $mess, $env (records one a line, u, p
 # and s dropped), $msg (the message without the Received line)
 one() {
+  _one=$1
   set -- $(find "$QD/todo" -type f)
-  if [ $# -ne 1 ]; then bad "$1: one message queued" "found $#"; todo= mess= env= msg=; return 1; fi
+  if [ $# -ne 1 ]; then bad "$_one: one message queued" "found $#"; todo= mess= env= msg=; return 1; fi
   todo=$1
   mess=$QD/mess/${todo#"$QD/todo/"}
   env=$(tr '\0' '\n' < "$todo" | grep -v '^[ups]')
