@@ -1,10 +1,20 @@
 /* sendmail: the sendmail command line over sluice (sendmail(8)).
  *
  * Translates sendmail's options into a sluice-inject command and execs
- * it; -bs runs sluice-smtpd on stdin/stdout, -bp (and the name mailq)
- * runs sluice-qread. Options that only tune sendmail's own behaviour are
- * accepted and ignored; each is listed in the man page. Unknown options
- * exit 64 (EX_USAGE) with "sendmail: unknown option -x". */
+ * it; -bv runs sluice-inject -V (verify only), -bs runs sluice-smtpd -l
+ * (local mode) on stdin/stdout, -bp (and the name mailq) runs
+ * sluice-qread. Options are read as getopt(3) reads them, as sendmail
+ * and Postfix's sendmail do: flags may run together (-ti, -it), and an
+ * option that takes a value takes the rest of its argument or the next
+ * argument (-oi, -f addr, -faddr, -N never). Options that only tune
+ * sendmail's own behaviour are accepted and ignored; each is listed in
+ * the man page.
+ *
+ * Exit codes are sendmail's (sysexits.h): sluice-inject runs with -x,
+ * which makes it exit with them; EX_USAGE (64) for a bad command line
+ * ("sendmail: unknown option -x"), EX_TEMPFAIL (75) when out of memory
+ * or when a program cannot be run for a passing reason, EX_UNAVAILABLE
+ * (69) when it is missing. */
 #include <errno.h>
 #include <pwd.h>
 #include <string.h>
@@ -19,6 +29,9 @@
 #include "wait.h"
 
 #define EX_USAGE 64
+#define EX_SOFTWARE 70
+#define EX_UNAVAILABLE 69
+#define EX_TEMPFAIL 75
 #define MAXARGS 4096
 
 static void out(const char *s) { write_all(1, s, strlen(s)); }
@@ -33,10 +46,25 @@ static _Noreturn void usage_die(const char *what, const char *opt)
   _exit(EX_USAGE);
 }
 
+static _Noreturn void nomem(void)
+{
+  die_msg(EX_TEMPFAIL, "out of memory");
+}
+
 static void prog_path(str *p, const char *name)
 {
   if (str_copys(p, auto_home) < 0 || str_cats(p, "/bin/") < 0 || str_cats(p, name) < 0 || str_0(p) < 0)
-    die_nomem();
+    nomem();
+}
+
+/* A program that cannot be run: missing or not executable is
+ * EX_UNAVAILABLE, anything else (no memory, too many processes)
+ * EX_TEMPFAIL. */
+static _Noreturn void cannot_run(const char *path)
+{
+  int e = errno;
+  die_sys(e == ENOENT || e == EACCES || e == ENOEXEC || e == ENOTDIR ? EX_UNAVAILABLE : EX_TEMPFAIL,
+          "unable to run ", path);
 }
 
 static _Noreturn void run(const char *name, char **argv, char *const *envp)
@@ -46,7 +74,34 @@ static _Noreturn void run(const char *name, char **argv, char *const *envp)
   argv[0] = p.s;
   if (envp) execve(p.s, argv, envp);
   else execv(p.s, argv);
-  die_temp_sys("unable to run ", p.s);
+  cannot_run(p.s);
+}
+
+/* -bs: sluice-smtpd -l on our stdin and stdout, as a trusted local
+ * client; its exit code in sendmail's terms (111: EX_TEMPFAIL; killed:
+ * EX_SOFTWARE). */
+static _Noreturn void smtp_session(void)
+{
+  env e = ENV_INIT;
+  struct passwd *pw = getpwuid(getuid());
+  const char *user = pw && pw->pw_name ? pw->pw_name : "unknown";
+  char *argv[] = { 0, "-l", 0 };
+  str p = STR_INIT;
+  pid_t pid;
+  int status, code;
+  if (env_start(&e, 1) < 0 || env_set(&e, "RELAYCLIENT", "") < 0 || env_set(&e, "PROTO", "TCP") < 0 ||
+      env_set(&e, "TCPREMOTEIP", "127.0.0.1") < 0 || env_set(&e, "TCPREMOTEHOST", "localhost") < 0 ||
+      env_set(&e, "TCPREMOTEINFO", user) < 0 || env_set(&e, "TCPLOCALIP", "127.0.0.1") < 0 ||
+      env_set(&e, "TCPLOCALHOST", "localhost") < 0 || env_set(&e, "TCPLOCALPORT", "25") < 0)
+    nomem();
+  prog_path(&p, "sluice-smtpd");
+  argv[0] = p.s;
+  pid = child_spawn(p.s, argv, env_vector(&e), 0, 0);
+  if (pid < 0) cannot_run(p.s);
+  if (wait_pid(pid, &status) < 0) die_sys(EX_TEMPFAIL, "unable to wait for ", p.s);
+  if (wait_crashed(status)) _exit(EX_SOFTWARE);
+  code = wait_exitcode(status);
+  _exit(code == EXIT_TEMP ? EX_TEMPFAIL : code);
 }
 
 /* -q: SIGALRM to sluice-send through its daemontools service (svc -a),
@@ -58,7 +113,7 @@ static _Noreturn void queue_run(void)
   str own = STR_INIT;
   const char *d;
   size_t i;
-  if (str_copys(&own, auto_home) < 0 || str_cats(&own, "/service/sluice-send") < 0 || str_0(&own) < 0) die_nomem();
+  if (str_copys(&own, auto_home) < 0 || str_cats(&own, "/service/sluice-send") < 0 || str_0(&own) < 0) nomem();
   for (i = 0, d = own.s; d; d = dirs[i++]) {
     struct stat st;
     if (stat(d, &st) == 0 && S_ISDIR(st.st_mode) && geteuid() == 0) {
@@ -78,11 +133,17 @@ static _Noreturn void queue_run(void)
   _exit(0);
 }
 
+static _Noreturn void no_aliases(void)
+{
+  out("sendmail: sluice has no aliases database: aliases are .qmail files (see dot-qmail(5))\n");
+  _exit(0);
+}
+
 int main(int argc, char **argv)
 {
   char *iargv[MAXARGS];
   size_t n = 1;
-  const char *sender = 0, *fullname = 0;
+  const char *sender = 0, *fullname = 0, *mode = "m";
   int header = 0, verbose = 0, i;
   const char *base = strrchr(argv[0], '/');
   base = base ? base + 1 : argv[0];
@@ -92,74 +153,54 @@ int main(int argc, char **argv)
     char *a[] = { 0, 0 };
     run("sluice-qread", a, 0);
   }
-  if (!strcmp(base, "newaliases")) {
-    out("sendmail: sluice has no aliases database: aliases are .qmail files (see dot-qmail(5))\n");
-    return 0;
-  }
+  if (!strcmp(base, "newaliases")) no_aliases();
 
   for (i = 1; i < argc; ++i) {
     const char *a = argv[i];
+    size_t j;
+    int took_value = 0;
     if (a[0] != '-' || a[1] == 0) break;
     if (!strcmp(a, "--")) { ++i; break; }
-    switch (a[1]) {
-    case 't': if (a[2]) usage_die("unknown option ", a); header = 1; break;
-    case 'i': if (a[2]) usage_die("unknown option ", a); break; /* dots are never special */
-    case 'v': if (a[2]) usage_die("unknown option ", a); verbose = 1; break;
-    case 'U': case 'G': case 'm': case 'n': case 'e': case 's': break; /* harmless */
-    case 'f': case 'r': case 'F': {
-      const char *v;
-      if (a[2]) v = a + 2;
-      else if (i + 1 < argc) v = argv[++i];
-      else usage_die("option requires an argument: ", a);
-      if (a[1] == 'F') fullname = v; else sender = v;
-      break;
-    }
-    case 'o': case 'O': case 'B': case 'N': case 'R': case 'V': case 'L':
-      /* -oX, -O opt=val, -Btype, -Ndsn, -Rret, -Venvid, -Ltag: ignored; a
-       * separate argument is taken when nothing is attached */
-      if (!a[2] && a[1] != 'o') {
-        if (i + 1 >= argc) usage_die("option requires an argument: ", a);
-        ++i;
+    for (j = 1; a[j] && !took_value; ++j) {
+      char o[3] = { '-', a[j], 0 };
+      const char *rest = a + j + 1, *v = 0;
+      switch (a[j]) {
+      case 't': header = 1; continue;
+      case 'i': continue; /* dots are never special */
+      case 'v': verbose = 1; continue;
+      case 'U': case 'G': case 'm': case 'n': case 'e': case 's': case 'c': continue; /* harmless */
+      case 'I': no_aliases();
+      case 'q': queue_run(); /* -q, -qtime, -qRsite...: the rest is ignored */
+      case 'o': took_value = 1; continue; /* -oX: always attached */
+      case 'b': case 'f': case 'r': case 'F': case 'O': case 'B': case 'N': case 'R': case 'V': case 'L':
+      case 'h': case 'X': case 'C': case 'A': case 'p':
+        /* the value is the rest of the argument, else the next one */
+        if (*rest) v = rest;
+        else if (i + 1 < argc) v = argv[++i];
+        else usage_die("option requires an argument: ", o);
+        took_value = 1;
+        break;
+      default:
+        usage_die("unknown option ", o);
       }
-      break;
-    case 'h': case 'X': case 'C': case 'A': case 'p':
-      if (!a[2]) {
-        if (i + 1 >= argc) usage_die("option requires an argument: ", a);
-        ++i;
-      }
-      break;
-    case 'I': if (a[2]) usage_die("unknown option ", a);
-      out("sendmail: sluice has no aliases database: aliases are .qmail files (see dot-qmail(5))\n");
-      return 0;
-    case 'q': queue_run();
-    case 'b':
-      if (!strcmp(a, "-bm")) break;
-      if (!strcmp(a, "-bp")) {
-        char *q[] = { 0, 0 };
-        run("sluice-qread", q, 0);
-      }
-      if (!strcmp(a, "-bi")) {
-        out("sendmail: sluice has no aliases database: aliases are .qmail files (see dot-qmail(5))\n");
-        return 0;
-      }
-      if (!strcmp(a, "-bs")) {
-        env e = ENV_INIT;
-        struct passwd *pw = getpwuid(getuid());
-        const char *user = pw && pw->pw_name ? pw->pw_name : "unknown";
-        char *s[] = { 0, 0 };
-        if (env_start(&e, 1) < 0 || env_set(&e, "RELAYCLIENT", "") < 0 || env_set(&e, "PROTO", "TCP") < 0 ||
-            env_set(&e, "TCPREMOTEIP", "127.0.0.1") < 0 || env_set(&e, "TCPREMOTEHOST", "localhost") < 0 ||
-            env_set(&e, "TCPREMOTEINFO", user) < 0 || env_set(&e, "TCPLOCALIP", "127.0.0.1") < 0 ||
-            env_set(&e, "TCPLOCALHOST", "localhost") < 0 || env_set(&e, "TCPLOCALPORT", "25") < 0)
-          die_nomem();
-        run("sluice-smtpd", s, env_vector(&e));
-      }
-      usage_die("unsupported mode ", a);
-    default:
-      usage_die("unknown option ", a);
+      if (a[j] == 'b') mode = v;
+      else if (a[j] == 'F') fullname = v;
+      else if (a[j] == 'f' || a[j] == 'r') sender = v;
+      /* -O opt=val, -Btype, -Ndsn, -Rret, -Venvid, -Ltag, -h hops, -X file,
+       * -C file, -Ax, -pproto: ignored */
     }
   }
 
+  if (!strcmp(mode, "p")) {
+    char *q[] = { 0, 0 };
+    run("sluice-qread", q, 0);
+  }
+  if (!strcmp(mode, "i")) no_aliases();
+  if (!strcmp(mode, "s")) smtp_session();
+  if (strcmp(mode, "m") && strcmp(mode, "v")) usage_die("unsupported mode -b", mode);
+
+  iargv[n++] = "-x";
+  if (!strcmp(mode, "v")) iargv[n++] = "-V";
   if (header) iargv[n++] = "-H";
   else {
     if (i >= argc) usage_die("no recipients given (name them, or use -t to read them from the header)", "");

@@ -3,23 +3,32 @@
  *
  * The header (everything up to the first empty line, or up to the first
  * line that is not a header line, at most HEADER_MAX bytes) is read into
- * memory and fixed: address fields are parsed (rfc822.h) and bare
- * addresses qualified; Bcc and Resent-Bcc are dropped; Date, Message-ID
- * and From are added when missing (Resent- versions for a resent
- * message). The body is then streamed; header and body are converted to
- * the queue's line form (lineform.h: CR LF becomes LF, a bare CR a
- * space), so a caller writing CR LF (PHP's mail()) gets a message that
- * leaves sluice with plain CR LF line ends. Every check that
- * can refuse the message happens before sluice-queue is started, so a
- * refused message leaves nothing in the queue, except the size limit
- * (control/databytes, default QUEUE_DATABYTES_DEFAULT, 0 for none, on
- * the message as built): a message found too big while it streams is
- * abandoned without its envelope, so sluice-queue keeps nothing.
+ * memory and fixed: address fields are parsed (rfc822.h) and completed
+ * by qmail-inject's rules (a bare name gets defaulthost, a dotless host
+ * defaultdomain, a host ending in '+' plusdomain); Bcc, Resent-Bcc and
+ * Return-Path are dropped (a Return-Path gives the envelope sender when
+ * there is no -f, as in qmail-inject); Date, Message-ID and From are
+ * added when missing (Resent- versions for a resent message). The body
+ * is then streamed; header and body are converted to the queue's line
+ * form (lineform.h: CR LF becomes LF, a bare CR a space), so a caller
+ * writing CR LF (PHP's mail()) gets a message that leaves sluice with
+ * plain CR LF line ends. Every check that can refuse the message
+ * happens before sluice-queue is started, so a refused message leaves
+ * nothing in the queue, except the size limit (control/databytes,
+ * default QUEUE_DATABYTES_DEFAULT, 0 for none, on the message as
+ * built): a message found too big while it streams is abandoned
+ * without its envelope, so sluice-queue keeps nothing.
  *
- * Exit codes: 0 queued (or printed with -n); 100 permanent (bad header,
- * no recipients, bad option arguments, permanent refusal by the queue);
- * 111 temporary (out of memory, unreadable configuration, the queue's
- * temporary failures); 64 usage. */
+ * -V only says what would become of each recipient (rewrite.h for
+ * local or remote, control/rcptcheck.cdb for local users, as
+ * sluice-smtpd checks them) and queues nothing.
+ *
+ * Exit codes: 0 queued (or printed with -n, or every recipient
+ * deliverable with -V); 100 permanent (bad header, no recipients, bad
+ * option arguments, permanent refusal by the queue); 111 temporary (out
+ * of memory, unreadable configuration, the queue's temporary failures);
+ * 64 usage. With -x, sendmail's sysexits codes instead (the table is in
+ * the man page; every exit goes through fail()). */
 #include <errno.h>
 #include <fcntl.h>
 #include <pwd.h>
@@ -43,24 +52,53 @@
 #include "fmt.h"
 #include "lineform.h"
 #include "queue.h"
+#include "rewrite.h"
 #include "rfc822.h"
+#include "smtpd_rcpt.h"
 #include "str.h"
 #include "wait.h"
 
 #define HEADER_MAX 1048576UL
 
-#define USAGE "sluice-inject [-nahH] [-f sender] [-F fullname] [recipient ...]"
+#define USAGE "sluice-inject [-nNaAhHVx] [-f sender] [-F fullname] [recipient ...]"
+
+/* sendmail's exit codes (sysexits.h), for -x */
+#define EX_USAGE 64
+#define EX_DATAERR 65
+#define EX_NOUSER 67
+#define EX_UNAVAILABLE 69
+#define EX_SOFTWARE 70
+#define EX_TEMPFAIL 75
+
+/* Set by -x: exit with the second code of fail() (sysexits) rather than
+ * the first (qmail-inject's 100/111). The only global: every exit needs
+ * it, and it is set once before anything can fail. */
+static int sysexits;
+
+#define pick(qcode, xcode) (sysexits ? (xcode) : (qcode))
+/* Exits with qcode (or xcode under -x) and the message. */
+#define fail(qcode, xcode, ...) die_msg(pick(qcode, xcode), __VA_ARGS__)
+#define fail_sys(qcode, xcode, ...) die_sys(pick(qcode, xcode), __VA_ARGS__)
+#define fail_temp(...) fail(EXIT_TEMP, EX_TEMPFAIL, __VA_ARGS__)
+#define fail_temp_sys(...) fail_sys(EXIT_TEMP, EX_TEMPFAIL, __VA_ARGS__)
 
 struct config {
-  str me, defaulthost, defaultdomain, plusdomain, idhost;
+  str me, defaulthost, defaultdomain, plusdomain, idhost, locals;
+  str host; /* defaulthost completed by the domain rules */
+  struct rfc822_qualify q;
   unsigned long databytes; /* 0: no limit */
 };
 
 enum { MODE_DEFAULT, MODE_ARGS, MODE_HEADER, MODE_BOTH };
 
+static _Noreturn void nomem(void)
+{
+  fail_temp("out of memory");
+}
+
 static void nomem_if(int r)
 {
-  if (r < 0) die_nomem();
+  if (r < 0) nomem();
 }
 
 static void control_path(str *p, const char *name)
@@ -71,30 +109,56 @@ static void control_path(str *p, const char *name)
   nomem_if(str_0(p));
 }
 
-static void read_one(const char *name, str *value, const char *dflt)
+/* control/NAME into value, dflt when it is missing; the environment
+ * variable var, when set and not empty, wins (qmail-inject's
+ * QMAILDEFAULTHOST and friends). */
+static void read_one(const char *name, str *value, const char *dflt, const char *var)
 {
   str p = STR_INIT;
-  control_path(&p, name);
-  if (control_readline(p.s, value, dflt) < 0) die_temp_sys("unable to read ", p.s);
+  const char *e = var ? env_get(var) : 0;
+  if (e && *e) {
+    nomem_if(str_copys(value, e));
+  } else {
+    control_path(&p, name);
+    if (control_readline(p.s, value, dflt) < 0) fail_temp_sys("unable to read ", p.s);
+  }
   nomem_if(str_0(value));
   str_free(&p);
 }
 
 static void config_read(struct config *c)
 {
-  read_one("me", &c->me, "localhost");
+  str p = STR_INIT;
+  int r;
+  read_one("me", &c->me, "localhost", 0);
   if (c->me.len == 0) nomem_if(str_copys(&c->me, "localhost"));
-  read_one("defaulthost", &c->defaulthost, c->me.s);
-  read_one("defaultdomain", &c->defaultdomain, c->me.s);
-  read_one("plusdomain", &c->plusdomain, c->me.s);
-  read_one("idhost", &c->idhost, c->me.s);
-  {
-    str p = STR_INIT;
-    control_path(&p, "databytes");
-    if (control_readnum(p.s, &c->databytes, QUEUE_DATABYTES_DEFAULT, 0, (unsigned long)-1) < 0)
-      die_temp_sys("unable to read ", p.s);
-    str_free(&p);
+  read_one("defaulthost", &c->defaulthost, c->me.s, "QMAILDEFAULTHOST");
+  read_one("defaultdomain", &c->defaultdomain, c->me.s, "QMAILDEFAULTDOMAIN");
+  read_one("plusdomain", &c->plusdomain, c->me.s, "QMAILPLUSDOMAIN");
+  read_one("idhost", &c->idhost, c->me.s, "QMAILIDHOST");
+  control_path(&p, "locals");
+  r = control_readlist(p.s, &c->locals);
+  if (r < 0) fail_temp_sys("unable to read ", p.s);
+  if (r == 0) {
+    nomem_if(str_copy(&c->locals, &c->me));
+    nomem_if(str_catc(&c->locals, 0));
   }
+  control_path(&p, "databytes");
+  if (control_readnum(p.s, &c->databytes, QUEUE_DATABYTES_DEFAULT, 0, (unsigned long)-1) < 0)
+    fail_temp_sys("unable to read ", p.s);
+  str_free(&p);
+
+  /* qmail-inject's rules: a bare name gets defaulthost, a dotless host
+   * defaultdomain (unless it is one of this host's names, control/locals),
+   * a host ending in '+' plusdomain; defaulthost itself is completed too */
+  c->q.host = 0;
+  c->q.domain = c->defaultdomain.len ? c->defaultdomain.s : 0;
+  c->q.plus = c->plusdomain.len ? c->plusdomain.s : 0;
+  c->q.keep = &c->locals;
+  c->q.lenient = 1;
+  nomem_if(rfc822_qualify_host(&c->q, c->defaulthost.s, c->defaulthost.len, &c->host));
+  nomem_if(str_0(&c->host));
+  c->q.host = c->host.s;
 }
 
 /* Writes head, then the rest of in, to out, refusing to pass limit
@@ -147,19 +211,13 @@ static const char *user_name(const struct passwd *pw)
   const char *u = env_first(names);
   if (u) return u;
   if (pw && pw->pw_name && *pw->pw_name) return pw->pw_name;
-  die_temp("unable to find the user name: set MAILUSER or USER");
+  fail_temp("unable to find the user name: set MAILUSER or USER");
 }
 
-static const char *user_host(const struct config *c)
-{
-  static const char *const names[] = { "QMAILHOST", "MAILHOST", 0 };
-  const char *h = env_first(names);
-  return h ? h : c->defaulthost.s;
-}
-
-/* user@host in canonical form, or death: the pieces come from the
+/* user@host in canonical form, host completed by the domain rules (NULL:
+ * the completed defaulthost), or death: the pieces come from the
  * environment and must not smuggle line breaks into the header. */
-static void make_address(str *out, const char *user, const char *host)
+static void make_address(str *out, const char *user, const char *host, const struct config *c)
 {
   str t = STR_INIT;
   size_t used;
@@ -167,22 +225,41 @@ static void make_address(str *out, const char *user, const char *host)
   nomem_if(str_copys(&t, "<"));
   nomem_if(str_cats(&t, user));
   nomem_if(str_catc(&t, '@'));
-  nomem_if(str_cats(&t, host));
+  if (host) nomem_if(rfc822_qualify_host(&c->q, host, strlen(host), &t));
+  else nomem_if(str_cat(&t, &c->host));
   nomem_if(str_catc(&t, '>'));
   r = addr_parse_path(t.s, t.len, ADDR_LENIENT | ADDR_LONG | ADDR_UTF8, out, &used);
-  if (r == ADDR_ENOMEM) die_nomem();
+  if (r == ADDR_ENOMEM) nomem();
   if (r != ADDR_OK || used != t.len)
-    die_perm("invalid address ", user, "@", host, " from the environment: ", addr_strerror(r),
-             " (set MAILUSER and MAILHOST)");
+    fail(EXIT_PERM, EX_USAGE, "invalid address ", user, "@", host ? host : c->host.s, " from the environment: ",
+         addr_strerror(r), " (set MAILUSER and MAILHOST)");
+  str_free(&t);
+}
+
+/* Completes the canonical address in *a by the domain rules: a bare
+ * local part gets @host, a dotless or '+' host its domain. */
+static void complete_address(str *a, const struct config *c)
+{
+  size_t local_len;
+  str t = STR_INIT;
+  if (!a->len) return;
+  if (!addr_split(a->s, a->len, &local_len)) {
+    nomem_if(str_catc(a, '@'));
+    nomem_if(str_cat(a, &c->host));
+    return;
+  }
+  nomem_if(str_copyb(&t, a->s, local_len + 1));
+  nomem_if(rfc822_qualify_host(&c->q, a->s + local_len + 1, a->len - local_len - 1, &t));
+  nomem_if(str_copy(a, &t));
   str_free(&t);
 }
 
 /* The envelope sender given with -f: "" and "<>" are the null sender, a
- * bare local part gets @defaulthost. */
+ * bare local part gets @defaulthost, a dotless host defaultdomain. */
 static void parse_sender(str *out, const char *arg, const struct config *c)
 {
   str t = STR_INIT;
-  size_t used, local_len;
+  size_t used;
   int r;
   if (!*arg) { str_truncate(out, 0); return; }
   if (arg[0] == '<') nomem_if(str_copys(&t, arg));
@@ -192,13 +269,33 @@ static void parse_sender(str *out, const char *arg, const struct config *c)
     nomem_if(str_catc(&t, '>'));
   }
   r = addr_parse_path(t.s, t.len, ADDR_ALLOW_NULL | ADDR_ALLOW_NODOMAIN | ADDR_LENIENT | ADDR_LONG | ADDR_UTF8, out, &used);
-  if (r == ADDR_ENOMEM) die_nomem();
-  if (r != ADDR_OK || used != t.len) die_perm("bad sender address ", arg, ": ", addr_strerror(r));
-  if (out->len && !addr_split(out->s, out->len, &local_len)) {
-    nomem_if(str_catc(out, '@'));
-    nomem_if(str_cat(out, &c->defaulthost));
-  }
+  if (r == ADDR_ENOMEM) nomem();
+  if (r != ADDR_OK || used != t.len) fail(EXIT_PERM, EX_USAGE, "bad sender address ", arg, ": ", addr_strerror(r));
+  complete_address(out, c);
   str_free(&t);
+}
+
+/* The envelope sender a Return-Path field gives: 1 with *out set (empty
+ * for "<>"), or 0 when the value is not one address or "<>" (the field
+ * is then only dropped). */
+static int return_path(str *out, const char *v, size_t n, const struct config *c)
+{
+  str rew = STR_INIT, addrs = STR_INIT;
+  size_t naddrs = 0;
+  const char *err;
+  int r = 0;
+  if (rfc822_addrlist(v, n, &c->q, &rew, &addrs, &naddrs, &err) < 0) {
+    if (errno != EINVAL) nomem();
+  } else if (naddrs == 1) {
+    nomem_if(str_copyb(out, addrs.s, addrs.len - 1)); /* without its NUL */
+    r = 1;
+  } else if (naddrs == 0 && byte_chr(v, n, '<') < n) {
+    str_truncate(out, 0);
+    r = 1;
+  }
+  str_free(&rew);
+  str_free(&addrs);
+  return r;
 }
 
 /* A display name as a phrase: kept as it is when it is only letters,
@@ -304,10 +401,10 @@ static void envelope(str *ev, const str *sender, const struct rcpts *r)
   struct entry *e;
   unsigned char *dup;
   size_t i, pos = 0;
-  if (r->n > (size_t)-1 / sizeof *e) die_nomem();
+  if (r->n > (size_t)-1 / sizeof *e) nomem();
   e = malloc(r->n * sizeof *e + 1);
   dup = calloc(r->n + 1, 1);
-  if (!e || !dup) die_nomem();
+  if (!e || !dup) nomem();
   for (i = 0; i < r->n; ++i) {
     size_t len = byte_chr(r->list.s + pos, r->list.len - pos, 0);
     e[i].s = r->list.s + pos;
@@ -362,6 +459,17 @@ static const char *qq_text(int code)
   return "qq temporary problem (#4.3.0)";
 }
 
+/* The exit code for the queue's exit code (not 0): qmail-inject's
+ * 100/111, or with -x: 11 (an address too long) EX_DATAERR, the other
+ * permanent ones (11-40: refused) EX_UNAVAILABLE, 81 and 91 (a bug in
+ * the queue or in its caller) EX_SOFTWARE, every other EX_TEMPFAIL. */
+static int qq_exit(int code)
+{
+  if (code >= 11 && code <= 40) return pick(EXIT_PERM, code == 11 ? EX_DATAERR : EX_UNAVAILABLE);
+  if (code == 81 || code == 91) return pick(EXIT_TEMP, EX_SOFTWARE);
+  return pick(EXIT_TEMP, EX_TEMPFAIL);
+}
+
 /* ---- main ---- */
 
 struct header {
@@ -385,9 +493,9 @@ static void read_header(buf *in, struct header *h)
     str_truncate(&line, 0);
     r = buf_getline(in, &raw, '\n', room + 1);
     if (r < 0) {
-      if (errno == E2BIG) die_perm("header too long (over 1048576 bytes): not queued");
-      if (errno == ENOMEM) die_nomem();
-      die_temp_sys("unable to read the message");
+      if (errno == E2BIG) fail(EXIT_PERM, EX_DATAERR, "header too long (over 1048576 bytes): not queued");
+      if (errno == ENOMEM) nomem();
+      fail_temp_sys("unable to read the message");
     }
     lineform_start(&lf);
     nomem_if(lineform_cat(&lf, raw.s, raw.len, &line));
@@ -397,7 +505,7 @@ static void read_header(buf *in, struct header *h)
     if (kind == RFC822_CONT && h->in.len == 0) kind = RFC822_OTHER;
     if (kind == RFC822_END) { nomem_if(str_copy(&h->sep, &line)); break; }
     if (kind == RFC822_OTHER) { nomem_if(str_copy(&h->firstbody, &line)); break; }
-    if (line.len > room) die_perm("header too long (over 1048576 bytes): not queued");
+    if (line.len > room) fail(EXIT_PERM, EX_DATAERR, "header too long (over 1048576 bytes): not queued");
     nomem_if(str_cat(&h->in, &line));
     if (r == 0) { h->eof = 1; break; }
   }
@@ -412,6 +520,91 @@ static int is_one_of(const char *name, size_t len, const char *const *list)
   return 0;
 }
 
+/* ---- -V: what would become of each recipient ---- */
+
+struct verifier {
+  struct rewrite rw;
+  struct cdb rcptcheck;
+  int rcptcheck_state; /* smtpd_rcptcheck_open's answer */
+  buf out;
+  int nouser, trouble;
+};
+
+static void verify_start(struct verifier *v, char *mem, size_t size)
+{
+  const char *bad;
+  if (chdir(auto_home) < 0) fail_temp_sys("unable to switch to ", auto_home);
+  if (rewrite_load(&v->rw, &bad) < 0) {
+    if (errno == ENOMEM) nomem();
+    fail_temp_sys("unable to read control/", bad);
+  }
+  v->rcptcheck_state = smtpd_rcptcheck_open(&v->rcptcheck);
+  buf_init(&v->out, 1, mem, size);
+  v->nouser = v->trouble = 0;
+}
+
+static void verify_put(struct verifier *v, const char *s, size_t n)
+{
+  if (buf_put(&v->out, s, n) < 0) fail_temp_sys("unable to write the answer");
+}
+
+static void verify_puts(struct verifier *v, const char *s) { verify_put(v, s, strlen(s)); }
+
+/* One line for the address addr[0..len) (canonical, completed). */
+static void verify_one(struct verifier *v, const char *addr, size_t len)
+{
+  str to = STR_INIT;
+  size_t at;
+  int local = rewrite_classify(&v->rw, addr, len, &to);
+  verify_put(v, addr, len);
+  if (local < 0) {
+    if (errno == ENOMEM) nomem();
+    verify_puts(v, ": undeliverable: address too long (#5.1.3)\n");
+    v->nouser = 1;
+  } else if (!local) {
+    verify_puts(v, ": deliverable: remote, relayed to ");
+    if (addr_split(to.s, to.len, &at)) verify_put(v, to.s + at + 1, to.len - at - 1);
+    verify_puts(v, "\n");
+  } else {
+    int r = smtpd_rcpt_local(&v->rcptcheck, v->rcptcheck_state, &v->rw.locals, addr, len);
+    if (r < 0) {
+      verify_puts(v, ": unable to check: rcptcheck.cdb unreadable (#4.3.0)\n");
+      v->trouble = 1;
+    } else if (r == 0) {
+      verify_puts(v, ": undeliverable: no such local user (#5.1.1)\n");
+      v->nouser = 1;
+    } else {
+      verify_puts(v, ": deliverable: local");
+      if (to.len != len || !byte_equal(to.s, addr, len)) {
+        verify_puts(v, " as ");
+        verify_put(v, to.s, to.len);
+      }
+      if (v->rcptcheck_state == 0) verify_puts(v, " (local part not checked: no control/rcptcheck.cdb)");
+      verify_puts(v, "\n");
+    }
+  }
+  str_free(&to);
+}
+
+/* An argument that does not parse. */
+static void verify_unparseable(struct verifier *v, const char *arg, const char *err)
+{
+  verify_puts(v, arg);
+  verify_puts(v, ": undeliverable: unparseable address: ");
+  verify_puts(v, err);
+  verify_puts(v, "\n");
+  v->nouser = 1;
+}
+
+static _Noreturn void verify_end(struct verifier *v)
+{
+  if (buf_flush(&v->out) < 0) fail_temp_sys("unable to write the answer");
+  if (v->trouble) _exit(pick(EXIT_TEMP, EX_TEMPFAIL));
+  _exit(v->nouser ? pick(EXIT_PERM, EX_NOUSER) : 0);
+}
+
+/* ---- main ---- */
+
 int main(int argc, char **argv)
 {
   static const char *const rcpt_fields[] = { "To", "Cc", "Bcc", 0 };
@@ -419,20 +612,21 @@ int main(int argc, char **argv)
   static const char *const sender_fields[] = { "From", "Sender", "Resent-From", "Resent-Sender", 0 };
   static const char *const reply_fields[] = { "Reply-To", "Resent-Reply-To", 0 };
   static char inmem[65536], outmem[65536];
-  struct config c = { STR_INIT, STR_INIT, STR_INIT, STR_INIT, STR_INIT, 0 };
+  static struct config c;
+  static struct verifier vf;
   struct header h = { STR_INIT, STR_INIT, STR_INIT, 0 };
   struct rcpts hrcpts = { STR_INIT, 0 }, arcpts = { STR_INIT, 0 }, all = { STR_INIT, 0 };
   str out = STR_INIT, rew = STR_INIT, addrs = STR_INIT, sender = STR_INIT, from = STR_INIT, name = STR_INIT;
-  str envl = STR_INIT, qprog = STR_INIT;
-  const char *opt_f = 0, *opt_F = 0, *err;
+  str envl = STR_INIT, qprog = STR_INIT, rpsender = STR_INIT;
+  const char *opt_f = 0, *opt_F = 0, *err, *qi;
   const char *nl = "\n"; /* the queue's line form (sluice-queue(5)) */
-  int mode = MODE_DEFAULT, print = 0, resent = 0, have_date = 0, have_mid = 0, have_from = 0;
+  int mode = MODE_DEFAULT, print = 0, verify = 0, resent = 0, have_date = 0, have_mid = 0, have_from = 0;
+  int seen_rp = 0, have_rp = 0;
   struct passwd *pw;
   time_t now = time(0);
   buf in, bout;
   size_t pos, naddrs;
   struct rfc822_field f;
-  struct rfc822_qualify qrcpt, qsender;
   int i, r;
 
   die_progname("sluice-inject");
@@ -444,9 +638,13 @@ int main(int argc, char **argv)
     for (size_t j = 1; a[j] && !took_value; ++j) {
       switch (a[j]) {
       case 'n': print = 1; break;
+      case 'N': print = 0; break;
       case 'a': mode = MODE_ARGS; break;
+      case 'A': mode = MODE_DEFAULT; break;
       case 'h': mode = MODE_HEADER; break;
       case 'H': mode = MODE_BOTH; break;
+      case 'V': verify = 1; break;
+      case 'x': sysexits = 1; break;
       case 'f': case 'F': {
         const char *v;
         if (a[j + 1]) v = a + j + 1;
@@ -469,17 +667,32 @@ int main(int argc, char **argv)
   signal(SIGPIPE, SIG_IGN);
   config_read(&c);
   pw = getpwuid(getuid());
-  qrcpt.domain = c.defaultdomain.s;
-  qrcpt.plus = c.plusdomain.s;
-  qsender.domain = c.defaulthost.s;
-  qsender.plus = c.plusdomain.s;
+
+  /* -V with recipients from the arguments only: nothing is read */
+  if (verify && mode == MODE_ARGS) {
+    verify_start(&vf, outmem, sizeof outmem);
+    if (i >= argc) fail(EXIT_PERM, EX_USAGE, "no recipients to verify");
+    for (int k = i; k < argc; ++k) {
+      if (rfc822_addrlist(argv[k], strlen(argv[k]), &c.q, &rew, &addrs, &naddrs, &err) < 0) {
+        if (errno != EINVAL) nomem();
+        verify_unparseable(&vf, argv[k], err);
+        continue;
+      }
+      for (pos = 0; pos < addrs.len;) {
+        size_t len = byte_chr(addrs.s + pos, addrs.len - pos, 0);
+        verify_one(&vf, addrs.s + pos, len);
+        pos += len + 1;
+      }
+    }
+    verify_end(&vf);
+  }
 
   /* recipients from the arguments */
   if (mode == MODE_ARGS || mode == MODE_BOTH) {
     for (int k = i; k < argc; ++k) {
-      if (rfc822_addrlist(argv[k], strlen(argv[k]), &qrcpt, &rew, &addrs, &naddrs, &err) < 0) {
-        if (errno == EINVAL) die_perm("unable to parse recipient ", argv[k], ": ", err);
-        die_nomem();
+      if (rfc822_addrlist(argv[k], strlen(argv[k]), &c.q, &rew, &addrs, &naddrs, &err) < 0) {
+        if (errno == EINVAL) fail(EXIT_PERM, EX_NOUSER, "unable to parse recipient ", argv[k], ": ", err);
+        nomem();
       }
       rcpts_add(&arcpts, &addrs, naddrs);
     }
@@ -492,7 +705,7 @@ int main(int argc, char **argv)
   pos = 0;
   while ((r = rfc822_field_next(h.in.s, h.in.len, &pos, &f)) == 1)
     if (byte_startswith(h.in.s + f.start, f.name_len, "Resent-", 1)) resent = 1;
-  if (r < 0) die_perm("malformed header");
+  if (r < 0) fail(EXIT_PERM, EX_DATAERR, "malformed header");
 
   /* pass 2: rewrite */
   pos = 0;
@@ -502,17 +715,22 @@ int main(int argc, char **argv)
     size_t vlen = f.start + f.len - f.value;
     int is_rcpt = is_one_of(nm, f.name_len, rcpt_fields), is_rrcpt = is_one_of(nm, f.name_len, resent_rcpt_fields);
     int is_sender = is_one_of(nm, f.name_len, sender_fields), is_reply = is_one_of(nm, f.name_len, reply_fields);
+    if (rfc822_name_is(nm, f.name_len, "Return-Path")) {
+      /* dropped; the first one may give the envelope sender (below) */
+      if (!seen_rp) have_rp = return_path(&rpsender, val, vlen, &c);
+      seen_rp = 1;
+      continue;
+    }
     if (rfc822_name_is(nm, f.name_len, resent ? "Resent-Date" : "Date")) have_date = 1;
     if (rfc822_name_is(nm, f.name_len, resent ? "Resent-Message-ID" : "Message-ID")) have_mid = 1;
     if (rfc822_name_is(nm, f.name_len, resent ? "Resent-From" : "From")) have_from = 1;
     if (is_rcpt || is_rrcpt || is_sender || is_reply) {
-      const struct rfc822_qualify *q = is_sender ? &qsender : &qrcpt;
-      if (rfc822_addrlist(val, vlen, q, &rew, &addrs, &naddrs, &err) < 0) {
+      if (rfc822_addrlist(val, vlen, &c.q, &rew, &addrs, &naddrs, &err) < 0) {
         str fname = STR_INIT;
-        if (errno != EINVAL) die_nomem();
+        if (errno != EINVAL) nomem();
         nomem_if(str_copyb(&fname, nm, f.name_len));
         nomem_if(str_0(&fname));
-        die_perm("unable to parse the ", fname.s, ": field: ", err, ": not queued");
+        fail(EXIT_PERM, EX_DATAERR, "unable to parse the ", fname.s, ": field: ", err, ": not queued");
       }
       if ((resent ? is_rrcpt : is_rcpt) && (mode == MODE_HEADER || mode == MODE_BOTH)) rcpts_add(&hrcpts, &addrs, naddrs);
       if (rfc822_name_is(nm, f.name_len, "Bcc") || rfc822_name_is(nm, f.name_len, "Resent-Bcc")) continue;
@@ -524,10 +742,23 @@ int main(int argc, char **argv)
     if (out.len && out.s[out.len - 1] != '\n') nomem_if(str_cats(&out, nl));
   }
 
+  if (verify) { /* -V -h or -V -H */
+    verify_start(&vf, outmem, sizeof outmem);
+    rcpts_add(&all, &hrcpts.list, hrcpts.n);
+    rcpts_add(&all, &arcpts.list, arcpts.n);
+    if (all.n == 0) fail(EXIT_PERM, EX_USAGE, "no recipients to verify");
+    for (pos = 0; pos < all.list.len;) {
+      size_t len = byte_chr(all.list.s + pos, all.list.len - pos, 0);
+      verify_one(&vf, all.list.s + pos, len);
+      pos += len + 1;
+    }
+    verify_end(&vf);
+  }
+
   /* additions */
   if (!have_date) {
     nomem_if(str_cats(&out, resent ? "Resent-Date: " : "Date: "));
-    if (date_rfc5322(&out, now) < 0) die_temp_sys("unable to format the date");
+    if (date_rfc5322(&out, now) < 0) fail_temp_sys("unable to format the date");
     nomem_if(str_cats(&out, nl));
   }
   if (!have_mid) {
@@ -536,7 +767,8 @@ int main(int argc, char **argv)
     nomem_if(str_cats(&out, nl));
   }
   if (!have_from) {
-    make_address(&from, user_name(pw), user_host(&c));
+    static const char *const hosts[] = { "QMAILHOST", "MAILHOST", 0 };
+    make_address(&from, user_name(pw), env_first(hosts), &c);
     full_name(&name, opt_F, pw);
     nomem_if(str_cats(&out, resent ? "Resent-From: " : "From: "));
     if (name.len) {
@@ -554,28 +786,31 @@ int main(int argc, char **argv)
   else nomem_if(str_cats(&out, nl));
   nomem_if(str_cat(&out, &h.firstbody));
 
-  /* envelope */
+  /* envelope sender: -f, else the Return-Path field (unless QMAILINJECT
+   * holds 's'), else the environment, as qmail-inject chooses */
+  qi = env_get("QMAILINJECT");
   if (opt_f) parse_sender(&sender, opt_f, &c);
+  else if (have_rp && !(qi && strchr(qi, 's'))) nomem_if(str_copy(&sender, &rpsender));
   else {
     static const char *const su[] = { "QMAILSUSER", "QMAILUSER", "MAILUSER", "USER", "LOGNAME", 0 };
     static const char *const sh[] = { "QMAILSHOST", "QMAILHOST", "MAILHOST", 0 };
-    const char *u = env_first(su), *hh = env_first(sh);
-    make_address(&sender, u ? u : user_name(pw), hh ? hh : c.defaulthost.s);
+    const char *u = env_first(su);
+    make_address(&sender, u ? u : user_name(pw), env_first(sh), &c);
   }
   rcpts_add(&all, &hrcpts.list, hrcpts.n);
   rcpts_add(&all, &arcpts.list, arcpts.n);
   if (all.n == 0 && !print) {
-    if (mode == MODE_ARGS) die_perm("no recipients: not queued");
-    die_perm("no recipients: no To, Cc or Bcc address in the header", mode == MODE_BOTH ? " and none given as arguments" : "",
-             ": not queued");
+    if (mode == MODE_ARGS) fail(EXIT_PERM, EX_USAGE, "no recipients: not queued");
+    fail(EXIT_PERM, EX_USAGE, "no recipients: no To, Cc or Bcc address in the header",
+         mode == MODE_BOTH ? " and none given as arguments" : "", ": not queued");
   }
   envelope(&envl, &sender, &all);
 
   if (print) {
     buf_init(&bout, 1, outmem, sizeof outmem);
     r = message_copy(&bout, &out, &in, !h.eof, 0);
-    if (r == -1) die_temp_sys("unable to read the message");
-    if (r == -2) die_temp_sys("unable to write the message");
+    if (r == -1) fail_temp_sys("unable to read the message");
+    if (r == -2) fail_temp_sys("unable to write the message");
     return 0;
   }
 
@@ -591,15 +826,15 @@ int main(int argc, char **argv)
       nomem_if(str_cats(&qprog, "/bin/sluice-queue"));
     }
     nomem_if(str_0(&qprog));
-    if (pipe(mp) < 0 || pipe(ep) < 0) die_temp_sys("unable to make a pipe");
+    if (pipe(mp) < 0 || pipe(ep) < 0) fail_temp_sys("unable to make a pipe");
     if (fd_cloexec(mp[0], 1) < 0 || fd_cloexec(mp[1], 1) < 0 || fd_cloexec(ep[0], 1) < 0 || fd_cloexec(ep[1], 1) < 0)
-      die_temp_sys("unable to set close-on-exec");
+      fail_temp_sys("unable to set close-on-exec");
     fds[0].to = 0; fds[0].from = mp[0];
     fds[1].to = 1; fds[1].from = ep[0];
     qargv[0] = qprog.s;
     qargv[1] = 0;
     pid = child_spawn(qprog.s, qargv, 0, fds, 2);
-    if (pid < 0) die_temp_sys("unable to run ", qprog.s);
+    if (pid < 0) fail_temp_sys("unable to run ", qprog.s);
     close(mp[0]);
     close(ep[0]);
     buf_init(&bout, mp[1], outmem, sizeof outmem);
@@ -610,7 +845,7 @@ int main(int argc, char **argv)
       close(ep[1]);
       wait_pid(pid, &status);
       num[fmt_ulong(num, c.databytes)] = 0;
-      die_perm("message too big: over ", num, " bytes (control/databytes) (#5.3.4): not queued");
+      fail(EXIT_PERM, EX_DATAERR, "message too big: over ", num, " bytes (control/databytes) (#5.3.4): not queued");
     }
     if (r == -1) {
       /* no envelope: the queue sees its caller give up and keeps nothing */
@@ -619,18 +854,18 @@ int main(int argc, char **argv)
       close(ep[1]);
       wait_pid(pid, &status);
       errno = e;
-      die_temp_sys("unable to read the message: not queued");
+      fail_temp_sys("unable to read the message: not queued");
     }
     close(mp[1]);
     if (r == 0) {
       if (write_all(ep[1], envl.s, envl.len) < 0) { /* the exit code says why */ }
     }
     close(ep[1]);
-    if (wait_pid(pid, &status) < 0) die_temp_sys("unable to wait for ", qprog.s);
-    if (wait_crashed(status)) die_temp("qq crashed (#4.3.0)");
+    if (wait_pid(pid, &status) < 0) fail_temp_sys("unable to wait for ", qprog.s);
+    if (wait_crashed(status)) fail_temp("qq crashed (#4.3.0)");
     code = wait_exitcode(status);
     if (code == 0 && r == 0) return 0;
-    if (code == 0) die_temp("qq write error or disk full (#4.3.0)");
-    die_msg(code >= 11 && code <= 40 ? EXIT_PERM : EXIT_TEMP, qq_text(code));
+    if (code == 0) fail_temp("qq write error or disk full (#4.3.0)");
+    die_msg(qq_exit(code), qq_text(code));
   }
 }

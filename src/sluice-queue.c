@@ -238,7 +238,10 @@ static unsigned long read_envelope(str *env, size_t *from, unsigned *opts)
     if (errno == EFBIG) fail(QQ_ENVELOPE, "envelope too large");
     fail_sys(QQ_READ, "unable to read envelope");
   }
-  if (env->len == 0) fail(QQ_READ, "envelope missing: caller gave up");
+  /* no envelope at all: the caller gave up on purpose (sluice-inject
+   * over databytes, a client gone during DATA) and says so itself; a
+   * warning here would be a second, confusing line on a user's terminal */
+  if (env->len == 0) fail(QQ_READ, 0);
   *opts = 0;
   if (env->s[0] == 'O') {
     size_t end = byte_chr(env->s, env->len, 0);

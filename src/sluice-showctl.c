@@ -139,8 +139,8 @@ static const struct ctl ctls[] = {
   { "tcp.qmqp", LIST, "copied from boot/tcp.qmqp by tools/services", "tcprules source of tcp.qmqp.cdb", 0, 0, 0 },
 
   { "Injection: sluice-inject (sendmail), read for every message", HEAD, 0, 0, 0, 0, 0 },
-  { "defaultdomain", ONE, "=me", "domain sluice-inject adds to bare recipient addresses", 0, 0, 0 },
-  { "defaulthost", ONE, "=me", "host sluice-inject uses for From and the envelope sender", 0, 0, 0 },
+  { "defaultdomain", ONE, "=me", "domain sluice-inject appends to a host name without a dot (not to locals)", 0, 0, 0 },
+  { "defaulthost", ONE, "=me", "host sluice-inject adds to a bare name (fred: fred@defaulthost), From, sender", 0, 0, 0 },
   { "idhost", ONE, "=me", "host part of the Message-IDs sluice-inject makes", 0, 0, 0 },
   { "plusdomain", ONE, "=me", "domain sluice-inject puts in place of a trailing + of a host", 0, 0, 0 },
 

@@ -18,10 +18,16 @@
  * next one, replies included), the message data (from the 354 to the
  * final dot) and the whole session have a total; a client that passes
  * one gets 421 4.4.2 and the connection is closed, so a client that
- * trickles its bytes cannot hold a tcpserver slot for long. */
+ * trickles its bytes cannot hold a tcpserver slot for long.
+ *
+ * -l (local mode, for sendmail -bs: a local user's program on a pipe,
+ * not the network): a line may end in LF alone, in commands and in the
+ * message (smtpd_data's local mode, which also drops Return-Path
+ * fields), and nothing is logged on fd 2, which is the user's terminal. */
 #include <errno.h>
 #include <signal.h>
 #include <sys/wait.h>
+#include <string.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -68,6 +74,7 @@ struct config {
   int local_ip_kind;            /* 0 unknown, 4 or 6 */
   const char *qq;               /* the injector: QMAILQUEUE or sluice-queue */
   str qq_path;                  /* conf-home/bin/sluice-queue, when that */
+  int local;                    /* -l */
 };
 
 struct session {
@@ -157,7 +164,7 @@ static int cat_loggable(str *out, const char *p, size_t n)
 
 static void log_rcpt(struct session *s, const str *addr, const char *code)
 {
-  if (s->logrcpts.len > LOG_RCPTS_MAX) return;
+  if (s->cf->local || s->logrcpts.len > LOG_RCPTS_MAX) return;
   if (str_cats(&s->logrcpts, code ? " reject <" : " rcpt <") < 0 || cat_loggable(&s->logrcpts, addr->s, addr->len) < 0
       || str_catc(&s->logrcpts, '>') < 0)
     nomem(s);
@@ -172,6 +179,7 @@ static void log_transaction(struct session *s, const char *result, unsigned long
   const char *ip = s->cf->remote_ip ? s->cf->remote_ip : "unknown";
   int ok;
 
+  if (s->cf->local) return;
   ok = str_copys(&l, "sluice-smtpd: pid ") == 0 && str_catulong(&l, (unsigned long)getpid()) == 0
        && str_cats(&l, " from ") == 0 && cat_loggable(&l, ip, byte_len(ip, 64)) == 0
        && str_cats(&l, " helo ") == 0 && smtpd_safe_cat(&l, s->helo.s, s->helo.len, 255, 1) == 0
@@ -190,6 +198,7 @@ static void log_closing(struct session *s, const char *why)
   str l = STR_INIT;
   const char *ip = s->cf->remote_ip ? s->cf->remote_ip : "unknown";
 
+  if (s->cf->local) return;
   if (str_copys(&l, "sluice-smtpd: pid ") == 0 && str_catulong(&l, (unsigned long)getpid()) == 0
       && str_cats(&l, " from ") == 0 && cat_loggable(&l, ip, byte_len(ip, 64)) == 0
       && str_cats(&l, " closing: ") == 0 && str_cats(&l, why) == 0 && str_catc(&l, '\n') == 0)
@@ -536,7 +545,7 @@ static void cmd_data(struct session *s)
     return;
   }
   qp[fmt_ulong(qp, (unsigned long)pid)] = 0;
-  reply(s, "354 go ahead, end with <CR><LF>.<CR><LF>");
+  reply(s, cf->local ? "354 go ahead, end with a line holding a single dot" : "354 go ahead, end with <CR><LF>.<CR><LF>");
   deadline_server_arm(&cf->limits, &s->in, &s->out, cf->limits.data);
 
   /* RFC 3848 and RFC 6531 section 3.7.7 */
@@ -553,7 +562,8 @@ static void cmd_data(struct session *s)
   if (smtpd_received_line(&s->chunk, &rl) < 0) nomem(s);
   if (write_all(msgfd, s->chunk.s, s->chunk.len) < 0) write_failed = 1;
 
-  smtpd_data_start(&d, cf->databytes);
+  if (cf->local) smtpd_data_start_local(&d, cf->databytes);
+  else smtpd_data_start(&d, cf->databytes);
   while (!d.done) {
     ssize_t used;
     if (buf_avail(&s->in) == 0) {
@@ -657,8 +667,9 @@ static int get_line(struct session *s)
     if (i < avail) break;
   }
   if (toolong) return LINE_LONG;
-  if (s->line.len < 2 || s->line.s[s->line.len - 2] != '\r') return LINE_BARE;
-  s->line.len -= 2;
+  if (s->line.len >= 2 && s->line.s[s->line.len - 2] == '\r') s->line.len -= 2;
+  else if (s->cf->local && s->line.s[s->line.len - 1] == '\n') s->line.len -= 1; /* LF alone */
+  else return LINE_BARE;
   if (byte_chr(s->line.s, s->line.len, '\r') < s->line.len) return LINE_BARE;
   return LINE_OK;
 }
@@ -721,12 +732,15 @@ static void session(struct session *s)
   }
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
   static struct config cf;
   struct session *s = &S;
+  int i;
 
   die_progname("sluice-smtpd");
+  for (i = 1; i < argc; ++i)
+    if (!strcmp(argv[i], "-l")) cf.local = 1;
   signal(SIGPIPE, SIG_IGN);
   s->cf = &cf;
   buf_init(&s->in, 0, s->inmem, sizeof s->inmem);

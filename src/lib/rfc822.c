@@ -13,6 +13,7 @@
 
 #include "addr.h"
 #include "byte.h"
+#include "control.h"
 #include "rfc822.h"
 #include "size.h"
 
@@ -67,6 +68,42 @@ int rfc822_field_next(const char *h, size_t n, size_t *pos, struct rfc822_field 
 int rfc822_name_is(const char *name, size_t len, const char *want)
 {
   return case_equalb(name, len, want, strlen(want));
+}
+
+/* ---- host names ---- */
+
+/* 1 when host[0..n) is one of the names of q->keep. */
+static int keep_has(const struct rfc822_qualify *q, const char *host, size_t n)
+{
+  size_t pos = 0, len;
+  const char *e;
+  if (!q->keep) return 0;
+  while (control_next(q->keep, &pos, &e, &len))
+    if (case_equalb(e, len, host, n)) return 1;
+  return 0;
+}
+
+/* What completes host[0..n): sets *cut (1 when the last byte, a '+',
+ * goes) and returns the text to append after a '.', or NULL. */
+static const char *host_suffix(const struct rfc822_qualify *q, const char *host, size_t n, int *cut)
+{
+  *cut = 0;
+  if (!q || n == 0 || host[0] == '[') return 0;
+  if (n > 1 && host[n - 1] == '+' && q->plus) {
+    *cut = 1;
+    return q->plus;
+  }
+  if (byte_chr(host, n, '.') < n || !q->domain || keep_has(q, host, n)) return 0;
+  return q->domain;
+}
+
+int rfc822_qualify_host(const struct rfc822_qualify *q, const char *host, size_t n, str *out)
+{
+  int cut;
+  const char *suffix = host_suffix(q, host, n, &cut);
+  if (str_catb(out, host, n - (size_t)cut) < 0) return -1;
+  if (suffix && (str_catc(out, '.') < 0 || str_cats(out, suffix) < 0)) return -1;
+  return 0;
 }
 
 /* ---- tokens ---- */
@@ -194,9 +231,9 @@ static int addr_spec(struct ctx *c, const struct tok *t, size_t k)
 {
   str text = STR_INIT, canon = STR_INIT;
   size_t i, at = k, used;
-  int r, flags;
-  const char *qual = 0, *plus = 0;
-  size_t plus_pos = 0, end;
+  int r, flags, cut = 0;
+  const char *qual = 0, *suffix = 0;
+  size_t end;
 
   for (i = 0; i < k; ++i)
     if (is_sp(&t[i], '@')) { at = i; break; }
@@ -215,16 +252,18 @@ static int addr_spec(struct ctx *c, const struct tok *t, size_t k)
         if (t[i].kind != T_ATOM && !is_sp(&t[i], '.')) return fail(c, "bad domain in address");
         if (i > at + 1 && !is_sp(&t[i], '.') && !is_sp(&t[i - 1], '.')) return fail(c, "bad domain in address");
       }
-    }
-    {
-      const struct tok *last = &t[k - 1];
-      if (last->kind == T_ATOM && c->v[last->start + last->len - 1] == '+' && c->q && c->q->plus) {
-        plus = c->q->plus;
-        plus_pos = last->start + last->len - 1;
+      {
+        const struct tok *last = &t[k - 1];
+        const char *lv = c->v + last->start;
+        if (k == at + 2) suffix = host_suffix(c->q, lv, last->len, &cut); /* one atom */
+        else if (last->kind == T_ATOM && lv[last->len - 1] == '+' && c->q && c->q->plus) {
+          suffix = c->q->plus;
+          cut = 1;
+        }
       }
     }
-  } else if (c->q && c->q->domain) {
-    qual = c->q->domain;
+  } else if (c->q && c->q->host) {
+    qual = c->q->host;
   }
   end = t[k - 1].start + t[k - 1].len;
 
@@ -233,28 +272,25 @@ static int addr_spec(struct ctx *c, const struct tok *t, size_t k)
   if (str_copyb(&text, "<", 1) < 0) goto out;
   for (i = 0; i < k; ++i) {
     size_t len = t[i].len;
-    if (plus && t[i].start + len - 1 == plus_pos) --len;
+    if (cut && i == k - 1) --len;
     if (str_catb(&text, c->v + t[i].start, len) < 0) goto out;
   }
-  if (plus && (str_catc(&text, '.') < 0 || str_cats(&text, plus) < 0)) goto out;
+  if (suffix && (str_catc(&text, '.') < 0 || str_cats(&text, suffix) < 0)) goto out;
   if (qual && (str_catc(&text, '@') < 0 || str_cats(&text, qual) < 0)) goto out;
   if (str_catc(&text, '>') < 0) goto out;
   flags = ADDR_LENIENT | ADDR_LONG | ADDR_UTF8;
-  if (!(c->q && c->q->domain)) flags |= ADDR_ALLOW_NODOMAIN;
+  if (!(c->q && c->q->host)) flags |= ADDR_ALLOW_NODOMAIN;
   r = addr_parse_path(text.s, text.len, flags, &canon, &used);
   if (r == ADDR_ENOMEM) { r = -1; goto out; }
   if (r != ADDR_OK || used != text.len) { r = fail(c, "bad address"); goto out; }
   if (str_cat(c->addrs, &canon) < 0 || str_catc(c->addrs, 0) < 0) { r = -1; goto out; }
   ++*c->naddrs;
 
-  /* the rewritten value */
-  if (plus) {
-    if (str_catb(c->rewritten, c->v + c->copied, plus_pos - c->copied) < 0) { r = -1; goto out; }
-    if (str_catc(c->rewritten, '.') < 0 || str_cats(c->rewritten, plus) < 0) { r = -1; goto out; }
-    c->copied = plus_pos + 1;
-  } else if (qual) {
-    if (str_catb(c->rewritten, c->v + c->copied, end - c->copied) < 0) { r = -1; goto out; }
-    if (str_catc(c->rewritten, '@') < 0 || str_cats(c->rewritten, qual) < 0) { r = -1; goto out; }
+  /* the rewritten value: the insertion goes at the end of the address */
+  if (suffix || qual) {
+    if (str_catb(c->rewritten, c->v + c->copied, end - (size_t)cut - c->copied) < 0) { r = -1; goto out; }
+    if (suffix && (str_catc(c->rewritten, '.') < 0 || str_cats(c->rewritten, suffix) < 0)) { r = -1; goto out; }
+    if (qual && (str_catc(c->rewritten, '@') < 0 || str_cats(c->rewritten, qual) < 0)) { r = -1; goto out; }
     c->copied = end;
   }
   r = 0;
@@ -262,6 +298,38 @@ out:
   str_free(&text);
   str_free(&canon);
   return r;
+}
+
+/* Copies the value up to pos into the rewritten value, then s. */
+static int rewrite_at(struct ctx *c, size_t pos, const char *s)
+{
+  if (str_catb(c->rewritten, c->v + c->copied, pos - c->copied) < 0 || str_cats(c->rewritten, s) < 0) return -1;
+  c->copied = pos;
+  return 0;
+}
+
+/* lenient: "Joe Bloggs j@x" is the name "Joe Bloggs" and j@x. Returns
+ * the index where the address starts when t[0..k) is words (a phrase,
+ * dots allowed as in obs-phrase) followed by an addr-spec with one '@';
+ * else 0. */
+static size_t phrase_then_addr(const struct tok *t, size_t k)
+{
+  size_t i, at = k, nat = 0, ls;
+  int words = 0;
+  for (i = 0; i < k; ++i)
+    if (is_sp(&t[i], '@')) { ++nat; at = i; }
+  if (nat != 1 || at == 0) return 0;
+  ls = at - 1;
+  if (t[ls].kind != T_ATOM && t[ls].kind != T_QUOTED) return 0;
+  while (ls >= 2 && is_sp(&t[ls - 1], '.') && (t[ls - 2].kind == T_ATOM || t[ls - 2].kind == T_QUOTED)) ls -= 2;
+  /* only two words side by side make it a name: anything else before
+   * the local part ("a..b@x") is left to the strict reading */
+  if (ls == 0 || (t[ls - 1].kind != T_ATOM && t[ls - 1].kind != T_QUOTED)) return 0;
+  for (i = 0; i < ls; ++i) {
+    if (t[i].kind == T_ATOM || t[i].kind == T_QUOTED) words = 1;
+    else if (!is_sp(&t[i], '.')) return 0;
+  }
+  return words ? ls : 0;
 }
 
 /* One mailbox: tokens t[0..k) between separators. */
@@ -275,6 +343,11 @@ static int mailbox(struct ctx *c, const struct tok *t, size_t k)
   }
   if (nlt != ngt) return fail(c, "unbalanced angle bracket");
   if (nlt > 1) return fail(c, "more than one angle address in a mailbox");
+  if (nlt == 0 && c->q && c->q->lenient && (s = phrase_then_addr(t, k)) > 0) {
+    size_t end = t[k - 1].start + t[k - 1].len;
+    if (rewrite_at(c, t[s].start, "<") < 0 || addr_spec(c, t + s, k - s) < 0 || rewrite_at(c, end, ">") < 0) return -1;
+    return 0;
+  }
   if (nlt == 0) return addr_spec(c, t, k);
   if (gt < lt) return fail(c, "unbalanced angle bracket");
   if (gt + 1 != k) return fail(c, "text after the angle address");
@@ -320,6 +393,14 @@ int rfc822_addrlist(const char *v, size_t n, const struct rfc822_qualify *q,
     if (t && in_angle) continue;
     if (t && is_sp(t, ':') && !in_group) {
       in_group = 1; /* the phrase before it is the group's name */
+      start = i + 1;
+      continue;
+    }
+    if (t && is_sp(t, ';') && !in_group && q && q->lenient) {
+      /* a ';' where a ',' belongs: read and rewritten as one */
+      if (mailbox(&c, i > start ? ts.t + start : ts.t, i - start) < 0) goto out;
+      if (rewrite_at(&c, t->start, ",") < 0) goto out;
+      c.copied = t->start + 1;
       start = i + 1;
       continue;
     }

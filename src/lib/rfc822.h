@@ -60,14 +60,33 @@ int rfc822_field_next(const char *h, size_t n, size_t *pos, struct rfc822_field 
 /* 1 when the field name name[0..len) equals want, ignoring ASCII case. */
 int rfc822_name_is(const char *name, size_t len, const char *want);
 
-/* How bare addresses are completed. A local part without '@' gets
- * "@" domain (when domain is not NULL; else it stays bare); a domain
- * that ends with '+' has the '+' replaced by "." plus (when plus is
- * not NULL). */
+/* How addresses are completed, by qmail-inject's rules (qmail-header(5)):
+ *  - a local part without '@' gets "@" host (when host is not NULL;
+ *    else it stays bare); host is used as given, so the caller completes
+ *    it first with rfc822_qualify_host;
+ *  - a domain that ends with '+' has the '+' replaced by "." plus (when
+ *    plus is not NULL), with or without dots;
+ *  - else a domain without a dot (one atom: not a domain literal) gets
+ *    "." domain appended (when domain is not NULL), unless it is one of
+ *    the names in keep (a control_readlist list, ASCII case ignored;
+ *    NULL: none), the names this host answers to, such as localhost.
+ * lenient accepts two common mistakes instead of refusing the value:
+ * a ';' outside a group separates addresses like a ',' (and becomes one
+ * in the rewritten value), and a mailbox made of words followed by an
+ * address with '@' but no angle brackets ("Joe Bloggs j@x") is read as
+ * the name and that address (rewritten "Joe Bloggs <j@x>"). */
 struct rfc822_qualify {
+  const char *host;
   const char *domain;
   const char *plus;
+  const str *keep;
+  int lenient;
 };
+
+/* Appends host[0..n) to *out, completed by the domain rules above (the
+ * '+' and the dotless rule; a domain literal "[...]" is kept). q may be
+ * NULL: the host is copied. 0, or -1 with errno ENOMEM. */
+int rfc822_qualify_host(const struct rfc822_qualify *q, const char *host, size_t n, str *out);
 
 /* Parses the address list v[0..n) (a field value, folding included).
  * On success: *rewritten = v with the qualifications made (every other

@@ -17,6 +17,13 @@
  * SMTPD_HOPS_MAX of them or more). After a problem it stops storing;
  * the caller reads the flags when done is set.
  *
+ * Local mode (smtpd_data_start_local, for sendmail -bs: a local user's
+ * program, not the network): a line may end in LF alone as well as in
+ * CR LF, so "." LF ends the data; a bare CR becomes a space (the queue's
+ * line form, as sluice-inject makes it); and Return-Path fields of the
+ * header are dropped, continuation lines included, as sluice-inject
+ * drops them. NUL bytes are still refused.
+ *
  * Memory: the state is a plain struct of the caller's; *out belongs to
  * the caller, who empties it between calls as it pleases. */
 #ifndef SLUICE_SMTPD_DATA_H
@@ -41,14 +48,22 @@ struct smtpd_data {
   int err;              /* SMTPD_DATA_ bits */
   int in_header;        /* still in the header */
   unsigned long max;    /* the size limit, 0 for none */
-  unsigned long bytes;  /* message bytes as stored (saturating) */
+  unsigned long bytes;  /* message bytes as stored (saturating; a dropped
+                         * Return-Path field does not count) */
   unsigned long hops;   /* Received:/Delivered-To: lines in the header */
   size_t hlen;          /* bytes of the current line in head (at most 13) */
   char head[16];        /* start of the current line, for the hop count */
+  int local;            /* local mode (above) */
+  int holding;          /* local: head[0..hlen) not stored yet: it may
+                         * start "Return-Path:" */
+  int dropping;         /* local: inside a Return-Path field */
+  int skipping;         /* local: the current line is not stored */
 };
 
 /* Starts a new message with the size limit max (0: none). */
 void smtpd_data_start(struct smtpd_data *d, unsigned long max);
+/* The same in local mode. */
+void smtpd_data_start_local(struct smtpd_data *d, unsigned long max);
 
 /* Consumes bytes of in[0..n) and appends what is to be stored to *out.
  * Returns the number of bytes consumed (less than n only when the end

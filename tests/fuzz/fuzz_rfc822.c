@@ -23,7 +23,7 @@ static void fuzz_check(int ok)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-  static const struct rfc822_qualify q = { "example.org", "plus.example" };
+  static const struct rfc822_qualify q = { "host.example.org", "example.org", "plus.example", 0, 1 };
   str rew = STR_INIT, addrs = STR_INIT, rew2 = STR_INIT, addrs2 = STR_INIT;
   const char *s, *err;
   size_t n, naddrs = 0, naddrs2 = 0, i, count, run, pos;

@@ -10,8 +10,8 @@
 #  2. sluice-qmtpd and sluice-qmqpd: a message over the default gets D
 #     with 5.3.4, nothing queued;
 #  3. sendmail (sluice-inject) as an ordinary user: over the default,
-#     exit 100 "message too big", nothing left in the queue; just under
-#     it, queued;
+#     exit 65 (EX_DATAERR) and one line "message too big", nothing left
+#     in the queue; just under it, queued;
 #  4. sluice-queue itself, the last line: over databytes plus the trace
 #     room (65536) exit 31 with no file left and sluice-fsck clean, for
 #     the default and for an explicit databytes; exactly at the bound,
@@ -187,8 +187,8 @@ Subject: big
 '
 chmod 644 "$T/sm-over"
 as "$H/bin/sendmail" -t < "$T/sm-over" > "$T/sm.out" 2>&1
-check_eq "sendmail: over the default: exit 100" "$?" 100
-check "sendmail: says why" grep -q 'message too big: over 10240000 bytes' "$T/sm.out"
+check_eq "sendmail: over the default: exit 65 (EX_DATAERR)" "$?" 65
+check_eq "sendmail: says why, in one line" "$(cat "$T/sm.out")" "sluice-inject: fatal: message too big: over 10240000 bytes (control/databytes) (#5.3.4): not queued"
 check_eq "sendmail: nothing left in the queue" "$(qfiles)" 0
 mk "$T/sm-under" $((LIMIT - 1000)) 'To: u@example.test
 Subject: big

@@ -18,6 +18,9 @@
 #  6. after sluice-newrcpt an unknown local recipient gets 550 at RCPT;
 #  7. sendmail -t as an ordinary user to a local and a remote recipient;
 #     a failed remote recipient bounces to that user in RFC 3464 form;
+#     sendmail USER and sendmail root (bare names) are delivered on this
+#     host, a message that came with a Return-Path arrives with one;
+#     sendmail -bs with LF line ends is delivered;
 #  8. QMTP and QMQP through their services;
 #  9. every long-running process runs under its designated uid; only
 #     svscan, supervise, sluice-start and sluice-lspawn as root;
@@ -112,6 +115,7 @@ check_eq "config exit" "$?" 0
 check_eq "control/me" "$(cat "$H/control/me")" "$NAME"
 check_eq "control/locals" "$(tr '\n' ' ' < "$H/control/locals")" "$NAME localhost "
 check_eq "control/rcpthosts" "$(tr '\n' ' ' < "$H/control/rcpthosts")" "$NAME localhost "
+check_eq "control/defaulthost" "$(cat "$H/control/defaulthost")" "$NAME"
 check_eq "control/defaultdomain" "$(cat "$H/control/defaultdomain")" e2e.example
 check_eq "control/plusdomain" "$(cat "$H/control/plusdomain")" e2e.example
 check "config prints what it wrote" has "$T/config.out" "wrote $H/control/me: $NAME"
@@ -354,6 +358,33 @@ if [ -n "$FB" ]; then
 else
   bad "bounce delivered to the local sender" "no bounce of $TOKB in /home/$TS/Maildir/new"
 fi
+
+# bare names stay on this host: sendmail USER, sendmail root (cron's way)
+TOKU2=e2e-bare-$$
+printf 'Return-Path: <old@remote.example>\nSubject: %s\n\nto a bare name\n' "$TOKU2" \
+  | as_user "$TS" "$H/bin/sendmail" "$TU" > "$T/sendmail.out" 2>&1
+check_eq "sendmail USER (a bare name)" "$?" 0
+waitfor 30 has_copy "$TU" "$TOKU2"
+check_eq "sendmail USER: delivered here once" "$(copies "$TU" "$TOKU2")" 1
+F=$(mailfile "$TU" "$TOKU2")
+check_eq "sendmail USER: one Return-Path" "$(sed '/^$/q' "$F" 2> /dev/null | grep -c '^Return-Path:')" 1
+check_eq "sendmail USER: the old Return-Path is the envelope sender (qmail-inject)" \
+  "$(mhdr -h Return-Path "$F" 2> /dev/null)" "<old@remote.example>"
+check_eq "sendmail USER: Delivered-To this host" "$(mhdr -h Delivered-To "$F" 2> /dev/null)" "$TU@$NAME"
+TOKR=e2e-root-$$
+printf 'Subject: %s\n\nto root\n' "$TOKR" | as_user "$TS" "$H/bin/sendmail" -FCronDaemon -i -B8BITMIME -oem root > "$T/sendmail.out" 2>&1
+check_eq "sendmail root" "$?" 0
+waitfor 30 sh -c "grep -l -r -F '$TOKR' '$H/alias/Maildir/new' > /dev/null 2>&1"
+check "sendmail root: in ~alias/Maildir/new" sh -c "grep -l -r -F '$TOKR' '$H/alias/Maildir/new' > /dev/null 2>&1"
+check_fail "sendmail root: nothing at the sink" sink_has "$TOKR"
+# sendmail -bs from a program that writes LF line ends
+TOKL=e2e-bslf-$$
+printf 'HELO me\nMAIL FROM:<%s@%s>\nRCPT TO:<%s@%s>\nDATA\nSubject: %s\n\nlf lines\n.\nQUIT\n' "$TS" "$NAME" "$TU" "$NAME" "$TOKL" \
+  | as_user "$TS" timeout 30 "$H/bin/sendmail" -bs > "$T/bs.out" 2> "$T/bs.err"
+check_eq "sendmail -bs, LF lines" "$?" 0
+check_eq "sendmail -bs: nothing on stderr" "$(cat "$T/bs.err")" ""
+waitfor 30 has_copy "$TU" "$TOKL"
+check_eq "sendmail -bs: delivered once" "$(copies "$TU" "$TOKL")" 1
 
 # ---------------------------------------------------------------------
 # 8. QMTP and QMQP through their services

@@ -1,6 +1,7 @@
 /* test_rfc822.c: rfc822_line_kind, rfc822_field_name, rfc822_field_next,
  * rfc822_addrlist (groups, comments, quoted strings, angle addresses,
- * qualification, errors). */
+ * qualification by qmail-inject's rules, the lenient readings, errors),
+ * rfc822_qualify_host. */
 #include <errno.h>
 #include <string.h>
 
@@ -8,7 +9,13 @@
 #include "rfc822.h"
 #include "str.h"
 
-static const struct rfc822_qualify q = { "dom.example", "plus.example" };
+/* bare local parts and the '+' rule only (no dotless rule) */
+static const struct rfc822_qualify q = { "dom.example", 0, "plus.example", 0, 0 };
+/* qmail-inject's rules in full: defaulthost, defaultdomain, plusdomain,
+ * and names of this host that stay as they are */
+static str keep = STR_INIT;
+static struct rfc822_qualify qfull = { "host.example", "dom.example", "plus.example", &keep, 0 };
+static struct rfc822_qualify qlenient = { "host.example", "dom.example", "plus.example", &keep, 1 };
 
 /* in parses; the rewritten value is want_rew, the addresses (joined
  * with a space) want_addrs. */
@@ -44,12 +51,12 @@ static int good(const char *in, const struct rfc822_qualify *qq, const char *wan
 }
 
 /* in fails with an error text containing want */
-static int bad(const char *in, const char *want)
+static int bad_q(const char *in, const struct rfc822_qualify *qq, const char *want)
 {
   str rew = STR_INIT, addrs = STR_INIT;
   size_t n = 7;
   const char *err = 0;
-  int r = rfc822_addrlist(in, strlen(in), &q, &rew, &addrs, &n, &err);
+  int r = rfc822_addrlist(in, strlen(in), qq, &rew, &addrs, &n, &err);
   int ok = r == -1 && errno == EINVAL && err && strstr(err, want) && rew.len == 0 && addrs.len == 0 && n == 7;
   if (!ok) {
     check_outs("  in: ");
@@ -61,6 +68,8 @@ static int bad(const char *in, const char *want)
   str_free(&addrs);
   return ok;
 }
+
+static int bad(const char *in, const char *want) { return bad_q(in, &q, want); }
 
 static void lines(void)
 {
@@ -126,6 +135,58 @@ static void lists(void)
   CHECK(good("J\xc3\xb6rg <j@x>", &q, "J\xc3\xb6rg <j@x>", "j@x"));
 }
 
+/* qmail-inject's rules: bare names get defaulthost, dotless hosts
+ * defaultdomain, unless they are names of this host (keep) */
+static void qualify(void)
+{
+  str h = STR_INIT;
+  str_copyb(&keep, "localhost\0myhost\0", 17);
+  CHECK(good("fred", &qfull, "fred@host.example", "fred@host.example"));
+  CHECK(good("fred@box", &qfull, "fred@box.dom.example", "fred@box.dom.example"));
+  CHECK(good("Fred <fred@box> (c)", &qfull, "Fred <fred@box.dom.example> (c)", "fred@box.dom.example"));
+  CHECK(good("fred@a.b", &qfull, "fred@a.b", "fred@a.b"));
+  CHECK(good("fred@LocalHost, root@myhost", &qfull, "fred@LocalHost, root@myhost", "fred@LocalHost root@myhost"));
+  CHECK(good("fred@box+", &qfull, "fred@box.plus.example", "fred@box.plus.example"));
+  CHECK(good("fred@a.b+", &qfull, "fred@a.b.plus.example", "fred@a.b.plus.example"));
+  CHECK(good("fred@[192.0.2.1]", &qfull, "fred@[192.0.2.1]", "fred@[192.0.2.1]"));
+  CHECK(good("team: a, b@c;", &qfull, "team: a@host.example, b@c.dom.example;", "a@host.example b@c.dom.example"));
+  CHECK(good("a@b", 0, "a@b", "a@b"));
+  CHECK(good("a@b", &q, "a@b", "a@b")); /* no domain: no dotless rule */
+  CHECK(rfc822_qualify_host(&qfull, "box", 3, &h) == 0 && str_equals(&h, "box.dom.example"));
+  str_truncate(&h, 0);
+  CHECK(rfc822_qualify_host(&qfull, "mx.example.org", 14, &h) == 0 && str_equals(&h, "mx.example.org"));
+  str_truncate(&h, 0);
+  CHECK(rfc822_qualify_host(&qfull, "localhost", 9, &h) == 0 && str_equals(&h, "localhost"));
+  str_truncate(&h, 0);
+  CHECK(rfc822_qualify_host(&qfull, "box+", 4, &h) == 0 && str_equals(&h, "box.plus.example"));
+  str_truncate(&h, 0);
+  CHECK(rfc822_qualify_host(&qfull, "[192.0.2.1]", 11, &h) == 0 && str_equals(&h, "[192.0.2.1]"));
+  str_truncate(&h, 0);
+  CHECK(rfc822_qualify_host(0, "box", 3, &h) == 0 && str_equals(&h, "box"));
+  str_free(&h);
+}
+
+/* the lenient readings: ';' as ',', a name without <> before an address */
+static void lenient(void)
+{
+  CHECK(good("a@x.org; b@y.org", &qlenient, "a@x.org, b@y.org", "a@x.org b@y.org"));
+  CHECK(good("a@x.org;b@y.org;", &qlenient, "a@x.org,b@y.org,", "a@x.org b@y.org"));
+  CHECK(good("Joe Bloggs j@x.org", &qlenient, "Joe Bloggs <j@x.org>", "j@x.org"));
+  CHECK(good("\"Joe B.\" j.b@x.org (c), Ann <a@y.org>", &qlenient, "\"Joe B.\" <j.b@x.org> (c), Ann <a@y.org>",
+             "j.b@x.org a@y.org"));
+  CHECK(good("Joe Q. Bloggs j@box", &qlenient, "Joe Q. Bloggs <j@box.dom.example>", "j@box.dom.example"));
+  CHECK(good("team: a; b@x.org; c", &qlenient, "team: a@host.example; b@x.org, c@host.example",
+             "a@host.example b@x.org c@host.example"));
+  CHECK(good("first.last@x.org", &qlenient, "first.last@x.org", "first.last@x.org"));
+  /* dots side by side are the strict reading's business, not a name */
+  CHECK(good("a...-'-@x.org", &qlenient, "a...-'-@x.org", "a...-'-@x.org"));
+  CHECK(bad_q("Joe Bloggs", &qlenient, "words without a dot"));
+  CHECK(bad_q("a@x.org b@y.org", &qlenient, "bad domain"));
+  CHECK(bad_q("Joe j@x.org trailing", &qlenient, "bad domain"));
+  CHECK(bad_q("a@x.org; b@y.org", &qfull, "outside a group"));
+  CHECK(bad_q("Joe Bloggs j@x.org", &qfull, "words without a dot"));
+}
+
 static void errors(void)
 {
   CHECK(bad("<a@b", "unbalanced angle bracket"));
@@ -155,6 +216,8 @@ int main(void)
   lines();
   fields();
   lists();
+  qualify();
+  lenient();
   errors();
   return check_done();
 }

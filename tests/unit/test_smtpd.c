@@ -141,10 +141,13 @@ static void test_helo_safe(void)
 
 /* Feeds the whole input in pieces of step bytes; returns the bytes
  * consumed in all and leaves the stored message in out. */
+static int local_mode;
+
 static size_t feed(struct smtpd_data *d, const char *in, size_t n, size_t step, unsigned long max, str *out)
 {
   size_t pos = 0;
-  smtpd_data_start(d, max);
+  if (local_mode) smtpd_data_start_local(d, max);
+  else smtpd_data_start(d, max);
   str_truncate(out, 0);
   while (pos < n && !d->done) {
     size_t k = n - pos < step ? n - pos : step;
@@ -221,6 +224,46 @@ static void test_data_smuggling(void)
   (void)feed(&d, ".\r.\r\n.\r\n", 8, 1, 0, &out);
   CHECK(d.done && (d.err & SMTPD_DATA_BARE));
   str_free(&in);
+  str_free(&out);
+}
+
+/* Local mode (sendmail -bs): LF ends lines, a bare CR is a space,
+ * Return-Path fields are dropped. */
+static void test_data_local(void)
+{
+  static const char msg[] = "Subject: x\nReturn-Path: <a@b>\n (cont)\n\tmore\nreturn-path:<c>\r\n"
+                            "Return-Pat: keep\nReturn: keep\nRe\nX: y\n\nReturn-Path: in body\n..x\n.\nQUIT\n";
+  struct smtpd_data d;
+  str out = STR_INIT;
+  size_t n = sizeof msg - 1, step;
+
+  local_mode = 1;
+  for (step = 1; step <= n; ++step) {
+    size_t used = feed(&d, msg, n, step, 0, &out);
+    if (!CHECK(used == n - 5 && d.done && d.err == 0)) break;
+    if (!CHECK(d.bytes == out.len)) break; /* a dropped field is not counted */
+    if (!CHECK_BYTES(out.s, out.len, "Subject: x\nReturn-Pat: keep\nReturn: keep\nRe\nX: y\n\nReturn-Path: in body\n.x\n"))
+      break;
+  }
+  /* CR LF and LF mixed, a bare CR */
+  (void)feed(&d, "a\r\nb\nc\rd\r\n.\r\n", 15, 2, 0, &out);
+  CHECK(d.done && d.err == 0);
+  CHECK_BYTES(out.s, out.len, "a\nb\nc d\n");
+  /* a header that is only a Return-Path */
+  (void)feed(&d, "Return-Path: <x@y>\n\nbody\n.\n", 28, 3, 0, &out);
+  CHECK(d.done && d.err == 0);
+  CHECK_BYTES(out.s, out.len, "\nbody\n");
+  /* ".\r\n" still ends it; NUL still refused */
+  (void)feed(&d, "a\n.\r\n", 6, 1, 0, &out);
+  CHECK(d.done && d.err == 0);
+  CHECK_BYTES(out.s, out.len, "a\n");
+  (void)feed(&d, "a\0b\n.\n", 7, 1, 0, &out);
+  CHECK(d.done && (d.err & SMTPD_DATA_NUL));
+  local_mode = 0;
+  /* the network mode keeps Return-Path and refuses the bare LF */
+  (void)feed(&d, "Return-Path: <x@y>\r\n\r\n.\r\n", 25, 4, 0, &out);
+  CHECK(d.done && d.err == 0);
+  CHECK_BYTES(out.s, out.len, "Return-Path: <x@y>\n\n");
   str_free(&out);
 }
 
@@ -342,6 +385,7 @@ int main(void)
   test_helo_safe();
   test_data_basic();
   test_data_smuggling();
+  test_data_local();
   test_data_limits();
   test_text();
   test_rcpt_cdb();
