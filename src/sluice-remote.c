@@ -64,6 +64,8 @@ static void read_control(struct remote_conf *c, str *me, str *helo, str *routes,
   c->timeoutdelivery = tdelivery;
   c->routes = routes;
   c->tcpto_path = "queue/lock/tcpto";
+  c->ipme_path = "control/ipme"; /* read by remote.c when it needs them */
+  c->notipme_path = "control/notipme";
 }
 
 int main(int argc, char **argv)

@@ -11,9 +11,9 @@
  * file in control/, then a WARNING line (also on stderr) for each
  * setting the programs would refuse or that changes what they accept:
  * a missing rcpthosts, a number out of range, a bad bounceformat, a
- * malformed smtproutes or qmqpservers entry, a tcprules source newer
- * than its cdb. Exit 0, or 111 when control/ or a file in it cannot be
- * read. */
+ * malformed smtproutes, ipme, notipme or qmqpservers entry, a tcprules
+ * source newer than its cdb. Exit 0, or 111 when control/ or a file in
+ * it cannot be read. */
 #include <dirent.h>
 #include <errno.h>
 #include <string.h>
@@ -25,6 +25,7 @@
 #include "control.h"
 #include "die.h"
 #include "file.h"
+#include "ipme.h"
 #include "qmtp.h"
 #include "scan.h"
 #include "smtproutes.h"
@@ -85,6 +86,12 @@ static const struct ctl ctls[] = {
   { "Remote delivery: sluice-remote, read at every delivery", HEAD, 0, 0, 0, 0, 0 },
   { "helohost", ONE, "=me", "host name sluice-remote sends in EHLO/HELO", 0, 0, 0 },
   { "smtproutes", LIST, "none: MX records", "domain:relay:port static routes (sluice-smtproutes(5))", 0, 0, 0 },
+  { "ipme", LIST, "none: the interfaces' addresses, 0.0.0.0, ::, 127.0.0.0/8, ::1",
+    "more addresses of this host (ADDR or ADDR/LEN; e.g. a NAT router's): mail whose best MX host is one "
+    "fails 5.4.6 instead of looping (sluice-remote(8))", 0, 0, 0 },
+  { "notipme", LIST, "none",
+    "addresses (ADDR or ADDR/LEN) that are not this host for that check, though it has them; they win over ipme", 0,
+    0, 0 },
   { "timeoutconnect", NUM, "60", "seconds to wait for a connection (sluice-remote, sluice-qmqpc)", 1, 86400,
     REMOTE_BAD },
   { "timeoutremote", NUM, "1200", "seconds to wait for each read or write (sluice-remote, sluice-qmqpc)", 1, 86400,
@@ -221,6 +228,11 @@ static void check_entry(const char *name, const char *e, size_t len, str *w)
     int bad = smtproutes_parse(e, len, &keylen, &r) < 0;
     smtproute_free(&r);
     if (bad) warning(w, "control/smtproutes: malformed line: ", e, "; every remote delivery fails temporarily");
+  } else if (!strcmp(name, "ipme") || !strcmp(name, "notipme")) {
+    struct ipme_range r;
+    if (ipme_range_scan(e, len, &r) < 0)
+      warning(w, !strcmp(name, "ipme") ? "control/ipme: not an address: " : "control/notipme: not an address: ", e,
+              "; remote deliveries by MX fail temporarily");
   } else if (!strcmp(name, "qmqpservers")) {
     struct qmqp_server sv;
     if (qmqp_server_parse(e, len, &sv) < 0)

@@ -8,10 +8,12 @@
 #include <unistd.h>
 
 #include "byte.h"
+#include "control.h"
 #include "deadline.h"
 #include "dns.h"
 #include "fd.h"
 #include "ip.h"
+#include "ipme.h"
 #include "remote.h"
 #include "smtproutes.h"
 #include "tcpto.h"
@@ -86,7 +88,10 @@ struct attempt {
   size_t addrs;   /* addresses looked at */
   size_t lookups; /* address queries made (two per host name) */
   int done;       /* every recipient has a status, or time is up */
+  int dnstrouble; /* a host name could not be looked up (temporary) */
   long long deadline; /* of the whole delivery; 0: none */
+  struct ipme me; /* this host's addresses, once me_state is 1 */
+  int me_state;   /* 0 not loaded yet, 1 loaded, -1 could not be */
 };
 
 static int pending(const struct attempt *a)
@@ -207,35 +212,137 @@ static void try_addr(struct attempt *a, const char *name, size_t nlen, int famil
   str_free(&host);
 }
 
-/* The addresses of one host name, each tried. -1 when the name does not
- * exist, 0 otherwise (DNS trouble is noted in why). Nothing is asked
- * once REMOTE_LOOKUPS_MAX queries were made. */
-static int try_name(struct attempt *a, struct dns_conf *dc, const char *name, size_t nlen, unsigned long port)
+/* The addresses of one host name into *ips (empty on trouble). -1
+ * when the name does not exist, 0 otherwise (DNS trouble is noted in
+ * why). Nothing is asked once REMOTE_LOOKUPS_MAX queries were made. */
+static int lookup(struct attempt *a, struct dns_conf *dc, const char *name, size_t nlen, struct dns_iplist *ips)
 {
-  struct dns_iplist ips = { 0, 0 };
   if (a->lookups + 2 > REMOTE_LOOKUPS_MAX) {
     if (a->why.len == 0) str_copys(&a->why, "4.4.3 too many host names to look up (see sluice-remote(8))");
     a->allperm = 0;
+    a->dnstrouble = 1;
     return 0;
   }
   a->lookups += 2; /* dns_ip asks for AAAA and A */
-  if (dns_ip(dc, name, nlen, 1, &ips) < 0) {
+  if (dns_ip(dc, name, nlen, 1, ips) < 0) {
     int e = errno;
-    dns_iplist_free(&ips);
+    dns_iplist_free(ips);
     if (e == ENOENT) return -1;
     str_copys(&a->why, "4.4.3 temporary DNS failure looking up ");
     str_catb(&a->why, name, nlen);
     a->allperm = 0;
-    return 0;
+    a->dnstrouble = 1;
   }
-  for (size_t i = 0; i < ips.n && !a->done; ++i)
-    try_addr(a, name, nlen, ips.ip[i].family == AF_INET6 ? 6 : 4, ips.ip[i].ip, port);
-  if (ips.n == 0 && a->why.len == 0) {
+  return 0;
+}
+
+/* Tries each address of one host name. */
+static void try_list(struct attempt *a, const char *name, size_t nlen, const struct dns_iplist *ips,
+                     unsigned long port)
+{
+  for (size_t i = 0; i < ips->n && !a->done; ++i)
+    try_addr(a, name, nlen, ips->ip[i].family == AF_INET6 ? 6 : 4, ips->ip[i].ip, port);
+  if (ips->n == 0 && a->why.len == 0) {
     str_copys(&a->why, "4.4.3 no address for ");
     str_catb(&a->why, name, nlen);
   }
+}
+
+/* The addresses of one host name, each tried: lookup, then try_list. */
+static int try_name(struct attempt *a, struct dns_conf *dc, const char *name, size_t nlen, unsigned long port)
+{
+  struct dns_iplist ips = { 0, 0 };
+  int r = lookup(a, dc, name, nlen, &ips);
+  if (r == 0) try_list(a, name, nlen, &ips, port);
   dns_iplist_free(&ips);
+  return r;
+}
+
+/* Loads this host's addresses on first use. 0, or -1 when they could
+ * not be found out: every pending recipient then has Z (a loop check
+ * that cannot be made must not let mail loop). */
+static int me_load(struct attempt *a)
+{
+  const char *path[2] = { a->c->ipme_path, a->c->notipme_path };
+  str list = STR_INIT, t = STR_INIT;
+  const char *bad = 0;
+  int i;
+
+  if (a->me_state) return a->me_state > 0 ? 0 : -1;
+  a->me_state = -1;
+  if (ipme_add_host(&a->me) < 0) {
+    int e = errno;
+    str_copys(&t, e == ENOMEM ? "4.3.0 out of memory" : "4.3.0 unable to list this host's addresses (getifaddrs): ");
+    if (e != ENOMEM) str_cats(&t, strerror(e));
+    goto fail;
+  }
+  for (i = 0; i < 2; ++i) {
+    if (!path[i]) continue;
+    if (control_readlist(path[i], &list) < 0) {
+      str_copys(&t, "4.3.5 unable to read ");
+      str_cats(&t, path[i]);
+      goto fail;
+    }
+    if (ipme_add_list(&a->me, &list, i, &bad) < 0) {
+      if (errno != EINVAL) { str_copys(&t, "4.3.0 out of memory"); goto fail; }
+      str_copys(&t, "4.3.5 ");
+      str_cats(&t, path[i]);
+      str_cats(&t, " has a malformed line: ");
+      str_catb(&t, bad, strlen(bad) > 100 ? 100 : strlen(bad));
+      goto fail;
+    }
+  }
+  str_free(&list);
+  a->me_state = 1;
   return 0;
+fail:
+  set_pending(a, 'Z', t.s, t.len);
+  a->done = 1;
+  str_free(&t);
+  str_free(&list);
+  return -1;
+}
+
+/* 1 when an address of ips is this host's (*which its index), 0 when
+ * none is, -1 when me_load failed. */
+static int mine(struct attempt *a, const struct dns_iplist *ips, size_t *which)
+{
+  if (ips->n == 0) return 0;
+  if (me_load(a) < 0) return -1;
+  for (size_t i = 0; i < ips->n; ++i)
+    if (ipme_is(&a->me, ips->ip[i].family == AF_INET6 ? 6 : 4, ips->ip[i].ip)) {
+      *which = i;
+      return 1;
+    }
+  return 0;
+}
+
+/* The best mail host of domain, name [ip] (or the address literal
+ * [ip] when nlen is 0), is this host: every pending recipient fails
+ * with 5.4.6, since delivering would only hand the mail back to this
+ * host's own SMTP server, again and again until the hop count ran out. */
+static void loop_found(struct attempt *a, const char *domain, size_t dlen, const char *name, size_t nlen,
+                       int family, const unsigned char *ip)
+{
+  str host = STR_INIT, t = STR_INIT;
+  describe(&host, name, nlen, family, ip);
+  str_copys(&t, "5.4.6 mail for ");
+  str_catb(&t, domain, dlen);
+  str_cats(&t, " would loop back to this host: ");
+  if (nlen) {
+    str_cats(&t, "its best mail host ");
+    str_cat(&t, &host);
+    str_cats(&t, " is this host, but ");
+  } else {
+    str_cat(&t, &host);
+    str_cats(&t, " is an address of this host, but ");
+  }
+  str_catb(&t, domain, dlen);
+  str_cats(&t, " is not in control/locals or control/virtualdomains (see sluice-remote(8))");
+  set_pending(a, 'D', t.s, t.len);
+  a->done = 1;
+  str_free(&t);
+  str_free(&host);
 }
 
 /* A domain that is an address literal: "[192.0.2.1]" or "[IPv6:...]". */
@@ -247,6 +354,44 @@ static int literal(const char *d, size_t n, int *family, unsigned char ip[16])
   if (ip4_scan(d, n, ip) == n) { *family = 4; return 1; }
   if (n > 5 && case_equalb(d, 5, "IPv6:", 5) && ip6_scan(d + 5, n - 5, ip) == n - 5) { *family = 6; return 1; }
   return -1;
+}
+
+/* The MX hosts of one preference, mx[i..j), each looked up before any
+ * is tried, so that this host among them is noticed first. Returns 1
+ * when this host is one of them (or its addresses could not be found
+ * out): no worse preference may be tried. */
+static int try_pref(struct attempt *a, struct dns_conf *dc, const char *domain, size_t dlen,
+                    const struct dns_mxlist *mx, size_t i, size_t j, unsigned long port)
+{
+  struct dns_iplist ips[REMOTE_MX_MAX];
+  int gone[REMOTE_MX_MAX];
+  size_t k, which = 0;
+  int me = 0, trouble = a->dnstrouble; /* before this preference */
+
+  for (k = i; k < j; ++k) {
+    ips[k - i].ip = 0;
+    ips[k - i].n = 0;
+    gone[k - i] = lookup(a, dc, mx->mx[k].host.s, mx->mx[k].host.len, &ips[k - i]) < 0;
+  }
+  for (k = i; k < j && me == 0; ++k) me = mine(a, &ips[k - i], &which);
+  if (me > 0 && a->addrs == 0 && !trouble) {
+    /* no better host had an address, and no DNS trouble hid one */
+    const struct dns_iplist *l = &ips[k - 1 - i];
+    loop_found(a, domain, dlen, mx->mx[k - 1].host.s, mx->mx[k - 1].host.len,
+               l->ip[which].family == AF_INET6 ? 6 : 4, l->ip[which].ip);
+  }
+  for (k = i; k < j && me == 0 && !a->done && a->addrs < REMOTE_ADDRS_MAX; ++k) {
+    if (gone[k - i]) {
+      str_copys(&a->why, "4.4.3 MX host ");
+      str_cat(&a->why, &mx->mx[k].host);
+      str_cats(&a->why, " does not exist");
+      a->allperm = 0;
+    } else {
+      try_list(a, mx->mx[k].host.s, mx->mx[k].host.len, &ips[k - i], port);
+    }
+  }
+  for (k = i; k < j; ++k) dns_iplist_free(&ips[k - i]);
+  return me != 0;
 }
 
 static void by_mx(struct attempt *a, const char *domain, size_t dlen, unsigned long port)
@@ -265,20 +410,26 @@ static void by_mx(struct attempt *a, const char *domain, size_t dlen, unsigned l
     set_pending_domain(a, 'D', "5.1.10 ", domain, dlen, " does not accept mail (null MX)");
   } else if (mx.n == 0) {
     /* RFC 5321 5.1: no MX, the domain itself is the host */
-    if (try_name(a, &dc, domain, dlen, port) < 0)
+    struct dns_iplist ips = { 0, 0 };
+    size_t which = 0;
+    int r = lookup(a, &dc, domain, dlen, &ips), me = r == 0 ? mine(a, &ips, &which) : 0;
+    if (me > 0)
+      loop_found(a, domain, dlen, domain, dlen, ips.ip[which].family == AF_INET6 ? 6 : 4, ips.ip[which].ip);
+    else if (me == 0 && r == 0)
+      try_list(a, domain, dlen, &ips, port);
+    dns_iplist_free(&ips);
+    if (r < 0)
       set_pending_domain(a, 'D', "5.1.2 domain ", domain, dlen, " does not exist");
     else if (a->tried == 0 && a->skipped == 0 && a->why.len > 0 && byte_startswith(a->why.s, a->why.len, "4.4.3 no address", 0))
       set_pending_domain(a, 'D', "5.4.4 domain ", domain, dlen, " has no MX record and no address");
   } else {
-    /* the most preferred REMOTE_MX_MAX hosts, and none once no address
-     * may be tried any more */
-    for (size_t i = 0; i < mx.n && i < REMOTE_MX_MAX && !a->done && a->addrs < REMOTE_ADDRS_MAX; ++i) {
-      if (try_name(a, &dc, mx.mx[i].host.s, mx.mx[i].host.len, port) < 0) {
-        str_copys(&a->why, "4.4.3 MX host ");
-        str_cat(&a->why, &mx.mx[i].host);
-        str_cats(&a->why, " does not exist");
-        a->allperm = 0;
-      }
+    /* the most preferred REMOTE_MX_MAX hosts, a preference at a time,
+     * and none once no address may be tried any more */
+    size_t lim = mx.n < REMOTE_MX_MAX ? mx.n : REMOTE_MX_MAX, i = 0, j;
+    while (i < lim && !a->done && a->addrs < REMOTE_ADDRS_MAX) {
+      for (j = i + 1; j < lim && mx.mx[j].pref == mx.mx[i].pref; ++j) {}
+      if (try_pref(a, &dc, domain, dlen, &mx, i, j, port)) break;
+      i = j;
     }
   }
   dns_mxlist_free(&mx);
@@ -324,9 +475,20 @@ void remote_deliver(const struct remote_conf *c, const char *domain, size_t dlen
     break;
   default:
     lit = literal(domain, dlen, &family, ip);
-    if (lit > 0) try_addr(&a, 0, 0, family, ip, 25);
-    else if (lit < 0) set_pending_s(&a, 'D', "5.1.2 malformed address literal");
-    else by_mx(&a, domain, dlen, 25);
+    if (lit > 0) {
+      struct dns_ip one = { family == 6 ? AF_INET6 : AF_INET, { 0 } };
+      struct dns_iplist l = { &one, 1 };
+      size_t which;
+      int me;
+      memcpy(one.ip, ip, family == 6 ? 16 : 4);
+      me = mine(&a, &l, &which);
+      if (me > 0) loop_found(&a, domain, dlen, 0, 0, family, ip);
+      else if (me == 0) try_addr(&a, 0, 0, family, ip, 25);
+    } else if (lit < 0) {
+      set_pending_s(&a, 'D', "5.1.2 malformed address literal");
+    } else {
+      by_mx(&a, domain, dlen, 25);
+    }
   }
 
   if (pending(&a)) {
@@ -342,4 +504,5 @@ void remote_deliver(const struct remote_conf *c, const char *domain, size_t dlen
 out:
   smtproute_free(&route);
   str_free(&a.why);
+  ipme_free(&a.me);
 }

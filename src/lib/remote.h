@@ -13,6 +13,20 @@
  * and every recipient still pending gets Z, so a server that trickles
  * its replies holds a delivery slot for no longer than that.
  *
+ * Mail for this host: when the hosts come from DNS (the MX records,
+ * or the domain's own addresses when it has none; also for an address
+ * literal), remote_deliver never connects to one of this host's
+ * addresses (ipme.h: the interfaces, loopback, and the files named by
+ * ipme_path and notipme_path, read on first need). MX hosts are taken
+ * a preference at a time, every host of one preference looked up
+ * before any is tried: when an address of this host turns up at a
+ * preference and no better host had an address, the mail would only
+ * come back here, and every pending recipient fails permanently with
+ * 5.4.6; when better hosts had addresses this host is a backup mail
+ * host, so neither its own preference nor any worse one is tried (the
+ * pending recipients get what the better hosts said). A relay named in
+ * smtproutes is the administrator's choice and is not checked.
+ *
  * The caller owns the configuration strings and the recipients. */
 #ifndef SLUICE_REMOTE_H
 #define SLUICE_REMOTE_H
@@ -31,6 +45,8 @@ struct remote_conf {
   unsigned long timeoutdelivery; /* seconds, the whole call; 0: none */
   const str *routes;            /* control/smtproutes, as control_readlist made it */
   const char *tcpto_path;       /* the tcpto table, or NULL for none */
+  const char *ipme_path;        /* control/ipme (more of this host's addresses), or NULL */
+  const char *notipme_path;     /* control/notipme (addresses that are not), or NULL */
 };
 
 /* Defaults of control/timeoutremotereply and timeoutremotedelivery:

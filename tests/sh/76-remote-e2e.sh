@@ -55,6 +55,9 @@ echo "$DOM" > "$H/control/me"
 echo "$DOM" > "$H/control/locals"
 echo 5 > "$H/control/timeoutconnect"
 echo 60 > "$H/control/timeoutremote"
+# the MX host of case 4 stands for another host, on 127.0.0.1: not this
+# host for the loop check of sluice-remote (79-loop.sh)
+echo 127.0.0.1 > "$H/control/notipme"
 
 mkuser "$SU"
 SHOME=$(home_of "$SU")

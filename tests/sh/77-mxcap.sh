@@ -20,6 +20,9 @@ HOME_R=$T/home
 mkdir -p "$HOME_R/control" "$HOME_R/queue/lock"
 echo client.example > "$HOME_R/control/me"
 echo 5 > "$HOME_R/control/timeoutconnect"
+# the MX hosts stand for other hosts, on 127.0.0.1: not this host for
+# the loop check of sluice-remote (79-loop.sh)
+echo 127.0.0.1 > "$HOME_R/control/notipme"
 : > "$T/pids"
 cleanup() {
   for p in $(cat "$T/pids" 2> /dev/null); do kill "$p" 2> /dev/null; done
