@@ -12,7 +12,8 @@ up to the final ".\r\n" left out).
                          data eom); "ehlo=502" makes a server without EHLO
   --rcpt PATTERN=CODE    reply CODE to RCPT when the local part matches the
                          shell pattern (first match wins; default 250)
-  --pipelining / --size N / --8bitmime   EHLO keywords offered
+  --pipelining / --size N / --8bitmime / --smtputf8   EHLO keywords
+                         offered
   --sleep STAGE=SECONDS  sleep before replying at STAGE
   --garbage STAGE        reply a line without a code at STAGE
   --longline STAGE       precede the reply at STAGE by a 100000-byte line
@@ -119,6 +120,8 @@ class Conn:
                         kw.append("SIZE %d" % o.size)
                     if o.eightbitmime:
                         kw.append("8BITMIME")
+                    if o.smtputf8:
+                        kw.append("SMTPUTF8")
                     if "ehlo" in o.sleep:
                         time.sleep(o.sleep["ehlo"])
                     if "ehlo" in o.disconnect:
@@ -204,6 +207,7 @@ def main():
     p.add_argument("--pipelining", action="store_true")
     p.add_argument("--size", type=int)
     p.add_argument("--8bitmime", dest="eightbitmime", action="store_true")
+    p.add_argument("--smtputf8", action="store_true")
     p.add_argument("--sleep", action="append", default=[])
     p.add_argument("--garbage", action="append", default=[])
     p.add_argument("--longline", action="append", default=[])
