@@ -19,7 +19,8 @@ why" (SINK "-" for the checks of SENT alone):
   input         SENT holds FEATURES
   delivered     exactly one transaction for r-TAG at the sink
   crlf          every line ends CR LF; no bare CR or LF; ends in CR LF
-  line-length   no line over 998 bytes before its CR LF
+  line-length   no line over 998 bytes before its CR LF (a dot added by
+                dot-stuffing not counted: RFC 5321 4.5.3.1.6)
   dot-stuffing  every line starting with a dot carries the added dot,
                 and as many as SENT's body has lines starting with a dot
   header        the header (field name, colon; or a folded line), then
@@ -30,7 +31,7 @@ why" (SINK "-" for the checks of SENT alone):
                 line ends; a line over 998 bytes may arrive broken as
                 Postfix's smtp_line_length_limit does: its first 998
                 bytes, then CR LF SPACE and the rest, in pieces of at
-                most 998 bytes each
+                most 998 bytes each, the space included
   mail-from     the MAIL FROM parameters: SIZE only if offered, near the
                 data's size; BODY=8BITMIME exactly when 8BITMIME was
                 offered and the message has 8-bit bytes (BODY=7BIT only
@@ -109,8 +110,10 @@ def wire_lines(w):
 
 
 def check_length(w):
+    """RFC 5321 4.5.3.1.6: 998 bytes and CR LF, the dot doubled for
+    transparency not counted."""
     for n, l in enumerate(wire_lines(w)):
-        if len(l) > LIMIT:
+        if len(l) - l.startswith(b".") > LIMIT:
             return "line %d is %d bytes: %r..." % (n + 1, len(l), l[:40])
     return "ok"
 
@@ -174,7 +177,8 @@ def check_body(w, sent):
     parts = split_wire(w)
     if parts is None:
         return "no empty line between header and body"
-    got = [l[1:] if l.startswith(b".") else l for l in parts[1]]
+    raw = parts[1]
+    got = [l[1:] if l.startswith(b".") else l for l in raw]
     want = body_lines(sent)
     if want is None:
         return "no body in what was sent"
@@ -186,12 +190,13 @@ def check_body(w, sent):
         i += 1
         if g == l:
             continue
+        # too long: its first 998 bytes, then pieces starting with a space
         if len(l) > LIMIT and g == l[:LIMIT]:
             rest = l[LIMIT:]
             while rest:
                 if i >= len(got):
                     return "line %d: broken at %d, its rest missing" % (n + 1, LIMIT)
-                c = got[i]
+                c = raw[i]
                 i += 1
                 if not c.startswith(b" ") or len(c) < 2 or len(c) > LIMIT or not rest.startswith(c[1:]):
                     return "line %d: a piece of the broken line is %r..." % (n + 1, c[:40])

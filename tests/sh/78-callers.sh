@@ -22,7 +22,8 @@
 #
 # Every message has a body line starting with a dot and one that is a
 # single dot (where the caller leaves them so); some have an 8-bit UTF-8
-# line, some a line of 5,000 bytes (see the table in the prep step).
+# line, some lines of 5,000 bytes and of 998 (each also starting with a
+# dot) (see the table in the prep step).
 # tests/wirecheck.py then checks, per caller and per sink, each a check
 # of its own: one transaction; CR LF line ends, no bare CR or LF; no
 # line over 998 bytes (a long line broken by CR LF SPACE, as Postfix's
@@ -109,7 +110,10 @@ def body(tag, feat):
     if "utf8" in feat:
         l.append(UTF8)
     if "long" in feat:
-        l += [LONG, b".after the long line"]
+        # 5,000 bytes; 998 (not broken, nor when starting with a dot:
+        # the stuffed dot does not count, RFC 5321 4.5.3.1.6); 5,000
+        # starting with a dot
+        l += [LONG, b".after the long line", b"x" * 998, b"." + b"y" * 997, b"." + LONG[1:], b"after"]
     return l + [b"last line"]
 
 def head(tag, feat):
