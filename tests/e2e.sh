@@ -18,6 +18,9 @@
 #                           up to TENTHS/10 s for it to end; then SIGKILL
 #                           to its children and to it
 #   wait_for SECONDS CMD... until CMD succeeds, polling every 0.2 s
+#   free_ports BASE COUNT   sets P to the first of COUNT consecutive TCP
+#                           ports no socket listens on, somewhere in
+#                           BASE..BASE+8999 (chosen from $$, 20 tries)
 #   queue_empty             sluice-qstat counts no message in the queue
 #   bulk_wait CMD           after a bulk of injections (failures counted
 #                           in $fails, what is wanted one a line in
@@ -70,6 +73,16 @@ wait_for() {
     k=$((k + 1))
   done
   return 1
+}
+free_ports() {
+  fp_tries=0
+  while :; do
+    P=$(($1 + ($$ * 7 + fp_tries * 13) % 9000))
+    fp_busy=$(ss -Hltn 2>/dev/null | awk '{print $4}' | sed 's/.*://' | awk -v p=$P -v n="$2" '$1 >= p && $1 < p + n' | head -n 1)
+    [ -z "$fp_busy" ] && return 0
+    fp_tries=$((fp_tries + 1))
+    [ $fp_tries -lt 20 ] || { bad "no free ports"; done_testing; }
+  done
 }
 queue_empty() { "$H/bin/sluice-qstat" 2> /dev/null | grep -q '^messages in queue: 0$'; }
 bulk_wait() {

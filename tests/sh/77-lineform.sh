@@ -32,14 +32,7 @@ DOM=lf77.test
 FAR=far77.test
 SU=lform77
 DUID=$(id -u sluiced) && DGID=$(id -g sluiced) || { bad "daemon user sluiced"; done_testing; }
-tries=0
-while :; do
-  P=$((40100 + ($$ * 7 + tries * 13) % 9000))
-  busy=$(ss -Hltn 2>/dev/null | awk '{print $4}' | sed 's/.*://' | awk -v p=$P '$1 >= p && $1 <= p + 4' | head -n 1)
-  [ -z "$busy" ] && break
-  tries=$((tries + 1))
-  [ $tries -lt 20 ] || { bad "no free ports"; done_testing; }
-done
+free_ports 40100 5
 SINK=$P QMTP=$((P + 1)) QMQP=$((P + 2)) SMTP=$((P + 3))
 : > "$T/pids"
 
