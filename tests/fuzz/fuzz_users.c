@@ -39,6 +39,25 @@ static int same(const str *a, const str *b)
   return a->len == b->len && (a->len == 0 || memcmp(a->s, b->s, a->len) == 0);
 }
 
+/* 1 when s[0..n), the assign text, has a line before its "." whose
+ * local part is local[0..len) without regard to case: an exact ('=')
+ * one is found before any wildcard, and a wildcard ('+') one is the
+ * longest prefix, leaving an empty extension. */
+static int has_exact(const char *s, size_t n, const char *local, size_t len)
+{
+  size_t pos = 0;
+  while (pos < n) {
+    size_t nl = byte_chr(s + pos, n - pos, '\n'), colon;
+    const char *l = s + pos;
+    pos += nl + 1;
+    if (nl == 1 && l[0] == '.') break;
+    if (nl < 2 || (l[0] != '=' && l[0] != '+')) continue;
+    colon = byte_chr(l + 1, nl - 1, ':');
+    if (colon == len && case_equalb(l + 1, colon, local, len)) return 1;
+  }
+  return 0;
+}
+
 static void check_found(const struct users_entry *e)
 {
   fuzz_check(e->uid != 0 && e->uid <= USERS_ID_MAX && e->gid <= USERS_ID_MAX);
@@ -92,7 +111,8 @@ static void check_assign(const char *s, size_t n)
       fuzz_check(str_copyb(&local, l + 1, colon) == 0 && str_catc(&local, 'x') == 0);
       fuzz_check(users_lookup(path, local.s, local.len, &e) == 1);
       check_found(&e);
-      fuzz_check(e.ext.len > 0);
+      /* the wildcard's extension, unless a line for the whole probe takes it */
+      fuzz_check(e.ext.len > 0 || has_exact(s, n, local.s, local.len));
       str_free(&local);
     }
     users_entry_free(&e);
