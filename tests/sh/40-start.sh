@@ -49,7 +49,7 @@ cat > "$H/bin/sluice-send" <<'EOF'
 id -u > "$STAND_W/send.uid.tmp" && mv "$STAND_W/send.uid.tmp" "$STAND_W/send.uid"
 echo "stand-in sluice-send $$ running" >&2
 printf '3:abc,' >&3
-printf '%s' '31:1:0,2:42,0:,15:joe@example.org,,' >&5
+printf '%s' '34:1:0,2:42,0:,0:,15:joe@example.org,,' >&5
 head -c 35 <&6 > "$STAND_W/send.result"
 exec sleep 1000
 EOF
