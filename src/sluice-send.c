@@ -1453,6 +1453,12 @@ static void sweep_orphans(void)
         log_start("removing finished msg ");
         log_msgid(id, (unsigned long)st.st_mtim.tv_sec, (unsigned long)st.st_mtim.tv_nsec);
         log_end();
+        /* its "end msg" line may have died with the sluice-send that
+         * finished it (a kill -9 before the log was written): said now,
+         * perhaps a second time */
+        log_start("end msg ");
+        log_msgid(id, (unsigned long)st.st_mtim.tv_sec, (unsigned long)st.st_mtim.tv_nsec);
+        log_end();
         clean_request('m', id);
         continue;
       }

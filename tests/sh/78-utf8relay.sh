@@ -65,6 +65,9 @@ echo "$DOM" > "$H/control/locals"
 echo "$DOM" > "$H/control/rcpthosts"
 printf 'u78.test:127.0.0.1:%s\na78.test:127.0.0.1:%s\nmx78.test::%s\n' "$SINKU" "$SINKA" "$MXP" \
   > "$H/control/smtproutes"
+# the test MX hosts live on this machine's loopback: not "this host" for
+# the loop check (sluice-remote(8), "Mail for this host")
+printf '127.0.0.1\n::1\n' > "$H/control/notipme"
 echo 5 > "$H/control/timeoutconnect"
 echo 30 > "$H/control/timeoutremote"
 mkuser "$SU"
