@@ -1108,6 +1108,15 @@ static void load_message(unsigned long id, const struct qfile_info *in, int todo
     m->snsec = (unsigned long)st.st_mtim.tv_nsec;
   }
   m->todo_done = (unsigned char)todo_done;
+  if (!todo_done) {
+    /* preprocessed by a sluice-send that ended before its todo entry
+     * was gone: its "new msg" line may have died with it (a kill -9
+     * between the info file and the log write). Said now, perhaps a
+     * second time, so that every message's log has its start. */
+    log_start("new msg ");
+    log_msgid(id, m->ssec, m->snsec);
+    log_end();
+  }
   if (str_copy(&m->sender, &in->sender) < 0) die_nomem();
   m->options = in->options;
   for (c = 0; c < 2; ++c) {
