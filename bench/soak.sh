@@ -30,11 +30,10 @@
 # sluice-rspawn, sluice-clean and tcpserver (any one of this
 # instance's, including sets orphaned by a kill -9 of sluice-start),
 # then, a second later, svc -t of every service and log service.
-# SOAK_KILL (default all six) names the processes kill -9 draws from: a
-# kill -9 of a spawner (sluice-lspawn, sluice-rspawn) loses the results
-# of the deliveries it had in flight, which are then made again (see
-# sluice-spawn(5)); SOAK_KILL="sluice-start sluice-send sluice-clean
-# tcpserver" shows the rest without them.
+# SOAK_KILL (default all six) names the processes kill -9 draws from
+# (the deliveries of a killed spawner finish under their monitors, which
+# journal the results: sluice-spawn(5)); SOAK_KILL="sluice-send" aims
+# every kill at one process.
 #
 # Then the drain: no more chaos, svc -a every 10 seconds until sluice-qstat
 # counts no message, at most SOAK_DRAIN_LIMIT seconds (default 1800), or

@@ -261,7 +261,7 @@ static int start(void *ctx, struct spawn_request *req, pid_t *pid, int *fd, str 
   argv[8] = ls->defaultdelivery.s;
   argv[9] = ls->timeout;
   argv[10] = 0;
-  *pid = spawner_start(ls->local_path.s, argv, msg, drop_prepare, &d, fd);
+  *pid = spawner_start_delivery(ls->local_path.s, argv, 0, msg, drop_prepare, &d, fd);
   r = *pid < 0 ? -1 : 1;
   if (r == 1) {
     ls->slot_busy[req->slot] = 1;
@@ -276,12 +276,20 @@ done:
   return r;
 }
 
+/* in the delivery's monitor (spawner_start_delivery) */
 static int finish(void *ctx, const struct spawn_request *req, const char *out, size_t len,
                   int status, str *work)
 {
+  (void)ctx;
+  (void)req;
+  return spawner_local_result(work, out, len, status);
+}
+
+/* in sluice-lspawn, when the delivery has ended */
+static void release(void *ctx, const struct spawn_request *req)
+{
   struct lspawn *ls = ctx;
   if (req->slot < SPAWN_SLOTS_MAX) ls->slot_busy[req->slot] = 0;
-  return spawner_local_result(work, out, len, status);
 }
 
 /* The uids that must not receive deliveries, and the queue's group. A
@@ -362,6 +370,7 @@ int main(void)
   setup(&ls);
   ops.start = start;
   ops.finish = finish;
+  ops.release = release;
   ops.log = log_line;
   ops.journal = JOURNAL_LOCAL_HOME;
   ops.ctx = &ls;

@@ -76,7 +76,7 @@ static int start(void *ctx, struct spawn_request *req, pid_t *pid, int *fd, str 
   argv[2] = req->sender.s;
   while (spawn_next(&req->rcpts, &pos, &e, &len)) argv[i++] = (char *)e;
   argv[i] = 0;
-  *pid = spawner_start_env(rs->remote_path.s, argv,
+  *pid = spawner_start_delivery(rs->remote_path.s, argv,
                            env_vector(req->options & QFILE_OPT_SMTPUTF8 ? &rs->utf8 : &rs->plain), msg, 0, 0, fd);
   err = errno;
   close(msg);
@@ -109,6 +109,7 @@ int main(void)
     die_nomem();
   ops.start = start;
   ops.finish = finish;
+  ops.release = 0;
   ops.log = log_line;
   ops.journal = JOURNAL_REMOTE_HOME;
   ops.ctx = &rs;

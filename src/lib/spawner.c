@@ -10,6 +10,7 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -42,6 +43,7 @@ struct loop {
   const struct spawner_ops *ops;
   struct slot *slots;   /* SPAWN_SLOTS_MAX of them */
   size_t nbusy;
+  int in_fd;
   int out_fd;
   int in_open;
   int out_dead;         /* out_fd failed after end of input */
@@ -51,6 +53,12 @@ struct loop {
   int journal_fd;       /* -1 until the first delivery */
   str journal;          /* records of one result */
 };
+
+/* The loop and request whose ops->start runs now: spawner_start_delivery
+ * starts the delivery under a monitor for them (see there). */
+static struct loop *cur_loop;
+static const struct spawn_request *cur_req;
+static int cur_in_monitor; /* this process is a monitor */
 
 static long long now_ms(void)
 {
@@ -194,7 +202,11 @@ static void handle_request(struct loop *l, int *fatal)
     spawn_request_free(&req);
     return;
   }
+  cur_loop = l;
+  cur_req = &req;
   r = l->ops->start(l->ops->ctx, &req, &pid, &fd, &l->work);
+  cur_loop = 0;
+  cur_req = 0;
   if (r == 1) {
     fd_nonblock(fd, 1);
     s->busy = 1;
@@ -272,8 +284,9 @@ static int read_child(struct slot *s)
     s->fd = -1;
     return 0;
   }
-  if (s->out.len < SPAWNER_OUTPUT_MAX) {
-    size_t room = SPAWNER_OUTPUT_MAX - s->out.len;
+  /* a monitor's result body: at most a frame */
+  if (s->out.len < SPAWN_FRAME_MAX) {
+    size_t room = SPAWN_FRAME_MAX - s->out.len;
     if (str_catb(&s->out, in, (size_t)r < room ? (size_t)r : room) < 0) return -1;
   }
   return 0;
@@ -311,10 +324,18 @@ static int answer_done(struct loop *l)
       logn(l, "slot ", i, ": result pipe still open after the process ended; closed", 0);
     }
     l->work.len = 0;
-    if (spawn_result_begin(&l->work, s->req.slot) < 0 ||
-        l->ops->finish(l->ops->ctx, &s->req, s->out.s, s->out.len, s->status, &l->work) < 0)
-      return -1;
-    if (journal_write(l, &s->req) < 0) logn(l, "unable to write the delivery journal for slot ", i, "", errno);
+    if (l->ops->release) l->ops->release(l->ops->ctx, &s->req);
+    if (WIFEXITED(s->status) && WEXITSTATUS(s->status) == 0 && s->out.len) {
+      /* the monitor's result, journaled by the monitor */
+      if (str_copy(&l->work, &s->out) < 0) return -1;
+    } else {
+      /* the monitor died before it had the result: unknown whether the
+       * delivery was made, so it is tried again (sluice-spawn(5)) */
+      logn(l, "slot ", i, ": the delivery's monitor ended without a result", 0);
+      if (spawn_result_begin(&l->work, s->req.slot) < 0 ||
+          spawner_answer_all(&l->work, &s->req, 'Z', "4.3.0 the delivery's monitor ended without a result", 51) < 0)
+        return -1;
+    }
     if (send_result(l, s->req.slot) < 0) return -1;
     slot_clear(l, s);
   }
@@ -385,6 +406,7 @@ int spawner_run(const struct spawner_ops *ops, int in_fd, int out_fd)
 
   memset(&l, 0, sizeof l);
   l.ops = ops;
+  l.in_fd = in_fd;
   l.out_fd = out_fd;
   l.in_open = 1;
   l.journal_fd = -1;
@@ -466,6 +488,124 @@ pid_t spawner_start_env(const char *path, char *const *argv, char *const *envp, 
   }
   *fd = p[0];
   return pid;
+}
+
+/* The monitor (sluice-spawn(5), "Monitors"): runs in a process of its
+ * own, forked from the spawner, while the delivery child runs. It
+ * collects the child's output (at most SPAWNER_OUTPUT_MAX bytes; after
+ * the child has ended, its pipe gets SPAWNER_LINGER_MS to close), reaps
+ * it, makes the result with ops->finish, appends it to the journal and
+ * only then writes it to the spawner on mfd. A kill -9 of the spawner
+ * leaves the monitors running: each result still reaches the journal,
+ * whose shared lock the monitors hold (the same open file) until they
+ * end, so the next sluice-send reads it only after the last one. */
+static void monitor_run(struct loop *l, const struct spawn_request *req, pid_t child, int cfd, int mfd)
+{
+  str out = STR_INIT;
+  int st = 0, reaped = 0, open_ = 1, timeout;
+  long long reaped_ms = 0;
+  char b[8192];
+
+  while (open_ || !reaped) {
+    if (!reaped) {
+      pid_t p = waitpid(child, &st, WNOHANG);
+      if (p == child) { reaped = 1; reaped_ms = now_ms(); }
+      else if (p < 0 && errno != EINTR) { st = SIGKILL; reaped = 1; reaped_ms = now_ms(); }
+    }
+    if (!open_) {
+      /* no wait status: taken as killed, a deferral */
+      if (!reaped && wait_pid(child, &st) < 0) st = SIGKILL;
+      break;
+    }
+    if (reaped) {
+      long long left = reaped_ms + SPAWNER_LINGER_MS - now_ms();
+      if (left <= 0) break;
+      timeout = (int)left;
+    } else {
+      timeout = 1000; /* the child may end with a descendant holding its pipe */
+    }
+    {
+      struct pollfd pfd;
+      pfd.fd = cfd;
+      pfd.events = POLLIN;
+      pfd.revents = 0;
+      if (poll(&pfd, 1, timeout) < 0) {
+        if (errno == EINTR) continue;
+        break;
+      }
+      if (!pfd.revents) continue;
+    }
+    {
+      ssize_t r = read(cfd, b, sizeof b);
+      if (r < 0 && (errno == EINTR || errno == EAGAIN)) continue;
+      if (r <= 0) {
+        open_ = 0;
+        continue;
+      }
+      if (out.len < SPAWNER_OUTPUT_MAX) {
+        size_t room = SPAWNER_OUTPUT_MAX - out.len;
+        if (str_catb(&out, b, (size_t)r < room ? (size_t)r : room) < 0) _exit(111);
+      }
+    }
+  }
+  close(cfd);
+  l->work.len = 0;
+  if (spawn_result_begin(&l->work, req->slot) < 0 ||
+      l->ops->finish(l->ops->ctx, req, out.s, out.len, st, &l->work) < 0)
+    _exit(111);
+  if (journal_write(l, req) < 0) logn(l, "unable to write the delivery journal for slot ", req->slot, "", errno);
+  if (write_all(mfd, l->work.s, l->work.len) < 0) _exit(errno == EPIPE ? 0 : 111);
+  _exit(0);
+}
+
+pid_t spawner_start_delivery(const char *path, char *const *argv, char *const *envp, int in,
+                             int (*prepare)(void *arg), void *arg, int *fd)
+{
+  struct loop *l = cur_loop;
+  const struct spawn_request *req = cur_req;
+  int mp[2], cfd, err;
+  pid_t m, child;
+  size_t i;
+
+  if (!l || !req || cur_in_monitor) return spawner_start_env(path, argv, envp, in, prepare, arg, fd);
+  if (spawner_pipe(mp) < 0) return -1;
+  m = fork();
+  if (m < 0) {
+    err = errno;
+    close(mp[0]);
+    close(mp[1]);
+    errno = err;
+    return -1;
+  }
+  if (m == 0) {
+    cur_in_monitor = 1;
+    cur_loop = 0;
+    sig_default(SIGCHLD);
+    close(mp[0]);
+    child = spawner_start_env(path, argv, envp, in, prepare, arg, &cfd);
+    /* nothing of the spawner's stays open here but the journal: no
+     * request pipe, no result pipe (sluice-send must see the spawner's
+     * end at once), no other delivery's pipe */
+    if (l->in_fd != mp[1]) close(l->in_fd);
+    if (l->out_fd != mp[1]) close(l->out_fd);
+    for (i = 0; i < SPAWN_SLOTS_MAX; ++i)
+      if (l->slots[i].fd >= 0 && l->slots[i].fd != mp[1]) close(l->slots[i].fd);
+    if (child < 0) {
+      /* nothing started, nothing to journal */
+      str text = STR_INIT;
+      err = errno;
+      l->work.len = 0;
+      if (str_copys(&text, "4.3.0 unable to start delivery: ") < 0 || str_cats(&text, strerror(err)) < 0
+          || spawn_result_begin(&l->work, req->slot) < 0
+          || spawner_answer_all(&l->work, req, 'Z', text.s, text.len) < 0)
+        _exit(111);
+      _exit(write_all(mp[1], l->work.s, l->work.len) < 0 ? 111 : 0);
+    }
+    monitor_run(l, req, child, cfd, mp[1]);
+  }
+  close(mp[1]);
+  *fd = mp[0];
+  return m;
 }
 
 int spawner_open_message(unsigned long id)

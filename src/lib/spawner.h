@@ -50,6 +50,11 @@ struct spawner_ops {
    * output out[0..len) and its wait status. 0, or -1 (no memory). */
   int (*finish)(void *ctx, const struct spawn_request *req, const char *out, size_t len,
                 int status, str *work);
+  /* Called (when not NULL) in the spawner when the delivery started
+   * for req has ended, before its result is written: finish runs in
+   * the delivery's monitor process (spawner_start_delivery), so state
+   * the spawner keeps per slot is released here. */
+  void (*release)(void *ctx, const struct spawn_request *req);
   /* Logs a line: what, and ": errno text" when err is not 0. */
   void (*log)(void *ctx, const char *what, int err);
   void *ctx;
@@ -77,6 +82,17 @@ int spawner_pipe(int p[2]);
  * caller's), or -1 with errno and no descriptor left open. in stays
  * the caller's either way. */
 pid_t spawner_start(const char *path, char *const *argv, int in, int (*prepare)(void *arg), void *arg, int *fd);
+/* Starts the delivery of the request whose ops->start is running (call
+ * it from there, once, for the delivery itself; elsewhere it is
+ * spawner_start_env): a monitor process is forked that starts path as
+ * spawner_start_env would, collects its output, reaps it, makes the
+ * result with ops->finish, journals it and writes the result body
+ * (spawn_result_begin and entries) on the returned pipe, then exits 0.
+ * The pid returned is the monitor's. A kill -9 of the spawner leaves
+ * the monitors to finish and journal their deliveries (sluice-spawn(5),
+ * "Monitors"). */
+pid_t spawner_start_delivery(const char *path, char *const *argv, char *const *envp, int in,
+                             int (*prepare)(void *arg), void *arg, int *fd);
 /* spawner_start with the environment envp (NULL: the current one). */
 pid_t spawner_start_env(const char *path, char *const *argv, char *const *envp, int in, int (*prepare)(void *arg),
                         void *arg, int *fd);

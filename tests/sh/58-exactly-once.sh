@@ -162,8 +162,8 @@ stream_pid=$!
 
 # three kill -9 of sluice-send and one svc -t of the set, while
 # deliveries are in flight (each waits for the set to be back first)
-kills=0 restarts=0 startkills=0 last=none
-for action in kill kill term killstart kill; do
+kills=0 restarts=0 startkills=0 spawnkills=0 last=none
+for action in kill lspawn kill term killstart rspawn kill; do
   waitfor 60 new_send "$last"
   sleep 2
   pid=$(send_pid)
@@ -171,6 +171,12 @@ for action in kill kill term killstart kill; do
   last=$pid
   if [ $action = kill ]; then
     kill -KILL "$pid" && kills=$((kills + 1))
+  elif [ $action = lspawn ] || [ $action = rspawn ]; then
+    # a spawner: its deliveries in flight finish under their monitors,
+    # which journal the results for the next sluice-send
+    sp=$(svstat "$S/sluice-send" 2> /dev/null | sed -n 's/.*up (pid \([0-9]*\)).*/\1/p')
+    kp=$([ -n "$sp" ] && pgrep -P "$sp" -x "sluice-$action" | head -n 1)
+    [ -n "$kp" ] && kill -KILL "$kp" && spawnkills=$((spawnkills + 1))
   elif [ $action = killstart ]; then
     # sluice-start itself: its sluice-send must finish and end on its own
     sp=$(svstat "$S/sluice-send" 2> /dev/null | sed -n 's/.*up (pid \([0-9]*\)).*/\1/p')
@@ -186,6 +192,7 @@ check "stream client sent all $N" grep -q "^sent $N\$" "$T/stream.out"
 check_eq "three kill -9 of sluice-send" "$kills" 3
 check_eq "one svc -t of the set" "$restarts" 1
 check_eq "one kill -9 of sluice-start" "$startkills" 1
+check_eq "one kill -9 of each spawner" "$spawnkills" 2
 # (this instance's only: its sluice-send works in $H/queue)
 check_eq "no sluice-send left behind by the killed sluice-start" "$(pgrep -x -u "$U_SEND" sluice-send | while read -r p; do [ "$(ps -o ppid= -p "$p" | tr -d ' ')" = 1 ] && [ "$(readlink "/proc/$p/cwd")" = "$(cd "$H/queue" && pwd -P)" ] && echo "$p"; done)" ""
 
