@@ -24,7 +24,9 @@
 # went out whole but whose reply never came is "ambiguous": it may have
 # been queued, so its second copy is no duplicate of sluice's making.
 #
-# The chaos, while the load runs, every SOAK_CHAOS_SECONDS (default 3;
+# The chaos, while the load runs and then until the queue is empty
+# (SOAK_CHAOS_DRAIN=0: only while the load runs), every
+# SOAK_CHAOS_SECONDS (default 3;
 # 0: none, for a calm run to compare memory with): kill -9 of one
 # process drawn at random among sluice-start, sluice-send, sluice-lspawn,
 # sluice-rspawn, sluice-clean and tcpserver (any one of this
@@ -35,7 +37,7 @@
 # journal the results: sluice-spawn(5)); SOAK_KILL="sluice-send" aims
 # every kill at one process.
 #
-# Then the drain: no more chaos, svc -a every 10 seconds until sluice-qstat
+# Then the drain of what is left: no more chaos, svc -a every 10 seconds until sluice-qstat
 # counts no message, at most SOAK_DRAIN_LIMIT seconds (default 1800), or
 # until its count has not moved for SOAK_STALL_SECONDS (default 120:
 # what is left then is stuck, typically message files that a killed
@@ -90,6 +92,7 @@ num() { case $1 in ''|*[!0-9]*) echo "$2" ;; *) echo "$1" ;; esac; }
 N=$(num "${SOAK_MESSAGES:-}" 10000)
 SESSIONS=$(num "${SOAK_SESSIONS:-}" 8)
 CHAOS=$(num "${SOAK_CHAOS_SECONDS:-}" 3)
+CHAOS_DRAIN=$(num "${SOAK_CHAOS_DRAIN:-}" 1)
 LIMIT=$(num "${SOAK_LIMIT:-}" 3600)
 DRAIN=$(num "${SOAK_DRAIN_LIMIT:-}" 1800)
 STALL=$(num "${SOAK_STALL_SECONDS:-}" 120)
@@ -119,8 +122,10 @@ snap() {
   find /proc -mindepth 2 -maxdepth 2 -name cwd \( -lname "$H" -o -lname "$H/*" \) -printf '%h/stat\n' 2> /dev/null |
     xargs -r cat 2> /dev/null | awk '{ gsub(/[()]/, "", $2); print $1, $2, $4 }' > "$T/procs"
 }
-# pids NAME: this instance's processes called NAME at the last snap
-pids() { awk -v n="$1" '$2 == n { print $1 }' "$T/procs"; }
+# pids NAME: this instance's processes called NAME at the last snap,
+# not counting those whose parent has the same name (a spawner's
+# delivery monitors, sluice-spawn(5), live as long as one delivery)
+pids() { awk -v n="$1" 'NR == FNR { name[$1] = $2; next } $2 == n && name[$3] != n { print $1 }' "$T/procs" "$T/procs"; }
 PROCS="sluice-start sluice-send sluice-lspawn sluice-rspawn sluice-clean tcpserver"
 # the names kill -9 draws from (SOAK_KILL, default all of PROCS)
 KILLS=${SOAK_KILL:-$PROCS}
@@ -260,7 +265,14 @@ send_pid=$!
 rounds=0 svcs=0 kills=0
 round_max=$((LIMIT + 60))
 [ "$CHAOS" -gt 0 ] && round_max=$((LIMIT / CHAOS + 60))
-while kill -0 "$send_pid" 2> /dev/null && [ $rounds -lt "$round_max" ]; do
+# the chaos goes on after the load until the queue is empty
+# (SOAK_CHAOS_DRAIN=1, the default), so that deliveries, not only
+# injections, run under it; SOAK_CHAOS_DRAIN=0 stops it with the load
+chaos_on() {
+  kill -0 "$send_pid" 2> /dev/null && return 0
+  [ "$CHAOS_DRAIN" = 1 ] && [ "$(queue_count)" != 0 ]
+}
+while chaos_on && [ $rounds -lt "$round_max" ]; do
   rounds=$((rounds + 1))
   if [ "$CHAOS" -eq 0 ]; then
     sleep 1
@@ -268,7 +280,7 @@ while kill -0 "$send_pid" 2> /dev/null && [ $rounds -lt "$round_max" ]; do
     continue
   fi
   sleep "$CHAOS"
-  kill -0 "$send_pid" 2> /dev/null || break
+  chaos_on || break
   mem_peak
   # the kill first, so that the victim had CHAOS seconds to come back
   # up since the last svc -t (on a loaded machine a run script can take

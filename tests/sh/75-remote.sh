@@ -147,12 +147,12 @@ stage ZZZ dropped-rcpt --disconnect rcpt
 
 # 5. slow server past timeoutremote
 echo 2 > "$HOME_R/control/timeoutremote"
-start=$(date +%s)
 stage ZZZ slow-greeting --sleep greeting=8
 check "timed out text" has "$T/out" 'timed out'
 stage ZZZ slow-eom --sleep eom=8
-end=$(date +%s)
-check "both timeouts quick" test $((end - start)) -lt 12
+# the sink answers after 8 s: a delivery that waited for it would have
+# read its answer, not timed out
+check "timed out at the end of data too" has "$T/out" 'timed out'
 rm -f "$HOME_R/control/timeoutremote"
 
 # 6. IPv6 sink on ::1, route by suffix

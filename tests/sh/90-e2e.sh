@@ -437,7 +437,8 @@ import socket, sys, time
 s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=10)
 s.recv(1000); time.sleep(6)' "$P_SMTP" &
 echo $! >> "$T/pids"
-sleep 1.5
+has_smtpd() { descendants "$svscan_pid" | while read -r p; do [ "$(cat "/proc/$p/comm" 2> /dev/null)" = sluice-smtpd ] && echo "$p"; done | grep -q .; }
+waitfor 5 has_smtpd
 descendants "$svscan_pid" > "$T/tree"
 tree="$tree $(cat "$T/tree")"
 seen=''
