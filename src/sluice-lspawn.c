@@ -149,9 +149,9 @@ static int ask(struct lspawn *ls, char kind, const char *arg, size_t len, unsign
 {
   unsigned long starts = ls->getpw.starts;
   int r = getpw_client_ask(&ls->getpw, kind, arg, len, gid, a), err = errno;
-  if (ls->getpw.starts != starts && ls->getpw.pid) {
+  if (ls->getpw.starts != starts) {
     char num[FMT_ULONG];
-    num[fmt_ulong(num, (unsigned long)ls->getpw.pid)] = 0;
+    num[fmt_ulong(num, (unsigned long)ls->getpw.started)] = 0;
     warn_parts(0, "info", "started sluice-getpw as the passwd user: pid ", num, (const char *)0);
   }
   if (r == 1) return 1;

@@ -21,6 +21,7 @@ void getpw_client_init(struct getpw_client *c)
   c->pid = 0;
   c->pidfd = c->wfd = c->rfd = -1;
   c->answered = c->starts = 0;
+  c->started = 0;
   c->failures = 0;
   c->next_start = 0;
   c->cache.items = 0;
@@ -148,6 +149,7 @@ static int helper_start(struct getpw_client *c)
   c->answered = 0;
   c->acc.len = 0;
   ++c->starts;
+  c->started = pid;
   fd_nonblock(c->wfd, 1);
   fd_nonblock(c->rfd, 1);
   return 0;

@@ -55,6 +55,7 @@ struct getpw_client {
   int pidfd, wfd, rfd;
   unsigned long answered;         /* answers of the helper running now */
   unsigned long starts;           /* helpers started so far */
+  pid_t started;                  /* the pid of the last one */
   unsigned failures;              /* failed helpers in a row */
   long long next_start;           /* no start before this (deadline_now ms) */
   struct getpw_cache cache;
