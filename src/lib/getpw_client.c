@@ -246,9 +246,9 @@ int getpw_client_ask(struct getpw_client *c, char kind, const char *arg, size_t 
         ++c->answered;
         c->failures = 0;
         c->next_start = 0;
-        if (ttl && getpw_cache_put(&c->cache, c->req.s, c->req.len, c->data.s, c->data.len,
-                                   deadline_now() + (long long)ttl) < 0)
-          return -1;
+        /* no memory to keep it: the next lookup asks again */
+        if (ttl) (void)getpw_cache_put(&c->cache, c->req.s, c->req.len, c->data.s, c->data.len,
+                                       deadline_now() + (long long)ttl);
         return 1;
       }
       errno = EPROTO;
