@@ -173,11 +173,33 @@ static int wait_fd(int fd, short events, long long deadline)
   }
 }
 
+/* Before a request: the answer pipe must be empty and open. 0, or -1
+ * with errno EPIPE (the helper has ended) or EPROTO (it wrote what
+ * nobody asked for: taken for the next answer, it would answer the
+ * wrong question). */
+static int pipe_quiet(struct getpw_client *c)
+{
+  struct pollfd p;
+  char in[1];
+  ssize_t r;
+  if (c->acc.len) { errno = EPROTO; return -1; }
+  p.fd = c->rfd;
+  p.events = POLLIN;
+  p.revents = 0;
+  if (poll(&p, 1, 0) <= 0 || !p.revents) return 0;
+  r = read(c->rfd, in, sizeof in);
+  if (r > 0) { errno = EPROTO; return -1; }
+  if (r < 0 && (errno == EAGAIN || errno == EINTR)) return 0;
+  errno = EPIPE;
+  return -1;
+}
+
 /* Sends c->req and reads one answer into c->data: 0, or -1 with errno
  * ETIMEDOUT, EPIPE (the helper ended), EPROTO (not one frame). */
 static int exchange(struct getpw_client *c, long long deadline)
 {
   size_t done = 0;
+  if (pipe_quiet(c) < 0) return -1;
   while (done < c->req.len) {
     ssize_t w = write(c->wfd, c->req.s + done, c->req.len - done);
     if (w > 0) { done += (size_t)w; continue; }

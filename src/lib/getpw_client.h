@@ -7,7 +7,8 @@
  * a request pipe on its fd 0 and an answer pipe on its fd 1 (fd 2 is
  * inherited: the log). Each lookup writes one request and waits for
  * one answer (getpw_proto.h) for at most timeout_ms; an answer late,
- * malformed or missing (the helper ended) gets the helper killed, and
+ * malformed, missing (the helper ended) or not asked for (bytes in the
+ * answer pipe before the request) gets the helper killed, and
  * the next lookup starts a new one, at once after a helper that had
  * answered before, else after a back-off that doubles from 1 s to 60 s
  * with each failure in a row. A helper found dead by a lookup although

@@ -21,7 +21,7 @@
 #     refused with Z, nothing run; an answer that does not parse: Z,
 #     the helper killed and the next delivery works with a new one;
 #  E. a stand-in that hangs on a request (a stuck name service), with
-#     control/timeoutgetpw 1: that delivery is answered Z (temporary
+#     control/timeoutgetpw 4: that delivery is answered Z (temporary
 #     failure), the hung helper is killed, the next delivery works, and
 #     sluice-lspawn ends at end of input (nothing stuck); sluice-lspawn
 #     killed with kill -9 while the helper hangs: the helper ends too.
@@ -305,7 +305,8 @@ check "D: the answer that does not parse logged" grep -q 'answer that does not p
 check_eq "D: a new helper after it" "$(grep -c . "$T/log/standin.pids")" 2
 rm -f "$H/users/cdb"
 
-echo 1 > "$H/control/timeoutgetpw"
+# 4 s: room for the stand-in's start on a loaded machine, for the first
+echo 4 > "$H/control/timeoutgetpw"
 rm -f "$T/log/standin.pids"
 : > "$T/req"
 req 0 "$ID" s@x "first@example.org"
