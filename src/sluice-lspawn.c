@@ -1,14 +1,18 @@
 /* sluice-lspawn: the local spawner (sluice-lspawn(8)). Runs as root,
  * started by sluice-start with requests on fd 0, results on fd 1 and
  * the log on fd 2. For each request (one recipient) it opens the
- * message, finds the user (users/cdb, else sluice-getpw run as the
- * passwd user), and runs conf-home/bin/sluice-local as that user, in
- * that user's home, with the message on fd 0 and a result pipe on fd 1.
- * The loop itself is spawner.c; the user lookup is users.c.
+ * message, finds the user (users/cdb, else the long-running helper
+ * sluice-getpw, run as the passwd user and asked over a pipe pair, with
+ * a cache here: getpw_client.c), and runs conf-home/bin/sluice-local as
+ * that user, in that user's home, with the user's supplementary groups
+ * (also from the helper: sluice-lspawn makes no name service call per
+ * delivery), the message on fd 0 and a result pipe on fd 1. The loop
+ * itself is spawner.c; the user lookup is users.c.
  *
  * What the lookup answers is checked before anything runs: no uid 0,
  * no gid 0, no uid of a sluice role other than alias, not the group of
- * the queue, names and home free of control bytes (a broken setup: Z,
+ * the queue (nor among the supplementary groups), names and home free
+ * of control bytes (a broken setup: Z,
  * so the postmaster can repair it without losing mail). At most
  * control/concurrencyuser deliveries run at once under one uid; one
  * more is answered Z at once and retried by sluice-send later, so one
@@ -23,8 +27,9 @@
  * start and a broken request stream: exit 111. */
 #include <errno.h>
 #include <fcntl.h>
-#include <grp.h>
+#include <signal.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <unistd.h>
 
 #include "addr.h"
@@ -36,6 +41,8 @@
 #include "journal.h"
 #include "file.h"
 #include "fmt.h"
+#include "getpw_client.h"
+#include "getpw_proto.h"
 #include "priv.h"
 #include "spawn.h"
 #include "spawner.h"
@@ -43,8 +50,18 @@
 #include "users.h"
 #include "wait.h"
 
-/* Most bytes of sluice-getpw's answer read. */
-#define GETPW_OUTPUT_MAX 16384
+/* control/timeoutgetpw's default: seconds for one answer of
+ * sluice-getpw. A files lookup takes well under a millisecond; a
+ * network name service (LDAP, sssd) has its own timeouts of a few
+ * seconds. Lookups are made one at a time, so while one waits no
+ * delivery starts: short enough that a hung lookup holds the others
+ * up only briefly, long enough for a slow directory. */
+#define TIMEOUT_GETPW_DEFAULT 10UL
+/* control/getpwcache's default: seconds an answer is kept, so that a
+ * change to passwd is seen within a minute. An answer that found no
+ * account (the alias user's) is kept at most GETPW_NEGATIVE_MAX s. */
+#define GETPW_CACHE_DEFAULT 60UL
+#define GETPW_NEGATIVE_MAX 10UL
 /* Limits on what the user lookup may answer: sluice-local's own. */
 #define USER_NAME_MAX 256
 #define HOME_PATH_MAX 4096
@@ -57,13 +74,21 @@
  * alias, whose job it is. */
 #define ROLES 6
 
+/* What the child of a delivery becomes, between fork and exec. */
+struct drop {
+  uid_t uid;
+  gid_t gid;
+  gid_t groups[PRIV_GROUPS_MAX];
+  size_t ngroups;
+  const char *home;     /* chdir here after the drop, or NULL */
+};
+
 struct lspawn {
   str local_path;       /* conf-home/bin/sluice-local */
   str getpw_path;       /* conf-home/bin/sluice-getpw */
   str defaultdelivery;
-  uid_t pw_uid;         /* the passwd user runs sluice-getpw */
-  gid_t pw_gid;
-  int devnull;
+  struct drop pw_drop;  /* the passwd user, who runs sluice-getpw */
+  struct getpw_client getpw;
   char timeout[FMT_ULONG]; /* control/timeoutlocal, for sluice-local */
   unsigned long peruser; /* control/concurrencyuser */
   uid_t role_uid[ROLES];
@@ -75,20 +100,27 @@ struct lspawn {
   uid_t slot_uid[SPAWN_SLOTS_MAX];
 };
 
-/* What the child of a delivery becomes, between fork and exec. */
-struct drop {
-  uid_t uid;
-  gid_t gid;
-  gid_t groups[PRIV_GROUPS_MAX];
-  size_t ngroups;
-  const char *home;     /* chdir here after the drop, or NULL */
-};
-
 static int drop_prepare(void *arg)
 {
   const struct drop *d = arg;
   if (priv_drop(d->uid, d->gid, d->groups, d->ngroups) < 0) return -1;
   if (d->home && chdir(d->home) < 0) return -1;
+  return 0;
+}
+
+static pid_t lspawn_pid; /* for the helper's check that we still live */
+
+/* sluice-getpw's child step: the drop to the passwd user, then a
+ * SIGKILL for it when we die (set after the drop, which would clear
+ * it), so that a helper stuck in a lookup cannot outlive us holding
+ * the log pipe open; it ends at end of file on its fd 0 otherwise. */
+static int getpw_prepare(void *arg)
+{
+  if (drop_prepare(arg) < 0) return -1;
+#ifdef PR_SET_PDEATHSIG
+  if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0) return -1;
+  if (getppid() != lspawn_pid) return -1; /* died already */
+#endif
   return 0;
 }
 
@@ -110,35 +142,27 @@ static int answer(str *work, const struct spawn_request *req, char letter, const
   return r < 0 ? -1 : 0;
 }
 
-/* Runs sluice-getpw for local: 1 with e filled, 0 refused (exit 100),
- * -1 temporary trouble. */
-static int getpw(struct lspawn *ls, const char *local, struct users_entry *e)
+/* Asks sluice-getpw (through the cache); 1 with a filled, or -1 after
+ * logging why there is no answer. */
+static int ask(struct lspawn *ls, char kind, const char *arg, size_t len, unsigned long gid,
+               struct getpw_answer *a)
 {
-  char *argv[3];
-  struct drop d;
-  str out = STR_INIT;
-  int rfd, st, code, r = -1;
-  pid_t pid;
-
-  argv[0] = (char *)"sluice-getpw";
-  argv[1] = (char *)local;
-  argv[2] = 0;
-  memset(&d, 0, sizeof d);
-  d.uid = ls->pw_uid;
-  d.gid = ls->pw_gid;
-  d.groups[0] = ls->pw_gid;
-  d.ngroups = 1;
-  pid = spawner_start(ls->getpw_path.s, argv, ls->devnull, drop_prepare, &d, &rfd);
-  if (pid < 0) return -1;
-  if (read_fd_all(rfd, &out, GETPW_OUTPUT_MAX) < 0) out.len = 0;
-  close(rfd);
-  if (wait_pid(pid, &st) < 0) goto done;
-  code = wait_exitcode(st);
-  if (code == 100) r = 0;
-  else if (code == 0 && users_decode(e, out.s, out.len) == 0) r = 1;
-done:
-  str_free(&out);
-  return r;
+  unsigned long starts = ls->getpw.starts;
+  int r = getpw_client_ask(&ls->getpw, kind, arg, len, gid, a), err = errno;
+  if (ls->getpw.starts != starts) {
+    char num[FMT_ULONG];
+    num[fmt_ulong(num, (unsigned long)ls->getpw.started)] = 0;
+    warn_parts(0, "info", "started sluice-getpw as the passwd user: pid ", num, (const char *)0);
+  }
+  if (r == 1) return 1;
+  switch (err) {
+  case EAGAIN: warn_msg("no user lookup: sluice-getpw failed and is restarted after a pause"); break;
+  case ETIMEDOUT: warn_msg("sluice-getpw did not answer in time (control/timeoutgetpw); killed"); break;
+  case EPROTO: warn_msg("sluice-getpw gave an answer that does not parse; killed"); break;
+  case EPIPE: warn_msg("sluice-getpw ended without answering"); break;
+  default: errno = err; warn_sys("unable to ask sluice-getpw"); break;
+  }
+  return -1;
 }
 
 static int has_control_byte(const str *s)
@@ -169,31 +193,73 @@ static const char *entry_refused(const struct lspawn *ls, const struct users_ent
   return 0;
 }
 
-/* Finds the user of local: 1 found, 0 answered (work filled), -1 no
- * memory. */
-static int find_user(struct lspawn *ls, const struct spawn_request *req, const char *local,
-                     size_t llen, struct users_entry *e, str *work)
+/* Why the supplementary groups of an answer must not be used, or NULL
+ * when they may: the root group and the queue's group are refused
+ * there as the primary group is. */
+static const char *groups_refused(const struct lspawn *ls, const struct getpw_answer *a)
 {
-  int r = users_lookup("users/cdb", local, llen, e);
+  size_t i;
+  if (a->ngroups < 1 || a->ngroups > PRIV_GROUPS_MAX) return "no supplementary groups, or too many";
+  for (i = 0; i < a->ngroups; ++i) {
+    if ((unsigned long)(gid_t)a->groups[i] != a->groups[i]) return "gid out of range";
+    if (a->groups[i] == 0) return "supplementary group 0 (the root group)";
+    if (ls->have_queue_gid && (gid_t)a->groups[i] == ls->queue_gid)
+      return "the queue's group among the supplementary groups";
+  }
+  return 0;
+}
+
+/* Finds the user of local and its groups: 1 found (e and d's groups
+ * filled), 0 answered (work filled), -1 no memory. */
+static int find_user(struct lspawn *ls, const struct spawn_request *req, const char *local,
+                     size_t llen, struct users_entry *e, struct drop *d, str *work)
+{
+  struct getpw_answer a;
+  const char *why;
+  size_t i;
+  int r = users_lookup("users/cdb", local, llen, e), from_cdb = r == 1;
+
+  memset(&a, 0, sizeof a);
   if (r < 0) return answer(work, req, 'Z', "4.3.0 unable to read users/cdb: ", strerror(errno));
   if (r == 0) {
     users_entry_free(e);
-    r = getpw(ls, local, e);
-    if (r == 0) return answer(work, req, 'D', "5.1.1 no mailbox here by that name", 0);
-    if (r < 0) return answer(work, req, 'Z', "4.3.0 temporary failure in the user lookup", 0);
+    if (llen > USERS_LOCAL_MAX) return answer(work, req, 'D', "5.1.1 no mailbox here by that name", 0);
+    if (ask(ls, GETPW_ASK_USER, local, llen, 0, &a) < 0 || a.letter == 'Z') {
+      r = answer(work, req, 'Z', "4.3.0 temporary failure in the user lookup", 0);
+      goto done;
+    }
+    if (a.letter == 'D') {
+      r = answer(work, req, 'D', "5.1.1 no mailbox here by that name", 0);
+      goto done;
+    }
+    /* the answer's record becomes e */
+    *e = a.e;
+    memset(&a.e, 0, sizeof a.e);
   }
   /* refused as temporary failures: neither sluice-newu nor sluice-getpw
    * ever hands such an answer out, so it means a broken setup (or a
    * compromised helper) that the postmaster can repair without losing
    * the message */
-  if (e->uid == 0) return answer(work, req, 'Z', "4.3.0 refusing to deliver as root", 0);
-  {
-    const char *why = entry_refused(ls, e);
-    if (why) return answer(work, req, 'Z', "4.3.5 refusing the answer of the user lookup: ", why);
+  if (e->uid == 0) { r = answer(work, req, 'Z', "4.3.0 refusing to deliver as root", 0); goto done; }
+  why = entry_refused(ls, e);
+  if (why) { r = answer(work, req, 'Z', "4.3.5 refusing the answer of the user lookup: ", why); goto done; }
+  if (str_0(&e->user) < 0 || str_0(&e->home) < 0 || str_0(&e->dash) < 0 || str_0(&e->ext) < 0) {
+    r = -1;
+    goto done;
   }
-  if (str_0(&e->user) < 0 || str_0(&e->home) < 0 || str_0(&e->dash) < 0 || str_0(&e->ext) < 0)
-    return -1;
-  return 1;
+  /* a users/cdb entry: its groups from the helper too */
+  if (from_cdb && (ask(ls, GETPW_ASK_GROUPS, e->user.s, e->user.len, e->gid, &a) < 0 || a.letter != 'K')) {
+    r = answer(work, req, 'Z', "4.3.0 unable to list the groups of ", e->user.s);
+    goto done;
+  }
+  why = groups_refused(ls, &a);
+  if (why) { r = answer(work, req, 'Z', "4.3.5 refusing the answer of the user lookup: ", why); goto done; }
+  for (i = 0; i < a.ngroups; ++i) d->groups[i] = (gid_t)a.groups[i];
+  d->ngroups = a.ngroups;
+  r = 1;
+done:
+  getpw_answer_free(&a);
+  return r;
 }
 
 /* How many deliveries run as uid now. */
@@ -215,7 +281,7 @@ static int start(void *ctx, struct spawn_request *req, pid_t *pid, int *fd, str 
   const char *rcpt = req->rcpts.s, *domain;
   size_t rlen, at;
   char *argv[11];
-  int msg = -1, r, err, ng;
+  int msg = -1, r, err;
 
   /* the loop starts a request only in a slot with nothing in flight */
   ls->slot_busy[req->slot] = 0;
@@ -231,7 +297,8 @@ static int start(void *ctx, struct spawn_request *req, pid_t *pid, int *fd, str 
     r = answer(work, req, 'Z', "4.3.0 unable to open the message file: ", strerror(errno));
     goto done;
   }
-  r = find_user(ls, req, local.s, local.len, &e, work);
+  memset(&d, 0, sizeof d);
+  r = find_user(ls, req, local.s, local.len, &e, &d, work);
   if (r <= 0) goto done;
   if (running_as(ls, (uid_t)e.uid) >= ls->peruser) {
     r = answer(work, req, 'Z', "4.4.5 too many deliveries in progress for this user"
@@ -239,15 +306,8 @@ static int start(void *ctx, struct spawn_request *req, pid_t *pid, int *fd, str 
     goto done;
   }
 
-  memset(&d, 0, sizeof d);
   d.uid = (uid_t)e.uid;
   d.gid = (gid_t)e.gid;
-  ng = PRIV_GROUPS_MAX;
-  if (getgrouplist(e.user.s, d.gid, d.groups, &ng) < 0 || ng < 1) {
-    r = answer(work, req, 'Z', "4.3.0 unable to list the groups of ", e.user.s);
-    goto done;
-  }
-  d.ngroups = (size_t)ng;
   d.home = e.home.s;
 
   argv[0] = (char *)"sluice-local";
@@ -322,7 +382,8 @@ static void setup_roles(struct lspawn *ls)
 }
 
 /* control/timeoutlocal, control/concurrencylocal (only for the default
- * of the next) and control/concurrencyuser. */
+ * of the next), control/concurrencyuser, control/timeoutgetpw and
+ * control/getpwcache. */
 static void setup_limits(struct lspawn *ls)
 {
   unsigned long t, local;
@@ -335,6 +396,13 @@ static void setup_limits(struct lspawn *ls)
    * at once, and the other half stays for everyone else */
   if (control_readnum("control/concurrencyuser", &ls->peruser, (local + 1) / 2, 1, SPAWN_SLOTS_MAX) < 0)
     die_temp_sys("unable to read control/concurrencyuser");
+  if (control_readnum("control/timeoutgetpw", &t, TIMEOUT_GETPW_DEFAULT, 1, 3600) < 0)
+    die_temp_sys("unable to read control/timeoutgetpw");
+  ls->getpw.timeout_ms = t * 1000;
+  if (control_readnum("control/getpwcache", &t, GETPW_CACHE_DEFAULT, 0, 86400) < 0)
+    die_temp_sys("unable to read control/getpwcache");
+  ls->getpw.ttl_ms = t * 1000;
+  ls->getpw.negative_ttl_ms = (t < GETPW_NEGATIVE_MAX ? t : GETPW_NEGATIVE_MAX) * 1000;
 }
 
 static void setup(struct lspawn *ls)
@@ -350,15 +418,24 @@ static void setup(struct lspawn *ls)
   if (ls->defaultdelivery.len == 0 && str_copys(&ls->defaultdelivery, "./Maildir/") < 0)
     die_nomem();
   if (str_0(&ls->defaultdelivery) < 0) die_nomem();
-  switch (priv_lookup(auto_user_passwd, &ls->pw_uid, &ls->pw_gid)) {
+  /* the name service is used here, once at start, and never again by
+   * this process: lookups per delivery are sluice-getpw's */
+  switch (priv_lookup(auto_user_passwd, &ls->pw_drop.uid, &ls->pw_drop.gid)) {
   case 1: break;
   case 0: die_temp("no passwd user ", auto_user_passwd);
   default: die_temp_sys("unable to look up ", auto_user_passwd);
   }
+  ls->pw_drop.groups[0] = ls->pw_drop.gid;
+  ls->pw_drop.ngroups = 1;
+  ls->pw_drop.home = 0;
+  getpw_client_init(&ls->getpw);
+  ls->getpw.path = ls->getpw_path.s;
+  ls->getpw.prepare = getpw_prepare;
+  lspawn_pid = getpid();
+  ls->getpw.prepare_arg = &ls->pw_drop;
+  ls->getpw.alias = auto_user_alias;
   setup_roles(ls);
   setup_limits(ls);
-  ls->devnull = open_read("/dev/null");
-  if (ls->devnull < 0) die_temp_sys("unable to open /dev/null");
 }
 
 int main(void)
@@ -375,5 +452,6 @@ int main(void)
   ops.journal = JOURNAL_LOCAL_HOME;
   ops.ctx = &ls;
   if (spawner_run(&ops, 0, 1) < 0) die_temp_sys("request stream broken or out of resources");
+  getpw_client_stop(&ls.getpw);
   return 0;
 }

@@ -82,6 +82,12 @@ static const struct ctl ctls[] = {
     100000000UL, LSPAWN_BAD },
   { "concurrencyuser", NUM, "half of concurrencylocal, rounded up",
     "most local deliveries at once under one uid; one more is deferred (1 to 1000)", 1, 1000, LSPAWN_BAD },
+  { "timeoutgetpw", NUM, "10",
+    "seconds to wait for each answer of sluice-getpw; then it is killed and the delivery deferred",
+    1, 3600, LSPAWN_BAD },
+  { "getpwcache", NUM, "60",
+    "seconds an answer of sluice-getpw is kept (one that found no account: 10 at most); 0 none", 0, 86400,
+    LSPAWN_BAD },
 
   { "Remote delivery: sluice-remote, read at every delivery", HEAD, 0, 0, 0, 0, 0 },
   { "helohost", ONE, "=me", "host name sluice-remote sends in EHLO/HELO", 0, 0, 0 },
