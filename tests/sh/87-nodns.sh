@@ -101,6 +101,7 @@ dnsd_pid=$!
 wait_for 10 grep -q '^ready$' "$T/dns.log"
 check "dnsd ready on $DNSIP port 53" grep -q '^ready$' "$T/dns.log"
 echo 2000 > "$H/control/smtpdnamewait"
+check "showctl: smtpdnamewait" sh -c "'$H/bin/sluice-showctl' | grep -qx 'smtpdnamewait: 2000'"
 
 cd "$S" || exit 1
 env -i PATH=/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin \
