@@ -588,11 +588,13 @@ static void cmd_data(struct session *s)
   }
   qp[fmt_ulong(qp, (unsigned long)pid)] = 0;
   reply(s, cf->local ? "354 go ahead, end with a line holding a single dot" : "354 go ahead, end with <CR><LF>.<CR><LF>");
-  deadline_server_arm(&cf->limits, &s->in, &s->out, cf->limits.data);
   if (!cf->name_tried) {
     flush(s); /* the client sends the message while the name is looked up */
     remote_name(s);
   }
+  /* the data's total starts after the lookup: the client is not charged
+   * for the server's own wait */
+  deadline_server_arm(&cf->limits, &s->in, &s->out, cf->limits.data);
 
   /* RFC 3848 and RFC 6531 section 3.7.7 */
   proto = s->params.smtputf8 ? "UTF8SMTP" : s->helo_kind == SMTPD_EHLO ? "ESMTP" : "SMTP";
