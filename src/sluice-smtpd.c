@@ -68,7 +68,7 @@ struct config {
   unsigned long databytes, maxrcpt;
   struct deadline_server limits; /* timeoutsmtpd and the totals */
   str rcpthosts, badmailfrom, locals, percenthack;
-  int rcpthosts_missing, percenthack_read;
+  int rcpthosts_missing, percenthack_read, badmailfrom_read;
   struct cdb morercpt;
   int morercpt_open;            /* 0 not tried yet, 1 open, -1 no file */
   struct cdb rcptcheck;
@@ -77,6 +77,7 @@ struct config {
   const char *remote_ip, *remote_host, *remote_info;
   unsigned long namewait;       /* control/smtpdnamewait (remotehost.h) */
   int name_tried;               /* the name was looked up (or needs not be) */
+  int namewait_read;            /* control/smtpdnamewait was read */
   str remote_name;              /* what remotehost_find found */
   unsigned char local_ip[16];
   int local_ip_kind;            /* 0 unknown, 4 or 6 */
@@ -280,7 +281,6 @@ static void read_config(struct session *s, struct config *cf)
     if (r < 0) control_trouble(s, "rcpthosts");
     cf->rcpthosts_missing = (r == 0);
   }
-  if (control_readlist("control/badmailfrom", &cf->badmailfrom) < 0) control_trouble(s, "badmailfrom");
   r = control_readlist("control/locals", &cf->locals);
   if (r < 0) control_trouble(s, "locals");
   if (r == 0 && (str_copy(&cf->locals, &cf->me) < 0 || str_catc(&cf->locals, 0) < 0)) nomem(s);
@@ -293,7 +293,6 @@ static void read_config(struct session *s, struct config *cf)
   /* the client's name: TCPREMOTEHOST wins; else it is looked up at the
    * first DATA (remote_name) */
   cf->name_tried = cf->remote_host || cf->local;
-  if (!cf->name_tried && remotehost_wait_read(&cf->namewait) < 0) control_trouble(s, "smtpdnamewait");
   e = env_get("TCPLOCALHOST");
   if (str_copys(&cf->local_host, e && *e ? e : cf->me.s) < 0 || str_0(&cf->local_host) < 0) nomem(s);
   cf->local_ip_kind = 0;
@@ -347,12 +346,17 @@ static void rewrite_localip(struct session *s, str *addr)
   if (str_cat(addr, &cf->localiphost) < 0) nomem(s);
 }
 
-static int bad_mail_from(const struct config *cf, const str *addr)
+static int bad_mail_from(struct session *s, const str *addr)
 {
+  struct config *cf = s->cf;
   size_t pos = 0, n, at;
   const char *e;
 
   if (addr->len == 0) return 0;
+  if (!cf->badmailfrom_read) {
+    if (control_readlist("control/badmailfrom", &cf->badmailfrom) < 0) control_trouble(s, "badmailfrom");
+    cf->badmailfrom_read = 1;
+  }
   (void)addr_split(addr->s, addr->len, &at); /* at == len: no domain */
   while (control_next(&cf->badmailfrom, &pos, &e, &n)) {
     if (case_equalb(e, n, addr->s, addr->len)) return 1;
@@ -440,7 +444,7 @@ static void cmd_mail(struct session *s, const char *arg, size_t n)
   }
   transaction_reset(s);
   if (str_copy(&s->sender, &s->addr) < 0) nomem(s);
-  s->bad_sender = bad_mail_from(cf, &s->addr);
+  s->bad_sender = bad_mail_from(s, &s->addr);
   s->in_mail = 1;
   reply(s, "250 2.1.0 sender ok");
 }
@@ -577,6 +581,10 @@ static void cmd_data(struct session *s)
   if (s->nrcpt == 0) {
     error_reply(s, "554 5.5.1 no valid recipients");
     return;
+  }
+  if (!cf->name_tried && !cf->namewait_read) {
+    if (remotehost_wait_read(&cf->namewait) < 0) control_trouble(s, "smtpdnamewait");
+    cf->namewait_read = 1;
   }
   pid = qq_start(cf, &msgfd, &envfd);
   if (pid < 0) {

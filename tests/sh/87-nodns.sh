@@ -17,13 +17,18 @@
 #  4. a PTR name whose A record points elsewhere: "unknown";
 #  5. TCPREMOTEHOST set by a tcp.smtp rule wins: nothing is asked;
 #  6. QMTP from 127.0.0.1: Received names it from the hosts file;
-#  7. control/smtpdnamewait 0: no DNS question (hosts file still read).
+#  7. control/smtpdnamewait 0: no DNS question (hosts file still read);
+#  8. under strace: a session without MAIL opens none of the control
+#     files that cannot matter to it (badmailfrom, localiphost,
+#     percenthack, morercpthosts.cdb, smtpdnamewait) nor the hosts
+#     file; a RELAYCLIENT session with a message does not open
+#     rcpthosts, and reads smtpdnamewait and the hosts file.
 # The messages stay in the queue (no sluice-send here): the test reads
 # the Received lines from queue/mess.
 . "$(dirname "$0")/../lib.sh"
 need_root
-for p in svscan supervise svc svok multilog setuidgid softlimit tcpserver tcprules python3; do
-  command -v "$p" > /dev/null 2>&1 || { echo "FAIL $p is missing (apt-get install daemontools ucspi-tcp-ipv6 python3)"; echo "0 passed, 1 failed"; exit 1; }
+for p in svscan supervise svc svok multilog setuidgid softlimit tcpserver tcprules python3 strace; do
+  command -v "$p" > /dev/null 2>&1 || { echo "FAIL $p is missing (apt-get install daemontools ucspi-tcp-ipv6 python3 strace)"; echo "0 passed, 1 failed"; exit 1; }
 done
 . "$(dirname "$0")/../e2e.sh"
 inst_fresh
@@ -241,6 +246,28 @@ check "wait 0: message accepted" grep -q '^result 250 ' "$T/tok87off.out"
 received tok87off > "$T/r7"
 check "wait 0: Received says unknown" grep -q "^Received: from client87 (unknown \[$C_OFF\])" "$T/r7"
 check_eq "wait 0: no PTR question" "$(asked_ptr "$C_OFF")" 0
+
+# --- 8. what a connection opens ----------------------------------------
+# opened SESSION-TEXT [VAR=VALUE...]: the files sluice-smtpd opened
+opened() {
+  _in=$1; shift
+  printf "$_in" | env TCPREMOTEIP=127.0.0.1 QMAILQUEUE=/bin/true SLUICE_HOSTS="$T/hosts" "$@" \
+    strace -f -e trace=open,openat -o "$T/strace" "$H/bin/sluice-smtpd" > "$T/strace.out" 2>&1
+  sed -n 's/.*open[a-z]*([^"]*"\([^"]*\)".*/\1/p' "$T/strace" | grep -v -e '^/lib' -e '^/usr/lib' -e '^/etc/ld\.so' | sort -u
+}
+opened 'EHLO x\r\nQUIT\r\n' > "$T/open1"
+check "strace: the session ran" grep -q '^221 ' "$T/strace.out"
+for f in control/badmailfrom control/localiphost control/percenthack control/morercpthosts.cdb control/smtpdnamewait "$T/hosts"; do
+  check_fail "no MAIL: $f not opened" grep -qxF "$f" "$T/open1"
+done
+check "no MAIL: control/me opened" grep -qxF control/me "$T/open1"
+opened 'EHLO x\r\nMAIL FROM:<a@b.example>\r\nRCPT TO:<x@elsewhere.example>\r\nDATA\r\nSubject: s\r\n\r\nx\r\n.\r\nQUIT\r\n' RELAYCLIENT= > "$T/open2"
+check "strace: the message was accepted" grep -q '^250 2.0.0 ok' "$T/strace.out"
+check_fail "RELAYCLIENT: control/rcpthosts not opened" grep -qxF control/rcpthosts "$T/open2"
+check_fail "RELAYCLIENT: control/morercpthosts.cdb not opened" grep -qxF control/morercpthosts.cdb "$T/open2"
+check "message: control/badmailfrom opened" grep -qxF control/badmailfrom "$T/open2"
+check "message: control/smtpdnamewait opened" grep -qxF control/smtpdnamewait "$T/open2"
+check "message: the hosts file opened" grep -qxF "$T/hosts" "$T/open2"
 
 if [ "$t_fail" -gt 0 ]; then
   for f in "$T"/tok87*.out "$T/qmtp.out" "$T"/r[0-9]; do echo "--- ${f##*/}"; cat "$f"; done
