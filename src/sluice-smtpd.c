@@ -60,7 +60,7 @@
 #define LOG_RCPTS_MAX 4000     /* bytes of recipients in one log line */
 
 /* Control files that matter only for some commands are read when one
- * first needs them (lazy_*: 0 not read yet, 1 read), so that a
+ * first needs them (the *_read flags: 0 not yet, 1 read), so that a
  * connection does not open files that cannot change its outcome. */
 struct config {
   str me, greeting, localiphost, local_host;
