@@ -137,7 +137,11 @@ static void read_config(struct server *s)
   if (control_readnum("control/databytes", &s->databytes, QUEUE_DATABYTES_DEFAULT, 0, (unsigned long)-1) < 0) control_trouble(s, "databytes");
   e = env_get("DATABYTES");
   if (e && scan_ulong_exact(e, byte_len(e, 64), &num) == 0) s->databytes = num;
-  if (qmtp_peer_env(&s->peer, &s->local_host, s->me.s) < 0) nomem(s);
+  {
+    int r = qmtp_peer_env(&s->peer, &s->local_host, s->me.s);
+    if (r == -2) control_trouble(s, "smtpdnamewait");
+    if (r < 0) nomem(s);
+  }
   s->qq = qmtp_queue_program(&s->qq_path);
   if (!s->qq) nomem(s);
 }

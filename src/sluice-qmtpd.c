@@ -203,7 +203,9 @@ static void read_config(struct server *s, struct config *cf)
   cf->rcptcheck_state = smtpd_rcptcheck_open(&cf->rcptcheck);
   if (cf->rcptcheck_state < 0) warn_sys("unable to read control/rcptcheck.cdb");
   cf->relayclient = env_get("RELAYCLIENT");
-  if (qmtp_peer_env(&cf->peer, &cf->local_host, cf->me.s) < 0) nomem(s);
+  r = qmtp_peer_env(&cf->peer, &cf->local_host, cf->me.s);
+  if (r == -2) control_trouble(s, "smtpdnamewait");
+  if (r < 0) nomem(s);
   cf->qq = qmtp_queue_program(&cf->qq_path);
   if (!cf->qq) nomem(s);
 }

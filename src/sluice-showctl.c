@@ -130,6 +130,9 @@ static const struct ctl ctls[] = {
     SERVERS_BAD },
   { "smtpgreeting", ONE, "=me", "text of sluice-smtpd's 220 greeting", 0, 0, 0 },
   { "localiphost", ONE, "=me", "name sluice-smtpd puts in place of its own address in box@[ip]", 0, 0, 0 },
+  { "smtpdnamewait", NUM, "2000",
+    "ms of DNS for the client's name in Received (all three servers); 0 /etc/hosts only", 0, 60000,
+    SERVERS_BAD },
 
   { "Services: the run scripts of boot/, read at service start (svc -t)", HEAD, 0, 0, 0, 0, 0 },
   { "smtpdip", ONE, "127.0.0.1", "IPv4 address of sluice-smtpd; 0 every address (smtpd6 stands down); - off", 0, 0,

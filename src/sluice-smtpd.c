@@ -46,6 +46,7 @@
 #include "ip.h"
 #include "qmtp_io.h"
 #include "queue.h"
+#include "remotehost.h"
 #include "rewrite.h"
 #include "scan.h"
 #include "smtpd_cmd.h"
@@ -58,18 +59,26 @@
 #define ERRORS_MAX 20          /* errors before the session is closed */
 #define LOG_RCPTS_MAX 4000     /* bytes of recipients in one log line */
 
+/* Control files that matter only for some commands are read when one
+ * first needs them (the *_read flags: 0 not yet, 1 read), so that a
+ * connection does not open files that cannot change its outcome. */
 struct config {
   str me, greeting, localiphost, local_host;
+  int localiphost_read;
   unsigned long databytes, maxrcpt;
   struct deadline_server limits; /* timeoutsmtpd and the totals */
   str rcpthosts, badmailfrom, locals, percenthack;
-  int rcpthosts_missing;
+  int rcpthosts_missing, percenthack_read, badmailfrom_read;
   struct cdb morercpt;
-  int morercpt_open;
+  int morercpt_open;            /* 0 not tried yet, 1 open, -1 no file */
   struct cdb rcptcheck;
   int rcptcheck_state;          /* 0 no file, 1 open, -1 unreadable */
   const char *relayclient;      /* NULL unless RELAYCLIENT is set */
   const char *remote_ip, *remote_host, *remote_info;
+  unsigned long namewait;       /* control/smtpdnamewait (remotehost.h) */
+  int name_tried;               /* the name was looked up (or needs not be) */
+  int namewait_read;            /* control/smtpdnamewait was read */
+  str remote_name;              /* what remotehost_find found */
   unsigned char local_ip[16];
   int local_ip_kind;            /* 0 unknown, 4 or 6 */
   const char *qq;               /* the injector: QMAILQUEUE or sluice-queue */
@@ -248,7 +257,7 @@ static void read_config(struct session *s, struct config *cf)
   const char *e;
   char host[256];
   unsigned long num;
-  int fd, r;
+  int r;
 
   if (chdir(auto_home) < 0) {
     warn_sys("unable to switch to ", auto_home);
@@ -259,35 +268,31 @@ static void read_config(struct session *s, struct config *cf)
   if (control_readline("control/me", &cf->me, host[0] ? host : "localhost") < 0) control_trouble(s, "me");
   if (str_0(&cf->me) < 0) nomem(s);
   if (control_readline("control/smtpgreeting", &cf->greeting, cf->me.s) < 0) control_trouble(s, "smtpgreeting");
-  if (control_readline("control/localiphost", &cf->localiphost, cf->me.s) < 0) control_trouble(s, "localiphost");
   if (deadline_server_read(&cf->limits, &e) < 0) control_trouble(s, e);
   if (control_readnum("control/maxrcpt", &cf->maxrcpt, 1000, 1, QUEUE_RCPT_MAX) < 0) control_trouble(s, "maxrcpt");
   if (control_readnum("control/databytes", &cf->databytes, QUEUE_DATABYTES_DEFAULT, 0, (unsigned long)-1) < 0) control_trouble(s, "databytes");
   e = env_get("DATABYTES");
   if (e && scan_ulong_exact(e, byte_len(e, 64), &num) == 0) cf->databytes = num;
-  r = control_readlist("control/rcpthosts", &cf->rcpthosts);
-  if (r < 0) control_trouble(s, "rcpthosts");
-  cf->rcpthosts_missing = (r == 0);
-  if (control_readlist("control/badmailfrom", &cf->badmailfrom) < 0) control_trouble(s, "badmailfrom");
-  if (control_readlist("control/percenthack", &cf->percenthack) < 0) control_trouble(s, "percenthack");
+  cf->relayclient = env_get("RELAYCLIENT");
+  /* rcpthosts (and morercpthosts.cdb, percenthack) matter only to a
+   * client that may not relay */
+  if (!cf->relayclient) {
+    r = control_readlist("control/rcpthosts", &cf->rcpthosts);
+    if (r < 0) control_trouble(s, "rcpthosts");
+    cf->rcpthosts_missing = (r == 0);
+  }
   r = control_readlist("control/locals", &cf->locals);
   if (r < 0) control_trouble(s, "locals");
   if (r == 0 && (str_copy(&cf->locals, &cf->me) < 0 || str_catc(&cf->locals, 0) < 0)) nomem(s);
-
-  fd = open_read("control/morercpthosts.cdb");
-  if (fd >= 0) {
-    if (cdb_open(&cf->morercpt, fd) < 0) control_trouble(s, "morercpthosts.cdb");
-    cf->morercpt_open = 1;
-  } else if (errno != ENOENT) {
-    control_trouble(s, "morercpthosts.cdb");
-  }
   cf->rcptcheck_state = smtpd_rcptcheck_open(&cf->rcptcheck);
   if (cf->rcptcheck_state < 0) warn_sys("unable to read control/rcptcheck.cdb");
 
-  cf->relayclient = env_get("RELAYCLIENT");
   cf->remote_ip = env_get("TCPREMOTEIP");
   cf->remote_host = env_get("TCPREMOTEHOST");
   cf->remote_info = env_get("TCPREMOTEINFO");
+  /* the client's name: TCPREMOTEHOST wins; else it is looked up at the
+   * first DATA (remote_name) */
+  cf->name_tried = cf->remote_host || cf->local;
   e = env_get("TCPLOCALHOST");
   if (str_copys(&cf->local_host, e && *e ? e : cf->me.s) < 0 || str_0(&cf->local_host) < 0) nomem(s);
   cf->local_ip_kind = 0;
@@ -333,16 +338,25 @@ static void rewrite_localip(struct session *s, str *addr)
              && byte_equal((char *)ip, (const char *)cf->local_ip + 12, 4);
   }
   if (!same) return;
+  if (!cf->localiphost_read) {
+    if (control_readline("control/localiphost", &s->cf->localiphost, cf->me.s) < 0) control_trouble(s, "localiphost");
+    s->cf->localiphost_read = 1;
+  }
   str_truncate(addr, at + 1);
   if (str_cat(addr, &cf->localiphost) < 0) nomem(s);
 }
 
-static int bad_mail_from(const struct config *cf, const str *addr)
+static int bad_mail_from(struct session *s, const str *addr)
 {
+  struct config *cf = s->cf;
   size_t pos = 0, n, at;
   const char *e;
 
   if (addr->len == 0) return 0;
+  if (!cf->badmailfrom_read) {
+    if (control_readlist("control/badmailfrom", &cf->badmailfrom) < 0) control_trouble(s, "badmailfrom");
+    cf->badmailfrom_read = 1;
+  }
   (void)addr_split(addr->s, addr->len, &at); /* at == len: no domain */
   while (control_next(&cf->badmailfrom, &pos, &e, &n)) {
     if (case_equalb(e, n, addr->s, addr->len)) return 1;
@@ -430,7 +444,7 @@ static void cmd_mail(struct session *s, const char *arg, size_t n)
   }
   transaction_reset(s);
   if (str_copy(&s->sender, &s->addr) < 0) nomem(s);
-  s->bad_sender = bad_mail_from(cf, &s->addr);
+  s->bad_sender = bad_mail_from(s, &s->addr);
   s->in_mail = 1;
   reply(s, "250 2.1.0 sender ok");
 }
@@ -442,7 +456,18 @@ static int rcpt_allowed(struct session *s, const char *dom, size_t dlen)
   int r;
 
   if (domain_match_list(dom, dlen, &cf->rcpthosts)) return 1;
-  if (!cf->morercpt_open) return 0;
+  if (cf->morercpt_open == 0) {
+    int fd = open_read("control/morercpthosts.cdb");
+    if (fd >= 0) {
+      if (cdb_open(&cf->morercpt, fd) < 0) control_trouble(s, "morercpthosts.cdb");
+      cf->morercpt_open = 1;
+    } else if (errno != ENOENT) {
+      control_trouble(s, "morercpthosts.cdb");
+    } else {
+      cf->morercpt_open = -1;
+    }
+  }
+  if (cf->morercpt_open < 0) return 0;
   r = smtpd_morercpthosts(&cf->morercpt, dom, dlen);
   if (r < 0) close_421(s, "421 4.3.0 unable to read controls; closing connection");
   return r;
@@ -482,7 +507,12 @@ static void cmd_rcpt(struct session *s, const char *arg, size_t n)
     error_reply(s, "553 5.7.1 relaying denied");
     return;
   }
-  /* control/percenthack would send it to the host after the '%' */
+  /* control/percenthack would send it to the host after the '%' (read
+   * at the first local part with a '%': it cannot apply to others) */
+  if (!cf->relayclient && has_domain && !cf->percenthack_read && byte_chr(s->addr.s, at, '%') < at) {
+    if (control_readlist("control/percenthack", &cf->percenthack) < 0) control_trouble(s, "percenthack");
+    cf->percenthack_read = 1;
+  }
   if (!cf->relayclient && rewrite_percenthack_applies(&cf->percenthack, s->addr.s, s->addr.len)) {
     log_rcpt(s, &s->addr, "553");
     error_reply(s, "553 5.7.1 relaying denied: no % in the local part here");
@@ -512,6 +542,22 @@ static void cmd_rcpt(struct session *s, const char *arg, size_t n)
 
 /* --- DATA ------------------------------------------------------------- */
 
+/* Looks the client's name up once (remotehost.h), when the first message
+ * needs it for its Received line: after the 354, while the client sends. */
+static void remote_name(struct session *s)
+{
+  struct config *cf = s->cf;
+  int r;
+
+  if (cf->name_tried) return;
+  cf->name_tried = 1;
+  r = remotehost_find(cf->remote_ip, 0, cf->namewait, &cf->remote_name);
+  if (r < 0) nomem(s);
+  if (r == 0) return;
+  if (str_0(&cf->remote_name) < 0) nomem(s);
+  cf->remote_host = cf->remote_name.s;
+}
+
 /* Starts the injector (qmtp_qq_start): QMAILQUEUE or sluice-queue. */
 static pid_t qq_start(const struct config *cf, int *msgfd, int *envfd)
 {
@@ -536,6 +582,10 @@ static void cmd_data(struct session *s)
     error_reply(s, "554 5.5.1 no valid recipients");
     return;
   }
+  if (!cf->name_tried && !cf->namewait_read) {
+    if (remotehost_wait_read(&cf->namewait) < 0) control_trouble(s, "smtpdnamewait");
+    cf->namewait_read = 1;
+  }
   pid = qq_start(cf, &msgfd, &envfd);
   if (pid < 0) {
     warn_sys("unable to start the queue program");
@@ -546,6 +596,12 @@ static void cmd_data(struct session *s)
   }
   qp[fmt_ulong(qp, (unsigned long)pid)] = 0;
   reply(s, cf->local ? "354 go ahead, end with a line holding a single dot" : "354 go ahead, end with <CR><LF>.<CR><LF>");
+  if (!cf->name_tried) {
+    flush(s); /* the client sends the message while the name is looked up */
+    remote_name(s);
+  }
+  /* the data's total starts after the lookup: the client is not charged
+   * for the server's own wait */
   deadline_server_arm(&cf->limits, &s->in, &s->out, cf->limits.data);
 
   /* RFC 3848 and RFC 6531 section 3.7.7 */

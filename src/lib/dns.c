@@ -49,6 +49,7 @@
 #include <unistd.h>
 
 #include "byte.h"
+#include "deadline.h"
 #include "dns.h"
 #include "size.h"
 #include "str.h"
@@ -218,6 +219,7 @@ static int rr_read(const unsigned char *p, size_t n, size_t *pos, struct rr *r, 
       if (r->rdlen != 16) goto proto;
       break;
     case DNS_T_CNAME:
+    case DNS_T_PTR:
       if (dns_name_read(p, n, r->rdata, &after, scratch) < 0) return -1;
       if (after != end) goto proto;
       break;
@@ -250,6 +252,7 @@ static int rr_collect(const unsigned char *p, size_t n, const struct rr *r, str 
     if (str_catb(out, (const char *)p + r->rdata, 2) < 0) return -1;
     break;
   case DNS_T_CNAME:
+  case DNS_T_PTR:
     if (dns_name_read(p, n, r->rdata, &after, scratch) < 0) return -1;
     break;
   default:
@@ -399,11 +402,18 @@ static int dns_random(void *out, size_t n)
   return 0;
 }
 
+/* The clock of deadline.h, so that conf->deadline can be compared. */
 static unsigned long long now_ms(void)
 {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (unsigned long long)ts.tv_sec * 1000ULL + (unsigned long long)ts.tv_nsec / 1000000ULL;
+  return (unsigned long long)deadline_now();
+}
+
+/* now + timeout_ms, but no later than conf->deadline when that is set. */
+static unsigned long long try_deadline(const struct dns_conf *conf, unsigned long timeout_ms)
+{
+  unsigned long long d = now_ms() + timeout_ms;
+  if (conf->deadline > 0 && (unsigned long long)conf->deadline < d) d = (unsigned long long)conf->deadline;
+  return d;
 }
 
 /* Waits for events on fd until the deadline: 1 ready, 0 timed out, -1. */
@@ -539,8 +549,8 @@ done:
 
 /* One try with one server: UDP, then TCP when the answer is truncated.
  * Returns the RCODE or -1 (EAGAIN, EPROTO, ENOMEM). */
-static int exchange(const struct dns_server *s, unsigned long timeout_ms, const char *name, size_t len,
-                    unsigned short qtype, struct answer *a)
+static int exchange(const struct dns_conf *conf, const struct dns_server *s, unsigned long timeout_ms,
+                    const char *name, size_t len, unsigned short qtype, struct answer *a)
 {
   unsigned char idb[2], bits[(DNS_NAME_MAX + 7) / 8];
   char mixed[DNS_NAME_MAX];
@@ -559,7 +569,7 @@ static int exchange(const struct dns_server *s, unsigned long timeout_ms, const 
   name = mixed;
   if (dns_packet_query(&q, id, name, len, qtype) < 0) return -1;
   if (str_ready(&in, DNS_UDP_MAX) < 0) { err = errno; goto done; }
-  deadline = now_ms() + timeout_ms;
+  deadline = try_deadline(conf, timeout_ms);
   fd = server_socket(s, SOCK_DGRAM);
   if (fd < 0) goto done;
   for (;;) {
@@ -585,7 +595,7 @@ static int exchange(const struct dns_server *s, unsigned long timeout_ms, const 
   }
   close(fd);
   fd = -1;
-  ret = exchange_tcp(s, &q, id, name, len, qtype, now_ms() + timeout_ms, a);
+  ret = exchange_tcp(s, &q, id, name, len, qtype, try_deadline(conf, timeout_ms), a);
   if (ret < 0) err = errno;
 done:
   if (fd >= 0) close(fd);
@@ -609,7 +619,9 @@ static int ask(const struct dns_conf *conf, const char *name, size_t len, unsign
 
   for (round = 0; round < attempts; ++round)
     for (i = 0; i < nservers; ++i) {
-      int r = exchange(&conf->server[i], timeout, name, len, qtype, a);
+      int r;
+      if (deadline_passed(conf->deadline)) { errno = EAGAIN; return -1; }
+      r = exchange(conf, &conf->server[i], timeout, name, len, qtype, a);
       if (r == 0) return 0;
       if (r == 3) { errno = ENOENT; return -1; }
       if (r < 0 && (errno == ENOMEM || errno == EOVERFLOW || errno == EINVAL)) return -1;
@@ -806,4 +818,67 @@ int dns_ip(const struct dns_conf *conf, const char *name, size_t len, int want6,
   if (temp) { errno = err; return -1; }
   if (gone) { errno = ENOENT; return -1; }
   return 0;
+}
+
+int dns_addr(const struct dns_conf *conf, const char *name, size_t len, int family, struct dns_iplist *out)
+{
+  struct answer a = { STR_INIT, 0, STR_INIT };
+  int r;
+
+  out->ip = 0;
+  out->n = 0;
+  r = resolve(conf, name, len, family == AF_INET6 ? DNS_T_AAAA : DNS_T_A, &a);
+  if (r == 0 && ip_add(out, &a, family == AF_INET6 ? AF_INET6 : AF_INET) < 0) r = -1;
+  if (r < 0) {
+    int e = errno;
+    answer_free(&a);
+    dns_iplist_free(out);
+    errno = e;
+    return -1;
+  }
+  answer_free(&a);
+  return 0;
+}
+
+int dns_ptr(const struct dns_conf *conf, int family, const unsigned char *ip, str *name)
+{
+  static const char hex[] = "0123456789abcdef";
+  struct answer a = { STR_INIT, 0, STR_INIT };
+  char q[80]; /* 32 nibbles with dots and "ip6.arpa": 73 */
+  size_t n = 0;
+  int i, r;
+
+  if (family == AF_INET6) {
+    for (i = 15; i >= 0; --i) {
+      q[n++] = hex[ip[i] & 15];
+      q[n++] = '.';
+      q[n++] = hex[ip[i] >> 4];
+      q[n++] = '.';
+    }
+    memcpy(q + n, "ip6.arpa", 8);
+    n += 8;
+  } else {
+    for (i = 3; i >= 0; --i) {
+      unsigned v = ip[i];
+      if (v >= 100) q[n++] = (char)('0' + v / 100);
+      if (v >= 10) q[n++] = (char)('0' + v / 10 % 10);
+      q[n++] = (char)('0' + v % 10);
+      q[n++] = '.';
+    }
+    memcpy(q + n, "in-addr.arpa", 12);
+    n += 12;
+  }
+  r = resolve(conf, q, n, DNS_T_PTR, &a);
+  if (r == 0 && a.count == 0) {
+    errno = ENOENT;
+    r = -1;
+  }
+  /* the first entry: "name NUL" */
+  if (r == 0 && str_copyb(name, a.records.s, byte_len(a.records.s, a.records.len)) < 0) r = -1;
+  {
+    int e = errno;
+    answer_free(&a);
+    errno = e;
+  }
+  return r;
 }

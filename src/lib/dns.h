@@ -1,4 +1,5 @@
-/* dns.h: a DNS stub resolver for sluice-remote: MX, A, AAAA, CNAME.
+/* dns.h: a DNS stub resolver for sluice-remote (MX, A, AAAA, CNAME)
+ * and for the servers' client names (PTR, dns_ptr).
  *
  * Queries go over UDP to the resolvers of the configuration, with a
  * random query id, a random source port and the letters of the name in
@@ -38,6 +39,9 @@ struct dns_conf {
   size_t n;
   unsigned long timeout_ms;   /* per try; default 5000 */
   unsigned attempts;          /* rounds over the servers; default 2 */
+  long long deadline;         /* deadline.h time: no try goes past it and
+                               * none starts after it (EAGAIN); 0: none.
+                               * dns_conf_load and dns_conf_resolv set 0 */
 };
 
 /* Fills conf from the DNSCACHEIP environment variable when set
@@ -79,6 +83,17 @@ int dns_mx(const struct dns_conf *conf, const char *name, size_t len, struct dns
  * set, A first otherwise). A name with neither is ENOENT only when the
  * name does not exist; otherwise 0 with an empty list. */
 int dns_ip(const struct dns_conf *conf, const char *name, size_t len, int want6, struct dns_iplist *out);
+/* The records of one type only: A (family AF_INET) or AAAA (AF_INET6);
+ * a name without them is 0 with an empty list, ENOENT when the name
+ * does not exist. */
+int dns_addr(const struct dns_conf *conf, const char *name, size_t len, int family, struct dns_iplist *out);
+/* The name of an address (PTR, RFC 1035 3.5 and RFC 3596 2.5: the
+ * in-addr.arpa or ip6.arpa name, CNAMEs followed, RFC 2317): the first
+ * PTR record into name (replacing it; lower-case, no trailing dot, not
+ * checked against its address: the caller confirms it with dns_addr).
+ * family AF_INET with ip[0..4) or AF_INET6 with ip[0..16). ENOENT when
+ * the address has no name (NXDOMAIN, or no PTR record). */
+int dns_ptr(const struct dns_conf *conf, int family, const unsigned char *ip, str *name);
 void dns_mxlist_free(struct dns_mxlist *l);
 void dns_iplist_free(struct dns_iplist *l);
 
@@ -103,6 +118,7 @@ int dns_packet_parse(const char *pkt, size_t n, unsigned short id, const char *n
 
 #define DNS_T_A 1
 #define DNS_T_CNAME 5
+#define DNS_T_PTR 12
 #define DNS_T_MX 15
 #define DNS_T_AAAA 28
 

@@ -10,6 +10,7 @@
 #include "file.h"
 #include "qmtp.h"
 #include "qmtp_io.h"
+#include "remotehost.h"
 #include "smtpd_text.h"
 #include "str.h"
 #include "wait.h"
@@ -134,12 +135,18 @@ pid_t qmtp_qq_start(const char *prog, int *msgfd, int *envfd)
   return pid;
 }
 
-pid_t qmtp_qq_received(const char *prog, const struct qmtp_peer *peer, const char *protocol, str *work,
+pid_t qmtp_qq_received(const char *prog, struct qmtp_peer *peer, const char *protocol, str *work,
                        int *msgfd, int *envfd, int *write_failed)
 {
   struct smtpd_received rl;
   pid_t pid;
 
+  if (!peer->name_tried) {
+    int r = remotehost_find(peer->remote_ip, 0, peer->namewait, &peer->name);
+    if (r < 0 || (r > 0 && str_0(&peer->name) < 0)) return -2;
+    peer->name_tried = 1;
+    if (r > 0) peer->remote_host = peer->name.s;
+  }
   rl.helo = 0;
   rl.helo_len = 0;
   rl.remote_host = peer->remote_host;
@@ -162,8 +169,10 @@ int qmtp_peer_env(struct qmtp_peer *peer, str *local_host, const char *me)
   peer->remote_ip = env_get("TCPREMOTEIP");
   peer->remote_host = env_get("TCPREMOTEHOST");
   peer->remote_info = env_get("TCPREMOTEINFO");
+  peer->name_tried = peer->remote_host != 0;
   if (str_copys(local_host, e && *e ? e : me) < 0 || str_0(local_host) < 0) return -1;
   peer->local_host = local_host->s;
+  if (!peer->name_tried && remotehost_wait_read(&peer->namewait) < 0) return -2;
   return 0;
 }
 

@@ -47,21 +47,27 @@ pid_t qmtp_qq_start(const char *prog, int *msgfd, int *envfd);
 /* The client of a QMTP or QMQP connection, as tcpserver names it. */
 struct qmtp_peer {
   const char *remote_ip;    /* TCPREMOTEIP, or NULL */
-  const char *remote_host;  /* TCPREMOTEHOST, or NULL */
+  const char *remote_host;  /* TCPREMOTEHOST, or the name looked up */
   const char *remote_info;  /* TCPREMOTEINFO, or NULL */
   const char *local_host;   /* TCPLOCALHOST or control/me: after "by" */
+  int name_tried;           /* the name is known or was looked up */
+  unsigned long namewait;   /* control/smtpdnamewait (remotehost.h) */
+  str name;                 /* the name looked up; the caller frees it */
 };
 
 /* Fills peer from the tcpserver environment (TCPREMOTEIP, TCPREMOTEHOST,
  * TCPREMOTEINFO) and local_host with TCPLOCALHOST, or me when that is
- * unset or empty; peer->local_host points into local_host. 0, or -1
- * with errno ENOMEM. */
+ * unset or empty; peer->local_host points into local_host. When
+ * TCPREMOTEHOST is unset, reads control/smtpdnamewait: the name is looked
+ * up (remotehost_find) when qmtp_qq_received first needs it. 0; -1
+ * with errno ENOMEM; -2 when control/smtpdnamewait cannot be read. */
 int qmtp_peer_env(struct qmtp_peer *peer, str *local_host, const char *me);
 /* The injector of the servers: QMAILQUEUE when set and not empty, else
  * conf-home/bin/sluice-queue, built in path. NULL with errno ENOMEM. */
 const char *qmtp_queue_program(str *path);
 
-/* How sluice-qmtpd and sluice-qmqpd begin a message: builds in work
+/* How sluice-qmtpd and sluice-qmqpd begin a message: looks the client's
+ * name up unless that was done (remotehost.h), builds in work
  * (replacing its content) the Received line of a message from peer by
  * protocol ("QMTP", "QMQP"), without HELO and dated now
  * (smtpd_received_line), starts prog as qmtp_qq_start does and writes
@@ -70,7 +76,7 @@ const char *qmtp_queue_program(str *path);
  * left alone otherwise). -1 with errno when the injector could not be
  * started; -2 (errno ENOMEM or EOVERFLOW) when the line could not be
  * built, and then nothing was started. */
-pid_t qmtp_qq_received(const char *prog, const struct qmtp_peer *peer, const char *protocol, str *work,
+pid_t qmtp_qq_received(const char *prog, struct qmtp_peer *peer, const char *protocol, str *work,
                        int *msgfd, int *envfd, int *write_failed);
 
 #endif

@@ -21,6 +21,7 @@
  *   AAAA NAME IPV6           an AAAA record       AAAA mx6.example.test ::1
  *   MX NAME PREF HOST        an MX record         MX example.test 10 mx1.example.test
  *   CNAME NAME TARGET        NAME is an alias     CNAME alias.example.test mx1.example.test
+ *   PTR NAME TARGET          a PTR record         PTR 2.0.0.127.in-addr.arpa host.example.test
  *   NULLMX NAME              the MX "0 ." of RFC 7505
  *   TRUNC NAME               UDP answers for NAME have TC set and no
  *                            records; TCP gives the full answer
@@ -57,7 +58,11 @@
 #include "scan.h"
 #include "str.h"
 
-enum kind { K_A, K_AAAA, K_MX, K_CNAME, K_NULLMX, K_TRUNC, K_SERVFAIL, K_REFUSED, K_GARBAGE, K_SLOW, K_FORGE };
+#ifndef DNS_T_PTR
+#define DNS_T_PTR 12
+#endif
+
+enum kind { K_A, K_AAAA, K_MX, K_CNAME, K_PTR, K_NULLMX, K_TRUNC, K_SERVFAIL, K_REFUSED, K_GARBAGE, K_SLOW, K_FORGE };
 
 static const struct {
   const char *word;
@@ -67,13 +72,13 @@ static const struct {
   { "A", K_A, 1 },           { "AAAA", K_AAAA, 1 },         { "MX", K_MX, 2 },
   { "CNAME", K_CNAME, 1 },   { "NULLMX", K_NULLMX, 0 },     { "TRUNC", K_TRUNC, 0 },
   { "SERVFAIL", K_SERVFAIL, 0 }, { "REFUSED", K_REFUSED, 0 }, { "GARBAGE", K_GARBAGE, 0 },
-  { "SLOW", K_SLOW, 0 },      { "FORGE", K_FORGE, 0 },
+  { "SLOW", K_SLOW, 0 },      { "FORGE", K_FORGE, 0 },      { "PTR", K_PTR, 1 },
 };
 
 struct entry {
   enum kind kind;
   str name;
-  str target;          /* MX host, CNAME target */
+  str target;          /* MX host, CNAME or PTR target */
   unsigned pref;
   unsigned char ip[16];
 };
@@ -140,6 +145,7 @@ static void zone_line(const char *s, size_t n)
     name_copy(&e->target, f[3], len[3]);
     break;
   case K_CNAME:
+  case K_PTR:
     name_copy(&e->target, f[2], len[2]);
     break;
   default:
@@ -292,6 +298,9 @@ static int answer(const char *q, size_t n, int tcp, str *o)
       put_record(o, DNS_T_MX, rd.s, rd.len);
     } else if (e->kind == K_NULLMX && qtype == DNS_T_MX) {
       put_record(o, DNS_T_MX, "\0\0\0", 3);
+    } else if (e->kind == K_PTR && qtype == DNS_T_PTR) {
+      putname(&rd, &e->target);
+      put_record(o, DNS_T_PTR, rd.s, rd.len);
     } else if (e->kind == K_CNAME && qtype == DNS_T_CNAME) {
       putname(&rd, &e->target);
       put_record(o, DNS_T_CNAME, rd.s, rd.len);

@@ -58,6 +58,12 @@ trap 'exit 1' INT TERM HUP
 printf 'me.example\n' > "$H/control/me"
 printf 'example.org\n.sub.example.org\n' > "$H/control/rcpthosts"
 printf '100000\n' > "$H/control/databytes"
+# the client's name is not looked up (no hosts file, no DNS): the
+# Received lines below say "unknown" on any machine (87-nodns.sh tests
+# the lookup)
+echo 0 > "$H/control/smtpdnamewait"
+SLUICE_HOSTS=$T/no-hosts
+export SLUICE_HOSTS
 printf '10\n' > "$H/control/timeoutsmtpd"
 
 # the stand-in injector: exits with the code in $T/qqcode

@@ -1,12 +1,16 @@
 /* test_dns.c: dns_packet_query, dns_packet_parse (hand-built answers,
- * good and hostile), dns_conf_load and dns_conf_resolv. The resolver's
+ * good and hostile, PTR included), dns_conf_load and dns_conf_resolv,
+ * the total deadline of a dns_conf against a server that never answers. The resolver's
  * network side is tested by tests/sh/70-dns.sh against tests/helpers/dnsd. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 
+#include <netinet/in.h>
+
 #include "check.h"
+#include "deadline.h"
 #include "dns.h"
 #include "str.h"
 
@@ -759,6 +763,87 @@ static void test_conf(void)
   CHECK(c.n == 1 && server_is(&c, 0, AF_INET, "\x7f\0\0\x01", 53) && c.timeout_ms == 5000 && c.attempts == 2);
 }
 
+/* A PTR answer: the target name is decoded, compression included. */
+static void test_ptr(void)
+{
+  size_t at;
+
+  header(11, QR, 1, 1, 0, 0);
+  question("4.3.2.1.in-addr.arpa", DNS_T_PTR);
+  put16(0xc00c);
+  rrfix(DNS_T_PTR, 0);
+  at = rdlen_at();
+  putname_ptr("Host.Example", 12 + 8); /* then "in-addr.arpa" of the question */
+  rdlen_patch(at);
+  CHECK(parse_as(11, "4.3.2.1.in-addr.arpa", DNS_T_PTR) == 0);
+  CHECK(count == 1 && out.len == 26 && memcmp(out.s, "host.example.in-addr.arpa\0", 26) == 0);
+  /* a PTR whose rdata runs past its name is malformed */
+  header(12, QR, 1, 1, 0, 0);
+  question("4.3.2.1.in-addr.arpa", DNS_T_PTR);
+  put16(0xc00c);
+  rrfix(DNS_T_PTR, 0);
+  at = rdlen_at();
+  putname("a.test");
+  put8(0);
+  rdlen_patch(at);
+  CHECK(parse_proto(12, "4.3.2.1.in-addr.arpa", DNS_T_PTR));
+}
+
+/* conf.deadline ends the lookup: against a server that never answers,
+ * with 5 s per try and 2 rounds, a deadline 300 ms away lets exactly
+ * one question out, for the reverse name of the address. */
+static void test_deadline(void)
+{
+  static const char want[] = "\0017\0012\0010\003192\007in-addr\004arpa\0\0\014\0\001";
+  struct dns_conf c;
+  struct sockaddr_in sa;
+  socklen_t sl = sizeof sa;
+  unsigned char ip[4] = { 192, 0, 2, 7 };
+  char pkt[512];
+  str name = STR_INIT;
+  int fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK, 0), n = 0;
+  ssize_t r, last = 0;
+  long long t0;
+
+  CHECK(fd >= 0);
+  memset(&sa, 0, sizeof sa);
+  sa.sin_family = AF_INET;
+  sa.sin_addr.s_addr = htonl(0x7f000001);
+  CHECK(bind(fd, (struct sockaddr *)&sa, sizeof sa) == 0);
+  CHECK(getsockname(fd, (struct sockaddr *)&sa, &sl) == 0);
+  CHECK(dns_conf_resolv(&c, "nameserver 127.0.0.1\n", 21) == 0);
+  CHECK(c.deadline == 0);
+  c.server[0].port = ntohs(sa.sin_port);
+  c.timeout_ms = 5000;
+  c.attempts = 2;
+  t0 = deadline_now();
+  c.deadline = t0 + 300;
+  errno = 0;
+  CHECK(dns_ptr(&c, AF_INET, ip, &name) == -1 && errno == EAGAIN);
+  CHECK(deadline_now() >= t0 + 300);
+  while ((r = recv(fd, pkt, sizeof pkt, 0)) > 0) {
+    ++n;
+    last = r;
+  }
+  CHECK(n == 1);
+  /* the header, then 7.2.0.192.in-addr.arpa (its letters in random
+   * case), type PTR, class IN */
+  CHECK(last == 12 + (ssize_t)sizeof want - 1);
+  if (last == 12 + (ssize_t)sizeof want - 1) {
+    ssize_t i;
+    for (i = 12; i < last; ++i)
+      if (pkt[i] >= 'A' && pkt[i] <= 'Z') pkt[i] = (char)(pkt[i] + 32);
+    CHECK(memcmp(pkt + 12, want, sizeof want - 1) == 0);
+  }
+  /* a deadline already passed asks nothing */
+  c.deadline = deadline_now() > 1 ? deadline_now() - 1 : 1;
+  errno = 0;
+  CHECK(dns_ptr(&c, AF_INET, ip, &name) == -1 && errno == EAGAIN);
+  CHECK(recv(fd, pkt, sizeof pkt, 0) < 0);
+  close(fd);
+  str_free(&name);
+}
+
 /* With no server listening the answer is a quick temporary failure. */
 static void test_noserver(void)
 {
@@ -793,6 +878,8 @@ int main(void)
   test_hostile();
   test_conf();
   test_noserver();
+  test_ptr();
+  test_deadline();
   str_free(&pk);
   str_free(&out);
   str_free(&cname);
