@@ -277,11 +277,17 @@ static unsigned long read_envelope(str *env, size_t *from, unsigned *opts)
   return rcpts;
 }
 
-static void trigger(void)
+/* Wakes sluice-send with the new message's id and a newline, one write
+ * (atomic: far below PIPE_BUF), so that it takes this todo entry
+ * before a backlog it is working through (sluice-queue(5)). */
+static void trigger(unsigned long id)
 {
+  char b[FMT_ULONG + 1];
+  size_t n = fmt_ulong(b, id);
   int fd = open("lock/trigger", O_WRONLY | O_NONBLOCK | O_CLOEXEC);
   if (fd < 0) return; /* nobody listening: sluice-send scans todo at start */
-  if (write(fd, "", 1) < 0) { /* a full fifo already wakes the reader */ }
+  b[n++] = '\n';
+  if (write(fd, b, n) < 0) { /* a full fifo already wakes the reader */ }
   close(fd);
 }
 
@@ -407,7 +413,7 @@ int main(void)
   made_intd = made_mess = 0; /* committed: nothing may be removed now */
 
   /* 5. wake sluice-send; 6. done */
-  trigger();
+  trigger(id);
   unlink(path_pid);
   made_pid = 0;
   _exit(0);

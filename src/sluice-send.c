@@ -1171,6 +1171,14 @@ static void load_queue(void)
 static DIR *scan_dir;
 static unsigned long scan_index;
 static int scan_active, scan_again;
+/* Ids of new todo entries named by the trigger (sluice-queue writes the
+ * id and a newline), taken before the scan; when more come than fit,
+ * or bytes that are not such a line, a scan finds the rest. */
+#define HOT_MAX 4096
+static unsigned long hot[HOT_MAX];
+static size_t hot_n;
+static unsigned long hot_acc;   /* digits of the line being read */
+static int hot_digits;          /* how many; -1: the line is not an id */
 static time_t scan_last;
 
 struct pre {
@@ -1231,6 +1239,93 @@ static int write_durable_file(const char *path, const str *s)
   return close(fd);
 }
 
+/* Looks at todo entry id for the batch: a known message's entry is
+ * asked to be removed (or, committed again under a known id, left);
+ * a new one is read, checked and added to batch[*nb]. */
+static void todo_take(struct pre *batch, size_t *nbp, unsigned long id, str *envp, size_t *bytes)
+{
+  struct stat st;
+  struct msg *m;
+  size_t i, nb = *nbp;
+  int c, r;
+  str env = *envp;
+
+  m = msg_find(id);
+  if (m) {
+    if (!m->todo_done) {
+      clean_request('t', id);
+      m->todo_done = 1;
+      m->todo_pending = 1;
+      maybe_finish(m);
+    } else if (!m->todo_pending && lstat(qpath("todo", id), &st) == 0) {
+      /* Its todo entry was removed, so this one was committed later
+       * under the same id: the known message's file was removed under
+       * it and the inode reused. The known one must not deliver the
+       * new file; the new entry waits until the known one is gone.
+       * (The lstat: a directory read may still list an entry removed
+       * since, taken earlier through the trigger.) */
+      if (!m->frozen) freeze(m);
+      log_start("warning: todo/");
+      log_u(id % auto_split);
+      log_s("/");
+      log_u(id);
+      log_s(" was committed under the id of a known message: left until that message ends");
+      log_end();
+    }
+    return;
+  }
+  for (i = 0; i < nb; ++i)
+    if (batch[i].id == id) return;
+  r = file_read_fitted(qpath("todo", id), &env, 64UL << 20);
+  *envp = env;
+  if (r <= 0) return;
+  if (lstat(qname.s, &st) < 0) return;
+  memset(&batch[nb], 0, sizeof batch[nb]);
+  batch[nb].id = id;
+  batch[nb].birth = st.st_mtime;
+  if (envelope_classify(&batch[nb], &env) < 0) {
+    log_start("warning: unable to parse todo/");
+    log_u(id % auto_split);
+    log_s("/");
+    log_u(id);
+    log_s(": left for sluice-fsck");
+    log_end();
+    str_free(&batch[nb].in.sender);
+    for (c = 0; c < 2; ++c) str_free(&batch[nb].chan[c]);
+    return;
+  }
+  {
+    struct qfile_info *in = &batch[nb].in;
+    r = mess_is_own(id, in->stamped, in->stamp_sec, in->stamp_nsec, st.st_mtime, &st);
+    if (r == 1 && !in->stamped) { /* from before stamps: the file's time names it */
+      in->stamp_sec = (unsigned long)st.st_mtim.tv_sec;
+      in->stamp_nsec = (unsigned long)st.st_mtim.tv_nsec;
+    }
+  }
+  if (r != 1) {
+    str_free(&batch[nb].in.sender);
+    for (c = 0; c < 2; ++c) str_free(&batch[nb].chan[c]);
+  }
+  switch (r) {
+  case 1: break;
+  case 0:
+    /* a todo entry without its own message: delivering it would send
+     * whatever file later gets this inode number (sluice-queue(5)) */
+    log_start("alert: todo/");
+    log_u(id % auto_split);
+    log_s("/");
+    log_u(id);
+    log_s(" has no message of its own (mess missing, or not the queue's, or its time is not the envelope's stamp): quarantined");
+    log_end();
+    clean_request('q', id);
+    return;
+  default:
+    return; /* looked at again in the next scan */
+  }
+  *bytes += env.len;
+  *nbp = nb + 1;
+}
+
 /* Preprocesses up to TODO_BATCH entries of todo. Returns the number of
  * entries looked at. */
 static int todo_round(void)
@@ -1238,18 +1333,22 @@ static int todo_round(void)
   struct pre batch[TODO_BATCH];
   unsigned char dirty[3][1000];
   size_t nb = 0, i;
-  int looked = 0, c, r;
+  int looked = 0, c;
   char stamp[QFILE_STAMP_MAX], opts[QFILE_OPTIONS_MAX];
   str path = STR_INIT, env = STR_INIT, info = STR_INIT;
 
-  if (!scan_active) return 0;
+  if (!scan_active && !hot_n) return 0;
   memset(dirty, 0, sizeof dirty);
   size_t batch_bytes = 0;
-  while (nb < TODO_BATCH && looked < 4 * TODO_BATCH && batch_bytes < TODO_BATCH_BYTES) {
+  /* first the entries the trigger named: new messages go before a
+   * backlog that a scan is working through */
+  while (hot_n && nb < TODO_BATCH && batch_bytes < TODO_BATCH_BYTES) {
+    ++looked;
+    todo_take(batch, &nb, hot[--hot_n], &env, &batch_bytes);
+  }
+  while (scan_active && nb < TODO_BATCH && looked < 4 * TODO_BATCH && batch_bytes < TODO_BATCH_BYTES) {
     struct dirent *de;
     unsigned long id;
-    struct stat st;
-    struct msg *m;
     size_t len;
     if (!scan_dir) {
       if (scan_index >= auto_split) {
@@ -1270,77 +1369,7 @@ static int todo_round(void)
     len = byte_len(de->d_name, sizeof de->d_name);
     if (de->d_name[0] == '.' || scan_ulong_exact(de->d_name, len, &id) < 0) continue;
     ++looked;
-    m = msg_find(id);
-    if (m) {
-      if (!m->todo_done) {
-        clean_request('t', id);
-        m->todo_done = 1;
-        m->todo_pending = 1;
-        maybe_finish(m);
-      } else if (!m->todo_pending) {
-        /* Its todo entry was removed, so this one was committed later
-         * under the same id: the known message's file was removed under
-         * it and the inode reused. The known one must not deliver the
-         * new file; the new entry waits until the known one is gone. */
-        if (!m->frozen) freeze(m);
-        log_start("warning: todo/");
-        log_u(id % auto_split);
-        log_s("/");
-        log_u(id);
-        log_s(" was committed under the id of a known message: left until that message ends");
-        log_end();
-      }
-      continue;
-    }
-    for (i = 0; i < nb; ++i)
-      if (batch[i].id == id) break;
-    if (i < nb) continue;
-    if (file_read_fitted(qpath("todo", id), &env, 64UL << 20) <= 0) continue;
-    if (lstat(qname.s, &st) < 0) continue;
-    memset(&batch[nb], 0, sizeof batch[nb]);
-    batch[nb].id = id;
-    batch[nb].birth = st.st_mtime;
-    if (envelope_classify(&batch[nb], &env) < 0) {
-      log_start("warning: unable to parse todo/");
-      log_u(id % auto_split);
-      log_s("/");
-      log_u(id);
-      log_s(": left for sluice-fsck");
-      log_end();
-      str_free(&batch[nb].in.sender);
-      for (c = 0; c < 2; ++c) str_free(&batch[nb].chan[c]);
-      continue;
-    }
-    {
-      struct qfile_info *in = &batch[nb].in;
-      r = mess_is_own(id, in->stamped, in->stamp_sec, in->stamp_nsec, st.st_mtime, &st);
-      if (r == 1 && !in->stamped) { /* from before stamps: the file's time names it */
-        in->stamp_sec = (unsigned long)st.st_mtim.tv_sec;
-        in->stamp_nsec = (unsigned long)st.st_mtim.tv_nsec;
-      }
-    }
-    if (r != 1) {
-      str_free(&batch[nb].in.sender);
-      for (c = 0; c < 2; ++c) str_free(&batch[nb].chan[c]);
-    }
-    switch (r) {
-    case 1: break;
-    case 0:
-      /* a todo entry without its own message: delivering it would send
-       * whatever file later gets this inode number (sluice-queue(5)) */
-      log_start("alert: todo/");
-      log_u(id % auto_split);
-      log_s("/");
-      log_u(id);
-      log_s(" has no message of its own (mess missing, or not the queue's, or its time is not the envelope's stamp): quarantined");
-      log_end();
-      clean_request('q', id);
-      continue;
-    default:
-      continue; /* looked at again in the next scan */
-    }
-    batch_bytes += env.len;
-    ++nb;
+    todo_take(batch, &nb, id, &env, &batch_bytes);
   }
 
   /* phase 1: channel files, durable with their directories */
@@ -1418,6 +1447,31 @@ static int todo_round(void)
   str_free(&env);
   str_free(&info);
   return looked;
+}
+
+/* Takes the trigger's bytes: each line of decimal digits names a new
+ * todo entry. 1 when a scan is needed (anything else came: a byte from
+ * an older writer, a bad line, more ids than fit), else 0. */
+static int trigger_read(const char *b, size_t n)
+{
+  size_t i;
+  int rescan = 0;
+  for (i = 0; i < n; ++i) {
+    unsigned char c = (unsigned char)b[i];
+    if (c == '\n') {
+      if (hot_digits > 0 && hot_n < HOT_MAX) hot[hot_n++] = hot_acc;
+      else rescan = 1;
+      hot_acc = 0;
+      hot_digits = 0;
+    } else if (c >= '0' && c <= '9' && hot_digits >= 0 && hot_digits < 19) {
+      hot_acc = hot_acc * 10 + (c - '0');
+      ++hot_digits;
+    } else {
+      hot_digits = -1;
+      rescan = 1;
+    }
+  }
+  return rescan;
 }
 
 static void scan_start(void)
@@ -1766,7 +1820,7 @@ int main(void)
     if (draining && !chans[0].used && !chans[1].used && clean_pending.len == clean_head) break;
 
     if (!draining) {
-      if (scan_active) timeout = 0;
+      if (scan_active || hot_n) timeout = 0;
       for (c = 0; c < 2; ++c)
         if (chans[c].used < cfg.concurrency[c] && prioq_min(&chans[c].heap, &top)) {
           long wait = top.when <= now ? 0 : (long)(top.when - now);
@@ -1800,8 +1854,11 @@ int main(void)
     }
     if (pfd[1].revents & POLLIN) {
       char b[512];
-      while (read(fd_trigger, b, sizeof b) > 0) {}
-      scan_start();
+      ssize_t r;
+      int rescan = 0;
+      while ((r = read(fd_trigger, b, sizeof b)) > 0)
+        if (trigger_read(b, (size_t)r)) rescan = 1;
+      if (rescan) scan_start();
     }
     for (c = 0, i = 2; c < 2; ++c, i += 2)
       if (pfd[i].revents & (POLLIN | POLLHUP)) read_results(c);
