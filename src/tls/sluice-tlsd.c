@@ -1,7 +1,7 @@
 /* sluice-tlsd: the server side of TLS, a UCSPI-TLS wrapper
  * (sluice-tlsd(8)).
  *
- *   sluice-tlsd [-i] [-u UID -g GID] [-t SECONDS] prog [arg...]
+ *   sluice-tlsd [-i] [-u UID -g GID] [-t SECONDS] [-T SECONDS] prog [arg...]
  *
  * Run by tcpserver as root with the connection on fd 0 and 1, before
  * an application such as sluice-smtpd. It forks; the child drops to the
@@ -76,7 +76,8 @@ struct tlsd {
   struct sni_entry sni[SNI_MAX];
   size_t nsni;
   const char *sni_used;         /* the name whose file was served */
-  unsigned long timeout;        /* seconds: handshake total, relay idle */
+  unsigned long timeout;        /* seconds: the handshake's total */
+  unsigned long idle;           /* seconds: the relay with no byte either way */
 };
 
 static const char *remote_ip(void)
@@ -327,7 +328,7 @@ static void relay(struct tlsd *t, SSL *ssl, int toapp, int fromapp)
     if (app_w) p[np++] = (struct pollfd){ .fd = toapp, .events = POLLOUT };
     if (app_r) p[np++] = (struct pollfd){ .fd = fromapp, .events = POLLIN };
     if (np == 0) return;
-    r = poll(p, (nfds_t)np, (int)(t->timeout * 1000));
+    r = poll(p, (nfds_t)np, (int)(t->idle * 1000));
     if (r == 0) {
       warn_msg("from ", remote_ip(), ": idle time limit reached");
       return;
@@ -422,7 +423,8 @@ int main(int argc, char **argv)
   str d = STR_INIT;
 
   die_progname("sluice-tlsd");
-  t.timeout = 300;
+  t.timeout = 60;
+  t.idle = 3600;
   for (i = 1; i < argc && argv[i][0] == '-'; ++i) {
     if (!strcmp(argv[i], "--")) {
       ++i;
@@ -438,11 +440,14 @@ int main(int argc, char **argv)
     } else if (!strcmp(argv[i], "-t") && i + 1 < argc) {
       t.timeout = number(argv[++i], "timeout");
       if (t.timeout == 0 || t.timeout > 86400) die_usage("sluice-tlsd: -t takes 1 to 86400 seconds");
+    } else if (!strcmp(argv[i], "-T") && i + 1 < argc) {
+      t.idle = number(argv[++i], "idle time limit");
+      if (t.idle == 0 || t.idle > 86400) die_usage("sluice-tlsd: -T takes 1 to 86400 seconds");
     } else {
-      die_usage("sluice-tlsd [-i] [-u uid -g gid] [-t seconds] prog [arg...]");
+      die_usage("sluice-tlsd [-i] [-u uid -g gid] [-t seconds] [-T seconds] prog [arg...]");
     }
   }
-  if (i >= argc || have_uid != have_gid) die_usage("sluice-tlsd [-i] [-u uid -g gid] [-t seconds] prog [arg...]");
+  if (i >= argc || have_uid != have_gid) die_usage("sluice-tlsd [-i] [-u uid -g gid] [-t seconds] [-T seconds] prog [arg...]");
   have_ids = have_uid;
   argv += i;
   signal(SIGPIPE, SIG_IGN);
