@@ -461,7 +461,7 @@ while read -r p; do
     # with control/tls/cert.pem (tools/config makes one) the SMTP
     # tcpservers stay root: sluice-tlsd reads the key, then drops
     tcpserver)
-      if tr '\0' ' ' < "/proc/$p/cmdline" | grep -q sluice-tlsd; then want="0 0 0 0"; else want=$(uid4 "$U_DAEMON"); fi ;;
+      if tr '\0' ' ' < "/proc/$p/cmdline" | grep -qF "$H/bin/sluice-tlsd "; then want="0 0 0 0"; else want=$(uid4 "$U_DAEMON"); fi ;;
     sluice-tlsd) want=$(uid4 "$U_TLS") ;;
     sluice-smtpd|sluice-qmtpd|sluice-qmqpd) want=$(uid4 "$U_DAEMON") ;;
     sleep) continue ;;   # a run script waiting for a program not installed (failed above)
