@@ -65,6 +65,7 @@
 #include "smtpd_rcpt.h"
 #include "smtpd_text.h"
 #include "str.h"
+#include "ucspitls.h"
 #include "wait.h"
 
 #define ERRORS_MAX 20          /* errors before the session is closed */
@@ -276,26 +277,11 @@ static int env_fd(const char *name)
   return (int)u;
 }
 
-/* Keeps [A-Za-z0-9._-] of a TLS detail (a version or a cipher name),
- * the rest becomes '_': it goes into the log and the Received field. */
-static int cat_tls_word(str *out, const char *p, size_t n)
-{
-  size_t i;
-  for (i = 0; i < n && i < 64; ++i) {
-    char c = p[i];
-    int ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-';
-    if (str_catc(out, ok ? c : '_') < 0) return -1;
-  }
-  return 0;
-}
-
 /* s->tls_desc = "VERSION CIPHER" from the two values (either may be
- * missing). */
+ * missing), made safe for the log and the Received field. */
 static void tls_describe(struct session *s, const char *version, size_t vlen, const char *cipher, size_t clen)
 {
-  str_truncate(&s->tls_desc, 0);
-  if (cat_tls_word(&s->tls_desc, vlen ? version : "TLS", vlen ? vlen : 3) < 0) nomem(s);
-  if (clen && (str_catc(&s->tls_desc, ' ') < 0 || cat_tls_word(&s->tls_desc, cipher, clen) < 0)) nomem(s);
+  if (ucspitls_describe(&s->tls_desc, version, vlen, cipher, clen) < 0) nomem(s);
 }
 
 static void read_tls_config(struct session *s, struct config *cf)
@@ -734,9 +720,9 @@ static void cmd_data(struct session *s)
 
 /* --- STARTTLS ---------------------------------------------------------- */
 
-/* Reads the details the TLS wrapper sends after `Y': "VAR=value\0"...
- * and one more "\0". Returns 1, or 0 when the wrapper closed the
- * control socket (the handshake failed) or sent garbage. */
+/* Reads the details the TLS wrapper sends after `Y' (ucspitls.h)
+ * into d, within one timeoutsmtpd. Returns 1, or 0 when the wrapper
+ * closed the control socket (the handshake failed) or sent garbage. */
 static int tls_read_details(struct session *s, str *d)
 {
   long long end = deadline_after(s->cf->limits.call * 1000);
@@ -747,30 +733,15 @@ static int tls_read_details(struct session *s, str *d)
     struct pollfd p = { .fd = s->cf->tls_ctl, .events = POLLIN };
     long long left = end - deadline_now();
     ssize_t r;
-    if (d->len >= 2 && d->s[d->len - 1] == 0 && d->s[d->len - 2] == 0) return 1;
-    if (d->len == 1 && d->s[0] == 0) return 1; /* no variables at all */
-    if (left <= 0 || d->len > 4096) return 0;
+    int c = ucspitls_details_complete(d->s, d->len);
+    if (c) return c > 0;
+    if (left <= 0) return 0;
     if (poll(&p, 1, left > 60000 ? 60000 : (int)left) < 0 && errno != EINTR) return 0;
     r = read(s->cf->tls_ctl, b, sizeof b);
     if (r < 0 && (errno == EINTR || errno == EAGAIN)) continue;
     if (r <= 0) return 0;
     if (str_catb(d, b, (size_t)r) < 0) nomem(s);
   }
-}
-
-/* The value of name in a details string, as p[0..*n), or 0. */
-static const char *tls_detail(const str *d, const char *name, size_t *n)
-{
-  size_t i = 0, nl = byte_len(name, 64);
-  while (i < d->len && d->s[i]) {
-    size_t len = byte_len(d->s + i, d->len - i);
-    if (len > nl && d->s[i + nl] == '=' && byte_equal(d->s + i, name, nl)) {
-      *n = len - nl - 1;
-      return d->s + i + nl + 1;
-    }
-    i += len + 1;
-  }
-  return 0;
 }
 
 static void cmd_starttls(struct session *s, size_t n)
@@ -801,8 +772,8 @@ static void cmd_starttls(struct session *s, size_t n)
     log_closing(s, "TLS handshake failed");
     _exit(0);
   }
-  v = tls_detail(&s->chunk, "SSL_PROTOCOL", &vlen);
-  c = tls_detail(&s->chunk, "SSL_CIPHER", &clen);
+  v = ucspitls_detail(s->chunk.s, s->chunk.len, "SSL_PROTOCOL", &vlen);
+  c = ucspitls_detail(s->chunk.s, s->chunk.len, "SSL_CIPHER", &clen);
   tls_describe(s, v ? v : "", v ? vlen : 0, c ? c : "", c ? clen : 0);
   str_truncate(&s->chunk, 0);
   s->tls_on = 1;

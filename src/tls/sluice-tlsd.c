@@ -61,9 +61,10 @@
 #include "scan.h"
 #include "str.h"
 #include "tlsctx.h"
+#include "ucspitls.h"
 
 #define SNI_MAX 256             /* control/tls/NAME.pem files loaded at most */
-#define DETAILS_MAX 1024        /* the details string */
+#define DETAILS_MAX UCSPITLS_DETAILS_MAX
 #define RELAY_BUF 16384
 
 struct sni_entry {
@@ -346,20 +347,20 @@ static int setenv_fd(const char *name, int fd)
   return setenv(name, num, 1);
 }
 
-/* Sets the variables of a details string; 0, or -1 when malformed. */
+/* Sets the SSL_ variables of a whole details string (ucspitls.h); 0,
+ * or -1 when one is malformed or is not an SSL_ variable. */
 static int setenv_details(char *d, size_t n)
 {
   size_t i = 0;
+  if (ucspitls_details_complete(d, n) != 1) return -1;
   while (i < n && d[i]) {
-    size_t len = byte_len(d + i, n - i), eq;
-    if (i + len >= n) return -1;
-    eq = byte_chr(d + i, len, '=');
-    if (eq == 0 || eq >= len || !byte_startswith(d + i, len, "SSL_", 0)) return -1;
+    size_t len = byte_chr(d + i, n - i, 0), eq = byte_chr(d + i, len, '=');
+    if (!byte_startswith(d + i, len, "SSL_", 0)) return -1;
     d[i + eq] = 0;
     if (setenv(d + i, d + i + eq + 1, 1) < 0) return -1;
     i += len + 1;
   }
-  return i < n ? 0 : -1;
+  return 0;
 }
 
 static const char *const app_unset[] = {
