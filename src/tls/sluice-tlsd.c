@@ -206,21 +206,41 @@ static void details(struct tlsd *t, SSL *ssl, str *out)
   if (out->len > DETAILS_MAX) die_temp("connection details too long");
 }
 
-/* The handshake on fd 0 and 1, as a server, within t->timeout seconds
- * (SIGALRM ends the process). NULL when it failed (logged). */
+static volatile sig_atomic_t handshake_late;
+
+static void on_alarm(int sig)
+{
+  (void)sig;
+  handshake_late = 1;
+}
+
+/* The handshake on fd 0 and 1, as a server, within t->timeout seconds:
+ * SIGALRM (no SA_RESTART) interrupts the read or write that waits, and
+ * the handshake fails. NULL when it failed (logged). */
 static SSL *handshake(struct tlsd *t)
 {
   SSL *ssl = SSL_new(t->ctx);
+  struct sigaction sa;
   int r;
 
   if (!ssl) die_nomem();
   SSL_set_mode(ssl, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
   if (!SSL_set_rfd(ssl, 0) || !SSL_set_wfd(ssl, 1)) die_nomem();
+  memset(&sa, 0, sizeof sa);
+  sa.sa_handler = on_alarm;
+  sigemptyset(&sa.sa_mask);
+  if (sigaction(SIGALRM, &sa, 0) < 0) die_temp_sys("unable to catch SIGALRM");
   alarm((unsigned)t->timeout);
-  r = SSL_accept(ssl);
+  do r = SSL_accept(ssl);
+  while (r != 1 && !handshake_late && SSL_get_error(ssl, r) == SSL_ERROR_WANT_READ && errno == EINTR);
   alarm(0);
   if (r != 1) {
-    warn_tls("TLS handshake failed");
+    if (handshake_late) {
+      ERR_clear_error();
+      warn_msg("from ", remote_ip(), ": TLS handshake failed: time limit reached (-t)");
+    } else {
+      warn_tls("TLS handshake failed");
+    }
     SSL_free(ssl);
     return 0;
   }

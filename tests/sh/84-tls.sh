@@ -11,7 +11,8 @@
 #     the log line says tls; STARTTLS twice is refused; SNI picks
 #     control/tls/NAME.pem;
 #  2. STARTTLS\r\nNOOP\r\n in one write: the NOOP is answered neither in
-#     plaintext (the handshake would fail on it) nor inside TLS;
+#     plaintext (the handshake would fail on it) nor inside TLS; a
+#     client that never starts the handshake is closed by sluice-tlsd -t;
 #  3. the session is reset by STARTTLS: MAIL needs a new EHLO;
 #  4. implicit TLS (sluice-tlsd -i) on a second tcpserver: TLS first,
 #     then the greeting; no STARTTLS offered; a message says ESMTPS;
@@ -43,7 +44,7 @@ TUID=$(id -u "$U_TLS")
 C=$H/control
 QD=$H/queue
 free_ports 31000 4
-P_STARTTLS=$P P_IMPLICIT=$((P + 1)) P_REQUIRED=$((P + 2)) P_PLAIN=$((P + 3))
+P_STARTTLS=$P P_IMPLICIT=$((P + 1)) P_REQUIRED=$((P + 2)) P_SLOW=$((P + 3))
 
 servers=""
 cleanup() {
@@ -100,8 +101,10 @@ start_server implicit "$P_IMPLICIT" ':allow
 ' -i
 start_server required "$P_REQUIRED" ':allow,TLSREQUIRED=""
 ' ''
+start_server slow "$P_SLOW" ':allow
+' '-t 1'
 listening() { ss -Hltn | awk '{print $4}' | grep -q ":$1\$"; }
-for p in "$P_STARTTLS" "$P_IMPLICIT" "$P_REQUIRED"; do
+for p in "$P_STARTTLS" "$P_IMPLICIT" "$P_REQUIRED" "$P_SLOW"; do
   wait_for 10 listening "$p" || bad "tcpserver listens on $p"
 done
 
@@ -188,6 +191,19 @@ elif mode == "implicit":
     print("data:", lines(f)[0][:3])
     tls.sendall(b"QUIT\r\n")
     lines(f)
+elif mode == "silent":
+    # STARTTLS, then no handshake: the server must close the connection
+    raw = socket.create_connection(("127.0.0.1", port), timeout=30)
+    f = raw.makefile("rb")
+    lines(f)
+    raw.sendall(b"EHLO client.test\r\n")
+    lines(f)
+    raw.sendall(b"STARTTLS\r\n")
+    print("reply:", lines(f)[0][:3])
+    try:
+        print("then:", "closed" if raw.recv(100) == b"" else "bytes")
+    except socket.timeout:
+        print("then: still open after 30 s")
 elif mode == "hold":
     # a TLS session kept open until the file argv[5] appears (20 s at most)
     s = smtplib.SMTP("127.0.0.1", port, local_hostname="client.test", timeout=20)
@@ -245,6 +261,13 @@ out=$(py "$P_STARTTLS" pipelined)
 check_eq "STARTTLS+NOOP in one write: NOOP never answered" "$out" "reply: 220
 handshake: TLSv1.3
 inside: 221 2.0.0 mx.example.test|"
+
+# a client that never starts the handshake (sluice-tlsd -t 1)
+out=$(py "$P_SLOW" silent)
+check_eq "STARTTLS without a handshake: closed by the time limit" "$out" "reply: 220
+then: closed"
+check "the time limit is logged by sluice-tlsd" grep -q 'sluice-tlsd: warning: from 127.0.0.1: TLS handshake failed: time limit reached' "$T/slow.log"
+check "the failure is logged by sluice-smtpd" grep -q 'sluice-smtpd: pid [0-9]* from 127.0.0.1 closing: TLS handshake failed' "$T/slow.log"
 
 # --- 3. the session is reset ---
 out=$(py "$P_STARTTLS" reset)
