@@ -302,7 +302,8 @@ static void read_tls_config(struct session *s, struct config *cf)
   }
   r = control_readline("control/tlsrequired", &flag, 0);
   if (r < 0) control_trouble(s, "tlsrequired");
-  cf->tls_required = (r > 0 && !(flag.len == 1 && flag.s[0] == '0')) || env_get("TLSREQUIRED") || (e && e[0] == '!');
+  /* not for sendmail -bs (-l): a local pipe, not the network */
+  cf->tls_required = !cf->local && ((r > 0 && !(flag.len == 1 && flag.s[0] == '0')) || env_get("TLSREQUIRED") || (e && e[0] == '!'));
   str_free(&flag);
   /* implicit TLS: the wrapper has done the handshake already */
   v = env_get("SSL_PROTOCOL");

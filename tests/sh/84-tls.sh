@@ -305,6 +305,8 @@ echo 1 > "$C/tlsrequired"
 out=$(py "$P_STARTTLS" required)
 check_eq "control/tlsrequired: 530 before STARTTLS, 250 after" "$out" "before: 530 b'5.7.0 must issue a STARTTLS command first'
 after: 250"
+out=$(printf 'EHLO x\nMAIL FROM:<a@client.test>\nQUIT\n' | "$H/bin/sluice-smtpd" -l 2>&1 | sed -n 's/^\([0-9]*\) .*/\1/p' | tr '\n' ' ')
+check_eq "control/tlsrequired: not for sluice-smtpd -l (sendmail -bs)" "$out" "220 250 250 221 "
 rm -f "$C/tlsrequired"
 
 # --- 6. the key and the processes ---
