@@ -417,6 +417,7 @@ static _Noreturn void run_app(char **argv, int dropping, uid_t uid, gid_t gid, i
         || setenv("UCSPITLS", "", 1) < 0)
       die_nomem();
   }
+  signal(SIGPIPE, SIG_DFL); /* as the application would have had it */
   execvp(argv[0], argv);
   die_temp_sys("unable to run ", argv[0]);
 }

@@ -208,6 +208,11 @@ QP4=$(qp_of_swaks)
 TOK6=e2e-v6-$$
 swaks_to ::1 "$TU@$NAME" "$TOK6" -6
 check_eq "swaks over ::1" "$?" 0
+# tools/config made a certificate: the service offers STARTTLS through sluice-tlsd
+if [ -f "$H/control/tls/cert.pem" ] && [ -x "$H/bin/sluice-tlsd" ]; then
+  swaks --server 127.0.0.1 --port "$P_SMTP" --helo client.e2e.example --tls --quit-after TLS > "$T/swaks-tls.out" 2>&1
+  check "the smtpd service: STARTTLS works" grep -q '^=== TLS started with cipher TLSv1.3' "$T/swaks-tls.out"
+fi
 waitfor 30 has_copy "$TU" "$TOK4"
 waitfor 10 has_copy "$TU" "$TOK6"
 sleep 1
