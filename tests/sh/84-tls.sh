@@ -9,7 +9,8 @@
 #     is told to allow them); a message over TLS (smtplib and swaks) is
 #     queued with "with ESMTPS (TLSv1.3 ...)" in its Received field and
 #     the log line says tls; STARTTLS twice is refused; SNI picks
-#     control/tls/NAME.pem;
+#     control/tls/NAME.pem; 5000 pipelined commands and a 3 MB message
+#     through the relay;
 #  2. STARTTLS\r\nNOOP\r\n in one write: the NOOP is answered neither in
 #     plaintext (the handshake would fail on it) nor inside TLS; a
 #     client that never starts the handshake is closed by sluice-tlsd -t;
@@ -191,6 +192,22 @@ elif mode == "implicit":
     print("data:", lines(f)[0][:3])
     tls.sendall(b"QUIT\r\n")
     lines(f)
+elif mode == "bulk":
+    # through the relay: 5000 pipelined commands in one write, and a
+    # 3 MB message
+    s = smtplib.SMTP("127.0.0.1", port, local_hostname="client.test", timeout=60)
+    s.ehlo()
+    s.starttls(context=ctx)
+    s.ehlo()
+    s.sock.sendall(b"NOOP\r\n" * 5000)
+    n = 0
+    for i in range(5000):
+        code, _ = s.getreply()
+        n += code == 250
+    print("noops:", n)
+    body = "".join("line %07d of a long message over TLS\r\n" % i for i in range(75000))
+    print("big:", len(body) > 3000000, s.sendmail("a@client.test", ["u@example.test"], "Subject: big\r\n\r\n" + body))
+    s.quit()
 elif mode == "silent":
     # STARTTLS, then no handshake: the server must close the connection
     raw = socket.create_connection(("127.0.0.1", port), timeout=30)
@@ -255,6 +272,12 @@ sclient -servername other.example.test
 check "SNI other.example.test: control/tls/other.example.test.pem served" has '^Peer certificate: CN = other.example.test$'
 sclient -servername unknown.example.test
 check "SNI of an unknown name: cert.pem served" has '^Peer certificate: CN = mx.example.test$'
+
+qclear
+out=$(py "$P_STARTTLS" bulk)
+check_eq "inside TLS: 5000 pipelined NOOPs answered, a 3 MB message accepted" "$out" "noops: 5000
+big: True {}"
+check "the 3 MB message is queued whole" sh -c "find '$QD/mess' -type f -size +2900k | grep -q . && find '$QD/mess' -type f | xargs grep -q 'line 0074999 of a long message over TLS'"
 
 # --- 2. pipelined STARTTLS\r\nNOOP\r\n ---
 out=$(py "$P_STARTTLS" pipelined)
