@@ -23,8 +23,19 @@
  * -l (local mode, for sendmail -bs: a local user's program on a pipe,
  * not the network): a line may end in LF alone, in commands and in the
  * message (smtpd_data's local mode, which also drops Return-Path
- * fields), and nothing is logged on fd 2, which is the user's terminal. */
+ * fields), and nothing is logged on fd 2, which is the user's terminal.
+ *
+ * STARTTLS (RFC 3207) through the UCSPI-TLS convention, so that no TLS
+ * library is linked here: under sluice-tlsd (or any UCSPI-TLS server)
+ * UCSPITLS, SSLCTLFD, SSLREADFD and SSLWRITEFD are set; STARTTLS is
+ * offered, answered 220, whatever the client pipelined after it is
+ * thrown away (CVE-2011-0411), `Y' goes to SSLCTLFD, the details of the
+ * connection come back there, and the session goes on, reset, over
+ * SSLREADFD and SSLWRITEFD. SSL_PROTOCOL in the environment (implicit
+ * TLS: sluice-tlsd -i) means TLS is on from the start. */
 #include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <string.h>
@@ -41,6 +52,7 @@
 #include "die.h"
 #include "domain.h"
 #include "env.h"
+#include "fd.h"
 #include "file.h"
 #include "fmt.h"
 #include "ip.h"
@@ -54,6 +66,7 @@
 #include "smtpd_rcpt.h"
 #include "smtpd_text.h"
 #include "str.h"
+#include "ucspitls.h"
 #include "wait.h"
 
 #define ERRORS_MAX 20          /* errors before the session is closed */
@@ -84,6 +97,9 @@ struct config {
   const char *qq;               /* the injector: QMAILQUEUE or sluice-queue */
   str qq_path;                  /* conf-home/bin/sluice-queue, when that */
   int local;                    /* -l */
+  int tls_offer;                /* UCSPITLS: STARTTLS may be offered */
+  int tls_required;             /* control/tlsrequired, TLSREQUIRED */
+  int tls_ctl, tls_rd, tls_wr;  /* SSLCTLFD, SSLREADFD, SSLWRITEFD */
 };
 
 struct session {
@@ -96,6 +112,8 @@ struct session {
   struct smtpd_mail_params params;
   unsigned long nrcpt;
   unsigned errors;
+  int tls_on;                   /* TLS is active */
+  str tls_desc;                 /* "TLSv1.3 TLS_AES_256_GCM_SHA384", or empty */
 };
 
 static struct session S;
@@ -197,6 +215,13 @@ static void log_transaction(struct session *s, const char *result, unsigned long
        && str_cats(&l, " bytes ") == 0 && str_catulong(&l, bytes) == 0
        && str_cats(&l, " result ") == 0 && str_cats(&l, result) == 0;
   if (ok && qp) ok = str_cats(&l, " qp ") == 0 && str_cats(&l, qp) == 0;
+  if (ok && s->tls_on) {
+    /* one word: "tls TLSv1.3:TLS_AES_256_GCM_SHA384" */
+    size_t i, start = l.len;
+    ok = str_cats(&l, " tls ") == 0 && str_cat(&l, &s->tls_desc) == 0;
+    for (i = start + 5; ok && i < l.len; ++i)
+      if (l.s[i] == ' ') l.s[i] = ':';
+  }
   if (ok && str_catc(&l, '\n') == 0) (void)write_all(2, l.s, l.len);
   str_free(&l);
 }
@@ -252,6 +277,52 @@ static void control_trouble(struct session *s, const char *file)
   close_421(s, "421 4.3.0 unable to read controls; closing connection");
 }
 
+/* The descriptor number in the environment variable name, or -1. */
+static int env_fd(const char *name)
+{
+  const char *e = env_get(name);
+  unsigned long u;
+  if (!e || scan_ulong_exact(e, byte_len(e, 16), &u) < 0 || u < 3 || u > 65535) return -1;
+  return (int)u;
+}
+
+/* s->tls_desc = "VERSION CIPHER" from the two values (either may be
+ * missing), made safe for the log and the Received field. */
+static void tls_describe(struct session *s, const char *version, size_t vlen, const char *cipher, size_t clen)
+{
+  if (ucspitls_describe(&s->tls_desc, version, vlen, cipher, clen) < 0) nomem(s);
+}
+
+static void read_tls_config(struct session *s, struct config *cf)
+{
+  const char *e = env_get("UCSPITLS"), *v, *c;
+  str flag = STR_INIT;
+  int r;
+
+  cf->tls_ctl = env_fd("SSLCTLFD");
+  cf->tls_rd = env_fd("SSLREADFD");
+  cf->tls_wr = env_fd("SSLWRITEFD");
+  cf->tls_offer = !cf->local && e && !(e[0] == '-' && e[1] == 0) && cf->tls_ctl >= 0 && cf->tls_rd >= 0 && cf->tls_wr >= 0;
+  if (cf->tls_offer) {
+    /* the queue program and anything else started must not hold them */
+    (void)fd_cloexec(cf->tls_ctl, 1);
+    (void)fd_cloexec(cf->tls_rd, 1);
+    (void)fd_cloexec(cf->tls_wr, 1);
+  }
+  r = control_readline("control/tlsrequired", &flag, 0);
+  if (r < 0) control_trouble(s, "tlsrequired");
+  /* not for sendmail -bs (-l): a local pipe, not the network */
+  cf->tls_required = !cf->local && ((r > 0 && !(flag.len == 1 && flag.s[0] == '0')) || env_get("TLSREQUIRED") || (e && e[0] == '!'));
+  str_free(&flag);
+  /* implicit TLS: the wrapper has done the handshake already */
+  v = env_get("SSL_PROTOCOL");
+  if (v && !cf->local) {
+    c = env_get("SSL_CIPHER");
+    s->tls_on = 1;
+    tls_describe(s, v, byte_len(v, 64), c ? c : "", c ? byte_len(c, 64) : 0);
+  }
+}
+
 static void read_config(struct session *s, struct config *cf)
 {
   const char *e;
@@ -302,6 +373,7 @@ static void read_config(struct session *s, struct config *cf)
     if (ip4_scan(e, n, cf->local_ip) == n && n) cf->local_ip_kind = 4;
     else if (ip6_scan(e, n, cf->local_ip) == n && n) cf->local_ip_kind = 6;
   }
+  read_tls_config(s, cf);
   cf->qq = qmtp_queue_program(&cf->qq_path);
   if (!cf->qq) nomem(s);
   if (cf->rcpthosts_missing && !cf->relayclient)
@@ -410,6 +482,7 @@ static void cmd_helo(struct session *s, int verb, const char *arg, size_t n)
     reply(s, "250-SIZE");
   }
   reply(s, "250-ENHANCEDSTATUSCODES");
+  if (cf->tls_offer && !s->tls_on) reply(s, "250-STARTTLS");
   reply(s, "250 SMTPUTF8");
 }
 
@@ -424,6 +497,10 @@ static void cmd_mail(struct session *s, const char *arg, size_t n)
   }
   if (s->in_mail) {
     error_reply(s, "503 5.5.1 nested MAIL command");
+    return;
+  }
+  if (cf->tls_required && !s->tls_on) {
+    error_reply(s, "530 5.7.0 must issue a STARTTLS command first");
     return;
   }
   r = smtpd_parse_mail(arg, n, &s->addr, &s->params);
@@ -605,7 +682,16 @@ static void cmd_data(struct session *s)
   deadline_server_arm(&cf->limits, &s->in, &s->out, cf->limits.data);
 
   /* RFC 3848 and RFC 6531 section 3.7.7 */
-  proto = s->params.smtputf8 ? "UTF8SMTP" : s->helo_kind == SMTPD_EHLO ? "ESMTP" : "SMTP";
+  if (s->tls_on) {
+    str_truncate(&s->addr, 0);
+    if (str_cats(&s->addr, s->params.smtputf8 ? "UTF8SMTPS" : "ESMTPS") < 0
+        || (s->tls_desc.len && (str_cats(&s->addr, " (") < 0 || str_cat(&s->addr, &s->tls_desc) < 0 || str_catc(&s->addr, ')') < 0))
+        || str_0(&s->addr) < 0)
+      nomem(s);
+    proto = s->addr.s;
+  } else {
+    proto = s->params.smtputf8 ? "UTF8SMTP" : s->helo_kind == SMTPD_EHLO ? "ESMTP" : "SMTP";
+  }
   rl.helo = s->helo.s;
   rl.helo_len = s->helo.len;
   rl.remote_host = cf->remote_host;
@@ -687,6 +773,83 @@ static void cmd_data(struct session *s)
   }
   transaction_reset(s);
   error_reply_str(s, &s->reply);
+}
+
+/* --- STARTTLS ---------------------------------------------------------- */
+
+/* Reads the details the TLS wrapper sends after `Y' (ucspitls.h)
+ * into d, within one timeoutsmtpd. Returns 1, or 0 when the wrapper
+ * closed the control socket (the handshake failed) or sent garbage. */
+static int tls_read_details(struct session *s, str *d)
+{
+  long long end = deadline_after(s->cf->limits.call * 1000);
+  char b[256];
+
+  str_truncate(d, 0);
+  for (;;) {
+    struct pollfd p = { .fd = s->cf->tls_ctl, .events = POLLIN };
+    long long left = end - deadline_now();
+    ssize_t r;
+    int c = ucspitls_details_complete(d->s, d->len);
+    if (c) return c > 0;
+    if (left <= 0) return 0;
+    if (poll(&p, 1, left > 60000 ? 60000 : (int)left) < 0 && errno != EINTR) return 0;
+    r = read(s->cf->tls_ctl, b, sizeof b);
+    if (r < 0 && (errno == EINTR || errno == EAGAIN)) continue;
+    if (r <= 0) return 0;
+    if (str_catb(d, b, (size_t)r) < 0) nomem(s);
+  }
+}
+
+static void cmd_starttls(struct session *s, size_t n)
+{
+  struct config *cf = s->cf;
+  const char *v, *c;
+  size_t vlen = 0, clen = 0;
+  int null;
+
+  if (!cf->tls_offer || s->tls_on) {
+    error_reply(s, s->tls_on ? "503 5.5.1 TLS already active" : "502 5.5.1 STARTTLS not available");
+    return;
+  }
+  if (n) {
+    error_reply(s, "501 5.5.4 STARTTLS takes no argument");
+    return;
+  }
+  reply(s, "220 2.0.0 ready to start TLS");
+  flush(s);
+  /* CVE-2011-0411: nothing the client sent before the handshake may be
+   * read as if it came over TLS */
+  buf_seek(&s->in, buf_avail(&s->in));
+  if (write_all(cf->tls_ctl, "Y", 1) < 0) {
+    log_closing(s, "cannot start TLS: the TLS wrapper is gone");
+    _exit(EXIT_TEMP);
+  }
+  if (!tls_read_details(s, &s->chunk)) {
+    log_closing(s, "TLS handshake failed");
+    _exit(0);
+  }
+  v = ucspitls_detail(s->chunk.s, s->chunk.len, "SSL_PROTOCOL", &vlen);
+  c = ucspitls_detail(s->chunk.s, s->chunk.len, "SSL_CIPHER", &clen);
+  tls_describe(s, v ? v : "", v ? vlen : 0, c ? c : "", c ? clen : 0);
+  str_truncate(&s->chunk, 0);
+  s->tls_on = 1;
+  /* from now on the wrapper's pipes; the socket is its alone */
+  buf_init(&s->in, cf->tls_rd, s->inmem, sizeof s->inmem);
+  buf_init(&s->out, cf->tls_wr, s->outmem, sizeof s->outmem);
+  buf_set_timeout(&s->in, cf->limits.call * 1000);
+  buf_set_timeout(&s->out, cf->limits.call * 1000);
+  null = open("/dev/null", O_RDWR | O_CLOEXEC);
+  if (null < 0 || fd_copy(0, null) < 0 || fd_copy(1, null) < 0) {
+    log_closing(s, "cannot let go of the socket");
+    _exit(EXIT_TEMP);
+  }
+  if (null > 1) close(null);
+  close(cf->tls_ctl);
+  /* RFC 3207 4.2: the client starts again with EHLO */
+  transaction_abandon(s, "starttls");
+  s->helo_kind = 0;
+  str_truncate(&s->helo, 0);
 }
 
 /* --- the command loop ------------------------------------------------- */
@@ -780,6 +943,7 @@ static void session(struct session *s)
     case SMTPD_VRFY: reply(s, "252 2.5.2 cannot verify; send the message and delivery will be attempted"); break;
     case SMTPD_HELP: reply(s, "214 2.0.0 commands: EHLO HELO MAIL RCPT DATA RSET NOOP QUIT VRFY HELP"); break;
     case SMTPD_EXPN: error_reply(s, "502 5.5.1 EXPN not available"); break;
+    case SMTPD_STARTTLS: cmd_starttls(s, n); break;
     default:
       if (byte_chr(s->line.s, s->line.len, 0) < s->line.len) error_reply(s, "500 5.5.2 NUL byte in command");
       else error_reply(s, "500 5.5.1 command not recognised");

@@ -12,6 +12,7 @@ extern const char auto_user_passwd[];
 extern const char auto_user_queue[];
 extern const char auto_user_remote[];
 extern const char auto_user_send[];
+extern const char auto_user_tls[];
 extern const char auto_user_group[];
 extern const char auto_user_nogroup[];
 

@@ -20,7 +20,7 @@ static const struct verb_name verbs[] = {
   { "HELO", SMTPD_HELO }, { "EHLO", SMTPD_EHLO }, { "MAIL", SMTPD_MAIL },
   { "RCPT", SMTPD_RCPT }, { "DATA", SMTPD_DATA }, { "RSET", SMTPD_RSET },
   { "NOOP", SMTPD_NOOP }, { "QUIT", SMTPD_QUIT }, { "VRFY", SMTPD_VRFY },
-  { "HELP", SMTPD_HELP }, { "EXPN", SMTPD_EXPN },
+  { "HELP", SMTPD_HELP }, { "EXPN", SMTPD_EXPN }, { "STARTTLS", SMTPD_STARTTLS },
 };
 
 static size_t skip_spaces(const char *s, size_t n, size_t i)
@@ -37,7 +37,7 @@ int smtpd_verb(const char *line, size_t n, size_t *arg)
   *arg = skip_spaces(line, n, end);
   if (byte_chr(line, n, 0) < n) return SMTPD_UNKNOWN;
   for (k = 0; k < sizeof verbs / sizeof verbs[0]; ++k)
-    if (case_equalb(line, end, verbs[k].name, 4)) return verbs[k].verb;
+    if (case_equalb(line, end, verbs[k].name, byte_len(verbs[k].name, 16))) return verbs[k].verb;
   return SMTPD_UNKNOWN;
 }
 

@@ -34,7 +34,8 @@ enum smtpd_verb {
   SMTPD_QUIT,
   SMTPD_VRFY,
   SMTPD_HELP,
-  SMTPD_EXPN
+  SMTPD_EXPN,
+  SMTPD_STARTTLS
 };
 
 enum smtpd_error {

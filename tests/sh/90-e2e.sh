@@ -43,7 +43,7 @@ P=$((21000 + $$ % 9000 * 2))     # this run's ports: P .. P+4
 P_SMTP=$P P_QMTP=$((P + 1)) P_QMQP=$((P + 2)) P_SINK=$((P + 3)) P_NORELAY=$((P + 4))
 NAME=mx.e2e.example
 role() { awk -v r="$1" 'NF == 0 { exit } $1 == r { print $2 }' conf-users; }
-U_DAEMON=$(role daemon) U_LOG=$(role log) U_SEND=$(role send) U_REMOTE=$(role remote)
+U_DAEMON=$(role daemon) U_LOG=$(role log) U_SEND=$(role send) U_REMOTE=$(role remote) U_TLS=$(role tls)
 U_QUEUE=$(role queue) U_ALIAS=$(role alias) U_PASSWD=$(role passwd)
 TU=sle2er$$   # receives
 TS=sle2es$$   # sends with sendmail, gets the bounce
@@ -119,6 +119,10 @@ check_eq "control/defaulthost" "$(cat "$H/control/defaulthost")" "$NAME"
 check_eq "control/defaultdomain" "$(cat "$H/control/defaultdomain")" e2e.example
 check_eq "control/plusdomain" "$(cat "$H/control/plusdomain")" e2e.example
 check "config prints what it wrote" has "$T/config.out" "wrote $H/control/me: $NAME"
+if command -v openssl > /dev/null 2>&1; then
+  check_eq "config: control/tls/cert.pem, root, tls group, 0640" "$(stat -c '%U %G %a' "$H/control/tls/cert.pem" 2> /dev/null)" "root $U_TLS 640"
+  check "config: a self-signed certificate for NAME" sh -c "openssl x509 -in '$H/control/tls/cert.pem' -noout -subject | grep -q 'CN = $NAME'"
+fi
 for a in postmaster root mailer-daemon; do
   check_eq ".qmail-$a" "$(cat "$H/alias/.qmail-$a" 2> /dev/null)" ./Maildir/
   check_eq ".qmail-$a owner" "$(stat -c %U "$H/alias/.qmail-$a" 2> /dev/null)" "$U_ALIAS"
@@ -131,7 +135,7 @@ check_fail "config again writes nothing" has "$T/config2.out" 'wrote'
 
 sh tools/services "$H" > "$T/services.out" 2>&1
 check_eq "services exit" "$?" 0
-for s in sluice-send sluice-smtpd sluice-smtpd6 sluice-qmtpd sluice-qmqpd; do
+for s in sluice-send sluice-smtpd sluice-smtpd6 sluice-smtps sluice-qmtpd sluice-qmqpd; do
   check "service $s: run" test -x "$S/$s/run"
   check "service $s: log/run" test -x "$S/$s/log/run"
   check_fail "service $s: names filled in" grep -q '@[A-Z]*@' "$S/$s/run" "$S/$s/log/run"
@@ -204,6 +208,11 @@ QP4=$(qp_of_swaks)
 TOK6=e2e-v6-$$
 swaks_to ::1 "$TU@$NAME" "$TOK6" -6
 check_eq "swaks over ::1" "$?" 0
+# tools/config made a certificate: the service offers STARTTLS through sluice-tlsd
+if [ -f "$H/control/tls/cert.pem" ] && [ -x "$H/bin/sluice-tlsd" ]; then
+  swaks --server 127.0.0.1 --port "$P_SMTP" --helo client.e2e.example --tls --quit-after TLS > "$T/swaks-tls.out" 2>&1
+  check "the smtpd service: STARTTLS works" grep -q '^=== TLS started with cipher TLSv1.3' "$T/swaks-tls.out"
+fi
 waitfor 30 has_copy "$TU" "$TOK4"
 waitfor 10 has_copy "$TU" "$TOK6"
 sleep 1
@@ -455,7 +464,12 @@ while read -r p; do
     sluice-clean) want=$(uid4 "$U_QUEUE") ;;
     sluice-getpw) want=$(uid4 "$U_PASSWD") ;;
     multilog) want=$(uid4 "$U_LOG") ;;
-    tcpserver|sluice-smtpd|sluice-qmtpd|sluice-qmqpd) want=$(uid4 "$U_DAEMON") ;;
+    # with control/tls/cert.pem (tools/config makes one) the SMTP
+    # tcpservers stay root: sluice-tlsd reads the key, then drops
+    tcpserver)
+      if tr '\0' ' ' < "/proc/$p/cmdline" | grep -qF "$H/bin/sluice-tlsd "; then want="0 0 0 0"; else want=$(uid4 "$U_DAEMON"); fi ;;
+    sluice-tlsd) want=$(uid4 "$U_TLS") ;;
+    sluice-smtpd|sluice-qmtpd|sluice-qmqpd) want=$(uid4 "$U_DAEMON") ;;
     sleep) continue ;;   # a run script waiting for a program not installed (failed above)
     sluice-queue|sluice-local) continue ;;   # short-lived, checked by their own tests
     *) case $u in 0\ *|*\ 0\ *) rootbad="$rootbad $c($p)" ;; esac; continue ;;
@@ -468,7 +482,7 @@ for c in sluice-start sluice-send sluice-lspawn sluice-rspawn sluice-clean tcpse
   case " $seen " in *" $c "*) ok "$c runs" ;; *) bad "$c runs" "not found under svscan" ;; esac
 done
 for p in $(cat "$T/tree"); do cat "/proc/$p/comm" 2> /dev/null; done > "$T/tree.comm"
-check_eq "five multilogs" "$(grep -c '^multilog$' "$T/tree.comm")" 5
+check_eq "six multilogs" "$(grep -c '^multilog$' "$T/tree.comm")" 6
 # smtpd on 127.0.0.1 and ::1, and the qmtpd and qmqpd that are installed
 want=2
 for q in qmtpd qmqpd; do [ -x "$H/bin/sluice-$q" ] && want=$((want + 1)); done

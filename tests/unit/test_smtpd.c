@@ -38,7 +38,10 @@ static void test_verbs(void)
   CHECK(verb_of("DATAX", &arg) == SMTPD_UNKNOWN);
   CHECK(verb_of("DAT", &arg) == SMTPD_UNKNOWN);
   CHECK(verb_of("", &arg) == SMTPD_UNKNOWN && arg == 0);
-  CHECK(verb_of("STARTTLS", &arg) == SMTPD_UNKNOWN);
+  CHECK(verb_of("STARTTLS", &arg) == SMTPD_STARTTLS);
+  CHECK(verb_of("starttls", &arg) == SMTPD_STARTTLS);
+  CHECK(verb_of("STARTTLSX", &arg) == SMTPD_UNKNOWN);
+  CHECK(verb_of("STAR", &arg) == SMTPD_UNKNOWN);
   CHECK(smtpd_verb("NOOP\0x", 6, &arg) == SMTPD_UNKNOWN);
   CHECK(smtpd_verb("DATA", 3, &arg) == SMTPD_UNKNOWN); /* the range is respected */
 }
