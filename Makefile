@@ -41,7 +41,52 @@ HELPERS := $(patsubst tests/helpers/%.c,$(B)/tests/%,$(HELPSRC))
 
 CFLAGS_ALL = $(EXTRA_CFLAGS) -Isrc/lib -I$(B)/auto -MMD -MP
 
-all: $(PROGS) units
+# TLS programs (src/tls/, DESIGN.md section 14): the only ones linked
+# with OpenSSL, built only when libssl-dev is installed; without it
+# `make` builds everything else and says so in one line. They are
+# compiled and linked by the system cc (whatever conf-cc names, e.g.
+# musl-gcc for the core programs), with the flags of conf-cc and
+# conf-ld and a copy of the library built by that cc ($(B)/tls/).
+# Each TLS program P is src/tls/P.c linked with the other files of
+# src/tls/ that are not programs (an archive: only what P uses).
+TLS_PROGS = $(B)/sluice-tlsc
+TLS_LIBS = -lssl -lcrypto
+TLS_CC = cc
+HAVE_TLS := $(shell test -f /usr/include/openssl/ssl.h && echo yes)
+TLS_CC_CMD = $(TLS_CC) $(wordlist 2,1000,$(CC_CMD))
+TLS_LD_CMD = $(TLS_CC) $(filter-out -static -static-pie,$(wordlist 2,1000,$(LD_CMD)))
+TLS_MODSRC := $(filter-out src/tls/sluice-%.c,$(sort $(wildcard src/tls/*.c)))
+TLS_MODOBJ := $(patsubst src/tls/%.c,$(B)/tls/%.o,$(TLS_MODSRC))
+TLS_LIBOBJ := $(patsubst src/lib/%.c,$(B)/tls/lib/%.o,$(LIBSRC)) $(B)/tls/auto.o
+
+all: $(PROGS) units $(if $(HAVE_TLS),$(TLS_PROGS),tls-missing)
+
+.PHONY: tls-missing
+tls-missing:
+	@echo "make: libssl-dev is not installed (no /usr/include/openssl/ssl.h): the TLS programs ($(notdir $(TLS_PROGS))) were not built"
+
+$(B)/tls/lib/%.o: src/lib/%.c
+	@mkdir -p $(@D)
+	$(TLS_CC_CMD) $(CFLAGS_ALL) -c -o $@ $<
+
+$(B)/tls/auto.o: $(B)/auto/auto.c src/lib/auto.h
+	@mkdir -p $(@D)
+	$(TLS_CC_CMD) $(CFLAGS_ALL) -c -o $@ $<
+
+$(B)/tls/libsluice.a: $(TLS_LIBOBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(B)/tls/%.o: src/tls/%.c
+	@mkdir -p $(@D)
+	$(TLS_CC_CMD) $(CFLAGS_ALL) -Isrc/tls -c -o $@ $<
+
+$(B)/tls/libtls.a: $(TLS_MODOBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(TLS_PROGS): $(B)/%: $(B)/tls/%.o $(B)/tls/libtls.a $(B)/tls/libsluice.a
+	$(TLS_LD_CMD) $(EXTRA_LDFLAGS) -o $@ $< $(B)/tls/libtls.a $(B)/tls/libsluice.a $(TLS_LIBS)
 
 units: $(UNITS) $(HELPERS)
 
@@ -143,7 +188,7 @@ setup install: all
 clean:
 	rm -rf build build-* tests/tmp
 
--include $(wildcard $(B)/lib/*.d $(B)/prog/*.d $(B)/tobj/*.d $(B)/auto/*.d build-fuzz/lib/*.d build-fuzz/*.d)
+-include $(wildcard $(B)/lib/*.d $(B)/prog/*.d $(B)/tobj/*.d $(B)/auto/*.d $(B)/tls/*.d $(B)/tls/lib/*.d build-fuzz/lib/*.d build-fuzz/*.d)
 
 # Running it on this machine without an init system (INSTALL has the
 # long way): `make run` (root) installs daemontools and ucspi-tcp when

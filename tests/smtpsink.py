@@ -28,6 +28,13 @@ transaction without SMTPUTF8.
   --disconnect STAGE     close the connection at STAGE; "body" closes it
                          after the first line of the message data
   --conn                 keep every byte of each connection in DIR/conn.K
+  --starttls CERT,KEY    offer STARTTLS (RFC 3207) with the PEM certificate
+                         chain CERT and key KEY (python's ssl module); a
+                         message received over TLS also gets DIR/N.tls (the
+                         protocol and cipher), and the log a line
+                         "tls=PROTOCOL CIPHER" after the handshake
+  --tls-broken           answer STARTTLS with 220, then send bytes that are
+                         not TLS and close: the client's handshake fails
   --ready FILE           create FILE once listening
 """
 import argparse
@@ -56,6 +63,7 @@ class Conn:
         self.counter = counter
         self.conn = os.path.join(opt.dir, "conn.%d" % conn)
         self.s.settimeout(30)
+        self.tls = None
 
     def log(self, line):
         with open(os.path.join(self.opt.dir, "log"), "ab") as f:
@@ -133,6 +141,8 @@ class Conn:
                         kw.append("8BITMIME")
                     if o.smtputf8:
                         kw.append("SMTPUTF8")
+                    if (o.starttls or o.tls_broken) and self.tls is None:
+                        kw.append("STARTTLS")
                     if "ehlo" in o.sleep:
                         time.sleep(o.sleep["ehlo"])
                     if "ehlo" in o.disconnect:
@@ -212,8 +222,21 @@ class Conn:
                         f.write(data)
                     with open(base + ".env", "wb") as f:
                         f.write(env_from + b"\n" + b"".join(r + b"\n" for r in rcpts))
+                    if self.tls is not None:
+                        with open(base + ".tls", "w") as f:
+                            f.write(self.tls + "\n")
                     os.rename(base + ".data.tmp", base + ".data")
                 self.reply("eom", c, "queued")
+                env_from, rcpts = None, []
+            elif line.rstrip(b"\r\n").upper() == b"STARTTLS" and (o.starttls or o.tls_broken) and self.tls is None:
+                if o.tls_broken:
+                    self.s.sendall(b"220 go ahead\r\nthis is not a TLS record\r\n")
+                    return
+                self.s.sendall(b"220 2.0.0 ready to start TLS\r\n")
+                self.buf = b""  # RFC 3207 4.2: nothing sent before TLS counts
+                self.s = o.tls_context.wrap_socket(self.s, server_side=True)
+                self.tls = "%s %s" % (self.s.version(), self.s.cipher()[0])
+                self.log(("tls=" + self.tls).encode())
                 env_from, rcpts = None, []
             elif cmd == b"RSET":
                 env_from, rcpts = None, []
@@ -242,8 +265,16 @@ def main():
     p.add_argument("--longline", action="append", default=[])
     p.add_argument("--multiline", action="append", default=[])
     p.add_argument("--disconnect", action="append", default=[])
+    p.add_argument("--starttls")
+    p.add_argument("--tls-broken", action="store_true")
     p.add_argument("--ready")
     o = p.parse_args()
+    o.tls_context = None
+    if o.starttls:
+        import ssl
+        cert, _, key = o.starttls.partition(",")
+        o.tls_context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        o.tls_context.load_cert_chain(cert, key)
     o.code = {k: int(v) for k, v in map(kv, o.code)}
     o.rcpt = [(k, int(v)) for k, v in map(kv, o.rcpt)]
     o.sleep = {k: float(v) for k, v in map(kv, o.sleep)}
@@ -268,7 +299,7 @@ def main():
     def serve(c, k):
         try:
             Conn(c, o, counter, k).run()
-        except (EOFError, OSError):
+        except (EOFError, OSError, ValueError):
             pass
         finally:
             c.close()
