@@ -23,7 +23,12 @@
 #     encrypt deferred with 4.7.5;
 #  5. none: no STARTTLS; a malformed tlsdestinations line: 4.3.5;
 #     sluice-tlsc missing: may goes plaintext, encrypt defers;
-#  6. make without libssl-dev says the TLS programs were not built.
+#  6. make without libssl-dev says the TLS programs were not built;
+#  7. as root (as in CI), with the real delivery set (sluice-start) in
+#     a private instance: sluice-send's log says "success: ... accepted
+#     the message (TLSv1.x CIPHER verified)" for a verify destination,
+#     and "deferral: 4.7.4 ..." for an encrypt destination without
+#     STARTTLS, which stays queued.
 . "$(dirname "$0")/../lib.sh"
 inst_build
 DNSD=$BIN/tests/dnsd
@@ -42,7 +47,7 @@ free_ports() {
     [ $fp_tries -lt 20 ] || { bad "no free ports"; done_testing; }
   done
 }
-free_ports 40000 10
+free_ports 20000 10   # below the ephemeral ports (32768 up)
 
 HOME_R=$T/home
 mkdir -p "$HOME_R/control" "$HOME_R/queue/lock" "$HOME_R/bin"
@@ -53,7 +58,9 @@ echo 20 > "$HOME_R/control/timeoutremote"
 # the sinks and the MX host on 127.0.0.1 stand for other hosts
 echo 127.0.0.1 > "$HOME_R/control/notipme"
 : > "$T/pids"
+spid=''
 cleanup() {
+  if [ -n "$spid" ]; then kill_set 100; fi
   for p in $(cat "$T/pids" 2>/dev/null); do kill "$p" 2>/dev/null; done
   rm -rf "$T"
 }
@@ -236,5 +243,34 @@ check "make without libssl-dev: one line says so" has "$T/make.out" 'TLS program
 # sluice-tlsc itself: a bad command line
 "$BIN/sluice-tlsc" -x y > /dev/null 2>&1 3< /dev/null
 check_eq "sluice-tlsc usage: exit 64" $? 64
+
+# 7. the delivery log of the real set (root only: it installs an instance)
+if [ "$(id -u)" -eq 0 ]; then
+  . "$(dirname "$0")/../e2e.sh"
+  e2e_tools
+  inst_fresh
+  check "sluice-tlsc installed" test -x "$H/bin/sluice-tlsc"
+  echo client.example > "$H/control/me"
+  echo 127.0.0.1 > "$H/control/notipme"
+  echo 5 > "$H/control/timeoutconnect"
+  cp "$C/ca.pem" "$H/control/ca84.pem"
+  chmod 644 "$H/control/ca84.pem"
+  printf '%s\n' "tls84.test:mx.tls84.test:$P" "plain84.test:127.0.0.1:$((P + 1))" > "$H/control/smtproutes"
+  printf '%s\n' "tls84.test:verify:control/ca84.pem" "plain84.test:encrypt" > "$H/control/tlsdestinations"
+  start_set DNSCACHEIP=127.0.0.1:$((P + 4))
+  check "sluice-start running" kill -0 "$spid"
+  for r in x@tls84.test y@plain84.test; do
+    printf 'F%s\0T%s\0\0' sender@client.example "$r" > "$T/env"
+    "$H/bin/sluice-queue" < "$T/msg" 1< "$T/env" || bad "sluice-queue for $r"
+  done
+  logged() { grep -q "$1" "$T/log"; }
+  check "log: success over TLS, verified" wait_for 30 logged \
+    'success: x@tls84\.test: mx\.tls84\.test \[127\.0\.0\.1\] accepted the message (TLSv1\.[23] [A-Z0-9_-]* verified): 250'
+  check "log: deferral with the TLS reason" wait_for 30 logged \
+    'deferral: y@plain84\.test: 4\.7\.4 \[127\.0\.0\.1\] did not offer STARTTLS, and TLS is required'
+  check_eq "the deferred message stays queued" "$("$H/bin/sluice-qstat" | sed -n 1p)" "messages in queue: 1"
+  kill_set 100
+  spid=''
+fi
 
 done_testing
