@@ -35,6 +35,8 @@ transaction without SMTPUTF8.
                          "tls=PROTOCOL CIPHER" after the handshake
   --tls-broken           answer STARTTLS with 220, then send bytes that are
                          not TLS and close: the client's handshake fails
+  --tls-stall            answer STARTTLS with 220, then read and answer
+                         nothing for 60 seconds: the handshake times out
   --ready FILE           create FILE once listening
 """
 import argparse
@@ -141,7 +143,7 @@ class Conn:
                         kw.append("8BITMIME")
                     if o.smtputf8:
                         kw.append("SMTPUTF8")
-                    if (o.starttls or o.tls_broken) and self.tls is None:
+                    if (o.starttls or o.tls_broken or o.tls_stall) and self.tls is None:
                         kw.append("STARTTLS")
                     if "ehlo" in o.sleep:
                         time.sleep(o.sleep["ehlo"])
@@ -228,9 +230,13 @@ class Conn:
                     os.rename(base + ".data.tmp", base + ".data")
                 self.reply("eom", c, "queued")
                 env_from, rcpts = None, []
-            elif line.rstrip(b"\r\n").upper() == b"STARTTLS" and (o.starttls or o.tls_broken) and self.tls is None:
+            elif line.rstrip(b"\r\n").upper() == b"STARTTLS" and (o.starttls or o.tls_broken or o.tls_stall) and self.tls is None:
                 if o.tls_broken:
                     self.s.sendall(b"220 go ahead\r\nthis is not a TLS record\r\n")
+                    return
+                if o.tls_stall:
+                    self.s.sendall(b"220 go ahead\r\n")
+                    time.sleep(60)
                     return
                 self.s.sendall(b"220 2.0.0 ready to start TLS\r\n")
                 self.buf = b""  # RFC 3207 4.2: nothing sent before TLS counts
@@ -267,6 +273,7 @@ def main():
     p.add_argument("--disconnect", action="append", default=[])
     p.add_argument("--starttls")
     p.add_argument("--tls-broken", action="store_true")
+    p.add_argument("--tls-stall", action="store_true")
     p.add_argument("--ready")
     o = p.parse_args()
     o.tls_context = None

@@ -30,22 +30,24 @@
 
 #define USAGE "sluice-tlsc [-t seconds] [-c cafile] [-n name | -i address]"
 
-/* Writes one report line: parts, then LF. */
-static void report(const char *a, const str *b, const char *c, const str *d)
+/* Writes one report line: parts, then LF. 0, or -1 when fd 1 failed. */
+static int report(const char *a, const str *b, const char *c, const str *d)
 {
   str line = STR_INIT;
+  int r;
   if (str_cats(&line, a) < 0 || (b && str_cat(&line, b) < 0) || (c && str_cats(&line, c) < 0)
       || (d && str_cat(&line, d) < 0) || str_catc(&line, '\n') < 0)
     die_nomem();
-  if (write_all(1, line.s, line.len) < 0) die_temp_sys("unable to write the report");
+  r = write_all(1, line.s, line.len);
   str_free(&line);
+  return r;
 }
 
 /* The handshake failed: the report says why (sluice-remote logs it),
  * so nothing more goes to fd 2. */
 static _Noreturn void fail(const str *why)
 {
-  report("fail ", why, 0, 0);
+  report("fail ", why, 0, 0); /* the caller may be gone: no matter */
   _exit(111);
 }
 
@@ -81,13 +83,13 @@ int main(int argc, char **argv)
   if (!ctx) fail(&err);
   ssl = tlsc_new(ctx, 3, name, ip, &err);
   if (!ssl) fail(&err);
-  if (tlsc_handshake(ssl, 3, deadline_after(timeout * 1000), &err) < 0) fail(&err);
+  if (tlsc_handshake(ssl, 3, 0, deadline_after(timeout * 1000), &err) < 0) fail(&err);
   verified = tlsc_verified(ssl, &cafail, name || ip, &why);
   if (str_copys(&proto, SSL_get_version(ssl)) < 0 || str_catc(&proto, ' ') < 0
       || str_cats(&proto, SSL_get_cipher_name(ssl)) < 0)
     die_nomem();
-  if (verified) report("ok ", &proto, " verified", 0);
-  else report("ok ", &proto, " unverified ", &why);
+  if ((verified ? report("ok ", &proto, " verified", 0) : report("ok ", &proto, " unverified ", &why)) < 0)
+    die_temp_sys("unable to write the report");
 
   if (tlsc_relay(ssl, 3, 0, 1, timeout * 1000, &err) < 0) {
     if (str_0(&err) < 0) die_nomem();

@@ -1,4 +1,5 @@
 /* tlsc.c: the TLS client engine of sluice-tlsc (tlsc.h). */
+#define _GNU_SOURCE /* POLLRDHUP */
 #include <errno.h>
 #include <poll.h>
 #include <string.h>
@@ -105,22 +106,25 @@ fail:
   return 0;
 }
 
-/* Waits for fd to become ready for events until deadline. 0 ready, -1
- * timed out or poll failed (*err). */
-static int wait_fd(int fd, short events, long long deadline, str *err)
+/* Waits for fd to become ready for events until deadline, or for
+ * anything on watch (>= 0: the caller sends nothing before the report,
+ * so input there means it went away). 0 ready, -1 timed out, the
+ * caller gone or poll failed (*err). */
+static int wait_fd(int fd, short events, int watch, long long deadline, str *err)
 {
   for (;;) {
-    struct pollfd p = { fd, events, 0 };
+    struct pollfd p[2] = { { fd, events, 0 }, { watch, POLLIN | POLLRDHUP, 0 } };
     long long left = deadline ? deadline - deadline_now() : 2147483647LL;
     int r;
     if (left <= 0) { set_reason(err, "timed out", 0); return -1; }
-    r = poll(&p, 1, left > 2147483647LL ? 2147483647 : (int)left);
+    r = poll(p, 2, left > 2147483647LL ? 2147483647 : (int)left);
+    if (r > 0 && p[1].revents) { set_reason(err, "the caller went away", 0); return -1; }
     if (r > 0) return 0;
     if (r < 0 && errno != EINTR) { set_reason(err, "poll: ", strerror(errno)); return -1; }
   }
 }
 
-int tlsc_handshake(SSL *ssl, int fd, long long deadline, str *err)
+int tlsc_handshake(SSL *ssl, int fd, int watch, long long deadline, str *err)
 {
   for (;;) {
     int r, e, saved;
@@ -131,9 +135,9 @@ int tlsc_handshake(SSL *ssl, int fd, long long deadline, str *err)
     saved = errno;
     e = SSL_get_error(ssl, r);
     if (e == SSL_ERROR_WANT_READ) {
-      if (wait_fd(fd, POLLIN, deadline, err) < 0) return -1;
+      if (wait_fd(fd, POLLIN, watch, deadline, err) < 0) return -1;
     } else if (e == SSL_ERROR_WANT_WRITE) {
-      if (wait_fd(fd, POLLOUT, deadline, err) < 0) return -1;
+      if (wait_fd(fd, POLLOUT, watch, deadline, err) < 0) return -1;
     } else {
       ssl_reason(err, "", e, saved);
       return -1;
@@ -174,6 +178,10 @@ int tlsc_relay(SSL *ssl, int net, int in, int out, unsigned long timeout_ms, str
       else if (errno == EAGAIN || errno == EWOULDBLOCK) inev = POLLIN;
       else if (errno == EINTR) progress = 1;
       else { in_eof = 1; progress = 1; }
+    } else if (!in_eof) {
+      /* a full buffer: no more input, but the caller closing (it gave
+       * up on a server that does not read) ends the relay at once */
+      inev = POLLRDHUP;
     }
     if (alen > 0) {
       ERR_clear_error();
@@ -229,5 +237,6 @@ int tlsc_relay(SSL *ssl, int net, int in, int out, unsigned long timeout_ms, str
     r = poll(p, 3, timeout_ms == 0 || timeout_ms > 2147483647UL ? -1 : (int)timeout_ms);
     if (r == 0) { set_reason(err, "timed out", 0); return -1; }
     if (r < 0 && errno != EINTR) { set_reason(err, "poll: ", strerror(errno)); return -1; }
+    if (r > 0 && alen > 0 && (p[0].revents & (POLLRDHUP | POLLHUP | POLLERR))) return 0;
   }
 }

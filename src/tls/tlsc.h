@@ -36,8 +36,10 @@ SSL_CTX *tlsc_ctx_new(const char *cafile, str *cafail, str *err);
 SSL *tlsc_new(SSL_CTX *ctx, int fd, const char *name, const char *ip, str *err);
 
 /* Runs the handshake until it is done or the deadline (deadline.h)
- * passes. 0, or -1 with *err. */
-int tlsc_handshake(SSL *ssl, int fd, long long deadline, str *err);
+ * passes, or until anything arrives on watch (-1: none), the caller's
+ * plaintext descriptor: the caller sends nothing before the report, so
+ * input or end of file there means it gave up. 0, or -1 with *err. */
+int tlsc_handshake(SSL *ssl, int fd, int watch, long long deadline, str *err);
 
 /* After the handshake: 1 when the chain verified to a trusted CA and
  * the certificate matches the name or address given to tlsc_new, else
@@ -47,7 +49,8 @@ int tlsc_verified(SSL *ssl, const str *cafail, int checked, str *why);
 /* Relays bytes until one side ends: plaintext read from in goes over
  * TLS on net, plaintext received over TLS is written to out. Ends when
  * in reaches end of file (after a close_notify is sent, without
- * waiting for it to be acknowledged), when the server closes, when out
+ * waiting for it to be acknowledged) or is closed while bytes for the
+ * server wait (the caller gave up), when the server closes, when out
  * fails, or when nothing moves for timeout_ms (0: no limit). 0 for an
  * orderly end, -1 with *err otherwise. */
 int tlsc_relay(SSL *ssl, int net, int in, int out, unsigned long timeout_ms, str *err);

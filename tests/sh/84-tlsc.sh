@@ -20,7 +20,7 @@
 #     encrypt with an unverifiable certificate: delivered over TLS;
 #  4. a broken handshake: under may the host is tried again in
 #     plaintext and the message delivered (the result says so); under
-#     encrypt deferred with 4.7.5;
+#     encrypt deferred with 4.7.5, also for a handshake that stalls;
 #  5. none: no STARTTLS; a malformed tlsdestinations line: 4.3.5;
 #     sluice-tlsc missing: may goes plaintext, encrypt defers;
 #  6. make without libssl-dev says the TLS programs were not built;
@@ -101,6 +101,7 @@ sink tls $P --starttls "$C/mx.pem,$C/mx.key"
 sink plain $((P + 1))
 sink broken $((P + 2)) --tls-broken
 sink fake $((P + 3)) --starttls "$C/fake.pem,$C/fake.key"
+sink stall $((P + 5)) --tls-stall
 
 # dnsd: the sinks' host names, and an MX for mx84.test
 cat > "$T/zone" <<EOZ
@@ -211,6 +212,15 @@ remote example.org x@example.org
 check_eq "encrypt, broken handshake: Z" "$(letters)" Z
 check "encrypt, broken handshake: 4.7.5" has "$T/out" '^Z4\.7\.5 \[127\.0\.0\.1\]: TLS handshake failed: '
 check_eq "encrypt, broken handshake: nothing more delivered" "$(count broken)" 1
+
+# a server that takes STARTTLS and then stalls: the reply's time limit
+# ends the handshake (sluice-tlsc notices its caller went away)
+echo 2 > "$HOME_R/control/timeoutremotereply"
+routes "example.org:127.0.0.1:$((P + 5))"
+remote example.org x@example.org
+check_eq "encrypt, stalled handshake: Z" "$(letters)" Z
+check "encrypt, stalled handshake: 4.7.5 timed out" has "$T/out" '^Z4\.7\.5 \[127\.0\.0\.1\]: timed out (time limit of a reply) waiting for the TLS handshake'
+rm "$HOME_R/control/timeoutremotereply"
 
 # 5. none; a malformed line; no sluice-tlsc
 routes "example.org:127.0.0.1:$P"
