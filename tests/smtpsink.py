@@ -16,7 +16,9 @@ BODY=8BITMIME it did not offer, and 553 to a non-ASCII address in a
 transaction without SMTPUTF8.
 
   --code STAGE=CODE      reply CODE at STAGE (greeting ehlo helo mail rcpt
-                         data eom); "ehlo=502" makes a server without EHLO
+                         data eom starttls); "ehlo=502" makes a server
+                         without EHLO; "starttls=454" one that offers
+                         STARTTLS and refuses it
   --rcpt PATTERN=CODE    reply CODE to RCPT when the local part matches the
                          shell pattern (first match wins; default 250)
   --pipelining / --size N / --8bitmime / --smtputf8   EHLO keywords offered
@@ -48,8 +50,9 @@ import sys
 import threading
 import time
 
-STAGES = ("greeting", "ehlo", "helo", "mail", "rcpt", "data", "eom", "quit", "body")
-DEFAULT = {"greeting": 220, "ehlo": 250, "helo": 250, "mail": 250, "rcpt": 250, "data": 354, "eom": 250, "quit": 221}
+STAGES = ("greeting", "ehlo", "helo", "mail", "rcpt", "data", "eom", "quit", "body", "starttls")
+DEFAULT = {"greeting": 220, "ehlo": 250, "helo": 250, "mail": 250, "rcpt": 250, "data": 354, "eom": 250, "quit": 221,
+           "starttls": 220}
 
 
 def kv(s):
@@ -231,6 +234,9 @@ class Conn:
                 self.reply("eom", c, "queued")
                 env_from, rcpts = None, []
             elif line.rstrip(b"\r\n").upper() == b"STARTTLS" and (o.starttls or o.tls_broken or o.tls_stall) and self.tls is None:
+                if self.code("starttls") != 220:
+                    self.reply("starttls", self.code("starttls"))
+                    continue
                 if o.tls_broken:
                     self.s.sendall(b"220 go ahead\r\nthis is not a TLS record\r\n")
                     return

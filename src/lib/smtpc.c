@@ -489,8 +489,10 @@ static int tls_step(struct session *s, struct smtpc_ext *ext, int ehlo)
   if (get_reply(s, "STARTTLS") < 0) return -1;
   if (s->rep.code != 220) {
     if (!need) return 0; /* the session goes on in plaintext */
-    report(s->why, s, "4.7.4", "STARTTLS");
-    *s->why_perm = 0;
+    /* a temporary failure whatever the class of the reply: TLS is
+     * this side's requirement, and another attempt may find it */
+    tls_why(s, "4.7.4", " refused STARTTLS, and TLS is required for this destination (control/tlsdestinations): ",
+            &s->rep.text);
     return -1;
   }
   /* From here the connection belongs to sluice-tlsc: bytes the server

@@ -149,7 +149,7 @@ int tlsc_verified(SSL *ssl, const str *cafail, int checked, str *why)
 {
   long v;
   if (!SSL_get0_peer_certificate(ssl)) { set_reason(why, "no certificate", 0); return 0; }
-  if (cafail->len) { str_truncate(why, 0); cat_reason(why, ""); str_cat(why, cafail); return 0; }
+  if (cafail->len) { str_truncate(why, 0); str_cat(why, cafail); return 0; }
   v = SSL_get_verify_result(ssl);
   if (v != X509_V_OK) { set_reason(why, X509_verify_cert_error_string(v), 0); return 0; }
   if (!checked) { set_reason(why, "no host name to check", 0); return 0; }

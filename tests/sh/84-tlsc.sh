@@ -17,7 +17,8 @@
 #     4.7.5 and the reason, nothing sent; the MX name is checked when
 #     the hosts come from DNS; a [relay] line wins over the domain's;
 #  3. encrypt to a sink without STARTTLS: deferred with 4.7.4, no MAIL;
-#     encrypt with an unverifiable certificate: delivered over TLS;
+#     encrypt with an unverifiable certificate: delivered over TLS; a
+#     refused STARTTLS: may goes on in plaintext, encrypt defers (4.7.4);
 #  4. a broken handshake: under may the host is tried again in
 #     plaintext and the message delivered (the result says so); under
 #     encrypt deferred with 4.7.5, also for a handshake that stalls;
@@ -47,7 +48,7 @@ free_ports() {
     [ $fp_tries -lt 20 ] || { bad "no free ports"; done_testing; }
   done
 }
-free_ports 20000 10   # below the ephemeral ports (32768 up)
+free_ports 20000 12   # below the ephemeral ports (32768 up)
 
 HOME_R=$T/home
 mkdir -p "$HOME_R/control" "$HOME_R/queue/lock" "$HOME_R/bin"
@@ -102,6 +103,7 @@ sink plain $((P + 1))
 sink broken $((P + 2)) --tls-broken
 sink fake $((P + 3)) --starttls "$C/fake.pem,$C/fake.key"
 sink stall $((P + 5)) --tls-stall
+sink refuse $((P + 6)) --starttls "$C/mx.pem,$C/mx.key" --code starttls=454
 
 # dnsd: the sinks' host names, and an MX for mx84.test
 cat > "$T/zone" <<EOZ
@@ -197,6 +199,21 @@ routes "example.org:127.0.0.1:$((P + 3))"
 remote example.org x@example.org
 check_eq "encrypt, unverifiable certificate: K" "$(letters)" K
 check "encrypt: over TLS" test -f "$T/fake/1.tls"
+
+# a refused STARTTLS: may goes on in plaintext in the same session,
+# encrypt defers
+routes "example.org:127.0.0.1:$((P + 6))"
+policy ":may"
+remote example.org x@example.org
+check_eq "may, STARTTLS refused: K" "$(letters)" K
+check "may, STARTTLS refused: plain result" has "$T/out" '^K\[127\.0\.0\.1\] accepted the message: 250'
+check_eq "may, STARTTLS refused: one session" "$(grep -c '^EHLO' "$T/refuse/log")" 1
+policy ":encrypt"
+remote example.org x@example.org
+check_eq "encrypt, STARTTLS refused: Z" "$(letters)" Z
+check "encrypt, STARTTLS refused: 4.7.4 and the reply" has "$T/out" \
+  '^Z4\.7\.4 \[127\.0\.0\.1\] refused STARTTLS, and TLS is required .*: 454 4\.0\.0 refused at starttls'
+check_eq "encrypt, STARTTLS refused: nothing more delivered" "$(count refuse)" 1
 
 # 4. a broken handshake
 routes "example.org:127.0.0.1:$((P + 2))"
