@@ -37,6 +37,8 @@ transaction without SMTPUTF8.
                          "tls=PROTOCOL CIPHER" after the handshake
   --tls-broken           answer STARTTLS with 220, then send bytes that are
                          not TLS and close: the client's handshake fails
+  --tls-old              with --starttls: speak only TLS 1.0 and 1.1 (an
+                         old server, that sluice-tlsc must refuse)
   --tls-stall            answer STARTTLS with 220, then read and answer
                          nothing for 60 seconds: the handshake times out
   --ready FILE           create FILE once listening
@@ -280,6 +282,7 @@ def main():
     p.add_argument("--starttls")
     p.add_argument("--tls-broken", action="store_true")
     p.add_argument("--tls-stall", action="store_true")
+    p.add_argument("--tls-old", action="store_true")
     p.add_argument("--ready")
     o = p.parse_args()
     o.tls_context = None
@@ -288,6 +291,12 @@ def main():
         cert, _, key = o.starttls.partition(",")
         o.tls_context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         o.tls_context.load_cert_chain(cert, key)
+        if o.tls_old:
+            import warnings
+            warnings.simplefilter("ignore", DeprecationWarning)
+            o.tls_context.set_ciphers("DEFAULT:@SECLEVEL=0")
+            o.tls_context.minimum_version = ssl.TLSVersion.TLSv1
+            o.tls_context.maximum_version = ssl.TLSVersion.TLSv1_1
     o.code = {k: int(v) for k, v in map(kv, o.code)}
     o.rcpt = [(k, int(v)) for k, v in map(kv, o.rcpt)]
     o.sleep = {k: float(v) for k, v in map(kv, o.sleep)}

@@ -21,7 +21,8 @@
 #     refused STARTTLS: may goes on in plaintext, encrypt defers (4.7.4);
 #  4. a broken handshake: under may the host is tried again in
 #     plaintext and the message delivered (the result says so); under
-#     encrypt deferred with 4.7.5, also for a handshake that stalls;
+#     encrypt deferred with 4.7.5, also for a handshake that stalls and
+#     for a server with TLS 1.0 and 1.1 only (may: plaintext again);
 #  5. none: no STARTTLS; a malformed tlsdestinations line: 4.3.5;
 #     sluice-tlsc missing: may goes plaintext, encrypt defers;
 #  6. make without libssl-dev says the TLS programs were not built;
@@ -104,6 +105,7 @@ sink broken $((P + 2)) --tls-broken
 sink fake $((P + 3)) --starttls "$C/fake.pem,$C/fake.key"
 sink stall $((P + 5)) --tls-stall
 sink refuse $((P + 6)) --starttls "$C/mx.pem,$C/mx.key" --code starttls=454
+sink old $((P + 7)) --starttls "$C/mx.pem,$C/mx.key" --tls-old
 
 # dnsd: the sinks' host names, and an MX for mx84.test
 cat > "$T/zone" <<EOZ
@@ -230,6 +232,19 @@ check_eq "encrypt, broken handshake: Z" "$(letters)" Z
 check "encrypt, broken handshake: 4.7.5" has "$T/out" '^Z4\.7\.5 \[127\.0\.0\.1\]: TLS handshake failed: '
 check_eq "encrypt, broken handshake: nothing more delivered" "$(count broken)" 1
 
+# a server with TLS 1.0 and 1.1 only: refused (TLS 1.2 and 1.3 only)
+routes "example.org:127.0.0.1:$((P + 7))"
+remote example.org x@example.org
+check_eq "encrypt, TLS 1.1 server: Z" "$(letters)" Z
+check "encrypt, TLS 1.1 server: 4.7.5 handshake failed" has "$T/out" '^Z4\.7\.5 \[127\.0\.0\.1\]: TLS handshake failed: '
+check_eq "encrypt, TLS 1.1 server: nothing delivered" "$(count old)" 0
+policy ":may"
+remote example.org x@example.org
+check_eq "may, TLS 1.1 server: K in plaintext" "$(letters)" K
+check "may, TLS 1.1 server: plaintext said" has "$T/out" '(plaintext after a failed TLS handshake)'
+check_fail "may, TLS 1.1 server: no TLS session" test -f "$T/old/1.tls"
+policy ":encrypt"
+
 # a server that takes STARTTLS and then stalls: the reply's time limit
 # ends the handshake (sluice-tlsc notices its caller went away)
 echo 2 > "$HOME_R/control/timeoutremotereply"
@@ -266,6 +281,8 @@ check "no sluice-tlsc, encrypt: 4.7.5" has "$T/out" '^Z4\.7\.5 \[127\.0\.0\.1\]:
 make -s B="$SLUICE_TEST_BUILD" CONF_HOME="$SLUICE_TEST_HOME" HAVE_TLS= all > "$T/make.out" 2>&1
 check_eq "make without libssl-dev: exit 0" $? 0
 check "make without libssl-dev: one line says so" has "$T/make.out" 'TLS programs (sluice-tlsc) were not built'
+
+check_fail "sluice-remote links no TLS library" sh -c "ldd '$BIN/sluice-remote' 2> /dev/null | grep -q libssl"
 
 # sluice-tlsc itself: a bad command line
 "$BIN/sluice-tlsc" -x y > /dev/null 2>&1 3< /dev/null
