@@ -66,7 +66,8 @@ class Conn:
     def __init__(self, sock, opt, counter, conn):
         self.s = sock
         self.opt = opt
-        self.buf = b""
+        self.buf = bytearray()  # received, not yet read from self.pos on
+        self.pos = 0
         self.counter = counter
         self.conn = os.path.join(opt.dir, "conn.%d" % conn)
         self.s.settimeout(30)
@@ -77,7 +78,16 @@ class Conn:
             f.write(line + b"\n")
 
     def readline(self):
-        while b"\n" not in self.buf:
+        # a position in one growing buffer: large messages take linear time
+        while True:
+            i = self.buf.find(b"\n", self.pos)
+            if i >= 0:
+                line = bytes(self.buf[self.pos:i + 1])
+                self.pos = i + 1
+                if self.pos > 65536:
+                    del self.buf[:self.pos]
+                    self.pos = 0
+                return line
             d = self.s.recv(65536)
             if not d:
                 return None
@@ -85,13 +95,11 @@ class Conn:
                 with open(self.conn, "ab") as f:
                     f.write(d)
             self.buf += d
-        line, _, self.buf = self.buf.partition(b"\n")
-        return line + b"\n"
 
     def pending(self):
         """1 when the client already sent more bytes (pipelining)."""
         time.sleep(0.3)
-        if self.buf:
+        if len(self.buf) > self.pos:
             return True
         r, _, _ = select.select([self.s], [], [], 0)
         return bool(r)
@@ -199,7 +207,7 @@ class Conn:
                 self.reply("data", c)
                 if c != 354:
                     continue
-                data = wire = raw = b""
+                data, wire, raw = bytearray(), bytearray(), bytearray()
                 first = True
                 while True:
                     l = self.readline()
@@ -247,7 +255,7 @@ class Conn:
                     time.sleep(60)
                     return
                 self.s.sendall(b"220 2.0.0 ready to start TLS\r\n")
-                self.buf = b""  # RFC 3207 4.2: nothing sent before TLS counts
+                self.buf, self.pos = bytearray(), 0  # RFC 3207 4.2: nothing sent before TLS counts
                 self.s = o.tls_context.wrap_socket(self.s, server_side=True)
                 self.tls = "%s %s" % (self.s.version(), self.s.cipher()[0])
                 self.log(("tls=" + self.tls).encode())

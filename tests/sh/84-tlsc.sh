@@ -10,7 +10,8 @@
 #
 #  1. default policy (may): the message goes over TLS (the sink saw the
 #     handshake, EHLO again after it), the result names the protocol,
-#     cipher and "unverified" (no CA file, a test CA);
+#     cipher and "unverified" (no CA file, a test CA); a 4 MB message
+#     arrives intact;
 #  2. verify with the right CA file and name: delivered, "verified";
 #     verify with the system store, a wrong host name (another name of
 #     the same sink), or a certificate from another CA: deferred with
@@ -148,13 +149,24 @@ check "may: the result names protocol and cipher" has "$T/out" \
 tr -d '\r' < "$T/tls/1.data" > "$T/got"
 check "may: the message intact" cmp -s "$T/msg" "$T/got"
 
+# a large message over TLS (the relay under back-pressure): intact
+awk 'BEGIN { print "Subject: large"; print ""; for (i = 0; i < 60000; i++) printf "%sline %d abcdefghijklmnopqrstuvwxyz0123456789abcdefghijklmnopqrstuvwxyz\n", i % 7 ? "" : ".", i }' \
+  > "$T/big"
+(cd "$HOME_R" && DNSCACHEIP=127.0.0.1:$((P + 4)) "$BIN/sluice-remote" example.org sender@client.example x@example.org \
+  < "$T/big" | tr '\0' '\n' > "$T/out")
+check_eq "large message: K" "$(letters)" K
+tr -d '\r' < "$T/tls/2.data" > "$T/got"
+check "large message: intact over TLS" cmp -s "$T/big" "$T/got"
+check "large message: over TLS" test -f "$T/tls/2.tls"
+rm -f "$T"/tls/2.*   # the later counts leave it out
+
 # 2. verify
 policy "example.org:verify:$C/ca.pem"
 remote example.org x@example.org
 check_eq "verify, right CA and name: K" "$(letters)" K
 check "verify: the result says verified" has "$T/out" '^Kmx\.tls84\.test \[127\.0\.0\.1\] accepted the message (TLSv1\.[23] [A-Z0-9_-]* verified): 250'
 check_eq "verify: delivered" "$(count tls)" 2
-check "verify: delivered over TLS" test -f "$T/tls/2.tls"
+check "verify: delivered over TLS" test -f "$T/tls/3.tls"
 
 policy "example.org:verify"
 remote example.org x@example.org
