@@ -7,7 +7,9 @@
  * in the environment when the message has that option. Writes
  * one record per recipient, in order: K, Z or D, a text, a NUL. Exit 0
  * when every record was written, 111 when fd 1 failed, 64 on a bad
- * command line. The work is in remote.c and smtpc.c. */
+ * command line. The work is in remote.c and smtpc.c; TLS is done by
+ * conf-home/bin/sluice-tlsc in a process of its own (starttls.h), so
+ * this program links no TLS library. */
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -40,7 +42,8 @@ static void all(struct smtpc_rcpt *r, size_t n, char st, const char *text)
 }
 
 /* The control files; a problem marks every recipient Z. */
-static void read_control(struct remote_conf *c, str *me, str *helo, str *routes, struct smtpc_rcpt *r, size_t n)
+static void read_control(struct remote_conf *c, str *me, str *helo, str *routes, str *tlsdest, struct smtpc_rcpt *r,
+                         size_t n)
 {
   unsigned long tconn = 60, tremote = 1200, treply = REMOTE_REPLY_TIME, tdelivery = REMOTE_DELIVERY_TIME;
   if (control_readline("control/me", me, "localhost") < 0) all(r, n, 'Z', "4.3.5 unable to read control/me");
@@ -56,6 +59,8 @@ static void read_control(struct remote_conf *c, str *me, str *helo, str *routes,
   if (control_readnum("control/timeoutremotedelivery", &tdelivery, REMOTE_DELIVERY_TIME, 0, 604800) < 0)
     all(r, n, 'Z', "4.3.5 unable to read control/timeoutremotedelivery");
   if (control_readlist("control/smtproutes", routes) < 0) all(r, n, 'Z', "4.3.5 unable to read control/smtproutes");
+  if (control_readlist("control/tlsdestinations", tlsdest) < 0)
+    all(r, n, 'Z', "4.3.5 unable to read control/tlsdestinations");
   c->helo = helo->s;
   c->helolen = helo->len;
   c->timeoutconnect = tconn;
@@ -66,11 +71,13 @@ static void read_control(struct remote_conf *c, str *me, str *helo, str *routes,
   c->tcpto_path = "queue/lock/tcpto";
   c->ipme_path = "control/ipme"; /* read by remote.c when it needs them */
   c->notipme_path = "control/notipme";
+  c->tlsdest = tlsdest;
+  c->tlsc_path = "bin/sluice-tlsc"; /* conf-home/bin, as the current directory is conf-home */
 }
 
 int main(int argc, char **argv)
 {
-  str me = STR_INIT, helo = STR_INIT, routes = STR_INIT, out = STR_INIT;
+  str me = STR_INIT, helo = STR_INIT, routes = STR_INIT, tlsdest = STR_INIT, out = STR_INIT;
   struct remote_conf conf;
   struct smtpc_msg msg;
   struct smtpc_scan scan;
@@ -113,7 +120,7 @@ int main(int argc, char **argv)
   }
   msg.utf8_needed = utf8 || scan.header8bit;
 
-  read_control(&conf, &me, &helo, &routes, r, n);
+  read_control(&conf, &me, &helo, &routes, &tlsdest, r, n);
   remote_deliver(&conf, argv[1], strlen(argv[1]), &msg, r, n);
 
   for (i = 0; i < n; ++i) {
@@ -130,6 +137,7 @@ int main(int argc, char **argv)
   free(r);
   str_free(&out);
   str_free(&routes);
+  str_free(&tlsdest);
   str_free(&helo);
   str_free(&me);
   return 0;

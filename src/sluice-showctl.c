@@ -11,9 +11,9 @@
  * file in control/, then a WARNING line (also on stderr) for each
  * setting the programs would refuse or that changes what they accept:
  * a missing rcpthosts, a number out of range, a bad bounceformat, a
- * malformed smtproutes, ipme, notipme or qmqpservers entry, a tcprules
- * source newer than its cdb. Exit 0, or 111 when control/ or a file in
- * it cannot be read. */
+ * malformed smtproutes, tlsdestinations, ipme, notipme or qmqpservers
+ * entry, a tcprules source newer than its cdb. Exit 0, or 111 when
+ * control/ or a file in it cannot be read. */
 #include <dirent.h>
 #include <errno.h>
 #include <string.h>
@@ -29,6 +29,7 @@
 #include "qmtp.h"
 #include "scan.h"
 #include "smtproutes.h"
+#include "tlspolicy.h"
 #include "str.h"
 
 /* HEAD is a group title, not a file. NUM is a one-value file holding a
@@ -92,6 +93,9 @@ static const struct ctl ctls[] = {
   { "Remote delivery: sluice-remote, read at every delivery", HEAD, 0, 0, 0, 0, 0 },
   { "helohost", ONE, "=me", "host name sluice-remote sends in EHLO/HELO", 0, 0, 0 },
   { "smtproutes", LIST, "none: MX records", "domain:relay:port static routes (sluice-smtproutes(5))", 0, 0, 0 },
+  { "tlsdestinations", LIST, "none: may everywhere",
+    "key:level[:cafile] TLS policy per [relay], domain or .suffix: none, may, encrypt, verify (sluice-control(5))", 0,
+    0, 0 },
   { "ipme", LIST, "none: the interfaces' addresses, 0.0.0.0, ::, 127.0.0.0/8, ::1",
     "more addresses of this host (ADDR or ADDR/LEN; e.g. a NAT router's): mail whose best MX host is one "
     "fails 5.4.6 instead of looping (sluice-remote(8))", 0, 0, 0 },
@@ -237,6 +241,12 @@ static void check_entry(const char *name, const char *e, size_t len, str *w)
     int bad = smtproutes_parse(e, len, &keylen, &r) < 0;
     smtproute_free(&r);
     if (bad) warning(w, "control/smtproutes: malformed line: ", e, "; every remote delivery fails temporarily");
+  } else if (!strcmp(name, "tlsdestinations")) {
+    struct tlspolicy p = TLSPOLICY_INIT;
+    size_t keylen;
+    int bad = tlspolicy_parse(e, len, &keylen, &p) < 0;
+    tlspolicy_free(&p);
+    if (bad) warning(w, "control/tlsdestinations: malformed line: ", e, "; every remote delivery fails temporarily");
   } else if (!strcmp(name, "ipme") || !strcmp(name, "notipme")) {
     struct ipme_range r;
     if (ipme_range_scan(e, len, &r) < 0)

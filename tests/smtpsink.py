@@ -16,7 +16,9 @@ BODY=8BITMIME it did not offer, and 553 to a non-ASCII address in a
 transaction without SMTPUTF8.
 
   --code STAGE=CODE      reply CODE at STAGE (greeting ehlo helo mail rcpt
-                         data eom); "ehlo=502" makes a server without EHLO
+                         data eom starttls); "ehlo=502" makes a server
+                         without EHLO; "starttls=454" one that offers
+                         STARTTLS and refuses it
   --rcpt PATTERN=CODE    reply CODE to RCPT when the local part matches the
                          shell pattern (first match wins; default 250)
   --pipelining / --size N / --8bitmime / --smtputf8   EHLO keywords offered
@@ -28,6 +30,17 @@ transaction without SMTPUTF8.
   --disconnect STAGE     close the connection at STAGE; "body" closes it
                          after the first line of the message data
   --conn                 keep every byte of each connection in DIR/conn.K
+  --starttls CERT,KEY    offer STARTTLS (RFC 3207) with the PEM certificate
+                         chain CERT and key KEY (python's ssl module); a
+                         message received over TLS also gets DIR/N.tls (the
+                         protocol and cipher), and the log a line
+                         "tls=PROTOCOL CIPHER" after the handshake
+  --tls-broken           answer STARTTLS with 220, then send bytes that are
+                         not TLS and close: the client's handshake fails
+  --tls-old              with --starttls: speak only TLS 1.0 and 1.1 (an
+                         old server, that sluice-tlsc must refuse)
+  --tls-stall            answer STARTTLS with 220, then read and answer
+                         nothing for 60 seconds: the handshake times out
   --ready FILE           create FILE once listening
 """
 import argparse
@@ -39,8 +52,9 @@ import sys
 import threading
 import time
 
-STAGES = ("greeting", "ehlo", "helo", "mail", "rcpt", "data", "eom", "quit", "body")
-DEFAULT = {"greeting": 220, "ehlo": 250, "helo": 250, "mail": 250, "rcpt": 250, "data": 354, "eom": 250, "quit": 221}
+STAGES = ("greeting", "ehlo", "helo", "mail", "rcpt", "data", "eom", "quit", "body", "starttls")
+DEFAULT = {"greeting": 220, "ehlo": 250, "helo": 250, "mail": 250, "rcpt": 250, "data": 354, "eom": 250, "quit": 221,
+           "starttls": 220}
 
 
 def kv(s):
@@ -52,17 +66,28 @@ class Conn:
     def __init__(self, sock, opt, counter, conn):
         self.s = sock
         self.opt = opt
-        self.buf = b""
+        self.buf = bytearray()  # received, not yet read from self.pos on
+        self.pos = 0
         self.counter = counter
         self.conn = os.path.join(opt.dir, "conn.%d" % conn)
         self.s.settimeout(30)
+        self.tls = None
 
     def log(self, line):
         with open(os.path.join(self.opt.dir, "log"), "ab") as f:
             f.write(line + b"\n")
 
     def readline(self):
-        while b"\n" not in self.buf:
+        # a position in one growing buffer: large messages take linear time
+        while True:
+            i = self.buf.find(b"\n", self.pos)
+            if i >= 0:
+                line = bytes(self.buf[self.pos:i + 1])
+                self.pos = i + 1
+                if self.pos > 65536:
+                    del self.buf[:self.pos]
+                    self.pos = 0
+                return line
             d = self.s.recv(65536)
             if not d:
                 return None
@@ -70,13 +95,11 @@ class Conn:
                 with open(self.conn, "ab") as f:
                     f.write(d)
             self.buf += d
-        line, _, self.buf = self.buf.partition(b"\n")
-        return line + b"\n"
 
     def pending(self):
         """1 when the client already sent more bytes (pipelining)."""
         time.sleep(0.3)
-        if self.buf:
+        if len(self.buf) > self.pos:
             return True
         r, _, _ = select.select([self.s], [], [], 0)
         return bool(r)
@@ -133,6 +156,8 @@ class Conn:
                         kw.append("8BITMIME")
                     if o.smtputf8:
                         kw.append("SMTPUTF8")
+                    if (o.starttls or o.tls_broken or o.tls_stall) and self.tls is None:
+                        kw.append("STARTTLS")
                     if "ehlo" in o.sleep:
                         time.sleep(o.sleep["ehlo"])
                     if "ehlo" in o.disconnect:
@@ -182,7 +207,7 @@ class Conn:
                 self.reply("data", c)
                 if c != 354:
                     continue
-                data = wire = raw = b""
+                data, wire, raw = bytearray(), bytearray(), bytearray()
                 first = True
                 while True:
                     l = self.readline()
@@ -212,8 +237,28 @@ class Conn:
                         f.write(data)
                     with open(base + ".env", "wb") as f:
                         f.write(env_from + b"\n" + b"".join(r + b"\n" for r in rcpts))
+                    if self.tls is not None:
+                        with open(base + ".tls", "w") as f:
+                            f.write(self.tls + "\n")
                     os.rename(base + ".data.tmp", base + ".data")
                 self.reply("eom", c, "queued")
+                env_from, rcpts = None, []
+            elif line.rstrip(b"\r\n").upper() == b"STARTTLS" and (o.starttls or o.tls_broken or o.tls_stall) and self.tls is None:
+                if self.code("starttls") != 220:
+                    self.reply("starttls", self.code("starttls"))
+                    continue
+                if o.tls_broken:
+                    self.s.sendall(b"220 go ahead\r\nthis is not a TLS record\r\n")
+                    return
+                if o.tls_stall:
+                    self.s.sendall(b"220 go ahead\r\n")
+                    time.sleep(60)
+                    return
+                self.s.sendall(b"220 2.0.0 ready to start TLS\r\n")
+                self.buf, self.pos = bytearray(), 0  # RFC 3207 4.2: nothing sent before TLS counts
+                self.s = o.tls_context.wrap_socket(self.s, server_side=True)
+                self.tls = "%s %s" % (self.s.version(), self.s.cipher()[0])
+                self.log(("tls=" + self.tls).encode())
                 env_from, rcpts = None, []
             elif cmd == b"RSET":
                 env_from, rcpts = None, []
@@ -242,8 +287,24 @@ def main():
     p.add_argument("--longline", action="append", default=[])
     p.add_argument("--multiline", action="append", default=[])
     p.add_argument("--disconnect", action="append", default=[])
+    p.add_argument("--starttls")
+    p.add_argument("--tls-broken", action="store_true")
+    p.add_argument("--tls-stall", action="store_true")
+    p.add_argument("--tls-old", action="store_true")
     p.add_argument("--ready")
     o = p.parse_args()
+    o.tls_context = None
+    if o.starttls:
+        import ssl
+        cert, _, key = o.starttls.partition(",")
+        o.tls_context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        o.tls_context.load_cert_chain(cert, key)
+        if o.tls_old:
+            import warnings
+            warnings.simplefilter("ignore", DeprecationWarning)
+            o.tls_context.set_ciphers("DEFAULT:@SECLEVEL=0")
+            o.tls_context.minimum_version = ssl.TLSVersion.TLSv1
+            o.tls_context.maximum_version = ssl.TLSVersion.TLSv1_1
     o.code = {k: int(v) for k, v in map(kv, o.code)}
     o.rcpt = [(k, int(v)) for k, v in map(kv, o.rcpt)]
     o.sleep = {k: float(v) for k, v in map(kv, o.sleep)}
@@ -268,7 +329,7 @@ def main():
     def serve(c, k):
         try:
             Conn(c, o, counter, k).run()
-        except (EOFError, OSError):
+        except (EOFError, OSError, ValueError):
             pass
         finally:
             c.close()

@@ -17,6 +17,7 @@
 #include "remote.h"
 #include "smtproutes.h"
 #include "tcpto.h"
+#include "tlspolicy.h"
 
 int remote_connect(int family, const unsigned char *ip, unsigned long port, unsigned long timeout_ms)
 {
@@ -92,6 +93,7 @@ struct attempt {
   long long deadline; /* of the whole delivery; 0: none */
   struct ipme me; /* this host's addresses, once me_state is 1 */
   int me_state;   /* 0 not loaded yet, 1 loaded, -1 could not be */
+  struct tlspolicy tls; /* the TLS policy of the delivery */
 };
 
 static int pending(const struct attempt *a)
@@ -152,8 +154,9 @@ static int out_of_time(struct attempt *a)
 static void try_addr(struct attempt *a, const char *name, size_t nlen, int family, const unsigned char *ip,
                      unsigned long port)
 {
-  str host = STR_INIT;
+  str host = STR_INIT, match = STR_INIT;
   struct smtpc_conf sc;
+  struct smtpc_tls tls;
   unsigned long ms;
   int fd, perm = 0;
 
@@ -202,13 +205,45 @@ static void try_addr(struct attempt *a, const char *name, size_t nlen, int famil
   sc.reply_ms = a->c->timeoutreply * 1000;
   sc.deadline = a->deadline;
   sc.host = host.s;
-  if (smtpc_session(fd, &sc, a->m, a->r, a->n, &a->why, &perm) == SMTPC_DONE || !pending(a)) a->done = 1;
-  else if (!perm) a->allperm = 0;
-  if (!a->done && deadline_passed(a->deadline)) {
-    a->allperm = 0;
-    a->done = 1; /* the pending recipients get Z with the session's why */
+  sc.tls = 0;
+  memset(&tls, 0, sizeof tls);
+  if (a->c->tlsc_path && a->tls.level != TLSPOLICY_NONE) {
+    char t[IP6_FMT];
+    /* the name the certificate must match, else the address */
+    int r = nlen ? str_copyb(&match, name, nlen) : str_copyb(&match, t, family == 6 ? ip6_fmt(t, ip) : ip4_fmt(t, ip));
+    if (r < 0 || str_0(&match) < 0) {
+      str_copys(&a->why, "4.3.0 out of memory");
+      a->allperm = 0;
+      goto done;
+    }
+    tls.level = a->tls.level;
+    tls.args.prog = a->c->tlsc_path;
+    tls.args.name = nlen ? match.s : 0;
+    tls.args.ip = nlen ? 0 : match.s;
+    tls.args.cafile = a->tls.cafile.len ? a->tls.cafile.s : 0;
+    tls.args.timeout = a->c->timeoutremote;
+    sc.tls = &tls;
   }
-  close(fd);
+  for (;;) {
+    int rc = smtpc_session(fd, &sc, a->m, a->r, a->n, &a->why, &perm);
+    close(fd);
+    fd = -1;
+    if (rc == SMTPC_DONE || !pending(a)) { a->done = 1; break; }
+    if (!perm) a->allperm = 0;
+    if (deadline_passed(a->deadline)) {
+      a->allperm = 0;
+      a->done = 1; /* the pending recipients get Z with the session's why */
+      break;
+    }
+    if (!tls.handshake_failed || tls.plain_retry) break;
+    /* may: the same host again, in plaintext, as Postfix does */
+    tls.plain_retry = 1;
+    fd = remote_connect(family, ip, port, ms);
+    if (fd < 0) break; /* the why of the handshake stands */
+  }
+done:
+  if (fd >= 0) close(fd);
+  str_free(&match);
   str_free(&host);
 }
 
@@ -440,6 +475,8 @@ void remote_deliver(const struct remote_conf *c, const char *domain, size_t dlen
 {
   struct attempt a;
   struct smtproute route = SMTPROUTE_INIT;
+  const str *relay = 0; /* the relay of a matching smtproutes line */
+  int routed;
   unsigned char ip[16];
   int family, lit;
 
@@ -450,13 +487,27 @@ void remote_deliver(const struct remote_conf *c, const char *domain, size_t dlen
   a.n = n;
   a.allperm = 1;
   a.deadline = deadline_after(c->timeoutdelivery * 1000);
+  a.tls.level = TLSPOLICY_MAY;
   if (!pending(&a)) return;
 
-  switch (smtproutes_find(c->routes, domain, dlen, &route)) {
+  switch (routed = smtproutes_find(c->routes, domain, dlen, &route)) {
   case -1:
     set_pending_s(&a, 'Z', errno == EINVAL ? "4.3.5 control/smtproutes has a malformed line (see sluice-smtproutes(5))"
                                            : "4.3.0 out of memory");
     goto out;
+  case 1:
+    if (route.literal != -1) relay = &route.relay;
+    break;
+  default:
+    break;
+  }
+  if (c->tlsdest && tlspolicy_find(c->tlsdest, relay ? relay->s : 0, relay ? relay->len : 0, domain, dlen, &a.tls) < 0) {
+    set_pending_s(&a, 'Z', errno == EINVAL ? "4.3.5 control/tlsdestinations has a malformed line (see sluice-control(5))"
+                                           : "4.3.0 out of memory");
+    goto out;
+  }
+
+  switch (routed) {
   case 1:
     if (route.literal == 4 || route.literal == 6) {
       try_addr(&a, 0, 0, route.literal, route.ip, route.port);
@@ -503,6 +554,7 @@ void remote_deliver(const struct remote_conf *c, const char *domain, size_t dlen
   }
 out:
   smtproute_free(&route);
+  tlspolicy_free(&a.tls);
   str_free(&a.why);
   ipme_free(&a.me);
 }

@@ -27,6 +27,14 @@
  * pending recipients get what the better hosts said). A relay named in
  * smtproutes is the administrator's choice and is not checked.
  *
+ * TLS: the policy for the delivery comes from tlsdest (tlspolicy.h:
+ * the relay of an smtproutes line, else the domain); each session
+ * runs STARTTLS by it (smtpc_tls in smtpc.h) with sluice-tlsc at
+ * tlsc_path, the name checked being the MX host name, the relay's
+ * name, the domain itself when it has no MX, or for an address (an
+ * address relay or literal) the address. Under may, a host whose
+ * handshake failed is connected to once more and tried in plaintext.
+ *
  * The caller owns the configuration strings and the recipients. */
 #ifndef SLUICE_REMOTE_H
 #define SLUICE_REMOTE_H
@@ -47,6 +55,8 @@ struct remote_conf {
   const char *tcpto_path;       /* the tcpto table, or NULL for none */
   const char *ipme_path;        /* control/ipme (more of this host's addresses), or NULL */
   const char *notipme_path;     /* control/notipme (addresses that are not), or NULL */
+  const str *tlsdest;           /* control/tlsdestinations (tlspolicy.h), or NULL: may */
+  const char *tlsc_path;        /* sluice-tlsc, or NULL: no STARTTLS at all */
 };
 
 /* Defaults of control/timeoutremotereply and timeoutremotedelivery:

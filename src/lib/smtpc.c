@@ -9,7 +9,9 @@
 #include "fmt.h"
 #include "scan.h"
 #include "smtpc.h"
+#include "starttls.h"
 #include "str.h"
+#include "tlspolicy.h"
 
 /* ---- replies ---- */
 
@@ -153,6 +155,7 @@ void smtpc_ehlo_parse(const struct smtpc_reply *r, struct smtpc_ext *ext)
     if (keyword(s, n, "PIPELINING", &rest)) ext->pipelining = 1;
     else if (keyword(s, n, "8BITMIME", &rest)) ext->eightbitmime = 1;
     else if (keyword(s, n, "SMTPUTF8", &rest)) ext->smtputf8 = 1;
+    else if (keyword(s, n, "STARTTLS", &rest)) ext->starttls = 1;
     else if (keyword(s, n, "SIZE", &rest)) {
       unsigned long v;
       ext->size = 1;
@@ -309,6 +312,10 @@ struct session {
   str *why;
   int *why_perm;
   int dead; /* the connection failed: no QUIT */
+  int sock; /* the connection to the server */
+  int tlsfd; /* the plaintext side of sluice-tlsc, or -1 */
+  pid_t tlspid; /* sluice-tlsc, or 0 */
+  struct starttls_info tls; /* what sluice-tlsc reported */
 };
 
 /* Starts the total of one command and its reply: reply_ms from now, but
@@ -439,6 +446,103 @@ static void set_all(struct smtpc_rcpt *r, size_t n, char from, char st, const st
 
 static char class_status(int code) { return code >= 500 ? 'D' : 'Z'; }
 
+/* *why = "code HOST: TEXT TEXT2". */
+static void tls_why(struct session *s, const char *code, const char *text, const str *text2)
+{
+  str_copys(s->why, code);
+  str_catc(s->why, ' ');
+  str_cats(s->why, s->c->host);
+  str_cats(s->why, text);
+  if (text2) str_cat(s->why, text2);
+  *s->why_perm = 0;
+}
+
+/* STARTTLS as the policy says, after EHLO (ehlo 1, its keywords in
+ * *ext) or HELO (ehlo 0). 0 to go on, over TLS or in plaintext (*ext
+ * then holds the keywords of the EHLO sent over TLS); -1 with *why set
+ * to end the session (smtpc_tls in smtpc.h). */
+static int tls_step(struct session *s, struct smtpc_ext *ext, int ehlo)
+{
+  struct smtpc_tls *t = s->c->tls;
+  str line = STR_INIT;
+  int need, r;
+
+  if (!t || t->level == TLSPOLICY_NONE || t->plain_retry) return 0;
+  need = t->level >= TLSPOLICY_ENCRYPT;
+  if (!ehlo || !ext->starttls) {
+    if (!need) return 0;
+    tls_why(s, "4.7.4", " did not offer STARTTLS, and TLS is required for this destination (control/tlsdestinations)",
+            0);
+    return -1;
+  }
+  if (access(t->args.prog, X_OK) < 0) {
+    str e = STR_INIT;
+    if (!need) return 0; /* built without OpenSSL: plaintext */
+    str_copys(&e, t->args.prog);
+    str_cats(&e, ": ");
+    str_cats(&e, strerror(errno));
+    tls_why(s, "4.7.5", ": unable to start TLS, which is required for this destination: ", &e);
+    str_free(&e);
+    return -1;
+  }
+  if (put_cmd(s, "STARTTLS", 0, 0, 0) < 0 || flush(s, "sending STARTTLS") < 0) return -1;
+  if (get_reply(s, "STARTTLS") < 0) return -1;
+  if (s->rep.code != 220) {
+    if (!need) return 0; /* the session goes on in plaintext */
+    /* a temporary failure whatever the class of the reply: TLS is
+     * this side's requirement, and another attempt may find it */
+    tls_why(s, "4.7.4", " refused STARTTLS, and TLS is required for this destination (control/tlsdestinations): ",
+            &s->rep.text);
+    return -1;
+  }
+  /* From here the connection belongs to sluice-tlsc: bytes the server
+   * sent after its 220 in plaintext (s->in) are dropped with the old
+   * buffers, never read as replies (RFC 3207 section 4.2). */
+  s->tlsfd = starttls_spawn(&t->args, s->sock, &s->tlspid);
+  if (s->tlsfd < 0) {
+    str e = STR_INIT;
+    s->dead = 1;
+    if (!need) t->handshake_failed = 1;
+    str_copys(&e, t->args.prog);
+    str_cats(&e, ": ");
+    str_cats(&e, strerror(errno));
+    tls_why(s, "4.7.5", ": unable to start TLS: ", &e);
+    str_free(&e);
+    return -1;
+  }
+  buf_init(&s->in, s->tlsfd, s->in.mem, s->in.size);
+  buf_init(&s->out, s->tlsfd, s->out.mem, s->out.size);
+  buf_set_timeout(&s->in, s->c->timeout_ms);
+  buf_set_timeout(&s->out, s->c->timeout_ms);
+  arm(s);
+  r = buf_getline(&s->in, &line, '\n', STARTTLS_REPORT_MAX);
+  if (r > 0) --line.len;
+  if (r <= 0 || starttls_report_parse(line.s, line.len, &s->tls) < 0) {
+    if (r < 0) report_io(s->why, s, "4.7.5", "waiting for the TLS handshake");
+    else tls_why(s, "4.7.5", ": TLS handshake failed: sluice-tlsc gave no report", 0);
+    s->dead = 1;
+    if (!need) t->handshake_failed = 1;
+    str_free(&line);
+    return -1;
+  }
+  str_free(&line);
+  if (!s->tls.ok) {
+    s->dead = 1;
+    if (!need) t->handshake_failed = 1;
+    tls_why(s, "4.7.5", ": TLS handshake failed: ", &s->tls.reason);
+    return -1;
+  }
+  if (t->level == TLSPOLICY_VERIFY && !s->tls.verified) {
+    tls_why(s, "4.7.5", ": certificate not verified (control/tlsdestinations: verify): ", &s->tls.reason);
+    return -1;
+  }
+  if (put_cmd(s, "EHLO ", s->c->helo, s->c->helolen, 0) < 0 || flush(s, "sending EHLO") < 0) return -1;
+  if (get_reply(s, "EHLO") < 0) return -1;
+  if (s->rep.code / 100 != 2) return refused(s, "EHLO");
+  smtpc_ehlo_parse(&s->rep, ext);
+  return 0;
+}
+
 /* Greeting and EHLO/HELO. 0, or -1 with *why set. */
 static int hello(struct session *s, struct smtpc_ext *ext)
 {
@@ -449,13 +553,13 @@ static int hello(struct session *s, struct smtpc_ext *ext)
   if (get_reply(s, "EHLO") < 0) return -1;
   if (s->rep.code / 100 == 2) {
     smtpc_ehlo_parse(&s->rep, ext);
-    return 0;
+    return tls_step(s, ext, 1);
   }
   if (s->rep.code < 500) return refused(s, "EHLO");
   if (put_cmd(s, "HELO ", s->c->helo, s->c->helolen, 0) < 0 || flush(s, "sending HELO") < 0) return -1;
   if (get_reply(s, "HELO") < 0) return -1;
   if (s->rep.code / 100 != 2) return refused(s, "HELO");
-  return 0;
+  return tls_step(s, ext, 0);
 }
 
 static int mail_cmd(struct session *s, const struct smtpc_ext *ext, const struct smtpc_msg *m)
@@ -494,6 +598,8 @@ int smtpc_session(int sock, const struct smtpc_conf *c, const struct smtpc_msg *
 
   memset(&s, 0, sizeof s);
   s.c = c;
+  s.sock = sock;
+  s.tlsfd = -1;
   s.why = why;
   s.why_perm = why_perm;
   buf_init(&s.in, sock, inmem, sizeof inmem);
@@ -630,7 +736,23 @@ int smtpc_session(int sock, const struct smtpc_conf *c, const struct smtpc_msg *
   }
   if (s.rep.code / 100 == 2) {
     str_copys(&t, c->host);
-    str_cats(&t, " accepted the message: ");
+    str_cats(&t, " accepted the message");
+    if (s.tlsfd >= 0) {
+      str_cats(&t, " (");
+      str_cat(&t, &s.tls.protocol);
+      str_catc(&t, ' ');
+      str_cat(&t, &s.tls.cipher);
+      if (s.tls.verified) {
+        str_cats(&t, " verified");
+      } else {
+        str_cats(&t, " unverified: ");
+        str_cat(&t, &s.tls.reason);
+      }
+      str_catc(&t, ')');
+    } else if (c->tls && c->tls->plain_retry) {
+      str_cats(&t, " (plaintext after a failed TLS handshake)");
+    }
+    str_cats(&t, ": ");
     str_cat(&t, &s.rep.text);
     set_all(r, n, 'A', 'K', &t);
   } else {
@@ -655,5 +777,7 @@ out:
   }
   str_free(&t);
   smtpc_reply_free(&s.rep);
+  starttls_end(s.tlsfd, s.tlspid);
+  starttls_info_free(&s.tls);
   return rc;
 }

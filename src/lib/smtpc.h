@@ -20,6 +20,7 @@
 #include <stddef.h>
 
 #include "buf.h"
+#include "starttls.h"
 #include "str.h"
 
 #define SMTPC_LINE_KEEP 512          /* bytes kept of one reply line */
@@ -59,6 +60,7 @@ struct smtpc_ext {
   int pipelining;
   int eightbitmime;
   int smtputf8;
+  int starttls;
   int size;                 /* SIZE offered */
   unsigned long long size_max; /* its limit; 0: none declared */
 };
@@ -123,6 +125,28 @@ struct smtpc_msg {
   size_t senderlen;
 };
 
+/* STARTTLS (RFC 3207) for one session, by the policy levels of
+ * tlspolicy.h. The TLS engine is sluice-tlsc, started by starttls.h
+ * after the 220 reply; the session goes on over its plaintext pipe and
+ * says EHLO again. none: STARTTLS is never sent. may: sent when
+ * offered and sluice-tlsc is there; a refused STARTTLS goes on in
+ * plaintext in the same session; a failed handshake ends the session
+ * with SMTPC_NEXT and handshake_failed set, so that the caller can try
+ * the host again in plaintext (with plain_retry set). encrypt: a host
+ * without STARTTLS, a refused STARTTLS or a failed handshake ends the
+ * session with SMTPC_NEXT and a 4.7.4 or 4.7.5 text. verify: as
+ * encrypt, and also when the certificate did not verify (4.7.5 with
+ * sluice-tlsc's reason). The result text of an accepted message says
+ * the protocol, cipher and verification ("(TLSv1.3 TLS_AES_256_GCM_SHA384
+ * verified)"), or "(plaintext after a failed TLS handshake)". */
+struct smtpc_tls {
+  int level;                 /* TLSPOLICY_NONE .. TLSPOLICY_VERIFY */
+  struct starttls_args args; /* how to start sluice-tlsc */
+  int plain_retry;           /* in: the retry in plaintext after a failed
+                              * handshake under may (no STARTTLS) */
+  int handshake_failed;      /* out: under may, the handshake failed */
+};
+
 struct smtpc_conf {
   const char *helo;
   size_t helolen;
@@ -131,6 +155,7 @@ struct smtpc_conf {
                                * reply (each, when pipelined); 0: none */
   long long deadline;         /* of the whole delivery (deadline.h); 0: none */
   const char *host;           /* "name [address]" for reports */
+  struct smtpc_tls *tls;      /* STARTTLS, or NULL: never */
 };
 
 #define SMTPC_DONE 0   /* every recipient that was pending has a status */
