@@ -54,6 +54,10 @@
 #define CH_REMOTE 1
 #define TODO_BATCH 256          /* todo entries preprocessed per round, with
                                  * one fsync per directory (group commit) */
+#define TODO_BATCH_BUSY 16      /* scanned entries per round while new
+                                 * mail or deliveries are waiting: a
+                                 * backlog in todo cannot hold them up
+                                 * for more than a few fsyncs */
 #define TODO_BATCH_BYTES (16UL << 20) /* and at most about this many envelope
                                  * bytes per round: memory stays bounded
                                  * however large the envelopes are */
@@ -846,8 +850,15 @@ static void handle_result(int c, const struct spawn_result *res)
     for (i = 0; i < sl->n; ++i) marks[i] = 0;
     m->pass[c]->deferred = 1;
   }
-  fd = open(qpath(dirs[c], m->id), O_WRONLY | O_CLOEXEC);
-  if (fd < 0) log_line("warning: unable to open channel file ", qname.s);
+  /* a pass with nothing to mark (every recipient deferred) changes no
+   * byte: no open, no fdatasync (which would still flush the disk) */
+  for (i = 0; i < sl->n && marks[i] != 'D'; ++i)
+    ;
+  fd = -1;
+  if (i < sl->n) {
+    fd = open(qpath(dirs[c], m->id), O_WRONLY | O_CLOEXEC);
+    if (fd < 0) log_line("warning: unable to open channel file ", qname.s);
+  }
   for (i = 0; i < sl->n; ++i) {
     size_t off;
     memcpy(&off, sl->offsets.s + i * sizeof off, sizeof off);
@@ -1339,14 +1350,16 @@ static int todo_round(void)
 
   if (!scan_active && !hot_n) return 0;
   memset(dirty, 0, sizeof dirty);
-  size_t batch_bytes = 0;
+  size_t batch_bytes = 0, scan_max = TODO_BATCH;
+  if (hot_n || chans[CH_LOCAL].used || chans[CH_REMOTE].used) scan_max = TODO_BATCH_BUSY;
   /* first the entries the trigger named: new messages go before a
    * backlog that a scan is working through */
   while (hot_n && nb < TODO_BATCH && batch_bytes < TODO_BATCH_BYTES) {
     ++looked;
     todo_take(batch, &nb, hot[--hot_n], &env, &batch_bytes);
   }
-  while (scan_active && nb < TODO_BATCH && looked < 4 * TODO_BATCH && batch_bytes < TODO_BATCH_BYTES) {
+  scan_max += nb;
+  while (scan_active && nb < scan_max && nb < TODO_BATCH && looked < 4 * TODO_BATCH && batch_bytes < TODO_BATCH_BYTES) {
     struct dirent *de;
     unsigned long id;
     size_t len;

@@ -5,7 +5,7 @@
 #     1,000 recipients: exit 0; the mess file is the Received line plus
 #     the input byte for byte; todo/N/ID holds u<uid> p<pid> and the
 #     envelope exactly; ID is the inode of the mess file, N = ID mod
-#     conf-split; one byte goes to lock/trigger when it has a reader;
+#     conf-split; its id and a newline go to lock/trigger when it has a reader;
 #  2. every envelope error gives its exit code and leaves no file;
 #  3. the Received line names the invoking uid, or "from network" for
 #     the daemon user;
@@ -129,16 +129,17 @@ for f in $(qfiles); do
 done
 check_eq "root injection made mess, intd, todo" "$(qfiles | wc -l)" 3
 
-# The trigger: one byte per commit when sluice-send listens. fd 3 holds
-# the fifo open for reading and writing, so the open cannot block and the
-# read below ends (by timeout) after what is there.
+# The trigger: the new message's id and a newline per commit when
+# sluice-send listens. fd 3 holds the fifo open for reading and writing,
+# so the open cannot block and the read below ends (by timeout) after
+# what is there.
 qclear
 exec 3<> "$QD/lock/trigger"
 inject "$T/small" "$T/env1"
-got=$(timeout 3 dd bs=1 count=2 <&3 2> /dev/null | od -An -tx1 | tr -d ' \n')
+got=$(timeout 3 dd bs=64 count=1 <&3 2> /dev/null | od -An -c | tr -d ' \n')
 exec 3<&-
 check_eq "trigger: exit 0" "$rc" 0
-check_eq "trigger: exactly one byte" "$got" 00
+check_eq "trigger: the id of the message and a newline" "$got" "$(find "$QD/todo" -type f -printf '%f')\\n"
 qclear
 inject "$T/small" "$T/env1"
 check_eq "no reader on the trigger: still exit 0" "$rc" 0
