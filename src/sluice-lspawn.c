@@ -33,6 +33,7 @@
 #include "control.h"
 #include "deliver.h"
 #include "die.h"
+#include "errtext.h"
 #include "journal.h"
 #include "file.h"
 #include "fmt.h"
@@ -175,7 +176,7 @@ static int find_user(struct lspawn *ls, const struct spawn_request *req, const c
                      size_t llen, struct users_entry *e, str *work)
 {
   int r = users_lookup("users/cdb", local, llen, e);
-  if (r < 0) return answer(work, req, 'Z', "4.3.0 unable to read users/cdb: ", strerror(errno));
+  if (r < 0) return answer(work, req, 'Z', "4.3.0 unable to read users/cdb: ", errtext(errno));
   if (r == 0) {
     users_entry_free(e);
     r = getpw(ls, local, e);
@@ -228,7 +229,7 @@ static int start(void *ctx, struct spawn_request *req, pid_t *pid, int *fd, str 
 
   msg = spawner_open_message(req->id);
   if (msg < 0) {
-    r = answer(work, req, 'Z', "4.3.0 unable to open the message file: ", strerror(errno));
+    r = answer(work, req, 'Z', "4.3.0 unable to open the message file: ", errtext(errno));
     goto done;
   }
   r = find_user(ls, req, local.s, local.len, &e, work);

@@ -6,6 +6,7 @@
 #include "buf.h"
 #include "byte.h"
 #include "deadline.h"
+#include "errtext.h"
 #include "fmt.h"
 #include "scan.h"
 #include "smtpc.h"
@@ -363,7 +364,7 @@ static void report_io(str *t, const struct session *s, const char *code, const c
     str_cats(t, ": timed out (time limit of a reply) ");
   else if (e == ETIMEDOUT) str_cats(t, ": timed out ");
   else if (e == ECONNRESET || e == EPIPE) str_cats(t, ": connection lost ");
-  else { str_cats(t, ": "); str_cats(t, strerror(e)); str_catc(t, ' '); }
+  else { str_cats(t, ": "); str_cats(t, errtext(e)); str_catc(t, ' '); }
   str_cats(t, what);
 }
 

@@ -15,6 +15,7 @@
 
 #include "auto.h"
 #include "byte.h"
+#include "errtext.h"
 #include "fd.h"
 #include "file.h"
 #include "fmt.h"
@@ -212,7 +213,7 @@ static void handle_request(struct loop *l, int *fatal)
     l->work.len = 0;
     if (spawn_result_begin(&l->work, req.slot) < 0 ||
         str_copys(&text, "4.3.0 unable to start delivery: ") < 0 ||
-        str_cats(&text, strerror(err)) < 0 ||
+        str_cats(&text, errtext(err)) < 0 ||
         spawner_answer_all(&l->work, &req, 'Z', text.s, text.len) < 0) {
       str_free(&text);
       goto nomem;
