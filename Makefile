@@ -110,7 +110,7 @@ $(B)/auto/auto.c: conf-home conf-split conf-users FORCE
 $(B)/auto/compilers: conf-cc conf-ld FORCE
 	@mkdir -p $(@D)
 	@echo 'sluice: $(COMPILERS)'
-	@printf '%s\n' '$(CC_CMD) $(EXTRA_CFLAGS)' '$(LD_CMD) $(EXTRA_LDFLAGS)' '$(SYS_CC_CMD)' '$(SYS_LD_CMD)' > $@.tmp
+	@printf '%s\n' '$(CC_CMD) $(EXTRA_CFLAGS)' '$(LD_CMD) $(EXTRA_LDFLAGS) $(MUSL_START)' '$(SYS_CC_CMD)' '$(SYS_LD_CMD)' > $@.tmp
 	@if cmp -s $@.tmp $@; then rm -f $@.tmp; else mv $@.tmp $@; fi
 
 FORCE:
@@ -151,8 +151,18 @@ $(SYS_B)/prog/%.o: src/%.c $(B)/auto/compilers
 	$(SYS_CC_CMD) $(CFLAGS_ALL) -c -o $@ $<
 endif
 
-$(MAINPROGS): $(B)/%: $(B)/prog/%.o $(B)/libsluice.a $(if $(MUSL_GCC),tools/musllink)
-	$(LD_CMD) $(EXTRA_LDFLAGS) $(if $(filter $*,$(STATIC_PROGS)),$(STATIC_LDFLAGS)) -o $@ $< $(B)/libsluice.a
+# With musl, every program also gets src/musl/relro.c: musl's static
+# start-up leaves the RELRO range writable, this makes it read-only
+# before main(), as conf-ld's -z relro -z now promise.
+ifneq ($(MUSL_GCC),)
+MUSL_START = $(B)/musl/relro.o
+$(B)/musl/%.o: src/musl/%.c $(B)/auto/compilers
+	@mkdir -p $(@D)
+	$(CC_CMD) $(CFLAGS_ALL) -c -o $@ $<
+endif
+
+$(MAINPROGS): $(B)/%: $(B)/prog/%.o $(B)/libsluice.a $(MUSL_START) $(if $(MUSL_GCC),tools/musllink)
+	$(LD_CMD) $(EXTRA_LDFLAGS) $(if $(filter $*,$(STATIC_PROGS)),$(STATIC_LDFLAGS)) -o $@ $< $(MUSL_START) $(B)/libsluice.a
 
 $(SYSPROGS): $(B)/%: $(SYS_B)/prog/%.o $(SYS_B)/libsluice.a
 	$(SYS_LD_CMD) $(EXTRA_LDFLAGS) $(if $(filter $*,$(STATIC_PROGS)),$(STATIC_LDFLAGS)) -o $@ $< $(SYS_B)/libsluice.a
@@ -227,7 +237,7 @@ setup install: all
 clean:
 	rm -rf build build-* tests/tmp
 
--include $(wildcard $(B)/lib/*.d $(B)/prog/*.d $(B)/tobj/*.d $(B)/auto/*.d $(B)/sys/*/*.d build-fuzz/lib/*.d build-fuzz/*.d)
+-include $(wildcard $(B)/lib/*.d $(B)/prog/*.d $(B)/tobj/*.d $(B)/auto/*.d $(B)/sys/*/*.d $(B)/musl/*.d build-fuzz/lib/*.d build-fuzz/*.d)
 
 # Running it on this machine without an init system (INSTALL has the
 # long way): `make run` (root) installs daemontools, ucspi-tcp and

@@ -12,7 +12,10 @@
 #     reads only /etc/passwd and /etc/group, not what nsswitch.conf
 #     names (LDAP, sssd), so a program that needs them belongs in
 #     SYSCC_PROGS;
-#  3. child_start (src/lib/wait.c) starts a child without a prepare
+#  3. with musl, the RELRO range of a running program (sluice-smtpd)
+#     is read-only (src/musl/relro.c; musl's static start-up leaves it
+#     writable);
+#  4. child_start (src/lib/wait.c) starts a child without a prepare
 #     hook with vfork, and the child makes two rt_sigaction calls
 #     before its execve (SIGPIPE, SIGCHLD; plus one per signal the
 #     parent caught), not one per signal number (strace -f).
@@ -77,7 +80,34 @@ command -v musl-gcc > /dev/null 2>&1 && for p in $progs; do
   fi
 done
 
-# --- 3: vfork, and no sigaction per signal number ---
+# --- 3: RELRO ---
+if command -v musl-gcc > /dev/null 2>&1; then
+  f=$H/bin/sluice-smtpd
+  mkfifo "$T/fifo"
+  (sleep 20 > "$T/fifo") &
+  hold=$!
+  TCPREMOTEIP=127.0.0.1 TCPLOCALIP=127.0.0.1 TCPLOCALPORT=25 "$f" < "$T/fifo" > /dev/null 2>&1 &
+  spid=$!
+  i=0
+  while [ $i -lt 100 ] && ! grep -q " $f\$" "/proc/$spid/maps" 2> /dev/null; do sleep 0.1; i=$((i + 1)); done
+  cp "/proc/$spid/maps" "$T/maps" 2> /dev/null
+  kill "$hold" 2> /dev/null
+  wait "$spid" 2> /dev/null
+  rv=$(readelf -lW "$f" | awk '$1 == "GNU_RELRO" { print $3 }')
+  base=$(awk -v f="$f" '$6 == f && $3 == "00000000" { split($1, a, "-"); print a[1]; exit }' "$T/maps" 2> /dev/null)
+  if [ -z "$rv" ] || [ -z "$base" ]; then
+    bad "RELRO: no GNU_RELRO header ($rv) or no mapping of $f ($base)" "$(cat "$T/maps" 2> /dev/null)"
+  else
+    page=$(printf '%x' $(( (0x$base + rv) & ~4095 )))
+    perm=$(awk -v s="$page" '{ split($1, a, "-"); if (a[1] == s) { print $2; exit } }' "$T/maps")
+    case $perm in
+      r-*) ok "RELRO read-only" ;;
+      *) bad "RELRO of sluice-smtpd at $page is mapped [$perm], not read-only" "$(cat "$T/maps")" ;;
+    esac
+  fi
+fi
+
+# --- 4: vfork, and no sigaction per signal number ---
 if command -v strace > /dev/null 2>&1; then
   strace -f -o "$T/st" -e trace=rt_sigaction,fork,vfork,clone,clone3,execve \
     "$BIN/tests/execcost" 1 /bin/true > "$T/out" 2>&1
