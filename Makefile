@@ -13,14 +13,18 @@
 #   make clean      remove build outputs
 #
 # The compile and link commands are the first lines of conf-cc and
-# conf-ld. B names the build directory, CONF_HOME overrides conf-home
+# conf-ld. When musl-gcc is on the PATH (Debian: musl-tools), the
+# programs are built with it instead, linked statically (see "Compilers"
+# below); `make MUSL=` builds everything with conf-cc and conf-ld.
+# B names the build directory, CONF_HOME overrides conf-home
 # (the tests build a private instance that way), EXTRA_CFLAGS and
-# EXTRA_LDFLAGS add flags (the sanitizer build uses them).
+# EXTRA_LDFLAGS add flags (the sanitizer build uses them). CC_CMD and
+# LD_CMD given on the command line build everything, without musl.
 
 SHELL = /bin/sh
 B = build
-CC_CMD := $(shell sed -n 1p conf-cc)
-LD_CMD := $(shell sed -n 1p conf-ld)
+CONF_CC := $(shell sed -n 1p conf-cc)
+CONF_LD := $(shell sed -n 1p conf-ld)
 CONF_HOME := $(shell sed -n 1p conf-home)
 CONF_SPLIT := $(shell sed -n 1p conf-split)
 EXTRA_CFLAGS =
@@ -28,10 +32,55 @@ EXTRA_LDFLAGS =
 FUZZ_SECONDS =
 FUZZ_CC = clang
 
+# --- Compilers ---
+# Starting a glibc program costs about a millisecond of CPU on a virtual
+# machine (its start-up probes the CPU's features, which traps to the
+# hypervisor), a static musl one under a tenth of that (DESIGN.md 13),
+# and sluice starts several programs for every message. So every
+# program is compiled with musl-gcc (conf-cc's flags, with each function
+# and object in its own section) and linked static-pie (tools/musllink,
+# else -static) with --gc-sections, except those in SYSCC_PROGS, built
+# with conf-cc and conf-ld as before:
+#  - programs that look users or groups up through the name service
+#    (getpwnam, getpwuid, getpwent, getgrnam, getgrouplist), which must
+#    see every source nsswitch.conf names (LDAP, sssd...): a static musl
+#    program reads only /etc/passwd and /etc/group. sluice-getpw (mail
+#    users), sluice-lspawn (the groups of mail users), sluice-inject and
+#    sendmail (the user who sends), sluice-newrcpt (every account),
+#    sluice-start and sluice-fsck (the role users). None of them is
+#    started per message or connection on the SMTP path, except
+#    sluice-getpw per delivery when users/cdb does not know the user;
+#  - programs that link OpenSSL (or any library built for the system's
+#    libc): add them here.
+# tests/sh/05-exec.sh checks that every program not in this list is a
+# static musl program and uses no name service function. The unit
+# tests and test helpers are built with musl too; tests/run's sanitizer
+# build and the fuzzers (clang) use the system's libc.
+SYSCC_PROGS = sluice-getpw sluice-lspawn sluice-inject sendmail sluice-newrcpt sluice-start sluice-fsck
+MUSL = musl-gcc
+MUSL_GCC := $(if $(filter command line,$(origin CC_CMD) $(origin LD_CMD)),,$(if $(MUSL),$(shell command -v $(MUSL) 2> /dev/null)))
+ifneq ($(MUSL_GCC),)
+CC_CMD := $(MUSL_GCC) $(wordlist 2,$(words $(CONF_CC)),$(CONF_CC)) -ffunction-sections -fdata-sections
+LD_CMD := sh tools/musllink $(MUSL_GCC) -Wl,--gc-sections -Wl,-z,relro -Wl,-z,now
+SYS_B = $(B)/sys
+COMPILERS = programs: musl ($(MUSL_GCC), static: tools/musllink); $(SYSCC_PROGS): $(firstword $(CONF_CC)) (conf-cc)
+else
+CC_CMD := $(CONF_CC)
+LD_CMD := $(CONF_LD)
+SYS_B = $(B)
+COMPILERS = programs: $(firstword $(CC_CMD)) ($(if $(filter command line,$(origin CC_CMD) $(origin LD_CMD)),CC_CMD and LD_CMD given,conf-cc; $(if $(MUSL),$(MUSL) not found,MUSL is empty)))
+endif
+# the system compiler: conf-cc and conf-ld, or CC_CMD and LD_CMD
+SYS_CC_CMD = $(if $(MUSL_GCC),$(CONF_CC),$(CC_CMD))
+SYS_LD_CMD = $(if $(MUSL_GCC),$(CONF_LD),$(LD_CMD))
+
 LIBSRC := $(sort $(wildcard src/lib/*.c))
 LIBOBJ := $(patsubst src/lib/%.c,$(B)/lib/%.o,$(LIBSRC))
+SYSLIBOBJ := $(patsubst src/lib/%.c,$(SYS_B)/lib/%.o,$(LIBSRC))
 PROGSRC := $(sort $(wildcard src/*.c))
 PROGS := $(patsubst src/%.c,$(B)/%,$(PROGSRC))
+SYSPROGS := $(filter $(patsubst %,$(B)/%,$(SYSCC_PROGS)),$(PROGS))
+MAINPROGS := $(filter-out $(SYSPROGS),$(PROGS))
 UNITSRC := $(sort $(wildcard tests/unit/test_*.c))
 UNITS := $(patsubst tests/unit/%.c,$(B)/tests/%,$(UNITSRC))
 FUZZSRC := $(sort $(wildcard tests/fuzz/fuzz_*.c))
@@ -98,12 +147,22 @@ $(B)/auto/auto.c: conf-home conf-split conf-users FORCE
 	@sh tools/mkauto "$(CONF_HOME)" "$(CONF_SPLIT)" conf-users > $@.tmp
 	@if cmp -s $@.tmp $@; then rm -f $@.tmp; else mv $@.tmp $@; fi
 
+# The compile and link commands in use, rewritten only when they change
+# (musl-gcc installed or removed, conf-cc edited): every object depends
+# on it, so a change rebuilds everything. Says which compiler builds
+# what, in one line.
+$(B)/auto/compilers: conf-cc conf-ld FORCE
+	@mkdir -p $(@D)
+	@echo 'sluice: $(COMPILERS)'
+	@printf '%s\n' '$(CC_CMD) $(EXTRA_CFLAGS)' '$(LD_CMD) $(EXTRA_LDFLAGS) $(MUSL_START)' '$(SYS_CC_CMD)' '$(SYS_LD_CMD)' > $@.tmp
+	@if cmp -s $@.tmp $@; then rm -f $@.tmp; else mv $@.tmp $@; fi
+
 FORCE:
 
-$(B)/auto/auto.o: $(B)/auto/auto.c src/lib/auto.h
+$(B)/auto/auto.o: $(B)/auto/auto.c src/lib/auto.h $(B)/auto/compilers
 	$(CC_CMD) $(CFLAGS_ALL) -c -o $@ $<
 
-$(B)/lib/%.o: src/lib/%.c
+$(B)/lib/%.o: src/lib/%.c $(B)/auto/compilers
 	@mkdir -p $(@D)
 	$(CC_CMD) $(CFLAGS_ALL) -c -o $@ $<
 
@@ -111,29 +170,64 @@ $(B)/libsluice.a: $(LIBOBJ) $(B)/auto/auto.o
 	@rm -f $@
 	ar rcs $@ $^
 
-$(B)/prog/%.o: src/%.c
+$(B)/prog/%.o: src/%.c $(B)/auto/compilers
 	@mkdir -p $(@D)
 	$(CC_CMD) $(CFLAGS_ALL) -c -o $@ $<
 
-$(PROGS): $(B)/%: $(B)/prog/%.o $(B)/libsluice.a
-	$(LD_CMD) $(EXTRA_LDFLAGS) $(if $(filter $*,$(STATIC_PROGS)),$(STATIC_LDFLAGS)) -o $@ $< $(B)/libsluice.a
+# With musl, the library and the SYSCC_PROGS once more with the system
+# compiler, in $(B)/sys; without, $(SYS_B) is $(B) and these are the
+# rules above.
+ifneq ($(MUSL_GCC),)
+$(SYS_B)/auto/auto.o: $(B)/auto/auto.c src/lib/auto.h $(B)/auto/compilers
+	@mkdir -p $(@D)
+	$(SYS_CC_CMD) $(CFLAGS_ALL) -c -o $@ $<
 
-# Programs run once per message, linked statically: no dynamic loader,
-# no shared libraries to map and relocate at each start. They must not
-# use the name service (getpw*, getaddrinfo), which a static glibc
-# program can only reach by loading shared libraries after all.
-# STATIC_LDFLAGS is -static-pie when the link command accepts it (and
-# is not a sanitizer build), else empty: conf-ld alone.
-# `make STATIC_LDFLAGS=` links them dynamically.
+$(SYS_B)/lib/%.o: src/lib/%.c $(B)/auto/compilers
+	@mkdir -p $(@D)
+	$(SYS_CC_CMD) $(CFLAGS_ALL) -c -o $@ $<
+
+$(SYS_B)/libsluice.a: $(SYSLIBOBJ) $(SYS_B)/auto/auto.o
+	@rm -f $@
+	ar rcs $@ $^
+
+$(SYS_B)/prog/%.o: src/%.c $(B)/auto/compilers
+	@mkdir -p $(@D)
+	$(SYS_CC_CMD) $(CFLAGS_ALL) -c -o $@ $<
+endif
+
+# With musl, every program also gets src/musl/relro.c: musl's static
+# start-up leaves the RELRO range writable, this makes it read-only
+# before main(), as conf-ld's -z relro -z now promise.
+ifneq ($(MUSL_GCC),)
+MUSL_START = $(B)/musl/relro.o
+$(B)/musl/%.o: src/musl/%.c $(B)/auto/compilers
+	@mkdir -p $(@D)
+	$(CC_CMD) $(CFLAGS_ALL) -c -o $@ $<
+endif
+
+$(MAINPROGS): $(B)/%: $(B)/prog/%.o $(B)/libsluice.a $(MUSL_START) $(if $(MUSL_GCC),tools/musllink)
+	$(LD_CMD) $(EXTRA_LDFLAGS) $(if $(filter $*,$(STATIC_PROGS)),$(STATIC_LDFLAGS)) -o $@ $< $(MUSL_START) $(B)/libsluice.a
+
+$(SYSPROGS): $(B)/%: $(SYS_B)/prog/%.o $(SYS_B)/libsluice.a
+	$(SYS_LD_CMD) $(EXTRA_LDFLAGS) $(if $(filter $*,$(STATIC_PROGS)),$(STATIC_LDFLAGS)) -o $@ $< $(SYS_B)/libsluice.a
+
+# Without musl: programs run once per message, linked statically with
+# the system's libc: no dynamic loader, no shared libraries to map and
+# relocate at each start. They must not use the name service (getpw*,
+# getaddrinfo), which a static glibc program can only reach by loading
+# shared libraries after all. STATIC_LDFLAGS is -static-pie when the
+# link command accepts it (and is not a sanitizer build), else empty:
+# conf-ld alone. `make STATIC_LDFLAGS=` links them dynamically. With
+# musl every program outside SYSCC_PROGS is static anyway.
 STATIC_PROGS = sluice-queue
-STATIC_LDFLAGS := $(if $(findstring -fsanitize,$(LD_CMD) $(EXTRA_LDFLAGS)),,$(shell \
+STATIC_LDFLAGS := $(if $(MUSL_GCC)$(findstring -fsanitize,$(LD_CMD) $(EXTRA_LDFLAGS)),,$(shell \
   printf 'int main(void) { return 0; }\n' | $(LD_CMD) -static-pie -x c -o /dev/null - > /dev/null 2>&1 && echo -static-pie))
 
-$(B)/tobj/%.o: tests/unit/%.c
+$(B)/tobj/%.o: tests/unit/%.c $(B)/auto/compilers
 	@mkdir -p $(@D)
 	$(CC_CMD) $(CFLAGS_ALL) -Itests/unit -c -o $@ $<
 
-$(B)/tobj/%.o: tests/helpers/%.c
+$(B)/tobj/%.o: tests/helpers/%.c $(B)/auto/compilers
 	@mkdir -p $(@D)
 	$(CC_CMD) $(CFLAGS_ALL) -Itests/unit -c -o $@ $<
 
@@ -187,18 +281,21 @@ setup install: all
 clean:
 	rm -rf build build-* tests/tmp
 
--include $(wildcard $(B)/lib/*.d $(B)/prog/*.d $(B)/tls/*.d $(B)/tls/lib/*.d $(B)/tobj/*.d $(B)/auto/*.d build-fuzz/lib/*.d build-fuzz/*.d)
+-include $(wildcard $(B)/lib/*.d $(B)/prog/*.d $(B)/tls/*.d $(B)/tls/lib/*.d $(B)/tobj/*.d $(B)/auto/*.d $(B)/sys/*/*.d $(B)/musl/*.d build-fuzz/lib/*.d build-fuzz/*.d)
 
 # Running it on this machine without an init system (INSTALL has the
-# long way): `make run` (root) installs daemontools and ucspi-tcp when
-# missing, then setup, config, services, and starts svscan on
-# conf-home/service; `make stop` stops what it started; `make config`
-# writes the first control files and ~alias/.qmail-* when missing.
+# long way): `make run` (root) installs daemontools, ucspi-tcp and
+# musl-tools when missing, builds, then setup, config, services, and
+# starts svscan on conf-home/service; `make stop` stops what it
+# started; `make config` writes the first control files and
+# ~alias/.qmail-* when missing.
 # NAME=host.example names the host (default: hostname -f); only a NAME
 # given on the command line counts, not one in the environment.
 RUN_NAME = $(if $(filter command line,$(origin NAME)),$(NAME))
 .PHONY: run stop config
-run: all
+run:
+	sh tools/run --packages
+	$(MAKE) all
 	sh tools/run $(B) $(CONF_HOME) $(RUN_NAME)
 
 stop:

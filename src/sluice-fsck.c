@@ -46,6 +46,7 @@
 
 #include "auto.h"
 #include "die.h"
+#include "errtext.h"
 #include "file.h"
 #include "fmt.h"
 #include "queue.h"
@@ -189,7 +190,7 @@ static void repair_failed(struct fsck *f, const char *path, const char *action)
 {
   int e = errno;
   ++f->unrepaired;
-  say(f, path, "repair failed: ", action, ": ", strerror(e), (const char *)0);
+  say(f, path, "repair failed: ", action, ": ", errtext(e), (const char *)0);
 }
 
 static void not_repairable(struct fsck *f, const char *path, const char *why)

@@ -23,6 +23,7 @@
 #include "die.h"
 #include "dotqmail.h"
 #include "env.h"
+#include "errtext.h"
 #include "file.h"
 #include "fmt.h"
 #include "maildir.h"
@@ -84,7 +85,7 @@ static _Noreturn void temp(const char *a, const char *b) { result('Z', a, b, 0);
 /* Z with a, b and the errno text: "a b: error", or "a error" when b is empty. */
 static _Noreturn void temp_sys(const char *a, const char *b)
 {
-  const char *e = strerror(errno);
+  const char *e = errtext(errno);
   str t = STR_INIT;
   if (str_copys(&t, b) < 0 || (t.len && str_cats(&t, ": ") < 0) || str_cats(&t, e) < 0 || str_0(&t) < 0)
     result('Z', "4.3.0 out of memory", 0, 0);

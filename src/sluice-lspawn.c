@@ -38,6 +38,7 @@
 #include "control.h"
 #include "deliver.h"
 #include "die.h"
+#include "errtext.h"
 #include "journal.h"
 #include "file.h"
 #include "fmt.h"
@@ -220,7 +221,7 @@ static int find_user(struct lspawn *ls, const struct spawn_request *req, const c
   int r = users_lookup("users/cdb", local, llen, e), from_cdb = r == 1;
 
   memset(&a, 0, sizeof a);
-  if (r < 0) return answer(work, req, 'Z', "4.3.0 unable to read users/cdb: ", strerror(errno));
+  if (r < 0) return answer(work, req, 'Z', "4.3.0 unable to read users/cdb: ", errtext(errno));
   if (r == 0) {
     users_entry_free(e);
     if (llen > USERS_LOCAL_MAX) return answer(work, req, 'D', "5.1.1 no mailbox here by that name", 0);
@@ -294,7 +295,7 @@ static int start(void *ctx, struct spawn_request *req, pid_t *pid, int *fd, str 
 
   msg = spawner_open_message(req->id);
   if (msg < 0) {
-    r = answer(work, req, 'Z', "4.3.0 unable to open the message file: ", strerror(errno));
+    r = answer(work, req, 'Z', "4.3.0 unable to open the message file: ", errtext(errno));
     goto done;
   }
   memset(&d, 0, sizeof d);

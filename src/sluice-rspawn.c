@@ -20,6 +20,7 @@
 #include "byte.h"
 #include "die.h"
 #include "env.h"
+#include "errtext.h"
 #include "journal.h"
 #include "file.h"
 #include "qfile.h"
@@ -55,7 +56,7 @@ static int start(void *ctx, struct spawn_request *req, pid_t *pid, int *fd, str 
     str t = STR_INIT;
     int r = -1;
     if (str_copys(&t, "4.3.0 unable to open the message file: ") == 0 &&
-        str_cats(&t, strerror(errno)) == 0)
+        str_cats(&t, errtext(errno)) == 0)
       r = spawner_answer_all(work, req, 'Z', t.s, t.len);
     str_free(&t);
     return r < 0 ? -1 : 0;

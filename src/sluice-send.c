@@ -33,6 +33,7 @@
 #include "control.h"
 #include "die.h"
 #include "dsn.h"
+#include "errtext.h"
 #include "fd.h"
 #include "file.h"
 #include "fmt.h"
@@ -846,7 +847,7 @@ static void handle_result(int c, const struct spawn_result *res)
   }
   if (bounce.len && append_bounce(m, &bounce) < 0) {
     /* the failures stay unmarked and are retried: nothing is lost */
-    log_line("warning: unable to write bounce file: ", strerror(errno));
+    log_line("warning: unable to write bounce file: ", errtext(errno));
     for (i = 0; i < sl->n; ++i) marks[i] = 0;
     m->pass[c]->deferred = 1;
   }
@@ -1710,7 +1711,7 @@ static void journal_trim(int c)
   struct stat st;
   journal_check[c] = 0;
   if (chans[c].used || journal_fd[c] < 0 || fstat(journal_fd[c], &st) < 0 || st.st_size < 65536) return;
-  if (ftruncate(journal_fd[c], 0) < 0) log_line("warning: unable to empty a delivery journal: ", strerror(errno));
+  if (ftruncate(journal_fd[c], 0) < 0) log_line("warning: unable to empty a delivery journal: ", errtext(errno));
 }
 
 static int fd_trigger = -1;
@@ -1739,7 +1740,7 @@ static void reload(void)
     log_start("warning: unable to reread ");
     log_s(bad ? bad : "control");
     log_s(": ");
-    log_s(strerror(errno));
+    log_s(errtext(errno));
     log_s("; keeping the old configuration");
     log_end();
     config_free(&fresh);

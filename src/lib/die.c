@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "die.h"
+#include "errtext.h"
 
 static const char *progname = "sluice";
 
@@ -44,7 +45,7 @@ static void emit(int with_errno, int err, const char *kind, va_list ap)
   while ((s = va_arg(ap, const char *)) != 0) put(&l, s);
   if (with_errno) {
     put(&l, ": ");
-    put(&l, strerror(err));
+    put(&l, errtext(err));
   }
   l.b[l.len++] = '\n';
   {

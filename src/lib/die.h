@@ -22,7 +22,7 @@ void warn_parts(int with_errno, const char *kind, ...);
 
 /* Exit with code; message without errno text. */
 #define die_msg(code, ...) die_parts((code), 0, "fatal", __VA_ARGS__, (const char *)0)
-/* Exit with code; message ends with ": " and strerror(errno). */
+/* Exit with code; message ends with ": " and errtext(errno) (errtext.h). */
 #define die_sys(code, ...) die_parts((code), 1, "fatal", __VA_ARGS__, (const char *)0)
 #define die_temp(...) die_msg(EXIT_TEMP, __VA_ARGS__)
 #define die_perm(...) die_msg(EXIT_PERM, __VA_ARGS__)

@@ -11,6 +11,7 @@
 #include "control.h"
 #include "deadline.h"
 #include "dns.h"
+#include "errtext.h"
 #include "fd.h"
 #include "ip.h"
 #include "ipme.h"
@@ -193,7 +194,7 @@ static void try_addr(struct attempt *a, const char *name, size_t nlen, int famil
     str_copys(&a->why, e == ETIMEDOUT ? "4.4.1 connection to " : "4.4.1 unable to connect to ");
     str_cat(&a->why, &host);
     if (e == ETIMEDOUT) str_cats(&a->why, " timed out");
-    else { str_cats(&a->why, ": "); str_cats(&a->why, strerror(e)); }
+    else { str_cats(&a->why, ": "); str_cats(&a->why, errtext(e)); }
     a->allperm = 0;
     str_free(&host);
     return;
@@ -308,7 +309,7 @@ static int me_load(struct attempt *a)
   if (ipme_add_host(&a->me) < 0) {
     int e = errno;
     str_copys(&t, e == ENOMEM ? "4.3.0 out of memory" : "4.3.0 unable to list this host's addresses (getifaddrs): ");
-    if (e != ENOMEM) str_cats(&t, strerror(e));
+    if (e != ENOMEM) str_cats(&t, errtext(e));
     goto fail;
   }
   for (i = 0; i < 2; ++i) {

@@ -22,6 +22,14 @@ int sig_unblock(int sig);
 /* Unblocks every signal. */
 int sig_blocknone(void);
 
+/* Puts every signal caught through sig_catch or sig_selfpipe_catch
+ * back to its default, and only those: a child calls it between fork
+ * and exec (child_start in wait.h), where the parent's handlers must
+ * not run. Handlers installed with sigaction() or signal() directly
+ * are not known here; a program that spawns children installs its
+ * handlers with these functions. Async-signal-safe. */
+void sig_reset_caught(void);
+
 /* Creates the self-pipe (once; later calls return the same fd) and
  * returns its read end, to be polled for POLLIN. */
 int sig_selfpipe_init(void);

@@ -6,6 +6,7 @@
 #include "buf.h"
 #include "byte.h"
 #include "deadline.h"
+#include "errtext.h"
 #include "fmt.h"
 #include "scan.h"
 #include "smtpc.h"
@@ -370,7 +371,7 @@ static void report_io(str *t, const struct session *s, const char *code, const c
     str_cats(t, ": timed out (time limit of a reply) ");
   else if (e == ETIMEDOUT) str_cats(t, ": timed out ");
   else if (e == ECONNRESET || e == EPIPE) str_cats(t, ": connection lost ");
-  else { str_cats(t, ": "); str_cats(t, strerror(e)); str_catc(t, ' '); }
+  else { str_cats(t, ": "); str_cats(t, errtext(e)); str_catc(t, ' '); }
   str_cats(t, what);
 }
 
@@ -480,7 +481,7 @@ static int tls_step(struct session *s, struct smtpc_ext *ext, int ehlo)
     if (!need) return 0; /* built without OpenSSL: plaintext */
     str_copys(&e, t->args.prog);
     str_cats(&e, ": ");
-    str_cats(&e, strerror(errno));
+    str_cats(&e, errtext(errno));
     tls_why(s, "4.7.5", ": unable to start TLS, which is required for this destination: ", &e);
     str_free(&e);
     return -1;
@@ -505,7 +506,7 @@ static int tls_step(struct session *s, struct smtpc_ext *ext, int ehlo)
     if (!need) t->handshake_failed = 1;
     str_copys(&e, t->args.prog);
     str_cats(&e, ": ");
-    str_cats(&e, strerror(errno));
+    str_cats(&e, errtext(errno));
     tls_why(s, "4.7.5", ": unable to start TLS: ", &e);
     str_free(&e);
     return -1;

@@ -16,6 +16,7 @@
 
 #include "auto.h"
 #include "byte.h"
+#include "errtext.h"
 #include "fd.h"
 #include "file.h"
 #include "fmt.h"
@@ -224,7 +225,7 @@ static void handle_request(struct loop *l, int *fatal)
     l->work.len = 0;
     if (spawn_result_begin(&l->work, req.slot) < 0 ||
         str_copys(&text, "4.3.0 unable to start delivery: ") < 0 ||
-        str_cats(&text, strerror(err)) < 0 ||
+        str_cats(&text, errtext(err)) < 0 ||
         spawner_answer_all(&l->work, &req, 'Z', text.s, text.len) < 0) {
       str_free(&text);
       goto nomem;
@@ -595,7 +596,7 @@ pid_t spawner_start_delivery(const char *path, char *const *argv, char *const *e
       str text = STR_INIT;
       err = errno;
       l->work.len = 0;
-      if (str_copys(&text, "4.3.0 unable to start delivery: ") < 0 || str_cats(&text, strerror(err)) < 0
+      if (str_copys(&text, "4.3.0 unable to start delivery: ") < 0 || str_cats(&text, errtext(err)) < 0
           || spawn_result_begin(&l->work, req->slot) < 0
           || spawner_answer_all(&l->work, req, 'Z', text.s, text.len) < 0)
         _exit(111);

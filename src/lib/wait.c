@@ -1,8 +1,10 @@
 /* wait.c: see wait.h.
  *
- * Between fork and execve the child calls only async-signal-safe
- * functions (sigprocmask, sigaction, fcntl, dup2, close, chdir, write,
- * execve, _exit) and touches no heap. An exec failure is reported to
+ * Between fork (or vfork) and execve the child calls only
+ * async-signal-safe functions (sigprocmask, sigaction, fcntl, dup2,
+ * close, chdir, write, execve, _exit), touches no heap and writes no
+ * memory outside its own stack frame (errno aside, which the parent
+ * does not read after a successful start). An exec failure is reported to
  * the parent as the child's errno over a close-on-exec pipe: the parent
  * reads end of file when execve succeeded. */
 #include <errno.h>
@@ -12,15 +14,10 @@
 #include <unistd.h>
 
 #include "fd.h"
+#include "sig.h"
 #include "wait.h"
 
 extern char **environ;
-
-#ifdef NSIG
-#define SLUICE_NSIG NSIG
-#else
-#define SLUICE_NSIG 65
-#endif
 
 pid_t wait_pid(pid_t pid, int *status)
 {
@@ -59,7 +56,7 @@ static _Noreturn void child_fail(int efd, int err)
 static _Noreturn void child_run(const child_spec *sp, char *const *envp, int errfd, int minfd)
 {
   int tmp[CHILD_FDMAX];
-  int efd, sig;
+  int efd;
   size_t i;
   sigset_t none;
   struct sigaction sa;
@@ -69,16 +66,14 @@ static _Noreturn void child_run(const child_spec *sp, char *const *envp, int err
 
   /* Every signal is blocked (the parent did that around fork). The
    * parent's handlers must not run here (a self-pipe handler would wake
-   * the parent), so caught signals go back to default before unblocking;
-   * so do SIGPIPE and SIGCHLD, which an ignoring parent would pass on. */
+   * the parent), so caught signals go back to default before unblocking
+   * (those sig.c installed: it knows which, so this is a few sigaction
+   * calls, not one per signal number); so do SIGPIPE and SIGCHLD, which
+   * an ignoring parent would pass on. */
+  sig_reset_caught();
   sa.sa_handler = SIG_DFL;
   sa.sa_flags = 0;
   sigemptyset(&sa.sa_mask);
-  for (sig = 1; sig < SLUICE_NSIG; ++sig) {
-    struct sigaction old;
-    if (sigaction(sig, 0, &old) < 0) continue;
-    if (old.sa_handler != SIG_DFL && old.sa_handler != SIG_IGN) sigaction(sig, &sa, 0);
-  }
   sigaction(SIGPIPE, &sa, 0);
   sigaction(SIGCHLD, &sa, 0);
   sigemptyset(&none);
@@ -102,6 +97,29 @@ static _Noreturn void child_run(const child_spec *sp, char *const *envp, int err
   if (sp->prepare && sp->prepare(sp->arg) < 0) child_fail(efd, errno);
   execve(sp->path, sp->argv, envp);
   child_fail(efd, errno);
+}
+
+/* vfork when there is no prepare hook: no copy of our page tables and
+ * no copy-on-write faults afterwards (most of what fork costs a parent
+ * with a few MB mapped); the child only makes system calls into its own
+ * stack frame and execs or exits, and the parent sleeps until it has.
+ * Nothing of the caller's frame is used after vfork returns in the
+ * parent, which is why this is a function of its own. A prepare hook
+ * may change the child's uid (priv_drop), and a process under that uid
+ * could then stop the child with SIGSTOP before its execve and so hold
+ * the parent asleep: those children are forked. */
+static pid_t vfork_run(const child_spec *sp, char *const *envp, int errfd, int minfd)
+{
+  pid_t pid = vfork();
+  if (pid == 0) child_run(sp, envp, errfd, minfd);
+  return pid;
+}
+
+static pid_t fork_run(const child_spec *sp, char *const *envp, int errfd, int minfd)
+{
+  pid_t pid = fork();
+  if (pid == 0) child_run(sp, envp, errfd, minfd);
+  return pid;
 }
 
 pid_t child_start(const child_spec *sp)
@@ -130,8 +148,7 @@ pid_t child_start(const child_spec *sp)
   /* no handler may run in the child before it has reset them */
   sigfillset(&all);
   if (sigprocmask(SIG_BLOCK, &all, &saved) < 0) goto fail;
-  pid = fork();
-  if (pid == 0) child_run(sp, envp, ep[1], minfd);
+  pid = sp->prepare ? fork_run(sp, envp, ep[1], minfd) : vfork_run(sp, envp, ep[1], minfd);
   err = errno;
   sigprocmask(SIG_SETMASK, &saved, 0);
   errno = err;

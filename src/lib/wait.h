@@ -51,10 +51,13 @@ typedef struct child_spec {
   void *arg;
 } child_spec;
 
-/* Forks and execs per spec. Signals are blocked in the parent around
- * fork; in the child every caught signal, SIGPIPE and SIGCHLD go back to
- * their defaults and then every signal is unblocked (other ignored
- * signals stay ignored). The prepare hook runs with that state. */
+/* Forks and execs per spec: with vfork when there is no prepare hook
+ * (the caller sleeps until the child has exec'd or failed), with fork
+ * when there is one. Signals are blocked in the parent around the fork;
+ * in the child every signal caught through sig.h, SIGPIPE and SIGCHLD
+ * go back to their defaults and then every signal is unblocked (other
+ * ignored signals stay ignored). The prepare hook runs with that state,
+ * in a forked child. */
 pid_t child_start(const child_spec *spec);
 /* child_start without chdir or prepare hook. */
 pid_t child_spawn(const char *path, char *const argv[], char *const envp[], const child_fd *fds,

@@ -173,6 +173,24 @@ static int failing_hook(void *arg)
   return -1;
 }
 
+/* The prepare hook of the signal test: EDOM unless SIGUSR1 (caught in
+ * the parent through sig_catch) and SIGHUP (through the self-pipe) are
+ * back at their defaults and SIGUSR2 (ignored) is still ignored. */
+static int dispositions_hook(void *arg)
+{
+  struct sigaction a, b, c;
+  (void)arg;
+  if (sigaction(SIGUSR1, 0, &a) < 0 || sigaction(SIGHUP, 0, &b) < 0 || sigaction(SIGUSR2, 0, &c) < 0)
+    return -1;
+  if (a.sa_handler != SIG_DFL || b.sa_handler != SIG_DFL || c.sa_handler != SIG_IGN) {
+    errno = EDOM;
+    return -1;
+  }
+  return 0;
+}
+
+static void on_usr1(int sig) { (void)sig; }
+
 static void test_wait(void)
 {
   int st, p[2], q[2];
@@ -322,6 +340,23 @@ static void test_wait(void)
     hook_calls = 0;
     CHECK(child_start(&sp) == -1 && errno == EDOM);
     CHECK(hook_calls == 0); /* it ran in the child, not here */
+  }
+
+  /* handlers caught through sig.h are back at default in the child
+   * (sig_reset_caught), an ignored signal stays ignored */
+  {
+    char *av[] = { (char *)"sh", (char *)"-c", (char *)"exit 0", 0 };
+    memset(&sp, 0, sizeof sp);
+    sp.path = sh;
+    sp.argv = av;
+    sp.prepare = dispositions_hook;
+    CHECK(sig_selfpipe_init() >= 0 && sig_selfpipe_catch(SIGHUP) == 0);
+    CHECK(sig_catch(SIGUSR1, on_usr1) == 0 && sig_ignore(SIGUSR2) == 0);
+    pid = child_start(&sp);
+    CHECK(pid > 0 && wait_pid(pid, &st) == pid && wait_exitcode(st) == 0);
+    CHECK(sig_default(SIGUSR1) == 0 && sig_default(SIGUSR2) == 0 && sig_default(SIGHUP) == 0);
+    pid = child_start(&sp); /* none caught now: SIGUSR2 at default fails the hook */
+    CHECK(pid == -1 && errno == EDOM);
   }
 
   /* the child starts with no blocked signals and SIGPIPE at default */
