@@ -93,23 +93,18 @@ CFLAGS_ALL = $(EXTRA_CFLAGS) -Isrc/lib -I$(B)/auto -MMD -MP
 all: $(PROGS) units tls
 
 # The TLS programs (src/tls/sluice-*.c) and the OpenSSL set-up they
-# share (the other src/tls/*.c): the only code that links OpenSSL, with
-# the system cc (whatever compiler conf-cc names: OpenSSL is built for
-# the system's libc) and conf-cc's and conf-ld's flags, -lssl -lcrypto.
-# When conf-cc names another compiler (musl-gcc), the library is
-# compiled once more with cc for them ($(B)/tls/libsluice.a). Built
-# only when libssl-dev is installed; without it `make` builds
+# share (the other src/tls/*.c): the only code that links OpenSSL,
+# built like the SYSCC_PROGS with the system compiler (OpenSSL is built
+# for the system's libc) and that build of the library, -lssl -lcrypto.
+# Built only when libssl-dev is installed; without it `make` builds
 # everything else and says so in one line. The core library never
 # links OpenSSL.
 TLS_HAVE := $(shell test -f /usr/include/openssl/ssl.h && echo yes)
 TLS_LIBS = -lssl -lcrypto
-TLS_CC := cc $(wordlist 2,$(words $(CC_CMD)),$(CC_CMD))
-TLS_LD := cc $(wordlist 2,$(words $(LD_CMD)),$(LD_CMD))
 TLS_MAINSRC := $(sort $(wildcard src/tls/sluice-*.c))
 TLS_LIBSRC := $(filter-out $(TLS_MAINSRC),$(sort $(wildcard src/tls/*.c)))
 TLS_LIBOBJ := $(patsubst src/tls/%.c,$(B)/tls/%.o,$(TLS_LIBSRC))
 TLS_PROGS := $(patsubst src/tls/%.c,$(B)/%,$(TLS_MAINSRC))
-TLS_LIBSLUICE := $(if $(filter cc gcc clang,$(notdir $(firstword $(CC_CMD)))),$(B)/libsluice.a,$(B)/tls/libsluice.a)
 
 ifeq ($(TLS_HAVE),yes)
 tls: $(TLS_PROGS)
@@ -118,23 +113,12 @@ tls:
 	@echo "make: libssl-dev is not installed: the TLS programs ($(notdir $(TLS_PROGS))) were not built"
 endif
 
-$(B)/tls/%.o: src/tls/%.c
+$(B)/tls/%.o: src/tls/%.c $(B)/auto/compilers
 	@mkdir -p $(@D)
-	$(TLS_CC) $(CFLAGS_ALL) -Isrc/tls -c -o $@ $<
+	$(SYS_CC_CMD) $(CFLAGS_ALL) -Isrc/tls -c -o $@ $<
 
-$(B)/tls/lib/%.o: src/lib/%.c
-	@mkdir -p $(@D)
-	$(TLS_CC) $(CFLAGS_ALL) -c -o $@ $<
-
-$(B)/tls/auto.o: $(B)/auto/auto.c src/lib/auto.h
-	$(TLS_CC) $(CFLAGS_ALL) -c -o $@ $<
-
-$(B)/tls/libsluice.a: $(patsubst src/lib/%.c,$(B)/tls/lib/%.o,$(LIBSRC)) $(B)/tls/auto.o
-	@rm -f $@
-	ar rcs $@ $^
-
-$(TLS_PROGS): $(B)/%: $(B)/tls/%.o $(TLS_LIBOBJ) $(TLS_LIBSLUICE)
-	$(TLS_LD) $(EXTRA_LDFLAGS) -o $@ $< $(TLS_LIBOBJ) $(TLS_LIBSLUICE) $(TLS_LIBS)
+$(TLS_PROGS): $(B)/%: $(B)/tls/%.o $(TLS_LIBOBJ) $(SYS_B)/libsluice.a
+	$(SYS_LD_CMD) $(EXTRA_LDFLAGS) -o $@ $< $(TLS_LIBOBJ) $(SYS_B)/libsluice.a $(TLS_LIBS)
 
 units: $(UNITS) $(HELPERS)
 
