@@ -1199,6 +1199,7 @@ struct pre {
   struct qfile_info in;
   str chan[2];
   unsigned long nrcpt[2];
+  int hot;   /* named by the trigger: new mail */
 };
 
 /* Files recipient addr of a todo envelope under its channel. */
@@ -1353,11 +1354,21 @@ static int todo_round(void)
   memset(dirty, 0, sizeof dirty);
   size_t batch_bytes = 0, scan_max = TODO_BATCH;
   if (hot_n || chans[CH_LOCAL].used || chans[CH_REMOTE].used) scan_max = TODO_BATCH_BUSY;
+  /* back-pressure: while every slot of a channel is busy and more of
+   * its deliveries are due, a backlog in todo waits; what the trigger
+   * names (new mail) is still taken, and goes into the line behind
+   * what is there, not behind the whole backlog */
+  for (c = 0; c < 2; ++c) {
+    struct prioq_item top;
+    if (chans[c].used >= cfg.concurrency[c] && prioq_min(&chans[c].heap, &top) && top.when <= now) scan_max = 0;
+  }
   /* first the entries the trigger named: new messages go before a
    * backlog that a scan is working through */
   while (hot_n && nb < TODO_BATCH && batch_bytes < TODO_BATCH_BYTES) {
+    size_t before = nb;
     ++looked;
     todo_take(batch, &nb, hot[--hot_n], &env, &batch_bytes);
+    if (nb > before) batch[before].hot = 1;
   }
   scan_max += nb;
   while (scan_active && nb < scan_max && nb < TODO_BATCH && looked < 4 * TODO_BATCH && batch_bytes < TODO_BATCH_BYTES) {
@@ -1450,7 +1461,10 @@ static int todo_round(void)
     for (c = 0; c < 2; ++c) {
       if (p->nrcpt[c]) {
         m->has[c] = 1;
-        schedule(m, c, now);
+        /* new mail named by the trigger goes first in line, before
+         * retries that are due and a backlog's first tries: a queue of
+         * deferred mail or a todo backlog does not hold it up */
+        schedule(m, c, p->hot ? 0 : now);
       }
       str_free(&p->chan[c]);
     }
