@@ -59,6 +59,9 @@
                                  * mail or deliveries are waiting: a
                                  * backlog in todo cannot hold them up
                                  * for more than a few fsyncs */
+#define TODO_TRICKLE_PER_SECOND 32 /* and at most this many a second
+                                 * while new mail came in the last second
+                                 * or so */
 #define TODO_BATCH_BYTES (16UL << 20) /* and at most about this many envelope
                                  * bytes per round: memory stays bounded
                                  * however large the envelopes are */
@@ -1191,6 +1194,9 @@ static unsigned long hot[HOT_MAX];
 static size_t hot_n;
 static unsigned long hot_acc;   /* digits of the line being read */
 static int hot_digits;          /* how many; -1: the line is not an id */
+static time_t hot_last;         /* when the trigger last named one */
+static time_t trickle_second;   /* the second trickle_used counts in */
+static size_t trickle_used;     /* backlog entries taken in it */
 static time_t scan_last;
 
 struct pre {
@@ -1354,6 +1360,14 @@ static int todo_round(void)
   memset(dirty, 0, sizeof dirty);
   size_t batch_bytes = 0, scan_max = TODO_BATCH;
   if (hot_n || chans[CH_LOCAL].used || chans[CH_REMOTE].used) scan_max = TODO_BATCH_BUSY;
+  /* while new mail streams in, the backlog trickles, at most
+   * TODO_TRICKLE_PER_SECOND entries a second: its fsyncs would take
+   * the disk from the injections */
+  if (now - hot_last <= 1) {
+    if (trickle_second != now) { trickle_second = now; trickle_used = 0; }
+    scan_max = trickle_used < TODO_TRICKLE_PER_SECOND ? TODO_TRICKLE_PER_SECOND - trickle_used : 0;
+    if (scan_max > TODO_BATCH_BUSY) scan_max = TODO_BATCH_BUSY;
+  }
   /* back-pressure: while every slot of a channel is busy and more of
    * its deliveries are due, a backlog in todo waits; what the trigger
    * names (new mail) is still taken, and goes into the line behind
@@ -1394,7 +1408,11 @@ static int todo_round(void)
     len = byte_len(de->d_name, sizeof de->d_name);
     if (de->d_name[0] == '.' || scan_ulong_exact(de->d_name, len, &id) < 0) continue;
     ++looked;
-    todo_take(batch, &nb, id, &env, &batch_bytes);
+    {
+      size_t before = nb;
+      todo_take(batch, &nb, id, &env, &batch_bytes);
+      if (nb > before) ++trickle_used;
+    }
   }
 
   /* phase 1: channel files, durable with their directories */
@@ -1487,7 +1505,10 @@ static int trigger_read(const char *b, size_t n)
   for (i = 0; i < n; ++i) {
     unsigned char c = (unsigned char)b[i];
     if (c == '\n') {
-      if (hot_digits > 0 && hot_n < HOT_MAX) hot[hot_n++] = hot_acc;
+      if (hot_digits > 0 && hot_n < HOT_MAX) {
+        hot[hot_n++] = hot_acc;
+        hot_last = now;
+      }
       else rescan = 1;
       hot_acc = 0;
       hot_digits = 0;
