@@ -846,8 +846,14 @@ static void handle_result(int c, const struct spawn_result *res)
     for (i = 0; i < sl->n; ++i) marks[i] = 0;
     m->pass[c]->deferred = 1;
   }
-  fd = open(qpath(dirs[c], m->id), O_WRONLY | O_CLOEXEC);
-  if (fd < 0) log_line("warning: unable to open channel file ", qname.s);
+  /* a result with nothing to mark (every recipient deferred) changes no
+   * byte of the channel file: no open, no sync */
+  for (i = 0; i < sl->n && marks[i] != 'D'; ++i) {}
+  fd = -1;
+  if (i < sl->n) {
+    fd = open(qpath(dirs[c], m->id), O_WRONLY | O_CLOEXEC);
+    if (fd < 0) log_line("warning: unable to open channel file ", qname.s);
+  }
   for (i = 0; i < sl->n; ++i) {
     size_t off;
     memcpy(&off, sl->offsets.s + i * sizeof off, sizeof off);
@@ -856,8 +862,8 @@ static void handle_result(int c, const struct spawn_result *res)
       else m->pass[c]->deferred = 1;
     }
   }
+  log_flush(); /* the result lines are out before the marks are durable */
   if (fd >= 0) {
-    log_flush(); /* the result lines are out before the marks are durable */
     if (data_sync(fd) < 0) log_line("warning: unable to sync ", qname.s);
     close(fd);
   }
