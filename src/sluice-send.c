@@ -222,6 +222,7 @@ struct msg {
   unsigned char bounce_failed;
   unsigned char maybe[2];    /* has[c] is 0 but the channel file may still exist */
   unsigned char frozen;      /* its message file is not its own: never delivered */
+  int markfd[2];             /* the channel file, open with marks not yet synced; -1 */
   struct pass *pass[2];
   str sender;                /* from info, read once: not again per delivery */
   unsigned options;          /* QFILE_OPT_ bits from info, for every delivery */
@@ -274,6 +275,7 @@ static struct msg *msg_new(unsigned long id)
   m = calloc(1, sizeof *m);
   if (!m) die_nomem();
   m->id = id;
+  m->markfd[0] = m->markfd[1] = -1;
   map_put(msgs.v, msgs.a, m);
   ++msgs.n;
   return m;
@@ -302,6 +304,7 @@ static void msg_delete(struct msg *m)
 
 struct slot {
   int busy;
+  int reported; /* its result came in this read: freed after the marks are synced */
   unsigned long id;
   unsigned long delivery;
   str offsets;  /* size_t offsets of the marks in the channel file */
@@ -787,7 +790,17 @@ static void after_delivery(struct msg *m, int c)
 
 static unsigned char journal_check[2]; /* a result came: see whether the journal can be emptied */
 
-static void handle_result(int c, const struct spawn_result *res)
+/* The results of one read from a spawner are handled in three steps,
+ * so that every mark written into one channel file shares one
+ * fdatasync (group commit; sluice-queue(5), "Durability"):
+ * handle_result logs each result, appends its failure reports to the
+ * bounce file (fsynced there, before any mark) and writes its marks
+ * with pwrite; marks_sync writes the log out and syncs each channel
+ * file written once; result_finish then frees the slots and goes on
+ * with the messages (passes end, bounces, removals), which need the
+ * marks durable. ids collects the ids whose channel file got marks
+ * (unsigned longs), slots the slots that reported (size_ts). */
+static void handle_result(int c, const struct spawn_result *res, str *ids, str *slots)
 {
   struct channel *ch = &chans[c];
   struct slot *sl;
@@ -797,7 +810,7 @@ static void handle_result(int c, const struct spawn_result *res)
   int expired, fd;
   char *marks;
 
-  if (res->slot >= SPAWN_SLOTS_MAX || !ch->slots[res->slot].busy) {
+  if (res->slot >= SPAWN_SLOTS_MAX || !ch->slots[res->slot].busy || ch->slots[res->slot].reported) {
     log_start("warning: result for idle ");
     log_s(ch->name);
     log_s(" slot ");
@@ -813,12 +826,8 @@ static void handle_result(int c, const struct spawn_result *res)
     log_u(sl->delivery);
     log_s(!m || !m->pass[c] ? " has no message; ignored" : " has the wrong number of recipients; treated as deferred");
     log_end();
-    if (m && m->pass[c]) {
-      m->pass[c]->deferred = 1;
-      --m->inflight[c];
-      after_delivery(m, c);
-    }
-    goto free_slot;
+    if (m && m->pass[c]) m->pass[c]->deferred = 1;
+    goto reported;
   }
   expired = (unsigned long)(now > m->birth ? now - m->birth : 0) >= cfg.lifetime;
   marks = calloc(sl->n ? sl->n : 1, 1);
@@ -854,14 +863,17 @@ static void handle_result(int c, const struct spawn_result *res)
     for (i = 0; i < sl->n; ++i) marks[i] = 0;
     m->pass[c]->deferred = 1;
   }
-  /* a pass with nothing to mark (every recipient deferred) changes no
-   * byte: no open, no fdatasync (which would still flush the disk) */
-  for (i = 0; i < sl->n && marks[i] != 'D'; ++i)
-    ;
-  fd = -1;
-  if (i < sl->n) {
+  /* a result with nothing to mark (every recipient deferred) changes no
+   * byte of the channel file: no open, no sync */
+  for (i = 0; i < sl->n && marks[i] != 'D'; ++i) {}
+  fd = m->markfd[c];
+  if (i < sl->n && fd < 0) {
     fd = open(qpath(dirs[c], m->id), O_WRONLY | O_CLOEXEC);
     if (fd < 0) log_line("warning: unable to open channel file ", qname.s);
+    else {
+      m->markfd[c] = fd;
+      if (str_catb(ids, (const char *)&m->id, sizeof m->id) < 0) die_nomem();
+    }
   }
   for (i = 0; i < sl->n; ++i) {
     size_t off;
@@ -871,20 +883,51 @@ static void handle_result(int c, const struct spawn_result *res)
       else m->pass[c]->deferred = 1;
     }
   }
-  if (fd >= 0) {
-    log_flush(); /* the result lines are out before the marks are durable */
-    if (data_sync(fd) < 0) log_line("warning: unable to sync ", qname.s);
-    close(fd);
-  }
   free(marks);
   journal_check[c] = 1;
-  --m->inflight[c];
-  after_delivery(m, c);
-free_slot:
-  sl->busy = 0;
-  --ch->used;
+reported:
+  sl->reported = 1;
+  {
+    size_t s = res->slot;
+    if (str_catb(slots, (const char *)&s, sizeof s) < 0) die_nomem();
+  }
   str_free(&bounce);
   str_free(&rec);
+}
+
+/* Makes the marks of this read durable: one fdatasync per channel file
+ * however many results it got. The log lines of the results are out
+ * first. */
+static void marks_sync(int c, const str *ids)
+{
+  size_t i;
+  log_flush();
+  for (i = 0; i + sizeof(unsigned long) <= ids->len; i += sizeof(unsigned long)) {
+    unsigned long id;
+    struct msg *m;
+    memcpy(&id, ids->s + i, sizeof id);
+    m = msg_find(id);
+    if (!m || m->markfd[c] < 0) continue;
+    if (data_sync(m->markfd[c]) < 0) log_line("warning: unable to sync ", qpath(dirs[c], id));
+    close(m->markfd[c]);
+    m->markfd[c] = -1;
+  }
+}
+
+/* A reported slot, its marks durable: the slot is free again and its
+ * message goes on. */
+static void result_finish(int c, size_t s)
+{
+  struct channel *ch = &chans[c];
+  struct slot *sl = &ch->slots[s];
+  struct msg *m = msg_find(sl->id);
+  if (m && m->pass[c]) {
+    --m->inflight[c];
+    after_delivery(m, c);
+  }
+  sl->busy = 0;
+  sl->reported = 0;
+  --ch->used;
   if (m) maybe_finish(m);
 }
 
@@ -1623,8 +1666,9 @@ static void read_results(int c)
   struct channel *ch = &chans[c];
   char b[65536];
   ssize_t r = read(ch->fdin, b, sizeof b);
-  str frame = STR_INIT;
+  str frame = STR_INIT, ids = STR_INIT, slots = STR_INIT;
   struct spawn_result res;
+  size_t i;
   if (r < 0) {
     if (errno == EINTR || errno == EAGAIN) return;
     die_temp_sys("unable to read results of ", ch->name);
@@ -1643,10 +1687,18 @@ static void read_results(int c)
       log_end();
       continue;
     }
-    handle_result(c, &res);
+    handle_result(c, &res, &ids, &slots);
+  }
+  marks_sync(c, &ids);
+  for (i = 0; i + sizeof(size_t) <= slots.len; i += sizeof(size_t)) {
+    size_t s;
+    memcpy(&s, slots.s + i, sizeof s);
+    result_finish(c, s);
   }
   spawn_result_free(&res);
   str_free(&frame);
+  str_free(&ids);
+  str_free(&slots);
 }
 
 /* ---------- the spawners' journals (journal.h, sluice-spawn(5)) ---------- */

@@ -26,6 +26,10 @@
  * FAKESPAWN_CHECKMESS=1 the message file queue/mess/N/ID must exist
  * relative to the working directory (sluice-start runs its children in
  * conf-home), else every recipient gets Z and errors gets a line.
+ * With FAKESPAWN_GATHER=N every request is held, whatever its delay,
+ * until N are held (or input ends); then all of them are answered in
+ * one write on fd 1, so that sluice-send reads their results at once
+ * (53-syncs.sh: their marks share one fdatasync).
  *
  * Like the real spawners it keeps the delivery journal of sluice-spawn(5)
  * (queue/lock/journal.local when run as sluice-lspawn, journal.remote
@@ -73,6 +77,7 @@ struct fake {
   const char *name;          /* base name of argv[0] */
   unsigned long slow_ms, delay_ms;
   int checkmess;
+  unsigned long gather;      /* FAKESPAWN_GATHER, 0 when unset */
   str deliveries;            /* path of the deliveries file, or empty */
   unsigned int busy[SPAWN_SLOTS_MAX];
   struct held held[HELD_MAX];
@@ -244,12 +249,42 @@ static void answer(struct fake *f, unsigned long slot, const str *frame, const s
   if (f->inflight) --f->inflight;
 }
 
+/* FAKESPAWN_GATHER: once gather requests are held (or input has
+ * ended), answers them all: each journaled, then every result in one
+ * write. */
+static void answer_gathered(struct fake *f)
+{
+  str out = STR_INIT;
+  size_t i;
+  if (!f->nheld || (f->nheld < f->gather && f->nheld < HELD_MAX && !f->input_done)) return;
+  for (i = 0; i < f->nheld; ++i) {
+    struct held *h = &f->held[i];
+    if (f->journal_fd >= 0 && h->journal.len && write_all(f->journal_fd, h->journal.s, h->journal.len) < 0)
+      die_temp_sys("unable to write the journal");
+    if (str_cat(&out, &h->frame) < 0) die_nomem();
+    if (f->busy[h->slot]) --f->busy[h->slot];
+    if (f->inflight) --f->inflight;
+    str_free(&h->frame);
+    str_free(&h->journal);
+  }
+  f->nheld = 0;
+  if (write_all(1, out.s, out.len) < 0) {
+    if (!f->input_done && errno != EPIPE) die_temp_sys("unable to write result");
+    warn_sys("results dropped (journaled)");
+  }
+  str_free(&out);
+}
+
 /* Answers every held request that is due by now (all when all is set,
  * waiting for none of them). */
 static void answer_due(struct fake *f, int all)
 {
   long long now = now_ms();
   size_t i = 0;
+  if (f->gather) {
+    answer_gathered(f);
+    return;
+  }
   while (i < f->nheld) {
     struct held *h = &f->held[i];
     if (!all && h->due_ms > now) { ++i; continue; }
@@ -265,6 +300,7 @@ static int next_timeout(const struct fake *f)
 {
   long long first = -1, now = now_ms();
   size_t i;
+  if (f->gather) return f->nheld && (f->nheld >= f->gather || f->input_done) ? 0 : -1;
   for (i = 0; i < f->nheld; ++i)
     if (first < 0 || f->held[i].due_ms < first) first = f->held[i].due_ms;
   if (first < 0) return -1;
@@ -317,7 +353,7 @@ static void handle(struct fake *f, const str *frame)
     if (journal_record_add(&jr, req.id, stamp_sec, stamp_nsec, letter, rcpt, len, text, strlen(text)) < 0) die_nomem();
   }
   if (spawn_result_end(&out, &work) < 0) die_temp_sys("unable to encode result");
-  if (delay == 0) {
+  if (delay == 0 && !f->gather) {
     answer(f, req.slot, &out, &jr);
     str_free(&out);
     str_free(&jr);
@@ -367,6 +403,7 @@ static void setup(struct fake *f, const char *argv0)
   if (f->dir && !f->dir[0]) f->dir = 0;
   f->slow_ms = env_ms("FAKESPAWN_SLOW_MS", 500);
   f->delay_ms = env_ms("FAKESPAWN_DELAY_MS", 0);
+  f->gather = env_ms("FAKESPAWN_GATHER", 0);
   f->checkmess = cm && cm[0] == '1' && !cm[1];
   if (f->dir) dir_path(f, &f->deliveries, "deliveries");
   f->journal_fd = -1;
