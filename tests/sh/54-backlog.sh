@@ -13,6 +13,9 @@
 #  - fewer than 5% of the backlog had been delivered before it;
 #  - more than half of the backlog was still in todo at that moment (so
 #    it really was waiting behind an undrained todo);
+#  - a new message queued then (sluice-queue names it on lock/trigger)
+#    is delivered within 5 seconds, more than half of the backlog still
+#    in todo: it does not wait for the scan;
 #  - backlog messages are being delivered too (the batches go on).
 . "$(dirname "$0")/../lib.sh"
 need_root
@@ -55,6 +58,18 @@ if waitfor 50 delivered_p; then
   check "more than half still in todo ($todo_left)" test "$todo_left" -gt $((NB / 2))
 else
   bad "preprocessed message delivered within 5 s" "not delivered; $(find "$Q/todo" -type f | wc -l) in todo"
+fi
+# new mail while the backlog waits: sluice-queue names it on the
+# trigger, sluice-send takes it before the backlog and puts its first
+# delivery at the front of the line (sluice-send(8), Preprocessing)
+inj "s@x.org" "newp@test.example" || bad "queue the new message" "sluice-queue failed"
+newp_delivered() { [ "$(awk '$2 == "newp@test.example" && $4 == "K"' "$F/deliveries" | wc -l)" -ge 1 ]; }
+if waitfor 50 newp_delivered; then
+  ok "new message delivered within 5 s"
+  todo_left=$(find "$Q/todo" -type f | wc -l)
+  check "new message: more than half of the backlog still in todo ($todo_left)" test "$todo_left" -gt $((NB / 2))
+else
+  bad "new message delivered within 5 s" "not delivered; $(find "$Q/todo" -type f | wc -l) in todo"
 fi
 backlog_moving() { [ "$(awk '$2 ~ /^b[0-9]+@/' "$F/deliveries" | wc -l)" -ge 20 ]; }
 waitfor 100 backlog_moving || bad "backlog delivered too" "$(awk '$2 ~ /^b[0-9]+@/' "$F/deliveries" | wc -l) deliveries"
