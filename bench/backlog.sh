@@ -10,7 +10,9 @@
 # backlog (tests/helpers/mktodo: BACKLOG messages, default 100,000, to
 # defer%@remote.example) is deferred every time it is tried. Three
 # runs, each timed from the first injection until sluice-send has
-# logged "end msg" for every message of the stream:
+# logged the successful delivery of every message of the stream (its
+# "end msg" follows once sluice-clean has removed its files, behind
+# the backlog's own removals):
 #   empty     nothing else in the queue;
 #   todo      sluice-start started on BACKLOG messages still in todo,
 #             the stream injected at once: it runs while the backlog
@@ -62,7 +64,8 @@ stop() {
   wait "$spid"
   spid=''
 }
-ends() { grep -c '^end msg ' "$T/log"; }
+# delivered: the stream's deliveries (the backlog's are all deferrals)
+ends() { grep -c '^delivery [0-9]*: success: ' "$T/log"; }
 todo_left() { find "$Q/todo" -type f | wc -l | tr -d ' '; }
 
 # stream: injects STREAM messages, waits until all have ended; prints
