@@ -3,7 +3,7 @@
 configures, starts and stops the two MTAs and calls this once per run).
 Not a benchmark on its own: bench/run runs only bench/*.sh.
 
-  peers.py run --root PIDFILE --n N --limit S (--new DIR | --sink PORT --sink-user U)
+  peers.py run --root PIDFILE --n N --limit S [--stall S2] (--new DIR | --sink PORT --sink-user U)
                -- SMTP-SOURCE ARGS...
       One load run: starts smtp-sink first with --sink, then the command
       (smtp-source) and waits, at most S seconds, until N messages are
@@ -25,8 +25,10 @@ Not a benchmark on its own: bench/run runs only bench/*.sh.
                 (from /proc/PID/smaps_rollup)
         nproc   how many processes that was
         conn    (with --sink) SMTP sessions smtp-sink saw per message
-      Exit 2 with a message on fd 2 when the run did not finish in time
-      or the command failed.
+      When the run did not finish within S seconds, or no message was
+      done for --stall seconds (60) after the command exited: a message
+      on fd 2, "incomplete=1 got=K [accept=RATE]" on fd 1, exit 3. Exit 2
+      with a message on fd 2 when the command failed.
 
   peers.py latency --new DIR --port P --to RCPT --from SENDER --samples K --limit S
       K times, one at a time: connect to 127.0.0.1:P, send one 2 KB
@@ -199,8 +201,9 @@ def stop(proc):
 
 
 def cmd_run(argv):
-    opts, cmd = parse(argv, ("root", "n", "limit", "new", "sink", "sink-user"))
+    opts, cmd = parse(argv, ("root", "n", "limit", "stall", "new", "sink", "sink-user"))
     n, limit = int(opts["n"]), float(opts["limit"])
+    stall = float(opts.get("stall", 60))
     root = read_pid(opts["root"])
     watch = sink = src = None
     sinkbuf = b""
@@ -236,6 +239,7 @@ def cmd_run(argv):
         src = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=errf)
         accept_at = None
         end = t0 + limit
+        last_got, last_change = -1, t0
         while True:
             now = time.monotonic()
             if accept_at is None and src.poll() is not None:
@@ -244,10 +248,17 @@ def cmd_run(argv):
                     errf.seek(0)
                     err = errf.read().decode(errors="replace").strip()
                     die("%s failed (exit %d): %s" % (cmd[0], src.returncode, err[-600:]))
-            if now > end:
-                got = msgs if sink else watch.count
-                die("timed out after %d s: %d of %d messages done%s" %
-                    (limit, got, n, "" if accept_at else ", %s still sending" % cmd[0]))
+            got = msgs if sink else watch.count
+            if got != last_got:
+                last_got, last_change = got, now
+            stalled = accept_at is not None and now - max(last_change, accept_at) > stall
+            if now > end or stalled:
+                why = ("no message done for %d s after %s finished" % (stall, cmd[0]) if stalled
+                       else "timed out after %d s" % limit)
+                sys.stderr.write("bench/peers.py: INCOMPLETE: %s: %d of %d messages done%s\n" %
+                                 (why, got, n, "" if accept_at else ", %s still sending" % cmd[0]))
+                print("incomplete=1 got=%d%s" % (got, " accept=%.4g" % (n / (accept_at - t0)) if accept_at else ""))
+                sys.exit(3)
             if sink:
                 r, _, _ = select.select([sink.stdout], [], [], 0.05)
                 if r:
