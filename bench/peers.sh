@@ -303,7 +303,7 @@ load() {
   pair $pair, $mta $kind ${d:+-d }: only $(field got "$out") of $N messages done (bench/peers.py's message above)"
     if [ "$mta" = sluice ]; then
       say "  sluice-send's last alerts and warnings ($H/log/sluice-send):"
-      cat "$H"/log/sluice-send/@* "$H"/log/sluice-send/current 2> /dev/null | grep 'alert:\|warning:' | tail -5 >&2
+      grep -a -h 'alert:\|warning:' "$H"/log/sluice-send/@* "$H"/log/sluice-send/current 2> /dev/null | tail -5 >&2
     fi
     a=$(field accept "$out")
     if [ -n "$a" ]; then
