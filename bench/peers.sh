@@ -82,7 +82,9 @@
 # does). Needs python3, the ports free, and loopback only.
 cd "$(dirname "$0")/.." || exit 111
 BENCH_ROW=peers
+# shellcheck disable=SC2034 # read by bench/lib.sh
 SLUICE_BENCH_HOME=${SLUICE_PEERS_HOME:-/tmp/sluice-peers/home}
+# shellcheck disable=SC2034 # read by bench/lib.sh
 SLUICE_BENCH_BUILD=${SLUICE_PEERS_BUILD:-build/peers}
 . bench/lib.sh
 PATH=$PATH:/usr/sbin:/sbin
@@ -354,7 +356,8 @@ latency() {
 # raw PAIR: files per second, 1 writer and 20 at once
 raw() {
   mkdir -p "$H/fsyncbench" || die "cannot make $H/fsyncbench"
-  set -- "$1" $(bounded "$LIMIT" "$FSR" "$H/fsyncbench" 500 rename) || die "fsyncrate failed"
+  # shellcheck disable=SC2046 # its three numbers
+  set -- "$1" $(bounded "$LIMIT" "$FSR" "$H/fsyncbench" 500 rename)
   [ "$3" -gt 0 ] || die "fsyncrate: no time measured"
   rec "$1" raw raw1 $(($2 * 1000000 / $3))
   t0=$(date +%s%N)
