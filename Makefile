@@ -7,6 +7,8 @@
 #   make fuzz-long  the same for FUZZ_SECONDS (default 600) each, and keep
 #                   a minimised corpus in tests/fuzz/corpus/NAME (tools/fuzzrun -k)
 #   make bench      run the benchmarks under bench/
+#   make bench-peers  (root) only bench/peers.sh: sluice beside Postfix,
+#                   A B A B on the same machine (also part of make bench)
 #   make soak       (root) the soak, bench/soak.sh: lost and duplicated
 #                   messages under restarts and kill -9 (not in make bench)
 #   make setup      (root) users, directories, programs under conf-home
@@ -127,7 +129,7 @@ $(TLS_PROGS): $(B)/%: $(B)/tls/%.o $(TLS_LIBOBJ) $(SYS_B)/libsluice.a
 
 units: $(UNITS) $(HELPERS)
 
-.PHONY: all units tls check fuzz fuzz-long fuzzers bench soak setup install clean
+.PHONY: all units tls check fuzz fuzz-long fuzzers bench bench-peers soak setup install clean
 
 # Values of the conf- files compiled into the programs. Rewritten only
 # when they change, so a rebuild does not relink everything.
@@ -257,6 +259,9 @@ check: all
 
 bench: all
 	@sh bench/run
+
+bench-peers: all
+	@sh bench/run bench/peers.sh
 
 soak: all
 	@sh bench/run bench/soak.sh

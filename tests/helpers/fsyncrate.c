@@ -1,6 +1,6 @@
 /* fsyncrate.c: the raw fsync-bound reference for the queue benchmark.
  *
- *   fsyncrate DIR COUNT [link]
+ *   fsyncrate DIR COUNT [link|rename]
  *
  * COUNT times: creates a new file in DIR, writes 2048 bytes, fsyncs the
  * file, fsyncs DIR (the name was created), closes and unlinks the file
@@ -10,11 +10,15 @@
  * fsync often finds nothing left to commit. With "link", the file gets
  * a second name in DIR after its fsync and before the directory fsync
  * (as sluice-queue links intd to todo), so each fsync commits something.
+ * With "rename", the file is renamed to that second name after its fsync
+ * and before the directory fsync (a Maildir delivery or a file moved
+ * into place: create, write, fsync, rename, fsync the directory).
  * Prints one line on fd 1:
  *     ROUNDS MICROSECONDS FSYNCS_PER_SECOND
  * Errors exit 111 with a message on fd 2. */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h> /* rename */
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -38,14 +42,15 @@ int main(int argc, char **argv)
   str name = STR_INIT, name2 = STR_INIT, out = STR_INIT;
   unsigned long count, i;
   unsigned long long start, elapsed;
-  int dirfd, with_link;
+  int dirfd, with_link, with_rename;
 
   die_progname("fsyncrate");
-  if (argc < 3 || argc > 4 || (argc == 4 && strcmp(argv[3], "link") != 0))
-    die_usage("fsyncrate DIR COUNT [link]");
+  if (argc < 3 || argc > 4 || (argc == 4 && strcmp(argv[3], "link") != 0 && strcmp(argv[3], "rename") != 0))
+    die_usage("fsyncrate DIR COUNT [link|rename]");
   if (scan_ulong_exact(argv[2], strlen(argv[2]), &count) < 0 || count == 0)
-    die_usage("fsyncrate DIR COUNT [link]");
-  with_link = argc == 4;
+    die_usage("fsyncrate DIR COUNT [link|rename]");
+  with_link = argc == 4 && strcmp(argv[3], "link") == 0;
+  with_rename = argc == 4 && strcmp(argv[3], "rename") == 0;
   for (i = 0; i < sizeof block; ++i) block[i] = (char)('a' + i % 26);
   block[sizeof block - 1] = '\n';
 
@@ -63,10 +68,11 @@ int main(int argc, char **argv)
     if (write_all(fd, block, sizeof block) < 0) die_temp_sys("unable to write ", name.s);
     if (file_sync(fd) < 0) die_temp_sys("unable to fsync ", name.s);
     if (with_link && link(name.s, name2.s) < 0) die_temp_sys("unable to link ", name2.s);
+    if (with_rename && rename(name.s, name2.s) < 0) die_temp_sys("unable to rename ", name.s);
     if (file_sync(dirfd) < 0) die_temp_sys("unable to fsync ", argv[1]);
     if (close(fd) < 0) die_temp_sys("unable to close ", name.s);
-    if (unlink(name.s) < 0) die_temp_sys("unable to remove ", name.s);
-    if (with_link && unlink(name2.s) < 0) die_temp_sys("unable to remove ", name2.s);
+    if (!with_rename && unlink(name.s) < 0) die_temp_sys("unable to remove ", name.s);
+    if ((with_link || with_rename) && unlink(name2.s) < 0) die_temp_sys("unable to remove ", name2.s);
   }
   elapsed = now_us() - start;
   if (elapsed == 0) elapsed = 1;
