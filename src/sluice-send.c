@@ -222,6 +222,7 @@ struct msg {
   unsigned char bounce_failed;
   unsigned char maybe[2];    /* has[c] is 0 but the channel file may still exist */
   unsigned char frozen;      /* its message file is not its own: never delivered */
+  unsigned char busy_wait;   /* in busy_wait: put off for its busy user */
   int markfd[2];             /* the channel file, open with marks not yet synced; -1 */
   struct pass *pass[2];
   str sender;                /* from info, read once: not again per delivery */
@@ -545,6 +546,40 @@ static void pass_free(struct msg *m, int c)
   }
 }
 
+/* Messages whose local pass ended with "too many deliveries for this
+ * user" (sluice-lspawn's concurrencyuser), oldest first. Each is also
+ * scheduled USER_BUSY_SECONDS ahead; each local delivery that ends
+ * (a slot of some user freed) brings the oldest one forward to now, so
+ * a burst for one user goes on at the pace its deliveries end instead
+ * of in steps of seconds, one retry per ended delivery. Bounded: when
+ * full, the schedule alone brings them back. */
+#define BUSY_WAIT_MAX 65536
+static unsigned long busy_wait[BUSY_WAIT_MAX];
+static size_t busy_head, busy_n;
+
+static void busy_push(unsigned long id)
+{
+  if (busy_n == BUSY_WAIT_MAX) return;
+  busy_wait[(busy_head + busy_n++) % BUSY_WAIT_MAX] = id;
+}
+
+/* A local delivery ended: the oldest message still waiting for its
+ * user goes first in line. */
+static void busy_release(void)
+{
+  while (busy_n) {
+    unsigned long id = busy_wait[busy_head];
+    struct msg *m = msg_find(id);
+    busy_head = (busy_head + 1) % BUSY_WAIT_MAX;
+    --busy_n;
+    if (m && m->has[CH_LOCAL] && !m->pass[CH_LOCAL] && m->busy_wait && m->next[CH_LOCAL] > now) {
+      m->busy_wait = 0;
+      schedule(m, CH_LOCAL, 0);
+      return;
+    }
+  }
+}
+
 /* The pass over a channel file is over and nothing is in flight. */
 static void pass_end(struct msg *m, int c)
 {
@@ -566,6 +601,10 @@ static void pass_end(struct msg *m, int c)
   } else {
     schedule(m, c, p_busy ? now + USER_BUSY_SECONDS : retry_next(m->birth, now, chans[c].unit));
     persist_next(m, c);
+    if (p_busy && c == CH_LOCAL) {
+      m->busy_wait = 1;
+      busy_push(m->id);
+    }
   }
 }
 
@@ -830,6 +869,15 @@ static void handle_result(int c, const struct spawn_result *res, str *ids, str *
     goto reported;
   }
   expired = (unsigned long)(now > m->birth ? now - m->birth : 0) >= cfg.lifetime;
+  if (c == CH_LOCAL) {
+    /* a delivery that ran (not one put off for its busy user) has
+     * freed a place for its user: one waiting message goes on */
+    const char *r0;
+    size_t r0len, p0 = 0;
+    if (spawn_next(&res->results, &p0, &r0, &r0len)
+        && !(r0len - 1 >= sizeof USER_BUSY_TEXT - 1 && byte_equal(r0 + 1, USER_BUSY_TEXT, sizeof USER_BUSY_TEXT - 1)))
+      busy_release();
+  }
   marks = calloc(sl->n ? sl->n : 1, 1);
   if (!marks) die_nomem();
   for (i = 0; i < sl->n; ++i) {
