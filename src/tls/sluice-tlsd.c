@@ -70,10 +70,12 @@
 struct sni_entry {
   char name[254];
   SSL_CTX *ctx;
+  str pem;                      /* the file, read as root; parsed at STARTTLS */
 };
 
 struct tlsd {
   SSL_CTX *ctx;                 /* control/tls/cert.pem */
+  str pem;                      /* its bytes, read as root before the drop */
   struct sni_entry sni[SNI_MAX];
   size_t nsni;
   const char *sni_used;         /* the name whose file was served */
@@ -130,50 +132,85 @@ static int sni_callback(SSL *ssl, int *alert, void *arg)
   return SSL_TLSEXT_ERR_OK; /* the default certificate */
 }
 
-/* Loads control/tls/cert.pem and every control/tls/NAME.pem. Dies when
- * cert.pem cannot be used; an unusable NAME.pem is skipped with a
- * warning. Runs as root, before the drop. */
-static void load_certificates(struct tlsd *t)
+#define PEM_MAX (1UL << 20)     /* bytes of one certificate file */
+
+/* Reads control/tls/cert.pem and every control/tls/NAME.pem into
+ * memory, as root, before the drop: only their bytes. Parsing them and
+ * making the TLS contexts waits for STARTTLS (contexts_make), so that
+ * a connection that never starts TLS costs no key parsing. Dies when
+ * cert.pem cannot be read. */
+static void read_certificates(struct tlsd *t)
 {
   DIR *d;
   struct dirent *de;
   str path = STR_INIT;
+
+  if (file_read("control/tls/cert.pem", &t->pem, PEM_MAX) < 0) {
+    warn_msg("unable to read control/tls/cert.pem: ", strerror(errno), 0);
+    _exit(EXIT_TEMP);
+  }
+  d = opendir("control/tls");
+  if (!d) return;
+  while ((de = readdir(d)) != 0 && t->nsni < SNI_MAX) {
+    size_t n = byte_len(de->d_name, 300);
+    struct sni_entry *e = &t->sni[t->nsni];
+    if (n < 5 || !byte_equal(de->d_name + n - 4, ".pem", 4)) continue;
+    n -= 4;
+    if (n == 4 && byte_equal(de->d_name, "cert", 4)) continue;
+    if (!sni_name_ok(de->d_name, n)) continue;
+    if (str_copys(&path, "control/tls/") < 0 || str_cats(&path, de->d_name) < 0 || str_0(&path) < 0) die_nomem();
+    e->pem = (str)STR_INIT;
+    if (file_read(path.s, &e->pem, PEM_MAX) < 0) {
+      warn_msg("unable to read a certificate file of control/tls: skipped", 0, 0);
+      str_free(&e->pem);
+      continue;
+    }
+    memcpy(e->name, de->d_name, n);
+    e->name[n] = 0;
+    e->ctx = 0;
+    ++t->nsni;
+  }
+  closedir(d);
+  str_free(&path);
+}
+
+/* Makes the TLS contexts from the bytes read_certificates kept, and
+ * forgets those bytes. Dies when cert.pem cannot be used; an unusable
+ * NAME.pem is skipped with a warning. */
+static void contexts_make(struct tlsd *t)
+{
+  size_t i, k = 0;
 
   t->ctx = tlsctx_new(1);
   if (!t->ctx) {
     warn_tls("cannot make a TLS context");
     _exit(EXIT_TEMP);
   }
-  if (!tlsctx_load_pem(t->ctx, "control/tls/cert.pem")) {
+  if (!tlsctx_load_pem_mem(t->ctx, t->pem.s, t->pem.len)) {
     warn_tls("cannot use control/tls/cert.pem");
     _exit(EXIT_TEMP);
   }
+  OPENSSL_cleanse(t->pem.s, t->pem.len);
+  str_free(&t->pem);
   SSL_CTX_set_tlsext_servername_callback(t->ctx, sni_callback);
   SSL_CTX_set_tlsext_servername_arg(t->ctx, t);
-  d = opendir("control/tls");
-  if (!d) return;
-  while ((de = readdir(d)) != 0 && t->nsni < SNI_MAX) {
-    size_t n = byte_len(de->d_name, 300);
-    SSL_CTX *c;
-    if (n < 5 || !byte_equal(de->d_name + n - 4, ".pem", 4)) continue;
-    n -= 4;
-    if (n == 4 && byte_equal(de->d_name, "cert", 4)) continue;
-    if (!sni_name_ok(de->d_name, n)) continue;
-    if (str_copys(&path, "control/tls/") < 0 || str_cats(&path, de->d_name) < 0 || str_0(&path) < 0) die_nomem();
-    c = tlsctx_new(1);
+  for (i = 0; i < t->nsni; ++i) {
+    struct sni_entry *e = &t->sni[i];
+    SSL_CTX *c = tlsctx_new(1);
     if (!c) die_nomem();
-    if (!tlsctx_load_pem(c, path.s)) {
+    if (!tlsctx_load_pem_mem(c, e->pem.s, e->pem.len)) {
       warn_tls("cannot use a certificate file of control/tls: skipped");
       SSL_CTX_free(c);
-      continue;
+      c = 0;
     }
-    memcpy(t->sni[t->nsni].name, de->d_name, n);
-    t->sni[t->nsni].name[n] = 0;
-    t->sni[t->nsni].ctx = c;
-    ++t->nsni;
+    OPENSSL_cleanse(e->pem.s, e->pem.len);
+    str_free(&e->pem);
+    if (!c) continue;
+    if (k != i) memcpy(t->sni[k].name, e->name, sizeof e->name);
+    t->sni[k].ctx = c;
+    ++k;
   }
-  closedir(d);
-  str_free(&path);
+  t->nsni = k;
 }
 
 /* --- the handshake and its details ------------------------------------ */
@@ -515,11 +552,13 @@ int main(int argc, char **argv)
   else close(ctl[1]);
   if (fd_cloexec(toapp[1], 1) < 0 || fd_cloexec(fromapp[0], 1) < 0) die_temp_sys("unable to set up descriptors");
 
-  /* The keys, as root; then the drop, before any byte of the client. */
-  load_certificates(&t);
+  /* The keys' bytes, as root; then the drop, before any byte of the
+   * client. They are parsed only when TLS starts. */
+  read_certificates(&t);
   if (dropping && priv_drop(tls_uid, tls_gid, 0, 0) < 0) die_temp_sys("unable to drop to user ", auto_user_tls);
 
   if (implicit) {
+    contexts_make(&t);
     ssl = handshake(&t);
     if (ssl) {
       details(&t, ssl, &d);
@@ -533,6 +572,7 @@ int main(int argc, char **argv)
     while (r < 0 && errno == EINTR);
     ssl = 0;
     if (r == 1 && (c == 'y' || c == 'Y')) {
+      contexts_make(&t);
       ssl = handshake(&t);
       if (ssl && c == 'Y') {
         details(&t, ssl, &d);

@@ -1,5 +1,7 @@
 /* tlsctx.c: see tlsctx.h. */
+#include <limits.h>
 #include <openssl/err.h>
+#include <openssl/pem.h>
 #include <openssl/ssl.h>
 
 #include "tlsctx.h"
@@ -32,6 +34,45 @@ int tlsctx_load_pem(SSL_CTX *ctx, const char *path)
   if (SSL_CTX_use_PrivateKey_file(ctx, path, SSL_FILETYPE_PEM) != 1) return 0;
   if (SSL_CTX_check_private_key(ctx) != 1) return 0;
   return 1;
+}
+
+int tlsctx_load_pem_mem(SSL_CTX *ctx, const char *pem, size_t len)
+{
+  BIO *b;
+  X509 *x;
+  EVP_PKEY *k;
+  int ok = 0;
+
+  if (len > INT_MAX) return 0;
+  /* the certificate, then the rest of the chain */
+  b = BIO_new_mem_buf(pem, (int)len);
+  if (!b) return 0;
+  x = PEM_read_bio_X509_AUX(b, 0, 0, 0);
+  if (!x || SSL_CTX_use_certificate(ctx, x) != 1) goto done;
+  X509_free(x);
+  x = 0;
+  if (SSL_CTX_clear_chain_certs(ctx) != 1) goto done;
+  for (;;) {
+    X509 *ca = PEM_read_bio_X509(b, 0, 0, 0);
+    if (!ca) break;
+    if (SSL_CTX_add0_chain_cert(ctx, ca) != 1) {
+      X509_free(ca);
+      goto done;
+    }
+  }
+  ERR_clear_error(); /* the end of the file ended the loop */
+  BIO_free(b);
+  /* the key, anywhere in the file */
+  b = BIO_new_mem_buf(pem, (int)len);
+  if (!b) return 0;
+  k = PEM_read_bio_PrivateKey(b, 0, 0, 0);
+  if (!k) goto done;
+  ok = SSL_CTX_use_PrivateKey(ctx, k) == 1 && SSL_CTX_check_private_key(ctx) == 1;
+  EVP_PKEY_free(k);
+done:
+  X509_free(x);
+  BIO_free(b);
+  return ok;
 }
 
 const char *tls_error_text(char *buf, size_t n)

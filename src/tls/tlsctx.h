@@ -30,6 +30,8 @@ SSL_CTX *tlsctx_new(int server);
  * file path (the key may sit before or after the certificates), and
  * checks that they match. The file is opened, read and closed here. */
 int tlsctx_load_pem(SSL_CTX *ctx, const char *path);
+/* The same from the file's bytes pem[0..len): 1 ok, 0 not usable. */
+int tlsctx_load_pem_mem(SSL_CTX *ctx, const char *pem, size_t len);
 
 /* The first error on OpenSSL's queue as text in buf[0..n) (always
  * NUL-terminated when n > 0), and the queue emptied. */
