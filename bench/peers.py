@@ -480,6 +480,8 @@ def cmd_tlssource(argv):
                                      args=(port, opts["from"], opts["to"], counter, n, end, opts.get("info")))
              for _ in range(min(conc, n))]
     for p in procs:
+        p.daemon = True
+    for p in procs:
         p.start()
     bad = 0
     for p in procs:
