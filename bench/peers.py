@@ -36,6 +36,16 @@ Not a benchmark on its own: bench/run runs only bench/*.sh.
       "lat=MEDIAN_MS samples=A,B,...". The file is removed after each
       sample.
 
+  peers.py tlssource --port P --n N --conc C --from SENDER --to RCPT --limit S [--info FILE]
+      The load generator of the TLS rows (smtp-source has no STARTTLS):
+      C processes send N messages in all to 127.0.0.1:P, a new
+      connection per message: greeting, EHLO, STARTTLS (it must be
+      offered), a full TLS handshake (no session resumption, no
+      certificate verification), EHLO again, MAIL, RCPT, DATA of 2 KB,
+      QUIT. Every reply is checked; exit 1 with a message on fd 2 at
+      the first failure, or when S seconds pass. With --info, the
+      first connection's protocol version and cipher go to FILE.
+
   peers.py pids --root PIDFILE
       The pids of every process under that pid, one line, for strace.
 
@@ -50,6 +60,7 @@ import re
 import select
 import signal
 import socket
+import ssl
 import statistics
 import struct
 import subprocess
@@ -389,6 +400,105 @@ def cmd_latency(argv):
     print("lat=%.4g samples=%s" % (statistics.median(samples), ",".join("%.1f" % x for x in samples)))
 
 
+def tls_session(port, sender, rcpt, ctx, timeout):
+    """One message over STARTTLS on a new connection; (version, cipher)."""
+    raw = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+    s = raw
+    try:
+        f = s.makefile("rb")
+
+        def reply(want):
+            lines = []
+            while True:
+                line = f.readline()
+                if not line:
+                    raise OSError("connection closed")
+                lines.append(line)
+                if len(line) < 4 or line[3:4] != b"-":
+                    break
+            if not line.startswith(want):
+                raise OSError("unexpected reply: %r" % line)
+            return lines
+
+        def cmd(text, want):
+            s.sendall(text.encode() + b"\r\n")
+            return reply(want)
+
+        reply(b"220")
+        ext = cmd("EHLO tls.example.test", b"250")
+        if not any(x[4:].strip().upper() == b"STARTTLS" for x in ext):
+            raise OSError("STARTTLS not offered")
+        cmd("STARTTLS", b"220")
+        f.close()
+        s = ctx.wrap_socket(raw, server_hostname=None)
+        f = s.makefile("rb")
+        info = (s.version(), s.cipher()[0])
+        ext = cmd("EHLO tls.example.test", b"250")
+        if any(x[4:].strip().upper() == b"STARTTLS" for x in ext):
+            raise OSError("STARTTLS offered again inside TLS")
+        cmd("MAIL FROM:<%s>" % sender, b"250")
+        cmd("RCPT TO:<%s>" % rcpt, b"250")
+        cmd("DATA", b"354")
+        s.sendall(message())
+        reply(b"250")
+        cmd("QUIT", b"221")
+        f.close()
+        return info
+    finally:
+        s.close()
+
+
+def tls_worker(port, sender, rcpt, counter, n, end, info):
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    while True:
+        with counter.get_lock():
+            if counter.value >= n:
+                return
+            counter.value += 1
+            first = counter.value == 1
+        left = end - time.monotonic()
+        if left <= 0:
+            die("tlssource: timed out", 1)
+        try:
+            v = tls_session(port, sender, rcpt, ctx, left)
+        except (OSError, ssl.SSLError) as e:
+            die("tlssource: %s" % e, 1)
+        if first and info:
+            with open(info, "w") as out:
+                out.write("%s %s\n" % v)
+
+
+def cmd_tlssource(argv):
+    import multiprocessing
+    opts, _ = parse(argv, ("port", "n", "conc", "from", "to", "limit", "info"))
+    n, conc, port = int(opts["n"]), int(opts["conc"]), int(opts["port"])
+    end = time.monotonic() + float(opts["limit"])
+    counter = multiprocessing.Value("l", 0)
+    procs = [multiprocessing.Process(target=tls_worker,
+                                     args=(port, opts["from"], opts["to"], counter, n, end, opts.get("info")))
+             for _ in range(min(conc, n))]
+    for p in procs:
+        p.daemon = True
+    for p in procs:
+        p.start()
+    bad = 0
+    for p in procs:
+        p.join(max(end - time.monotonic(), 0) + 5)
+        if p.exitcode is None:
+            p.terminate()
+            p.join(5)
+            bad += 1
+        elif p.exitcode != 0:
+            bad += 1
+    if bad:
+        for p in procs:
+            if p.exitcode is None:
+                p.terminate()
+        die("tlssource: %d of %d senders failed" % (bad, len(procs)), 1)
+
+
 def cmd_pids(argv):
     opts, _ = parse(argv, ("root",))
     print(" ".join(str(p) for p in tree(read_pid(opts["root"]))))
@@ -413,6 +523,12 @@ FIGURES = [
     ("tcpu", "MTA's own CPU per message, local", "ms", False),
     ("tcpu_relay", "MTA's own CPU per message, relay", "ms", False),
     ("d_tcpu", "-d: MTA's own CPU per message, local", "ms", False),
+    ("tls_e2e", "STARTTLS: end-to-end to Maildir/new", "msg/s", True),
+    ("tls_accept", "STARTTLS: SMTP accept", "msg/s", True),
+    ("tls_mcpu", "STARTTLS: machine CPU per message, local", "ms", False),
+    ("tls_mcpunet", "STARTTLS: machine CPU per msg, less background", "ms", False),
+    ("tls_tcpu", "STARTTLS: MTA's own CPU per message, local", "ms", False),
+    ("tls_pss", "STARTTLS: PSS of all its processes, local", "MB", False),
     ("pss", "PSS of all its processes, local", "MB", False),
     ("pss_relay", "PSS of all its processes, relay", "MB", False),
     ("nproc", "processes at the end of the local run", "", False),
@@ -510,9 +626,10 @@ def parse(argv, names):
 
 def main():
     if len(sys.argv) < 2:
-        die("usage: peers.py run|latency|pids|table ...", 100)
+        die("usage: peers.py run|latency|tlssource|pids|table ...", 100)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(111))
-    {"run": cmd_run, "latency": cmd_latency, "pids": cmd_pids, "table": cmd_table}.get(
+    {"run": cmd_run, "latency": cmd_latency, "pids": cmd_pids, "table": cmd_table,
+     "tlssource": cmd_tlssource}.get(
         sys.argv[1], lambda _: die("unknown command %s" % sys.argv[1], 100))(sys.argv[2:])
 
 

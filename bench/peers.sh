@@ -14,7 +14,8 @@
 #     bench.example.test, localhost; only 127.0.0.1, IPv4; mynetworks
 #     127.0.0.0/8; relay_domains sink.test with transport
 #     "sink.test smtp:[127.0.0.1]:SINK_PORT"; home_mailbox Maildir/; no
-#     TLS; maillog_file /var/log/postfix.log; Debian's own
+#     outbound TLS, inbound TLS as for the tls runs below (or none with
+#     BENCH_TLS=0); maillog_file /var/log/postfix.log; Debian's own
 #     compatibility_level 3.6, biff no, append_dot_mydomain no and
 #     aliases; everything else default. master.cf is Debian's
 #     (/usr/share/postfix/master.cf.dist) with the smtp service on
@@ -57,6 +58,24 @@
 #     sluice-send logged as deferred because the user had
 #     control/concurrencyuser deliveries running (per message).
 #     bench/peers.py does the measuring.
+#     With BENCH_TLS=1 (the default; 0 turns it off) each pair also has
+#       tls      BENCH_TLS_MESSAGES (BENCH_MESSAGES) to the bench user with
+#                STARTTLS on every connection, from bench/peers.py
+#                tlssource (smtp-source has no STARTTLS): 20 processes,
+#                a new connection per message, EHLO, STARTTLS, a full
+#                handshake (no resumption, no verification), EHLO, MAIL,
+#                RCPT, DATA of 2 KB, QUIT; accept and end-to-end rates
+#                and the CPU and PSS figures as for local
+#     Both MTAs get the same certificate, made for the run (openssl req,
+#     self-signed RSA 2048 for bench.example.test, in ../tls, removed at
+#     the end): Postfix as smtpd_tls_cert_file and smtpd_tls_key_file
+#     with smtpd_tls_security_level = may (for every run then, as sluice
+#     offers STARTTLS in every run: tools/config gives it a certificate),
+#     sluice as control/tls/cert.pem (certificate then key; root, group
+#     of the tls user, 0640), put there before tools/run so that
+#     tools/config leaves it, and sluice-tlsd serves it.
+#     BENCH_ONLY=tls runs the tls workload alone (no fsync-raw, local,
+#     relay or latency runs).
 #  5. with BENCH_STRACE=1 (off by default), one extra local run of
 #     BENCH_STRACE_MESSAGES (500) per MTA under strace -f -c attached to
 #     all its processes: execve, fork/clone and fsync/fdatasync calls
@@ -100,6 +119,9 @@ BU=${BENCH_USER:-benchuser}
 STALL=${BENCH_STALL:-60}
 STRACE=${BENCH_STRACE:-0}
 STRACE_N=${BENCH_STRACE_MESSAGES:-500}
+TLS=${BENCH_TLS:-1}
+TLS_N=${BENCH_TLS_MESSAGES:-$N}
+ONLY=${BENCH_ONLY:-}
 W=$(dirname "$H")
 R=$W/results.tsv
 BK=$W/postfix-saved
@@ -107,9 +129,12 @@ PF_PID=/var/spool/postfix/pid/master.pid
 SL_PID=$H/run/svscan.pid
 PY="python3 bench/peers.py"
 MARK='# written by sluice bench/peers.sh'
-for v in "$N" "$PAIRS" "$LIMIT" "$SAMPLES" "$STALL" "$PF_PORT" "$SINK_PORT" "$SL_PORT" "$STRACE_N"; do
+for v in "$N" "$PAIRS" "$LIMIT" "$SAMPLES" "$STALL" "$PF_PORT" "$SINK_PORT" "$SL_PORT" "$STRACE_N" "$TLS_N"; do
   case $v in ''|*[!0-9]*|0) die "BENCH_* numbers must be positive integers: $v" ;; esac
 done
+case $TLS in 0|1) ;; *) die "BENCH_TLS must be 0 or 1: $TLS" ;; esac
+case $ONLY in ''|tls) ;; *) die "BENCH_ONLY must be empty or tls: $ONLY" ;; esac
+[ "$ONLY" = tls ] && TLS=1
 command -v python3 > /dev/null 2>&1 || {
   printf '%s\t-\t-\tskipped: python3 missing\n' "$BENCH_ROW"
   exit 0
@@ -151,7 +176,8 @@ pf_restore() {
 cleanup() {
   trap '' INT TERM HUP
   [ -n "${T:-}" ] && [ -d "$T/strace" ] && for p in $(cat "$T/strace/pids" 2> /dev/null); do kill -INT "$p" 2> /dev/null; done
-  for p in $(pgrep -f "smtp-(source|sink) .*127\.0\.0\.1:($PF_PORT|$SL_PORT|$SINK_PORT)( |\$)" 2> /dev/null); do
+  for p in $(pgrep -f "smtp-(source|sink) .*127\.0\.0\.1:($PF_PORT|$SL_PORT|$SINK_PORT)( |\$)" 2> /dev/null) \
+    $(pgrep -f "bench/peers\.py tlssource --port ($PF_PORT|$SL_PORT) " 2> /dev/null); do
     kill -TERM "$p" 2> /dev/null
   done
   if [ -f "$SL_PID" ] || [ -d "$H/service" ]; then
@@ -162,6 +188,7 @@ cleanup() {
     [ "$pf_queue_was_empty" -eq 1 ] && postsuper -d ALL > /dev/null 2>&1
   fi
   pf_restore
+  rm -rf "$W/tls"
   if [ "$made_user" -eq 1 ]; then
     userdel -r "$BU" > /dev/null 2>&1
   elif [ "$made_maildir" -eq 1 ] && [ -n "${BH:-}" ]; then
@@ -177,6 +204,20 @@ for p in "$PF_PORT" "$SINK_PORT" "$SL_PORT" $((SL_PORT + 1)) $((SL_PORT + 2)); d
   port_free "$p" || die "port $p is in use (BENCH_POSTFIX_PORT, BENCH_SINK_PORT, BENCH_SLUICE_PORT and the two after it must be free)"
 done
 mkdir -p "$W" || die "cannot make $W"
+# the certificate of both, for the tls runs
+TLSDIR=$W/tls
+pf_tls="smtpd_tls_security_level = none"
+if [ "$TLS" = 1 ]; then
+  command -v openssl > /dev/null 2>&1 || die "BENCH_TLS=1 needs openssl (apt-get install openssl; or BENCH_TLS=0)"
+  rm -rf "$TLSDIR"
+  (umask 077 && mkdir "$TLSDIR" &&
+    openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=bench.example.test \
+      -addext subjectAltName=DNS:bench.example.test -keyout "$TLSDIR/key.pem" -out "$TLSDIR/cert.pem" > /dev/null 2>&1) ||
+    die "openssl req failed"
+  pf_tls="smtpd_tls_security_level = may
+smtpd_tls_cert_file = $TLSDIR/cert.pem
+smtpd_tls_key_file = $TLSDIR/key.pem"
+fi
 
 # --- Postfix ---
 if ! command -v postfix > /dev/null 2>&1 || ! command -v smtp-source > /dev/null 2>&1; then
@@ -225,7 +266,7 @@ relay_domains = sink.test
 transport_maps = hash:/etc/postfix/transport
 smtpd_relay_restrictions = permit_mynetworks, reject_unauth_destination
 home_mailbox = Maildir/
-smtpd_tls_security_level = none
+$pf_tls
 smtp_tls_security_level = none
 maillog_file = /var/log/postfix.log
 EOF
@@ -242,6 +283,13 @@ bounded 60 postfix start > "$T/postfix.log" 2>&1 || { cat "$T/postfix.log" >&2; 
 # --- sluice, as make run installs it ---
 if [ -f "$SL_PID" ]; then bounded 120 sh tools/stop "$H" > /dev/null 2>&1; fi
 bench_install
+if [ "$TLS" = 1 ]; then
+  [ -x "$H/bin/sluice-tlsd" ] || die "BENCH_TLS=1: $H/bin/sluice-tlsd was not built (libssl-dev missing?); or BENCH_TLS=0"
+  g=$(stat -c %G "$H/control/tls") || die "$H/control/tls is missing"
+  cat "$TLSDIR/cert.pem" "$TLSDIR/key.pem" > "$H/control/tls/.bench.pem" &&
+    chown "0:$g" "$H/control/tls/.bench.pem" && chmod 640 "$H/control/tls/.bench.pem" &&
+    mv -f "$H/control/tls/.bench.pem" "$H/control/tls/cert.pem" || die "cannot install $H/control/tls/cert.pem"
+fi
 SLUICE_SMTPD_PORT=$SL_PORT SLUICE_QMTPD_PORT=$((SL_PORT + 1)) SLUICE_QMQPD_PORT=$((SL_PORT + 2)) \
   bounded 300 sh tools/run "$SLUICE_TEST_BUILD" "$H" example.test > "$T/run.log" 2>&1 ||
   { cat "$T/run.log" >&2; die "tools/run (make run) failed"; }
@@ -345,6 +393,31 @@ load() {
   fi
   sleep 1
 }
+# tls PAIR MTA: the local workload with STARTTLS on every connection
+tls() {
+  say "pair $1: $2 tls ($TLS_N messages, STARTTLS on every connection)"
+  rc=0
+  out=$(bounded $((LIMIT + 60)) $PY run --root "$(pid_of "$2")" --n "$TLS_N" --limit "$LIMIT" --stall "$STALL" --new "$NEW" -- \
+    python3 bench/peers.py tlssource --port "$(port_of "$2")" --n "$TLS_N" --conc 20 --limit "$LIMIT" \
+    --from sender@example.test --to "$BU@example.test" --info "$T/tlsinfo") || rc=$?
+  if [ "$rc" -eq 3 ]; then
+    say "  INCOMPLETE: $out"
+    fails="$fails
+  pair $1, $2 tls: only $(field got "$out") of $TLS_N messages done (bench/peers.py's message above)"
+    a=$(field accept "$out")
+    [ -n "$a" ] && rec "$1" "$2" tls_accept "$a"
+    clear_mail
+    sleep 1
+    return 0
+  fi
+  [ "$rc" -eq 0 ] || die "$2 tls run failed (see above)"
+  say "  $out (first connection: $(cat "$T/tlsinfo" 2> /dev/null))"
+  for f in e2e accept mcpu mcpunet tcpu pss; do rec "$1" "$2" "tls_$f" "$(field "$f" "$out")"; done
+  # the background row, when no local run gives it
+  [ "$ONLY" = tls ] && rec "$1" "$2" bg "$(field bg "$out")"
+  clear_mail
+  sleep 1
+}
 latency() {
   say "pair $1: $2 latency ($SAMPLES samples)"
   out=$(bounded $((LIMIT + 60)) $PY latency --new "$NEW" --port "$(port_of "$2")" --to "$BU@example.test" \
@@ -376,14 +449,21 @@ raw() {
 started=$(date +%s)
 p=1
 while [ $p -le "$PAIRS" ]; do
-  raw "$p"
-  for w in "local" "local -d" "relay" "relay -d"; do
-    for m in postfix sluice; do
-      # shellcheck disable=SC2086
-      load "$p" "$m" $w
+  if [ "$ONLY" != tls ]; then
+    raw "$p"
+    for w in "local" "local -d" "relay" "relay -d"; do
+      for m in postfix sluice; do
+        # shellcheck disable=SC2086
+        load "$p" "$m" $w
+      done
     done
-  done
-  for m in postfix sluice; do latency "$p" "$m"; done
+  fi
+  if [ "$TLS" = 1 ]; then
+    for m in postfix sluice; do tls "$p" "$m"; done
+  fi
+  if [ "$ONLY" != tls ]; then
+    for m in postfix sluice; do latency "$p" "$m"; done
+  fi
   p=$((p + 1))
 done
 
