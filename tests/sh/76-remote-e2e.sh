@@ -39,7 +39,7 @@ DOM=e2e76.test
 SU=sl76s
 SENDER=$SU@$DOM
 NMSG=${E2E_REMOTE_MESSAGES:-1000}
-P=$((31000 + ($$ * 7) % 20000))   # this run's ports: P..P+9
+P=$((12000 + ($$ * 7) % 9000))   # this run's ports: P..P+9
 : > "$T/pids"
 
 cleanup() {
