@@ -35,13 +35,7 @@ LIMIT=${BACKLOG_LIMIT:-900}
 
 bench_install
 [ -x "$QB" ] || die "qbench missing in $BIN/tests"
-for p in sluice-lspawn sluice-rspawn; do
-  cp "$BIN/tests/fakespawn" "$H/bin/$p" && chmod 755 "$H/bin/$p" || die "cannot install fakespawn"
-done
-echo bench.example > "$H/control/me"
-echo bench.example > "$H/control/locals"
-Q=$H/queue
-role() { awk -v r="$1" 'NF == 0 { exit } $1 == r { print $2 }' conf-users; }
+bench_fakespawn
 spid=''
 cleanup() { [ -n "$spid" ] && kill -TERM "$spid" 2> /dev/null && wait "$spid"; kill_set; rm -rf "$T"; }
 trap cleanup EXIT

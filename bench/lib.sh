@@ -14,6 +14,7 @@
 # defines:
 #   die TEXT         "bench/SCRIPT: TEXT" on fd 2, and exit 111
 #   bench_install    build and install the private instance (inst_fresh)
+#   bench_fakespawn  fakespawn as both spawners; Q; role ROLE
 #   cpu_children     CPU microseconds (user + system) of the finished
 #                    children so far, from the shell's times as written
 #                    to $T/times (times runs in the script's own shell,
@@ -35,6 +36,17 @@ fi
 FSR=$BIN/tests/fsyncrate
 QB=$BIN/tests/qbench
 die() { echo "bench/${0##*/}: $*" >&2; exit 111; }
+# bench_fakespawn: tests/helpers/fakespawn as both spawners, this host
+# bench.example, Q the queue, role ROLE: the user of a role (conf-users)
+bench_fakespawn() {
+  for p in sluice-lspawn sluice-rspawn; do
+    cp "$BIN/tests/fakespawn" "$H/bin/$p" && chmod 755 "$H/bin/$p" || die "cannot install fakespawn"
+  done
+  echo bench.example > "$H/control/me"
+  echo bench.example > "$H/control/locals"
+  Q=$H/queue
+}
+role() { awk -v r="$1" 'NF == 0 { exit } $1 == r { print $2 }' conf-users; }
 bench_install() {
   echo "building and installing a private instance in $H" >&2
   inst_fresh

@@ -23,13 +23,7 @@ LARGE=${SEND_BENCH_LARGE:-100000}
 LIMIT=${SEND_BENCH_LIMIT:-1200}
 
 bench_install
-for p in sluice-lspawn sluice-rspawn; do
-  cp "$BIN/tests/fakespawn" "$H/bin/$p" && chmod 755 "$H/bin/$p" || die "cannot install fakespawn"
-done
-echo bench.example > "$H/control/me"
-echo bench.example > "$H/control/locals"
-Q=$H/queue
-role() { awk -v r="$1" 'NF == 0 { exit } $1 == r { print $2 }' conf-users; }
+bench_fakespawn
 TICK=$(getconf CLK_TCK)
 cleanup() { kill_set; rm -rf "$T"; }
 trap cleanup EXIT
