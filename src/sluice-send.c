@@ -1244,6 +1244,10 @@ static void load_message(unsigned long id, const struct qfile_info *in, int todo
     schedule(m, c, (time_t)next);
   }
   if (lstat(bpath(id), &st) == 0) m->bounce = 1;
+  /* done already: a crash after its last channel file was removed and
+   * before its info file was (or with only its bounce left to send);
+   * nothing else would look at it again */
+  maybe_finish(m);
 }
 
 static void load_queue(void)

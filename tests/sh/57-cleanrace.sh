@@ -14,7 +14,10 @@
 #     stand-in included, are killed with kill -9 before the entry is
 #     removed; a new set with the real sluice-clean must load C as done
 #     (its info file is kept until the entry is gone), not preprocess the
-#     entry again: C is delivered exactly once (found by the soak).
+#     entry again: C is delivered exactly once (found by the soak);
+#  5. message D whose info file outlived its last channel file (a crash
+#     between the two removals) is finished by the next sluice-send at
+#     start, not kept forever (found by the soak).
 . "$(dirname "$0")/../lib.sh"
 need_root
 inst_fresh
@@ -92,5 +95,25 @@ start
 check "C gone from the queue" waitfor 150 queue_empty
 sleep 1
 check_eq "C delivered exactly once" "$(tries racec@remote.example)" 1
+stop
+
+# 5. a crash after D's last channel file was removed and before its info
+# file was (found by the soak): D is deferred once, so that it has info
+# and a channel file and no todo entry; its channel file is then removed
+# as pass_end removes it when every recipient is done. A new sluice-send
+# must finish D at start, not keep it forever.
+start
+inj sender@x.org deferd@remote.example || bad "queue D"
+check "D tried" waitfor 50 tries_ge deferd@remote.example 1
+check "D's todo entry gone" waitfor 50 sh -c "test -z \"\$(find '$Q/todo' -type f)\""
+stop
+d=$(find "$Q/info" -type f | sed 's|.*/||')
+check "D has its info file" test -n "$d"
+rm -f "$Q/remote/$((${d:-0} % SPLIT))/${d:-0}"
+: > "$LOG"
+start
+check "D finished at start" waitfor 50 queue_empty
+check "D's end logged" grep -q "^end msg ${d:-x}\." "$LOG"
+check_eq "D not tried again" "$(tries deferd@remote.example)" 1
 stop
 done_testing
