@@ -80,10 +80,15 @@ int main(int argc, char **argv)
   if (dfd < 0) die_temp_sys("unable to open ", argv[1]);
   unlinkat(dfd, ".swap", 0);
   if (symlinkat(argv[3], dfd, ".swap") < 0) die_temp_sys("unable to make the link");
-  fresh(dfd, argv[2]);
-  if (exchange(dfd, argv[2], ".swap") < 0) {
+  /* the root program racing us may remove NAME between fresh() and the
+   * first exchange (ENOENT): make it again, a bounded number of times */
+  for (int tries = 0;; ++tries) {
+    fresh(dfd, argv[2]);
+    if (exchange(dfd, argv[2], ".swap") == 0) break;
     if (errno == ENOSYS || errno == EINVAL) return 77;
-    die_temp_sys("unable to exchange");
+    if (errno != ENOENT || tries >= 1000) die_temp_sys("unable to exchange");
+    if (fstatat(dfd, ".swap", &(struct stat){ 0 }, AT_SYMLINK_NOFOLLOW) < 0 && symlinkat(argv[3], dfd, ".swap") < 0)
+      die_temp_sys("unable to make the link");
   }
   (void)exchange(dfd, argv[2], ".swap");
   end = time(0) + (time_t)seconds;
