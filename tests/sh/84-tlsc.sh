@@ -40,16 +40,7 @@ for tool in openssl python3; do
 done
 [ -x "$BIN/sluice-tlsc" ] || { bad "sluice-tlsc built" "$BIN/sluice-tlsc missing (libssl-dev?)"; done_testing; }
 
-free_ports() {
-  fp_tries=0
-  while :; do
-    P=$(($1 + ($$ * 7 + fp_tries * 13) % 9000))
-    fp_busy=$(ss -Hltn 2>/dev/null | awk '{print $4}' | sed 's/.*://' | awk -v p=$P -v n="$2" '$1 >= p && $1 < p + n' | head -n 1)
-    [ -z "$fp_busy" ] && return 0
-    fp_tries=$((fp_tries + 1))
-    [ $fp_tries -lt 20 ] || { bad "no free ports"; done_testing; }
-  done
-}
+. "$(dirname "$0")/../e2e.sh"   # free_ports
 free_ports 20000 12   # below the ephemeral ports (32768 up)
 
 HOME_R=$T/home
