@@ -50,7 +50,7 @@ SINK=$BIN/tests/smtpsink
 start_sink() {
   tries=0
   while [ $tries -lt 10 ]; do
-    P=$((33000 + ($$ * 11 + tries * 397) % 20000))
+    P=$((10000 + ($$ * 11 + tries * 397) % 20000))
     : > "$T/sink.out"
     "$SINK" 127.0.0.1 "$P" "$@" > "$T/sink.out" 2> "$T/sink.err" &
     kpid=$!

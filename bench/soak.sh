@@ -109,7 +109,7 @@ TAG=soak$$
 S=$H/service
 L=$H/log
 # this run's ports: P .. P+3 (SMTP, QMTP, QMQP, the sink)
-P=$((41000 + $$ % 4000 * 4))
+P=$((11000 + $$ % 4000 * 4))
 P_SMTP=$P P_QMTP=$((P + 1)) P_QMQP=$((P + 2)) P_SINK=$((P + 3))
 svscan_pid='' sink_pid='' send_pid=''
 

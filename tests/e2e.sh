@@ -20,7 +20,7 @@
 #   wait_for SECONDS CMD... until CMD succeeds, polling every 0.2 s
 #   free_ports BASE COUNT   sets P to the first of COUNT consecutive TCP
 #                           ports no socket listens on, somewhere in
-#                           BASE..BASE+8999 (chosen from $$, 20 tries)
+#                           BASE..32699 (chosen from $$, 20 tries)
 #   queue_empty             sluice-qstat counts no message in the queue
 #   bulk_wait CMD           after a bulk of injections (failures counted
 #                           in $fails, what is wanted one a line in
@@ -77,7 +77,9 @@ wait_for() {
 free_ports() {
   fp_tries=0
   while :; do
-    P=$(($1 + ($$ * 7 + fp_tries * 13) % 9000))
+    # below the ephemeral ports (32768 up): an outgoing connection's
+    # source port can never take a test server's port
+    P=$(($1 + ($$ * 7 + fp_tries * 13) % (32700 - $1 - $2)))
     fp_busy=$(ss -Hltn 2>/dev/null | awk '{print $4}' | sed 's/.*://' | awk -v p=$P -v n="$2" '$1 >= p && $1 < p + n' | head -n 1)
     [ -z "$fp_busy" ] && return 0
     fp_tries=$((fp_tries + 1))

@@ -23,7 +23,7 @@ done
 inst_fresh
 
 N=300
-P=$((24000 + $$ % 7000 * 2))     # this run's ports: P, P+1
+P=$((24000 + $$ % 4000 * 2))     # this run's ports: P, P+1
 P_SMTP=$P P_SINK=$((P + 1))
 NAME=mx.once.example
 role() { awk -v r="$1" 'NF == 0 { exit } $1 == r { print $2 }' conf-users; }

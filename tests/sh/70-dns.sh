@@ -68,7 +68,7 @@ start_dnsd() {
   tries=0
   while [ $tries -lt 20 ]; do
     tries=$((tries + 1))
-    port=$(( 20000 + ($$ * 7 + tries * 811) % 40000 ))
+    port=$(( 10000 + ($$ * 7 + tries * 811) % 22000 ))
     : > "$2"
     "$DNSD" "$1" "$port" "$T/zone" > "$2" 2> "$2.err" &
     pid=$!

@@ -32,7 +32,7 @@ DOM=lf77.test
 FAR=far77.test
 SU=lform77
 DUID=$(id -u sluiced) && DGID=$(id -g sluiced) || { bad "daemon user sluiced"; done_testing; }
-free_ports 40100 5
+free_ports 16000 5
 SINK=$P QMTP=$((P + 1)) QMQP=$((P + 2)) SMTP=$((P + 3))
 : > "$T/pids"
 

@@ -44,7 +44,7 @@ DOM=c78.test
 SU=call78
 SENDER=$SU@$DOM
 DUID=$(id -u sluiced) && DGID=$(id -g sluiced) || { bad "daemon user sluiced"; done_testing; }
-free_ports 50200 3
+free_ports 18000 3
 SINKA=$P SINKB=$((P + 1)) SMTP=$((P + 2))
 : > "$T/pids"
 

@@ -41,7 +41,7 @@ SENDER=$SU@$DOM
 DUID=$(id -u sluiced) && DGID=$(id -g sluiced) || { bad "daemon user sluiced"; done_testing; }
 tries=0
 while :; do
-  P=$((41200 + ($$ * 11 + tries * 17) % 9000))
+  P=$((11200 + ($$ * 11 + tries * 17) % 9000))
   busy=$(ss -Hltun 2>/dev/null | awk '{print $5}' | sed 's/.*://' | awk -v p=$P '$1 >= p && $1 <= p + 4' | head -n 1)
   [ -z "$busy" ] && break
   tries=$((tries + 1))

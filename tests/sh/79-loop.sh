@@ -49,7 +49,7 @@ DUID=$(id -u sluiced) && DGID=$(id -g sluiced) || { bad "daemon user sluiced"; d
 # sinks on 127.0.0.2 and 127.0.0.4), P+1 (dnsmasq), P+2 (relay sink)
 tries=0
 while :; do
-  P=$((42100 + ($$ * 7 + tries * 13) % 9000))
+  P=$((12100 + ($$ * 7 + tries * 13) % 9000))
   busy=$(ss -Hltun 2> /dev/null | awk '{print $5}' | sed 's/.*://' | awk -v p=$P '$1 >= p && $1 <= p + 2' | head -n 1)
   [ -z "$busy" ] && break
   tries=$((tries + 1))

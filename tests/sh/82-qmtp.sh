@@ -37,7 +37,7 @@ DUID=$(id -u sluiced) && DGID=$(id -g sluiced) || { bad "daemon user sluiced"; d
 # this run's ports: P .. P+9, none of them listening now
 tries=0
 while :; do
-  P=$((60100 + ($$ * 7 + tries * 13) % 5000))
+  P=$((17100 + ($$ * 7 + tries * 13) % 5000))
   busy=$(ss -Hltn 2>/dev/null | awk '{print $4}' | sed 's/.*://' | awk -v p=$P '$1 >= p && $1 <= p + 9' | head -n 1)
   [ -z "$busy" ] && break
   tries=$((tries + 1))
@@ -205,6 +205,14 @@ done
 
 qclear() { find "$QD/mess" "$QD/intd" "$QD/todo" "$QD/pid" -type f -exec rm -f {} +; }
 qcount() { find "$QD/todo" -type f | wc -l | tr -d ' '; }
+# qwhat: the count, then each queued message's envelope and queue times
+# (so that a failed count says which message it saw)
+qwhat() {
+  qcount
+  for f in $(find "$QD/todo" -type f); do
+    printf ' [%s %s]' "$(tr '\0' ' ' < "$f")" "$(stat -c %y "$f")"
+  done
+}
 # env_of SENDER: the envelope (F and T records, one a line) of the
 # queued message with that sender; sets $mess to its message file
 env_of() {
@@ -413,7 +421,7 @@ raw "qmqp message longer than the request" 127.0.0.1 $QMQP4 '17:30:hi\n,0:,5:a@b
 raw "qmqp no recipient" 127.0.0.1 $QMQP4 '9:3:hi\n,0:,,'
 raw "qmqp huge length" ::1 $QMQP6 '99999999999999999999999999:'
 raw "qmqp oversize tail" ::1 $QMQP6 '20000000:1:x,'
-check_eq "malformed: nothing queued" "$(qcount)" 0
+check_eq "malformed: nothing queued" "$(qwhat)" 0
 check "malformed: qmtpd logs the protocol error" grep -q 'sluice-qmtpd: pid [0-9]* from 127.0.0.1 closing: protocol error' "$T/qmtp4.log"
 check "malformed: qmqpd logs the protocol error" grep -q 'sluice-qmqpd: pid [0-9]* from ::1 closing: protocol error' "$T/qmqp6.log"
 check_fail "no server crashed" grep -q 'signal\|Segmentation\|core dumped' "$T/qmtp4.log" "$T/qmqp4.log" "$T/qmqp6.log"
@@ -422,6 +430,7 @@ printf '17:3:hi\n,0:,5:a@b.c,,' > "$T/raw"
 python3 "$T/client.py" raw 127.0.0.1 $QMQP4 "$T/raw" > "$T/out"
 check "qmqp: a well-formed raw request after the bad ones" grep -q "^closed b'[0-9]*:K" "$T/out"
 check_eq "qmqp: raw request queued" "$(qcount)" 1
+[ "$(qcount)" = 1 ] || echo "    queued: $(qwhat)"
 python3 "$T/client.py" qmtp 127.0.0.1 $QMTP4 "lf|$T/m1|ok@a.net|k@example.org" > "$T/out"
 check_eq "qmtp: still serving" "$(cut -c1 "$T/out" | tr -d '\n')" "Ke"
 

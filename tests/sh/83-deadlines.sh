@@ -38,7 +38,7 @@ C=$H/control
 # this run's ports: P .. P+9, none of them listening now
 tries=0
 while :; do
-  P=$((40100 + ($$ * 7 + tries * 13) % 5000))
+  P=$((13100 + ($$ * 7 + tries * 13) % 5000))
   busy=$(ss -Hltn 2> /dev/null | awk '{print $4}' | sed 's/.*://' | awk -v p=$P '$1 >= p && $1 <= p + 9' | head -n 1)
   [ -z "$busy" ] && break
   tries=$((tries + 1))

@@ -32,7 +32,7 @@ DUID=$(id -u sluiced) && DGID=$(id -g sluiced) || { bad "daemon user sluiced"; d
 # this run's ports: P .. P+5, none of them listening now
 tries=0
 while :; do
-  P=$((55100 + ($$ * 11 + tries * 17) % 5000))
+  P=$((15100 + ($$ * 11 + tries * 17) % 5000))
   busy=$(ss -Hltn 2>/dev/null | awk '{print $4}' | sed 's/.*://' | awk -v p=$P '$1 >= p && $1 <= p + 5' | head -n 1)
   [ -z "$busy" ] && break
   tries=$((tries + 1))

@@ -44,7 +44,7 @@ DGID=$(id -g "$U_DAEMON")
 TUID=$(id -u "$U_TLS")
 C=$H/control
 QD=$H/queue
-free_ports 31000 4
+free_ports 22000 4
 P_STARTTLS=$P P_IMPLICIT=$((P + 1)) P_REQUIRED=$((P + 2)) P_SLOW=$((P + 3))
 
 servers=""

@@ -35,7 +35,7 @@ inst_fresh
 DNSD=$BIN/tests/dnsd
 [ -x "$DNSD" ] || { bad "dnsd built" "$DNSD missing"; done_testing; }
 
-free_ports 30000 2
+free_ports 25000 2
 P_SMTP=$P P_QMTP=$((P + 1))
 # this run's loopback /24: 127.X.Y.0
 X=$((100 + $$ % 100)) Y=$(($$ / 100 % 250))

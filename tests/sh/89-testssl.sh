@@ -23,7 +23,7 @@ role() { awk -v r="$1" 'NF == 0 { exit } $1 == r { print $2 }' conf-users; }
 U_DAEMON=$(role daemon)
 U_TLS=$(role tls)
 C=$H/control
-free_ports 32000 1
+free_ports 26000 1
 
 server=''
 cleanup() {

@@ -39,7 +39,7 @@ inst_fresh
 
 N=${SLUICE_E2E_MESSAGES:-2000}
 case $N in ''|*[!0-9]*) N=2000 ;; esac
-P=$((21000 + $$ % 9000 * 2))     # this run's ports: P .. P+4
+P=$((21000 + $$ % 5000 * 2))     # this run's ports: P .. P+4
 P_SMTP=$P P_QMTP=$((P + 1)) P_QMQP=$((P + 2)) P_SINK=$((P + 3)) P_NORELAY=$((P + 4))
 NAME=mx.e2e.example
 role() { awk -v r="$1" 'NF == 0 { exit } $1 == r { print $2 }' conf-users; }
