@@ -221,12 +221,14 @@ elif mode == "silent":
         print("then:", "closed" if raw.recv(100) == b"" else "bytes")
     except socket.timeout:
         print("then: still open after 30 s")
-elif mode == "hold":
-    # a TLS session kept open until the file argv[5] appears (20 s at most)
+elif mode in ("hold", "holdplain"):
+    # a TLS session (holdplain: a plaintext one) kept open until the file
+    # argv[5] appears (20 s at most)
     s = smtplib.SMTP("127.0.0.1", port, local_hostname="client.test", timeout=20)
     s.ehlo()
-    s.starttls(context=ctx)
-    s.ehlo()
+    if mode == "hold":
+        s.starttls(context=ctx)
+        s.ehlo()
     open(sys.argv[4], "w").write(str(s.sock.getsockname()[1]))
     for i in range(200):
         if os.path.exists(sys.argv[5]):
@@ -342,7 +344,8 @@ tlsd=$(pgrep -P "$srv" | head -n 1)
 smtpd=''
 [ -n "$tlsd" ] && smtpd=$(pgrep -P "$tlsd" | head -n 1)
 if [ -n "$tlsd" ] && [ -n "$smtpd" ]; then
-  check_eq "sluice-tlsd is sluice-tlsd" "$(readlink "/proc/$tlsd/exe")" "$H/bin/sluice-tlsd"
+  check_eq "after STARTTLS, sluice-tlsd became sluice-tlsrelay" "$(readlink "/proc/$tlsd/exe")" "$H/bin/sluice-tlsrelay"
+  check_eq "sluice-tlsrelay no longer holds the certificates' memory file" "$(ls -l "/proc/$tlsd/fd/" | grep -c "memfd:")" 0
   check_eq "sluice-smtpd is sluice-smtpd" "$(readlink "/proc/$smtpd/exe")" "$H/bin/sluice-smtpd"
   check_eq "sluice-tlsd runs as the tls role user" "$(awk '/^Uid:/ {print $2, $3, $4, $5}' "/proc/$tlsd/status")" "$TUID $TUID $TUID $TUID"
   check_eq "sluice-smtpd runs as the daemon user" "$(awk '/^Uid:/ {print $2, $3, $4, $5}' "/proc/$smtpd/status")" "$DUID $DUID $DUID $DUID"
@@ -354,6 +357,24 @@ if [ -n "$tlsd" ] && [ -n "$smtpd" ]; then
     grep -q "control/tls" "/proc/$smtpd/maps" "/proc/$smtpd/environ"
 else
   bad "sluice-tlsd ($tlsd) and sluice-smtpd ($smtpd) found under tcpserver $srv"
+fi
+touch "$T/release"
+wait "$holder"
+
+# a plaintext session: sluice-tlsd waits without OpenSSL (it never
+# loads it: the TLS half is exec'd only for STARTTLS)
+rm -f "$T/held" "$T/release"
+py "$P_STARTTLS" holdplain "$T/held" "$T/release" > "$T/hold.out" &
+holder=$!
+wait_for 20 test -s "$T/held" || bad "a plaintext session is held open"
+tlsd=$(pgrep -P "$srv" | head -n 1)
+if [ -n "$tlsd" ]; then
+  check_eq "plaintext: sluice-tlsd stays sluice-tlsd" "$(readlink "/proc/$tlsd/exe")" "$H/bin/sluice-tlsd"
+  check_eq "plaintext: sluice-tlsd runs as the tls role user" "$(awk '/^Uid:/ {print $2, $3, $4, $5}' "/proc/$tlsd/status")" "$TUID $TUID $TUID $TUID"
+  check_fail "plaintext: no OpenSSL library in sluice-tlsd" grep -q 'libssl\|libcrypto' "/proc/$tlsd/maps"
+  check_eq "plaintext: sluice-tlsd holds no file of control/tls open" "$(ls -l "/proc/$tlsd/fd/" | grep -c "control/tls")" 0
+else
+  bad "sluice-tlsd found under tcpserver $srv for a plaintext session"
 fi
 touch "$T/release"
 wait "$holder"

@@ -283,7 +283,7 @@ check "no sluice-tlsc, encrypt: 4.7.5" has "$T/out" '^Z4\.7\.5 \[127\.0\.0\.1\]:
 # 6. without libssl-dev (TLS_HAVE empty, as when the header is missing)
 make -s B="$SLUICE_TEST_BUILD" CONF_HOME="$SLUICE_TEST_HOME" TLS_HAVE= all > "$T/make.out" 2>&1
 check_eq "make without libssl-dev: exit 0" $? 0
-check "make without libssl-dev: one line says so" has "$T/make.out" 'TLS programs (sluice-tlsc sluice-tlsd) were not built'
+check "make without libssl-dev: one line says so" has "$T/make.out" 'TLS programs (sluice-tlsc sluice-tlsrelay) were not built'
 
 check_fail "sluice-remote links no TLS library" sh -c "ldd '$BIN/sluice-remote' 2> /dev/null | grep -q libssl"
 

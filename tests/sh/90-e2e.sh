@@ -212,6 +212,11 @@ check_eq "swaks over ::1" "$?" 0
 if [ -f "$H/control/tls/cert.pem" ] && [ -x "$H/bin/sluice-tlsd" ]; then
   swaks --server 127.0.0.1 --port "$P_SMTP" --helo client.e2e.example --tls --quit-after TLS > "$T/swaks-tls.out" 2>&1
   check "the smtpd service: STARTTLS works" grep -q '^=== TLS started with cipher TLSv1.3' "$T/swaks-tls.out"
+  # the run script gives sluice-tlsd every id, so that it looks nobody up
+  # (no exec of sluice-tlsrelay -L per connection)
+  check "the smtpd service: sluice-tlsd gets -u -g -U -G" sh -c \
+    "for p in \$(pgrep -x tcpserver); do tr '\\0' ' ' < /proc/\$p/cmdline; echo; done | grep -q '$H/bin/sluice-tlsd -u $(id -u "$U_DAEMON") -g $(id -g "$U_DAEMON") -U $(id -u "$U_TLS") -G $(id -g "$U_TLS") '"
+  check_fail "the smtpd service: no warning about sluice-tlsrelay logged" grep -q 'sluice-tlsrelay' "$H/log/sluice-smtpd/current"
 fi
 waitfor 30 has_copy "$TU" "$TOK4"
 waitfor 10 has_copy "$TU" "$TOK6"
@@ -468,7 +473,7 @@ while read -r p; do
     # tcpservers stay root: sluice-tlsd reads the key, then drops
     tcpserver)
       if tr '\0' ' ' < "/proc/$p/cmdline" | grep -qF "$H/bin/sluice-tlsd "; then want="0 0 0 0"; else want=$(uid4 "$U_DAEMON"); fi ;;
-    sluice-tlsd) want=$(uid4 "$U_TLS") ;;
+    sluice-tlsd|sluice-tlsrelay) want=$(uid4 "$U_TLS") ;;
     sluice-smtpd|sluice-qmtpd|sluice-qmqpd) want=$(uid4 "$U_DAEMON") ;;
     sleep) continue ;;   # a run script waiting for a program not installed (failed above)
     sluice-queue|sluice-local) continue ;;   # short-lived, checked by their own tests

@@ -1,41 +1,20 @@
-/* sluice-tlsd: the server side of TLS, a UCSPI-TLS wrapper
- * (sluice-tlsd(8)).
+/* sluice-tlsrelay: the TLS half of sluice-tlsd (sluice-tlsd(8)), the
+ * only part of it linked with OpenSSL. sluice-tlsd execs it, as the
+ * tls role user, once the application asked for TLS (or at once with
+ * -i); what it hands over (descriptors, the certificates' bytes in a
+ * memory file, the arguments MODE PID TIMEOUT IDLE) is described at the
+ * top of src/sluice-tlsd.c. This program parses the certificates, does
+ * the handshake on fd 0 and 1, gives the details back (STARTTLS mode
+ * with `Y', or to the application before its exec with -i), relays
+ * until the application closes its end, and waits for the application.
  *
- *   sluice-tlsd [-i] [-u UID -g GID] [-t SECONDS] [-T SECONDS] prog [arg...]
+ *   sluice-tlsrelay -L ARG...
+ * looks the role users up through the name service (the daemon user
+ * unless -u is among ARG, the tls user unless -U is) and execs
+ * sluice-tlsd with the ids given, then ARG: what sluice-tlsd does as
+ * root when the ids were not given, since it looks nobody up itself.
  *
- * Run by tcpserver as root with the connection on fd 0 and 1, before
- * an application such as sluice-smtpd. It forks; the child drops to the
- * application's uid and gid (-u, -g; by default the daemon role user)
- * and execs prog; this process stays, holds the TLS engine, and drops
- * to the tls role user (conf-users) as soon as it has read its
- * certificates, before it reads a byte from the client.
- *
- * STARTTLS mode (the default), the UCSPI-TLS convention: prog talks
- * plaintext straight on fd 0 and 1 and finds in its environment
- * UCSPITLS, SSLCTLFD (a socket to this process), SSLREADFD and
- * SSLWRITEFD (pipes). When it writes `y' or `Y' on SSLCTLFD, this
- * process does the handshake on the connection, then relays: the
- * client's decrypted bytes to SSLREADFD, what prog writes on SSLWRITEFD
- * encrypted to the client. With `Y', once the handshake is done, the
- * details go back on SSLCTLFD as "VAR=value\0"... and one more "\0"
- * (SSL_PROTOCOL, SSL_CIPHER, SSL_CIPHER_USEKEYSIZE, SSL_TLS_SNI, the
- * names of Apache's mod_ssl); a failed handshake closes SSLCTLFD and
- * the pipes instead.
- *
- * -i (implicit TLS, port 465): the handshake comes first; prog gets the
- * pipes as fd 0 and 1 and the details as environment variables, and no
- * UCSPITLS.
- *
- * Certificates (read at each connection, so a renewed one needs no
- * restart): conf-home/control/tls/cert.pem holds the certificate chain
- * and the private key; control/tls/NAME.pem another pair served to
- * clients that ask for NAME by SNI. Without cert.pem, STARTTLS mode
- * runs prog without UCSPITLS (plain SMTP, a warning logged) and -i
- * refuses the connection.
- *
- * The key is read in this process only, after the fork: prog never has
- * it in memory nor open. Errors go to fd 2, one line each. Exit codes:
- * 0 normally, 100 usage, 111 temporary trouble. */
+ * Errors go to fd 2, one line each, under the name sluice-tlsd. */
 #include <dirent.h>
 #include <errno.h>
 #include <poll.h>
@@ -133,45 +112,50 @@ static int sni_callback(SSL *ssl, int *alert, void *arg)
 }
 
 #define PEM_MAX (1UL << 20)     /* bytes of one certificate file */
+#define BUNDLE_FD 6
 
-/* Reads control/tls/cert.pem and every control/tls/NAME.pem into
- * memory, as root, before the drop: only their bytes. Parsing them and
- * making the TLS contexts waits for STARTTLS (contexts_make), so that
- * a connection that never starts TLS costs no key parsing. Dies when
- * cert.pem cannot be read. */
+/* Reads the certificates' bytes from the memory file sluice-tlsd made
+ * (records NAME NUL LENGTH NUL BYTES, "cert" first) into t, and closes
+ * it. Dies when it is malformed. */
 static void read_certificates(struct tlsd *t)
 {
-  DIR *d;
-  struct dirent *de;
-  str path = STR_INIT;
+  str all = STR_INIT;
+  size_t off = 0;
+  int first = 1;
 
-  if (file_read("control/tls/cert.pem", &t->pem, PEM_MAX) < 0) {
-    warn_msg("unable to read control/tls/cert.pem: ", strerror(errno), 0);
-    _exit(EXIT_TEMP);
-  }
-  d = opendir("control/tls");
-  if (!d) return;
-  while ((de = readdir(d)) != 0 && t->nsni < SNI_MAX) {
-    size_t n = byte_len(de->d_name, 300);
-    struct sni_entry *e = &t->sni[t->nsni];
-    if (n < 5 || !byte_equal(de->d_name + n - 4, ".pem", 4)) continue;
-    n -= 4;
-    if (n == 4 && byte_equal(de->d_name, "cert", 4)) continue;
-    if (!sni_name_ok(de->d_name, n)) continue;
-    if (str_copys(&path, "control/tls/") < 0 || str_cats(&path, de->d_name) < 0 || str_0(&path) < 0) die_nomem();
-    e->pem = (str)STR_INIT;
-    if (file_read(path.s, &e->pem, PEM_MAX) < 0) {
-      warn_msg("unable to read a certificate file of control/tls: skipped", 0, 0);
-      str_free(&e->pem);
-      continue;
+  if (read_fd_all(BUNDLE_FD, &all, (SNI_MAX + 1) * (PEM_MAX + 300)) < 0) die_temp_sys("unable to read the certificates");
+  close(BUNDLE_FD);
+  while (off < all.len) {
+    size_t n = byte_chr(all.s + off, all.len - off, 0), m;
+    const char *name = all.s + off;
+    unsigned long len;
+    str *pem;
+    if (off + n >= all.len || n == 0 || n > 253) die_temp("malformed certificate records");
+    off += n + 1;
+    m = byte_chr(all.s + off, all.len - off, 0);
+    if (off + m >= all.len || scan_ulong_exact(all.s + off, m, &len) < 0 || len > PEM_MAX) die_temp("malformed certificate records");
+    off += m + 1;
+    if (len > all.len - off) die_temp("malformed certificate records");
+    if (first) {
+      if (n != 4 || !byte_equal(name, "cert", 4)) die_temp("malformed certificate records");
+      pem = &t->pem;
+      first = 0;
+    } else {
+      struct sni_entry *e;
+      if (t->nsni == SNI_MAX || !sni_name_ok(name, n)) die_temp("malformed certificate records");
+      e = &t->sni[t->nsni++];
+      memcpy(e->name, name, n);
+      e->name[n] = 0;
+      e->ctx = 0;
+      e->pem = (str)STR_INIT;
+      pem = &e->pem;
     }
-    memcpy(e->name, de->d_name, n);
-    e->name[n] = 0;
-    e->ctx = 0;
-    ++t->nsni;
+    if (str_copyb(pem, all.s + off, len) < 0) die_nomem();
+    off += len;
   }
-  closedir(d);
-  str_free(&path);
+  if (first) die_temp("no certificate records");
+  OPENSSL_cleanse(all.s, all.len);
+  str_free(&all);
 }
 
 /* Makes the TLS contexts from the bytes read_certificates kept, and
@@ -395,202 +379,96 @@ static void relay(struct tlsd *t, SSL *ssl, int toapp, int fromapp)
   }
 }
 
-/* --- the application --------------------------------------------------- */
-
-static int setenv_fd(const char *name, int fd)
-{
-  char num[FMT_ULONG];
-  num[fmt_ulong(num, (unsigned long)fd)] = 0;
-  return setenv(name, num, 1);
-}
-
-/* Sets the SSL_ variables of a whole details string (ucspitls.h); 0,
- * or -1 when one is malformed or is not an SSL_ variable. */
-static int setenv_details(char *d, size_t n)
-{
-  size_t i = 0;
-  if (ucspitls_details_complete(d, n) != 1) return -1;
-  while (i < n && d[i]) {
-    size_t len = byte_chr(d + i, n - i, 0), eq = byte_chr(d + i, len, '=');
-    if (!byte_startswith(d + i, len, "SSL_", 0)) return -1;
-    d[i + eq] = 0;
-    if (setenv(d + i, d + i + eq + 1, 1) < 0) return -1;
-    i += len + 1;
-  }
-  return 0;
-}
-
-static const char *const app_unset[] = {
-  "SSL_PROTOCOL", "SSL_CIPHER", "SSL_CIPHER_USEKEYSIZE", "SSL_TLS_SNI",
-  "UCSPITLS", "SSLCTLFD", "SSLREADFD", "SSLWRITEFD",
-};
-
-/* The child: drops to the application's ids and execs it. implicit:
- * fd 0 and 1 become the pipes and the details are read from infofd
- * (as the application's user) first. */
-static _Noreturn void run_app(char **argv, int dropping, uid_t uid, gid_t gid, int implicit, int ctl, int rd, int wr,
-                              int infofd)
-{
-  size_t i;
-
-  for (i = 0; i < sizeof app_unset / sizeof app_unset[0]; ++i) (void)unsetenv(app_unset[i]);
-  if (dropping && priv_drop(uid, gid, 0, 0) < 0) die_temp_sys("unable to drop to the application's user");
-  if (implicit) {
-    static char d[DETAILS_MAX + 1];
-    size_t n = 0;
-    if (fd_move(0, rd) < 0 || fd_move(1, wr) < 0) die_temp_sys("unable to set up descriptors");
-    for (;;) {
-      ssize_t r = read(infofd, d + n, sizeof d - n);
-      if (r < 0 && errno == EINTR) continue;
-      if (r <= 0) break;
-      n += (size_t)r;
-      if (n == sizeof d) break;
-    }
-    close(infofd);
-    if (n == 0) _exit(0); /* no handshake, no session */
-    if (setenv_details(d, n) < 0) die_temp("bad connection details from the TLS side");
-  } else if (ctl >= 0) {
-    if (setenv_fd("SSLCTLFD", ctl) < 0 || setenv_fd("SSLREADFD", rd) < 0 || setenv_fd("SSLWRITEFD", wr) < 0
-        || setenv("UCSPITLS", "", 1) < 0)
-      die_nomem();
-  }
-  signal(SIGPIPE, SIG_DFL); /* as the application would have had it */
-  execvp(argv[0], argv);
-  die_temp_sys("unable to run ", argv[0]);
-}
-
 /* --- main -------------------------------------------------------------- */
 
 static unsigned long number(const char *s, const char *what)
 {
   unsigned long u;
-  if (scan_ulong_exact(s, byte_len(s, 32), &u) < 0) die_usage("sluice-tlsd: bad ", what, ": ", s);
+  if (scan_ulong_exact(s, byte_len(s, 32), &u) < 0) die_temp("bad ", what, " from sluice-tlsd: ", s);
   return u;
+}
+
+/* -L: the role users looked up, sluice-tlsd again with their ids. */
+static _Noreturn void lookup_and_return(int argc, char **argv)
+{
+  static char *nargv[256 + 16];
+  char num[4][FMT_ULONG];
+  int have_u = 0, have_tu = 0, i, k = 0;
+  uid_t uid;
+  gid_t gid;
+  str path = STR_INIT;
+
+  if (argc > 256) die_temp("too many arguments");
+  for (i = 0; i < argc && argv[i][0] == '-'; ++i) {
+    if (!strcmp(argv[i], "--")) break;
+    if (!strcmp(argv[i], "-u")) have_u = 1;
+    if (!strcmp(argv[i], "-U")) have_tu = 1;
+    if (byte_chr("ugUGtT", 6, argv[i][1]) < 6 && argv[i][1] && !argv[i][2]) ++i;
+  }
+  nargv[k++] = (char *)"sluice-tlsd";
+  if (!have_u) {
+    if (priv_lookup(auto_user_daemon, &uid, &gid) != 1) die_temp("no user ", auto_user_daemon, " (the daemon role)");
+    num[0][fmt_ulong(num[0], (unsigned long)uid)] = 0;
+    num[1][fmt_ulong(num[1], (unsigned long)gid)] = 0;
+    nargv[k++] = (char *)"-u";
+    nargv[k++] = num[0];
+    nargv[k++] = (char *)"-g";
+    nargv[k++] = num[1];
+  }
+  if (!have_tu) {
+    if (priv_lookup(auto_user_tls, &uid, &gid) != 1) die_temp("no user ", auto_user_tls, " (the tls role)");
+    num[2][fmt_ulong(num[2], (unsigned long)uid)] = 0;
+    num[3][fmt_ulong(num[3], (unsigned long)gid)] = 0;
+    nargv[k++] = (char *)"-U";
+    nargv[k++] = num[2];
+    nargv[k++] = (char *)"-G";
+    nargv[k++] = num[3];
+  }
+  for (i = 0; i < argc; ++i) nargv[k++] = argv[i];
+  nargv[k] = 0;
+  if (str_copys(&path, auto_home) < 0 || str_cats(&path, "/bin/sluice-tlsd") < 0 || str_0(&path) < 0) die_nomem();
+  execv(path.s, nargv);
+  die_temp_sys("unable to run ", path.s);
 }
 
 int main(int argc, char **argv)
 {
   static struct tlsd t;
-  int implicit = 0, have_ids = 0, i, status, dropping;
-  int ctl[2] = { -1, -1 }, toapp[2], fromapp[2], info[2] = { -1, -1 };
-  uid_t app_uid = 0, tls_uid = 0;
-  gid_t app_gid = 0, tls_gid = 0;
-  int have_uid = 0, have_gid = 0, with_tls;
+  int status;
+  char mode;
   pid_t pid;
-  struct stat st;
-  SSL *ssl;
+  SSL *ssl = 0;
   str d = STR_INIT;
 
   die_progname("sluice-tlsd");
-  t.timeout = 60;
-  t.idle = 3600;
-  for (i = 1; i < argc && argv[i][0] == '-'; ++i) {
-    if (!strcmp(argv[i], "--")) {
-      ++i;
-      break;
-    } else if (!strcmp(argv[i], "-i")) {
-      implicit = 1;
-    } else if (!strcmp(argv[i], "-u") && i + 1 < argc) {
-      app_uid = (uid_t)number(argv[++i], "uid");
-      have_uid = 1;
-    } else if (!strcmp(argv[i], "-g") && i + 1 < argc) {
-      app_gid = (gid_t)number(argv[++i], "gid");
-      have_gid = 1;
-    } else if (!strcmp(argv[i], "-t") && i + 1 < argc) {
-      t.timeout = number(argv[++i], "timeout");
-      if (t.timeout == 0 || t.timeout > 86400) die_usage("sluice-tlsd: -t takes 1 to 86400 seconds");
-    } else if (!strcmp(argv[i], "-T") && i + 1 < argc) {
-      t.idle = number(argv[++i], "idle time limit");
-      if (t.idle == 0 || t.idle > 86400) die_usage("sluice-tlsd: -T takes 1 to 86400 seconds");
-    } else {
-      die_usage("sluice-tlsd [-i] [-u uid -g gid] [-t seconds] [-T seconds] prog [arg...]");
-    }
-  }
-  if (i >= argc || have_uid != have_gid) die_usage("sluice-tlsd [-i] [-u uid -g gid] [-t seconds] [-T seconds] prog [arg...]");
-  have_ids = have_uid;
-  argv += i;
+  if (argc >= 2 && !strcmp(argv[1], "-L")) lookup_and_return(argc - 2, argv + 2);
+  if (argc != 5 || (strcmp(argv[1], "i") && strcmp(argv[1], "y") && strcmp(argv[1], "Y")))
+    die_usage("sluice-tlsrelay is run by sluice-tlsd, not by hand");
+  mode = argv[1][0];
+  pid = (pid_t)number(argv[2], "pid");
+  t.timeout = number(argv[3], "timeout");
+  t.idle = number(argv[4], "idle time limit");
   signal(SIGPIPE, SIG_IGN);
+  if (fd_cloexec(3, 1) < 0 || fd_cloexec(4, 1) < 0 || fd_cloexec(5, 1) < 0) die_temp_sys("unable to set up descriptors");
 
-  /* Who runs what: as root, this process becomes the tls role user and
-   * the application its own; otherwise nothing changes. */
-  dropping = (geteuid() == 0);
-  if (dropping) {
-    if (priv_lookup(auto_user_tls, &tls_uid, &tls_gid) != 1) die_temp("no user ", auto_user_tls, " (the tls role)");
-    if (!have_ids && priv_lookup(auto_user_daemon, &app_uid, &app_gid) != 1)
-      die_temp("no user ", auto_user_daemon, " (the daemon role)");
-    if (tls_uid == 0 || app_uid == 0) die_temp("refusing to run the TLS engine or the application as root");
-  }
-  if (chdir(auto_home) < 0) die_temp_sys("unable to switch to ", auto_home);
-  with_tls = stat("control/tls/cert.pem", &st) == 0;
-  if (!with_tls) {
-    if (implicit) die_temp("control/tls/cert.pem is missing: no TLS, connection refused");
-    warn_msg("control/tls/cert.pem is missing: running ", argv[0], " without TLS");
-    run_app(argv, dropping, app_uid, app_gid, 0, -1, -1, -1, -1);
-  }
-
-  if (pipe(toapp) < 0 || pipe(fromapp) < 0) die_temp_sys("unable to make pipes");
-  if (implicit) {
-    if (pipe(info) < 0) die_temp_sys("unable to make a pipe");
-  } else if (socketpair(AF_UNIX, SOCK_STREAM, 0, ctl) < 0) {
-    die_temp_sys("unable to make a socket pair");
-  }
-  pid = fork();
-  if (pid < 0) die_temp_sys("unable to fork");
-  if (pid == 0) {
-    close(toapp[1]);
-    close(fromapp[0]);
-    if (implicit) {
-      close(info[1]);
-    } else {
-      close(ctl[0]);
-    }
-    run_app(argv, dropping, app_uid, app_gid, implicit, ctl[1], toapp[0], fromapp[1], info[0]);
-  }
-  close(toapp[0]);
-  close(fromapp[1]);
-  if (implicit) close(info[0]);
-  else close(ctl[1]);
-  if (fd_cloexec(toapp[1], 1) < 0 || fd_cloexec(fromapp[0], 1) < 0) die_temp_sys("unable to set up descriptors");
-
-  /* The keys' bytes, as root; then the drop, before any byte of the
-   * client. They are parsed only when TLS starts. */
   read_certificates(&t);
-  if (dropping && priv_drop(tls_uid, tls_gid, 0, 0) < 0) die_temp_sys("unable to drop to user ", auto_user_tls);
-
-  if (implicit) {
-    contexts_make(&t);
-    ssl = handshake(&t);
-    if (ssl) {
-      details(&t, ssl, &d);
-      if (write_all(info[1], d.s, d.len) < 0) ssl = 0;
+  contexts_make(&t);
+  ssl = handshake(&t);
+  if (ssl && mode != 'y') {
+    details(&t, ssl, &d);
+    if (write_all(3, d.s, d.len) < 0) {
+      SSL_free(ssl);
+      ssl = 0;
     }
-    close(info[1]);
-  } else {
-    char c = 0;
-    ssize_t r;
-    do r = read(ctl[0], &c, 1);
-    while (r < 0 && errno == EINTR);
-    ssl = 0;
-    if (r == 1 && (c == 'y' || c == 'Y')) {
-      contexts_make(&t);
-      ssl = handshake(&t);
-      if (ssl && c == 'Y') {
-        details(&t, ssl, &d);
-        if (write_all(ctl[0], d.s, d.len) < 0) {
-          SSL_free(ssl);
-          ssl = 0;
-        }
-      }
-    }
-    close(ctl[0]);
   }
-  if (ssl) relay(&t, ssl, toapp[1], fromapp[0]);
+  close(3);
+  if (ssl) relay(&t, ssl, 4, 5);
   else {
-    close(toapp[1]);
-    close(fromapp[0]);
+    close(4);
+    close(5);
   }
   close(0);
   close(1);
-  if (waitpid(pid, &status, 0) < 0) return 0;
+  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {}
   return 0;
 }
