@@ -78,6 +78,7 @@ struct config {
   struct rewrite rw;
   str me, bouncefrom, bouncehost, doublebouncehost, doublebounceto;
   unsigned long concurrency[2];
+  unsigned long peruser;     /* control/concurrencyuser: deliveries to one recipient at once */
   unsigned long lifetime;
   int qsbmf;
 };
@@ -114,6 +115,9 @@ static int config_load(struct config *c, const char **bad)
   if (control_readnum("control/concurrencylocal", &c->concurrency[CH_LOCAL], 10, 1, SPAWN_SLOTS_MAX) < 0) goto done;
   *bad = "control/concurrencyremote";
   if (control_readnum("control/concurrencyremote", &c->concurrency[CH_REMOTE], 20, 1, SPAWN_SLOTS_MAX) < 0) goto done;
+  *bad = "control/concurrencyuser";
+  if (control_readnum("control/concurrencyuser", &c->peruser, (c->concurrency[CH_LOCAL] + 1) / 2, 1, SPAWN_SLOTS_MAX) < 0)
+    goto done;
   *bad = "control/queuelifetime";
   if (control_readnum("control/queuelifetime", &c->lifetime, 604800, 0, 100000000UL) < 0) goto done;
   *bad = "control/bounceformat";
@@ -198,6 +202,7 @@ struct pass {
   size_t pos;     /* next record to consider */
   int deferred;   /* a recipient was deferred in this pass */
   int user_busy;  /* sluice-lspawn said its user had too many deliveries */
+  int rcpt_full;  /* its next local recipient had control/concurrencyuser deliveries running */
 };
 
 /* sluice-lspawn's answer when a user has control/concurrencyuser
@@ -580,12 +585,101 @@ static void busy_release(void)
   }
 }
 
+/* Local deliveries in flight by recipient, and the messages waiting
+ * for one of them to end. sluice-send holds a local recipient back
+ * while control/concurrencyuser deliveries to it are running, as
+ * sluice-lspawn would refuse the delivery anyway (it counts by user,
+ * this by address: the two agree for a user's own address, and
+ * sluice-lspawn's answer still covers several addresses of one user).
+ * So a burst for one user costs no request to sluice-lspawn that comes
+ * back "too many deliveries": the message waits here, off the
+ * schedule's short retry, and each ended delivery to that recipient
+ * sends the oldest waiting message on. A key lives while a delivery
+ * to it runs or a message waits for it, so there are at most about
+ * concurrencylocal of them. */
+struct rkey {
+  str addr;
+  unsigned long n;          /* deliveries in flight */
+  unsigned long *w;         /* ring of waiting message ids */
+  size_t wh, wn, wa;
+};
+static struct rkey *rkeys;
+static size_t nrkeys, arkeys;
+
+/* The key of address a, made when create and missing; 0 when missing. */
+static struct rkey *rkey_find(const char *a, size_t len, int create)
+{
+  size_t i;
+  struct rkey *k;
+  for (i = 0; i < nrkeys; ++i)
+    if (case_equalb(rkeys[i].addr.s, rkeys[i].addr.len, a, len)) return &rkeys[i];
+  if (!create) return 0;
+  if (nrkeys == arkeys) {
+    size_t na = arkeys ? arkeys * 2 : 16, bytes;
+    struct rkey *v;
+    if (size_mul(&bytes, na, sizeof *v) < 0 || !(v = realloc(rkeys, bytes))) die_nomem();
+    rkeys = v;
+    arkeys = na;
+  }
+  k = &rkeys[nrkeys++];
+  memset(k, 0, sizeof *k);
+  if (str_copyb(&k->addr, a, len) < 0) die_nomem();
+  return k;
+}
+
+static void rkey_drop_if_idle(struct rkey *k)
+{
+  if (k->n || k->wn) return;
+  str_free(&k->addr);
+  free(k->w);
+  *k = rkeys[--nrkeys];
+}
+
+static void rkey_wait(struct rkey *k, unsigned long id)
+{
+  if (k->wn == k->wa) {
+    size_t na = k->wa ? k->wa * 2 : 16, bytes, i;
+    unsigned long *v;
+    if (size_mul(&bytes, na, sizeof *v) < 0 || !(v = malloc(bytes))) die_nomem();
+    for (i = 0; i < k->wn; ++i) v[i] = k->w[(k->wh + i) % k->wa];
+    free(k->w);
+    k->w = v;
+    k->wa = na;
+    k->wh = 0;
+  }
+  k->w[(k->wh + k->wn++) % k->wa] = id;
+}
+
+/* The first pending record of a pass from pos: its offset, or the
+ * file's length. */
+static size_t pass_pending(const struct pass *p, size_t pos)
+{
+  while (pos < p->file.len) {
+    size_t len = byte_chr(p->file.s + pos, p->file.len - pos, 0);
+    if (p->file.s[pos] == 'T') return pos;
+    pos += len + 1;
+  }
+  return p->file.len;
+}
+
+/* How long a message waiting for its recipient stays off the schedule
+ * at most (each ended delivery to that recipient brings one back
+ * before): only for a key left with waiters and nothing running. */
+#define RCPT_WAIT_SECONDS 30
+
 /* The pass over a channel file is over and nothing is in flight. */
 static void pass_end(struct msg *m, int c)
 {
   struct pass *p = m->pass[c];
   size_t pos = HEADER_LEN;
   int pending = 0, p_busy = p->user_busy;
+  struct rkey *k = 0;
+  /* held back for its recipient, and nothing else to retry later: the
+   * recipient at pos is the one dispatch found busy */
+  if (p->rcpt_full && !p->deferred && !p_busy && c == CH_LOCAL) {
+    size_t first = pass_pending(p, p->pos);
+    if (first < p->file.len) k = rkey_find(p->file.s + first + 1, byte_chr(p->file.s + first, p->file.len - first, 0) - 1, 1);
+  }
   while (pos < p->file.len) {
     size_t len = byte_chr(p->file.s + pos, p->file.len - pos, 0);
     if (p->file.s[pos] != 'D') pending = 1;
@@ -593,11 +687,20 @@ static void pass_end(struct msg *m, int c)
   }
   pass_free(m, c);
   if (!pending) {
+    if (k) rkey_drop_if_idle(k);
     m->has[c] = 0;
     if (unlink(qpath(dirs[c], m->id)) < 0 && errno != ENOENT) {
       log_line("warning: unable to remove ", qname.s);
       m->maybe[c] = 1; /* maybe_finish tries again */
     }
+  } else if (k && k->n >= cfg.peruser) {
+    /* held back for its recipient: waits for one of its deliveries to end */
+    m->busy_wait = 1;
+    rkey_wait(k, m->id);
+    schedule(m, c, now + RCPT_WAIT_SECONDS);
+  } else if (k) {
+    schedule(m, c, now); /* its recipient's deliveries ended meanwhile */
+    rkey_drop_if_idle(k);
   } else {
     schedule(m, c, p_busy ? now + USER_BUSY_SECONDS : retry_next(m->birth, now, chans[c].unit));
     persist_next(m, c);
@@ -695,6 +798,16 @@ static int dispatch(struct msg *m, int c)
   for (s = 0; s < cfg.concurrency[c]; ++s)
     if (!ch->slots[s].busy) { sl = &ch->slots[s]; break; }
   if (!sl) return 2; /* after SIGHUP lowered the concurrency */
+  if (c == CH_LOCAL) {
+    struct rkey *k = rkey_find(p->file.s + first + 1, firstlen - 1, 1);
+    if (k->n >= cfg.peruser) {
+      p->rcpt_full = 1;
+      rkey_drop_if_idle(k);
+      return 0;
+    }
+    ++k->n;
+    p->rcpt_full = 0;
+  }
 
   sl->busy = 1;
   sl->id = m->id;
@@ -969,6 +1082,25 @@ static void result_finish(int c, size_t s)
   struct channel *ch = &chans[c];
   struct slot *sl = &ch->slots[s];
   struct msg *m = msg_find(sl->id);
+  if (c == CH_LOCAL && sl->n) {
+    /* one delivery to its recipient fewer: the oldest message waiting
+     * for that recipient goes on */
+    struct rkey *k = rkey_find(sl->addrs.s, byte_len(sl->addrs.s, sl->addrs.len), 0);
+    if (k) {
+      if (k->n) --k->n;
+      while (k->wn) {
+        struct msg *w = msg_find(k->w[k->wh]);
+        k->wh = (k->wh + 1) % k->wa;
+        --k->wn;
+        if (w && w->has[CH_LOCAL] && !w->pass[CH_LOCAL] && w->busy_wait) {
+          w->busy_wait = 0;
+          schedule(w, CH_LOCAL, 0);
+          break;
+        }
+      }
+      rkey_drop_if_idle(k);
+    }
+  }
   if (m && m->pass[c]) {
     --m->inflight[c];
     after_delivery(m, c);

@@ -101,6 +101,9 @@ check "sluice-newu compiles users/assign" "$H/bin/sluice-newu"
 check "users/cdb made" test -s "$H/users/cdb"
 
 # --- the delivery set ---
+# two deliveries at once per user (sluice-lspawn) and per recipient
+# (sluice-send): section 1b sends a burst to one user
+echo 2 > "$H/control/concurrencyuser"
 start_set
 check "sluice-start running" kill -0 "$spid"
 
@@ -189,6 +192,26 @@ done
 check_eq "tmp/ left empty" "$intmp" 0
 check_eq "every file owned by its user" "$notmine" 0
 check_eq "sluice-send logged one success per delivery" "$(grep -c 'delivery [0-9]*: success' "$T/log")" "$want_total"
+
+# --- 1b. a burst to one user: held back by sluice-send ---
+# sluice-send holds a delivery back while concurrencyuser (2) deliveries
+# to its recipient run, so sluice-lspawn never has to refuse one as
+# "too many deliveries in progress for this user" (sluice-send(8))
+count_in() { ls "$1" 2> /dev/null | wc -l | tr -d ' '; }
+U8=sl65u8
+MD8=$(home_of $U8)/Maildir
+base8=$(count_in "$MD8/new")
+i=0 fails=0
+while [ $i -lt 200 ]; do
+  inject "e2e65-burst-$i" "$U8@$DOM" || fails=$((fails + 1))
+  i=$((i + 1))
+done
+check_eq "burst: every injection exited 0" "$fails" 0
+burst_in() { [ "$(count_in "$MD8/new")" -ge $((base8 + 200)) ] && queue_empty; }
+check "burst: all 200 delivered" wait_for 120 burst_in
+check_eq "burst: each exactly once" "$(cat "$MD8/new"/* | grep '^Subject: e2e65-burst-' | sort | uniq -c | awk '$1 != 1' | wc -l | tr -d ' '):$(cat "$MD8/new"/* | grep -c '^Subject: e2e65-burst-')" "0:200"
+check_eq "burst: no delivery refused by sluice-lspawn as too many for the user" \
+  "$(grep -c 'too many deliveries in progress for this user' "$T/log")" 0
 
 # --- 2-4: program uid, users/assign, postmaster, unknown ---
 count_in() { ls "$1" 2> /dev/null | wc -l | tr -d ' '; }

@@ -13,9 +13,12 @@
 #  2. a .qmail program's environment holds PATH and the documented
 #     variables, not the marker of sluice-start's environment;
 # B. control/concurrencylocal 2, control/concurrencyuser 1: two
-#    messages to a user whose program sleeps 6 s, then one to another
-#    user: the second slow one is deferred at once ("too many deliveries
-#    in progress for this user") and the other user's message is
+#    messages to two addresses of one user (two .qmail files) whose
+#    programs sleep 6 s, then one to another user: sluice-send starts
+#    both (it holds back only a second delivery to the same address),
+#    sluice-lspawn defers the second slow one at once ("too many
+#    deliveries in progress for this user": its cap is per uid) and the
+#    other user's message is
 #    delivered while the first slow one still runs (without the cap the
 #    two slow ones hold both slots and it waits); after SIGALRM all are
 #    delivered once, the queue is empty, sluice-fsck is clean.
@@ -97,11 +100,14 @@ echo 1 > "$H/control/concurrencyuser"
 qm $U1 .qmail-slow '|sleep 6
 ./Maildir/
 '
+qm $U1 .qmail-slower '|sleep 6
+./Maildir/
+'
 start_set
 base1=$(count_in "$H1/Maildir/new")
 inject lsafe-slow1 "$U1-slow@$DOM"
-inject lsafe-slow2 "$U1-slow@$DOM"
-twostarted() { [ "$(grep -c "to local $U1-slow@$DOM" "$T/log")" -ge 2 ]; }
+inject lsafe-slow2 "$U1-slower@$DOM"
+twostarted() { [ "$(grep -c "to local $U1-slow\(er\)\{0,1\}@$DOM" "$T/log")" -ge 2 ]; }
 check "both slow messages started" wait_for 10 twostarted
 inject lsafe-other "$U2@$DOM"
 other() { [ "$(count_in "$H2/Maildir/new")" -ge 1 ]; }
