@@ -9,7 +9,9 @@
 #     each, are preprocessed in one batch: one fdatasync per info file,
 #     two per channel file (when written, and after the delivery's
 #     mark), and each local/N and info/N directory fsynced exactly once
-#     however many names it received (group commit);
+#     however many names it received (group commit); the writeback of
+#     each file written is started (sync_file_range) before the
+#     fdatasyncs, so that one journal commit serves the batch;
 #  3. a message whose one local recipient is deferred (defer...), tried
 #     4 times (SIGALRM retries at once): its channel file gets 1
 #     fdatasync, when it is written; a result that marks nothing syncs
@@ -52,7 +54,10 @@ tstop() {
 # another process's is counted once: its "resumed" line has no path);
 # total TRACE: every sync call
 calls() { grep -Ec "^([0-9]+ +)?$2\\([0-9]+<$Q/$3>[) ]" "$1"; }
-total() { grep -Ec "^([0-9]+ +)?(fsync|fdatasync|sync_file_range|syncfs|sync)\\(" "$1"; }
+total() { grep -Ec "^([0-9]+ +)?(fsync|fdatasync|syncfs|sync)\\(" "$1"; }
+# sfr TRACE: sync_file_range calls (the writeback started early, which
+# guarantees nothing and is not one of the syncs; sluice-queue(5))
+sfr() { grep -Ec "^([0-9]+ +)?sync_file_range\\(" "$1"; }
 sub() { echo $(($1 % SPLIT)); }
 
 # ---- 1. sluice-queue
@@ -90,6 +95,7 @@ check_eq "two fdatasyncs per channel file" "$c_local" 60
 check_eq "each local/N once ($dirs directories)" "$(calls "$T/t2.trace" fsync 'local/[0-9]+')" "$dirs"
 check_eq "each info/N once" "$(calls "$T/t2.trace" fsync 'info/[0-9]+')" "$dirs"
 check_eq "no other sync call" "$(total "$T/t2.trace")" $((30 + 60 + 2 * dirs))
+check_eq "writeback started early for each info and channel file written" "$(sfr "$T/t2.trace")" 60
 
 # ---- 3. deferrals
 inj "s@x.org" "defer1@test.example" || bad "queue defer1"
