@@ -29,7 +29,9 @@
 #     password bounces with the server's 535 text (an RFC 3464 bounce,
 #     tests/dsncheck.py, received by a sink); a 454 is a deferral with
 #     the server's text and the message stays queued; a world-readable
-#     file is a deferral that says so;
+#     file is a deferral that says so; sluice-showctl counts the
+#     entries, never shows them, and warns about the mode and a
+#     malformed entry;
 #  6. the password (as is, and in base64 as AUTH PLAIN and LOGIN send
 #     it) is in no output, log file, bounce or queue file.
 . "$(dirname "$0")/../lib.sh"
@@ -257,6 +259,9 @@ if [ "$(id -u)" -eq 0 ]; then
   printf '%s\n' "[$SH] $LOGIN:$PW" > "$H/control/smtpauth"
   chown "$U_REMOTE" "$H/control/smtpauth"
   chmod 600 "$H/control/smtpauth"
+  "$H/bin/sluice-showctl" > "$T/showctl" 2>&1
+  check "sluice-showctl: smtpauth counted, not shown" grep -q '^smtpauth: (present, 1 entry, not shown)$' "$T/showctl"
+  check_fail "sluice-showctl: no warning" grep -q 'WARNING.*smtpauth' "$T/showctl"
   start_set DNSCACHEIP=127.0.0.1:$((P + 5))
   check "sluice-start running" kill -0 "$spid"
   rm -f "$T"/good/*.data "$T"/good/*.meta
@@ -296,12 +301,21 @@ if [ "$(id -u)" -eq 0 ]; then
   check "log: a world-readable smtpauth is a deferral that says so" wait_for 30 logged \
     'deferral: w@anywhere92\.test: 4\.3\.5 control/smtpauth may be read by others'
   check_eq "world-readable: nothing more delivered" "$(count good)" 1
+  "$H/bin/sluice-showctl" >> "$T/showctl" 2>&1
+  check "sluice-showctl: warns about a world-readable smtpauth" \
+    grep -q '^WARNING: control/smtpauth may be read by others: not used' "$T/showctl"
+  printf '%s\n' "[$SH] $LOGIN:$PW" "[$SH] tls=sometimes $LOGIN:$PW" > "$H/control/smtpauth"
+  chmod 600 "$H/control/smtpauth"
+  "$H/bin/sluice-showctl" >> "$T/showctl" 2>&1
+  check "sluice-showctl: a malformed entry, not shown" \
+    grep -q '^WARNING: control/smtpauth: entry 2 (not counting comments and empty lines) is malformed (not shown)' "$T/showctl"
   kill_set 100
   spid=''
   # 6. no password anywhere: the delivery log, the bounce, the
   # smarthosts' logs, the queue and everything else of the instance but
   # the file itself
   check "the password is in no log file" noleak "$T/log" "$T"/*.err "$T"/*/log
+  check "the password is not in sluice-showctl's output" noleak "$T/showctl"
   check "the password is in no bounce" noleak "$T/bsink"
   check "the password is in no file of the instance" \
     sh -c 'cd "$1" && ! find . -type f ! -path ./control/smtpauth -print0 | xargs -0 grep -q -F -e "$2" -e "$3" -e "$4"' \
