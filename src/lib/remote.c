@@ -513,6 +513,13 @@ void remote_deliver(const struct remote_conf *c, const char *domain, size_t dlen
                                            : "4.3.0 out of memory");
     goto out;
   }
+  /* the CA file goes to sluice-tlsc's argv: it needs its NUL (a str
+   * has none of its own; without it the bytes after the name were
+   * whatever the heap held) */
+  if (str_0(&a.tls.cafile) < 0) {
+    set_pending_s(&a, 'Z', "4.3.0 out of memory");
+    goto out;
+  }
 
   if (c->auth) {
     int found = smtpauth_find(c->auth, relay ? relay->s : 0, relay ? relay->len : 0, route.port, domain, dlen, &a.auth);
