@@ -19,7 +19,12 @@
 #     tls=encrypt: delivered unverified;
 #  3. AUTH LOGIN with a server that offers only LOGIN, and auth=login
 #     with one that offers both; a domain key; a [relay]:port key for
-#     another port does not match;
+#     another port does not match; the exact lines on the wire (a
+#     scripted server, tests/smtpsink.py --auth): AUTH PLAIN with its
+#     initial response, AUTH LOGIN (also offered as "AUTH=LOGIN"), a
+#     535 to the password, a 334 after the initial response answered
+#     with "*", no usable mechanism, auth=plain against a LOGIN server,
+#     STARTTLS before AUTH;
 #  4. control/smtpauth readable by others: Z 4.3.5, nothing sent; a
 #     malformed line: Z 4.3.5, the line not quoted;
 #  5. as root (as in CI): a private instance end to end, sendmail ->
@@ -47,7 +52,7 @@ done
 [ -n "$PY" ] || { bad "python3-aiosmtpd installed"; done_testing; }
 
 . "$(dirname "$0")/../e2e.sh"   # free_ports
-free_ports 21000 10   # below the ephemeral ports (32768 up)
+free_ports 21000 15   # below the ephemeral ports (32768 up)
 
 LOGIN=alice92
 PW='Zq9:s3cret pw/92'
@@ -214,6 +219,64 @@ remote example.org x@example.org
 check_eq "a key for another port: no AUTH, the server refuses MAIL" "$(letters)" D
 check "another port: the server's 530" has "$T/out" ' said: 530 '
 
+# the exact bytes on the wire, from a scripted server (tests/smtpsink.py
+# --auth) in plaintext (tls=none): its log holds every line as sent
+sink() { # sink NAME PORT [options]: logs into $T/wire/NAME
+  name=$1 port=$2; shift 2
+  rm -rf "$T/wire/$name"; mkdir -p "$T/wire/$name"
+  python3 tests/smtpsink.py --host 127.0.0.1 --port "$port" --dir "$T/wire/$name" --ready "$T/wire/$name.ready" \
+    "$@" 2> "$T/wire/$name.err" &
+  echo $! >> "$T/pids"
+  i=0
+  while [ ! -f "$T/wire/$name.ready" ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
+  [ -f "$T/wire/$name.ready" ] || bad "sink $name started" "$(cat "$T/wire/$name.err")"
+}
+B64_PLAIN=$(printf '\0%s\0%s' "$LOGIN" "$PW" | base64 -w0)
+B64_LOGIN=$(printf '%s' "$LOGIN" | base64 -w0)
+B64_PW=$(printf '%s' "$PW" | base64 -w0)
+policy ":may"
+auth "[127.0.0.1] tls=none $LOGIN:$PW"
+wire() { # wire NAME PORT [sink options]: a delivery to a new sink; its log in $T/wlog
+  name=$1 port=$2; shift 2
+  sink "$name" "$port" "$@"
+  routes "example.org:127.0.0.1:$port"
+  remote example.org x@example.org
+  grep -v '^pipelined=' "$T/wire/$name/log" | tr '\n' '|' > "$T/wlog"
+}
+wire plain1 $((P + 8)) --auth "AUTH PLAIN LOGIN"
+check_eq "wire, PLAIN: K" "$(letters)" K
+check_eq "wire, PLAIN: one line with the initial response (RFC 4616)" "$(cat "$T/wlog")" \
+  "EHLO client.example|AUTH PLAIN $B64_PLAIN|MAIL FROM:<sender@client.example>|RCPT TO:<x@example.org>|DATA|QUIT|"
+wire login1 $((P + 9)) --auth "AUTH=LOGIN" --auth-replies 334,334,235
+check_eq "wire, old AUTH=LOGIN: K" "$(letters)" K
+check_eq "wire, LOGIN: the login and the password, each a line" "$(cat "$T/wlog")" \
+  "EHLO client.example|AUTH LOGIN|$B64_LOGIN|$B64_PW|MAIL FROM:<sender@client.example>|RCPT TO:<x@example.org>|DATA|QUIT|"
+wire login2 $((P + 10)) --auth "AUTH LOGIN" --auth-replies 334,334,535
+check_eq "wire, LOGIN refused at the password: D" "$(letters)" D
+check "wire, LOGIN refused: the server's text" has "$T/out" \
+  '^D5\.7\.0 \[127\.0\.0\.1\] said: 535 5\.7\.0 refused at auth (in reply to AUTH LOGIN)$'
+wire plain2 $((P + 11)) --auth "AUTH PLAIN" --auth-replies 334,501
+check_eq "wire, a challenge after the initial response: Z" "$(letters)" Z
+check "wire, a challenge after the initial response: cancelled with *" has "$T/wlog" \
+  "^EHLO client.example|AUTH PLAIN $B64_PLAIN|\*|QUIT|\$"
+check "wire, a challenge after the initial response: 4.7.0" has "$T/out" \
+  '^Z4\.7\.0 \[127\.0\.0\.1\] sent a challenge after the initial response of AUTH PLAIN$'
+wire cram $((P + 12)) --auth "AUTH CRAM-MD5 DIGEST-MD5"
+check_eq "wire, no usable mechanism: Z" "$(letters)" Z
+check "wire, no usable mechanism: 4.7.0" has "$T/out" '^Z4\.7\.0 \[127\.0\.0\.1\] offers neither AUTH PLAIN nor AUTH LOGIN$'
+check_eq "wire, no usable mechanism: no AUTH, no MAIL" "$(cat "$T/wlog")" "EHLO client.example|QUIT|"
+auth "[127.0.0.1] tls=none,auth=plain $LOGIN:$PW"
+wire login3 $((P + 13)) --auth "AUTH LOGIN"
+check "wire, auth=plain with a LOGIN server: 4.7.0" has "$T/out" '^Z4\.7\.0 \[127\.0\.0\.1\] does not offer AUTH PLAIN (control/smtpauth: auth=plain)$'
+# a server with AUTH and STARTTLS under tls=encrypt: STARTTLS first
+# (84-tlsc's sinks), then AUTH, in the new session
+auth "[127.0.0.1] tls=encrypt $LOGIN:$PW"
+wire tls1 $((P + 14)) --auth "AUTH PLAIN" --starttls "$C/sh.pem,$C/sh.key"
+check_eq "wire, STARTTLS then AUTH: K" "$(letters)" K
+check_eq "wire, STARTTLS then AUTH: the order" "$(sed 's/tls=[^|]*|/tls|/' "$T/wlog")" \
+  "EHLO client.example|STARTTLS|tls|EHLO client.example|AUTH PLAIN $B64_PLAIN|MAIL FROM:<sender@client.example>|RCPT TO:<x@example.org>|DATA|QUIT|"
+rm -rf "$T/wire"   # they hold the password in base64, as sent: the checks below look everywhere else
+
 # 4. the file's mode, a malformed line
 auth "[$SH] $LOGIN:$PW"
 chmod 644 "$HOME_R/control/smtpauth"
@@ -232,8 +295,6 @@ remote example.org x@example.org
 check "no password: 4.3.5" has "$T/out" '^Z4\.3\.5 control/smtpauth has a malformed line'
 
 # the password in the forms it could leak in
-B64_PLAIN=$(printf '\0%s\0%s' "$LOGIN" "$PW" | base64 -w0)
-B64_PW=$(printf '%s' "$PW" | base64 -w0)
 noleak() { # noleak FILE...: none holds the password in any form
   ! grep -r -q -F -e "$PW" -e "$B64_PLAIN" -e "$B64_PW" -e 's3cret' "$@"
 }
