@@ -9,7 +9,10 @@
  * when every record was written, 111 when fd 1 failed, 64 on a bad
  * command line. The work is in remote.c and smtpc.c; TLS is done by
  * conf-home/bin/sluice-tlsc in a process of its own (starttls.h), so
- * this program links no TLS library. */
+ * this program links no TLS library. Credentials for smarthosts come
+ * from control/smtpauth (smtpauth.h), read here, never from argv or the
+ * environment. */
+#include <errno.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -41,10 +44,13 @@ static void all(struct smtpc_rcpt *r, size_t n, char st, const char *text)
     }
 }
 
-/* The control files; a problem marks every recipient Z. */
-static void read_control(struct remote_conf *c, str *me, str *helo, str *routes, str *tlsdest, struct smtpc_rcpt *r,
-                         size_t n)
+/* The control files; a problem marks every recipient Z. control/smtpauth
+ * holds passwords: it is refused when others may read it (a deferral
+ * that says so, in sluice-send's log), and never quoted. */
+static void read_control(struct remote_conf *c, str *me, str *helo, str *routes, str *tlsdest, str *auth,
+                         struct smtpc_rcpt *r, size_t n)
 {
+  int ra;
   unsigned long tconn = 60, tremote = 1200, treply = REMOTE_REPLY_TIME, tdelivery = REMOTE_DELIVERY_TIME;
   if (control_readline("control/me", me, "localhost") < 0) all(r, n, 'Z', "4.3.5 unable to read control/me");
   if (me->len == 0 && str_copys(me, "localhost") < 0) die_nomem();
@@ -72,12 +78,19 @@ static void read_control(struct remote_conf *c, str *me, str *helo, str *routes,
   c->ipme_path = "control/ipme"; /* read by remote.c when it needs them */
   c->notipme_path = "control/notipme";
   c->tlsdest = tlsdest;
+  ra = control_readlist_private("control/smtpauth", auth);
+  if (ra < 0 && errno == EPERM)
+    all(r, n, 'Z', "4.3.5 control/smtpauth may be read by others: not used, and no delivery until it is fixed"
+                   " (chmod 600, owner the remote user; see sluice-smtpauth(5))");
+  else if (ra < 0)
+    all(r, n, 'Z', "4.3.5 unable to read control/smtpauth");
+  c->auth = ra > 0 ? auth : 0;
   c->tlsc_path = "bin/sluice-tlsc"; /* conf-home/bin, as the current directory is conf-home */
 }
 
 int main(int argc, char **argv)
 {
-  str me = STR_INIT, helo = STR_INIT, routes = STR_INIT, tlsdest = STR_INIT, out = STR_INIT;
+  str me = STR_INIT, helo = STR_INIT, routes = STR_INIT, tlsdest = STR_INIT, auth = STR_INIT, out = STR_INIT;
   struct remote_conf conf;
   struct smtpc_msg msg;
   struct smtpc_scan scan;
@@ -120,8 +133,9 @@ int main(int argc, char **argv)
   }
   msg.utf8_needed = utf8 || scan.header8bit;
 
-  read_control(&conf, &me, &helo, &routes, &tlsdest, r, n);
+  read_control(&conf, &me, &helo, &routes, &tlsdest, &auth, r, n);
   remote_deliver(&conf, argv[1], strlen(argv[1]), &msg, r, n);
+  str_free(&auth); /* clears the passwords */
 
   for (i = 0; i < n; ++i) {
     size_t len = r[i].text.len;

@@ -12,7 +12,9 @@
  * setting the programs would refuse or that changes what they accept:
  * a missing rcpthosts, a number out of range, a bad bounceformat, a
  * malformed smtproutes, tlsdestinations, ipme, notipme or qmqpservers
- * entry, a tcprules source newer than its cdb. Exit 0, or 111 when
+ * entry, a tcprules source newer than its cdb, a control/smtpauth that
+ * others may read or with a malformed entry (never shown: it holds
+ * passwords). Exit 0, or 111 when
  * control/ or a file in it cannot be read. */
 #include <dirent.h>
 #include <errno.h>
@@ -28,13 +30,15 @@
 #include "ipme.h"
 #include "qmtp.h"
 #include "scan.h"
+#include "smtpauth.h"
 #include "smtproutes.h"
 #include "tlspolicy.h"
 #include "str.h"
 
 /* HEAD is a group title, not a file. NUM is a one-value file holding a
- * decimal number from min to max. */
-enum kind { HEAD, ONE, NUM, LIST, CDB };
+ * decimal number from min to max. SECRET is a list that holds
+ * passwords: never shown, only counted and checked. */
+enum kind { HEAD, ONE, NUM, LIST, CDB, SECRET };
 
 struct ctl {
   const char *name;
@@ -96,6 +100,9 @@ static const struct ctl ctls[] = {
   { "tlsdestinations", LIST, "none: may everywhere",
     "key:level[:cafile] TLS policy per [relay], domain or .suffix: none, may, encrypt, verify (sluice-control(5))", 0,
     0, 0 },
+  { "smtpauth", SECRET, "none: no AUTH",
+    "[relay]:port, [relay] or domain, [options,] login:password for smarthosts; owner the remote user, mode 600 "
+    "(sluice-smtpauth(5))", 0, 0, 0 },
   { "ipme", LIST, "none: the interfaces' addresses, 0.0.0.0, ::, 127.0.0.0/8, ::1",
     "more addresses of this host (ADDR or ADDR/LEN; e.g. a NAT router's): mail whose best MX host is one "
     "fails 5.4.6 instead of looping (sluice-remote(8))", 0, 0, 0 },
@@ -266,6 +273,47 @@ static void check_entry(const char *name, const char *e, size_t len, str *w)
   }
 }
 
+/* A SECRET file (control/smtpauth): "(present, N entries, not shown)"
+ * into o, problems into w; no byte of an entry is ever shown. Returns
+ * 1 when the file exists. */
+static int show_secret(const struct ctl *c, const str *p, str *v, str *o, str *w)
+{
+  size_t pos = 0, len, n = 0, keylen;
+  const char *e;
+  int r = control_readlist_private(p->s, v);
+  if (r < 0 && errno == EPERM) {
+    nomem_if(str_cats(o, " (present, not read: others may read it)"));
+    warning(w, "control/", c->name,
+            " may be read by others: not used, and every remote delivery fails temporarily (chmod 600)");
+    return 1;
+  }
+  if (r < 0 && errno == EACCES) {
+    nomem_if(str_cats(o, " (present, not readable by this user)"));
+    return 1;
+  }
+  if (r < 0) die_temp_sys("unable to read ", p->s);
+  if (r == 0) return 0;
+  while (control_next(v, &pos, &e, &len)) {
+    struct smtpauth a = SMTPAUTH_INIT;
+    str t = STR_INIT;
+    ++n;
+    if (smtpauth_parse(e, len, &keylen, &a) < 0) {
+      nomem_if(str_cats(&t, ": entry "));
+      nomem_if(str_catulong(&t, n));
+      nomem_if(str_cats(&t, " (not counting comments and empty lines) is malformed (not shown); "
+                            "every remote delivery fails temporarily"));
+      nomem_if(str_0(&t));
+      warning(w, "control/", c->name, t.s);
+    }
+    smtpauth_free(&a);
+    str_free(&t);
+  }
+  nomem_if(str_cats(o, " (present, "));
+  nomem_if(str_catulong(o, n));
+  nomem_if(str_cats(o, n == 1 ? " entry, not shown)" : " entries, not shown)"));
+  return 1;
+}
+
 /* One block of the listing for c, into o; problems into w. Returns 1
  * when the file exists. */
 static int show(const struct ctl *c, const str *me, str *o, str *w)
@@ -285,6 +333,8 @@ static int show(const struct ctl *c, const str *me, str *o, str *w)
   if (c->kind == CDB) {
     r = access(p.s, F_OK) == 0 ? 1 : 0;
     if (r) nomem_if(str_cats(o, " (present)"));
+  } else if (c->kind == SECRET) {
+    r = show_secret(c, &p, &v, o, w);
   } else if (c->kind == ONE || c->kind == NUM) {
     r = control_readline(p.s, &v, 0);
     if (r < 0) die_temp_sys("unable to read ", p.s);

@@ -41,6 +41,12 @@ transaction without SMTPUTF8.
                          old server, that sluice-tlsc must refuse)
   --tls-stall            answer STARTTLS with 220, then read and answer
                          nothing for 60 seconds: the handshake times out
+  --auth KEYWORD         offer the EHLO line KEYWORD ("AUTH PLAIN LOGIN",
+                         "AUTH=LOGIN") and answer AUTH as --auth-replies says
+  --auth-replies CODES   the replies, in order, to AUTH and to each line the
+                         client sends after a 334 (default 235): "334,334,235"
+                         takes an AUTH LOGIN; the exchange ends at the first
+                         reply that is not 334. Every line is logged as sent.
   --ready FILE           create FILE once listening
 """
 import argparse
@@ -158,6 +164,8 @@ class Conn:
                         kw.append("SMTPUTF8")
                     if (o.starttls or o.tls_broken or o.tls_stall) and self.tls is None:
                         kw.append("STARTTLS")
+                    if o.auth:
+                        kw.append(o.auth)
                     if "ehlo" in o.sleep:
                         time.sleep(o.sleep["ehlo"])
                     if "ehlo" in o.disconnect:
@@ -260,6 +268,20 @@ class Conn:
                 self.tls = "%s %s" % (self.s.version(), self.s.cipher()[0])
                 self.log(("tls=" + self.tls).encode())
                 env_from, rcpts = None, []
+            elif cmd == b"AUTH" and o.auth:
+                for i, c in enumerate(o.auth_replies):
+                    if c == 334:
+                        self.s.sendall(b"334 VXNlcm5hbWU6\r\n" if i == 0 else b"334 UGFzc3dvcmQ6\r\n")
+                        line = self.readline()
+                        if line is None:
+                            return
+                        self.log(line.rstrip(b"\r\n"))
+                        continue
+                    if c == 235:
+                        self.s.sendall(b"235 2.7.0 authenticated\r\n")
+                    else:
+                        self.s.sendall(b"%d %d.7.0 refused at auth\r\n" % (c, c // 100))
+                    break
             elif cmd == b"RSET":
                 env_from, rcpts = None, []
                 self.s.sendall(b"250 ok\r\n")
@@ -291,8 +313,11 @@ def main():
     p.add_argument("--tls-broken", action="store_true")
     p.add_argument("--tls-stall", action="store_true")
     p.add_argument("--tls-old", action="store_true")
+    p.add_argument("--auth")
+    p.add_argument("--auth-replies", default="235")
     p.add_argument("--ready")
     o = p.parse_args()
+    o.auth_replies = [int(c) for c in o.auth_replies.split(",")]
     o.tls_context = None
     if o.starttls:
         import ssl

@@ -14,8 +14,11 @@ static int is_space(char c) { return c == ' ' || c == '\t' || c == '\r'; }
 
 /* Like file_read() from file.h, but refuses anything that is not a
  * regular file, and opens with O_NONBLOCK so a fifo put in place of a
- * control file cannot hang the reader in open(). Returns 1/0/-1. */
-static int control_read(const char *path, str *sa)
+ * control file cannot hang the reader in open(). With private_only, a
+ * file that grants others any permission is refused (EPERM) before a
+ * byte of it is read; the mode is taken from the open descriptor, so
+ * a file swapped in after a check cannot slip through. Returns 1/0/-1. */
+static int control_read_mode(const char *path, str *sa, int private_only)
 {
   struct stat st;
   int fd, r, e;
@@ -29,6 +32,10 @@ static int control_read(const char *path, str *sa)
     errno = S_ISDIR(st.st_mode) ? EISDIR : EINVAL;
     goto fail;
   }
+  if (private_only && (st.st_mode & 0007)) {
+    errno = EPERM;
+    goto fail;
+  }
   r = read_fd_all(fd, sa, CONTROL_MAX);
   e = errno;
   close(fd);
@@ -40,6 +47,8 @@ fail:
   errno = e;
   return -1;
 }
+
+static int control_read(const char *path, str *sa) { return control_read_mode(path, sa, 0); }
 
 /* Length of the first line of s[0..n) without its trailing white space;
  * -1 (EINVAL) when that line holds a NUL. */
@@ -67,10 +76,11 @@ int control_readline(const char *path, str *value, const char *dflt)
   return 1;
 }
 
-int control_readlist(const char *path, str *list)
+/* The list of control_readlist from what control_read_mode read. */
+static int readlist(const char *path, str *list, int private_only)
 {
   size_t i, out = 0;
-  int r = control_read(path, list);
+  int r = control_read_mode(path, list, private_only);
   if (r <= 0) return r;
   if (byte_chr(list->s, list->len, 0) != list->len) { errno = EINVAL; return -1; }
   /* compact in place: an entry plus its NUL is never longer than the
@@ -93,6 +103,10 @@ int control_readlist(const char *path, str *list)
   list->len = out;
   return 1;
 }
+
+int control_readlist(const char *path, str *list) { return readlist(path, list, 0); }
+
+int control_readlist_private(const char *path, str *list) { return readlist(path, list, 1); }
 
 int control_readnum(const char *path, unsigned long *value,
                     unsigned long dflt, unsigned long min, unsigned long max)

@@ -37,6 +37,12 @@ int control_readline(const char *path, str *value, const char *dflt);
  * match. A missing file gives an empty list and 0. */
 int control_readlist(const char *path, str *list);
 
+/* control_readlist for a file that holds secrets (control/smtpauth):
+ * -1 with errno EPERM, nothing read, when the file grants any
+ * permission to others (mode & 007). The caller should wipe the list
+ * when done with it (str_free clears the block). */
+int control_readlist_private(const char *path, str *list);
+
 /* *value = the file's first line read as a decimal number. A missing
  * file gives *value = dflt and 0 (dflt is not checked against the
  * bounds). -1 with errno EINVAL when the line is not all digits (empty

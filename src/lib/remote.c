@@ -16,6 +16,7 @@
 #include "ip.h"
 #include "ipme.h"
 #include "remote.h"
+#include "smtpauth.h"
 #include "smtproutes.h"
 #include "tcpto.h"
 #include "tlspolicy.h"
@@ -95,6 +96,9 @@ struct attempt {
   struct ipme me; /* this host's addresses, once me_state is 1 */
   int me_state;   /* 0 not loaded yet, 1 loaded, -1 could not be */
   struct tlspolicy tls; /* the TLS policy of the delivery */
+  struct smtpauth auth; /* the credentials of the delivery, when have_auth */
+  int have_auth;
+  int tls_by_auth;      /* the TLS level was raised by the credentials line */
 };
 
 static int pending(const struct attempt *a)
@@ -207,6 +211,7 @@ static void try_addr(struct attempt *a, const char *name, size_t nlen, int famil
   sc.deadline = a->deadline;
   sc.host = host.s;
   sc.tls = 0;
+  sc.auth = a->have_auth ? &a->auth : 0;
   memset(&tls, 0, sizeof tls);
   if (a->c->tlsc_path && a->tls.level != TLSPOLICY_NONE) {
     char t[IP6_FMT];
@@ -223,6 +228,7 @@ static void try_addr(struct attempt *a, const char *name, size_t nlen, int famil
     tls.args.ip = nlen ? 0 : match.s;
     tls.args.cafile = a->tls.cafile.len ? a->tls.cafile.s : 0;
     tls.args.timeout = a->c->timeoutremote;
+    tls.required_by = a->tls_by_auth ? "control/smtpauth" : 0;
     sc.tls = &tls;
   }
   for (;;) {
@@ -507,6 +513,28 @@ void remote_deliver(const struct remote_conf *c, const char *domain, size_t dlen
                                            : "4.3.0 out of memory");
     goto out;
   }
+  /* the CA file goes to sluice-tlsc's argv: it needs its NUL (a str
+   * has none of its own; without it the bytes after the name were
+   * whatever the heap held) */
+  if (str_0(&a.tls.cafile) < 0) {
+    set_pending_s(&a, 'Z', "4.3.0 out of memory");
+    goto out;
+  }
+
+  if (c->auth) {
+    int found = smtpauth_find(c->auth, relay ? relay->s : 0, relay ? relay->len : 0, route.port, domain, dlen, &a.auth);
+    if (found < 0) {
+      /* never quote the line: it holds a password */
+      set_pending_s(&a, 'Z', errno == EINVAL ? "4.3.5 control/smtpauth has a malformed line (see sluice-smtpauth(5))"
+                                             : "4.3.0 out of memory");
+      goto out;
+    }
+    a.have_auth = found == 1;
+    if (a.have_auth && a.auth.tls > a.tls.level) {
+      a.tls.level = a.auth.tls;
+      a.tls_by_auth = 1;
+    }
+  }
 
   switch (routed) {
   case 1:
@@ -556,6 +584,7 @@ void remote_deliver(const struct remote_conf *c, const char *domain, size_t dlen
 out:
   smtproute_free(&route);
   tlspolicy_free(&a.tls);
+  smtpauth_free(&a.auth);
   str_free(&a.why);
   ipme_free(&a.me);
 }

@@ -35,6 +35,14 @@
  * address relay or literal) the address. Under may, a host whose
  * handshake failed is connected to once more and tried in plaintext.
  *
+ * AUTH: credentials for the delivery come from auth (smtpauth.h: the
+ * relay of an smtproutes line with its port, else the domain); each
+ * session then authenticates (smtpc_conf.auth in smtpc.h), and the
+ * TLS level is raised to what the credentials line asks for (verify
+ * by default), whatever tlsdestinations says, so that a password is
+ * never sent where that line does not allow it. The CA file is still
+ * tlsdestinations'.
+ *
  * The caller owns the configuration strings and the recipients. */
 #ifndef SLUICE_REMOTE_H
 #define SLUICE_REMOTE_H
@@ -57,6 +65,7 @@ struct remote_conf {
   const char *notipme_path;     /* control/notipme (addresses that are not), or NULL */
   const str *tlsdest;           /* control/tlsdestinations (tlspolicy.h), or NULL: may */
   const char *tlsc_path;        /* sluice-tlsc, or NULL: no STARTTLS at all */
+  const str *auth;              /* control/smtpauth (smtpauth.h), or NULL: none */
 };
 
 /* Defaults of control/timeoutremotereply and timeoutremotedelivery:

@@ -157,6 +157,19 @@ void smtpc_ehlo_parse(const struct smtpc_reply *r, struct smtpc_ext *ext)
     else if (keyword(s, n, "8BITMIME", &rest)) ext->eightbitmime = 1;
     else if (keyword(s, n, "SMTPUTF8", &rest)) ext->smtputf8 = 1;
     else if (keyword(s, n, "STARTTLS", &rest)) ext->starttls = 1;
+    else if (keyword(s, n, "AUTH", &rest) || (n > 5 && case_equalb(s, 5, "AUTH=", 5) && (rest = 5))) {
+      /* the mechanisms, separated by spaces ("AUTH=" is the form of
+       * drafts before RFC 2554 that some servers still send) */
+      ext->auth = 1;
+      while (rest < n) {
+        size_t w;
+        while (rest < n && s[rest] == ' ') ++rest;
+        for (w = 0; rest + w < n && s[rest + w] != ' '; ++w) {}
+        if (w == 5 && case_equalb(s + rest, 5, "PLAIN", 5)) ext->auth_plain = 1;
+        if (w == 5 && case_equalb(s + rest, 5, "LOGIN", 5)) ext->auth_login = 1;
+        rest += w;
+      }
+    }
     else if (keyword(s, n, "SIZE", &rest)) {
       unsigned long v;
       ext->size = 1;
@@ -317,6 +330,7 @@ struct session {
   int tlsfd; /* the plaintext side of sluice-tlsc, or -1 */
   pid_t tlspid; /* sluice-tlsc, or 0 */
   struct starttls_info tls; /* what sluice-tlsc reported */
+  int authenticated; /* AUTH succeeded */
 };
 
 /* Starts the total of one command and its reply: reply_ms from now, but
@@ -458,6 +472,14 @@ static void tls_why(struct session *s, const char *code, const char *text, const
   *s->why_perm = 0;
 }
 
+/* Appends "(FILE)", the file that asks for TLS, to *why. */
+static void required_by(struct session *s, const struct smtpc_tls *t)
+{
+  str_catc(s->why, '(');
+  str_cats(s->why, t->required_by ? t->required_by : "control/tlsdestinations");
+  str_catc(s->why, ')');
+}
+
 /* STARTTLS as the policy says, after EHLO (ehlo 1, its keywords in
  * *ext) or HELO (ehlo 0). 0 to go on, over TLS or in plaintext (*ext
  * then holds the keywords of the EHLO sent over TLS); -1 with *why set
@@ -472,8 +494,8 @@ static int tls_step(struct session *s, struct smtpc_ext *ext, int ehlo)
   need = t->level >= TLSPOLICY_ENCRYPT;
   if (!ehlo || !ext->starttls) {
     if (!need) return 0;
-    tls_why(s, "4.7.4", " did not offer STARTTLS, and TLS is required for this destination (control/tlsdestinations)",
-            0);
+    tls_why(s, "4.7.4", " did not offer STARTTLS, and TLS is required for this destination ", 0);
+    required_by(s, t);
     return -1;
   }
   if (access(t->args.prog, X_OK) < 0) {
@@ -492,8 +514,10 @@ static int tls_step(struct session *s, struct smtpc_ext *ext, int ehlo)
     if (!need) return 0; /* the session goes on in plaintext */
     /* a temporary failure whatever the class of the reply: TLS is
      * this side's requirement, and another attempt may find it */
-    tls_why(s, "4.7.4", " refused STARTTLS, and TLS is required for this destination (control/tlsdestinations): ",
-            &s->rep.text);
+    tls_why(s, "4.7.4", " refused STARTTLS, and TLS is required for this destination ", 0);
+    required_by(s, t);
+    str_cats(s->why, ": ");
+    str_cat(s->why, &s->rep.text);
     return -1;
   }
   /* From here the connection belongs to sluice-tlsc: bytes the server
@@ -534,7 +558,10 @@ static int tls_step(struct session *s, struct smtpc_ext *ext, int ehlo)
     return -1;
   }
   if (t->level == TLSPOLICY_VERIFY && !s->tls.verified) {
-    tls_why(s, "4.7.5", ": certificate not verified (control/tlsdestinations: verify): ", &s->tls.reason);
+    tls_why(s, "4.7.5", ": certificate not verified (", 0);
+    str_cats(s->why, t->required_by ? t->required_by : "control/tlsdestinations");
+    str_cats(s->why, ": verify): ");
+    str_cat(s->why, &s->tls.reason);
     return -1;
   }
   if (put_cmd(s, "EHLO ", s->c->helo, s->c->helolen, 0) < 0 || flush(s, "sending EHLO") < 0) return -1;
@@ -561,6 +588,119 @@ static int hello(struct session *s, struct smtpc_ext *ext)
   if (get_reply(s, "HELO") < 0) return -1;
   if (s->rep.code / 100 != 2) return refused(s, "HELO");
   return tls_step(s, ext, 0);
+}
+
+/* *why = "code HOST TEXT" for an AUTH failure of this side. */
+static void auth_why(struct session *s, const char *code, const char *text)
+{
+  str_copys(s->why, code);
+  str_catc(s->why, ' ');
+  str_cats(s->why, s->c->host);
+  str_cats(s->why, text);
+  *s->why_perm = 0;
+}
+
+/* Sends one line of AUTH (a command or a response that holds
+ * credentials) and reads the reply; the line is cleared from the
+ * output block once written. 0, or -1 with *why set. */
+static int auth_line(struct session *s, const char *a, const str *b, const char *what)
+{
+  int r = put_cmd(s, a, b ? b->s : 0, b ? b->len : 0, 0);
+  if (r == 0) r = flush(s, what);
+  else {
+    s->dead = 1;
+    report_io(s->why, s, "4.4.2", what);
+  }
+  memset(s->out.mem, 0, s->out.size); /* nothing is pending: flushed, or dead */
+  if (r < 0) return -1;
+  return get_reply(s, what);
+}
+
+/* The reply to AUTH, in s->rep, did not say 235. -1 (try the next
+ * host, *why set) or -2 (every pending recipient failed, in r). */
+static int auth_refused(struct session *s, const char *what, struct smtpc_rcpt *r, size_t n)
+{
+  str t = STR_INIT;
+  if (s->rep.code >= 500) {
+    report(&t, s, "5.7.8", what);
+    set_all(r, n, 0, 'D', &t);
+    str_free(&t);
+    return -2;
+  }
+  if (s->rep.code >= 400) {
+    report(s->why, s, "4.7.0", what);
+    *s->why_perm = 0;
+    return -1;
+  }
+  /* a 2xx other than 235, or a 3xx where none belongs */
+  report(s->why, s, "4.7.0", what);
+  str_cats(s->why, ": an unexpected reply");
+  *s->why_perm = 0;
+  return -1;
+}
+
+/* AUTH as the server offers it (smtpc_conf.auth in smtpc.h). 0 when
+ * authenticated or not asked for; -1 to end the session with
+ * SMTPC_NEXT, -2 when every pending recipient failed. */
+static int auth_step(struct session *s, const struct smtpc_ext *ext, struct smtpc_rcpt *r, size_t n)
+{
+  const struct smtpauth *a = s->c->auth;
+  str resp = STR_INIT;
+  int plain, rc = -1;
+
+  if (!a) return 0;
+  if (a->tls >= SMTPAUTH_TLS_ENCRYPT && s->tlsfd < 0) {
+    auth_why(s, "4.7.4", " is not talking TLS, and control/smtpauth allows AUTH for this destination only over TLS");
+    return -1;
+  }
+  if (a->tls == SMTPAUTH_TLS_VERIFY && !s->tls.verified) {
+    auth_why(s, "4.7.5", ": certificate not verified, and control/smtpauth allows AUTH for this destination only"
+                         " with a verified certificate (tls=verify): ");
+    str_cat(s->why, &s->tls.reason);
+    return -1;
+  }
+  if (!ext->auth) {
+    auth_why(s, "4.7.0", " did not offer AUTH, and control/smtpauth has credentials for this destination");
+    return -1;
+  }
+  plain = ext->auth_plain && a->mech != SMTPAUTH_MECH_LOGIN;
+  if (!plain && !(ext->auth_login && a->mech != SMTPAUTH_MECH_PLAIN)) {
+    auth_why(s, "4.7.0", a->mech == SMTPAUTH_MECH_ANY ? " offers neither AUTH PLAIN nor AUTH LOGIN"
+                         : a->mech == SMTPAUTH_MECH_PLAIN ? " does not offer AUTH PLAIN (control/smtpauth: auth=plain)"
+                                                          : " does not offer AUTH LOGIN (control/smtpauth: auth=login)");
+    return -1;
+  }
+  if (plain) {
+    if (smtpauth_plain(&resp, a) < 0) goto nomem;
+    if (auth_line(s, "AUTH PLAIN ", &resp, "AUTH PLAIN") < 0) goto out;
+    if (s->rep.code != 235) {
+      if (s->rep.code == 334) {
+        /* a challenge after the initial response: cancel (RFC 4954 4) */
+        if (auth_line(s, "*", 0, "AUTH PLAIN") < 0) goto out;
+        auth_why(s, "4.7.0", " sent a challenge after the initial response of AUTH PLAIN");
+        goto out;
+      }
+      rc = auth_refused(s, "AUTH PLAIN", r, n);
+      goto out;
+    }
+  } else {
+    if (auth_line(s, "AUTH LOGIN", 0, "AUTH LOGIN") < 0) goto out;
+    if (s->rep.code != 334) { rc = auth_refused(s, "AUTH LOGIN", r, n); goto out; }
+    if (smtpauth_base64(&resp, a->login.s, a->login.len) < 0) goto nomem;
+    if (auth_line(s, "", &resp, "AUTH LOGIN") < 0) goto out;
+    if (s->rep.code != 334) { rc = auth_refused(s, "AUTH LOGIN", r, n); goto out; }
+    if (smtpauth_base64(&resp, a->password.s, a->password.len) < 0) goto nomem;
+    if (auth_line(s, "", &resp, "AUTH LOGIN") < 0) goto out;
+    if (s->rep.code != 235) { rc = auth_refused(s, "AUTH LOGIN", r, n); goto out; }
+  }
+  s->authenticated = 1;
+  rc = 0;
+  goto out;
+nomem:
+  auth_why(s, "4.3.0", ": out of memory for AUTH");
+out:
+  str_free(&resp); /* clears */
+  return rc;
 }
 
 static int mail_cmd(struct session *s, const struct smtpc_ext *ext, const struct smtpc_msg *m)
@@ -612,6 +752,11 @@ int smtpc_session(int sock, const struct smtpc_conf *c, const struct smtpc_msg *
   str_truncate(why, 0);
 
   if (hello(&s, &ext) < 0) { quit(&s); rc = SMTPC_NEXT; goto out; }
+  switch (auth_step(&s, &ext, r, n)) {
+  case -1: quit(&s); rc = SMTPC_NEXT; goto out;
+  case -2: quit(&s); goto out;
+  default: break;
+  }
 
   if (ext.size && ext.size_max > 0 && m->wire > ext.size_max) {
     char num[FMT_ULONG];
@@ -753,6 +898,7 @@ int smtpc_session(int sock, const struct smtpc_conf *c, const struct smtpc_msg *
     } else if (c->tls && c->tls->plain_retry) {
       str_cats(&t, " (plaintext after a failed TLS handshake)");
     }
+    if (s.authenticated) str_cats(&t, " (authenticated)");
     str_cats(&t, ": ");
     str_cat(&t, &s.rep.text);
     set_all(r, n, 'A', 'K', &t);

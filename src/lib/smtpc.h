@@ -20,6 +20,7 @@
 #include <stddef.h>
 
 #include "buf.h"
+#include "smtpauth.h"
 #include "starttls.h"
 #include "str.h"
 
@@ -61,6 +62,9 @@ struct smtpc_ext {
   int eightbitmime;
   int smtputf8;
   int starttls;
+  int auth;                 /* AUTH offered (RFC 4954; also "AUTH=") */
+  int auth_plain;           /* ... with PLAIN */
+  int auth_login;           /* ... with LOGIN */
   int size;                 /* SIZE offered */
   unsigned long long size_max; /* its limit; 0: none declared */
 };
@@ -145,6 +149,9 @@ struct smtpc_tls {
   int plain_retry;           /* in: the retry in plaintext after a failed
                               * handshake under may (no STARTTLS) */
   int handshake_failed;      /* out: under may, the handshake failed */
+  const char *required_by;   /* the file that asks for TLS, named in the
+                              * why texts: "control/tlsdestinations"
+                              * (NULL) or "control/smtpauth" */
 };
 
 struct smtpc_conf {
@@ -156,7 +163,22 @@ struct smtpc_conf {
   long long deadline;         /* of the whole delivery (deadline.h); 0: none */
   const char *host;           /* "name [address]" for reports */
   struct smtpc_tls *tls;      /* STARTTLS, or NULL: never */
+  const struct smtpauth *auth; /* AUTH, or NULL: never (below) */
 };
+
+/* AUTH (RFC 4954) with c->auth, after EHLO (and STARTTLS) and before
+ * MAIL: PLAIN (RFC 4616, with the initial response) when offered and
+ * allowed, else LOGIN. The session must first meet auth->tls: TLS (tls
+ * encrypt) or TLS with a verified certificate (tls verify); the caller
+ * raises the STARTTLS level to match, so a session that cannot reach
+ * it has already ended, and this is checked again here. A server that
+ * does not offer AUTH, or none of the two mechanisms, a TLS requirement
+ * not met, or a 4xx reply end the session with SMTPC_NEXT and a why
+ * (4.7.0, 4.7.4, 4.7.5 or the server's reply); a 5xx reply (535
+ * 5.7.8: bad credentials) fails every pending recipient permanently
+ * with the server's reply (SMTPC_DONE). The texts never hold the login
+ * or the password, and the command buffers are cleared after AUTH. A
+ * delivery that authenticated says "authenticated" in its result. */
 
 #define SMTPC_DONE 0   /* every recipient that was pending has a status */
 #define SMTPC_NEXT 1   /* nothing was committed: try the next host */

@@ -146,6 +146,19 @@ static void test_readlist(void)
   CHECK(control_readlist(at("rcpthosts"), &l) == 1 && l.len == 0);
   PUT("rcpthosts", "x");
   CHECK(control_readlist(at("rcpthosts"), &l) == 1 && l.len == 2 && l.s[1] == 0);
+  /* a file of secrets: refused when others have any permission */
+  PUT("smtpauth", "[r] u:p\n");
+  CHECK(chmod(at("smtpauth"), 0600) == 0);
+  CHECK(control_readlist_private(at("smtpauth"), &l) == 1 && list_is(&l, "[r] u:p"));
+  CHECK(chmod(at("smtpauth"), 0640) == 0);
+  CHECK(control_readlist_private(at("smtpauth"), &l) == 1);
+  CHECK(chmod(at("smtpauth"), 0604) == 0);
+  errno = 0;
+  CHECK(control_readlist_private(at("smtpauth"), &l) == -1 && errno == EPERM);
+  CHECK(chmod(at("smtpauth"), 0602) == 0);
+  CHECK(control_readlist_private(at("smtpauth"), &l) == -1 && errno == EPERM);
+  CHECK(control_readlist(at("smtpauth"), &l) == 1);
+  CHECK(control_readlist_private(at("missing-smtpauth"), &l) == 0 && l.len == 0);
   /* missing */
   CHECK(str_copys(&l, "old") == 0);
   CHECK(control_readlist(at("missing"), &l) == 0 && l.len == 0);
@@ -240,7 +253,7 @@ static void test_readnum(void)
 static void cleanup(void)
 {
   static const char *const files[] = { "me", "fifo", "plain", "big", "secret", "rcpthosts",
-                                       "concurrencyremote", "n" };
+                                       "concurrencyremote", "n", "smtpauth" };
   size_t i;
   for (i = 0; i < sizeof files / sizeof files[0]; ++i) unlink(at(files[i]));
   rmdir(at("adir"));

@@ -198,6 +198,22 @@ int main(void)
   CHECK(REPLY("250 x\r\n", &r, &rest) == 0);
   smtpc_ehlo_parse(&r, &e);
   CHECK(e.pipelining == 0 && e.size == 0);
+  /* AUTH and its mechanisms, also in the old "AUTH=" form */
+  CHECK(REPLY("250-x\r\n250-AUTH CRAM-MD5 login plain\r\n250 OK\r\n", &r, &rest) == 0);
+  smtpc_ehlo_parse(&r, &e);
+  CHECK(e.auth == 1 && e.auth_plain == 1 && e.auth_login == 1);
+  CHECK(REPLY("250-x\r\n250-AUTH=LOGIN\r\n250 OK\r\n", &r, &rest) == 0);
+  smtpc_ehlo_parse(&r, &e);
+  CHECK(e.auth == 1 && e.auth_plain == 0 && e.auth_login == 1);
+  CHECK(REPLY("250-x\r\n250-AUTH XPLAIN LOGINX\r\n250 AUTHX PLAIN\r\n", &r, &rest) == 0);
+  smtpc_ehlo_parse(&r, &e);
+  CHECK(e.auth == 1 && e.auth_plain == 0 && e.auth_login == 0);
+  CHECK(REPLY("250-x\r\n250 AUTH\r\n", &r, &rest) == 0);
+  smtpc_ehlo_parse(&r, &e);
+  CHECK(e.auth == 1 && e.auth_plain == 0 && e.auth_login == 0);
+  CHECK(REPLY("250-x\r\n250 AUTHENTICATE PLAIN\r\n", &r, &rest) == 0);
+  smtpc_ehlo_parse(&r, &e);
+  CHECK(e.auth == 0 && e.auth_plain == 0);
   /* a NUL inside a line does not make a second keyword line */
   CHECK(REPLY("250-x\r\n250-y\0PIPELINING\r\n250 OK\r\n", &r, &rest) == 0);
   smtpc_ehlo_parse(&r, &e);
