@@ -5,7 +5,8 @@
  * with a uid other than 0 who owns an existing home directory (the user
  * and the user's .qmail-EXT and .qmail-EXT-default files), and the alias
  * user's .qmail-* files (.qmail-default there means "every local part
- * exists": the key "*"). The key format is in smtpd_rcpt.h. The file is
+ * exists": the key "*"), and every name of the alias database
+ * users/aliases.cdb (sluice-newaliases(8)). The key format is in smtpd_rcpt.h. The file is
  * written atomically (a temporary file renamed over the old one), mode
  * 0644 so the daemon user can read it. Exit 0, 100 (usage), 111 (trouble). */
 #include <dirent.h>
@@ -14,8 +15,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "aliases.h"
 #include "auto.h"
 #include "byte.h"
+#include "cdb.h"
 #include "cdb_make.h"
 #include "die.h"
 #include "file.h"
@@ -119,6 +122,28 @@ static void read_dotqmail(const char *dir, const char *prefix)
   str_free(&key);
 }
 
+/* Every alias name of users/aliases.cdb (none when it is missing). */
+static void read_aliases(void)
+{
+  struct cdb c;
+  str key = STR_INIT;
+  int fd = open_read(ALIASES_CDB), r;
+
+  if (fd < 0) {
+    if (errno == ENOENT) return;
+    die_temp_sys("unable to read " ALIASES_CDB);
+  }
+  if (cdb_open(&c, fd) < 0 || cdb_iter_start(&c) < 0) die_temp_sys("unable to read " ALIASES_CDB);
+  while ((r = cdb_iter_next(&c)) == 1) {
+    if (cdb_getkey(&c, &key) < 0) die_temp_sys("unable to read " ALIASES_CDB);
+    add_key(key.s, key.len, '=');
+  }
+  if (r < 0) die_temp_sys("unable to read " ALIASES_CDB);
+  cdb_close(&c);
+  close(fd);
+  str_free(&key);
+}
+
 static int plain_name(const char *s)
 {
   size_t i, n = byte_len(s, 1000);
@@ -160,6 +185,7 @@ int main(int argc, char **argv)
     die_temp_sys("unable to create control/rcptcheck.cdb.tmp");
 
   read_assign();
+  read_aliases();
   pw = getpwnam(auto_user_alias);
   if (!pw) {
     cdb_make_atomic_abort(&out);

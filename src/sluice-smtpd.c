@@ -81,6 +81,7 @@ struct config {
   unsigned long databytes, maxrcpt;
   struct deadline_server limits; /* timeoutsmtpd and the totals */
   str rcpthosts, badmailfrom, locals, percenthack;
+  str delims;                   /* control/recipientdelimiter */
   int rcpthosts_missing, percenthack_read, badmailfrom_read;
   struct cdb morercpt;
   int morercpt_open;            /* 0 not tried yet, 1 open, -1 no file */
@@ -357,6 +358,8 @@ static void read_config(struct session *s, struct config *cf)
   if (r == 0 && (str_copy(&cf->locals, &cf->me) < 0 || str_catc(&cf->locals, 0) < 0)) nomem(s);
   cf->rcptcheck_state = smtpd_rcptcheck_open(&cf->rcptcheck);
   if (cf->rcptcheck_state < 0) warn_sys("unable to read control/rcptcheck.cdb");
+  if (cf->rcptcheck_state > 0 && control_readline("control/recipientdelimiter", &cf->delims, "") < 0)
+    control_trouble(s, "recipientdelimiter");
 
   cf->remote_ip = env_get("TCPREMOTEIP");
   cf->remote_host = env_get("TCPREMOTEHOST");
@@ -595,7 +598,8 @@ static void cmd_rcpt(struct session *s, const char *arg, size_t n)
     error_reply(s, "553 5.7.1 relaying denied: no % in the local part here");
     return;
   }
-  r = smtpd_rcpt_local(&cf->rcptcheck, cf->rcptcheck_state, &cf->locals, s->addr.s, s->addr.len);
+  r = smtpd_rcpt_local_delim(&cf->rcptcheck, cf->rcptcheck_state, &cf->locals, cf->delims.s ? cf->delims.s : "",
+                             cf->delims.len, s->addr.s, s->addr.len);
   if (r < 0) {
     log_rcpt(s, &s->addr, "451");
     reply(s, "451 4.3.0 unable to check recipient");

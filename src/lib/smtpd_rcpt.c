@@ -3,6 +3,7 @@
 #include <errno.h>
 
 #include "addr.h"
+#include "aliases.h"
 #include "byte.h"
 #include "domain.h"
 #include "file.h"
@@ -71,13 +72,24 @@ int smtpd_rcptcheck_open(struct cdb *c)
   return cdb_open(c, fd) < 0 ? -1 : 1;
 }
 
-int smtpd_rcpt_local(struct cdb *c, int state, const str *locals, const char *addr, size_t len)
+int smtpd_rcpt_local_delim(struct cdb *c, int state, const str *locals, const char *delims, size_t dn,
+                           const char *addr, size_t len)
 {
-  size_t at;
+  size_t at, d;
+  int r;
 
   if (state == 0 || !addr_split(addr, len, &at)) return 1;
   if (!domain_match_list(addr + at + 1, len - at - 1, locals)) return 1;
   if (case_equalb(addr, at, "postmaster", 10)) return 1;
   if (state < 0) return -1;
-  return smtpd_rcptcheck(c, addr, at);
+  r = smtpd_rcptcheck(c, addr, at);
+  if (r != 0 || dn == 0) return r;
+  d = aliases_delimiter(addr, at, delims, dn);
+  if (d == at) return 0;
+  return smtpd_rcptcheck(c, addr, d);
+}
+
+int smtpd_rcpt_local(struct cdb *c, int state, const str *locals, const char *addr, size_t len)
+{
+  return smtpd_rcpt_local_delim(c, state, locals, "", 0, addr, len);
 }

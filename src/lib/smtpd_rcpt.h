@@ -47,5 +47,12 @@ int smtpd_rcptcheck_open(struct cdb *c);
  * user: 550 5.1.1) or -1 (unable to check: 451 4.3.0; errno is set
  * when the cdb could be read but not parsed). */
 int smtpd_rcpt_local(struct cdb *c, int state, const str *locals, const char *addr, size_t len);
+/* The same with the recipient delimiters delims[0..dn) of
+ * control/recipientdelimiter ('-' among them is ignored: qmail's
+ * extensions are in the cdb already): a local part that fails the
+ * check is tried again up to its first delimiter, so user+tag passes
+ * when user does (aliases_delimiter, aliases.h). */
+int smtpd_rcpt_local_delim(struct cdb *c, int state, const str *locals, const char *delims, size_t dn,
+                           const char *addr, size_t len);
 
 #endif
