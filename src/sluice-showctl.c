@@ -89,6 +89,11 @@ static const struct ctl ctls[] = {
   { "getpwcache", NUM, "60",
     "seconds an answer of sluice-getpw is kept (one that found no account: 10 at most); 0 none", 0, 86400,
     LSPAWN_BAD },
+  { "recipientdelimiter", ONE, "none: only the dash (qmail's user-ext)",
+    "delimiters besides the dash, e.g. +: user+tag goes to user (dot-qmail(5)); sluice-smtpd reads it too",
+    0, 0, 0 },
+  { "aliasfile", ONE, "/etc/aliases", "the alias file that newaliases compiles into users/aliases.cdb (aliases(5))",
+    0, 0, 0 },
 
   { "Remote delivery: sluice-remote, read at every delivery", HEAD, 0, 0, 0, 0, 0 },
   { "helohost", ONE, "=me", "host name sluice-remote sends in EHLO/HELO", 0, 0, 0 },
@@ -187,7 +192,7 @@ static const char *const compiled[][3] = {
 
 /* One-value files whose readers take an empty first line as missing. */
 static const char *const empty_is_default[] = {
-  "envnoathost", "bouncehost", "doublebouncehost", "defaultdelivery", "helohost",
+  "envnoathost", "bouncehost", "doublebouncehost", "defaultdelivery", "helohost", "aliasfile",
   "smtpdip", "smtpdip6", "smtpdport", "qmtpdip", "qmtpdport", "qmqpdip", "qmqpdport", "concurrencyincoming",
 };
 
