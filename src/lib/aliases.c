@@ -120,7 +120,7 @@ int aliases_targets(const char *text, size_t n, str *out, unsigned long *count, 
     {
       size_t start = 0;
       while (start < len && is_blank(tok.s[start])) ++start;
-      if (emit(tok.s + start, len - start, out, count, why) < 0) goto done;
+      if (emit(tok.s ? tok.s + start : "", len - start, out, count, why) < 0) goto done;
     }
   }
   r = 0;
