@@ -82,6 +82,7 @@ struct config {
   struct deadline_server limits; /* timeoutsmtpd and the totals */
   str rcpthosts, badmailfrom, locals, percenthack;
   str delims;                   /* control/recipientdelimiter */
+  struct smtpd_rcpt rcpt;       /* the RCPT check (smtpd_rcpt.h) */
   int rcpthosts_missing, percenthack_read, badmailfrom_read;
   struct cdb morercpt;
   int morercpt_open;            /* 0 not tried yet, 1 open, -1 no file */
@@ -598,8 +599,12 @@ static void cmd_rcpt(struct session *s, const char *arg, size_t n)
     error_reply(s, "553 5.7.1 relaying denied: no % in the local part here");
     return;
   }
-  r = smtpd_rcpt_local_delim(&cf->rcptcheck, cf->rcptcheck_state, &cf->locals, cf->delims.s ? cf->delims.s : "",
-                             cf->delims.len, s->addr.s, s->addr.len);
+  cf->rcpt.cdb = &cf->rcptcheck;
+  cf->rcpt.state = cf->rcptcheck_state;
+  cf->rcpt.locals = &cf->locals;
+  cf->rcpt.delims = cf->delims.s ? cf->delims.s : "";
+  cf->rcpt.dn = cf->delims.len;
+  r = smtpd_rcpt_local_check(&cf->rcpt, s->addr.s, s->addr.len);
   if (r < 0) {
     log_rcpt(s, &s->addr, "451");
     reply(s, "451 4.3.0 unable to check recipient");
