@@ -20,6 +20,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "aliases.h"
 #include "auto.h"
 #include "buf.h"
 #include "control.h"
@@ -332,6 +333,27 @@ static int show(const struct ctl *c, const str *me, str *o, str *w)
 }
 
 /* A source edited after its compiled form was made is not in force. */
+/* The alias file newer than its database (or one without a database):
+ * newaliases has not run since it changed (aliases(5)). */
+static void check_aliases(str *w)
+{
+  str f = STR_INIT;
+  struct stat sa, sb;
+  if (control_readline("control/aliasfile", &f, "/etc/aliases") < 0) return;
+  if (f.len == 0) nomem_if(str_copys(&f, "/etc/aliases"));
+  nomem_if(str_0(&f));
+  if (stat(f.s, &sa) == 0) {
+    int have = stat(ALIASES_CDB, &sb) == 0;
+    if (!have || sa.st_mtime > sb.st_mtime) {
+      nomem_if(str_cats(&f, have ? " is newer than " ALIASES_CDB ": not in force until rebuilt with "
+                                 : " exists but " ALIASES_CDB " does not: no alias is in force until "));
+      nomem_if(str_0(&f));
+      warning(w, f.s, "newaliases", have ? "" : " runs");
+    }
+  }
+  str_free(&f);
+}
+
 static void check_compiled(str *w)
 {
   str a = STR_INIT, b = STR_INIT;
@@ -349,6 +371,7 @@ static void check_compiled(str *w)
   }
   str_free(&a);
   str_free(&b);
+  check_aliases(w);
 }
 
 /* "control/NAME: unknown control file" for every file not in ctls. */

@@ -15,7 +15,8 @@
 #  6. mailq as root (a message in todo, one preprocessed) and as the
 #     user (111); sendmail -bp, -bi (and -I, newaliases: they run
 #     sluice-newaliases, which the user may not), -q, -v;
-#  7. sluice-showctl with and without rcpthosts, an unknown file;
+#  7. sluice-showctl with and without rcpthosts, an unknown file, an
+#     alias file not compiled by newaliases;
 #  8. sendmail -bs speaks SMTP through sluice-smtpd with relaying allowed,
 #     logs nothing on the caller's stderr, takes LF line ends (commands
 #     and data) and drops Return-Path fields;
@@ -279,6 +280,8 @@ qclear
 # --- 7. sluice-showctl ---
 rm -f "$H/control/rcpthosts"
 : > "$H/control/bogus"
+printf 'x85: y\n' > "$W/aliases"
+echo "$W/aliases" > "$H/control/aliasfile"
 "$H/bin/sluice-showctl" > "$W/out" 2> "$W/err"
 check_eq "showctl: exit 0" "$?" 0
 check "showctl: me" grep -qx 'me: me.example' "$W/out"
@@ -287,8 +290,10 @@ check "showctl: default from me" grep -qx 'locals: (default: me.example)' "$W/ou
 check "showctl: unknown file" grep -qx 'control/bogus: unknown control file' "$W/out"
 check "showctl: rcpthosts warning" grep -q '^WARNING: control/rcpthosts is missing' "$W/out"
 check "showctl: warning on stderr" grep -q 'only RELAYCLIENT clients may send mail in' "$W/err"
+check "showctl: alias file without its database" grep -q "^WARNING: $W/aliases exists but users/aliases.cdb does not" "$W/out"
 printf 'r1.example\n# comment\nr2.example\n' > "$H/control/rcpthosts"
 rm -f "$H/control/bogus"
+"$H/bin/sluice-newaliases" > /dev/null
 "$H/bin/sluice-showctl" > "$W/out" 2> "$W/err"
 check_eq "showctl with rcpthosts: exit 0" "$?" 0
 check_eq "showctl: rcpthosts list" "$(sed -n '/^rcpthosts:/,/^  [^ ]/p' "$W/out")" "rcpthosts:
