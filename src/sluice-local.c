@@ -29,6 +29,7 @@
 #include "auto.h"
 #include "byte.h"
 #include "cdb.h"
+#include "control.h"
 #include "deliver.h"
 #include "die.h"
 #include "dotqmail.h"
@@ -303,18 +304,36 @@ static void load_alias(struct local *l)
   str_free(&key);
 }
 
+/* conf-home/control/locals, else control/me (we are in the home). */
+static void read_locals(str *locals)
+{
+  str p = STR_INIT;
+  int r;
+  if (str_copys(&p, auto_home) < 0 || str_cats(&p, "/control/locals") < 0 || str_0(&p) < 0) nomem();
+  r = control_readlist(p.s, locals);
+  if (r < 0) temp_sys("4.3.0 unable to read ", p.s);
+  if (r == 0) {
+    if (str_copys(&p, auto_home) < 0 || str_cats(&p, "/control/me") < 0 || str_0(&p) < 0) nomem();
+    if (control_readline(p.s, locals, "localhost") < 0) temp_sys("4.3.0 unable to read ", p.s);
+    if (str_catc(locals, 0) < 0) nomem();
+  }
+  str_free(&p);
+}
+
 /* ~/.forward, for the bare address without a .qmail file: 1 in force
  * (l->text holds its instructions), 0 none or empty. A target naming
- * the user (bare or as \user) is the user's own mailbox: the default
- * delivery. */
+ * the user (bare, as \user, or at a domain of control/locals) is the
+ * user's own mailbox: the default delivery. */
 static int load_forward(struct local *l)
 {
-  str repl = STR_INIT;
+  str repl = STR_INIT, locals = STR_INIT;
   if (!read_targets(".forward", &l->text, 1, 1)) return 0;
   if (str_copys(&l->qmail, ".forward") < 0 || str_0(&l->qmail) < 0) nomem();
   expand_includes(l);
   if (str_copys(&repl, l->dflt) < 0 || str_catc(&repl, '\n') < 0) nomem();
-  if (aliases_self(&l->text, l->user, strlen(l->user), repl.s, repl.len) < 0) nomem();
+  read_locals(&locals);
+  if (aliases_self(&l->text, l->user, strlen(l->user), repl.s, repl.len, &locals) < 0) nomem();
+  str_free(&locals);
   str_free(&repl);
   return l->text.len > 0;
 }

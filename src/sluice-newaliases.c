@@ -31,7 +31,7 @@ static void out(const char *s) { write_all(1, s, byte_len(s, 65536)); }
 int main(int argc, char **argv)
 {
   struct cdb_make_atomic a;
-  str path = STR_INIT, text = STR_INIT, prog = STR_INIT;
+  str path = STR_INIT, text = STR_INIT, prog = STR_INIT, locals = STR_INIT;
   unsigned long line, count;
   const char *why;
   char num[FMT_ULONG + 1];
@@ -47,13 +47,23 @@ int main(int argc, char **argv)
   if (path.len == 0 && str_copys(&path, ALIASFILE_DEFAULT) < 0) die_nomem();
   if (str_0(&path) < 0) die_nomem();
   if (path.s[0] != '/') die_temp("control/aliasfile must name an absolute path: ", path.s);
+  /* the local domains: an alias naming itself at one of them means
+   * the account (aliases(5)) */
+  switch (control_readlist("control/locals", &locals)) {
+  case 1: break;
+  case 0:
+    if (control_readline("control/me", &locals, "localhost") < 0) die_temp_sys("unable to read control/me");
+    if (str_catc(&locals, 0) < 0) die_nomem();
+    break;
+  default: die_temp_sys("unable to read control/locals");
+  }
   switch (file_read(path.s, &text, ALIASES_FILE_MAX)) {
   case 1: break;
   case 0: die_temp("unable to read ", path.s, ": the file does not exist");
   default: die_temp_sys("unable to read ", path.s);
   }
   if (cdb_make_atomic_start(&a, ALIASES_CDB, 0644) < 0) die_temp_sys("unable to create " ALIASES_CDB ".tmp");
-  if (aliases_compile(text.s, text.len, &a.make, &line, &why, &count) < 0) {
+  if (aliases_compile(text.s, text.len, &a.make, &line, &why, &count, &locals) < 0) {
     int err = errno;
     cdb_make_atomic_abort(&a);
     if (why) {

@@ -8,6 +8,7 @@
 #include "aliases.h"
 #include "byte.h"
 #include "cdb.h"
+#include "domain.h"
 #include "dotqmail.h"
 #include "str.h"
 
@@ -129,7 +130,7 @@ done:
   return r;
 }
 
-long aliases_self(str *text, const char *name, size_t n, const char *repl, size_t rlen)
+long aliases_self(str *text, const char *name, size_t n, const char *repl, size_t rlen, const str *locals)
 {
   str out = STR_INIT;
   size_t pos = 0;
@@ -139,6 +140,9 @@ long aliases_self(str *text, const char *name, size_t n, const char *repl, size_
     const char *line = text->s + pos, *a = line + 1;
     size_t end = pos + nl < text->len ? nl + 1 : nl, an = nl ? nl - 1 : 0;
     if (nl > 1 && line[0] == '&' && a[0] == '\\') { ++a; --an; }
+    if (nl > 1 && line[0] == '&' && locals && an > n + 1 && a[n] == '@'
+        && domain_match_list(a + n + 1, an - n - 1, locals))
+      an = n; /* name@a local domain: the name itself */
     if (nl > 1 && line[0] == '&' && case_equalb(a, an, name, n)) {
       if (str_catb(&out, repl, rlen) < 0) { str_free(&out); return -1; }
       ++hits;
@@ -210,7 +214,8 @@ static int seen_add(struct seen *s, const char *key, size_t n)
 /* Adds one alias: name[0..nlen) with the target text body[0..blen),
  * which starts on line `line`. */
 static int add_alias(struct cdb_make *m, struct seen *s, const char *name, size_t nlen, const char *body,
-                     size_t blen, unsigned long *line, const char **why, unsigned long *count)
+                     size_t blen, unsigned long *line, const char **why, unsigned long *count,
+                     const str *locals)
 {
   str key = STR_INIT, data = STR_INIT, repl = STR_INIT;
   unsigned long targets = 0;
@@ -228,7 +233,7 @@ static int add_alias(struct cdb_make *m, struct seen *s, const char *name, size_
   }
   if (targets == 0) { syntax(why, "alias without a target"); goto done; }
   if (str_copys(&repl, "&\\") < 0 || str_cat(&repl, &key) < 0 || str_catc(&repl, '\n') < 0) goto done;
-  if (aliases_self(&data, key.s, key.len, repl.s, repl.len) < 0) goto done;
+  if (aliases_self(&data, key.s, key.len, repl.s, repl.len, locals) < 0) goto done;
   switch (seen_add(s, key.s, key.len)) {
   case 0: break;
   case 1: syntax(why, "alias name given a second time"); goto done;
@@ -278,7 +283,7 @@ static int parse_name(const char *line, size_t n, str *name, size_t *rest, const
 }
 
 int aliases_compile(const char *text, size_t n, struct cdb_make *m, unsigned long *line,
-                    const char **why, unsigned long *count)
+                    const char **why, unsigned long *count, const str *locals)
 {
   struct seen s;
   str name = STR_INIT, body = STR_INIT;
@@ -304,7 +309,7 @@ int aliases_compile(const char *text, size_t n, struct cdb_make *m, unsigned lon
     }
     if (have) {
       *line = start;
-      if (add_alias(m, &s, name.s, name.len, body.s, body.len, line, why, count) < 0) goto done;
+      if (add_alias(m, &s, name.s, name.len, body.s, body.len, line, why, count, locals) < 0) goto done;
     }
     have = 0;
     *line = lineno;
@@ -315,7 +320,7 @@ int aliases_compile(const char *text, size_t n, struct cdb_make *m, unsigned lon
   }
   if (have) {
     *line = start;
-    if (add_alias(m, &s, name.s, name.len, body.s, body.len, line, why, count) < 0) goto done;
+    if (add_alias(m, &s, name.s, name.len, body.s, body.len, line, why, count, locals) < 0) goto done;
   }
   *line = 0;
   r = 0;

@@ -46,22 +46,24 @@ int aliases_targets(const char *text, size_t n, str *out, unsigned long *count, 
                     size_t *where);
 
 /* Replaces every line of the .qmail text in *text that forwards to the
- * bare name[0..n) or to \name (ignoring ASCII case) by repl[0..rlen)
- * (which ends in a newline, or is empty). Returns the number of lines
- * replaced, or -1 (no memory). */
-long aliases_self(str *text, const char *name, size_t n, const char *repl, size_t rlen);
+ * bare name[0..n) or to \name (ignoring ASCII case), or, when locals
+ * (a control_readlist list) is not NULL, to name@DOMAIN with DOMAIN in
+ * locals, by repl[0..rlen) (which ends in a newline, or is empty).
+ * Returns the number of lines replaced, or -1 (no memory). */
+long aliases_self(str *text, const char *name, size_t n, const char *repl, size_t rlen, const str *locals);
 
 /* Compiles an alias file text[0..n) into m: key the lower-cased name,
  * data its .qmail text. Logical lines start with a non-blank byte; a
  * line starting with a space or tab continues the one before; blank
  * lines and comment lines ('#' first) are skipped anywhere. A name may
- * be quoted. A target naming the alias itself becomes \name (the
- * account of that name), as Postfix does. Errors (EINVAL): *line the
+ * be quoted. A target naming the alias itself (bare, or at a domain of
+ * locals when not NULL) becomes \name (the account of that name), as
+ * Postfix does. Errors (EINVAL): *line the
  * 1-based line, *why the problem; a name given twice is an error too.
  * Other failures (of m, or no memory): -1 with *why NULL. *count gets
  * the number of aliases. */
 int aliases_compile(const char *text, size_t n, struct cdb_make *m, unsigned long *line,
-                    const char **why, unsigned long *count);
+                    const char **why, unsigned long *count, const str *locals);
 
 /* The first byte of local[0..n) that is one of the delimiters in
  * delims[0..dn) other than '-' ('-' keeps qmail's meaning); its offset,

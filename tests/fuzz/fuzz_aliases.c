@@ -55,7 +55,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
   }
   fuzz_check(lines == count);
   fuzz_check(out.len == 0 || out.s[out.len - 1] == '\n');
-  hits = aliases_self(&out, "x", 1, "./M/\n", 5);
+  hits = aliases_self(&out, "x", 1, "./M/\n", 5, 0);
   fuzz_check(hits >= 0 && (unsigned long)hits == forwards);
   str_free(&out);
   return 0;

@@ -10,7 +10,8 @@
 #     as the alias user), to a file (an mbox written as the alias
 #     user), with :include: (read at delivery); each copy lands once;
 #  3. owner-NAME: forwards of NAME go out with the sender owner-NAME@DOM;
-#     an alias naming itself reaches the account of that name;
+#     an alias naming itself (here at the local domain) reaches the
+#     account of that name;
 #  4. aliases come before users: an alias named like a user wins;
 #  5. a loop (a: b, b: a) bounces with 5.4.6 (Delivered-To) to the
 #     sender's mailbox;
@@ -64,7 +65,7 @@ prog: "|echo \$(id -un), \$LOCAL > $T/out/prog.txt"
 file: $T/out/archive
 inc: :include:$T/list
 "Quoted.Name": sl93b
-sl93c: sl93c, sl93a
+sl93c: sl93c@$DOM, sl93a
 sl93s: sl93b
 loopa: loopb
 loopb: loopa

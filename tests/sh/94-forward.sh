@@ -6,7 +6,8 @@
 #
 #  1. ~/.forward to another user: the copy goes there, none stays;
 #  2. ~/.forward with \user (and a second address): a copy in the
-#     user's own Maildir and one at the other user;
+#     user's own Maildir and one at the other user; user@local-domain
+#     (any case) in the file means the same as \user;
 #  3. ~/.forward with a program and a file: they run as the user;
 #  4. precedence: with a ~/.qmail the .forward is not read;
 #  5. a group-writable .forward, or one owned by another user, is a
@@ -29,7 +30,7 @@ inst_fresh
 role() { awk -v r="$1" 'NF == 0 { exit } $1 == r { print $2 }' conf-users; }
 U_DAEMON=$(role daemon)
 DOM=e2e94.test
-users='sl94a sl94b sl94k sl94p sl94q sl94g sl94o sl94t sl94s'
+users='sl94a sl94a2 sl94b sl94k sl94p sl94q sl94g sl94o sl94t sl94s'
 
 cleanup() {
   kill_set 100
@@ -53,6 +54,7 @@ put() {
 }
 put sl94a .forward "# to b\nsl94b\n"
 put sl94k .forward "\\\\sl94k, sl94b@$DOM\n"
+put sl94a2 .forward "SL94a2@$DOM, sl94b\n"
 put sl94p .forward "\"|echo \$(id -un) > \$HOME/prog.txt\"\n$(home_of sl94p)/mbox\n"
 put sl94q .forward "sl94b\n"
 put sl94q .qmail "./Maildir/\n"
@@ -78,6 +80,7 @@ count() {
 }
 inject f94-fwd "sl94a@$DOM"
 inject f94-keep "sl94k@$DOM"
+inject f94-selfdom "sl94a2@$DOM"
 inject f94-prog "sl94p@$DOM"
 inject f94-qmail "sl94q@$DOM"
 inject f94-plusfoo "sl94t+foo@$DOM"
@@ -101,6 +104,8 @@ check_eq "\\user: a copy kept at sl94k" "$(count sl94k f94-keep)" 1
 check_eq "\\user: and one at sl94b" "$(count sl94b f94-keep)" 1
 f=$(grep -l '^Subject: f94-keep$' "$(home_of sl94k)"/Maildir/new/* 2> /dev/null | head -n 1)
 check_eq "\\user: Delivered-To of sl94k on top" "$(sed -n 2p "${f:-/dev/null}")" "Delivered-To: sl94k@$DOM"
+check_eq "user@local-domain in .forward: own Maildir" "$(count sl94a2 f94-selfdom)" 1
+check_eq "user@local-domain in .forward: and sl94b" "$(count sl94b f94-selfdom)" 1
 check_eq ".forward program: ran as the user" "$(cat "$(home_of sl94p)/prog.txt" 2> /dev/null)" sl94p
 check "file: the message in the mbox" grep -q '^Subject: f94-prog$' "$(home_of sl94p)/mbox"
 check_eq "file: owned by the user" "$(stat -c %U "$(home_of sl94p)/mbox" 2> /dev/null)" sl94p

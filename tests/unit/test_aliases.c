@@ -18,6 +18,7 @@
 #include "str.h"
 
 static char path[64];
+static str locals; /* "d.example\0" */
 
 /* The .qmail text of the target list in equals want. */
 static int targets_are(const char *in, const char *want, unsigned long wantcount)
@@ -52,7 +53,7 @@ static int compile(const char *text, unsigned long *line, const char **why, unsi
 {
   struct cdb_make_atomic a;
   if (cdb_make_atomic_start(&a, path, 0644) < 0) return -2;
-  if (aliases_compile(text, strlen(text), &a.make, line, why, count) < 0) {
+  if (aliases_compile(text, strlen(text), &a.make, line, why, count, &locals) < 0) {
     cdb_make_atomic_abort(&a);
     return -1;
   }
@@ -127,10 +128,13 @@ static void self(void)
 {
   str t = STR_INIT;
   str_copys(&t, "&Alice\n&bob\n&\\alice\n|alice\n&alice@x\n");
-  CHECK(aliases_self(&t, "alice", 5, "./Maildir/\n", 11) == 2);
+  CHECK(aliases_self(&t, "alice", 5, "./Maildir/\n", 11, 0) == 2);
   CHECK(str_equals(&t, "./Maildir/\n&bob\n./Maildir/\n|alice\n&alice@x\n"));
-  CHECK(aliases_self(&t, "nobody", 6, "", 0) == 0);
+  CHECK(aliases_self(&t, "nobody", 6, "", 0, 0) == 0);
   CHECK(str_equals(&t, "./Maildir/\n&bob\n./Maildir/\n|alice\n&alice@x\n"));
+  str_copys(&t, "&alice@D.Example\n&alice@x\n&alicex@d.example\n&\\Alice@d.example\n&ali@d.example\n");
+  CHECK(aliases_self(&t, "alice", 5, "/m\n", 3, &locals) == 2);
+  CHECK(str_equals(&t, "/m\n&alice@x\n&alicex@d.example\n/m\n&ali@d.example\n"));
   str_free(&t);
 }
 
@@ -150,8 +154,10 @@ static void files(void)
     "\"Quoted.Name\" : alice\n"
     "prog: \"|/bin/x -y, z\"\n"
     "self: self, alice\n"
+    "me2: Me2@d.example, me2@x.example\n"
     "last: /var/mail/last";
-  CHECK(compile(good, &line, &why, &count) == 0 && count == 7);
+  CHECK(compile(good, &line, &why, &count) == 0 && count == 8);
+  CHECK(maps("me2", "&\\me2\n&me2@x.example\n"));
   CHECK(maps("postmaster", "&root\n"));
   CHECK(maps("root", "&alice\n&bob@b.example\n"));
   CHECK(maps("Root", 0)); /* keys are lower case */
@@ -180,7 +186,7 @@ static void files(void)
     static const char nul[] = "a: b\nc: d\0e\n";
     struct cdb_make_atomic a;
     CHECK(cdb_make_atomic_start(&a, path, 0644) == 0);
-    CHECK(aliases_compile(nul, sizeof nul - 1, &a.make, &line, &why, &count) == -1 && line == 2
+    CHECK(aliases_compile(nul, sizeof nul - 1, &a.make, &line, &why, &count, 0) == -1 && line == 2
           && strstr(why, "NUL"));
     cdb_make_atomic_abort(&a);
   }
@@ -220,6 +226,8 @@ int main(void)
   memcpy(path, "/tmp/test_aliases.", 18);
   memcpy(path + 18, num, n);
   memcpy(path + 18 + n, ".cdb", 5);
+  str_copys(&locals, "d.example");
+  str_catc(&locals, 0);
   targets();
   self();
   files();
