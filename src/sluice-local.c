@@ -190,9 +190,9 @@ static int try_qmail(struct local *l, const char *name)
   return l->text.len == 0 ? 2 : 1;
 }
 
-/* Walks the .qmail chain for ext[0..n): 1 found (l->text holds it),
- * 2 an empty file (the default delivery), 0 none. */
-static int search_qmail(struct local *l, const char *ext, size_t n)
+/* Walks the .qmail chain for ext[0..n) with dash: 1 found (l->text
+ * holds it), 2 an empty file (the default delivery), 0 none. */
+static int search_qmail(struct local *l, const char *dash, const char *ext, size_t n)
 {
   struct dotqmail_search s;
   str name = STR_INIT;
@@ -200,7 +200,7 @@ static int search_qmail(struct local *l, const char *ext, size_t n)
   size_t off;
 
   dotqmail_search_start(&s, ext, n);
-  while ((r = dotqmail_search_next(&s, l->dash, &name, &isdef, &off)) == 1) {
+  while ((r = dotqmail_search_next(&s, dash, &name, &isdef, &off)) == 1) {
     int got = try_qmail(l, name.s);
     if (got == 0) continue;
     if (str_copy(&l->qmail, &name) < 0 || str_0(&l->qmail) < 0) nomem();
@@ -346,12 +346,13 @@ static void find_qmail(struct local *l)
   int r;
 
   if (l->alias) { load_alias(l); return; }
-  r = search_qmail(l, l->ext, extlen);
+  r = search_qmail(l, l->dash, l->ext, extlen);
   if (r == 0 && extlen && l->plus) {
-    /* user+tag without .qmail-tag: the address without +tag */
+    /* user+tag without .qmail-tag: the address without +tag, and for
+     * the bare user its .qmail (not .qmail-: the dash came with +tag) */
     size_t ll = strlen(l->local), d = byte_chr(l->local, ll, l->plus), tail = ll - d;
     extlen = extlen >= tail ? extlen - tail : 0;
-    r = search_qmail(l, l->ext, extlen);
+    r = search_qmail(l, extlen ? l->dash : "", l->ext, extlen);
   }
   if (r == 1) return;
   if (r == 0 && extlen) result('D', "5.1.1 no mailbox here by that name", 0, 0);

@@ -12,8 +12,8 @@
 #  4. precedence: with a ~/.qmail the .forward is not read;
 #  5. a group-writable .forward, or one owned by another user, is a
 #     deferral (4.7.0), nothing delivered;
-#  6. with control/recipientdelimiter "+": user+foo reaches user's
-#     Maildir (no .qmail-foo), user+tag follows ~/.qmail-tag, user+x of
+#  6. with control/recipientdelimiter "+": user+foo follows user's
+#     ~/.qmail (no .qmail-foo), user+tag follows ~/.qmail-tag, user+x of
 #     a user with a .forward follows the .forward; user-zzz without
 #     .qmail-zzz still bounces (5.1.1) as in qmail; Delivered-To keeps
 #     the whole address;
@@ -64,6 +64,8 @@ put sl94o .forward "sl94b\n"
 chown sl94b "$(home_of sl94o)/.forward"
 (cd "$(home_of sl94t)" && as sl94t "$H/bin/sluice-maildirmake" Maildir-tag)
 put sl94t .qmail-tag "./Maildir-tag/\n"
+(cd "$(home_of sl94t)" && as sl94t "$H/bin/sluice-maildirmake" Maildir-base)
+put sl94t .qmail "./Maildir-base/\n"
 
 start_set
 check "sluice-start running" kill -0 "$spid"
@@ -113,8 +115,8 @@ check_eq ".qmail wins over .forward: own Maildir" "$(count sl94q f94-qmail)" 1
 check_eq ".qmail wins over .forward: nothing at sl94b" "$(count sl94b f94-qmail)" 0
 check_eq "group-writable .forward: nothing delivered" "$(count sl94g f94-gw)$(count sl94b f94-gw)" 00
 check_eq "foreign .forward: nothing delivered" "$(count sl94o f94-other)$(count sl94b f94-other)" 00
-check_eq "user+foo: the user's Maildir" "$(count sl94t f94-plusfoo)" 1
-f=$(grep -l '^Subject: f94-plusfoo$' "$(home_of sl94t)"/Maildir/new/* 2> /dev/null | head -n 1)
+check_eq "user+foo: the user's ~/.qmail" "$(count sl94t f94-plusfoo Maildir-base)" 1
+f=$(grep -l '^Subject: f94-plusfoo$' "$(home_of sl94t)"/Maildir-base/new/* 2> /dev/null | head -n 1)
 check_eq "user+foo: Delivered-To keeps +foo" "$(sed -n 2p "${f:-/dev/null}")" "Delivered-To: sl94t+foo@$DOM"
 check_eq "user+tag: by .qmail-tag" "$(count sl94t f94-plustag Maildir-tag)" 1
 check_eq "user+tag: not in Maildir" "$(count sl94t f94-plustag)" 0
