@@ -305,7 +305,12 @@ static int alias_of(const char *local, size_t n, size_t d, str *name)
   int fd = open_read(ALIASES_CDB), r = 0, pass;
 
   if (fd < 0) return errno == ENOENT ? 0 : -1;
-  if (cdb_open(&c, fd) < 0) { close(fd); return -1; }
+  if (cdb_open(&c, fd) < 0) {
+    int e = errno;
+    close(fd);
+    errno = e;
+    return -1;
+  }
   for (pass = 0; pass < 2 && r == 0; ++pass) {
     if (pass == 1) {
       if (d >= n) break;
