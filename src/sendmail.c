@@ -3,7 +3,8 @@
  * Translates sendmail's options into a sluice-inject command and execs
  * it; -bv runs sluice-inject -V (verify only), -bs runs sluice-smtpd -l
  * (local mode) on stdin/stdout, -bp (and the name mailq) runs
- * sluice-qread. Options are read as getopt(3) reads them, as sendmail
+ * sluice-qread, -bi and -I (and the name newaliases) run
+ * sluice-newaliases. Options are read as getopt(3) reads them, as sendmail
  * and Postfix's sendmail do: flags may run together (-ti, -it), and an
  * option that takes a value takes the rest of its argument or the next
  * argument (-oi, -f addr, -faddr, -N never). Options that only tune
@@ -133,10 +134,11 @@ static _Noreturn void queue_run(void)
   _exit(0);
 }
 
-static _Noreturn void no_aliases(void)
+/* newaliases, -bi, -I: sluice-newaliases compiles the alias file. */
+static _Noreturn void new_aliases(void)
 {
-  out("sendmail: sluice has no aliases database: aliases are .qmail files (see dot-qmail(5))\n");
-  _exit(0);
+  char *a[] = { 0, 0 };
+  run("sluice-newaliases", a, 0);
 }
 
 int main(int argc, char **argv)
@@ -153,7 +155,7 @@ int main(int argc, char **argv)
     char *a[] = { 0, 0 };
     run("sluice-qread", a, 0);
   }
-  if (!strcmp(base, "newaliases")) no_aliases();
+  if (!strcmp(base, "newaliases")) new_aliases();
 
   for (i = 1; i < argc; ++i) {
     const char *a = argv[i];
@@ -169,7 +171,7 @@ int main(int argc, char **argv)
       case 'i': continue; /* dots are never special */
       case 'v': verbose = 1; continue;
       case 'U': case 'G': case 'm': case 'n': case 'e': case 's': case 'c': continue; /* harmless */
-      case 'I': no_aliases();
+      case 'I': new_aliases();
       case 'q': queue_run(); /* -q, -qtime, -qRsite...: the rest is ignored */
       case 'o': took_value = 1; continue; /* -oX: always attached */
       case 'b': case 'f': case 'r': case 'F': case 'O': case 'B': case 'N': case 'R': case 'V': case 'L':
@@ -195,7 +197,7 @@ int main(int argc, char **argv)
     char *q[] = { 0, 0 };
     run("sluice-qread", q, 0);
   }
-  if (!strcmp(mode, "i")) no_aliases();
+  if (!strcmp(mode, "i")) new_aliases();
   if (!strcmp(mode, "s")) smtp_session();
   if (strcmp(mode, "m") && strcmp(mode, "v")) usage_die("unsupported mode -b", mode);
 

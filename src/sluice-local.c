@@ -1,6 +1,14 @@
 /* sluice-local: one local delivery (sluice-local(8), dot-qmail(5)).
  *
- *   sluice-local USER HOMEDIR LOCAL DASH EXT DOMAIN SENDER DEFAULTDELIVERY [TIMEOUT]
+ *   sluice-local USER HOMEDIR LOCAL DASH EXT DOMAIN SENDER DEFAULTDELIVERY [TIMEOUT [FLAGS]]
+ *
+ * FLAGS (sluice-local(8)): 'a' an alias delivery: the instructions are
+ * the alias EXT's in conf-home/users/aliases.cdb, not a .qmail file;
+ * 'd' the address was \LOCAL: no ~/.forward; 'p' and a character: the
+ * local part holds that recipient delimiter (control/recipientdelimiter),
+ * so a missing .qmail file for the extension falls back to the address
+ * without it. Without a .qmail file for the bare address, ~/.forward is
+ * read (aliases.h) before the default delivery.
  *
  * Run by sluice-lspawn as the recipient, in the recipient's home, with
  * the message (seekable) on fd 0, a result pipe on fd 1 and the log on
@@ -17,8 +25,11 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "aliases.h"
 #include "auto.h"
 #include "byte.h"
+#include "cdb.h"
+#include "control.h"
 #include "deliver.h"
 #include "die.h"
 #include "dotqmail.h"
@@ -62,6 +73,9 @@ struct local {
   unsigned long nforwards, nmaildir, nmbox, nprogram;
   unsigned long timeout; /* seconds a program may run */
   env progenv;
+  int alias;      /* FLAGS a: an alias delivery, EXT the alias name */
+  int direct;     /* FLAGS d: no ~/.forward */
+  char plus;      /* FLAGS p: the recipient delimiter in LOCAL, or 0 */
 };
 
 /* Writes the result and ends: K exits 0, Z 111, D 100. */
@@ -117,6 +131,15 @@ static void setup(struct local *l, int argc, char **argv)
   if (argc > 9 && (scan_ulong_exact(argv[9], strlen(argv[9]), &l->timeout) < 0 || l->timeout == 0
                    || l->timeout > DELIVER_TIMEOUT_MAX))
     temp("4.3.5 sluice-local: TIMEOUT must be a number of seconds from 1 to 100000000", 0);
+  if (argc > 10) {
+    const char *f = checked_arg(argv[10], 16, "FLAGS");
+    for (; *f; ++f) {
+      if (*f == 'a') l->alias = 1;
+      else if (*f == 'd') l->direct = 1;
+      else if (*f == 'p' && f[1]) l->plus = *++f;
+      else temp("4.3.5 sluice-local: unknown FLAGS", 0);
+    }
+  }
   l->extlen = strlen(l->ext);
   l->senderlen = strlen(l->sender);
   ll = strlen(l->local);
@@ -167,29 +190,174 @@ static int try_qmail(struct local *l, const char *name)
   return l->text.len == 0 ? 2 : 1;
 }
 
-/* Finds the .qmail file; fills l->text with its instructions or with
- * the default delivery. */
-static void find_qmail(struct local *l)
+/* Walks the .qmail chain for ext[0..n) with dash: 1 found (l->text
+ * holds it), 2 an empty file (the default delivery), 0 none. */
+static int search_qmail(struct local *l, const char *dash, const char *ext, size_t n)
 {
   struct dotqmail_search s;
   str name = STR_INIT;
   int r, isdef;
   size_t off;
 
-  dotqmail_search_start(&s, l->ext, l->extlen);
-  while ((r = dotqmail_search_next(&s, l->dash, &name, &isdef, &off)) == 1) {
+  dotqmail_search_start(&s, ext, n);
+  while ((r = dotqmail_search_next(&s, dash, &name, &isdef, &off)) == 1) {
     int got = try_qmail(l, name.s);
     if (got == 0) continue;
     if (str_copy(&l->qmail, &name) < 0 || str_0(&l->qmail) < 0) nomem();
     l->is_default = isdef;
     l->default_off = off;
-    if (got == 2) break; /* an empty file means the default delivery */
     str_free(&name);
-    return;
+    return got;
   }
   if (r < 0) nomem();
   str_free(&name);
-  if (r == 0 && l->extlen) result('D', "5.1.1 no mailbox here by that name", 0, 0);
+  return 0;
+}
+
+/* Reads a file of targets (~/.forward or an :include: file) into *t as
+ * .qmail lines: 1 read, 0 missing (only when may_miss). The file must
+ * be a regular file writable by its owner alone; a ~/.forward must
+ * belong to the user (or root), as sendmail wants. */
+static int read_targets(const char *path, str *t, int forward, int may_miss)
+{
+  struct stat st;
+  str raw = STR_INIT;
+  const char *why;
+  size_t where, i;
+  unsigned long count = 0, line = 1;
+  int fd = open_read(path);
+  if (fd < 0) {
+    if (errno == ENOENT && may_miss) return 0;
+    temp_sys("4.2.1 cannot open ", path);
+  }
+  if (fstat(fd, &st) < 0) temp_sys("4.2.1 cannot stat ", path);
+  if (!S_ISREG(st.st_mode)) temp("4.2.1 not a regular file: ", path);
+  if (st.st_mode & S_IWOTH) temp("4.7.0 file is world-writable: ", path);
+  if (st.st_mode & S_IWGRP) temp("4.7.0 file is group-writable: ", path);
+  if (forward && st.st_uid != getuid() && st.st_uid != 0)
+    temp("4.7.0 .forward belongs to someone else: ", path);
+  if (read_fd_all(fd, &raw, ALIASES_FILE_MAX) < 0) {
+    if (errno == EFBIG) temp("4.2.1 file too large: ", path);
+    temp_sys("4.2.1 cannot read ", path);
+  }
+  close(fd);
+  t->len = 0;
+  if (aliases_targets(raw.s, raw.len, t, &count, &why, &where) < 0) {
+    str m = STR_INIT;
+    if (!why) nomem();
+    for (i = 0; i < where; ++i)
+      if (raw.s[i] == '\n') ++line;
+    if (str_copys(&m, "4.7.0 ") < 0 || str_cats(&m, path) < 0 || str_cats(&m, " line ") < 0
+        || str_catulong(&m, line) < 0 || str_cats(&m, ": ") < 0 || str_0(&m) < 0)
+      nomem();
+    temp(m.s, why);
+  }
+  str_free(&raw);
+  return 1;
+}
+
+/* Replaces each ":include:/path" line of l->text by the targets of the
+ * file, read as the delivery's user, to ALIASES_INCLUDE_DEPTH levels. */
+static void expand_includes(struct local *l)
+{
+  unsigned depth;
+  for (depth = 0;; ++depth) {
+    str out = STR_INIT, inc = STR_INIT, path = STR_INIT;
+    size_t pos = 0, off, len;
+    int found = 0;
+    while (dotqmail_line_next(l->text.s, l->text.len, &pos, &off, &len)) {
+      const char *line = l->text.s + off;
+      if (len > 9 && byte_startswith(line, len, ":include:", 0)) {
+        found = 1;
+        if (depth >= ALIASES_INCLUDE_DEPTH) result('D', "5.3.5 :include: files nested too deep", 0, 0);
+        if (str_copyb(&path, line + 9, len - 9) < 0 || str_0(&path) < 0) nomem();
+        read_targets(path.s, &inc, 0, 0);
+        if (str_cat(&out, &inc) < 0) nomem();
+        continue;
+      }
+      if (str_catb(&out, line, len) < 0 || str_catc(&out, '\n') < 0) nomem();
+    }
+    str_free(&l->text);
+    l->text = out;
+    str_free(&inc);
+    str_free(&path);
+    if (!found) return;
+  }
+}
+
+/* An alias delivery: the instructions of the alias EXT. */
+static void load_alias(struct local *l)
+{
+  str path = STR_INIT, key = STR_INIT;
+  if (str_copys(&path, auto_home) < 0 || str_cats(&path, "/" ALIASES_CDB) < 0 || str_0(&path) < 0) nomem();
+  if (str_copyb(&key, l->ext, l->extlen) < 0) nomem();
+  case_lowerb(key.s, key.len);
+  switch (cdb_lookup_path(path.s, key.s, key.len, &l->text)) {
+  case 1: break;
+  case 0: temp("4.3.0 the alias is no longer in the alias database: ", l->ext);
+  default: temp_sys("4.3.0 unable to read ", path.s);
+  }
+  if (str_copys(&l->qmail, "alias ") < 0 || str_cat(&l->qmail, &key) < 0 || str_0(&l->qmail) < 0) nomem();
+  expand_includes(l);
+  if (l->text.len == 0) result('D', "5.1.1 the alias expands to nothing", 0, 0);
+  str_free(&path);
+  str_free(&key);
+}
+
+/* conf-home/control/locals, else control/me (we are in the home). */
+static void read_locals(str *locals)
+{
+  str p = STR_INIT;
+  int r;
+  if (str_copys(&p, auto_home) < 0 || str_cats(&p, "/control/locals") < 0 || str_0(&p) < 0) nomem();
+  r = control_readlist(p.s, locals);
+  if (r < 0) temp_sys("4.3.0 unable to read ", p.s);
+  if (r == 0) {
+    if (str_copys(&p, auto_home) < 0 || str_cats(&p, "/control/me") < 0 || str_0(&p) < 0) nomem();
+    if (control_readline(p.s, locals, "localhost") < 0) temp_sys("4.3.0 unable to read ", p.s);
+    if (str_catc(locals, 0) < 0) nomem();
+  }
+  str_free(&p);
+}
+
+/* ~/.forward, for the bare address without a .qmail file: 1 in force
+ * (l->text holds its instructions), 0 none or empty. A target naming
+ * the user (bare, as \user, or at a domain of control/locals) is the
+ * user's own mailbox: the default delivery. */
+static int load_forward(struct local *l)
+{
+  str repl = STR_INIT, locals = STR_INIT;
+  if (!read_targets(".forward", &l->text, 1, 1)) return 0;
+  if (str_copys(&l->qmail, ".forward") < 0 || str_0(&l->qmail) < 0) nomem();
+  expand_includes(l);
+  if (str_copys(&repl, l->dflt) < 0 || str_catc(&repl, '\n') < 0) nomem();
+  read_locals(&locals);
+  if (aliases_self(&l->text, l->user, strlen(l->user), repl.s, repl.len, &locals) < 0) nomem();
+  str_free(&locals);
+  str_free(&repl);
+  return l->text.len > 0;
+}
+
+/* Finds the .qmail file; fills l->text with its instructions, those
+ * of the alias or ~/.forward, or with the default delivery. */
+static void find_qmail(struct local *l)
+{
+  size_t extlen = l->extlen;
+  int r;
+
+  if (l->alias) { load_alias(l); return; }
+  r = search_qmail(l, l->dash, l->ext, extlen);
+  if (r == 0 && extlen && l->plus) {
+    /* user+tag without .qmail-tag: the address without +tag, and for
+     * the bare user its .qmail (not .qmail-: the dash came with +tag) */
+    size_t ll = strlen(l->local), d = byte_chr(l->local, ll, l->plus), tail = ll - d;
+    extlen = extlen >= tail ? extlen - tail : 0;
+    r = search_qmail(l, extlen ? l->dash : "", l->ext, extlen);
+  }
+  if (r == 1) return;
+  if (r == 0 && extlen) result('D', "5.1.1 no mailbox here by that name", 0, 0);
+  if (r == 0 && !l->direct && load_forward(l)) return;
+  l->qmail.len = 0;
   if (str_copys(&l->text, l->dflt) < 0) nomem();
   if (l->text.len == 0) temp("4.3.5 no .qmail file and no default delivery", 0);
 }
@@ -202,6 +370,28 @@ static int file_exists(const str *name)
   return 0;
 }
 
+/* An alias delivery: with an alias owner-NAME, forwards go out from
+ * owner-NAME@DOMAIN (aliases(5), as Postfix does). */
+static void alias_owner(struct local *l)
+{
+  str path = STR_INIT, key = STR_INIT, data = STR_INIT;
+  if (str_copys(&path, auto_home) < 0 || str_cats(&path, "/" ALIASES_CDB) < 0 || str_0(&path) < 0) nomem();
+  if (str_copys(&key, "owner-") < 0 || str_catb(&key, l->ext, l->extlen) < 0) nomem();
+  case_lowerb(key.s, key.len);
+  switch (cdb_lookup_path(path.s, key.s, key.len, &data)) {
+  case 1:
+    if (str_copy(&l->newsender, &key) < 0 || str_catc(&l->newsender, '@') < 0
+        || str_cats(&l->newsender, l->domain) < 0)
+      nomem();
+    break;
+  case 0: break;
+  default: temp_sys("4.3.0 unable to read ", path.s);
+  }
+  str_free(&path);
+  str_free(&key);
+  str_free(&data);
+}
+
 /* The sender of forwards: with .qmail-EXT-owner the owner address
  * LOCAL-owner@DOMAIN, and with .qmail-EXT-owner-default too the VERP
  * form (one sender per recipient). Bounces keep their sender. */
@@ -210,6 +400,7 @@ static void owner_sender(struct local *l)
   str name = STR_INIT;
   if (str_copys(&l->newsender, l->sender) < 0) nomem();
   if (l->senderlen == 0 || str_equals(&l->newsender, "#@[]")) return;
+  if (l->alias) { alias_owner(l); return; }
   if (str_copys(&name, ".qmail") < 0 || str_cats(&name, l->dash) < 0) nomem();
   {
     str safe = STR_INIT;
@@ -493,8 +684,8 @@ int main(int argc, char **argv)
   die_progname("sluice-local");
   signal(SIGPIPE, SIG_IGN);
   umask(077);
-  if (argc != 9 && argc != 10)
-    temp("4.3.5 sluice-local: usage: USER HOMEDIR LOCAL DASH EXT DOMAIN SENDER DEFAULTDELIVERY [TIMEOUT]", 0);
+  if (argc < 9 || argc > 11)
+    temp("4.3.5 sluice-local: usage: USER HOMEDIR LOCAL DASH EXT DOMAIN SENDER DEFAULTDELIVERY [TIMEOUT [FLAGS]]", 0);
   if (lseek(0, 0, SEEK_SET) < 0) temp_sys("4.3.0 the message on fd 0 is not seekable: ", "");
   setup(&l, argc, argv);
   check_home(&l);

@@ -24,7 +24,15 @@
  * byte from the network and parses only the requests of sluice-send
  * (checked by spawn_request_decode) and the answers of its own helpers
  * (checked by users_decode and spawner_local_result). Fatal errors at
- * start and a broken request stream: exit 111. */
+ * start and a broken request stream: exit 111.
+ *
+ * Before the user lookup comes the alias database (users/aliases.cdb,
+ * sluice-newaliases(8)) for the local parts of control/locals: an alias
+ * is delivered by sluice-local as the alias user, with FLAGS a. A local
+ * part starting with a backslash (\user, from an alias or ~/.forward)
+ * skips the aliases and ~/.forward. With control/recipientdelimiter,
+ * user+tag is looked up as user-tag (and the alias as user+tag, then
+ * user). */
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -33,11 +41,14 @@
 #include <unistd.h>
 
 #include "addr.h"
+#include "aliases.h"
 #include "auto.h"
 #include "byte.h"
+#include "cdb.h"
 #include "control.h"
 #include "deliver.h"
 #include "die.h"
+#include "domain.h"
 #include "errtext.h"
 #include "journal.h"
 #include "file.h"
@@ -96,6 +107,12 @@ struct lspawn {
   size_t nroles;
   gid_t queue_gid;      /* the group role: owns the queue */
   int have_queue_gid;
+  str locals;           /* control/locals (default: me): where aliases apply */
+  str delims;           /* control/recipientdelimiter, without - and \\ */
+  uid_t alias_uid;      /* the alias user, who runs alias deliveries */
+  gid_t alias_gid;
+  int have_alias;
+  str alias_home;       /* conf-home/alias */
   /* the uid each slot's delivery runs as, while it runs */
   unsigned char slot_busy[SPAWN_SLOTS_MAX];
   uid_t slot_uid[SPAWN_SLOTS_MAX];
@@ -213,14 +230,28 @@ static const char *groups_refused(const struct lspawn *ls, const struct getpw_an
 /* Finds the user of local and its groups: 1 found (e and d's groups
  * filled), 0 answered (work filled), -1 no memory. */
 static int find_user(struct lspawn *ls, const struct spawn_request *req, const char *local,
-                     size_t llen, struct users_entry *e, struct drop *d, str *work)
+                     size_t llen, struct users_entry *e, struct drop *d, str *work, const str *alias)
 {
   struct getpw_answer a;
   const char *why;
   size_t i;
-  int r = users_lookup("users/cdb", local, llen, e), from_cdb = r == 1;
+  int r, from_cdb;
 
   memset(&a, 0, sizeof a);
+  if (alias) { /* the alias user, with the alias name as extension */
+    if (!ls->have_alias) return answer(work, req, 'Z', "4.3.0 no alias user to deliver an alias", 0);
+    users_entry_free(e);
+    if (str_copys(&e->user, auto_user_alias) < 0 || str_copy(&e->home, &ls->alias_home) < 0
+        || str_copys(&e->dash, "") < 0 || str_copy(&e->ext, alias) < 0)
+      return -1;
+    e->uid = (unsigned long)ls->alias_uid;
+    e->gid = (unsigned long)ls->alias_gid;
+    r = 1;
+    from_cdb = 1; /* its groups from the helper */
+  } else {
+    r = users_lookup("users/cdb", local, llen, e);
+    from_cdb = r == 1;
+  }
   if (r < 0) return answer(work, req, 'Z', "4.3.0 unable to read users/cdb: ", errtext(errno));
   if (r == 0) {
     users_entry_free(e);
@@ -263,6 +294,39 @@ done:
   return r;
 }
 
+/* Whether local[0..n) (or, with a recipient delimiter at d < n, its
+ * part before d) is an alias: 1 with the name found in *name, 0 not,
+ * -1 the database could not be read. No database: no aliases. */
+static int alias_of(const char *local, size_t n, size_t d, str *name)
+{
+  struct cdb c;
+  char key[ALIASES_NAME_MAX];
+  size_t len = n, k;
+  int fd = open_read(ALIASES_CDB), r = 0, pass;
+
+  if (fd < 0) return errno == ENOENT ? 0 : -1;
+  if (cdb_open(&c, fd) < 0) {
+    int e = errno;
+    close(fd);
+    errno = e;
+    return -1;
+  }
+  for (pass = 0; pass < 2 && r == 0; ++pass) {
+    if (pass == 1) {
+      if (d >= n) break;
+      len = d;
+    }
+    if (len == 0 || len > sizeof key) continue;
+    for (k = 0; k < len; ++k) key[k] = local[k];
+    case_lowerb(key, len);
+    r = cdb_find(&c, key, len);
+    if (r == 1 && str_copyb(name, local, len) < 0) r = -1;
+  }
+  cdb_close(&c);
+  close(fd);
+  return r;
+}
+
 /* How many deliveries run as uid now. */
 static unsigned long running_as(const struct lspawn *ls, uid_t uid)
 {
@@ -278,11 +342,11 @@ static int start(void *ctx, struct spawn_request *req, pid_t *pid, int *fd, str 
   struct lspawn *ls = ctx;
   struct users_entry e = USERS_ENTRY_INIT;
   struct drop d;
-  str local = STR_INIT;
+  str local = STR_INIT, look = STR_INIT, alias = STR_INIT;
   const char *rcpt = req->rcpts.s, *domain;
-  size_t rlen, at;
-  char *argv[11];
-  int msg = -1, r, err;
+  size_t rlen, at, dl, strip, delim;
+  char *argv[12], flags[4];
+  int msg = -1, r, err, isalias = 0;
 
   /* the loop starts a request only in a slot with nothing in flight */
   ls->slot_busy[req->slot] = 0;
@@ -298,8 +362,35 @@ static int start(void *ctx, struct spawn_request *req, pid_t *pid, int *fd, str 
     r = answer(work, req, 'Z', "4.3.0 unable to open the message file: ", errtext(errno));
     goto done;
   }
+  /* \user: no alias, no .forward; user+tag: the user part first */
+  strip = local.len > 1 && local.s[0] == '\\';
+  delim = strip + aliases_delimiter(local.s + strip, local.len - strip, ls->delims.s, ls->delims.len);
+  dl = rlen - (size_t)(domain - rcpt);
+  if (!strip && domain_match_list(domain, dl, &ls->locals)) {
+    isalias = alias_of(local.s, local.len, delim, &alias);
+    if (isalias < 0) {
+      r = answer(work, req, 'Z', "4.3.0 unable to read " ALIASES_CDB ": ", errtext(errno));
+      goto done;
+    }
+  }
+  if (str_copyb(&look, local.s + strip, local.len - strip) < 0) { r = -1; goto done; }
+  if (delim < local.len) look.s[delim - strip] = '-';
+  flags[0] = 0;
+  if (isalias) {
+    flags[0] = 'a';
+    flags[1] = 0;
+  } else if (strip) {
+    flags[0] = 'd';
+    flags[1] = 0;
+  }
+  if (!isalias && delim < local.len) {
+    size_t f = strip;
+    flags[f] = 'p';
+    flags[f + 1] = local.s[delim];
+    flags[f + 2] = 0;
+  }
   memset(&d, 0, sizeof d);
-  r = find_user(ls, req, local.s, local.len, &e, &d, work);
+  r = find_user(ls, req, look.s, look.len, &e, &d, work, isalias ? &alias : 0);
   if (r <= 0) goto done;
   if (running_as(ls, (uid_t)e.uid) >= ls->peruser) {
     r = answer(work, req, 'Z', "4.4.5 too many deliveries in progress for this user"
@@ -321,7 +412,8 @@ static int start(void *ctx, struct spawn_request *req, pid_t *pid, int *fd, str 
   argv[7] = req->sender.s;
   argv[8] = ls->defaultdelivery.s;
   argv[9] = ls->timeout;
-  argv[10] = 0;
+  argv[10] = flags;
+  argv[11] = 0;
   *pid = spawner_start_delivery(ls->local_path.s, argv, 0, msg, drop_prepare, &d, fd);
   r = *pid < 0 ? -1 : 1;
   if (r == 1) {
@@ -333,6 +425,8 @@ done:
   if (msg >= 0) close(msg);
   users_entry_free(&e);
   str_free(&local);
+  str_free(&look);
+  str_free(&alias);
   errno = err;
   return r;
 }
@@ -406,6 +500,35 @@ static void setup_limits(struct lspawn *ls)
   ls->getpw.negative_ttl_ms = (t < GETPW_NEGATIVE_MAX ? t : GETPW_NEGATIVE_MAX) * 1000;
 }
 
+/* control/locals (default: control/me), control/recipientdelimiter,
+ * and the alias user, who runs alias deliveries. */
+static void setup_aliases(struct lspawn *ls)
+{
+  str me = STR_INIT, raw = STR_INIT;
+  size_t i;
+  int r;
+  if (control_readline("control/me", &me, "localhost") < 0) die_temp_sys("unable to read control/me");
+  r = control_readlist("control/locals", &ls->locals);
+  if (r < 0) die_temp_sys("unable to read control/locals");
+  if (r == 0 && (str_copy(&ls->locals, &me) < 0 || str_catc(&ls->locals, 0) < 0)) die_nomem();
+  if (control_readline("control/recipientdelimiter", &raw, "") < 0)
+    die_temp_sys("unable to read control/recipientdelimiter");
+  for (i = 0; i < raw.len; ++i) {
+    char c = raw.s[i];
+    if (c == '-' || c == '\\' || c == '@' || c == ' ' || c == '\t') continue;
+    if (str_catc(&ls->delims, c) < 0) die_nomem();
+  }
+  if (str_0(&ls->delims) < 0) die_nomem();
+  switch (priv_lookup(auto_user_alias, &ls->alias_uid, &ls->alias_gid)) {
+  case 1: ls->have_alias = 1; break;
+  case 0: break;
+  default: die_temp_sys("unable to look up ", auto_user_alias);
+  }
+  if (str_copys(&ls->alias_home, auto_home) < 0 || str_cats(&ls->alias_home, "/alias") < 0) die_nomem();
+  str_free(&me);
+  str_free(&raw);
+}
+
 static void setup(struct lspawn *ls)
 {
   if (geteuid() != 0) die_temp("must run as root: each delivery runs as its user");
@@ -437,6 +560,7 @@ static void setup(struct lspawn *ls)
   ls->getpw.alias = auto_user_alias;
   setup_roles(ls);
   setup_limits(ls);
+  setup_aliases(ls);
 }
 
 int main(void)

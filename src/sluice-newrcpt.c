@@ -5,7 +5,10 @@
  * with a uid other than 0 who owns an existing home directory (the user
  * and the user's .qmail-EXT and .qmail-EXT-default files), and the alias
  * user's .qmail-* files (.qmail-default there means "every local part
- * exists": the key "*"). The key format is in smtpd_rcpt.h. The file is
+ * exists": the key "*"), and every name of the alias database
+ * users/aliases.cdb (sluice-newaliases(8)). The keys of an account of
+ * /etc/passwd carry its name ("u" USER), so sluice-smtpd refuses them
+ * as soon as the account is gone. The key format is in smtpd_rcpt.h. The file is
  * written atomically (a temporary file renamed over the old one), mode
  * 0644 so the daemon user can read it. Exit 0, 100 (usage), 111 (trouble). */
 #include <dirent.h>
@@ -14,8 +17,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "aliases.h"
 #include "auto.h"
 #include "byte.h"
+#include "cdb.h"
 #include "cdb_make.h"
 #include "die.h"
 #include "file.h"
@@ -35,16 +40,30 @@ static _Noreturn void fail_write(void)
   die_temp_sys("unable to write control/rcptcheck.cdb");
 }
 
-/* Adds key[0..len) lower-cased, with data "=" (exact) or "+" (prefix). */
+/* The account whose keys are being added, when it is one of the passwd
+ * file (its keys then hold "u" USER: sluice-smtpd drops them when the
+ * account is gone), or empty. */
+static str owner;
+
+/* Adds key[0..len) lower-cased, with data "=" (exact) or "+" (prefix),
+ * followed by "u" and the owner's name when there is an owner. */
 static void add_key(const char *key, size_t len, char kind)
 {
   char k[SMTPD_RCPT_KEY_MAX];
+  str data = STR_INIT;
   size_t i;
 
   if (len == 0 || len > sizeof k) return; /* can never match */
   for (i = 0; i < len; ++i) k[i] = key[i];
   case_lowerb(k, len);
-  if (cdb_make_add(&out.make, k, len, &kind, 1) < 0) fail_write();
+  if (owner.len) {
+    if ((kind == '+' && str_catc(&data, '+') < 0) || str_catc(&data, 'u') < 0 || str_cat(&data, &owner) < 0)
+      die_nomem();
+  } else if (str_catc(&data, kind) < 0) {
+    die_nomem();
+  }
+  if (cdb_make_add(&out.make, k, len, data.s, data.len) < 0) fail_write();
+  str_free(&data);
   ++nkeys;
 }
 
@@ -119,6 +138,28 @@ static void read_dotqmail(const char *dir, const char *prefix)
   str_free(&key);
 }
 
+/* Every alias name of users/aliases.cdb (none when it is missing). */
+static void read_aliases(void)
+{
+  struct cdb c;
+  str key = STR_INIT;
+  int fd = open_read(ALIASES_CDB), r;
+
+  if (fd < 0) {
+    if (errno == ENOENT) return;
+    die_temp_sys("unable to read " ALIASES_CDB);
+  }
+  if (cdb_open(&c, fd) < 0 || cdb_iter_start(&c) < 0) die_temp_sys("unable to read " ALIASES_CDB);
+  while ((r = cdb_iter_next(&c)) == 1) {
+    if (cdb_getkey(&c, &key) < 0) die_temp_sys("unable to read " ALIASES_CDB);
+    add_key(key.s, key.len, '=');
+  }
+  if (r < 0) die_temp_sys("unable to read " ALIASES_CDB);
+  cdb_close(&c);
+  close(fd);
+  str_free(&key);
+}
+
 static int plain_name(const char *s)
 {
   size_t i, n = byte_len(s, 1000);
@@ -134,14 +175,25 @@ static void read_passwd(void)
 {
   struct passwd *pw;
   struct stat st;
+  str etc = STR_INIT, home = STR_INIT;
+  unsigned long uid;
+  int have_etc = file_read("/etc/passwd", &etc, 16UL * 1024 * 1024) == 1;
 
   setpwent();
   while ((errno = 0, pw = getpwent()) != 0) {
     if (pw->pw_uid == 0 || !plain_name(pw->pw_name) || !pw->pw_dir || pw->pw_dir[0] != '/') continue;
     if (stat(pw->pw_dir, &st) < 0 || !S_ISDIR(st.st_mode) || st.st_uid != pw->pw_uid) continue;
+    /* an account of /etc/passwd itself, which sluice-smtpd can see */
+    owner.len = 0;
+    if (have_etc && smtpd_passwd_find(etc.s, etc.len, pw->pw_name, byte_len(pw->pw_name, 1000), &uid, &home) == 1
+        && uid == (unsigned long)pw->pw_uid && str_copys(&owner, pw->pw_name) < 0)
+      die_nomem();
     add_key(pw->pw_name, byte_len(pw->pw_name, 1000), '=');
     read_dotqmail(pw->pw_dir, pw->pw_name);
+    owner.len = 0;
   }
+  str_free(&etc);
+  str_free(&home);
   if (errno != 0 && errno != ENOENT) die_temp_sys("unable to read the user database");
   endpwent();
 }
@@ -160,6 +212,7 @@ int main(int argc, char **argv)
     die_temp_sys("unable to create control/rcptcheck.cdb.tmp");
 
   read_assign();
+  read_aliases();
   pw = getpwnam(auto_user_alias);
   if (!pw) {
     cdb_make_atomic_abort(&out);

@@ -69,6 +69,8 @@ struct config {
   str locals;                   /* local domains for the recipient check */
   struct cdb rcptcheck;
   int rcptcheck_state;          /* 0 no file, 1 open, -1 unreadable */
+  str delims;                   /* control/recipientdelimiter */
+  struct smtpd_rcpt rcpt;       /* the RCPT check (smtpd_rcpt.h) */
   const char *relayclient;
   struct qmtp_peer peer;
   const char *qq;
@@ -202,6 +204,8 @@ static void read_config(struct server *s, struct config *cf)
   if (r == 0 && (str_copy(&cf->locals, &cf->me) < 0 || str_catc(&cf->locals, 0) < 0)) nomem(s);
   cf->rcptcheck_state = smtpd_rcptcheck_open(&cf->rcptcheck);
   if (cf->rcptcheck_state < 0) warn_sys("unable to read control/rcptcheck.cdb");
+  if (cf->rcptcheck_state > 0 && control_readline("control/recipientdelimiter", &cf->delims, "") < 0)
+    control_trouble(s, "recipientdelimiter");
   cf->relayclient = env_get("RELAYCLIENT");
   r = qmtp_peer_env(&cf->peer, &cf->local_host, cf->me.s);
   if (r == -2) control_trouble(s, "smtpdnamewait");
@@ -240,7 +244,12 @@ static char decide(struct server *s, const char *a, size_t n, int *err)
       && !rcpt_allowed(s, s->addr.s + at + 1, s->addr.len - at - 1))
     return RCPT_RELAY;
   if (!cf->relayclient && rewrite_percenthack_applies(&cf->percenthack, s->addr.s, s->addr.len)) return RCPT_PERCENT;
-  r = smtpd_rcpt_local(&cf->rcptcheck, cf->rcptcheck_state, &cf->locals, s->addr.s, s->addr.len);
+  cf->rcpt.cdb = &cf->rcptcheck;
+  cf->rcpt.state = cf->rcptcheck_state;
+  cf->rcpt.locals = &cf->locals;
+  cf->rcpt.delims = cf->delims.s ? cf->delims.s : "";
+  cf->rcpt.dn = cf->delims.len;
+  r = smtpd_rcpt_local_check(&cf->rcpt, s->addr.s, s->addr.len);
   if (r < 0) return RCPT_NOCHECK;
   if (r == 0) return RCPT_NOUSER;
   if (cf->relayclient && str_cats(&s->addr, cf->relayclient) < 0) nomem(s);

@@ -22,6 +22,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "aliases.h"
 #include "auto.h"
 #include "buf.h"
 #include "control.h"
@@ -93,6 +94,11 @@ static const struct ctl ctls[] = {
   { "getpwcache", NUM, "60",
     "seconds an answer of sluice-getpw is kept (one that found no account: 10 at most); 0 none", 0, 86400,
     LSPAWN_BAD },
+  { "recipientdelimiter", ONE, "none: only the dash (qmail's user-ext)",
+    "delimiters besides the dash, e.g. +: user+tag goes to user (dot-qmail(5)); sluice-smtpd reads it too",
+    0, 0, 0 },
+  { "aliasfile", ONE, "/etc/aliases", "the alias file that newaliases compiles into users/aliases.cdb (aliases(5))",
+    0, 0, 0 },
 
   { "Remote delivery: sluice-remote, read at every delivery", HEAD, 0, 0, 0, 0, 0 },
   { "helohost", ONE, "=me", "host name sluice-remote sends in EHLO/HELO", 0, 0, 0 },
@@ -194,7 +200,7 @@ static const char *const compiled[][3] = {
 
 /* One-value files whose readers take an empty first line as missing. */
 static const char *const empty_is_default[] = {
-  "envnoathost", "bouncehost", "doublebouncehost", "defaultdelivery", "helohost",
+  "envnoathost", "bouncehost", "doublebouncehost", "defaultdelivery", "helohost", "aliasfile",
   "smtpdip", "smtpdip6", "smtpdport", "qmtpdip", "qmtpdport", "qmqpdip", "qmqpdport", "concurrencyincoming",
 };
 
@@ -377,6 +383,27 @@ static int show(const struct ctl *c, const str *me, str *o, str *w)
 }
 
 /* A source edited after its compiled form was made is not in force. */
+/* The alias file newer than its database (or one without a database):
+ * newaliases has not run since it changed (aliases(5)). */
+static void check_aliases(str *w)
+{
+  str f = STR_INIT;
+  struct stat sa, sb;
+  if (control_readline("control/aliasfile", &f, "/etc/aliases") < 0) return;
+  if (f.len == 0) nomem_if(str_copys(&f, "/etc/aliases"));
+  nomem_if(str_0(&f));
+  if (stat(f.s, &sa) == 0) {
+    int have = stat(ALIASES_CDB, &sb) == 0;
+    if (!have || sa.st_mtime > sb.st_mtime) {
+      nomem_if(str_cats(&f, have ? " is newer than " ALIASES_CDB ": not in force until rebuilt with "
+                                 : " exists but " ALIASES_CDB " does not: no alias is in force until "));
+      nomem_if(str_0(&f));
+      warning(w, f.s, "newaliases", have ? "" : " runs");
+    }
+  }
+  str_free(&f);
+}
+
 static void check_compiled(str *w)
 {
   str a = STR_INIT, b = STR_INIT;
@@ -394,6 +421,7 @@ static void check_compiled(str *w)
   }
   str_free(&a);
   str_free(&b);
+  check_aliases(w);
 }
 
 /* "control/NAME: unknown control file" for every file not in ctls. */

@@ -81,6 +81,8 @@ struct config {
   unsigned long databytes, maxrcpt;
   struct deadline_server limits; /* timeoutsmtpd and the totals */
   str rcpthosts, badmailfrom, locals, percenthack;
+  str delims;                   /* control/recipientdelimiter */
+  struct smtpd_rcpt rcpt;       /* the RCPT check (smtpd_rcpt.h) */
   int rcpthosts_missing, percenthack_read, badmailfrom_read;
   struct cdb morercpt;
   int morercpt_open;            /* 0 not tried yet, 1 open, -1 no file */
@@ -357,6 +359,8 @@ static void read_config(struct session *s, struct config *cf)
   if (r == 0 && (str_copy(&cf->locals, &cf->me) < 0 || str_catc(&cf->locals, 0) < 0)) nomem(s);
   cf->rcptcheck_state = smtpd_rcptcheck_open(&cf->rcptcheck);
   if (cf->rcptcheck_state < 0) warn_sys("unable to read control/rcptcheck.cdb");
+  if (cf->rcptcheck_state > 0 && control_readline("control/recipientdelimiter", &cf->delims, "") < 0)
+    control_trouble(s, "recipientdelimiter");
 
   cf->remote_ip = env_get("TCPREMOTEIP");
   cf->remote_host = env_get("TCPREMOTEHOST");
@@ -595,7 +599,12 @@ static void cmd_rcpt(struct session *s, const char *arg, size_t n)
     error_reply(s, "553 5.7.1 relaying denied: no % in the local part here");
     return;
   }
-  r = smtpd_rcpt_local(&cf->rcptcheck, cf->rcptcheck_state, &cf->locals, s->addr.s, s->addr.len);
+  cf->rcpt.cdb = &cf->rcptcheck;
+  cf->rcpt.state = cf->rcptcheck_state;
+  cf->rcpt.locals = &cf->locals;
+  cf->rcpt.delims = cf->delims.s ? cf->delims.s : "";
+  cf->rcpt.dn = cf->delims.len;
+  r = smtpd_rcpt_local_check(&cf->rcpt, s->addr.s, s->addr.len);
   if (r < 0) {
     log_rcpt(s, &s->addr, "451");
     reply(s, "451 4.3.0 unable to check recipient");

@@ -47,5 +47,40 @@ int smtpd_rcptcheck_open(struct cdb *c);
  * user: 550 5.1.1) or -1 (unable to check: 451 4.3.0; errno is set
  * when the cdb could be read but not parsed). */
 int smtpd_rcpt_local(struct cdb *c, int state, const str *locals, const char *addr, size_t len);
+/* The check of sluice-smtpd itself, which also follows passwd without
+ * a rebuild of rcptcheck.cdb (sluice-newrcpt(8), "ACCOUNTS"):
+ *  - a record "u" USER (a passwd account's address, from /etc/passwd)
+ *    or "+u" USER (its prefix) counts only while USER is still in the
+ *    passwd file with a uid other than 0: a userdel'ed account is
+ *    refused at once;
+ *  - a local part that no record accepts is accepted when it names an
+ *    account of the passwd file (uid not 0) whose home directory
+ *    exists and belongs to it (stat only, no home is read; a home the
+ *    caller may not stat counts as its own): a useradd'ed account is
+ *    accepted at once;
+ *  - with the recipient delimiters delims[0..dn) of
+ *    control/recipientdelimiter ('-' among them is ignored: qmail's
+ *    extensions are in the cdb already), a local part that fails is
+ *    tried again up to its first delimiter, so user+tag passes when
+ *    user does (aliases_delimiter, aliases.h).
+ * The passwd file (passwd_path, "/etc/passwd") is read once, at the
+ * first need, into passwd; passwd_state is 0 before, 1 read, -1 not
+ * readable (then nothing is accepted or refused through it). */
+struct smtpd_rcpt {
+  struct cdb *cdb;
+  int state;               /* what smtpd_rcptcheck_open returned */
+  const str *locals;
+  const char *delims;
+  size_t dn;
+  const char *passwd_path;
+  str passwd;
+  int passwd_state;
+};
+int smtpd_rcpt_local_check(struct smtpd_rcpt *r, const char *addr, size_t len);
+
+/* Looks name[0..n) up in the passwd file text[0..tn) (lines
+ * "name:pw:uid:gid:gecos:home:shell"; NIS "+"/"-" lines skipped): 1
+ * found (uid and home filled), 0 not, -1 no memory. */
+int smtpd_passwd_find(const char *text, size_t tn, const char *name, size_t n, unsigned long *uid, str *home);
 
 #endif

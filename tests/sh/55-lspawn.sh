@@ -17,7 +17,8 @@
 #    gid 0, the uid of a role user, the queue's group, a home with a
 #    newline and a bad dash (Z 4.3.5, nothing run);
 #  - control/timeoutlocal passed on as sluice-local's 9th argument
-#    (3600 by default);
+#    (3600 by default), then FLAGS (empty without aliases and a
+#    recipient delimiter: sluice-local(8));
 #  - control/concurrencyuser 1: of two slow deliveries for one user
 #    the second is answered Z at once, while one for another user runs;
 #    a delivery after the first ended runs again;
@@ -134,14 +135,14 @@ lsp
 check_eq "passwd user: exit 0" "$lrc" 0
 check_eq "passwd user: results" "$(cat "$T/out")" "0 K ok${nl}1 K ok"
 check_eq "passwd user: uid, gid, groups, cwd, args" "$(info "$TU" | grep -v '^groups')" \
-  "uid $TUID${nl}gid $TGID${nl}cwd $THOME${nl}argc 9${nl}arg:$TU${nl}arg:$THOME${nl}arg:$TU${nl}arg:${nl}arg:${nl}arg:example.org${nl}arg:sender@example.org${nl}arg:./Maildir/${nl}arg:3600"
+  "uid $TUID${nl}gid $TGID${nl}cwd $THOME${nl}argc 10${nl}arg:$TU${nl}arg:$THOME${nl}arg:$TU${nl}arg:${nl}arg:${nl}arg:example.org${nl}arg:sender@example.org${nl}arg:./Maildir/${nl}arg:3600${nl}arg:"
 case " $(info "$TU" | sed -n 's/^groups //p') " in
   *" $TXG "*) ok "supplementary group" ;;
   *) bad "supplementary group" "$(info "$TU")" ;;
 esac
 check_eq "passwd user: message on fd 0" "$(cat "$T/log/$TU.msg")" "$(cat "$MSG")"
 check_eq "case ignored, extension split off with its case" "$(info SluiceTU55-Ext | grep '^uid \|^arg:')" \
-  "uid $TUID${nl}arg:$TU${nl}arg:$THOME${nl}arg:SluiceTU55-Ext${nl}arg:-${nl}arg:Ext${nl}arg:Example.Org${nl}arg:${nl}arg:./Maildir/${nl}arg:3600"
+  "uid $TUID${nl}arg:$TU${nl}arg:$THOME${nl}arg:SluiceTU55-Ext${nl}arg:-${nl}arg:Ext${nl}arg:Example.Org${nl}arg:${nl}arg:./Maildir/${nl}arg:3600${nl}arg:"
 
 # --- sluice-getpw on its own (as the passwd user) ---
 U_PASSWD=$(role passwd)
@@ -162,13 +163,13 @@ chown "$TU" "$THOME"
 # --- control/defaultdelivery ---
 echo './Mailbox' > "$H/control/defaultdelivery"
 : > "$T/req"; req 0 "$ID" s@x "$TU-dd@example.org"; lsp
-check_eq "defaultdelivery passed on" "$(info "$TU-dd" | tail -n 2 | head -n 1)" "arg:./Mailbox"
+check_eq "defaultdelivery passed on" "$(info "$TU-dd" | tail -n 3 | head -n 1)" "arg:./Mailbox"
 rm -f "$H/control/defaultdelivery"
 
 # --- control/timeoutlocal ---
 echo 17 > "$H/control/timeoutlocal"
 : > "$T/req"; req 0 "$ID" s@x "$TU-to@example.org"; lsp
-check_eq "timeoutlocal passed on" "$(info "$TU-to" | tail -n 1)" "arg:17"
+check_eq "timeoutlocal passed on" "$(info "$TU-to" | tail -n 2 | head -n 1)" "arg:17"
 echo 0 > "$H/control/timeoutlocal"
 : > "$T/req"; req 0 "$ID" s@x "$TU-to0@example.org"; lsp
 check_eq "timeoutlocal 0 refused: exit 111" "$lrc" 111
@@ -188,7 +189,7 @@ req 1 "$ID" s@x List-Foo@example.org
 lsp
 check_eq "assign: results" "$(cat "$T/out")" "0 K ok${nl}1 K ok"
 check_eq "assign exact: uid, cwd, args" "$(info joe | grep '^uid \|^cwd \|^arg:')" \
-  "uid $TUID${nl}cwd $T/alt${nl}arg:$TU${nl}arg:$T/alt${nl}arg:joe${nl}arg:${nl}arg:${nl}arg:example.org${nl}arg:s@x${nl}arg:./Maildir/${nl}arg:3600"
+  "uid $TUID${nl}cwd $T/alt${nl}arg:$TU${nl}arg:$T/alt${nl}arg:joe${nl}arg:${nl}arg:${nl}arg:example.org${nl}arg:s@x${nl}arg:./Maildir/${nl}arg:3600${nl}arg:"
 check_eq "assign prefix: ext gets the rest, case kept" "$(info List-Foo | sed -n '6,10p')" \
   "arg:$TU${nl}arg:$T/alt${nl}arg:List-Foo${nl}arg:-${nl}arg:l-Foo"
 

@@ -333,6 +333,102 @@ static void test_text(void)
   str_free(&o);
 }
 
+/* smtpd_passwd_find on a passwd text, and smtpd_rcpt_local_check with
+ * "u" USER records, the passwd fallback and the recipient delimiter
+ * (the positive case of a new account, whose home must belong to a
+ * uid other than 0, is tested end to end by 95-rcptauto). */
+static void test_rcpt_passwd(void)
+{
+  static const char pw[] =
+    "root:x:0:0:root:/root:/bin/sh\n"
+    "+nis:x:1:1::/nis:/bin/sh\n"
+    "short:x:5\n"
+    "alice:x:1001:1001:Alice,,,:/home/alice:/bin/sh\n"
+    "bob:x:1002:1002::/nonexistent/test_smtpd/bob:/bin/sh\n"
+    "bo:x:notanumber:1::/x:/bin/sh\n";
+  static const char path[] = "/tmp/test_smtpd_rc.cdb";
+  char ppath[64];
+  struct cdb_make_atomic a;
+  struct cdb c;
+  struct smtpd_rcpt r;
+  str home = STR_INIT, locals = STR_INIT;
+  unsigned long uid = 7;
+  size_t n;
+  int fd;
+
+  CHECK(smtpd_passwd_find(pw, sizeof pw - 1, "alice", 5, &uid, &home) == 1 && uid == 1001
+        && str_equals(&home, "/home/alice"));
+  CHECK(smtpd_passwd_find(pw, sizeof pw - 1, "root", 4, &uid, &home) == 1 && uid == 0);
+  CHECK(smtpd_passwd_find(pw, sizeof pw - 1, "alic", 4, &uid, &home) == 0);
+  CHECK(smtpd_passwd_find(pw, sizeof pw - 1, "+nis", 4, &uid, &home) == 0);
+  CHECK(smtpd_passwd_find(pw, sizeof pw - 1, "short", 5, &uid, &home) == 0);
+  CHECK(smtpd_passwd_find(pw, sizeof pw - 1, "bo", 2, &uid, &home) == 0);
+  CHECK(smtpd_passwd_find(pw, sizeof pw - 1, "carol", 5, &uid, &home) == 0);
+  CHECK(smtpd_passwd_find("", 0, "alice", 5, &uid, &home) == 0);
+
+  n = fmt_ulong(ppath, (unsigned long)getpid());
+  memmove(ppath + 20, ppath, n);
+  memcpy(ppath, "/tmp/test_smtpd_pw.", 19);
+  ppath[19] = '_';
+  ppath[20 + n] = 0;
+  CHECK(file_replace(ppath, pw, sizeof pw - 1, 0644) == 0);
+  if (!CHECK(cdb_make_atomic_start(&a, path, 0644) == 0)) return;
+  cdb_make_add(&a.make, "alice", 5, "ualice", 6);
+  cdb_make_add(&a.make, "alice-x", 7, "ualice", 6);
+  cdb_make_add(&a.make, "alice-l-", 8, "+ualice", 7);
+  cdb_make_add(&a.make, "gone", 4, "ugone", 5);
+  cdb_make_add(&a.make, "gone-l-", 7, "+ugone", 6);
+  cdb_make_add(&a.make, "both", 4, "ugone", 5);
+  cdb_make_add(&a.make, "both", 4, "=", 1);
+  cdb_make_add(&a.make, "root", 4, "uroot", 5);
+  CHECK(cdb_make_atomic_finish(&a) == 0);
+  fd = open_read(path);
+  if (!CHECK(fd >= 0 && cdb_open(&c, fd) == 0)) return;
+  str_copys(&locals, "d.example");
+  str_catc(&locals, 0);
+  memset(&r, 0, sizeof r);
+  r.cdb = &c;
+  r.state = 1;
+  r.locals = &locals;
+  r.delims = "";
+  r.passwd_path = ppath;
+  CHECK(smtpd_rcpt_local_check(&r, "alice@d.example", 15) == 1);
+  CHECK(smtpd_rcpt_local_check(&r, "ALICE-X@d.example", 17) == 1);
+  CHECK(smtpd_rcpt_local_check(&r, "alice-l-foo@d.example", 21) == 1);
+  CHECK(smtpd_rcpt_local_check(&r, "alice-y@d.example", 17) == 0);
+  CHECK(smtpd_rcpt_local_check(&r, "gone@d.example", 14) == 0);
+  CHECK(smtpd_rcpt_local_check(&r, "gone-l-foo@d.example", 20) == 0);
+  CHECK(smtpd_rcpt_local_check(&r, "both@d.example", 14) == 1);
+  CHECK(smtpd_rcpt_local_check(&r, "root@d.example", 14) == 0);
+  CHECK(smtpd_rcpt_local_check(&r, "bob@d.example", 13) == 0); /* no home */
+  CHECK(smtpd_rcpt_local_check(&r, "alice+tag@d.example", 19) == 0);
+  CHECK(smtpd_rcpt_local_check(&r, "postmaster@d.example", 20) == 1);
+  CHECK(smtpd_rcpt_local_check(&r, "gone@other.example", 18) == 1);
+  r.delims = "-+";
+  r.dn = 2;
+  CHECK(smtpd_rcpt_local_check(&r, "alice+tag@d.example", 19) == 1);
+  CHECK(smtpd_rcpt_local_check(&r, "gone+tag@d.example", 18) == 0);
+  CHECK(smtpd_rcpt_local_check(&r, "alice-tag@d.example", 19) == 0);
+  CHECK(r.passwd_state == 1);
+  str_free(&r.passwd);
+  /* no passwd file: the records stand, nothing new is accepted */
+  memset(&r, 0, sizeof r);
+  r.cdb = &c;
+  r.state = 1;
+  r.locals = &locals;
+  r.delims = "";
+  r.passwd_path = "/nonexistent/test_smtpd/passwd";
+  CHECK(smtpd_rcpt_local_check(&r, "gone@d.example", 14) == 1);
+  CHECK(smtpd_rcpt_local_check(&r, "carol@d.example", 15) == 0);
+  CHECK(r.passwd_state == -1);
+  cdb_close(&c);
+  close(fd);
+  unlink(path);
+  unlink(ppath);
+  str_free(&home);
+  str_free(&locals);
+}
+
 static void test_rcpt_cdb(void)
 {
   static const char path[] = "/tmp/test_smtpd.cdb";
@@ -392,5 +488,6 @@ int main(void)
   test_data_limits();
   test_text();
   test_rcpt_cdb();
+  test_rcpt_passwd();
   return check_done();
 }
