@@ -21,6 +21,7 @@ static const struct verb_name verbs[] = {
   { "RCPT", SMTPD_RCPT }, { "DATA", SMTPD_DATA }, { "RSET", SMTPD_RSET },
   { "NOOP", SMTPD_NOOP }, { "QUIT", SMTPD_QUIT }, { "VRFY", SMTPD_VRFY },
   { "HELP", SMTPD_HELP }, { "EXPN", SMTPD_EXPN }, { "STARTTLS", SMTPD_STARTTLS },
+  { "AUTH", SMTPD_AUTH },
 };
 
 static size_t skip_spaces(const char *s, size_t n, size_t i)

@@ -35,7 +35,8 @@ enum smtpd_verb {
   SMTPD_VRFY,
   SMTPD_HELP,
   SMTPD_EXPN,
-  SMTPD_STARTTLS
+  SMTPD_STARTTLS,
+  SMTPD_AUTH
 };
 
 enum smtpd_error {
