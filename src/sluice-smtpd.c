@@ -1002,6 +1002,18 @@ static void cmd_starttls(struct session *s, size_t n)
 /* One line on fd 2 about an AUTH: "sluice-smtpd: pid N from IP auth
  * WHAT user <LOGIN> mech MECH"; contrib/fail2ban matches the
  * "auth failed" lines. */
+/* A login as the client sent it, for the log: no byte that could end
+ * the line, or the <...> around it. */
+static int cat_login(str *out, const char *p, size_t n)
+{
+  size_t i;
+  for (i = 0; i < n; ++i) {
+    unsigned char c = (unsigned char)p[i];
+    if (str_catc(out, (c < 33 || c == 127 || c == '<' || c == '>') ? '?' : (char)c) < 0) return -1;
+  }
+  return 0;
+}
+
 static void log_auth(struct session *s, const char *what, const char *user, size_t ulen, const char *mech)
 {
   str l = STR_INIT;
@@ -1011,7 +1023,7 @@ static void log_auth(struct session *s, const char *what, const char *user, size
   if (str_copys(&l, "sluice-smtpd: pid ") == 0 && str_catulong(&l, (unsigned long)getpid()) == 0
       && str_cats(&l, " from ") == 0 && cat_loggable(&l, ip, byte_len(ip, 64)) == 0
       && str_cats(&l, " auth ") == 0 && str_cats(&l, what) == 0
-      && str_cats(&l, " user <") == 0 && cat_loggable(&l, user, ulen > SASL_USER_MAX ? SASL_USER_MAX : ulen) == 0
+      && str_cats(&l, " user <") == 0 && cat_login(&l, user, ulen > SASL_USER_MAX ? SASL_USER_MAX : ulen) == 0
       && str_catc(&l, '>') == 0 && (!mech || (str_cats(&l, " mech ") == 0 && str_cats(&l, mech) == 0))
       && str_catc(&l, '\n') == 0)
     (void)write_all(2, l.s, l.len);
