@@ -41,6 +41,8 @@ static void test_verbs(void)
   CHECK(verb_of("STARTTLS", &arg) == SMTPD_STARTTLS);
   CHECK(verb_of("starttls", &arg) == SMTPD_STARTTLS);
   CHECK(verb_of("STARTTLSX", &arg) == SMTPD_UNKNOWN);
+  CHECK(verb_of("AUTH PLAIN", &arg) == SMTPD_AUTH && arg == 5);
+  CHECK(verb_of("auth", &arg) == SMTPD_AUTH);
   CHECK(verb_of("STAR", &arg) == SMTPD_UNKNOWN);
   CHECK(smtpd_verb("NOOP\0x", 6, &arg) == SMTPD_UNKNOWN);
   CHECK(smtpd_verb("DATA", 3, &arg) == SMTPD_UNKNOWN); /* the range is respected */
