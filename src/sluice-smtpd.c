@@ -631,6 +631,12 @@ static void cmd_mail(struct session *s, const char *arg, size_t n)
     error_reply_str(s, &s->reply);
     return;
   }
+  if (s->params.auth_given && !cf->auth) {
+    /* AUTH= only where AUTH is offered; elsewhere an unknown parameter */
+    if (smtpd_error_reply(&s->reply, SMTPD_EPARAM, 0, 1) < 0) nomem(s);
+    error_reply_str(s, &s->reply);
+    return;
+  }
   if (cf->databytes && s->params.size_given && (s->params.size_overflow || s->params.size > cf->databytes)) {
     error_reply(s, "552 5.3.4 message size exceeds fixed maximum message size");
     return;

@@ -20,8 +20,9 @@
 #     cancels 501; bad base64 501; three failures close the session;
 #  4. swaks --auth PLAIN and LOGIN with --tls on 587 and on 465 (--tlsc),
 #     good and wrong passwords; smtplib SMTP_SSL on 465;
-#  5. port 25: no AUTH offered by default, not even over TLS (502);
-#     control/smtpauth turns it on there;
+#  5. port 25: no AUTH offered by default, not even over TLS (502), and
+#     MAIL's AUTH= parameter refused (555); control/smtpauth turns AUTH
+#     on there, and AUTH= is then accepted (and ignored);
 #  6. control/smtpauthreceived names the login in Received;
 #     control/smtpauthsenders.cdb: a sender the login does not own is
 #     refused 553 5.7.1, its own accepted;
@@ -278,6 +279,10 @@ elif mode == "port25":
     s.ehlo()
     out("tls auth:", s.esmtp_features.get("auth", "none"))
     out("auth:", code(s.docmd("AUTH PLAIN " + plain("vuser@example.test", "v-secret-1"))))
+    r = s.docmd("MAIL FROM:<a@client.test> AUTH=<>")
+    out("auth param:", code(r))
+    if r[0] == 250:
+        s.docmd("RSET")
     out("rcpt:", code(s.docmd("MAIL FROM:<a@client.test>")), code(s.docmd("RCPT TO:<x@remote.example>")))
     s.quit()
 elif mode == "sender":
@@ -373,6 +378,7 @@ cl "$P_25" port25 > "$T/o"
 check_eq "port 25: no AUTH by default" "$(cat "$T/o")" "plain auth: False
 tls auth: none
 auth: 502
+auth param: 555
 rcpt: 250 553"
 echo 1 > "$C/smtpauth"
 chmod 644 "$C/smtpauth"
@@ -380,6 +386,7 @@ cl "$P_25" port25 > "$T/o"
 check_eq "port 25 with control/smtpauth: after STARTTLS only" "$(cat "$T/o")" "plain auth: False
 tls auth:  PLAIN LOGIN
 auth: 235
+auth param: 250
 rcpt: 250 250"
 rm -f "$C/smtpauth"
 

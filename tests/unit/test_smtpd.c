@@ -74,7 +74,12 @@ static void test_mail(void)
   CHECK(mail("FROM:<a@b.example> SIZE=-1", &a, &p) == SMTPD_EPARAMVAL);
   CHECK(mail("FROM:<a@b.example> SIZE=1 SIZE=2", &a, &p) == SMTPD_EPARAM);
   CHECK(mail("FROM:<a@b.example> BODY=BINARYMIME", &a, &p) == SMTPD_EPARAMVAL);
-  CHECK(mail("FROM:<a@b.example> AUTH=<>", &a, &p) == SMTPD_EPARAM);
+  CHECK(mail("FROM:<a@b.example> AUTH=<>", &a, &p) == SMTPD_OK && p.auth_given);
+  CHECK(mail("FROM:<a@b.example> auth=bob+40b.example SIZE=1", &a, &p) == SMTPD_OK && p.auth_given && p.size == 1);
+  CHECK(mail("FROM:<a@b.example>", &a, &p) == SMTPD_OK && !p.auth_given);
+  CHECK(mail("FROM:<a@b.example> AUTH=<> AUTH=<>", &a, &p) == SMTPD_EPARAM);
+  CHECK(mail("FROM:<a@b.example> AUTH", &a, &p) == SMTPD_EPARAMVAL);
+  CHECK(mail("FROM:<a@b.example> AUTH=", &a, &p) == SMTPD_EPARAMVAL);
   CHECK(mail("FROM:<a@b.example> SMTPUTF8=yes", &a, &p) == SMTPD_EPARAMVAL);
   CHECK(mail("FROM:<a@b.example>junk", &a, &p) == SMTPD_EADDR);
   CHECK(mail("FROM <a@b.example>", &a, &p) == SMTPD_ESYNTAX);
