@@ -18,6 +18,9 @@
 #     refused; good password 235 then relay to a remote domain queued
 #     with ESMTPSA; AUTH twice 503; AUTH in a transaction 503; '*'
 #     cancels 501; bad base64 501; three failures close the session;
+#     submission's header fixes (sluice-inject in queue mode): Date and
+#     Message-ID added when missing, a client's Date kept, Bcc removed
+#     from the header but not from the envelope;
 #  4. swaks --auth PLAIN and LOGIN with --tls on 587 and on 465 (--tlsc),
 #     good and wrong passwords; smtplib SMTP_SSL on 465;
 #  5. port 25: no AUTH offered by default, not even over TLS (502), and
@@ -285,6 +288,14 @@ elif mode == "port25":
         s.docmd("RSET")
     out("rcpt:", code(s.docmd("MAIL FROM:<a@client.test>")), code(s.docmd("RCPT TO:<x@remote.example>")))
     s.quit()
+elif mode == "bcc":
+    user, pw, rcpt, hidden = args
+    s = starttls()
+    s.login(user, pw)
+    s.sendmail(user, [rcpt, hidden], "Date: Mon, 1 Jan 2024 00:00:00 +0000\r\nTo: <" + rcpt + ">\r\n"
+               "Bcc: <" + hidden + ">,\r\n <other@remote.example>\r\nSubject: with bcc\r\n\r\nbody\r\n")
+    out("sent")
+    s.quit()
 elif mode == "sender":
     user, pw, sender = args
     s = starttls()
@@ -313,8 +324,18 @@ data: 250"
 check_eq "one message queued" "$(qcount)" 1
 check "Received says ESMTPSA with TLS" sh -c "find '$QD/mess' -type f | xargs grep -q '^  by mx.example.test with ESMTPSA (TLSv1.3 '"
 check_fail "the login is not in Received by default" sh -c "find '$QD/mess' -type f | xargs grep -q 'authenticated as'"
+check "submission adds Date" sh -c "find '$QD/mess' -type f | xargs grep -q '^Date: '"
+check "submission adds Message-ID" sh -c "find '$QD/mess' -type f | xargs grep -q '^Message-ID: <'"
 check "the log names the login" grep -q "auth ok user <vuser@example.test> mech PLAIN" "$T/sluice-submission.log"
 check "the transaction line says auth" grep -q "result 250 qp [0-9]* auth vuser@example.test" "$T/sluice-submission.log"
+qclear
+cl "$P_SUB" bcc vuser@example.test v-secret-1 seen@remote.example hidden@remote.example > "$T/o"
+check_eq "a message with Bcc on 587" "$(cat "$T/o")" sent
+check_eq "Bcc removed, with its continuation line" "$(qall | grep -ci -e '^bcc:' -e 'other@remote.example')" 0
+check_eq "the client's Date kept, none added" "$(qall | grep -c '^Date: ')" 1
+check "the client's Date unchanged" sh -c "find '$QD/mess' -type f | xargs grep -q '^Date: Mon, 1 Jan 2024 00:00:00 +0000'"
+check "Message-ID added" sh -c "find '$QD/mess' -type f | xargs grep -q '^Message-ID: <'"
+check "the hidden recipient is still in the envelope" sh -c "find '$QD/intd' '$QD/todo' -type f | xargs grep -q hidden@remote.example"
 qclear
 cl "$P_SUB" good "$SU" sys-pass-9 someone@remote.example > "$T/o"
 check "system user logs in on 587 and relays" grep -q '^data: 250' "$T/o"
