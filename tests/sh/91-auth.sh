@@ -32,7 +32,8 @@
 #  7. msmtp with STARTTLS and AUTH on 587 delivers, through the running
 #     delivery set, to a remote sink and to a local user's Maildir;
 #  8. the failure lines match contrib/fail2ban (fail2ban-regex); no
-#     password in any log.
+#     password in any log; sluice-showctl knows every new control file
+#     and shows no hash.
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/../e2e.sh"
 need_root
@@ -480,5 +481,13 @@ check_eq "fail2ban-regex matches every failure line" "$(sed -n 's/^Lines: .* \([
 for pw in v-secret-1 sys-pass-9 sha-pass wrong-pass; do
   check_fail "no password $pw in any log" grep -rqs -- "$pw" "$T/sluice-submission.log" "$T/sluice-submissions.log" "$T/p25.log" "$T/log"
 done
+
+# --- sluice-showctl knows the new files and never shows a hash ---
+echo 0 > "$C/smtpauthreceived"
+chmod 644 "$C/smtpauthreceived"
+"$H/bin/sluice-showctl" > "$T/showctl" 2>&1
+check_eq "showctl: no unknown control file" "$(grep 'unknown control file' "$T/showctl")" ""
+check "showctl: authpasswd.cdb present" grep -q '^authpasswd.cdb: (present)' "$T/showctl"
+check_fail "showctl: no password hash" grep -q '[$]y[$]' "$T/showctl"
 
 done_testing
