@@ -1177,6 +1177,10 @@ static void cmd_auth(struct session *s, const char *arg, size_t n)
     error_reply(s, "503 5.5.1 AUTH not permitted during a mail transaction");
     return;
   }
+  if (n == 0) {
+    error_reply(s, "501 5.5.4 syntax: AUTH mechanism [initial-response]");
+    return;
+  }
   sp = byte_chr(arg, n, ' ');
   ir = sp < n ? sp + 1 : n;
   while (ir < n && arg[ir] == ' ') ++ir;

@@ -25,7 +25,8 @@
 #     good and wrong passwords; smtplib SMTP_SSL on 465;
 #  5. port 25: no AUTH offered by default, not even over TLS (502), and
 #     MAIL's AUTH= parameter refused (555); control/smtpauth turns AUTH
-#     on there, and AUTH= is then accepted (and ignored);
+#     on there, and AUTH= is then accepted (and ignored); with "+" also
+#     without TLS (a loopback client), and Received says ESMTPA;
 #  6. control/smtpauthreceived names the login in Received;
 #     control/smtpauthsenders.cdb: a sender the login does not own is
 #     refused 553 5.7.1, its own accepted;
@@ -297,6 +298,15 @@ elif mode == "bcc":
                "Bcc: <" + hidden + ">,\r\n <other@remote.example>\r\nSubject: with bcc\r\n\r\nbody\r\n")
     out("sent")
     s.quit()
+elif mode == "plainauth":
+    s = smtplib.SMTP("127.0.0.1", port, local_hostname="client.test", timeout=30)
+    s.ehlo()
+    out("auth:", s.esmtp_features.get("auth", "none"))
+    out("no mechanism:", code(s.docmd("AUTH")))
+    out("login:", code(s.docmd("AUTH PLAIN " + plain("vuser@example.test", "v-secret-1"))))
+    s.sendmail("vuser@example.test", ["x@remote.example"], "Subject: plain\r\n\r\nhello\r\n")
+    out("sent")
+    s.quit()
 elif mode == "sender":
     user, pw, sender = args
     s = starttls()
@@ -410,6 +420,14 @@ tls auth:  PLAIN LOGIN
 auth: 235
 auth param: 250
 rcpt: 250 250"
+echo '+' > "$C/smtpauth"
+qclear
+cl "$P_25" plainauth > "$T/o"
+check_eq "control/smtpauth +: AUTH without TLS" "$(cat "$T/o")" "auth:  PLAIN LOGIN
+no mechanism: 501
+login: 235
+sent"
+check "without TLS the Received says ESMTPA" sh -c "find '$QD/mess' -type f | xargs grep -q '^  by mx.example.test with ESMTPA;'"
 rm -f "$C/smtpauth"
 
 # --- 6. Received with the login; senders per login ---
