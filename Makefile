@@ -53,7 +53,9 @@ FUZZ_CC = clang
 #    started per message or connection on the SMTP path, except
 #    sluice-getpw per delivery when users/cdb does not know the user;
 #  - programs that link OpenSSL (or any library built for the system's
-#    libc): add them here;
+#    libc): add them here; sluice-checkpassword links libcrypt (crypt(3)
+#    of libxcrypt, part of the base system) and reads the shadow file
+#    through the name service;
 #  - the long-running sluice-send, sluice-clean and sluice-rspawn: they
 #    start once, so musl saves them nothing, and glibc's malloc and
 #    memcpy are the faster ones; the test of the retry schedule runs
@@ -63,7 +65,7 @@ FUZZ_CC = clang
 # static musl program and uses no name service function. The unit
 # tests and test helpers are built with musl too; tests/run's sanitizer
 # build and the fuzzers (clang) use the system's libc.
-SYSCC_PROGS = sluice-getpw sluice-lspawn sluice-inject sendmail sluice-newrcpt sluice-start sluice-fsck sluice-send sluice-clean sluice-rspawn
+SYSCC_PROGS = sluice-getpw sluice-lspawn sluice-inject sendmail sluice-newrcpt sluice-start sluice-fsck sluice-send sluice-clean sluice-rspawn sluice-checkpassword
 MUSL = musl-gcc
 MUSL_GCC := $(if $(filter command line,$(origin CC_CMD) $(origin LD_CMD)),,$(if $(MUSL),$(shell command -v $(MUSL) 2> /dev/null)))
 ifneq ($(MUSL_GCC),)
@@ -200,7 +202,10 @@ $(MAINPROGS): $(B)/%: $(B)/prog/%.o $(B)/libsluice.a $(MUSL_START) $(if $(MUSL_G
 	$(LD_CMD) $(EXTRA_LDFLAGS) $(if $(filter $*,$(STATIC_PROGS)),$(STATIC_LDFLAGS)) -o $@ $< $(MUSL_START) $(B)/libsluice.a
 
 $(SYSPROGS): $(B)/%: $(SYS_B)/prog/%.o $(SYS_B)/libsluice.a
-	$(SYS_LD_CMD) $(EXTRA_LDFLAGS) $(if $(filter $*,$(STATIC_PROGS)),$(STATIC_LDFLAGS)) -o $@ $< $(SYS_B)/libsluice.a
+	$(SYS_LD_CMD) $(EXTRA_LDFLAGS) $(if $(filter $*,$(STATIC_PROGS)),$(STATIC_LDFLAGS)) -o $@ $< $(SYS_B)/libsluice.a $(PROG_LIBS_$*)
+
+# Libraries of single programs beyond libc (only the system's own).
+PROG_LIBS_sluice-checkpassword = -lcrypt
 
 # Without musl: programs run once per message, linked statically with
 # the system's libc: no dynamic loader, no shared libraries to map and

@@ -28,7 +28,17 @@
  * option arguments, permanent refusal by the queue); 111 temporary (out
  * of memory, unreadable configuration, the queue's temporary failures);
  * 64 usage. With -x, sendmail's sysexits codes instead (the table is in
- * the man page; every exit goes through fail()). */
+ * the man page; every exit goes through fail()).
+ *
+ * Queue mode (SLUICEINJECT=queue in the environment, as the submission
+ * services set it with QMAILQUEUE pointing here): sluice-inject stands
+ * where sluice-queue stands, message on fd 0 and envelope on fd 1, and
+ * only fixes the header as above (Bcc, Resent-Bcc and Return-Path
+ * dropped, Date and Message-ID added when missing; no address is
+ * rewritten and no From added: the client's are kept), then hands
+ * message and envelope, unchanged, to conf-home/bin/sluice-queue and
+ * exits with its exit code; its own failures use the queue's codes
+ * (31 permanent, 54 temporary). */
 #include <errno.h>
 #include <fcntl.h>
 #include <pwd.h>
@@ -74,8 +84,10 @@
  * the first (qmail-inject's 100/111). The only global: every exit needs
  * it, and it is set once before anything can fail. */
 static int sysexits;
+/* Set in queue mode: exit with sluice-queue's codes (31, 54) instead. */
+static int queue_mode;
 
-#define pick(qcode, xcode) (sysexits ? (xcode) : (qcode))
+#define pick(qcode, xcode) (queue_mode ? ((qcode) == EXIT_PERM ? 31 : 54) : sysexits ? (xcode) : (qcode))
 /* Exits with qcode (or xcode under -x) and the message. */
 #define fail(qcode, xcode, ...) die_msg(pick(qcode, xcode), __VA_ARGS__)
 #define fail_sys(qcode, xcode, ...) die_sys(pick(qcode, xcode), __VA_ARGS__)
@@ -513,6 +525,86 @@ static void read_header(buf *in, struct header *h)
   str_free(&line);
 }
 
+/* The largest envelope passed on in queue mode (sluice-queue's own
+ * limits are lower). */
+#define ENVELOPE_MAX 67108864UL
+
+/* Queue mode (see the top): returns the exit code. */
+static int queue_filter(const struct config *c)
+{
+  static char inmem[65536], outmem[65536];
+  struct header h = { STR_INIT, STR_INIT, STR_INIT, 0 };
+  str out = STR_INIT, qprog = STR_INIT, envl = STR_INIT;
+  struct rfc822_field f;
+  size_t pos = 0;
+  int resent = 0, have_date = 0, have_mid = 0, r, mp[2], ep[2], status;
+  time_t now = time(0);
+  child_fd fds[2];
+  char *qargv[2];
+  pid_t pid;
+  buf in, bout;
+
+  buf_init(&in, 0, inmem, sizeof inmem);
+  read_header(&in, &h);
+  while ((r = rfc822_field_next(h.in.s, h.in.len, &pos, &f)) == 1)
+    if (byte_startswith(h.in.s + f.start, f.name_len, "Resent-", 1)) resent = 1;
+  if (r < 0) {
+    nomem_if(str_copy(&out, &h.in)); /* not a header to fix: passed on as it is */
+  } else {
+    pos = 0;
+    while (rfc822_field_next(h.in.s, h.in.len, &pos, &f) == 1) {
+      const char *nm = h.in.s + f.start;
+      if (rfc822_name_is(nm, f.name_len, "Bcc") || rfc822_name_is(nm, f.name_len, "Resent-Bcc")
+          || rfc822_name_is(nm, f.name_len, "Return-Path"))
+        continue;
+      if (rfc822_name_is(nm, f.name_len, resent ? "Resent-Date" : "Date")) have_date = 1;
+      if (rfc822_name_is(nm, f.name_len, resent ? "Resent-Message-ID" : "Message-ID")) have_mid = 1;
+      nomem_if(str_catb(&out, nm, f.len));
+      if (out.len && out.s[out.len - 1] != '\n') nomem_if(str_catc(&out, '\n'));
+    }
+    if (!have_date) {
+      nomem_if(str_cats(&out, resent ? "Resent-Date: " : "Date: "));
+      if (date_rfc5322(&out, now) < 0) fail_temp_sys("unable to format the date");
+      nomem_if(str_catc(&out, '\n'));
+    }
+    if (!have_mid) {
+      nomem_if(str_cats(&out, resent ? "Resent-Message-ID: " : "Message-ID: "));
+      message_id(&out, c, now);
+      nomem_if(str_catc(&out, '\n'));
+    }
+  }
+  if (h.sep.len) nomem_if(str_cat(&out, &h.sep));
+  else nomem_if(str_catc(&out, '\n'));
+  nomem_if(str_cat(&out, &h.firstbody));
+
+  nomem_if(str_copys(&qprog, auto_home));
+  nomem_if(str_cats(&qprog, "/bin/sluice-queue"));
+  nomem_if(str_0(&qprog));
+  if (pipe(mp) < 0 || pipe(ep) < 0) fail_temp_sys("unable to make a pipe");
+  if (fd_cloexec(mp[0], 1) < 0 || fd_cloexec(mp[1], 1) < 0 || fd_cloexec(ep[0], 1) < 0 || fd_cloexec(ep[1], 1) < 0)
+    fail_temp_sys("unable to set close-on-exec");
+  fds[0].to = 0; fds[0].from = mp[0];
+  fds[1].to = 1; fds[1].from = ep[0];
+  qargv[0] = qprog.s;
+  qargv[1] = 0;
+  pid = child_spawn(qprog.s, qargv, 0, fds, 2);
+  if (pid < 0) fail_temp_sys("unable to run ", qprog.s);
+  close(mp[0]);
+  close(ep[0]);
+  buf_init(&bout, mp[1], outmem, sizeof outmem);
+  r = message_copy(&bout, &out, &in, !h.eof, 0);
+  close(mp[1]);
+  /* the envelope comes after the whole message; none (the caller gave
+   * up): none passed on, and sluice-queue keeps nothing */
+  if (r == 0 && read_fd_all(1, &envl, ENVELOPE_MAX) == 0 && envl.len) (void)write_all(ep[1], envl.s, envl.len);
+  close(ep[1]);
+  if (wait_pid(pid, &status) < 0) fail_temp_sys("unable to wait for ", qprog.s);
+  if (wait_crashed(status)) return 81;
+  if (r == -1) return 54;
+  if (r == -2 && wait_exitcode(status) == 0) return 53;
+  return wait_exitcode(status);
+}
+
 static int is_one_of(const char *name, size_t len, const char *const *list)
 {
   for (; *list; ++list)
@@ -665,7 +757,10 @@ int main(int argc, char **argv)
   if (mode == MODE_HEADER && i < argc) warn_msg("-h: recipient arguments ignored (use -H to add them)");
 
   signal(SIGPIPE, SIG_IGN);
+  qi = env_get("SLUICEINJECT");
+  if (qi && !strcmp(qi, "queue")) queue_mode = 1;
   config_read(&c);
+  if (queue_mode) return queue_filter(&c);
   pw = getpwuid(getuid());
 
   /* -V with recipients from the arguments only: nothing is read */

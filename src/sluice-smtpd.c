@@ -32,7 +32,14 @@
  * thrown away (CVE-2011-0411), `Y' goes to SSLCTLFD, the details of the
  * connection come back there, and the session goes on, reset, over
  * SSLREADFD and SSLWRITEFD. SSL_PROTOCOL in the environment (implicit
- * TLS: sluice-tlsd -i) means TLS is on from the start. */
+ * TLS: sluice-tlsd -i) means TLS is on from the start.
+ *
+ * SMTP AUTH (RFC 4954; PLAIN, RFC 4616, and LOGIN) when SMTPAUTH (from
+ * the run script or tcprules) or control/smtpauth says so: offered
+ * only over TLS unless the value holds '+'; '!' makes AUTH a condition
+ * of MAIL (submission). The password is checked by the checkpassword
+ * program of control/checkpassword (checkpw.h), never here: this
+ * process only ever holds the client's own password, and wipes it. */
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -45,6 +52,7 @@
 #include "addr.h"
 #include "auto.h"
 #include "buf.h"
+#include "checkpw.h"
 #include "byte.h"
 #include "cdb.h"
 #include "control.h"
@@ -60,6 +68,7 @@
 #include "queue.h"
 #include "remotehost.h"
 #include "rewrite.h"
+#include "sasl.h"
 #include "scan.h"
 #include "smtpd_cmd.h"
 #include "smtpd_data.h"
@@ -71,6 +80,13 @@
 
 #define ERRORS_MAX 20          /* errors before the session is closed */
 #define LOG_RCPTS_MAX 4000     /* bytes of recipients in one log line */
+#define AUTH_FAILURES_MAX 3    /* failed AUTH attempts before the session is closed */
+#define AUTH_FAIL_DELAY 2      /* seconds before a 535 */
+
+/* SMTPAUTH / control/smtpauth (struct config's auth) */
+#define AUTH_ON 1              /* AUTH may be offered */
+#define AUTH_PLAINTEXT 2       /* '+': also without TLS */
+#define AUTH_REQUIRED 4        /* '!': no MAIL before AUTH */
 
 /* Control files that matter only for some commands are read when one
  * first needs them (the *_read flags: 0 not yet, 1 read), so that a
@@ -102,6 +118,12 @@ struct config {
   int tls_offer;                /* UCSPITLS: STARTTLS may be offered */
   int tls_required;             /* control/tlsrequired, TLSREQUIRED */
   int tls_ctl, tls_rd, tls_wr;  /* SSLCTLFD, SSLREADFD, SSLWRITEFD */
+  int auth;                     /* AUTH_ flags; 0: no AUTH */
+  int auth_received;            /* control/smtpauthreceived: login in Received */
+  struct checkpw_cmd checkpw;   /* control/checkpassword, read at the first AUTH */
+  int checkpw_read;
+  struct cdb senders;           /* control/smtpauthsenders.cdb */
+  int senders_state;            /* 0 not tried yet, 1 open, -1 no file */
 };
 
 struct session {
@@ -116,6 +138,10 @@ struct session {
   unsigned errors;
   int tls_on;                   /* TLS is active */
   str tls_desc;                 /* "TLSv1.3 TLS_AES_256_GCM_SHA384", or empty */
+  int authed;                   /* AUTH succeeded: may relay */
+  str login;                    /* the login of that AUTH */
+  str authuser, authpass;       /* during AUTH only; wiped after */
+  unsigned auth_failures;
 };
 
 static struct session S;
@@ -128,6 +154,7 @@ static void out_write(struct session *s, const char *p, size_t n)
 }
 
 static void log_closing(struct session *s, const char *why);
+static void log_auth(struct session *s, const char *what, const char *user, size_t ulen, const char *mech);
 
 static void flush(struct session *s)
 {
@@ -217,6 +244,7 @@ static void log_transaction(struct session *s, const char *result, unsigned long
        && str_cats(&l, " bytes ") == 0 && str_catulong(&l, bytes) == 0
        && str_cats(&l, " result ") == 0 && str_cats(&l, result) == 0;
   if (ok && qp) ok = str_cats(&l, " qp ") == 0 && str_cats(&l, qp) == 0;
+  if (ok && s->authed) ok = str_cats(&l, " auth ") == 0 && cat_loggable(&l, s->login.s, s->login.len) == 0;
   if (ok && s->tls_on) {
     /* one word: "tls TLSv1.3:TLS_AES_256_GCM_SHA384" */
     size_t i, start = l.len;
@@ -325,6 +353,42 @@ static void read_tls_config(struct session *s, struct config *cf)
   }
 }
 
+/* SMTPAUTH, else control/smtpauth: missing or "-", no AUTH; else on,
+ * with '+' (also without TLS) and '!' (required before MAIL). */
+static void read_auth_config(struct session *s, struct config *cf)
+{
+  const char *e = env_get("SMTPAUTH");
+  str v = STR_INIT;
+  size_t i, n;
+  const char *p;
+  int r;
+
+  cf->auth = 0;
+  if (cf->local) return;
+  if (e) {
+    p = e;
+    n = byte_len(e, 64);
+  } else {
+    r = control_readline("control/smtpauth", &v, "-");
+    if (r < 0) control_trouble(s, "smtpauth");
+    p = v.s;
+    n = v.len;
+  }
+  if (!(n == 1 && p[0] == '-')) {
+    cf->auth = AUTH_ON;
+    for (i = 0; i < n; ++i) {
+      if (p[i] == '+') cf->auth |= AUTH_PLAINTEXT;
+      if (p[i] == '!') cf->auth |= AUTH_REQUIRED;
+    }
+  }
+  str_free(&v);
+  if (cf->auth) {
+    unsigned long num;
+    if (control_readnum("control/smtpauthreceived", &num, 0, 0, 1) < 0) control_trouble(s, "smtpauthreceived");
+    cf->auth_received = (int)num;
+  }
+}
+
 static void read_config(struct session *s, struct config *cf)
 {
   const char *e;
@@ -378,6 +442,7 @@ static void read_config(struct session *s, struct config *cf)
     else if (ip6_scan(e, n, cf->local_ip) == n && n) cf->local_ip_kind = 6;
   }
   read_tls_config(s, cf);
+  read_auth_config(s, cf);
   cf->qq = qmtp_queue_program(&cf->qq_path);
   if (!cf->qq) nomem(s);
   if (cf->rcpthosts_missing && !cf->relayclient)
@@ -459,6 +524,57 @@ static void transaction_abandon(struct session *s, const char *why)
   transaction_reset(s);
 }
 
+/* AUTH may be used now (and is shown in EHLO). */
+static int auth_offered(const struct session *s)
+{
+  return s->cf->auth && !s->authed && (s->tls_on || (s->cf->auth & AUTH_PLAINTEXT));
+}
+
+/* The client may relay: RELAYCLIENT, or it logged in. */
+static int may_relay(const struct session *s)
+{
+  return s->cf->relayclient || s->authed;
+}
+
+/* 1 when the login may use addr as its envelope sender: no
+ * control/smtpauthsenders.cdb, or the null sender, or the address is
+ * the login itself, or the cdb lists the address or its @domain for
+ * the login. */
+static int sender_owned(struct session *s, const str *addr)
+{
+  struct config *cf = s->cf;
+  size_t at;
+  int r;
+
+  if (cf->senders_state == 0) {
+    int fd = open_read("control/smtpauthsenders.cdb");
+    if (fd >= 0) {
+      if (cdb_open(&cf->senders, fd) < 0) control_trouble(s, "smtpauthsenders.cdb");
+      cf->senders_state = 1;
+    } else if (errno == ENOENT) {
+      cf->senders_state = -1;
+    } else {
+      control_trouble(s, "smtpauthsenders.cdb");
+    }
+  }
+  if (cf->senders_state < 0 || addr->len == 0) return 1;
+  if (case_equalb(addr->s, addr->len, s->login.s, s->login.len)) return 1;
+  (void)addr_split(addr->s, addr->len, &at);
+  cdb_findstart(&cf->senders);
+  for (;;) {
+    r = cdb_findnext(&cf->senders, s->login.s, s->login.len);
+    if (r < 0) control_trouble(s, "smtpauthsenders.cdb");
+    if (r == 0) return 0;
+    if (cdb_getdata(&cf->senders, &s->chunk) < 0) control_trouble(s, "smtpauthsenders.cdb");
+    if (case_equalb(s->chunk.s, s->chunk.len, addr->s, addr->len)) break;
+    if (s->chunk.len > 1 && s->chunk.s[0] == '@' && at < addr->len
+        && case_equalb(s->chunk.s, s->chunk.len, addr->s + at, addr->len - at))
+      break;
+  }
+  str_truncate(&s->chunk, 0);
+  return 1;
+}
+
 static void cmd_helo(struct session *s, int verb, const char *arg, size_t n)
 {
   const struct config *cf = s->cf;
@@ -487,6 +603,7 @@ static void cmd_helo(struct session *s, int verb, const char *arg, size_t n)
   }
   reply(s, "250-ENHANCEDSTATUSCODES");
   if (cf->tls_offer && !s->tls_on) reply(s, "250-STARTTLS");
+  if (auth_offered(s)) reply(s, "250-AUTH PLAIN LOGIN");
   reply(s, "250 SMTPUTF8");
 }
 
@@ -507,10 +624,20 @@ static void cmd_mail(struct session *s, const char *arg, size_t n)
     error_reply(s, "530 5.7.0 must issue a STARTTLS command first");
     return;
   }
+  if ((cf->auth & AUTH_REQUIRED) && !s->authed) {
+    error_reply(s, "530 5.7.0 authentication required");
+    return;
+  }
   r = smtpd_parse_mail(arg, n, &s->addr, &s->params);
   if (r == SMTPD_ENOMEM) nomem(s);
   if (r != SMTPD_OK) {
     if (smtpd_error_reply(&s->reply, r, s->params.addr_error, 1) < 0) nomem(s);
+    error_reply_str(s, &s->reply);
+    return;
+  }
+  if (s->params.auth_given && !cf->auth) {
+    /* AUTH= only where AUTH is offered; elsewhere an unknown parameter */
+    if (smtpd_error_reply(&s->reply, SMTPD_EPARAM, 0, 1) < 0) nomem(s);
     error_reply_str(s, &s->reply);
     return;
   }
@@ -521,6 +648,11 @@ static void cmd_mail(struct session *s, const char *arg, size_t n)
   rewrite_localip(s, &s->addr);
   if (s->addr.len > QUEUE_ADDR_MAX) {
     error_reply(s, "553 5.1.7 sender address too long");
+    return;
+  }
+  if (s->authed && !sender_owned(s, &s->addr)) {
+    log_auth(s, "sender refused", s->login.s, s->login.len, 0);
+    error_reply(s, "553 5.7.1 sender address not owned by the authenticated login");
     return;
   }
   transaction_reset(s);
@@ -583,18 +715,18 @@ static void cmd_rcpt(struct session *s, const char *arg, size_t n)
   }
   rewrite_localip(s, &s->addr);
   has_domain = addr_split(s->addr.s, s->addr.len, &at);
-  if (!cf->relayclient && has_domain && !rcpt_allowed(s, s->addr.s + at + 1, s->addr.len - at - 1)) {
+  if (!may_relay(s) && has_domain && !rcpt_allowed(s, s->addr.s + at + 1, s->addr.len - at - 1)) {
     log_rcpt(s, &s->addr, "553");
     error_reply(s, "553 5.7.1 relaying denied");
     return;
   }
   /* control/percenthack would send it to the host after the '%' (read
    * at the first local part with a '%': it cannot apply to others) */
-  if (!cf->relayclient && has_domain && !cf->percenthack_read && byte_chr(s->addr.s, at, '%') < at) {
+  if (!may_relay(s) && has_domain && !cf->percenthack_read && byte_chr(s->addr.s, at, '%') < at) {
     if (control_readlist("control/percenthack", &cf->percenthack) < 0) control_trouble(s, "percenthack");
     cf->percenthack_read = 1;
   }
-  if (!cf->relayclient && rewrite_percenthack_applies(&cf->percenthack, s->addr.s, s->addr.len)) {
+  if (!may_relay(s) && rewrite_percenthack_applies(&cf->percenthack, s->addr.s, s->addr.len)) {
     log_rcpt(s, &s->addr, "553");
     error_reply(s, "553 5.7.1 relaying denied: no % in the local part here");
     return;
@@ -650,6 +782,19 @@ static pid_t qq_start(const struct config *cf, int *msgfd, int *envfd)
   return qmtp_qq_start(cf->qq, msgfd, envfd);
 }
 
+/* The login for a comment of the Received field: no byte that could end
+ * the comment or the field (sasl_user_ok has kept out controls and
+ * spaces already). */
+static int received_login_cat(str *out, const str *login)
+{
+  size_t i;
+  for (i = 0; i < login->len; ++i) {
+    unsigned char c = (unsigned char)login->s[i];
+    if (str_catc(out, (c == '(' || c == ')' || c == '\\' || c > 126 || c < 33) ? '?' : (char)c) < 0) return -1;
+  }
+  return 0;
+}
+
 static void cmd_data(struct session *s)
 {
   struct config *cf = s->cf;
@@ -691,10 +836,13 @@ static void cmd_data(struct session *s)
   deadline_server_arm(&cf->limits, &s->in, &s->out, cf->limits.data);
 
   /* RFC 3848 and RFC 6531 section 3.7.7 */
-  if (s->tls_on) {
+  if (s->tls_on || s->authed) {
+    /* RFC 3848: S for TLS, A for AUTH */
     str_truncate(&s->addr, 0);
-    if (str_cats(&s->addr, s->params.smtputf8 ? "UTF8SMTPS" : "ESMTPS") < 0
-        || (s->tls_desc.len && (str_cats(&s->addr, " (") < 0 || str_cat(&s->addr, &s->tls_desc) < 0 || str_catc(&s->addr, ')') < 0))
+    if (str_cats(&s->addr, s->params.smtputf8 ? "UTF8SMTP" : "ESMTP") < 0
+        || (s->tls_on && str_catc(&s->addr, 'S') < 0) || (s->authed && str_catc(&s->addr, 'A') < 0)
+        || (s->tls_on && s->tls_desc.len && (str_cats(&s->addr, " (") < 0 || str_cat(&s->addr, &s->tls_desc) < 0 || str_catc(&s->addr, ')') < 0))
+        || (s->authed && cf->auth_received && (str_cats(&s->addr, " (authenticated as ") < 0 || received_login_cat(&s->addr, &s->login) < 0 || str_catc(&s->addr, ')') < 0))
         || str_0(&s->addr) < 0)
       nomem(s);
     proto = s->addr.s;
@@ -855,15 +1003,242 @@ static void cmd_starttls(struct session *s, size_t n)
   }
   if (null > 1) close(null);
   close(cf->tls_ctl);
-  /* RFC 3207 4.2: the client starts again with EHLO */
+  /* RFC 3207 4.2: the client starts again with EHLO, and nothing
+   * learnt before TLS counts, a login included */
   transaction_abandon(s, "starttls");
+  s->authed = 0;
+  str_truncate(&s->login, 0);
   s->helo_kind = 0;
   str_truncate(&s->helo, 0);
 }
 
-/* --- the command loop ------------------------------------------------- */
+/* --- AUTH ------------------------------------------------------------- */
 
+/* One line on fd 2 about an AUTH: "sluice-smtpd: pid N from IP auth
+ * WHAT user <LOGIN> mech MECH"; contrib/fail2ban matches the
+ * "auth failed" lines. */
+/* A login as the client sent it, for the log: no byte that could end
+ * the line, or the <...> around it. */
+static int cat_login(str *out, const char *p, size_t n)
+{
+  size_t i;
+  for (i = 0; i < n; ++i) {
+    unsigned char c = (unsigned char)p[i];
+    if (str_catc(out, (c < 33 || c == 127 || c == '<' || c == '>') ? '?' : (char)c) < 0) return -1;
+  }
+  return 0;
+}
+
+static void log_auth(struct session *s, const char *what, const char *user, size_t ulen, const char *mech)
+{
+  str l = STR_INIT;
+  const char *ip = s->cf->remote_ip ? s->cf->remote_ip : "unknown";
+
+  if (s->cf->local) return;
+  if (str_copys(&l, "sluice-smtpd: pid ") == 0 && str_catulong(&l, (unsigned long)getpid()) == 0
+      && str_cats(&l, " from ") == 0 && cat_loggable(&l, ip, byte_len(ip, 64)) == 0
+      && str_cats(&l, " auth ") == 0 && str_cats(&l, what) == 0
+      && str_cats(&l, " user <") == 0 && cat_login(&l, user, ulen > SASL_USER_MAX ? SASL_USER_MAX : ulen) == 0
+      && str_catc(&l, '>') == 0 && (!mech || (str_cats(&l, " mech ") == 0 && str_cats(&l, mech) == 0))
+      && str_catc(&l, '\n') == 0)
+    (void)write_all(2, l.s, l.len);
+  str_free(&l);
+}
+
+static int get_line(struct session *s);
 enum { LINE_EOF, LINE_OK, LINE_LONG, LINE_BARE };
+
+static void auth_clear(struct session *s)
+{
+  sasl_wipe(&s->authpass);
+  sasl_wipe(&s->authuser);
+  sasl_wipe(&s->line);
+  sasl_wipe(&s->chunk);
+}
+
+/* Sends "334 CHALLENGE" and reads the client's response, base64, into
+ * out (at most max bytes). Returns 1, or 0 after it has answered
+ * (cancelled, bad base64, line too long). */
+static int auth_read(struct session *s, const char *challenge, str *out, size_t max)
+{
+  int r;
+
+  reply(s, challenge);
+  r = get_line(s);
+  if (r == LINE_EOF) {
+    auth_clear(s);
+    _exit(0);
+  }
+  if (r == LINE_BARE) {
+    auth_clear(s);
+    close_421(s, "421 4.5.0 bare LF/CR not accepted; closing connection");
+  }
+  if (r == LINE_LONG) {
+    error_reply(s, "500 5.5.6 authentication exchange line is too long");
+    return 0;
+  }
+  if (s->line.len == 1 && s->line.s[0] == '*') {
+    error_reply(s, "501 5.7.0 authentication cancelled");
+    return 0;
+  }
+  if (base64_decode(s->line.s, s->line.len, out, max) < 0) {
+    if (errno == ENOMEM) nomem(s);
+    error_reply(s, "501 5.5.2 cannot decode the response");
+    return 0;
+  }
+  return 1;
+}
+
+/* The initial response of AUTH MECH IR (RFC 4954 4): "=" is empty. */
+static int auth_initial(struct session *s, const char *ir, size_t n, str *out, size_t max)
+{
+  if (n == 1 && ir[0] == '=') {
+    str_truncate(out, 0);
+    return 1;
+  }
+  if (base64_decode(ir, n, out, max) < 0) {
+    if (errno == ENOMEM) nomem(s);
+    error_reply(s, "501 5.5.2 cannot decode the initial response");
+    return 0;
+  }
+  return 1;
+}
+
+/* Runs the checkpassword program on s->authuser and s->authpass and
+ * answers. */
+static void auth_check(struct session *s, const char *mech)
+{
+  struct config *cf = s->cf;
+  int r;
+
+  if (!cf->checkpw_read) {
+    str v = STR_INIT, dflt = STR_INIT;
+    if (str_copys(&dflt, auto_home) < 0 || str_cats(&dflt, "/bin/sluice-checkpassword") < 0 || str_0(&dflt) < 0) nomem(s);
+    if (control_readline("control/checkpassword", &v, dflt.s) < 0) control_trouble(s, "checkpassword");
+    if (checkpw_argv(&cf->checkpw, v.s, v.len) < 0) {
+      if (errno == ENOMEM) nomem(s);
+      warn_msg("control/checkpassword: not an absolute path and at most 16 words");
+      str_free(&v);
+      str_free(&dflt);
+      reply(s, "454 4.7.0 temporary authentication failure");
+      return;
+    }
+    str_free(&v);
+    str_free(&dflt);
+    cf->checkpw_read = 1;
+  }
+  if (!sasl_user_ok(s->authuser.s, s->authuser.len) || s->authpass.len == 0) {
+    r = CHECKPW_BAD;
+  } else {
+    flush(s);
+    r = checkpw_run(&cf->checkpw, s->authuser.s, s->authuser.len, s->authpass.s, s->authpass.len, cf->limits.call);
+  }
+  sasl_wipe(&s->authpass);
+  if (r == CHECKPW_GOOD) {
+    if (str_copy(&s->login, &s->authuser) < 0) nomem(s);
+    s->authed = 1;
+    log_auth(s, "ok", s->login.s, s->login.len, mech);
+    auth_clear(s);
+    reply(s, "235 2.7.0 authentication successful");
+    return;
+  }
+  if (r == CHECKPW_TEMP) {
+    log_auth(s, "trouble", s->authuser.s, s->authuser.len, mech);
+    auth_clear(s);
+    reply(s, "454 4.7.0 temporary authentication failure");
+    return;
+  }
+  log_auth(s, "failed", s->authuser.s, s->authuser.len, mech);
+  auth_clear(s);
+  flush(s);
+  sleep(AUTH_FAIL_DELAY);
+  if (++s->auth_failures >= AUTH_FAILURES_MAX) {
+    reply(s, "535 5.7.8 authentication credentials invalid");
+    log_closing(s, "too many authentication failures");
+    close_421(s, "421 4.7.0 too many authentication failures; closing connection");
+  }
+  error_reply(s, "535 5.7.8 authentication credentials invalid");
+}
+
+static void cmd_auth(struct session *s, const char *arg, size_t n)
+{
+  const struct config *cf = s->cf;
+  size_t sp, ir;
+  const char *mech;
+
+  if (!cf->auth) {
+    error_reply(s, "502 5.5.1 AUTH not available");
+    return;
+  }
+  if (!s->tls_on && !(cf->auth & AUTH_PLAINTEXT)) {
+    error_reply(s, "538 5.7.11 encryption required for requested authentication mechanism");
+    return;
+  }
+  if (s->helo_kind != SMTPD_EHLO) {
+    error_reply(s, "503 5.5.1 send EHLO first");
+    return;
+  }
+  if (s->authed) {
+    error_reply(s, "503 5.5.1 already authenticated");
+    return;
+  }
+  if (s->in_mail) {
+    error_reply(s, "503 5.5.1 AUTH not permitted during a mail transaction");
+    return;
+  }
+  if (n == 0) {
+    error_reply(s, "501 5.5.4 syntax: AUTH mechanism [initial-response]");
+    return;
+  }
+  sp = byte_chr(arg, n, ' ');
+  ir = sp < n ? sp + 1 : n;
+  while (ir < n && arg[ir] == ' ') ++ir;
+  if (ir < n && byte_chr(arg + ir, n - ir, ' ') < n - ir) {
+    error_reply(s, "501 5.5.4 syntax: AUTH mechanism [initial-response]");
+    return;
+  }
+  if (case_equalb(arg, sp, "PLAIN", 5)) {
+    mech = "PLAIN";
+    /* PLAIN: authzid NUL login NUL password */
+    if (ir < n) {
+      if (!auth_initial(s, arg + ir, n - ir, &s->chunk, 2 * SASL_USER_MAX + SASL_PASS_MAX + 2)) goto out;
+    } else if (!auth_read(s, "334 ", &s->chunk, 2 * SASL_USER_MAX + SASL_PASS_MAX + 2)) {
+      goto out;
+    }
+    if (sasl_plain_split(s->chunk.s, s->chunk.len, &s->authuser, &s->authpass) < 0) {
+      if (errno == ENOMEM) nomem(s);
+      /* the login is the second part, if any: for the log */
+      str_truncate(&s->authuser, 0);
+      {
+        size_t a = byte_chr(s->chunk.s, s->chunk.len, 0);
+        if (a < s->chunk.len) {
+          size_t u = byte_chr(s->chunk.s + a + 1, s->chunk.len - a - 1, 0);
+          if (str_copyb(&s->authuser, s->chunk.s + a + 1, u) < 0) nomem(s);
+        }
+      }
+      str_truncate(&s->authpass, 0);
+    }
+    sasl_wipe(&s->chunk);
+  } else if (case_equalb(arg, sp, "LOGIN", 5)) {
+    mech = "LOGIN";
+    if (ir < n) {
+      if (!auth_initial(s, arg + ir, n - ir, &s->authuser, SASL_USER_MAX + 1)) goto out;
+    } else if (!auth_read(s, "334 VXNlcm5hbWU6", &s->authuser, SASL_USER_MAX + 1)) { /* "Username:" */
+      goto out;
+    }
+    if (!auth_read(s, "334 UGFzc3dvcmQ6", &s->authpass, SASL_PASS_MAX + 1)) goto out; /* "Password:" */
+    if (s->authpass.len > SASL_PASS_MAX || byte_chr(s->authpass.s, s->authpass.len, 0) < s->authpass.len)
+      str_truncate(&s->authpass, 0);
+  } else {
+    error_reply(s, "504 5.5.4 unrecognised authentication mechanism");
+    return;
+  }
+  auth_check(s, mech);
+out:
+  auth_clear(s);
+}
+
+/* --- the command loop ------------------------------------------------- */
 
 /* Reads one command line into s->line without its CR LF. Replies are
  * flushed before any read that may block. */
@@ -953,6 +1328,7 @@ static void session(struct session *s)
     case SMTPD_HELP: reply(s, "214 2.0.0 commands: EHLO HELO MAIL RCPT DATA RSET NOOP QUIT VRFY HELP"); break;
     case SMTPD_EXPN: error_reply(s, "502 5.5.1 EXPN not available"); break;
     case SMTPD_STARTTLS: cmd_starttls(s, n); break;
+    case SMTPD_AUTH: cmd_auth(s, arg, n); break;
     default:
       if (byte_chr(s->line.s, s->line.len, 0) < s->line.len) error_reply(s, "500 5.5.2 NUL byte in command");
       else error_reply(s, "500 5.5.1 command not recognised");

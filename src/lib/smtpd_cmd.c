@@ -21,6 +21,7 @@ static const struct verb_name verbs[] = {
   { "RCPT", SMTPD_RCPT }, { "DATA", SMTPD_DATA }, { "RSET", SMTPD_RSET },
   { "NOOP", SMTPD_NOOP }, { "QUIT", SMTPD_QUIT }, { "VRFY", SMTPD_VRFY },
   { "HELP", SMTPD_HELP }, { "EXPN", SMTPD_EXPN }, { "STARTTLS", SMTPD_STARTTLS },
+  { "AUTH", SMTPD_AUTH },
 };
 
 static size_t skip_spaces(const char *s, size_t n, size_t i)
@@ -100,6 +101,12 @@ static int mail_params(const char *s, size_t n, struct smtpd_mail_params *p)
       if (case_equalb(s + vstart, vlen, "7BIT", 4)) p->body = SMTPD_BODY_7BIT;
       else if (case_equalb(s + vstart, vlen, "8BITMIME", 8)) p->body = SMTPD_BODY_8BITMIME;
       else return SMTPD_EPARAMVAL;
+    } else if (case_equalb(s + kstart, klen, "AUTH", 4)) {
+      /* RFC 4954 5: the original submitter, xtext or <>; read and
+       * ignored (the caller refuses it where AUTH is not offered) */
+      if (p->auth_given) return SMTPD_EPARAM;
+      if (!has_value || vlen == 0) return SMTPD_EPARAMVAL;
+      p->auth_given = 1;
     } else if (case_equalb(s + kstart, klen, "SMTPUTF8", 8)) {
       if (p->smtputf8) return SMTPD_EPARAM;
       if (has_value) return SMTPD_EPARAMVAL;
@@ -119,6 +126,7 @@ int smtpd_parse_mail(const char *arg, size_t n, str *addr, struct smtpd_mail_par
   p->size = 0;
   p->body = SMTPD_BODY_NONE;
   p->smtputf8 = 0;
+  p->auth_given = 0;
   p->addr_error = ADDR_OK;
   str_truncate(addr, 0);
   if (byte_chr(arg, n, 0) < n) return SMTPD_ENUL;

@@ -35,7 +35,8 @@ enum smtpd_verb {
   SMTPD_VRFY,
   SMTPD_HELP,
   SMTPD_EXPN,
-  SMTPD_STARTTLS
+  SMTPD_STARTTLS,
+  SMTPD_AUTH
 };
 
 enum smtpd_error {
@@ -61,6 +62,7 @@ struct smtpd_mail_params {
   unsigned long size;    /* SIZE= value */
   int body;              /* SMTPD_BODY_... */
   int smtputf8;          /* SMTPUTF8 present */
+  int auth_given;        /* AUTH= present (RFC 4954 5; its value is not kept) */
   int addr_error;        /* the addr_parse_path code on SMTPD_EADDR */
 };
 

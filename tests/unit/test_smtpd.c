@@ -41,6 +41,8 @@ static void test_verbs(void)
   CHECK(verb_of("STARTTLS", &arg) == SMTPD_STARTTLS);
   CHECK(verb_of("starttls", &arg) == SMTPD_STARTTLS);
   CHECK(verb_of("STARTTLSX", &arg) == SMTPD_UNKNOWN);
+  CHECK(verb_of("AUTH PLAIN", &arg) == SMTPD_AUTH && arg == 5);
+  CHECK(verb_of("auth", &arg) == SMTPD_AUTH);
   CHECK(verb_of("STAR", &arg) == SMTPD_UNKNOWN);
   CHECK(smtpd_verb("NOOP\0x", 6, &arg) == SMTPD_UNKNOWN);
   CHECK(smtpd_verb("DATA", 3, &arg) == SMTPD_UNKNOWN); /* the range is respected */
@@ -72,7 +74,12 @@ static void test_mail(void)
   CHECK(mail("FROM:<a@b.example> SIZE=-1", &a, &p) == SMTPD_EPARAMVAL);
   CHECK(mail("FROM:<a@b.example> SIZE=1 SIZE=2", &a, &p) == SMTPD_EPARAM);
   CHECK(mail("FROM:<a@b.example> BODY=BINARYMIME", &a, &p) == SMTPD_EPARAMVAL);
-  CHECK(mail("FROM:<a@b.example> AUTH=<>", &a, &p) == SMTPD_EPARAM);
+  CHECK(mail("FROM:<a@b.example> AUTH=<>", &a, &p) == SMTPD_OK && p.auth_given);
+  CHECK(mail("FROM:<a@b.example> auth=bob+40b.example SIZE=1", &a, &p) == SMTPD_OK && p.auth_given && p.size == 1);
+  CHECK(mail("FROM:<a@b.example>", &a, &p) == SMTPD_OK && !p.auth_given);
+  CHECK(mail("FROM:<a@b.example> AUTH=<> AUTH=<>", &a, &p) == SMTPD_EPARAM);
+  CHECK(mail("FROM:<a@b.example> AUTH", &a, &p) == SMTPD_EPARAMVAL);
+  CHECK(mail("FROM:<a@b.example> AUTH=", &a, &p) == SMTPD_EPARAMVAL);
   CHECK(mail("FROM:<a@b.example> SMTPUTF8=yes", &a, &p) == SMTPD_EPARAMVAL);
   CHECK(mail("FROM:<a@b.example>junk", &a, &p) == SMTPD_EADDR);
   CHECK(mail("FROM <a@b.example>", &a, &p) == SMTPD_ESYNTAX);
