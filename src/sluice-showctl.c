@@ -157,7 +157,7 @@ static const struct ctl ctls[] = {
     "and the tls user only (sluice-tlsd(8))", 0, 0, 0 },
 
   { "AUTH: sluice-smtpd (every connection), sluice-checkpassword (every AUTH)", HEAD, 0, 0, 0, 0, 0 },
-  { "smtpauth", ONE, "none: no AUTH where SMTPAUTH is unset (port 25)",
+  { "smtpdauth", ONE, "none: no AUTH where SMTPAUTH is unset (port 25)",
     "AUTH where SMTPAUTH is unset: - off, else on over TLS; + also without TLS, ! before MAIL", 0, 0, 0 },
   { "checkpassword", ONE, "conf-home/bin/sluice-checkpassword",
     "the checkpassword command sluice-smtpd runs for AUTH (path and arguments)", 0, 0, 0 },

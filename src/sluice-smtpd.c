@@ -35,7 +35,7 @@
  * TLS: sluice-tlsd -i) means TLS is on from the start.
  *
  * SMTP AUTH (RFC 4954; PLAIN, RFC 4616, and LOGIN) when SMTPAUTH (from
- * the run script or tcprules) or control/smtpauth says so: offered
+ * the run script or tcprules) or control/smtpdauth says so: offered
  * only over TLS unless the value holds '+'; '!' makes AUTH a condition
  * of MAIL (submission). The password is checked by the checkpassword
  * program of control/checkpassword (checkpw.h), never here: this
@@ -83,7 +83,7 @@
 #define AUTH_FAILURES_MAX 3    /* failed AUTH attempts before the session is closed */
 #define AUTH_FAIL_DELAY 2      /* seconds before a 535 */
 
-/* SMTPAUTH / control/smtpauth (struct config's auth) */
+/* SMTPAUTH / control/smtpdauth (struct config's auth) */
 #define AUTH_ON 1              /* AUTH may be offered */
 #define AUTH_PLAINTEXT 2       /* '+': also without TLS */
 #define AUTH_REQUIRED 4        /* '!': no MAIL before AUTH */
@@ -353,7 +353,7 @@ static void read_tls_config(struct session *s, struct config *cf)
   }
 }
 
-/* SMTPAUTH, else control/smtpauth: missing or "-", no AUTH; else on,
+/* SMTPAUTH, else control/smtpdauth: missing or "-", no AUTH; else on,
  * with '+' (also without TLS) and '!' (required before MAIL). */
 static void read_auth_config(struct session *s, struct config *cf)
 {
@@ -369,8 +369,8 @@ static void read_auth_config(struct session *s, struct config *cf)
     p = e;
     n = byte_len(e, 64);
   } else {
-    r = control_readline("control/smtpauth", &v, "-");
-    if (r < 0) control_trouble(s, "smtpauth");
+    r = control_readline("control/smtpdauth", &v, "-");
+    if (r < 0) control_trouble(s, "smtpdauth");
     p = v.s;
     n = v.len;
   }

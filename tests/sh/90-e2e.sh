@@ -135,7 +135,7 @@ check_fail "config again writes nothing" has "$T/config2.out" 'wrote'
 
 sh tools/services "$H" > "$T/services.out" 2>&1
 check_eq "services exit" "$?" 0
-for s in sluice-send sluice-smtpd sluice-smtpd6 sluice-smtps sluice-qmtpd sluice-qmqpd; do
+for s in sluice-send sluice-smtpd sluice-smtpd6 sluice-smtps sluice-submission sluice-submissions sluice-qmtpd sluice-qmqpd; do
   check "service $s: run" test -x "$S/$s/run"
   check "service $s: log/run" test -x "$S/$s/log/run"
   check_fail "service $s: names filled in" grep -q '@[A-Z]*@' "$S/$s/run" "$S/$s/log/run"
@@ -487,7 +487,7 @@ for c in sluice-start sluice-send sluice-lspawn sluice-rspawn sluice-clean tcpse
   case " $seen " in *" $c "*) ok "$c runs" ;; *) bad "$c runs" "not found under svscan" ;; esac
 done
 for p in $(cat "$T/tree"); do cat "/proc/$p/comm" 2> /dev/null; done > "$T/tree.comm"
-check_eq "six multilogs" "$(grep -c '^multilog$' "$T/tree.comm")" 6
+check_eq "eight multilogs (one per service)" "$(grep -c '^multilog$' "$T/tree.comm")" 8
 # smtpd on 127.0.0.1 and ::1, and the qmtpd and qmqpd that are installed
 want=2
 for q in qmtpd qmqpd; do [ -x "$H/bin/sluice-$q" ] && want=$((want + 1)); done

@@ -24,7 +24,7 @@
 #  4. swaks --auth PLAIN and LOGIN with --tls on 587 and on 465 (--tlsc),
 #     good and wrong passwords; smtplib SMTP_SSL on 465;
 #  5. port 25: no AUTH offered by default, not even over TLS (502), and
-#     MAIL's AUTH= parameter refused (555); control/smtpauth turns AUTH
+#     MAIL's AUTH= parameter refused (555); control/smtpdauth turns AUTH
 #     on there, and AUTH= is then accepted (and ignored); with "+" also
 #     without TLS (a loopback client), and Received says ESMTPA;
 #  6. control/smtpauthreceived names the login in Received;
@@ -412,23 +412,23 @@ tls auth: none
 auth: 502
 auth param: 555
 rcpt: 250 553"
-echo 1 > "$C/smtpauth"
-chmod 644 "$C/smtpauth"
+echo 1 > "$C/smtpdauth"
+chmod 644 "$C/smtpdauth"
 cl "$P_25" port25 > "$T/o"
-check_eq "port 25 with control/smtpauth: after STARTTLS only" "$(cat "$T/o")" "plain auth: False
+check_eq "port 25 with control/smtpdauth: after STARTTLS only" "$(cat "$T/o")" "plain auth: False
 tls auth:  PLAIN LOGIN
 auth: 235
 auth param: 250
 rcpt: 250 250"
-echo '+' > "$C/smtpauth"
+echo '+' > "$C/smtpdauth"
 qclear
 cl "$P_25" plainauth > "$T/o"
-check_eq "control/smtpauth +: AUTH without TLS" "$(cat "$T/o")" "auth:  PLAIN LOGIN
+check_eq "control/smtpdauth +: AUTH without TLS" "$(cat "$T/o")" "auth:  PLAIN LOGIN
 no mechanism: 501
 login: 235
 sent"
 check "without TLS the Received says ESMTPA" sh -c "find '$QD/mess' -type f | xargs grep -q '^  by mx.example.test with ESMTPA;'"
-rm -f "$C/smtpauth"
+rm -f "$C/smtpdauth"
 
 # --- 6. Received with the login; senders per login ---
 qclear
