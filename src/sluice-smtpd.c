@@ -126,6 +126,15 @@ struct config {
   int senders_state;            /* 0 not tried yet, 1 open, -1 no file */
 };
 
+/* A message on its way to the injector, from the 354 of DATA (or the
+ * first BDAT) to the final reply. */
+struct message {
+  struct smtpd_data d;
+  pid_t pid;
+  int msgfd, envfd, write_failed;
+  char qp[FMT_ULONG + 1];
+};
+
 struct session {
   struct config *cf;
   buf in, out;
@@ -140,6 +149,9 @@ struct session {
   str tls_desc;                 /* "TLSv1.3 TLS_AES_256_GCM_SHA384", or empty */
   int authed;                   /* AUTH succeeded: may relay */
   str login;                    /* the login of that AUTH */
+  int bdat;                     /* BDAT chunks of this transaction came:
+                                 * msg holds the message */
+  struct message msg;
   str authuser, authpass;       /* during AUTH only; wiped after */
   unsigned auth_failures;
 };
@@ -508,8 +520,12 @@ static int bad_mail_from(struct session *s, const str *addr)
 
 /* --- commands --------------------------------------------------------- */
 
+static void message_drop(struct message *m);
+
 static void transaction_reset(struct session *s)
 {
+  if (s->bdat) message_drop(&s->msg);
+  s->bdat = 0;
   s->in_mail = 0;
   s->bad_sender = 0;
   s->nrcpt = 0;
@@ -602,6 +618,7 @@ static void cmd_helo(struct session *s, int verb, const char *arg, size_t n)
     reply(s, "250-SIZE");
   }
   reply(s, "250-ENHANCEDSTATUSCODES");
+  reply(s, "250-CHUNKING");
   if (cf->tls_offer && !s->tls_on) reply(s, "250-STARTTLS");
   if (auth_offered(s)) reply(s, "250-AUTH PLAIN LOGIN");
   reply(s, "250 SMTPUTF8");
@@ -795,38 +812,30 @@ static int received_login_cat(str *out, const str *login)
   return 0;
 }
 
-static void cmd_data(struct session *s)
+/* Starts the injector and writes the Received line. 0, or -1 after a
+ * 451 reply (the transaction is reset). bdat: no 354 is sent. */
+static int message_begin(struct session *s, struct message *m, int bdat)
 {
   struct config *cf = s->cf;
-  struct smtpd_data d;
   struct smtpd_received rl;
-  int msgfd = -1, envfd = -1, status = 0, write_failed = 0;
-  pid_t pid;
-  char qp[FMT_ULONG + 1];
   const char *proto;
 
-  if (!s->in_mail) {
-    error_reply(s, "503 5.5.1 MAIL first");
-    return;
-  }
-  if (s->nrcpt == 0) {
-    error_reply(s, "554 5.5.1 no valid recipients");
-    return;
-  }
+  m->msgfd = m->envfd = -1;
+  m->write_failed = 0;
   if (!cf->name_tried && !cf->namewait_read) {
     if (remotehost_wait_read(&cf->namewait) < 0) control_trouble(s, "smtpdnamewait");
     cf->namewait_read = 1;
   }
-  pid = qq_start(cf, &msgfd, &envfd);
-  if (pid < 0) {
+  m->pid = qq_start(cf, &m->msgfd, &m->envfd);
+  if (m->pid < 0) {
     warn_sys("unable to start the queue program");
     log_transaction(s, "451", 0, 0);
     transaction_reset(s);
     reply(s, "451 4.3.0 qq unable to start");
-    return;
+    return -1;
   }
-  qp[fmt_ulong(qp, (unsigned long)pid)] = 0;
-  reply(s, cf->local ? "354 go ahead, end with a line holding a single dot" : "354 go ahead, end with <CR><LF>.<CR><LF>");
+  m->qp[fmt_ulong(m->qp, (unsigned long)m->pid)] = 0;
+  if (!bdat) reply(s, cf->local ? "354 go ahead, end with a line holding a single dot" : "354 go ahead, end with <CR><LF>.<CR><LF>");
   if (!cf->name_tried) {
     flush(s); /* the client sends the message while the name is looked up */
     remote_name(s);
@@ -859,49 +868,68 @@ static void cmd_data(struct session *s)
   rl.when = time(0);
   str_truncate(&s->chunk, 0);
   if (smtpd_received_line(&s->chunk, &rl) < 0) nomem(s);
-  if (write_all(msgfd, s->chunk.s, s->chunk.len) < 0) write_failed = 1;
-
-  if (cf->local) smtpd_data_start_local(&d, cf->databytes);
-  else smtpd_data_start(&d, cf->databytes);
-  while (!d.done) {
-    ssize_t used;
-    if (buf_avail(&s->in) == 0) {
-      ssize_t r;
-      flush(s);
-      r = buf_feed(&s->in);
-      if (r == 0) {
-        log_transaction(s, "eof", d.bytes, qp);
-        _exit(0); /* the injector sees no envelope and queues nothing */
-      }
-      if (r < 0) read_failed(s, 1);
-    }
-    str_truncate(&s->chunk, 0);
-    used = smtpd_data_feed(&d, buf_peek(&s->in), buf_avail(&s->in), &s->chunk);
-    if (used < 0) nomem(s);
-    buf_seek(&s->in, (size_t)used);
-    if (s->chunk.len && !write_failed && write_all(msgfd, s->chunk.s, s->chunk.len) < 0) write_failed = 1;
-  }
+  if (write_all(m->msgfd, s->chunk.s, s->chunk.len) < 0) m->write_failed = 1;
   str_truncate(&s->chunk, 0);
-  close(msgfd);
+  if (bdat) smtpd_data_start_bdat(&m->d, cf->databytes);
+  else if (cf->local) smtpd_data_start_local(&m->d, cf->databytes);
+  else smtpd_data_start(&m->d, cf->databytes);
+  return 0;
+}
 
-  if (d.err || write_failed) {
-    const char *text, *code;
-    close(envfd); /* no envelope: the injector gives up */
-    if (wait_pid(pid, &status) < 0) status = 0;
-    if (d.err & SMTPD_DATA_BARE) text = "554 5.5.0 bare LF/CR not accepted";
-    else if (d.err & SMTPD_DATA_NUL) text = "554 5.6.0 NUL byte not accepted";
-    else if (d.err & SMTPD_DATA_TOOBIG) text = "552 5.3.4 message size exceeds fixed maximum message size";
-    else if (d.err & SMTPD_DATA_LOOP) text = "554 5.4.6 too many hops: mail loop";
-    else text = 0;
+/* Writes what the data machine stored in s->chunk to the injector. */
+static void message_write(struct session *s, struct message *m)
+{
+  if (s->chunk.len && !m->write_failed && write_all(m->msgfd, s->chunk.s, s->chunk.len) < 0) m->write_failed = 1;
+  str_truncate(&s->chunk, 0);
+}
+
+/* The reply text for the data machine's errors, or 0. */
+static const char *message_error_text(const struct message *m)
+{
+  if (m->d.err & SMTPD_DATA_BARE) return "554 5.5.0 bare LF/CR not accepted";
+  if (m->d.err & SMTPD_DATA_NUL) return "554 5.6.0 NUL byte not accepted";
+  if (m->d.err & SMTPD_DATA_TOOBIG) return "552 5.3.4 message size exceeds fixed maximum message size";
+  if (m->d.err & SMTPD_DATA_LOOP) return "554 5.4.6 too many hops: mail loop";
+  return 0;
+}
+
+/* Gives the message up: the injector gets no envelope and queues
+ * nothing. */
+static void message_drop(struct message *m)
+{
+  int status;
+  if (m->msgfd >= 0) close(m->msgfd);
+  if (m->envfd >= 0) close(m->envfd);
+  m->msgfd = m->envfd = -1;
+  if (m->pid > 0) (void)wait_pid(m->pid, &status);
+  m->pid = 0;
+}
+
+/* The data is complete: the envelope goes to the injector (or nothing,
+ * after a problem), the reply is sent and the transaction ends. */
+static void message_end(struct session *s, struct message *m)
+{
+  int status = 0;
+  const char *text;
+
+  str_truncate(&s->chunk, 0);
+  close(m->msgfd);
+  m->msgfd = -1;
+  if (m->d.err || m->write_failed) {
+    close(m->envfd); /* no envelope: the injector gives up */
+    m->envfd = -1;
+    if (wait_pid(m->pid, &status) < 0) status = 0;
+    m->pid = 0;
+    text = message_error_text(m);
     if (text) {
-      code = text[0] == '5' && text[1] == '5' && text[2] == '4' ? "554" : "552";
-      log_transaction(s, code, d.bytes, qp);
+      const char *code = text[0] == '5' && text[1] == '5' && text[2] == '4' ? "554" : "552";
+      log_transaction(s, code, m->d.bytes, m->qp);
       transaction_reset(s);
       error_reply(s, text);
       return;
     }
     /* the injector went away while reading */
-    if (smtpd_qq_ok(status) || smtpd_qq_reply(&s->reply, status, qp) < 0) {
+    if (smtpd_qq_ok(status) || smtpd_qq_reply(&s->reply, status, m->qp) < 0) {
       if (str_copys(&s->reply, "451 4.3.0 qq write error or disk full") < 0) nomem(s);
     }
   } else {
@@ -912,11 +940,13 @@ static void cmd_data(struct session *s)
         || str_catc(&s->chunk, 'F') < 0 || str_cat(&s->chunk, &s->sender) < 0 || str_catc(&s->chunk, 0) < 0
         || str_cat(&s->chunk, &s->rcpts) < 0 || str_catc(&s->chunk, 0) < 0)
       nomem(s);
-    (void)write_all(envfd, s->chunk.s, s->chunk.len);
-    close(envfd);
+    (void)write_all(m->envfd, s->chunk.s, s->chunk.len);
+    close(m->envfd);
+    m->envfd = -1;
     str_truncate(&s->chunk, 0);
-    if (wait_pid(pid, &status) < 0) status = 0x7f00; /* lost: temporary */
-    if (str_copys(&s->chunk, "qp ") < 0 || str_cats(&s->chunk, qp) < 0 || str_0(&s->chunk) < 0) nomem(s);
+    if (wait_pid(m->pid, &status) < 0) status = 0x7f00; /* lost: temporary */
+    m->pid = 0;
+    if (str_copys(&s->chunk, "qp ") < 0 || str_cats(&s->chunk, m->qp) < 0 || str_0(&s->chunk) < 0) nomem(s);
     if (smtpd_qq_reply(&s->reply, status, s->chunk.s) < 0) nomem(s);
     str_truncate(&s->chunk, 0);
   }
@@ -926,10 +956,129 @@ static void cmd_data(struct session *s)
     code[1] = s->reply.s[1];
     code[2] = s->reply.s[2];
     code[3] = 0;
-    log_transaction(s, code, d.bytes, qp);
+    log_transaction(s, code, m->d.bytes, m->qp);
   }
   transaction_reset(s);
   error_reply_str(s, &s->reply);
+}
+
+static void cmd_data(struct session *s)
+{
+  struct message *m = &s->msg;
+
+  if (!s->in_mail) {
+    error_reply(s, "503 5.5.1 MAIL first");
+    return;
+  }
+  if (s->bdat) {
+    /* RFC 3030 2: DATA and BDAT are not mixed in one transaction */
+    error_reply(s, "503 5.5.1 DATA after BDAT: send RSET");
+    return;
+  }
+  if (s->nrcpt == 0) {
+    error_reply(s, "554 5.5.1 no valid recipients");
+    return;
+  }
+  if (message_begin(s, m, 0) < 0) return;
+  while (!m->d.done) {
+    ssize_t used;
+    if (buf_avail(&s->in) == 0) {
+      ssize_t r;
+      flush(s);
+      r = buf_feed(&s->in);
+      if (r == 0) {
+        log_transaction(s, "eof", m->d.bytes, m->qp);
+        _exit(0); /* the injector sees no envelope and queues nothing */
+      }
+      if (r < 0) read_failed(s, 1);
+    }
+    str_truncate(&s->chunk, 0);
+    used = smtpd_data_feed(&m->d, buf_peek(&s->in), buf_avail(&s->in), &s->chunk);
+    if (used < 0) nomem(s);
+    buf_seek(&s->in, (size_t)used);
+    message_write(s, m);
+  }
+  message_end(s, m);
+}
+
+/* --- BDAT (RFC 3030 CHUNKING) ------------------------------------------ */
+
+/* Reads the size bytes of a chunk, feeding them to the message when m
+ * is not 0, discarding them otherwise. */
+static void bdat_read(struct session *s, struct message *m, unsigned long size)
+{
+  deadline_server_arm(&s->cf->limits, &s->in, &s->out, s->cf->limits.data);
+  while (size) {
+    size_t take = buf_avail(&s->in);
+    if (take == 0) {
+      ssize_t r;
+      flush(s);
+      r = buf_feed(&s->in);
+      if (r == 0) {
+        if (m) log_transaction(s, "eof", m->d.bytes, m->qp);
+        _exit(0); /* the injector sees no envelope and queues nothing */
+      }
+      if (r < 0) read_failed(s, 1);
+      continue;
+    }
+    if (take > size) take = (size_t)size;
+    if (m) {
+      str_truncate(&s->chunk, 0);
+      if (smtpd_data_feed(&m->d, buf_peek(&s->in), take, &s->chunk) < 0) nomem(s);
+      message_write(s, m);
+    }
+    buf_seek(&s->in, take);
+    size -= take;
+  }
+}
+
+static void cmd_bdat(struct session *s, const char *arg, size_t n)
+{
+  struct message *m = &s->msg;
+  unsigned long size;
+  int last;
+  const char *text = 0;
+
+  if (smtpd_parse_bdat(arg, n, &size, &last) != SMTPD_OK) {
+    /* the size is unknown, so are the bytes that follow: they would be
+     * read as commands, which nobody can want */
+    close_421(s, "421 5.5.4 syntax: BDAT size [LAST]; closing connection");
+  }
+  if (s->helo_kind != SMTPD_EHLO) text = "503 5.5.1 send EHLO first";
+  else if (!s->in_mail) text = "503 5.5.1 MAIL first";
+  else if (s->nrcpt == 0) text = "554 5.5.1 no valid recipients";
+  if (text) {
+    bdat_read(s, 0, size); /* the chunk comes whatever the reply */
+    error_reply(s, text);
+    return;
+  }
+  if (!s->bdat) {
+    if (message_begin(s, m, 1) < 0) {
+      bdat_read(s, 0, size);
+      return;
+    }
+    s->bdat = 1;
+  }
+  bdat_read(s, m, size);
+  if (m->d.err & (SMTPD_DATA_TOOBIG | SMTPD_DATA_BARE | SMTPD_DATA_NUL)) {
+    /* refused at once: the client sends no more chunks in vain */
+    text = message_error_text(m);
+    log_transaction(s, text[2] == '4' ? "554" : "552", m->d.bytes, m->qp);
+    transaction_reset(s);
+    error_reply(s, text);
+    return;
+  }
+  if (!last) {
+    char num[FMT_ULONG];
+    out_write(s, "250 2.0.0 ", 10);
+    out_write(s, num, fmt_ulong(num, size));
+    reply(s, " octets received");
+    return;
+  }
+  if (smtpd_data_end_bdat(&m->d, &s->chunk) < 0) nomem(s);
+  message_write(s, m);
+  s->bdat = 0;
+  message_end(s, m);
 }
 
 /* --- STARTTLS ---------------------------------------------------------- */
@@ -1309,6 +1458,7 @@ static void session(struct session *s)
       if (n) error_reply(s, "501 5.5.4 DATA takes no argument");
       else cmd_data(s);
       break;
+    case SMTPD_BDAT: cmd_bdat(s, arg, n); break;
     case SMTPD_RSET:
       if (n) {
         error_reply(s, "501 5.5.4 RSET takes no argument");
@@ -1325,7 +1475,7 @@ static void session(struct session *s)
       flush(s);
       return;
     case SMTPD_VRFY: reply(s, "252 2.5.2 cannot verify; send the message and delivery will be attempted"); break;
-    case SMTPD_HELP: reply(s, "214 2.0.0 commands: EHLO HELO MAIL RCPT DATA RSET NOOP QUIT VRFY HELP"); break;
+    case SMTPD_HELP: reply(s, "214 2.0.0 commands: EHLO HELO MAIL RCPT DATA BDAT RSET NOOP QUIT VRFY HELP"); break;
     case SMTPD_EXPN: error_reply(s, "502 5.5.1 EXPN not available"); break;
     case SMTPD_STARTTLS: cmd_starttls(s, n); break;
     case SMTPD_AUTH: cmd_auth(s, arg, n); break;

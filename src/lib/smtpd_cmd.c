@@ -21,7 +21,7 @@ static const struct verb_name verbs[] = {
   { "RCPT", SMTPD_RCPT }, { "DATA", SMTPD_DATA }, { "RSET", SMTPD_RSET },
   { "NOOP", SMTPD_NOOP }, { "QUIT", SMTPD_QUIT }, { "VRFY", SMTPD_VRFY },
   { "HELP", SMTPD_HELP }, { "EXPN", SMTPD_EXPN }, { "STARTTLS", SMTPD_STARTTLS },
-  { "AUTH", SMTPD_AUTH },
+  { "AUTH", SMTPD_AUTH }, { "BDAT", SMTPD_BDAT },
 };
 
 static size_t skip_spaces(const char *s, size_t n, size_t i)
@@ -40,6 +40,30 @@ int smtpd_verb(const char *line, size_t n, size_t *arg)
   for (k = 0; k < sizeof verbs / sizeof verbs[0]; ++k)
     if (case_equalb(line, end, verbs[k].name, byte_len(verbs[k].name, 16))) return verbs[k].verb;
   return SMTPD_UNKNOWN;
+}
+
+int smtpd_parse_bdat(const char *arg, size_t n, unsigned long *size, int *last)
+{
+  size_t i = 0;
+  unsigned long v = 0;
+
+  *size = 0;
+  *last = 0;
+  if (n == 0 || arg[0] < '0' || arg[0] > '9') return SMTPD_ESYNTAX;
+  while (i < n && arg[i] >= '0' && arg[i] <= '9') {
+    unsigned long d = (unsigned long)(arg[i] - '0');
+    if (v > ((unsigned long)-1 - d) / 10) return SMTPD_ESYNTAX;
+    v = v * 10 + d;
+    ++i;
+  }
+  if (i < n) {
+    if (arg[i] != ' ') return SMTPD_ESYNTAX;
+    i = skip_spaces(arg, n, i);
+    if (n - i != 4 || !case_equalb(arg + i, 4, "LAST", 4)) return SMTPD_ESYNTAX;
+    *last = 1;
+  }
+  *size = v;
+  return SMTPD_OK;
 }
 
 /* The offset after "KEYWORD:" (any case) at the start of s[0..n), or

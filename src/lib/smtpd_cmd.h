@@ -36,7 +36,8 @@ enum smtpd_verb {
   SMTPD_HELP,
   SMTPD_EXPN,
   SMTPD_STARTTLS,
-  SMTPD_AUTH
+  SMTPD_AUTH,
+  SMTPD_BDAT
 };
 
 enum smtpd_error {
@@ -89,6 +90,12 @@ int smtpd_parse_rcpt(const char *arg, size_t n, int utf8, str *addr, int *addr_e
  * name is not checked further: it only ends up, made safe, in the
  * Received line. *len gets the length of the word. */
 int smtpd_parse_helo(const char *arg, size_t n, size_t *len);
+
+/* The argument of BDAT (RFC 3030): a chunk size of decimal digits,
+ * then optionally one space or more and LAST (any case), nothing else.
+ * *size gets the size, *last 1 for LAST. SMTPD_OK, or SMTPD_ESYNTAX
+ * (also for a size that does not fit an unsigned long). */
+int smtpd_parse_bdat(const char *arg, size_t n, unsigned long *size, int *last);
 
 /* Replaces out's content with the reply line (code, enhanced code,
  * text; no CRLF) for a parser error of MAIL (mail non-zero) or RCPT.

@@ -35,6 +35,13 @@ void smtpd_data_start(struct smtpd_data *d, unsigned long max)
   d->holding = 0;
   d->dropping = 0;
   d->skipping = 0;
+  d->bdat = 0;
+}
+
+void smtpd_data_start_bdat(struct smtpd_data *d, unsigned long max)
+{
+  smtpd_data_start(d, max);
+  d->bdat = 1;
 }
 
 void smtpd_data_start_local(struct smtpd_data *d, unsigned long max)
@@ -154,7 +161,7 @@ ssize_t smtpd_data_feed(struct smtpd_data *d, const char *in, size_t n, str *out
     char c = in[i];
     switch (d->state) {
     case S_BOL:
-      if (c == '.') d->state = S_DOT;
+      if (c == '.' && !d->bdat) d->state = S_DOT;
       else mid_byte(d, c, out);
       break;
     case S_MID:
@@ -188,4 +195,18 @@ ssize_t smtpd_data_feed(struct smtpd_data *d, const char *in, size_t n, str *out
     }
   }
   return (ssize_t)n;
+}
+
+int smtpd_data_end_bdat(struct smtpd_data *d, str *out)
+{
+  if (d->done) return 0;
+  if (str_readyplus(out, 2 + sizeof d->head) < 0) return -1;
+  if (d->state == S_CR) {
+    bare_cr(d, out);
+    d->state = S_MID;
+  }
+  if (d->state == S_MID) emit(d, '\n', out); /* the last line's end */
+  d->state = S_BOL;
+  d->done = 1;
+  return 0;
 }

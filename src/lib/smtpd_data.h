@@ -24,6 +24,16 @@
  * header are dropped, continuation lines included, as sluice-inject
  * drops them. NUL bytes are still refused.
  *
+ * BDAT mode (smtpd_data_start_bdat, RFC 3030 CHUNKING): the data comes
+ * in chunks of counted bytes, so no dot is special (no unstuffing, no
+ * end marker) and smtpd_data_feed always consumes all it is given; the
+ * caller ends the message with smtpd_data_end_bdat after the LAST
+ * chunk. Line ends are checked as in the network DATA mode (a bare CR,
+ * a bare LF or a NUL is refused), so a message taken in by BDAT is
+ * stored, and relayed, exactly as the same message sent with DATA; a
+ * CR at the end of one chunk and a LF at the start of the next are one
+ * CR LF.
+ *
  * Memory: the state is a plain struct of the caller's; *out belongs to
  * the caller, who empties it between calls as it pleases. */
 #ifndef SLUICE_SMTPD_DATA_H
@@ -58,12 +68,20 @@ struct smtpd_data {
                          * start "Return-Path:" */
   int dropping;         /* local: inside a Return-Path field */
   int skipping;         /* local: the current line is not stored */
+  int bdat;             /* BDAT mode (below) */
 };
 
 /* Starts a new message with the size limit max (0: none). */
 void smtpd_data_start(struct smtpd_data *d, unsigned long max);
 /* The same in local mode. */
 void smtpd_data_start_local(struct smtpd_data *d, unsigned long max);
+
+/* The same in BDAT mode. */
+void smtpd_data_start_bdat(struct smtpd_data *d, unsigned long max);
+/* BDAT mode: the end of the last chunk. A CR held back is bare; a last
+ * line without CR LF gets its LF in the store. Sets d->done. Returns 0,
+ * or -1 with errno ENOMEM. */
+int smtpd_data_end_bdat(struct smtpd_data *d, str *out);
 
 /* Consumes bytes of in[0..n) and appends what is to be stored to *out.
  * Returns the number of bytes consumed (less than n only when the end

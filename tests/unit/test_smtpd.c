@@ -483,6 +483,61 @@ static void test_rcpt_cdb(void)
   unlink(path);
 }
 
+static void test_bdat(void)
+{
+  struct smtpd_data d;
+  str out = STR_INIT;
+  unsigned long size;
+  int last;
+  size_t arg;
+  static const char msg[] = "Subject: x\r\n\r\n.\r\n..a\r\nb";
+  size_t n = sizeof msg - 1, step, pos;
+
+  CHECK(verb_of("BDAT 10", &arg) == SMTPD_BDAT && arg == 5);
+  CHECK(smtpd_parse_bdat("10", 2, &size, &last) == SMTPD_OK && size == 10 && !last);
+  CHECK(smtpd_parse_bdat("0 LAST", 6, &size, &last) == SMTPD_OK && size == 0 && last);
+  CHECK(smtpd_parse_bdat("7   last", 8, &size, &last) == SMTPD_OK && size == 7 && last);
+  CHECK(smtpd_parse_bdat("", 0, &size, &last) == SMTPD_ESYNTAX);
+  CHECK(smtpd_parse_bdat("x", 1, &size, &last) == SMTPD_ESYNTAX);
+  CHECK(smtpd_parse_bdat("-1", 2, &size, &last) == SMTPD_ESYNTAX);
+  CHECK(smtpd_parse_bdat("1 LASTX", 7, &size, &last) == SMTPD_ESYNTAX);
+  CHECK(smtpd_parse_bdat("1 LAST ", 7, &size, &last) == SMTPD_ESYNTAX);
+  CHECK(smtpd_parse_bdat("1x", 2, &size, &last) == SMTPD_ESYNTAX);
+  CHECK(smtpd_parse_bdat("1\tLAST", 6, &size, &last) == SMTPD_ESYNTAX);
+  CHECK(smtpd_parse_bdat("99999999999999999999999", 23, &size, &last) == SMTPD_ESYNTAX);
+  CHECK(smtpd_parse_bdat("10 LAST", 2, &size, &last) == SMTPD_OK && size == 10 && !last); /* the range */
+
+  /* any chunking gives the same message: no dot is special, the CR LF
+   * split between chunks is one line end, a last line gets its LF */
+  for (step = 1; step <= n; ++step) {
+    smtpd_data_start_bdat(&d, 0);
+    str_truncate(&out, 0);
+    for (pos = 0; pos < n; pos += step) {
+      size_t k = n - pos < step ? n - pos : step;
+      if (!CHECK(smtpd_data_feed(&d, msg + pos, k, &out) == (ssize_t)k)) break;
+    }
+    CHECK(!d.done && smtpd_data_end_bdat(&d, &out) == 0 && d.done && d.err == 0);
+    if (!CHECK_BYTES(out.s, out.len, "Subject: x\n\n.\n..a\nb\n")) break;
+  }
+  /* bare CR at the end, bare LF, NUL */
+  smtpd_data_start_bdat(&d, 0);
+  str_truncate(&out, 0);
+  CHECK(smtpd_data_feed(&d, "a\r", 2, &out) == 2 && smtpd_data_end_bdat(&d, &out) == 0);
+  CHECK(d.err == SMTPD_DATA_BARE);
+  smtpd_data_start_bdat(&d, 0);
+  CHECK(smtpd_data_feed(&d, "a\n.\n", 4, &out) == 4 && d.err == SMTPD_DATA_BARE);
+  smtpd_data_start_bdat(&d, 0);
+  CHECK(smtpd_data_feed(&d, "a\0\r\n", 4, &out) == 4 && d.err == SMTPD_DATA_NUL);
+  /* the size limit, and an empty message */
+  smtpd_data_start_bdat(&d, 3);
+  CHECK(smtpd_data_feed(&d, "ab\r\n", 4, &out) == 4 && d.err == 0);
+  CHECK(smtpd_data_feed(&d, "c", 1, &out) == 1 && d.err == SMTPD_DATA_TOOBIG);
+  smtpd_data_start_bdat(&d, 0);
+  str_truncate(&out, 0);
+  CHECK(smtpd_data_end_bdat(&d, &out) == 0 && out.len == 0 && d.err == 0);
+  str_free(&out);
+}
+
 int main(void)
 {
   test_verbs();
@@ -493,6 +548,7 @@ int main(void)
   test_data_smuggling();
   test_data_local();
   test_data_limits();
+  test_bdat();
   test_text();
   test_rcpt_cdb();
   test_rcpt_passwd();
