@@ -79,7 +79,7 @@ static char clean_mess(unsigned long id)
 static char quarantine_todo(unsigned long id, time_t now)
 {
   str todo = STR_INIT, to = STR_INIT, mess = STR_INIT, env = STR_INIT;
-  struct qfile_info in = { 0, 0, 0, STR_INIT, 0, 0, 0, 0 };
+  struct qfile_info in = { 0, 0, 0, STR_INIT, 0, 0, 0, 0, STR_INIT, 0, 0, 0, 0 };
   struct stat t, m;
   char answer = '+';
   if (queue_name(&todo, "todo", id, auto_split) < 0 || str_0(&todo) < 0 ||
@@ -116,6 +116,7 @@ done:
   str_free(&mess);
   str_free(&env);
   str_free(&in.sender);
+  str_free(&in.dsn);
   return answer;
 }
 

@@ -852,6 +852,7 @@ static int stamp_of(struct fsck *f, const struct entry *e, struct qfile_info *in
   str_free(&p);
   str_free(&s);
   str_free(&in->sender);
+  str_free(&in->dsn);
   return r;
 }
 
@@ -860,7 +861,7 @@ static int stamp_of(struct fsck *f, const struct entry *e, struct qfile_info *in
  * before stamps, the envelope is not older than the message. */
 static int committed_by(struct fsck *f, const struct entry *m, const struct entry *e)
 {
-  struct qfile_info in = { 0, 0, 0, STR_INIT, 0, 0, 0, 0 };
+  struct qfile_info in = { 0, 0, 0, STR_INIT, 0, 0, 0, 0, STR_INIT, 0, 0, 0, 0 };
   int r = stamp_of(f, e, &in);
   if (r > 0) return m->mtime == (time_t)in.stamp_sec && m->mtime_nsec == in.stamp_nsec;
   return r < 0 || e->kind != K_TODO || e->mtime >= m->mtime;

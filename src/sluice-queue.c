@@ -220,9 +220,23 @@ static void copy_message(int fd, const str *received, unsigned long limit)
   }
 }
 
+/* 1 when s[0..n) is printable ASCII (32 to 126). */
+static int printable(const char *s, size_t n)
+{
+  size_t i;
+  for (i = 0; i < n; ++i)
+    if (s[i] < 32 || s[i] > 126) return 0;
+  return 1;
+}
+
+/* The longest value of an I, N or R record (DSN). */
+#define DSN_FIELD_MAX 1000
+
 /* Reads the envelope from fd 1 and checks it: optionally an 'O' record
- * (option letters, qfile.h) NUL, then 'F' sender NUL, then 'T'
- * recipient NUL for each recipient, then a final NUL, then end of file.
+ * (option letters, qfile.h) NUL, optionally an 'I' record (DSN ENVID),
+ * then 'F' sender NUL, then 'T' recipient NUL for each recipient, each
+ * perhaps after an 'N' (NOTIFY) and an 'R' (ORCPT) record of its own,
+ * then a final NUL, then end of file.
  * An address is at most QUEUE_ADDR_MAX bytes and holds no CR or LF (it
  * would end up in headers). *from gets the offset of the 'F' record,
  * *opts the options, with SMTPUTF8 added when an address holds a byte
@@ -232,7 +246,7 @@ static unsigned long read_envelope(str *env, size_t *from, unsigned *opts)
 {
   size_t i = 0, start;
   unsigned long rcpts = 0;
-  int final = 0, utf8 = 0;
+  int final = 0, utf8 = 0, seen_from = 0, pending = 0;
 
   if (read_fd_all(1, env, ENVELOPE_MAX) < 0) {
     if (errno == EFBIG) fail(QQ_ENVELOPE, "envelope too large");
@@ -251,16 +265,41 @@ static unsigned long read_envelope(str *env, size_t *from, unsigned *opts)
     i = end + 1;
   }
   *from = i;
+  /* DSN (RFC 3461): ENVID in an I record before F (sluice-queue(5)) */
+  if (i < env->len && env->s[i] == 'I') {
+    size_t end = i + byte_chr(env->s + i, env->len - i, 0);
+    if (end == env->len) fail(QQ_READ, "envelope truncated: caller gave up");
+    if (end - i < 2 || end - i - 1 > DSN_FIELD_MAX || !printable(env->s + i + 1, end - i - 1))
+      fail(QQ_ENVELOPE, "envelope has a bad I record");
+    i = end + 1;
+  }
   while (i < env->len) {
     char kind = env->s[i];
     if (kind == 0) {
-      if (i == *from) fail(QQ_ENVELOPE, "envelope has no sender");
+      if (!seen_from) fail(QQ_ENVELOPE, "envelope has no sender");
+      if (pending) fail(QQ_ENVELOPE, "envelope has an N or R record without its T");
       if (i + 1 != env->len) fail(QQ_ENVELOPE, "envelope has bytes after its end");
       final = 1;
       break;
     }
-    if (i == *from ? kind != 'F' : kind != 'T')
-      fail(QQ_ENVELOPE, i == *from ? "envelope does not start with F" : "envelope record does not start with T");
+    if (seen_from && (kind == 'N' || kind == 'R')) {
+      /* NOTIFY letters or ORCPT of the next recipient, each at most once */
+      size_t end = i + byte_chr(env->s + i, env->len - i, 0);
+      int bit = kind == 'N' ? 1 : 2;
+      if (end == env->len) fail(QQ_READ, "envelope truncated: caller gave up");
+      if ((pending & bit) || end - i < 2 || end - i - 1 > DSN_FIELD_MAX
+          || (kind == 'N' ? !qfile_notify_valid(env->s + i + 1, end - i - 1)
+                          : !printable(env->s + i + 1, end - i - 1)
+                                || byte_chr(env->s + i + 1, end - i - 1, ';') >= end - i - 1))
+        fail(QQ_ENVELOPE, "envelope has a bad N or R record");
+      pending |= bit;
+      i = end + 1;
+      continue;
+    }
+    if (!seen_from ? kind != 'F' : kind != 'T')
+      fail(QQ_ENVELOPE, !seen_from ? "envelope does not start with F" : "envelope record does not start with T");
+    seen_from = 1;
+    pending = 0;
     start = ++i;
     while (i < env->len && env->s[i] != 0) {
       if (env->s[i] == '\n' || env->s[i] == '\r') fail(QQ_ENVELOPE, "envelope address holds a line break");

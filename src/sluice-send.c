@@ -1157,7 +1157,9 @@ static int send_bounce(struct msg *m)
 {
   str records = STR_INIT, original = STR_INIT, out = STR_INIT, env = STR_INIT, token = STR_INIT;
   str from = STR_INIT, to = STR_INIT, addrs = STR_INIT, msgid = STR_INIT;
-  struct qfile_info in = { 0, 0, 0, STR_INIT, 0, 0, 0, 0 };
+  str orcpt = STR_INIT, orcpts = STR_INIT, envid = STR_INIT;
+  const char *envid_p = 0;
+  struct qfile_info in = { 0, 0, 0, STR_INIT, 0, 0, 0, 0, STR_INIT, 0, 0, 0, 0 };
   struct dsn_recipient *rc = 0;
   struct dsn_message dm;
   size_t n = 0, pos = 0, i;
@@ -1211,6 +1213,42 @@ static int send_bounce(struct msg *m)
     rc[i].addr = addrs.s + pos;
     pos += byte_len(addrs.s + pos, addrs.len - pos) + 1;
   }
+  /* DSN (RFC 3461): a recipient whose NOTIFY leaves out FAILURE (NEVER
+   * included) gets no bounce; an ORCPT goes into the report. The ORCPT
+   * values are copied into one block, so their pointers are set once it
+   * has stopped growing. */
+  if (in.dsn.len) {
+    size_t kept = 0, *ooff = calloc(n, sizeof *ooff);
+    if (!ooff) die_nomem();
+    for (i = 0; i < n; ++i) {
+      const char *nl;
+      size_t nlen;
+      int f = qfile_dsn_find(&in.dsn, rc[i].addr, byte_len(rc[i].addr, addrs.len), &nl, &nlen, &orcpt);
+      if (f < 0 && errno == ENOMEM) die_nomem();
+      if (f == 1 && nlen && byte_chr(nl, nlen, 'F') == nlen) {
+        log_start("bounce to ");
+        log_safe(rc[i].addr, byte_len(rc[i].addr, addrs.len));
+        log_s(" suppressed by NOTIFY for msg ");
+        log_msgid(m->id, m->ssec, m->snsec);
+        log_end();
+        continue;
+      }
+      ooff[kept] = 0;
+      if (f == 1 && orcpt.len) {
+        ooff[kept] = orcpts.len + 1;
+        if (str_cat(&orcpts, &orcpt) < 0 || str_catc(&orcpts, 0) < 0) die_nomem();
+      }
+      rc[kept++] = rc[i];
+    }
+    for (i = 0; i < kept; ++i) rc[i].orcpt = ooff[i] ? orcpts.s + ooff[i] - 1 : 0;
+    free(ooff);
+    n = kept;
+    if (n == 0) { r = 0; goto remove; }
+  }
+  {
+    size_t elen = qfile_dsn_envid(&in.dsn, &envid_p);
+    if (elen && (str_copyb(&envid, envid_p, elen) < 0 || str_0(&envid) < 0)) die_nomem();
+  }
   fd = open_read(qpath("mess", m->id));
   if (fd < 0 || read_fd_all(fd, &original, BOUNCE_ORIGINAL_MAX) < 0) {
     if (errno != EFBIG) { if (fd >= 0) close(fd); goto done; }
@@ -1248,6 +1286,8 @@ static int send_bounce(struct msg *m)
   dm.rcpt_count = n;
   dm.original = original.s;
   dm.original_len = original.len;
+  dm.envid = envid.len ? envid.s : 0;
+  dm.ret_full = (in.options & QFILE_OPT_RET_FULL) != 0;
   if (dsn_compose(&out, &dm) < 0) goto done;
 
   /* envelope: a bounce has the null sender; a double bounce #@[] */
@@ -1284,7 +1324,11 @@ done:
   str_free(&to);
   str_free(&addrs);
   str_free(&msgid);
+  str_free(&orcpt);
+  str_free(&orcpts);
+  str_free(&envid);
   str_free(&in.sender);
+  str_free(&in.dsn);
   return r;
 }
 
@@ -1397,7 +1441,7 @@ static void load_queue(void)
     if (!d) die_temp_sys("unable to open ", path.s);
     while ((de = readdir(d)) != 0) {
       unsigned long id;
-      struct qfile_info in = { 0, 0, 0, STR_INIT, 0, 0, 0, 0 };
+      struct qfile_info in = { 0, 0, 0, STR_INIT, 0, 0, 0, 0, STR_INIT, 0, 0, 0, 0 };
       size_t len = byte_len(de->d_name, sizeof de->d_name);
       if (de->d_name[0] == '.' || scan_ulong_exact(de->d_name, len, &id) < 0) continue;
       if (info_read(id, &in) > 0 && !msg_find(id)) {
@@ -1406,6 +1450,7 @@ static void load_queue(void)
         load_message(id, &in, lstat(qpath("todo", id), &st) < 0);
       }
       str_free(&in.sender);
+      str_free(&in.dsn);
     }
     closedir(d);
   }
@@ -1451,6 +1496,11 @@ static int envelope_rcpt(void *ctx, const char *addr, size_t len)
     return -1;
   }
   c = c ? CH_LOCAL : CH_REMOTE;
+  /* DSN (RFC 3461): NOTIFY and ORCPT go into the info file, under the
+   * address as the channel file and so the bounce file hold it */
+  if ((p->in.notify || p->in.orcpt)
+      && qfile_dsn_cat(&p->in.dsn, p->in.notify, p->in.notify_len, p->in.orcpt, p->in.orcpt_len, out.s, out.len) < 0)
+    die_nomem();
   if (str_catc(&p->chan[c], 'T') < 0 || str_cat(&p->chan[c], &out) < 0 || str_catc(&p->chan[c], 0) < 0)
     die_nomem();
   ++p->nrcpt[c];
@@ -1570,6 +1620,7 @@ static void todo_take(struct pre *batch, size_t *nbp, unsigned long id, str *env
     log_s(": left for sluice-fsck");
     log_end();
     str_free(&batch[nb].in.sender);
+    str_free(&batch[nb].in.dsn);
     for (c = 0; c < 2; ++c) str_free(&batch[nb].chan[c]);
     return;
   }
@@ -1583,6 +1634,7 @@ static void todo_take(struct pre *batch, size_t *nbp, unsigned long id, str *env
   }
   if (r != 1) {
     str_free(&batch[nb].in.sender);
+    str_free(&batch[nb].in.dsn);
     for (c = 0; c < 2; ++c) str_free(&batch[nb].chan[c]);
   }
   switch (r) {
@@ -1706,6 +1758,7 @@ static int todo_round(void)
         || (p->in.options && (str_catc(&info, 'O') < 0
                               || str_catb(&info, opts, qfile_options_fmt(opts, p->in.options)) < 0
                               || str_catc(&info, 0) < 0))
+        || str_cat(&info, &p->in.dsn) < 0
         || str_catc(&info, 'F') < 0 || str_cat(&info, &p->in.sender) < 0 || str_catc(&info, 0) < 0
         || str_catc(&info, 'E') < 0 || str_catc(&info, 0) < 0)
       die_nomem();
@@ -1756,6 +1809,7 @@ static int todo_round(void)
       str_free(&p->chan[c]);
     }
     str_free(&p->in.sender);
+    str_free(&p->in.dsn);
     maybe_finish(m);
   }
   str_free(&path);

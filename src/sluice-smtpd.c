@@ -143,6 +143,7 @@ struct session {
   int helo_kind;                /* 0 none, SMTPD_HELO or SMTPD_EHLO */
   int in_mail, bad_sender;
   struct smtpd_mail_params params;
+  struct smtpd_rcpt_params rparams;
   unsigned long nrcpt;
   unsigned errors;
   int tls_on;                   /* TLS is active */
@@ -619,6 +620,7 @@ static void cmd_helo(struct session *s, int verb, const char *arg, size_t n)
   }
   reply(s, "250-ENHANCEDSTATUSCODES");
   reply(s, "250-CHUNKING");
+  reply(s, "250-DSN");
   if (cf->tls_offer && !s->tls_on) reply(s, "250-STARTTLS");
   if (auth_offered(s)) reply(s, "250-AUTH PLAIN LOGIN");
   reply(s, "250 SMTPUTF8");
@@ -713,7 +715,7 @@ static void cmd_rcpt(struct session *s, const char *arg, size_t n)
     error_reply(s, "503 5.5.1 MAIL first");
     return;
   }
-  r = smtpd_parse_rcpt(arg, n, s->params.smtputf8, &s->addr, &addr_error);
+  r = smtpd_parse_rcpt(arg, n, s->params.smtputf8, &s->addr, &addr_error, &s->rparams);
   if (r == SMTPD_ENOMEM) nomem(s);
   if (r != SMTPD_OK) {
     if (smtpd_error_reply(&s->reply, r, addr_error, 0) < 0) nomem(s);
@@ -769,6 +771,9 @@ static void cmd_rcpt(struct session *s, const char *arg, size_t n)
     error_reply(s, "553 5.1.3 recipient address too long");
     return;
   }
+  /* DSN's NOTIFY and ORCPT: the N and R records before the T
+   * (sluice-queue(5)) */
+  if (smtpd_rcpt_records_cat(&s->rcpts, &s->rparams) < 0) nomem(s);
   if (str_catc(&s->rcpts, 'T') < 0 || str_cat(&s->rcpts, &s->addr) < 0 || str_catc(&s->rcpts, 0) < 0) nomem(s);
   ++s->nrcpt;
   log_rcpt(s, &s->addr, 0);
@@ -933,10 +938,17 @@ static void message_end(struct session *s, struct message *m)
       if (str_copys(&s->reply, "451 4.3.0 qq write error or disk full") < 0) nomem(s);
     }
   } else {
-    /* SMTPUTF8 (RFC 6531) travels with the message: the "O" record of
-     * sluice-queue(8), before F */
+    /* SMTPUTF8 (RFC 6531) and DSN's RET (RFC 3461) travel with the
+     * message: the "O" record of sluice-queue(8), then ENVID in the "I"
+     * record, before F */
     str_truncate(&s->chunk, 0);
-    if ((s->params.smtputf8 && str_catb(&s->chunk, "OU\0", 3) < 0)
+    if (((s->params.smtputf8 || s->params.ret) && (str_catc(&s->chunk, 'O') < 0
+                                                   || (s->params.smtputf8 && str_catc(&s->chunk, 'U') < 0)
+                                                   || (s->params.ret == SMTPD_RET_HDRS && str_catc(&s->chunk, 'H') < 0)
+                                                   || (s->params.ret == SMTPD_RET_FULL && str_catc(&s->chunk, 'B') < 0)
+                                                   || str_catc(&s->chunk, 0) < 0))
+        || (s->params.envid_given && (str_catc(&s->chunk, 'I') < 0 || str_cat(&s->chunk, &s->params.envid) < 0
+                                      || str_catc(&s->chunk, 0) < 0))
         || str_catc(&s->chunk, 'F') < 0 || str_cat(&s->chunk, &s->sender) < 0 || str_catc(&s->chunk, 0) < 0
         || str_cat(&s->chunk, &s->rcpts) < 0 || str_catc(&s->chunk, 0) < 0)
       nomem(s);

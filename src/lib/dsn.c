@@ -284,6 +284,7 @@ static int compose_rfc3464(str *o, const struct dsn_message *m)
   str_truncate(&text, text.len - 1); /* no blank line at the end */
 
   /* part 2: for programs (RFC 3464 section 2.2 and 2.3) */
+  if (m->envid && *m->envid && cat_fields(&report, "Original-Envelope-Id: ", 0, m->envid, 0) < 0) goto out;
   if (cat_fields(&report, "Reporting-MTA: ", "dns; ", m->host, 0) < 0) goto out;
   if (str_cats(&report, "X-Sluice-Queue-ID: ") < 0 ||
       (m->msgid ? cat_only(&report, m->msgid, ".", 64) : str_catulong(&report, m->queue_id)) < 0 ||
@@ -298,6 +299,7 @@ static int compose_rfc3464(str *o, const struct dsn_message *m)
     char sb[DSN_STATUS_MAX];
     dsn_status_of(rc, &st);
     if (str_catc(&report, '\n') < 0) goto out;
+    if (rc->orcpt && *rc->orcpt && cat_fields(&report, "Original-Recipient: ", 0, rc->orcpt, 0) < 0) goto out;
     if (cat_fields(&report, "Final-Recipient: ", "rfc822; ", rc->addr, 0) < 0) goto out;
     if (str_cats(&report, "Action: failed\nStatus: ") < 0) goto out;
     if (str_catb(&report, sb, dsn_status_fmt(sb, &st)) < 0 || str_catc(&report, '\n') < 0) goto out;
@@ -310,8 +312,19 @@ static int compose_rfc3464(str *o, const struct dsn_message *m)
   }
 
   /* part 3: what was returned */
-  if (cat_header_copy(&hdr, m->original, m->original_len,
-                      m->headers_cap ? m->headers_cap : DSN_HEADERS_CAP_DEFAULT) < 0) goto out;
+  if (m->ret_full) {
+    /* the whole message, cut at a line end past the cap */
+    size_t cap = m->qsbmf_cap ? m->qsbmf_cap : DSN_QSBMF_CAP_DEFAULT, end = m->original_len;
+    if (end > cap) {
+      size_t lf = byte_rchr(m->original, cap, '\n');
+      end = lf < cap ? lf + 1 : cap;
+    }
+    if (str_catb(&hdr, m->original, end) < 0) goto out;
+    if (hdr.len && hdr.s[hdr.len - 1] != '\n' && str_catc(&hdr, '\n') < 0) goto out;
+  } else if (cat_header_copy(&hdr, m->original, m->original_len,
+                             m->headers_cap ? m->headers_cap : DSN_HEADERS_CAP_DEFAULT) < 0) {
+    goto out;
+  }
 
   /* a boundary that no part contains; each rejected candidate matches
    * at a distinct place in the parts, so the loop ends */
@@ -336,8 +349,10 @@ static int compose_rfc3464(str *o, const struct dsn_message *m)
   if (str_cats(o, "\nContent-Type: message/delivery-status\n"
                   "Content-Description: Delivery report\n\n") < 0) goto out;
   if (str_cat(o, &report) < 0 || str_cats(o, "\n--") < 0 || str_cat(o, &b) < 0) goto out;
-  if (str_cats(o, "\nContent-Type: text/rfc822-headers\n"
-                  "Content-Description: Undelivered message headers\n\n") < 0) goto out;
+  if (str_cats(o, m->ret_full ? "\nContent-Type: message/rfc822\n"
+                                "Content-Description: Undelivered message\n\n"
+                              : "\nContent-Type: text/rfc822-headers\n"
+                                "Content-Description: Undelivered message headers\n\n") < 0) goto out;
   if (str_cat(o, &hdr) < 0 || str_cats(o, "\n--") < 0 || str_cat(o, &b) < 0 || str_cats(o, "--\n") < 0) goto out;
   r = 0;
 out:

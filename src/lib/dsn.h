@@ -10,7 +10,10 @@
  *   DSN_RFC3464  multipart/report; report-type=delivery-status (RFC 6522)
  *                with a text/plain explanation, a message/delivery-status
  *                part (RFC 3464) and the original header as
- *                text/rfc822-headers. The default.
+ *                text/rfc822-headers (the whole message as message/rfc822
+ *                with ret_full: DSN's RET=FULL). The default. The DSN
+ *                ENVID and each ORCPT, when given, become the
+ *                Original-Envelope-Id and Original-Recipient fields.
  *   DSN_QSBMF    qmail-send's bounce format, for sites whose scripts parse
  *                it: "Hi. This is the qmail-send program at HOST." intro,
  *                a "<address>:" paragraph per recipient, the break line
@@ -69,6 +72,7 @@ struct dsn_recipient {
   enum dsn_diag_type diag_type;
   const char *remote_mta;   /* NUL-terminated host name, or NULL when unknown */
   time_t last_attempt;      /* 0: use now */
+  const char *orcpt;        /* DSN ORCPT "addr-type;address" (RFC 3461), or NULL */
 };
 
 struct dsn_message {
@@ -89,6 +93,10 @@ struct dsn_message {
   size_t original_len;
   size_t headers_cap;       /* RFC 3464 header copy cap; 0: the default */
   size_t qsbmf_cap;         /* QSBMF message copy cap; 0: the default */
+  const char *envid;        /* DSN ENVID (RFC 3461), or NULL */
+  int ret_full;             /* DSN RET=FULL: the whole message is
+                             * returned (message/rfc822, at most
+                             * qsbmf_cap bytes), not only its header */
 };
 
 /* Splits a leading "x.y.z" status code off text[0..len): the code must be

@@ -21,7 +21,20 @@
  *
  * Options are letters, each at most once, in any order: "U" is
  * SMTPUTF8 (RFC 6531: the message was accepted with it, or an address
- * of its envelope is not ASCII). A file without an "O" field (all
+ * of its envelope is not ASCII); "H" and "B" are DSN's RET=HDRS and
+ * RET=FULL (RFC 3461 4.3).
+ *
+ * DSN (RFC 3461), in files written since it exists:
+ *   todo envelope  optionally "I" envid before "F"; before a "T",
+ *                  optionally "N" notify letters and "R" orcpt, which
+ *                  belong to that recipient;
+ *   info           optionally "I" envid and "D" fields before "F": "D",
+ *                  the notify letters (none: not given), a space, the
+ *                  orcpt as xtext (empty: none), a space, the recipient
+ *                  address as in the channel file.
+ * Notify letters: "N" (NEVER, alone) or some of "S" SUCCESS, "F"
+ * FAILURE, "D" DELAY. The envid and the orcpt ("addr-type;address")
+ * are decoded, printable ASCII. A file without an "O" field (all
  * files written before options existed) has none. The same letters
  * make the options field of a spawn request (spawn.h).
  *
@@ -44,9 +57,19 @@ struct qfile_info {
   unsigned long stamp_sec, stamp_nsec;
   int stamped;                  /* 1 when an "s" field was seen */
   unsigned options;             /* QFILE_OPT_ bits of the "O" field, or 0 */
+  str dsn;                      /* DSN fields (RFC 3461), each with its
+                                 * NUL: "I" envid, "D" per recipient
+                                 * (below); owned by the caller */
+  /* qfile_envelope_parse only, while rcpt runs: the "N" (NOTIFY) and
+   * "R" (ORCPT) records that came before the "T" (pointers into the
+   * envelope; 0 and 0 when absent) */
+  const char *notify, *orcpt;
+  size_t notify_len, orcpt_len;
 };
 
 #define QFILE_OPT_SMTPUTF8 1u   /* "U" */
+#define QFILE_OPT_RET_HDRS 2u   /* "H": DSN RET=HDRS */
+#define QFILE_OPT_RET_FULL 4u   /* "B": DSN RET=FULL */
 #define QFILE_OPTIONS_MAX 8     /* bytes qfile_options_fmt writes at most */
 
 /* Parses option letters s[0..n) (without the "O"; n may be 0: none)
@@ -90,5 +113,23 @@ int qfile_records_valid(const str *f);
  * seen by then. */
 int qfile_envelope_parse(const str *env, struct qfile_info *in,
                          int (*rcpt)(void *ctx, const char *addr, size_t len), void *ctx);
+
+/* Appends a "D" field for the recipient addr with the notify letters
+ * and orcpt (each may be empty). 0 or -1 (ENOMEM). */
+int qfile_dsn_cat(str *out, const char *notify, size_t nlen, const char *orcpt, size_t olen,
+                  const char *addr, size_t alen);
+
+/* Finds in dsn (the fields of struct qfile_info) the "D" field of addr
+ * (the first that matches): 1 with *notify and *nlen pointing at its
+ * letters and orcpt holding the decoded orcpt (empty: none), 0 when
+ * there is none, -1 with errno (ENOMEM, EPROTO). */
+int qfile_dsn_find(const str *dsn, const char *addr, size_t alen, const char **notify, size_t *nlen, str *orcpt);
+
+/* Points *envid at the "I" field's value in dsn: its length, or 0. */
+size_t qfile_dsn_envid(const str *dsn, const char **envid);
+
+/* 1 when the notify letters n[0..len) are valid: "N" alone, or each of
+ * "S", "F", "D" at most once. */
+int qfile_notify_valid(const char *n, size_t len);
 
 #endif

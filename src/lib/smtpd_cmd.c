@@ -10,6 +10,7 @@
 #include "byte.h"
 #include "scan.h"
 #include "smtpd_cmd.h"
+#include "xtext.h"
 
 struct verb_name {
   const char *name;
@@ -131,6 +132,17 @@ static int mail_params(const char *s, size_t n, struct smtpd_mail_params *p)
       if (p->auth_given) return SMTPD_EPARAM;
       if (!has_value || vlen == 0) return SMTPD_EPARAMVAL;
       p->auth_given = 1;
+    } else if (case_equalb(s + kstart, klen, "RET", 3)) {
+      if (p->ret != SMTPD_RET_NONE) return SMTPD_EPARAM;
+      if (!has_value) return SMTPD_EPARAMVAL;
+      if (case_equalb(s + vstart, vlen, "FULL", 4)) p->ret = SMTPD_RET_FULL;
+      else if (case_equalb(s + vstart, vlen, "HDRS", 4)) p->ret = SMTPD_RET_HDRS;
+      else return SMTPD_EPARAMVAL;
+    } else if (case_equalb(s + kstart, klen, "ENVID", 5)) {
+      if (p->envid_given) return SMTPD_EPARAM;
+      if (!has_value || vlen == 0 || vlen > SMTPD_ENVID_MAX) return SMTPD_EPARAMVAL;
+      if (xtext_decode(s + vstart, vlen, &p->envid) < 0) return errno == ENOMEM ? SMTPD_ENOMEM : SMTPD_EPARAMVAL;
+      p->envid_given = 1;
     } else if (case_equalb(s + kstart, klen, "SMTPUTF8", 8)) {
       if (p->smtputf8) return SMTPD_EPARAM;
       if (has_value) return SMTPD_EPARAMVAL;
@@ -152,6 +164,9 @@ int smtpd_parse_mail(const char *arg, size_t n, str *addr, struct smtpd_mail_par
   p->smtputf8 = 0;
   p->auth_given = 0;
   p->addr_error = ADDR_OK;
+  p->ret = SMTPD_RET_NONE;
+  p->envid_given = 0;
+  str_truncate(&p->envid, 0);
   str_truncate(addr, 0);
   if (byte_chr(arg, n, 0) < n) return SMTPD_ENUL;
   off = after_keyword(arg, n, "FROM:");
@@ -179,13 +194,108 @@ int smtpd_parse_mail(const char *arg, size_t n, str *addr, struct smtpd_mail_par
   return SMTPD_OK;
 }
 
-int smtpd_parse_rcpt(const char *arg, size_t n, int utf8, str *addr, int *addr_error)
+/* NOTIFY's value: NEVER, or a list of SUCCESS, FAILURE, DELAY. */
+static int notify_parse(const char *s, size_t n, unsigned *bits)
 {
-  size_t off, used = 0, i;
+  size_t i = 0;
+
+  *bits = 0;
+  for (;;) {
+    size_t start = i;
+    unsigned b;
+    while (i < n && s[i] != ',') ++i;
+    if (case_equalb(s + start, i - start, "NEVER", 5)) b = SMTPD_NOTIFY_NEVER;
+    else if (case_equalb(s + start, i - start, "SUCCESS", 7)) b = SMTPD_NOTIFY_SUCCESS;
+    else if (case_equalb(s + start, i - start, "FAILURE", 7)) b = SMTPD_NOTIFY_FAILURE;
+    else if (case_equalb(s + start, i - start, "DELAY", 5)) b = SMTPD_NOTIFY_DELAY;
+    else return SMTPD_EPARAMVAL;
+    if (*bits & b) return SMTPD_EPARAMVAL;
+    *bits |= b;
+    if (i >= n) break;
+    ++i; /* the comma */
+  }
+  /* NEVER stands alone (RFC 3461 4.1) */
+  if ((*bits & SMTPD_NOTIFY_NEVER) && *bits != SMTPD_NOTIFY_NEVER) return SMTPD_EPARAMVAL;
+  return SMTPD_OK;
+}
+
+/* ORCPT's value: addr-type (an atom) ";" xtext. */
+static int orcpt_parse(const char *s, size_t n, str *out, str *tmp)
+{
+  size_t semi = byte_chr(s, n, ';'), i;
+
+  if (semi == 0 || semi >= n || n > SMTPD_ORCPT_MAX) return SMTPD_EPARAMVAL;
+  for (i = 0; i < semi; ++i)
+    if (!is_keychar(s[i])) return SMTPD_EPARAMVAL;
+  if (xtext_decode(s + semi + 1, n - semi - 1, tmp) < 0) return errno == ENOMEM ? SMTPD_ENOMEM : SMTPD_EPARAMVAL;
+  if (tmp->len == 0) return SMTPD_EPARAMVAL;
+  if (str_copyb(out, s, semi + 1) < 0 || str_cat(out, tmp) < 0) return SMTPD_ENOMEM;
+  return SMTPD_OK;
+}
+
+static int rcpt_params(const char *s, size_t n, struct smtpd_rcpt_params *rp)
+{
+  size_t i = 0;
+  str tmp = STR_INIT;
+  int r = SMTPD_OK;
+
+  for (;;) {
+    size_t kstart, klen, vstart, vlen;
+
+    while (i < n && (s[i] == ' ' || s[i] == '\t')) ++i;
+    if (i >= n) break;
+    if (!rp) {
+      r = SMTPD_EPARAM;
+      break;
+    }
+    kstart = i;
+    while (i < n && is_keychar(s[i])) ++i;
+    klen = i - kstart;
+    if (klen == 0 || i >= n || s[i] != '=') {
+      r = klen == 0 || (i < n && s[i] != ' ' && s[i] != '\t') ? SMTPD_ESYNTAX : SMTPD_EPARAM;
+      if (r == SMTPD_EPARAM && (case_equalb(s + kstart, klen, "NOTIFY", 6) || case_equalb(s + kstart, klen, "ORCPT", 5)))
+        r = SMTPD_EPARAMVAL;
+      break;
+    }
+    vstart = ++i;
+    while (i < n && s[i] != ' ' && s[i] != '\t') {
+      unsigned char c = (unsigned char)s[i];
+      if (c < 33 || c > 126) {
+        r = SMTPD_EPARAMVAL;
+        goto done;
+      }
+      ++i;
+    }
+    vlen = i - vstart;
+    if (case_equalb(s + kstart, klen, "NOTIFY", 6)) {
+      if (rp->notify) r = SMTPD_EPARAM;
+      else r = notify_parse(s + vstart, vlen, &rp->notify);
+    } else if (case_equalb(s + kstart, klen, "ORCPT", 5)) {
+      if (rp->orcpt_given) r = SMTPD_EPARAM;
+      else if ((r = orcpt_parse(s + vstart, vlen, &rp->orcpt, &tmp)) == SMTPD_OK) rp->orcpt_given = 1;
+    } else {
+      r = SMTPD_EPARAM;
+    }
+    if (r != SMTPD_OK) break;
+  }
+done:
+  str_free(&tmp);
+  return r;
+}
+
+int smtpd_parse_rcpt(const char *arg, size_t n, int utf8, str *addr, int *addr_error,
+                     struct smtpd_rcpt_params *rp)
+{
+  size_t off, used = 0;
   int r, flags = ADDR_LENIENT | ADDR_ALLOW_POSTMASTER | (utf8 ? ADDR_UTF8 : 0);
 
   *addr_error = ADDR_OK;
   str_truncate(addr, 0);
+  if (rp) {
+    rp->notify = 0;
+    rp->orcpt_given = 0;
+    str_truncate(&rp->orcpt, 0);
+  }
   if (byte_chr(arg, n, 0) < n) return SMTPD_ENUL;
   off = after_keyword(arg, n, "TO:");
   if (off > n) return SMTPD_ESYNTAX;
@@ -195,12 +305,23 @@ int smtpd_parse_rcpt(const char *arg, size_t n, int utf8, str *addr, int *addr_e
     *addr_error = r;
     return SMTPD_EADDR;
   }
-  for (i = off + used; i < n; ++i)
-    if (arg[i] != ' ' && arg[i] != '\t') {
-      str_truncate(addr, 0);
-      return SMTPD_EPARAM;
-    }
-  return SMTPD_OK;
+  r = rcpt_params(arg + off + used, n - off - used, rp);
+  if (r != SMTPD_OK) str_truncate(addr, 0);
+  return r;
+}
+
+int smtpd_rcpt_records_cat(str *out, const struct smtpd_rcpt_params *rp)
+{
+  if (rp->notify) {
+    if (str_catc(out, 'N') < 0) return -1;
+    if ((rp->notify & SMTPD_NOTIFY_NEVER) && str_catc(out, 'N') < 0) return -1;
+    if ((rp->notify & SMTPD_NOTIFY_SUCCESS) && str_catc(out, 'S') < 0) return -1;
+    if ((rp->notify & SMTPD_NOTIFY_FAILURE) && str_catc(out, 'F') < 0) return -1;
+    if ((rp->notify & SMTPD_NOTIFY_DELAY) && str_catc(out, 'D') < 0) return -1;
+    if (str_catc(out, 0) < 0) return -1;
+  }
+  if (rp->orcpt_given && (str_catc(out, 'R') < 0 || str_cat(out, &rp->orcpt) < 0 || str_catc(out, 0) < 0)) return -1;
+  return 0;
 }
 
 int smtpd_parse_helo(const char *arg, size_t n, size_t *len)

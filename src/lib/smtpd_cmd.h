@@ -65,6 +65,33 @@ struct smtpd_mail_params {
   int smtputf8;          /* SMTPUTF8 present */
   int auth_given;        /* AUTH= present (RFC 4954 5; its value is not kept) */
   int addr_error;        /* the addr_parse_path code on SMTPD_EADDR */
+  int ret;               /* RET= (RFC 3461 4.3): SMTPD_RET_... */
+  int envid_given;       /* ENVID= present (RFC 3461 4.4) */
+  str envid;             /* its value, xtext-decoded (the caller's: it
+                          * must start as STR_INIT and is reused) */
+};
+
+/* RET= values */
+#define SMTPD_RET_NONE 0
+#define SMTPD_RET_FULL 1
+#define SMTPD_RET_HDRS 2
+
+/* NOTIFY= bits (RFC 3461 4.1); 0: the parameter was not given */
+#define SMTPD_NOTIFY_NEVER 1u
+#define SMTPD_NOTIFY_SUCCESS 2u
+#define SMTPD_NOTIFY_FAILURE 4u
+#define SMTPD_NOTIFY_DELAY 8u
+
+#define SMTPD_ENVID_MAX 100  /* bytes of ENVID's xtext (RFC 3461 4.4) */
+#define SMTPD_ORCPT_MAX 500  /* bytes of ORCPT's value (RFC 3461 4.2) */
+
+/* The parameters of RCPT (DSN, RFC 3461). */
+struct smtpd_rcpt_params {
+  unsigned notify;       /* SMTPD_NOTIFY_ bits */
+  int orcpt_given;       /* ORCPT= present */
+  str orcpt;             /* its value as "addr-type;address", the
+                          * address xtext-decoded (the caller's, as
+                          * envid above) */
 };
 
 /* The verb of line[0..n): the bytes up to the first space,
@@ -74,16 +101,30 @@ struct smtpd_mail_params {
 int smtpd_verb(const char *line, size_t n, size_t *arg);
 
 /* The argument of MAIL: "FROM:" (any case, spaces allowed around the
- * colon), the reverse-path, then parameters separated by spaces. The
+ * colon), the reverse-path, then parameters separated by spaces: SIZE,
+ * BODY, SMTPUTF8, AUTH, and DSN's RET (FULL or HDRS) and ENVID (xtext
+ * of at most SMTPD_ENVID_MAX bytes whose decoded bytes are printable
+ * ASCII), each at most once. The
  * address is parsed with ADDR_ALLOW_NULL | ADDR_LENIENT, and with
  * ADDR_UTF8 when the SMTPUTF8 parameter is present. */
 int smtpd_parse_mail(const char *arg, size_t n, str *addr, struct smtpd_mail_params *p);
 
 /* The argument of RCPT: "TO:", the forward-path (a bare "postmaster"
- * without domain is allowed: ADDR_ALLOW_POSTMASTER), and no parameter (sluice offers none for
- * RCPT). utf8 non-zero: the transaction announced SMTPUTF8. *addr_error
- * gets the addr_parse_path code on SMTPD_EADDR. */
-int smtpd_parse_rcpt(const char *arg, size_t n, int utf8, str *addr, int *addr_error);
+ * without domain is allowed: ADDR_ALLOW_POSTMASTER), then the DSN
+ * parameters NOTIFY= (NEVER alone, or a list of SUCCESS, FAILURE and
+ * DELAY, each at most once, any case) and ORCPT= (an atom, ";", xtext
+ * whose decoded bytes are printable ASCII), each at most once; with
+ * rp 0 no parameter is allowed. utf8 non-zero: the transaction
+ * announced SMTPUTF8. *addr_error gets the addr_parse_path code on
+ * SMTPD_EADDR. */
+int smtpd_parse_rcpt(const char *arg, size_t n, int utf8, str *addr, int *addr_error,
+                     struct smtpd_rcpt_params *rp);
+
+/* Appends the DSN records of the queue envelope (sluice-queue(5)) for
+ * one recipient: "N" and the NOTIFY letters (N, or some of S F D) NUL
+ * when NOTIFY was given, "R" and the ORCPT value NUL when it was.
+ * 0 or -1 (ENOMEM). */
+int smtpd_rcpt_records_cat(str *out, const struct smtpd_rcpt_params *rp);
 
 /* The argument of HELO/EHLO: one word of printable non-space bytes
  * (8-bit bytes allowed for the odd client); SMTPD_OK or SMTPD_EARG. The

@@ -55,7 +55,7 @@ static int rcpt(void *ctx, const char *a, size_t len)
 
 static void check_info(const str *s)
 {
-  struct qfile_info in = { 0, 0, 0, STR_INIT, 0, 0, 0, 0 };
+  struct qfile_info in = { 0, 0, 0, STR_INIT, 0, 0, 0, 0, STR_INIT, 0, 0, 0, 0 };
   if (qfile_info_parse(s, &in) == 0) {
     str back = STR_INIT;
     fuzz_check(in.sender.len < s->len);
@@ -72,7 +72,7 @@ static void check_info(const str *s)
                && str_catc(&back, 'E') == 0 && str_catc(&back, 0) == 0);
     /* what sluice-send writes for these values reads back the same */
     {
-      struct qfile_info again = { 0, 0, 0, STR_INIT, 0, 0, 0, 0 };
+      struct qfile_info again = { 0, 0, 0, STR_INIT, 0, 0, 0, 0, STR_INIT, 0, 0, 0, 0 };
       fuzz_check(qfile_info_parse(&back, &again) == 0);
       fuzz_check(again.birth == in.birth && again.uid == in.uid && again.pid == in.pid);
       fuzz_check(again.stamped == in.stamped && again.stamp_sec == in.stamp_sec && again.stamp_nsec == in.stamp_nsec);
@@ -83,6 +83,7 @@ static void check_info(const str *s)
     str_free(&back);
   }
   str_free(&in.sender);
+  str_free(&in.dsn);
 }
 
 static void check_channel(const str *f)
@@ -109,7 +110,7 @@ static void check_channel(const str *f)
 static void check_envelope(const str *env)
 {
   static struct rewrite rw = REWRITE_INIT;
-  struct qfile_info in = { 0, 0, 0, STR_INIT, 0, 0, 0, 0 };
+  struct qfile_info in = { 0, 0, 0, STR_INIT, 0, 0, 0, 0, STR_INIT, 0, 0, 0, 0 };
   struct files f;
   char h[QFILE_HEADER_LEN];
   int c;
@@ -137,6 +138,7 @@ static void check_envelope(const str *env)
   for (c = 0; c < 2; ++c) str_free(&f.chan[c]);
   str_free(&f.out);
   str_free(&in.sender);
+  str_free(&in.dsn);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

@@ -50,24 +50,37 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
   const char *s = (const char *)data;
   str a = STR_INIT;
   struct smtpd_mail_params p;
+  struct smtpd_rcpt_params rp;
   size_t arg = 0, len = 0;
+  unsigned long bsize;
+  int last;
   int verb, r, e = 0;
 
+  memset(&p, 0, sizeof p);
+  memset(&rp, 0, sizeof rp);
   verb = smtpd_verb(s, size, &arg);
   fuzz_check(arg <= size);
-  fuzz_check(verb >= SMTPD_UNKNOWN && verb <= SMTPD_EXPN);
+  fuzz_check(verb >= SMTPD_UNKNOWN && verb <= SMTPD_BDAT);
+  if (smtpd_parse_bdat(s, size, &bsize, &last) != SMTPD_OK) fuzz_check(bsize == 0 && last == 0);
 
   r = smtpd_parse_mail(s, size, &a, &p);
   if (r == SMTPD_OK) {
     check_addr(&a, ADDR_LENIENT | ADDR_ALLOW_NULL | (p.smtputf8 ? ADDR_UTF8 : 0));
     fuzz_check(p.body >= SMTPD_BODY_NONE && p.body <= SMTPD_BODY_8BITMIME);
+    if (p.envid_given)
+      for (size_t i = 0; i < p.envid.len; ++i) fuzz_check(p.envid.s[i] >= 32 && p.envid.s[i] <= 126);
   } else {
     fuzz_check(a.len == 0);
     check_reply(r, p.addr_error, 1);
   }
-  r = smtpd_parse_rcpt(s, size, (int)(size & 1), &a, &e);
+  r = smtpd_parse_rcpt(s, size, (int)(size & 1), &a, &e, (size & 2) ? &rp : 0);
   if (r == SMTPD_OK) {
     fuzz_check(a.len > 0);
+    if (rp.orcpt_given) {
+      fuzz_check(byte_chr(rp.orcpt.s, rp.orcpt.len, ';') < rp.orcpt.len);
+      for (size_t i = 0; i < rp.orcpt.len; ++i) fuzz_check(rp.orcpt.s[i] >= 32 && rp.orcpt.s[i] <= 126);
+    }
+    fuzz_check(!(rp.notify & SMTPD_NOTIFY_NEVER) || rp.notify == SMTPD_NOTIFY_NEVER);
     check_addr(&a, ADDR_LENIENT | ADDR_ALLOW_NODOMAIN | ((size & 1) ? ADDR_UTF8 : 0));
   } else {
     fuzz_check(a.len == 0);

@@ -20,10 +20,11 @@ static str mk(const char *s, size_t n)
 static int info_ok(const char *s, size_t n)
 {
   str f = mk(s, n);
-  struct qfile_info in = { 0, 0, 0, STR_INIT, 0, 0, 0, 0 };
+  struct qfile_info in = { 0, 0, 0, STR_INIT, 0, 0, 0, 0, STR_INIT, 0, 0, 0, 0 };
   int r = qfile_info_parse(&f, &in);
   str_free(&f);
   str_free(&in.sender);
+  str_free(&in.dsn);
   return r == 0;
 }
 #define INFO_OK(lit) info_ok(lit, sizeof lit - 1)
@@ -31,12 +32,13 @@ static int info_ok(const char *s, size_t n)
 static void test_info(void)
 {
   str f = MK("b12\0u34\0p56\0Fa@b\0E\0");
-  struct qfile_info in = { 0, 0, 0, STR_INIT, 0, 0, 0, 0 };
+  struct qfile_info in = { 0, 0, 0, STR_INIT, 0, 0, 0, 0, STR_INIT, 0, 0, 0, 0 };
   CHECK(qfile_info_parse(&f, &in) == 0);
   CHECK(in.birth == 12 && in.uid == 34 && in.pid == 56);
   CHECK_BYTES(in.sender.s, in.sender.len, "a@b");
   str_free(&f);
   str_free(&in.sender);
+  str_free(&in.dsn);
   CHECK(INFO_OK("F\0p1\0u2\0b3\0E\0")); /* any order, empty sender */
   CHECK(!INFO_OK("b12\0u34\0p56\0E\0"));        /* no sender */
   CHECK(!INFO_OK("b12\0u34\0p56\0Fa\0E\0x"));   /* trailing byte */
@@ -55,13 +57,14 @@ static void test_stamp(void)
   char b[QFILE_STAMP_MAX];
   unsigned long sec = 0, nsec = 0;
   str f = MK("b12\0u34\0p56\0s1764682233.000000042\0Fa@b\0E\0");
-  struct qfile_info in = { 0, 0, 0, STR_INIT, 0, 0, 0, 0 };
+  struct qfile_info in = { 0, 0, 0, STR_INIT, 0, 0, 0, 0, STR_INIT, 0, 0, 0, 0 };
   CHECK(qfile_info_parse(&f, &in) == 0 && in.stamped && in.stamp_sec == 1764682233UL && in.stamp_nsec == 42);
   str_free(&f);
   f = MK("b12\0u34\0p56\0Fa@b\0E\0");
   CHECK(qfile_info_parse(&f, &in) == 0 && !in.stamped); /* from before stamps */
   str_free(&f);
   str_free(&in.sender);
+  str_free(&in.dsn);
   CHECK(!INFO_OK("b1\0u1\0p1\0s1.2\0s1.2\0F\0E\0")); /* twice */
   CHECK(qfile_stamp_parse("12.5", 4, &sec, &nsec) == 0 && sec == 12 && nsec == 5);
   CHECK(qfile_stamp_parse("12.999999999", 12, &sec, &nsec) == 0 && nsec == 999999999UL);
@@ -146,12 +149,13 @@ static int rcpt(void *ctx, const char *a, size_t len)
 static int env(const char *s, size_t n, int fail_at, str *all)
 {
   str f = mk(s, n);
-  struct qfile_info in = { 0, 0, 0, STR_INIT, 0, 0, 0, 0 };
+  struct qfile_info in = { 0, 0, 0, STR_INIT, 0, 0, 0, 0, STR_INIT, 0, 0, 0, 0 };
   struct seen sn = { STR_INIT, fail_at, 0 };
   int r = qfile_envelope_parse(&f, &in, rcpt, &sn);
   if (all) { str_free(all); *all = sn.all; } else str_free(&sn.all);
   str_free(&f);
   str_free(&in.sender);
+  str_free(&in.dsn);
   return r;
 }
 #define ENV(lit, fail, all) env(lit, sizeof lit - 1, fail, all)
@@ -180,10 +184,11 @@ static void test_envelope(void)
   CHECK(ENV("u1\0p2\0s5\0Fs\0Ta\0", 0, 0) < 0);          /* bad stamp */
   {
     str f = MK("u1\0p2\0s5.000000006\0Fs\0Ta\0");
-    struct qfile_info in = { 0, 0, 0, STR_INIT, 0, 0, 0, 0 };
+    struct qfile_info in = { 0, 0, 0, STR_INIT, 0, 0, 0, 0, STR_INIT, 0, 0, 0, 0 };
     CHECK(qfile_envelope_parse(&f, &in, 0, 0) == 0 && in.stamped && in.stamp_sec == 5 && in.stamp_nsec == 6);
     str_free(&f);
     str_free(&in.sender);
+    str_free(&in.dsn);
   }
   str_free(&all);
 }
@@ -195,7 +200,7 @@ static void test_options(void)
   char b[QFILE_OPTIONS_MAX];
   unsigned o = 7;
   str f = MK("b12\0u34\0p56\0s1.000000002\0OU\0Fa@b\0E\0");
-  struct qfile_info in = { 0, 0, 0, STR_INIT, 0, 0, 0, 0 };
+  struct qfile_info in = { 0, 0, 0, STR_INIT, 0, 0, 0, 0, STR_INIT, 0, 0, 0, 0 };
   CHECK(qfile_info_parse(&f, &in) == 0 && in.options == QFILE_OPT_SMTPUTF8);
   str_free(&f);
   f = MK("b12\0u34\0p56\0Fa@b\0E\0");
@@ -208,6 +213,7 @@ static void test_options(void)
   CHECK(qfile_envelope_parse(&f, &in, 0, 0) == 0 && in.options == 0);
   str_free(&f);
   str_free(&in.sender);
+  str_free(&in.dsn);
   CHECK(INFO_OK("b1\0u1\0p1\0F\0OU\0E\0"));          /* any order in info */
   CHECK(!INFO_OK("b1\0u1\0p1\0OU\0OU\0F\0E\0"));    /* twice */
   CHECK(!INFO_OK("b1\0u1\0p1\0O\0F\0E\0"));          /* no letter */

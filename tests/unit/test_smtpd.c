@@ -14,6 +14,7 @@
 #include "smtpd_rcpt.h"
 #include "smtpd_text.h"
 #include "str.h"
+#include "xtext.h"
 
 static int verb_of(const char *line, size_t *arg)
 {
@@ -58,6 +59,7 @@ static void test_mail(void)
   str a = STR_INIT, reply = STR_INIT;
   struct smtpd_mail_params p;
 
+  memset(&p, 0, sizeof p);
   CHECK(mail("FROM:<a@b.example>", &a, &p) == SMTPD_OK);
   CHECK_BYTES(a.s, a.len, "a@b.example");
   CHECK(!p.size_given && p.body == SMTPD_BODY_NONE && !p.smtputf8);
@@ -104,28 +106,100 @@ static void test_mail(void)
   str_free(&reply);
 }
 
+static void test_dsn_params(void)
+{
+  str a = STR_INIT, rec = STR_INIT;
+  struct smtpd_mail_params p;
+  struct smtpd_rcpt_params rp;
+  int e;
+
+  memset(&p, 0, sizeof p);
+  memset(&rp, 0, sizeof rp);
+  CHECK(mail("FROM:<a@b.example> RET=HDRS ENVID=QQ314159", &a, &p) == SMTPD_OK);
+  CHECK(p.ret == SMTPD_RET_HDRS && p.envid_given && p.envid.len == 8);
+  CHECK(mail("FROM:<a@b.example> ret=full envid=a+2Bb+3Dc+20d", &a, &p) == SMTPD_OK);
+  CHECK(p.ret == SMTPD_RET_FULL);
+  CHECK_BYTES(p.envid.s, p.envid.len, "a+b=c d");
+  CHECK(mail("FROM:<a@b.example>", &a, &p) == SMTPD_OK && p.ret == SMTPD_RET_NONE && !p.envid_given && p.envid.len == 0);
+  CHECK(mail("FROM:<a@b.example> RET=BODY", &a, &p) == SMTPD_EPARAMVAL);
+  CHECK(mail("FROM:<a@b.example> RET", &a, &p) == SMTPD_EPARAMVAL);
+  CHECK(mail("FROM:<a@b.example> RET=FULL RET=HDRS", &a, &p) == SMTPD_EPARAM);
+  CHECK(mail("FROM:<a@b.example> ENVID=", &a, &p) == SMTPD_EPARAMVAL);
+  CHECK(mail("FROM:<a@b.example> ENVID=a+2", &a, &p) == SMTPD_EPARAMVAL);
+  CHECK(mail("FROM:<a@b.example> ENVID=a+2b", &a, &p) == SMTPD_EPARAMVAL);  /* lower-case hex */
+  CHECK(mail("FROM:<a@b.example> ENVID=a+0A", &a, &p) == SMTPD_EPARAMVAL);  /* LF decoded */
+  CHECK(mail("FROM:<a@b.example> ENVID=a=b", &a, &p) == SMTPD_EPARAMVAL);
+  CHECK(mail("FROM:<a@b.example> ENVID=x ENVID=y", &a, &p) == SMTPD_EPARAM);
+  {
+    char big[140] = "FROM:<a@b.example> ENVID=";
+    size_t k = strlen(big);
+    while (k < 25 + 101) big[k++] = 'x';
+    CHECK(smtpd_parse_mail(big, k, &a, &p) == SMTPD_EPARAMVAL);
+    CHECK(smtpd_parse_mail(big, k - 1, &a, &p) == SMTPD_OK && p.envid.len == 100);
+  }
+
+#define R(t) smtpd_parse_rcpt(t, strlen(t), 0, &a, &e, &rp)
+  CHECK(R("TO:<u@example.org> NOTIFY=NEVER") == SMTPD_OK && rp.notify == SMTPD_NOTIFY_NEVER && !rp.orcpt_given);
+  CHECK(R("TO:<u@example.org> NOTIFY=success,Failure,DELAY") == SMTPD_OK
+        && rp.notify == (SMTPD_NOTIFY_SUCCESS | SMTPD_NOTIFY_FAILURE | SMTPD_NOTIFY_DELAY));
+  CHECK(R("TO:<u@example.org> ORCPT=rfc822;u+40example.org NOTIFY=FAILURE") == SMTPD_OK && rp.notify == SMTPD_NOTIFY_FAILURE);
+  CHECK(rp.orcpt_given);
+  CHECK_BYTES(rp.orcpt.s, rp.orcpt.len, "rfc822;u@example.org");
+  CHECK(smtpd_rcpt_records_cat(&rec, &rp) == 0);
+  CHECK(rec.len == 25 && memcmp(rec.s, "NF\0Rrfc822;u@example.org\0", 25) == 0);
+  CHECK(R("TO:<u@example.org>") == SMTPD_OK && rp.notify == 0 && !rp.orcpt_given && rp.orcpt.len == 0);
+  str_truncate(&rec, 0);
+  CHECK(smtpd_rcpt_records_cat(&rec, &rp) == 0 && rec.len == 0);
+  CHECK(R("TO:<u@example.org> NOTIFY=NEVER,SUCCESS") == SMTPD_EPARAMVAL && a.len == 0);
+  CHECK(R("TO:<u@example.org> NOTIFY=SUCCESS,SUCCESS") == SMTPD_EPARAMVAL);
+  CHECK(R("TO:<u@example.org> NOTIFY=") == SMTPD_EPARAMVAL);
+  CHECK(R("TO:<u@example.org> NOTIFY=SUCCESS,") == SMTPD_EPARAMVAL);
+  CHECK(R("TO:<u@example.org> NOTIFY") == SMTPD_EPARAMVAL);
+  CHECK(R("TO:<u@example.org> NOTIFY=NEVER NOTIFY=NEVER") == SMTPD_EPARAM);
+  CHECK(R("TO:<u@example.org> ORCPT=u@example.org") == SMTPD_EPARAMVAL);
+  CHECK(R("TO:<u@example.org> ORCPT=;u@example.org") == SMTPD_EPARAMVAL);
+  CHECK(R("TO:<u@example.org> ORCPT=rfc822;") == SMTPD_EPARAMVAL);
+  CHECK(R("TO:<u@example.org> ORCPT=rfc822;a+0Db") == SMTPD_EPARAMVAL);
+  CHECK(R("TO:<u@example.org> ORCPT=rfc822;a ORCPT=rfc822;b") == SMTPD_EPARAM);
+  CHECK(R("TO:<u@example.org> FOO=1") == SMTPD_EPARAM);
+  CHECK(R("TO:<u@example.org> =1") == SMTPD_ESYNTAX);
+#undef R
+  /* xtext */
+  CHECK(xtext_decode("+2B+3D", 6, &a) == 0);
+  CHECK_BYTES(a.s, a.len, "+=");
+  str_truncate(&a, 0);
+  CHECK(xtext_encode_cat(&a, "a+b=c d\x01", 8) == 0);
+  CHECK_BYTES(a.s, a.len, "a+2Bb+3Dc+20d+01");
+  CHECK(xtext_decode("+", 1, &a) < 0 && a.len == 0);
+  CHECK(xtext_decode("\x80", 1, &a) < 0);
+  str_free(&a);
+  str_free(&rec);
+  str_free(&p.envid);
+  str_free(&rp.orcpt);
+}
+
 static void test_rcpt(void)
 {
   str a = STR_INIT;
   int e;
 
-  CHECK(smtpd_parse_rcpt("TO:<u@example.org>", 18, 0, &a, &e) == SMTPD_OK);
+  CHECK(smtpd_parse_rcpt("TO:<u@example.org>", 18, 0, &a, &e, 0) == SMTPD_OK);
   CHECK_BYTES(a.s, a.len, "u@example.org");
-  CHECK(smtpd_parse_rcpt("to: <@r.example:u@example.org>", 30, 0, &a, &e) == SMTPD_OK);
+  CHECK(smtpd_parse_rcpt("to: <@r.example:u@example.org>", 30, 0, &a, &e, 0) == SMTPD_OK);
   CHECK_BYTES(a.s, a.len, "u@example.org");
-  CHECK(smtpd_parse_rcpt("TO:<postmaster>", 15, 0, &a, &e) == SMTPD_OK);
+  CHECK(smtpd_parse_rcpt("TO:<postmaster>", 15, 0, &a, &e, 0) == SMTPD_OK);
   CHECK_BYTES(a.s, a.len, "postmaster");
-  CHECK(smtpd_parse_rcpt("TO:<PostMaster>", 15, 0, &a, &e) == SMTPD_OK);
-  CHECK(smtpd_parse_rcpt("TO:<joe>", 8, 0, &a, &e) == SMTPD_EADDR && e == ADDR_ENODOMAIN && a.len == 0);
-  CHECK(smtpd_parse_rcpt("TO:<>", 5, 0, &a, &e) == SMTPD_EADDR && e == ADDR_ENULL);
-  CHECK(smtpd_parse_rcpt("TO:<u@example.org> NOTIFY=NEVER", 31, 0, &a, &e) == SMTPD_EPARAM && a.len == 0);
-  CHECK(smtpd_parse_rcpt("TO:<u@example.org>   ", 21, 0, &a, &e) == SMTPD_OK);
-  CHECK(smtpd_parse_rcpt("<u@example.org>", 15, 0, &a, &e) == SMTPD_ESYNTAX);
-  CHECK(smtpd_parse_rcpt("TO:<\xc3\xa9@example.org>", 19, 0, &a, &e) == SMTPD_EADDR && e == ADDR_E8BIT);
-  CHECK(smtpd_parse_rcpt("TO:<\xc3\xa9@example.org>", 19, 1, &a, &e) == SMTPD_OK);
-  CHECK(smtpd_parse_rcpt("TO:<u@[127.0.0.1]>", 18, 0, &a, &e) == SMTPD_OK);
+  CHECK(smtpd_parse_rcpt("TO:<PostMaster>", 15, 0, &a, &e, 0) == SMTPD_OK);
+  CHECK(smtpd_parse_rcpt("TO:<joe>", 8, 0, &a, &e, 0) == SMTPD_EADDR && e == ADDR_ENODOMAIN && a.len == 0);
+  CHECK(smtpd_parse_rcpt("TO:<>", 5, 0, &a, &e, 0) == SMTPD_EADDR && e == ADDR_ENULL);
+  CHECK(smtpd_parse_rcpt("TO:<u@example.org> NOTIFY=NEVER", 31, 0, &a, &e, 0) == SMTPD_EPARAM && a.len == 0);
+  CHECK(smtpd_parse_rcpt("TO:<u@example.org>   ", 21, 0, &a, &e, 0) == SMTPD_OK);
+  CHECK(smtpd_parse_rcpt("<u@example.org>", 15, 0, &a, &e, 0) == SMTPD_ESYNTAX);
+  CHECK(smtpd_parse_rcpt("TO:<\xc3\xa9@example.org>", 19, 0, &a, &e, 0) == SMTPD_EADDR && e == ADDR_E8BIT);
+  CHECK(smtpd_parse_rcpt("TO:<\xc3\xa9@example.org>", 19, 1, &a, &e, 0) == SMTPD_OK);
+  CHECK(smtpd_parse_rcpt("TO:<u@[127.0.0.1]>", 18, 0, &a, &e, 0) == SMTPD_OK);
   CHECK_BYTES(a.s, a.len, "u@[127.0.0.1]");
-  CHECK(smtpd_parse_rcpt("TO:<u@[999.0.0.1]>", 18, 0, &a, &e) == SMTPD_EADDR && e == ADDR_ELITERAL);
+  CHECK(smtpd_parse_rcpt("TO:<u@[999.0.0.1]>", 18, 0, &a, &e, 0) == SMTPD_EADDR && e == ADDR_ELITERAL);
   str_free(&a);
 }
 
@@ -543,6 +617,7 @@ int main(void)
   test_verbs();
   test_mail();
   test_rcpt();
+  test_dsn_params();
   test_helo_safe();
   test_data_basic();
   test_data_smuggling();
