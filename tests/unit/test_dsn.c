@@ -588,6 +588,48 @@ static void test_errors(void)
   str_free(&o);
 }
 
+/* DSN parameters: ENVID, ORCPT, RET=FULL (RFC 3461, 3464). */
+static void test_dsn_params(void)
+{
+  struct dsn_message m;
+  struct dsn_recipient r[2];
+  str o = STR_INIT;
+  struct lines l;
+  size_t i;
+
+  set_rcpt(&r[0], "bob@x.example", "5.1.1 user unknown", 18);
+  r[0].orcpt = "rfc822;Bob@Old.example";
+  set_rcpt(&r[1], "carol@x.example", "5.1.1 user unknown", 18);
+  setup(&m, r, 2);
+  m.envid = "QQ314159\nX-Injected: yes";
+  CHECK(dsn_compose(&o, &m) == 0);
+  lines_split(&l, &o);
+  i = line_find(&l, 0, "Content-Type: message/delivery-status");
+  CHECK(i < l.count);
+  /* the envid first in the per-message block, its LF made harmless */
+  CHECK(line_is(&l, i + 3, "Original-Envelope-Id: QQ314159 X-Injected: yes"));
+  CHECK(line_find(&l, 0, "X-Injected: yes") == l.count);
+  i = line_find(&l, 0, "Original-Recipient: rfc822;Bob@Old.example");
+  CHECK(i < l.count && line_is(&l, i + 1, "Final-Recipient: rfc822; bob@x.example"));
+  CHECK(line_count(&l, "Original-Recipient: rfc822;Bob@Old.example") == 1);
+  CHECK(count_prefix(&l, 0, l.count, "Original-Recipient:") == 1);
+  CHECK(line_find(&l, 0, "Content-Type: text/rfc822-headers") < l.count);
+  CHECK(line_find(&l, 0, "Just checking.") == l.count);
+  lines_free(&l);
+  /* RET=FULL: the body comes back */
+  m.ret_full = 1;
+  m.envid = 0;
+  str_truncate(&o, 0);
+  CHECK(dsn_compose(&o, &m) == 0);
+  lines_split(&l, &o);
+  CHECK(line_find(&l, 0, "Content-Type: message/rfc822") < l.count);
+  CHECK(line_find(&l, 0, "Content-Type: text/rfc822-headers") == l.count);
+  CHECK(line_find(&l, 0, "Just checking.") < l.count);
+  CHECK(count_prefix(&l, 0, l.count, "Original-Envelope-Id:") == 0);
+  lines_free(&l);
+  str_free(&o);
+}
+
 int main(void)
 {
   test_status();
@@ -599,5 +641,6 @@ int main(void)
   test_hostile();
   test_qsbmf();
   test_errors();
+  test_dsn_params();
   return check_done();
 }

@@ -233,8 +233,84 @@ static void test_options(void)
   CHECK_BYTES(b, qfile_options_fmt(b, QFILE_OPT_SMTPUTF8 | 0x100), "U"); /* unknown bits left out */
 }
 
+struct seen_rcpt {
+  struct qfile_info *in;
+  str log;
+};
+
+/* Records each recipient with its NOTIFY and ORCPT as "addr/notify/orcpt;". */
+static int dsn_rcpt(void *ctx, const char *addr, size_t len)
+{
+  struct seen_rcpt *sr = ctx;
+  if (str_catb(&sr->log, addr, len) < 0 || str_catc(&sr->log, '/') < 0
+      || str_catb(&sr->log, sr->in->notify ? sr->in->notify : "", sr->in->notify_len) < 0 || str_catc(&sr->log, '/') < 0
+      || str_catb(&sr->log, sr->in->orcpt ? sr->in->orcpt : "", sr->in->orcpt_len) < 0 || str_catc(&sr->log, ';') < 0)
+    return -1;
+  return 0;
+}
+
+static void test_dsn(void)
+{
+  struct qfile_info in = { 0, 0, 0, STR_INIT, 0, 0, 0, 0, STR_INIT, 0, 0, 0, 0 };
+  struct seen_rcpt sr = { &in, STR_INIT };
+  static const char env[] = "u1\0p2\0OHU\0Ienv 1\0Fs@x\0NSF\0Rrfc822;o@y\0Ta@z\0Tb@z\0RX;q\0Tc@z\0";
+  static const char info[] = "b1\0u1\0p2\0OB\0Ienv\0DN  a@z\0DSF rfc822;o+40y b c@z\0Fs@x\0E\0";
+  str e = mk(env, sizeof env - 1), i = mk(info, sizeof info - 1), o = STR_INIT, d = STR_INIT;
+  const char *n, *ev;
+  size_t nl;
+
+  CHECK(qfile_envelope_parse(&e, &in, dsn_rcpt, &sr) == 0);
+  CHECK_BYTES(sr.log.s, sr.log.len, "a@z/SF/rfc822;o@y;b@z//;c@z//X;q;");
+  CHECK(in.options == (QFILE_OPT_SMTPUTF8 | QFILE_OPT_RET_HDRS));
+  CHECK(in.dsn.len == 7 && memcmp(in.dsn.s, "Ienv 1", 7) == 0);
+  /* bad: N before F, N repeated, a bad letter, I after F */
+  str_free(&e);
+  e = mk("u1\0p2\0NS\0Fs@x\0Ta@z\0", 21);
+  CHECK(qfile_envelope_parse(&e, &in, dsn_rcpt, &sr) < 0 && errno == EPROTO);
+  str_free(&e);
+  e = mk("u1\0p2\0Fs@x\0NS\0NF\0Ta@z\0", 24);
+  CHECK(qfile_envelope_parse(&e, &in, dsn_rcpt, &sr) < 0);
+  str_free(&e);
+  e = mk("u1\0p2\0Fs@x\0NNS\0Ta@z\0", 21);
+  CHECK(qfile_envelope_parse(&e, &in, dsn_rcpt, &sr) < 0);
+  str_free(&e);
+  e = mk("u1\0p2\0Fs@x\0Ie\0Ta@z\0", 20);
+  CHECK(qfile_envelope_parse(&e, &in, dsn_rcpt, &sr) < 0);
+
+  CHECK(qfile_info_parse(&i, &in) == 0 && in.options == QFILE_OPT_RET_FULL);
+  CHECK(qfile_dsn_envid(&in.dsn, &ev) == 3 && memcmp(ev, "env", 3) == 0);
+  CHECK(qfile_dsn_find(&in.dsn, "a@z", 3, &n, &nl, &o) == 1 && nl == 1 && n[0] == 'N' && o.len == 0);
+  CHECK(qfile_dsn_find(&in.dsn, "b c@z", 5, &n, &nl, &o) == 1 && nl == 2);
+  CHECK_BYTES(o.s, o.len, "rfc822;o@y");
+  CHECK(qfile_dsn_find(&in.dsn, "c@z", 3, &n, &nl, &o) == 0);
+  /* written by qfile_dsn_cat, found again */
+  CHECK(qfile_dsn_cat(&d, "", 0, "x;a b+", 6, "r@z", 3) == 0);
+  CHECK(d.len == 17 && memcmp(d.s, "D x;a+20b+2B r@z\0", 17) == 0);
+  CHECK(qfile_dsn_find(&d, "r@z", 3, &n, &nl, &o) == 1 && nl == 0);
+  CHECK_BYTES(o.s, o.len, "x;a b+");
+  CHECK(qfile_dsn_envid(&d, &ev) == 0 && ev == 0);
+  /* old files: no DSN field */
+  str_free(&i);
+  i = mk("b1\0u1\0p2\0Fs@x\0E\0", 16);
+  CHECK(qfile_info_parse(&i, &in) == 0 && in.dsn.len == 0);
+  /* a D field after F is not an info file */
+  str_free(&i);
+  i = mk("b1\0u1\0p2\0Fs@x\0DN  a\0E\0", 22);
+  CHECK(qfile_info_parse(&i, &in) < 0);
+  CHECK(qfile_notify_valid("N", 1) && qfile_notify_valid("DSF", 3) && !qfile_notify_valid("NS", 2)
+        && !qfile_notify_valid("", 0) && !qfile_notify_valid("SS", 2) && !qfile_notify_valid("X", 1));
+  str_free(&e);
+  str_free(&i);
+  str_free(&o);
+  str_free(&d);
+  str_free(&sr.log);
+  str_free(&in.sender);
+  str_free(&in.dsn);
+}
+
 int main(void)
 {
+  test_dsn();
   test_info();
   test_stamp();
   test_channel();
