@@ -146,6 +146,7 @@ int main(int argc, char **argv)
   char *iargv[MAXARGS];
   size_t n = 1;
   const char *sender = 0, *fullname = 0, *mode = "m";
+  const char *dsn_notify = 0, *dsn_ret = 0, *dsn_envid = 0;
   int header = 0, verbose = 0, i;
   const char *base = strrchr(argv[0], '/');
   base = base ? base + 1 : argv[0];
@@ -188,8 +189,11 @@ int main(int argc, char **argv)
       if (a[j] == 'b') mode = v;
       else if (a[j] == 'F') fullname = v;
       else if (a[j] == 'f' || a[j] == 'r') sender = v;
-      /* -O opt=val, -Btype, -Ndsn, -Rret, -Venvid, -Ltag, -h hops, -X file,
-       * -C file, -Ax, -pproto: ignored */
+      else if (a[j] == 'N') dsn_notify = v; /* DSN (RFC 3461): sluice-inject -D, -R, -E */
+      else if (a[j] == 'R') dsn_ret = v;
+      else if (a[j] == 'V') dsn_envid = v;
+      /* -O opt=val, -Btype, -Ltag, -h hops, -X file, -C file, -Ax,
+       * -pproto: ignored */
     }
   }
 
@@ -210,6 +214,9 @@ int main(int argc, char **argv)
   }
   if (sender) { iargv[n++] = "-f"; iargv[n++] = (char *)sender; }
   if (fullname) { iargv[n++] = "-F"; iargv[n++] = (char *)fullname; }
+  if (dsn_notify) { iargv[n++] = "-D"; iargv[n++] = (char *)dsn_notify; }
+  if (dsn_ret) { iargv[n++] = "-R"; iargv[n++] = (char *)dsn_ret; }
+  if (dsn_envid) { iargv[n++] = "-E"; iargv[n++] = (char *)dsn_envid; }
   iargv[n++] = "--";
   for (; i < argc; ++i) {
     if (n + 1 >= MAXARGS) usage_die("too many recipients on the command line", "");

@@ -67,10 +67,11 @@
 #include "smtpd_rcpt.h"
 #include "str.h"
 #include "wait.h"
+#include "xtext.h"
 
 #define HEADER_MAX 1048576UL
 
-#define USAGE "sluice-inject [-nNaAhHVx] [-f sender] [-F fullname] [recipient ...]"
+#define USAGE "sluice-inject [-nNaAhHVx] [-f sender] [-F fullname] [-D notify] [-R ret] [-E envid] [recipient ...]"
 
 /* sendmail's exit codes (sysexits.h), for -x */
 #define EX_USAGE 64
@@ -406,9 +407,41 @@ static int entry_cmp(const void *a, const void *b)
   return x->index < y->index ? -1 : x->index > y->index;
 }
 
+/* DSN (RFC 3461) requests of the command line: -D, -R, -E. */
+struct dsn_opts {
+  char notify[4];   /* the queue's NOTIFY letters (sluice-queue(5)), or "" */
+  char ret;         /* 'H', 'B' or 0 */
+  str envid;        /* decoded */
+};
+
+/* Parses sendmail's -N value (never, or a comma list of success,
+ * failure, delay; any case) into the queue's letters. 0 or -1. */
+static int notify_letters(const char *v, char *out)
+{
+  size_t n = 0;
+  while (*v) {
+    size_t k = 0;
+    char l;
+    while (v[k] && v[k] != ',') ++k;
+    if (case_equalb(v, k, "never", 5)) l = 'N';
+    else if (case_equalb(v, k, "success", 7)) l = 'S';
+    else if (case_equalb(v, k, "failure", 7)) l = 'F';
+    else if (case_equalb(v, k, "delay", 5)) l = 'D';
+    else return -1;
+    if (n >= 3 || byte_chr(out, n, l) < n) return -1;
+    out[n++] = l;
+    v += k;
+    if (*v == ',' && *++v == 0) return -1; /* a trailing comma */
+  }
+  out[n] = 0;
+  if (n == 0 || (byte_chr(out, n, 'N') < n && n > 1)) return -1;
+  return 0;
+}
+
 /* Writes F sender, T for each distinct recipient (first occurrence
- * order), and the final NUL into env. */
-static void envelope(str *ev, const str *sender, const struct rcpts *r)
+ * order), and the final NUL into env; with the DSN records of d (the
+ * O options and I before F, an N before each T). */
+static void envelope(str *ev, const str *sender, const struct rcpts *r, const struct dsn_opts *d)
 {
   struct entry *e;
   unsigned char *dup;
@@ -427,13 +460,28 @@ static void envelope(str *ev, const str *sender, const struct rcpts *r)
   qsort(e, r->n, sizeof *e, entry_cmp);
   for (i = 1; i < r->n; ++i)
     if (e[i].len == e[i - 1].len && byte_equal(e[i].s, e[i - 1].s, e[i].len)) dup[e[i].index] = 1;
-  nomem_if(str_copyb(ev, "F", 1));
+  str_truncate(ev, 0);
+  if (d->ret) {
+    char o[3] = { 'O', d->ret, 0 };
+    nomem_if(str_catb(ev, o, 3));
+  }
+  if (d->envid.len) {
+    nomem_if(str_catc(ev, 'I'));
+    nomem_if(str_cat(ev, &d->envid));
+    nomem_if(str_catc(ev, 0));
+  }
+  nomem_if(str_catc(ev, 'F'));
   nomem_if(str_cat(ev, sender));
   nomem_if(str_catc(ev, 0));
   pos = 0;
   for (i = 0; i < r->n; ++i) {
     size_t len = byte_chr(r->list.s + pos, r->list.len - pos, 0);
     if (!dup[i]) {
+      if (d->notify[0]) {
+        nomem_if(str_catc(ev, 'N'));
+        nomem_if(str_cats(ev, d->notify));
+        nomem_if(str_catc(ev, 0));
+      }
       nomem_if(str_catc(ev, 'T'));
       nomem_if(str_catb(ev, r->list.s + pos, len));
       nomem_if(str_catc(ev, 0));
@@ -711,6 +759,7 @@ int main(int argc, char **argv)
   str out = STR_INIT, rew = STR_INIT, addrs = STR_INIT, sender = STR_INIT, from = STR_INIT, name = STR_INIT;
   str envl = STR_INIT, qprog = STR_INIT, rpsender = STR_INIT;
   const char *opt_f = 0, *opt_F = 0, *err, *qi;
+  static struct dsn_opts dsn;
   const char *nl = "\n"; /* the queue's line form (sluice-queue(5)) */
   int mode = MODE_DEFAULT, print = 0, verify = 0, resent = 0, have_date = 0, have_mid = 0, have_from = 0;
   int seen_rp = 0, have_rp = 0;
@@ -737,12 +786,28 @@ int main(int argc, char **argv)
       case 'H': mode = MODE_BOTH; break;
       case 'V': verify = 1; break;
       case 'x': sysexits = 1; break;
-      case 'f': case 'F': {
+      case 'f': case 'F': case 'D': case 'R': case 'E': {
         const char *v;
         if (a[j + 1]) v = a + j + 1;
         else if (i + 1 < argc) v = argv[++i];
         else die_usage(USAGE);
-        if (a[j] == 'f') opt_f = v; else opt_F = v;
+        if (a[j] == 'f') opt_f = v;
+        else if (a[j] == 'F') opt_F = v;
+        else if (a[j] == 'D') {
+          if (notify_letters(v, dsn.notify) < 0)
+            die_parts(64, 0, "fatal", "bad -N/-D value: ", v, " (never, or success,failure,delay)", (const char *)0);
+        } else if (a[j] == 'R') {
+          size_t vl = byte_len(v, 8);
+          if (case_equalb(v, vl, "full", 4)) dsn.ret = 'B';
+          else if (case_equalb(v, vl, "hdrs", 4)) dsn.ret = 'H';
+          else die_parts(64, 0, "fatal", "bad -R value: ", v, " (full or hdrs)", (const char *)0);
+        } else {
+          size_t vl = byte_len(v, 101);
+          if (vl > 100 || xtext_decode(v, vl, &dsn.envid) < 0) {
+            if (errno == ENOMEM) nomem();
+            die_parts(64, 0, "fatal", "bad -V/-E value: ", v, " (xtext of at most 100 bytes)", (const char *)0);
+          }
+        }
         took_value = 1;
         break;
       }
@@ -899,7 +964,7 @@ int main(int argc, char **argv)
     fail(EXIT_PERM, EX_USAGE, "no recipients: no To, Cc or Bcc address in the header",
          mode == MODE_BOTH ? " and none given as arguments" : "", ": not queued");
   }
-  envelope(&envl, &sender, &all);
+  envelope(&envl, &sender, &all, &dsn);
 
   if (print) {
     buf_init(&bout, 1, outmem, sizeof outmem);

@@ -9,7 +9,8 @@
 # bounces are parsed with python's email package.
 #  1. EHLO offers DSN; bad NOTIFY, ORCPT, RET and ENVID values get 501,
 #     repeated ones 555; good ones 250;
-#  2. the todo envelope carries RET (O), ENVID (I), NOTIFY (N), ORCPT (R);
+#  2. the todo envelope carries RET (O), ENVID (I), NOTIFY (N), ORCPT (R),
+#     from sluice-smtpd and from sendmail -N -R -V (bad values: exit 64);
 #  3. RET=HDRS ENVID, NOTIFY=FAILURE with ORCPT and NOTIFY=NEVER on two
 #     failing recipients: one bounce, a multipart/report whose
 #     delivery-status part has Original-Envelope-Id and, for the one
@@ -122,6 +123,25 @@ NFD
 Rrfc822;orig@x.example
 Tfailz@remote.example
 Tokz@remote.example"
+# sendmail -N -R -V (sluice-inject -D -R -E)
+printf 'Subject: s\n\nbody\n' | "$H/bin/sendmail" -f slowy@test.example -N success,failure -R full -V 'id+2B2' \
+  faily@remote.example other@remote.example
+check_eq "sendmail -N -R -V: exit 0" "$?" 0
+envy=$(find "$Q/todo" -type f ! -samefile "$env" | head -n 1)
+check_eq "sendmail -N -R -V: envelope records" "$(tr '\0' '\n' < "$envy" | grep -v '^[ups]')" \
+  "OB
+Iid+2
+Fslowy@test.example
+NSF
+Tfaily@remote.example
+NSF
+Tother@remote.example"
+printf 'x\n' | "$H/bin/sendmail" -N never,success a@remote.example > /dev/null 2>&1
+check_eq "sendmail -N never,success: usage error" "$?" 64
+printf 'x\n' | "$H/bin/sendmail" -R body a@remote.example > /dev/null 2>&1
+check_eq "sendmail -R body: usage error" "$?" 64
+printf 'x\n' | "$H/bin/sendmail" -V 'a+0A' a@remote.example > /dev/null 2>&1
+check_eq "sendmail -V with a bad xtext: usage error" "$?" 64
 start FAKESPAWN_SLOW_MS=3000
 capture() {
   cid=""
