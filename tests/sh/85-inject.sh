@@ -27,7 +27,7 @@
 # 10. Return-Path fields are removed; the first gives the envelope sender
 #     without -f (not with QMAILINJECT=s), as in qmail-inject;
 # 11. the command line: run-together flags (-ti, -it, -oi -i, -t -i,
-#     -tif), the DSN options -N and -R accepted and ignored, sloppy -t
+#     -tif), the DSN options -N, -R, -V kept in the envelope, sloppy -t
 #     headers (To: a; b and To: Name addr) read as Postfix reads them;
 # 12. exit codes: sendmail's sysexits for each kind of failure (usage,
 #     data, databytes, no user, the queue's codes permanent, temporary
@@ -274,7 +274,7 @@ check_eq "-q: nothing queued" "$(qfiles)" ""
 printf 'To: v@w.example\n\nx\n' > "$W/in"
 as "$SM" -v -oi -odb -oem -B8BITMIME -N never -t < "$W/in" > "$W/out" 2>&1
 check_eq "-v and ignored options: exit 0" "$?" 0
-check_eq "-v: the command" "$(cat "$W/out")" "sendmail: running $H/bin/sluice-inject '-x' '-H' '--'"
+check_eq "-v: the command" "$(cat "$W/out")" "sendmail: running $H/bin/sluice-inject '-x' '-H' '-D' 'never' '--'"
 qclear
 
 # --- 7. sluice-showctl ---
@@ -421,8 +421,8 @@ for opts in "-ti" "-it" "-oi -i -t" "-t -i" "-tioi"; do
 done
 check_eq "flags -tif sender" "$(sm_env -tif s@x.example)" "0 Fs@x.example Tcl@x.example "
 check_eq "flags -itfs@x.example" "$(sm_env -itfs@x.example)" "0 Fs@x.example Tcl@x.example "
-check_eq "DSN -N never -R hdrs" "$(sm_env -N never -R hdrs -t)" "0 F$TUSER@mx.example.org Tcl@x.example "
-check_eq "DSN -Nsuccess,delay -Rfull -V id" "$(sm_env -Nsuccess,delay -Rfull -V envid1 -ti)" "0 F$TUSER@mx.example.org Tcl@x.example "
+check_eq "DSN -N never -R hdrs" "$(sm_env -N never -R hdrs -t)" "0 OH F$TUSER@mx.example.org NN Tcl@x.example "
+check_eq "DSN -Nsuccess,delay -Rfull -V id" "$(sm_env -Nsuccess,delay -Rfull -V envid1 -ti)" "0 OB Ienvid1 F$TUSER@mx.example.org NSD Tcl@x.example "
 qclear
 refuse "unknown option in a cluster" 64 "sendmail: unknown option -z" as "$SM" -tz
 refuse "option without its value" 64 "sendmail: option requires an argument: -f" as "$SM" -t -f
