@@ -235,6 +235,7 @@ struct msg {
   struct pass *pass[2];
   str sender;                /* from info, read once: not again per delivery */
   unsigned options;          /* QFILE_OPT_ bits from info, for every delivery */
+  unsigned char notify_success; /* a recipient asked for DSN NOTIFY=SUCCESS */
 };
 
 /* Hash map of messages by id: open addressing, linear probing,
@@ -1007,8 +1008,18 @@ static void handle_result(int c, const struct spawn_result *res, str *ids, str *
     if (c == CH_REMOTE) { log_safe(a, alen); log_s(": "); }
     log_safe(r + 1, rlen - 1);
     log_end();
-    if (r[0] == 'K') marks[i] = 'D';
-    else if (r[0] == 'D' || expired) {
+    if (r[0] == 'K') {
+      marks[i] = 'D';
+      /* DSN NOTIFY=SUCCESS: an S record in the bounce file, which
+       * send_bounce keeps only for the recipients that asked */
+      if (m->notify_success && m->sender.len) {
+        rec.len = 0;
+        if (str_catc(&rec, 'S') < 0 || str_catc(&rec, c == CH_LOCAL ? 'L' : 'R') < 0
+            || str_catb(&rec, a, alen) < 0 || str_catc(&rec, 0) < 0
+            || str_catb(&rec, r + 1, rlen - 1) < 0 || netstring_cat(&bounce, rec.s, rec.len) < 0)
+          die_nomem();
+      }
+    } else if (r[0] == 'D' || expired) {
       marks[i] = 'D';
       rec.len = 0;
       if (str_catc(&rec, r[0] == 'D' ? 'D' : 'Z') < 0 || str_catc(&rec, c == CH_LOCAL ? 'L' : 'R') < 0
@@ -1205,6 +1216,7 @@ static int send_bounce(struct msg *m)
     rc[i].text = rec + 2 + alen + (alen < len - 2 ? 1 : 0);
     rc[i].textlen = len - 2 - alen - (alen < len - 2 ? 1 : 0);
     rc[i].expired = rec[0] == 'Z';
+    if (rec[0] == 'S') rc[i].success = rec[1] == 'L' ? DSN_DELIVERED : DSN_RELAYED;
     rc[i].diag_type = rec[1] == 'R' ? DSN_DIAG_SMTP : DSN_DIAG_SLUICE;
     rc[i].last_attempt = now;
     pos += used;
@@ -1214,10 +1226,11 @@ static int send_bounce(struct msg *m)
     pos += byte_len(addrs.s + pos, addrs.len - pos) + 1;
   }
   /* DSN (RFC 3461): a recipient whose NOTIFY leaves out FAILURE (NEVER
-   * included) gets no bounce; an ORCPT goes into the report. The ORCPT
-   * values are copied into one block, so their pointers are set once it
-   * has stopped growing. */
-  if (in.dsn.len) {
+   * included) gets no bounce; a success is reported only to a sender
+   * (not <>) that asked with NOTIFY=SUCCESS, and not in QSBMF; an ORCPT
+   * goes into the report. The ORCPT values are copied into one block,
+   * so their pointers are set once it has stopped growing. */
+  {
     size_t kept = 0, *ooff = calloc(n, sizeof *ooff);
     if (!ooff) die_nomem();
     for (i = 0; i < n; ++i) {
@@ -1225,7 +1238,9 @@ static int send_bounce(struct msg *m)
       size_t nlen;
       int f = qfile_dsn_find(&in.dsn, rc[i].addr, byte_len(rc[i].addr, addrs.len), &nl, &nlen, &orcpt);
       if (f < 0 && errno == ENOMEM) die_nomem();
-      if (f == 1 && nlen && byte_chr(nl, nlen, 'F') == nlen) {
+      if (rc[i].success) {
+        if (f != 1 || byte_chr(nl, nlen, 'S') == nlen || in.sender.len == 0 || cfg.qsbmf) continue;
+      } else if (f == 1 && nlen && byte_chr(nl, nlen, 'F') == nlen) {
         log_start("bounce to ");
         log_safe(rc[i].addr, byte_len(rc[i].addr, addrs.len));
         log_s(" suppressed by NOTIFY for msg ");
@@ -1404,6 +1419,7 @@ static void load_message(unsigned long id, const struct qfile_info *in, int todo
   }
   if (str_copy(&m->sender, &in->sender) < 0) die_nomem();
   m->options = in->options;
+  m->notify_success = (unsigned char)qfile_dsn_wants_success(&in->dsn);
   for (c = 0; c < 2; ++c) {
     str f = STR_INIT;
     unsigned long next = 0;
@@ -1798,6 +1814,7 @@ static int todo_round(void)
     m->sender = p->in.sender; /* moved, not copied */
     p->in.sender = (str)STR_INIT;
     m->options = p->in.options;
+    m->notify_success = (unsigned char)qfile_dsn_wants_success(&p->in.dsn);
     for (c = 0; c < 2; ++c) {
       if (p->nrcpt[c]) {
         m->has[c] = 1;

@@ -65,6 +65,12 @@ void dsn_status_of(const struct dsn_recipient *r, struct dsn_status *st)
 {
   struct dsn_status t;
   size_t rest;
+  if (r->success) {
+    st->cls = 2;
+    st->subject = 0;
+    st->detail = 0;
+    return;
+  }
   if (r->text && dsn_status_from_text(r->text, r->textlen, &t, &rest) && t.cls != 2) {
     *st = t;
     return;
@@ -159,6 +165,11 @@ static int cat_recipient_paragraph(str *o, const struct dsn_recipient *r)
   dsn_status_of(r, &st);
   if (!dsn_status_from_text(text, r->textlen, &lead, &rest)) rest = 0;
   if (cat_fields(o, "<", 0, r->addr, ">:") < 0) return -1;
+  if (r->success) {
+    if (str_cats(o, r->success == DSN_DELIVERED ? "Delivered to the mailbox here.\n"
+                                                : "Relayed to a server that does not report delivery.\n") < 0)
+      return -1;
+  }
   lines = cat_text_lines(o, text + rest, r->textlen - rest);
   if (lines < 0) return -1;
   if (r->expired) {
@@ -261,13 +272,20 @@ static int cat_header_copy(str *o, const char *s, size_t n, size_t cap)
 static int compose_rfc3464(str *o, const struct dsn_message *m)
 {
   str text = STR_INIT, report = STR_INIT, hdr = STR_INIT, b = STR_INIT;
-  size_t i, baselen;
+  size_t i, baselen, failures = 0;
   unsigned long k;
   int r = -1;
 
+  for (i = 0; i < m->rcpt_count; ++i)
+    if (!m->rcpt[i].success) ++failures;
+
   /* part 1: for people */
   if (cat_fields(&text, "This is the mail system at ", 0, m->host, ".") < 0) goto out;
-  if (m->doublebounce) {
+  if (failures == 0) {
+    if (str_cats(&text,
+        "\nAs you asked, this is a report on the delivery of your message to\n"
+        "the addresses below, and the headers of your message are attached.\n\n") < 0) goto out;
+  } else if (m->doublebounce) {
     if (str_cats(&text,
         "\nA bounce message, sent to tell a sender that a message could not be\n"
         "delivered, could not be delivered itself. It comes to you, the\n"
@@ -301,7 +319,8 @@ static int compose_rfc3464(str *o, const struct dsn_message *m)
     if (str_catc(&report, '\n') < 0) goto out;
     if (rc->orcpt && *rc->orcpt && cat_fields(&report, "Original-Recipient: ", 0, rc->orcpt, 0) < 0) goto out;
     if (cat_fields(&report, "Final-Recipient: ", "rfc822; ", rc->addr, 0) < 0) goto out;
-    if (str_cats(&report, "Action: failed\nStatus: ") < 0) goto out;
+    if (str_cats(&report, rc->success == DSN_DELIVERED ? "Action: delivered\nStatus: "
+                          : rc->success ? "Action: relayed\nStatus: " : "Action: failed\nStatus: ") < 0) goto out;
     if (str_catb(&report, sb, dsn_status_fmt(sb, &st)) < 0 || str_catc(&report, '\n') < 0) goto out;
     if (rc->remote_mta && *rc->remote_mta &&
         cat_fields(&report, "Remote-MTA: ", "dns; ", rc->remote_mta, 0) < 0) goto out;
@@ -337,7 +356,8 @@ static int compose_rfc3464(str *o, const struct dsn_message *m)
   }
 
   if (cat_common_headers(o, m, "Mail Delivery System <", ">",
-                         m->doublebounce ? "Undeliverable bounce" : "Undelivered mail: returned to sender") < 0) goto out;
+                         failures == 0 ? "Successful mail delivery report"
+                         : m->doublebounce ? "Undeliverable bounce" : "Undelivered mail: returned to sender") < 0) goto out;
   if (str_cats(o, "MIME-Version: 1.0\n"
                   "Content-Type: multipart/report; report-type=delivery-status; boundary=\"") < 0) goto out;
   if (str_cat(o, &b) < 0 || str_cats(o, "\"\n\n") < 0) goto out;

@@ -30,6 +30,11 @@
  * varied until it occurs in none of them. Only the QSBMF copy of the
  * original message is passed through unchanged (as qmail does).
  *
+ * A recipient may be a success (DSN NOTIFY=SUCCESS, RFC 3461 6.2):
+ * Action delivered or relayed, Status 2.0.0; a report that holds only
+ * successes says so in its subject and text. QSBMF has no successes:
+ * the caller leaves them out.
+ *
  * Errors: dsn_compose returns 0, or -1 with errno set: EINVAL for a
  * missing field or zero recipients, ENOMEM / EOVERFLOW from str growth,
  * EOVERFLOW from date formatting. On failure out is left at its old
@@ -73,7 +78,14 @@ struct dsn_recipient {
   const char *remote_mta;   /* NUL-terminated host name, or NULL when unknown */
   time_t last_attempt;      /* 0: use now */
   const char *orcpt;        /* DSN ORCPT "addr-type;address" (RFC 3461), or NULL */
+  int success;              /* a success notice (NOTIFY=SUCCESS), not a
+                             * failure: DSN_DELIVERED or DSN_RELAYED */
 };
+
+/* struct dsn_recipient's success: delivered here (local), or relayed
+ * to a host that was not asked for DSN (remote). */
+#define DSN_DELIVERED 1
+#define DSN_RELAYED 2
 
 struct dsn_message {
   const char *host;         /* reporting host, control/me */
@@ -109,8 +121,9 @@ int dsn_status_from_text(const char *text, size_t len, struct dsn_status *st, si
 /* Writes the text form of st to s (DSN_STATUS_MAX bytes) and returns its
  * length; no NUL. */
 size_t dsn_status_fmt(char *s, const struct dsn_status *st);
-/* The status reported for r: the code leading its text when it is a
- * 4.x.x or 5.x.x code, else 4.0.0 when the failure expired, else 5.0.0. */
+/* The status reported for r: 2.0.0 for a success; the code leading its
+ * text when it is a 4.x.x or 5.x.x code, else 4.0.0 when the failure
+ * expired, else 5.0.0. */
 void dsn_status_of(const struct dsn_recipient *r, struct dsn_status *st);
 /* Appends the whole bounce message to out. */
 int dsn_compose(str *out, const struct dsn_message *m);

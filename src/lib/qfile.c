@@ -241,3 +241,17 @@ size_t qfile_dsn_envid(const str *dsn, const char **envid)
   *envid = 0;
   return 0;
 }
+
+int qfile_dsn_wants_success(const str *dsn)
+{
+  size_t pos = 0;
+
+  while (pos < dsn->len) {
+    size_t len = byte_chr(dsn->s + pos, dsn->len - pos, 0);
+    const char *f = dsn->s + pos;
+    if (len > 1 && f[0] == 'D' && byte_chr(f + 1, byte_chr(f + 1, len - 1, ' '), 'S') < byte_chr(f + 1, len - 1, ' '))
+      return 1;
+    pos += len + 1;
+  }
+  return 0;
+}

@@ -125,6 +125,9 @@ int qfile_dsn_cat(str *out, const char *notify, size_t nlen, const char *orcpt, 
  * there is none, -1 with errno (ENOMEM, EPROTO). */
 int qfile_dsn_find(const str *dsn, const char *addr, size_t alen, const char **notify, size_t *nlen, str *orcpt);
 
+/* 1 when a "D" field of dsn asks for NOTIFY=SUCCESS, else 0. */
+int qfile_dsn_wants_success(const str *dsn);
+
 /* Points *envid at the "I" field's value in dsn: its length, or 0. */
 size_t qfile_dsn_envid(const str *dsn, const char **envid);
 

@@ -16,6 +16,10 @@
 #     delivery-status part has Original-Envelope-Id and, for the one
 #     recipient reported, Original-Recipient; headers only returned;
 #  4. RET=FULL: the whole message comes back as message/rfc822;
+#  4b. NOTIFY=SUCCESS: one notice, "delivered" for a local recipient,
+#     "relayed" for a remote one (sluice-remote does not pass DSN on);
+#     none for recipients that did not ask, nor a failure for one that
+#     asked only for SUCCESS;
 #  5. NOTIFY=NEVER (and NOTIFY=SUCCESS,DELAY) alone: no bounce at all,
 #     logged; the queue drains and sluice-fsck is clean.
 . "$(dirname "$0")/../lib.sh"
@@ -183,6 +187,21 @@ envid -
 rcpt rfc822; faild@remote.example - failed 5.1.1
 body returned"
 waitfor 100 queue_empty || bad "4: drained" "$(queue_files) files left"
+
+# --- 4b. NOTIFY=SUCCESS: delivered here, relayed there ----------------------
+check_eq "message 4b accepted" "$(cli send slows@test.example 'ENVID=s1' \
+  'oks@test.example:NOTIFY=SUCCESS,FAILURE' 'okr@remote.example:NOTIFY=SUCCESS ORCPT=rfc822;r+40x.example' \
+  'okq@remote.example' 'failq@remote.example:NOTIFY=SUCCESS')" 250
+capture slows@test.example s
+python3 "$T/parse.py" < "$T/s.mess" > "$T/s.out" 2>&1 || bad "4b: the notice parses" "$(cat "$T/s.out")"
+check_eq "4b: the notice" "$(cat "$T/s.out")" \
+  "parts text/plain message/delivery-status text/rfc822-headers
+envid s1
+rcpt rfc822; oks@test.example - delivered 2.0.0
+rcpt rfc822; okr@remote.example rfc822;r@x.example relayed 2.0.0
+headers only"
+check "4b: subject" grep -q '^Subject: Successful mail delivery report' "$T/s.mess"
+waitfor 100 queue_empty || bad "4b: drained" "$(queue_files) files left"
 
 # --- 5. no bounce wanted ---------------------------------------------------
 n0=$(grep -c '^bounce msg ' "$LOG")

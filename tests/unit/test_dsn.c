@@ -627,6 +627,30 @@ static void test_dsn_params(void)
   CHECK(line_find(&l, 0, "Just checking.") < l.count);
   CHECK(count_prefix(&l, 0, l.count, "Original-Envelope-Id:") == 0);
   lines_free(&l);
+  /* successes only: delivered, relayed, 2.0.0, a subject of its own */
+  m.ret_full = 0;
+  r[0].success = DSN_DELIVERED;
+  r[1].success = DSN_RELAYED;
+  r[1].text = "250 ok";
+  r[1].textlen = 6;
+  str_truncate(&o, 0);
+  CHECK(dsn_compose(&o, &m) == 0);
+  lines_split(&l, &o);
+  CHECK(line_find(&l, 0, "Subject: Successful mail delivery report") < l.count);
+  i = line_find(&l, 0, "Final-Recipient: rfc822; bob@x.example");
+  CHECK(i < l.count && line_is(&l, i + 1, "Action: delivered") && line_is(&l, i + 2, "Status: 2.0.0"));
+  i = line_find(&l, 0, "Final-Recipient: rfc822; carol@x.example");
+  CHECK(i < l.count && line_is(&l, i + 1, "Action: relayed") && line_is(&l, i + 2, "Status: 2.0.0"));
+  CHECK(count_prefix(&l, 0, l.count, "Action: failed") == 0);
+  lines_free(&l);
+  /* mixed: the failure subject */
+  r[1].success = 0;
+  str_truncate(&o, 0);
+  CHECK(dsn_compose(&o, &m) == 0);
+  lines_split(&l, &o);
+  CHECK(line_find(&l, 0, "Subject: Undelivered mail: returned to sender") < l.count);
+  CHECK(line_count(&l, "Action: delivered") == 1 && line_count(&l, "Action: failed") == 1);
+  lines_free(&l);
   str_free(&o);
 }
 
