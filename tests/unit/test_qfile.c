@@ -297,8 +297,8 @@ static void test_dsn(void)
   str_free(&i);
   i = mk("b1\0u1\0p2\0Fs@x\0DN  a\0E\0", 22);
   CHECK(qfile_info_parse(&i, &in) < 0);
-  CHECK(qfile_dsn_wants_success(&in.dsn) == 1);    /* "DSF ..." */
   CHECK(qfile_dsn_wants_success(&d) == 0);
+  CHECK(qfile_dsn_cat(&d, "SF", 2, "", 0, "r@z", 3) == 0 && qfile_dsn_wants_success(&d) == 1);
   str_truncate(&d, 0);
   CHECK(qfile_dsn_cat(&d, "F", 1, "", 0, "S@z", 3) == 0 && qfile_dsn_wants_success(&d) == 0); /* an S in the address */
   CHECK(qfile_notify_valid("N", 1) && qfile_notify_valid("DSF", 3) && !qfile_notify_valid("NS", 2)
