@@ -7,7 +7,8 @@
  * stored message holds no CR and no NUL; in network mode the data ends
  * only after CR LF . CR LF (or the ". CR LF" that starts it), in local
  * mode after a line "." ended by LF or CR LF; nothing is consumed past
- * that end. */
+ * that end. The same input in BDAT mode is consumed whole, in one
+ * piece or in chunks, to the same message. */
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -77,6 +78,27 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
   fuzz_check(d1.done == d2.done && d1.err == d2.err && d1.bytes == d2.bytes && d1.hops == d2.hops);
   fuzz_check(o1.len == o2.len && (o1.len == 0 || memcmp(o1.s, o2.s, o1.len) == 0));
   if (d1.done) fuzz_check(smtpd_data_feed(&d1, s, n, &o1) == 0);
+
+  /* BDAT mode: everything is consumed, in one piece or in chunks of
+   * step bytes alike; after the end the message has no CR, no NUL and
+   * ends in LF */
+  str_truncate(&o1, 0);
+  str_truncate(&o2, 0);
+  smtpd_data_start_bdat(&d1, max);
+  if (smtpd_data_feed(&d1, s, n, &o1) != (ssize_t)n || smtpd_data_end_bdat(&d1, &o1) < 0) goto done;
+  smtpd_data_start_bdat(&d2, max);
+  for (pos = 0; pos < n; pos += step) {
+    size_t k = n - pos < step ? n - pos : step;
+    if (smtpd_data_feed(&d2, s + pos, k, &o2) != (ssize_t)k) goto done;
+  }
+  if (smtpd_data_end_bdat(&d2, &o2) < 0) goto done;
+  fuzz_check(d1.done && d2.done && d1.err == d2.err && d1.bytes == d2.bytes && d1.hops == d2.hops);
+  fuzz_check(o1.len == o2.len && (o1.len == 0 || memcmp(o1.s, o2.s, o1.len) == 0));
+  if (d1.err == 0) {
+    fuzz_check(memchr(o1.s ? o1.s : "", '\r', o1.len) == 0);
+    fuzz_check(o1.len == 0 || memchr(o1.s, 0, o1.len) == 0);
+    fuzz_check(o1.len == 0 || o1.s[o1.len - 1] == '\n');
+  }
 done:
   str_free(&o1);
   str_free(&o2);
