@@ -140,6 +140,17 @@ NSF
 Tfaily@remote.example
 NSF
 Tother@remote.example"
+# sluice-queue checks the DSN records (exit 91), and nothing is queued
+qq() { printf "$1" > "$T/qenv"; "$H/bin/sluice-queue" < "$T/msg" 1< "$T/qenv" 2> /dev/null; echo $?; }
+ntodo=$(find "$Q/todo" -type f | wc -l)
+check_eq "sluice-queue: N before F" "$(qq 'NS\0Fa@x\0Tb@y\0\0')" 91
+check_eq "sluice-queue: N never with S" "$(qq 'Fa@x\0NNS\0Tb@y\0\0')" 91
+check_eq "sluice-queue: two N for one T" "$(qq 'Fa@x\0NS\0NF\0Tb@y\0\0')" 91
+check_eq "sluice-queue: R without ;" "$(qq 'Fa@x\0Rabc\0Tb@y\0\0')" 91
+check_eq "sluice-queue: R with a control byte" "$(qq 'Fa@x\0Rrfc822;a\tb\0Tb@y\0\0')" 91
+check_eq "sluice-queue: N at the end" "$(qq 'Fa@x\0Tb@y\0NS\0\0')" 91
+check_eq "sluice-queue: empty I" "$(qq 'I\0Fa@x\0Tb@y\0\0')" 91
+check_eq "sluice-queue: nothing queued" "$(find "$Q/todo" -type f | wc -l)" "$ntodo"
 printf 'x\n' | "$H/bin/sendmail" -N never,success a@remote.example > /dev/null 2>&1
 check_eq "sendmail -N never,success: usage error" "$?" 64
 printf 'x\n' | "$H/bin/sendmail" -R body a@remote.example > /dev/null 2>&1
