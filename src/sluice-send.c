@@ -235,6 +235,8 @@ struct msg {
   struct pass *pass[2];
   str sender;                /* from info, read once: not again per delivery */
   unsigned options;          /* QFILE_OPT_ bits from info, for every delivery */
+  unsigned char held;        /* hold/N/ID exists: never scheduled (sluice-qctl) */
+  unsigned char deleted;     /* sluice-qctl delete: every recipient done, no bounce */
 };
 
 /* Hash map of messages by id: open addressing, linear probing,
@@ -526,6 +528,13 @@ static int data_sync(int fd)
   return r;
 }
 
+/* The command channel (lock/control, sluice-qctl(8)), defined below
+ * with its handlers. */
+static void control_note_deferral(struct msg *m, const char *a, size_t alen, const char *r, size_t rlen);
+static void control_all_done(struct msg *m, int c);
+static void control_forget(struct msg *m);
+static void control_load(struct msg *m);
+
 /* ---------- scheduling ---------- */
 
 static void schedule(struct msg *m, int c, time_t when)
@@ -677,6 +686,7 @@ static void pass_end(struct msg *m, int c)
   size_t pos = HEADER_LEN;
   int pending = 0, p_busy = p->user_busy;
   struct rkey *k = 0;
+  if (m->deleted) control_all_done(m, c); /* sluice-qctl delete: nothing is pending */
   /* held back for its recipient, and nothing else to retry later: the
    * recipient at pos is the one dispatch found busy */
   if (p->rcpt_full && !p->deferred && !p_busy && c == CH_LOCAL) {
@@ -876,10 +886,15 @@ static void run_channel(int c)
       if (!m || !m->queued[c]) continue;
       m->queued[c] = 0;
       if (!m->pass[c]) continue;
+      if (m->held) { /* held meanwhile: the pass ends with what is in flight */
+        if (!m->inflight[c]) { pass_end(m, c); maybe_finish(m); }
+        continue;
+      }
     } else if (prioq_min(&ch->heap, &top) && top.when <= now) {
       prioq_delmin(&ch->heap);
       m = msg_find(top.id);
       if (!m || !m->has[c] || m->pass[c] || m->next[c] != top.when) continue; /* stale entry */
+      if (m->held) continue; /* released by sluice-qctl: scheduled anew then */
       if (pass_start(m, c) < 0) { maybe_finish(m); continue; }
     } else {
       break;
@@ -1008,7 +1023,9 @@ static void handle_result(int c, const struct spawn_result *res, str *ids, str *
     log_safe(r + 1, rlen - 1);
     log_end();
     if (r[0] == 'K') marks[i] = 'D';
-    else if (r[0] == 'D' || expired) {
+    else if (m->deleted) {
+      marks[i] = 'D'; /* deleted by sluice-qctl while in flight: no bounce */
+    } else if (r[0] == 'D' || expired) {
       marks[i] = 'D';
       rec.len = 0;
       if (str_catc(&rec, r[0] == 'D' ? 'D' : 'Z') < 0 || str_catc(&rec, c == CH_LOCAL ? 'L' : 'R') < 0
@@ -1019,6 +1036,8 @@ static void handle_result(int c, const struct spawn_result *res, str *ids, str *
       m->pass[c]->deferred = 1;
       if (c == CH_LOCAL && rlen - 1 >= sizeof USER_BUSY_TEXT - 1 && byte_equal(r + 1, USER_BUSY_TEXT, sizeof USER_BUSY_TEXT - 1))
         m->pass[c]->user_busy = 1;
+      else
+        control_note_deferral(m, a, alen, r + 1, rlen - 1);
     }
   }
   if (bounce.len && append_bounce(m, &bounce) < 0) {
@@ -1329,6 +1348,7 @@ static void maybe_finish(struct msg *m)
     if (unlink(qpath(dirs[c], m->id)) < 0 && errno != ENOENT) return;
     m->maybe[c] = 0;
   }
+  control_forget(m); /* hold and defer files go before info */
   if (unlink(qpath("info", m->id)) < 0 && errno != ENOENT) return;
   msg_end(m);
 }
@@ -1379,6 +1399,7 @@ static void load_message(unsigned long id, const struct qfile_info *in, int todo
     schedule(m, c, (time_t)next);
   }
   if (lstat(bpath(id), &st) == 0) m->bounce = 1;
+  control_load(m);
   /* done already: a crash after its last channel file was removed and
    * before its info file was (or with only its bounce left to send);
    * nothing else would look at it again */
@@ -1869,6 +1890,268 @@ static void retry_all(void)
   }
 }
 
+/* ---------- the command channel (sluice-qctl) ---------- */
+
+/* lock/control is a fifo (the send user's, mode 0600) that root,
+ * through sluice-qctl(8), writes commands to, one per line:
+ *     delete ID | hold ID | release ID | requeue ID | requeue @DOMAIN | flush
+ * Each line is applied whole between two steps of the main loop, never
+ * in the middle of a delivery's bookkeeping, so no step sees a half
+ * changed queue; each is logged as "control: ..." with its outcome,
+ * which sluice-qctl reads back from the queue. A held message is
+ * flagged by hold/N/ID, kept across restarts; the deferral reasons of
+ * each recipient are appended to defer/N/ID (sluice-queue(5)). Neither
+ * is synced but the hold flag: a lost reason only shows an older one. */
+#define CONTROL_LINE_MAX 1024
+#define DEFER_FILE_MAX (1UL << 20)  /* past this, defer/N/ID starts again */
+#define DEFER_TEXT_MAX 900
+
+static int fd_control = -1;
+static char control_line[CONTROL_LINE_MAX];
+static size_t control_len;
+static int control_overlong;
+
+/* Appends ADDR NUL TIME NUL TEXT NUL to defer/N/ID (TEXT's NULs and
+ * line ends become spaces). Failures are only logged. */
+static void control_note_deferral(struct msg *m, const char *a, size_t alen, const char *r, size_t rlen)
+{
+  str rec = STR_INIT;
+  struct stat st;
+  size_t i;
+  int fd;
+  const char *path = qpath("defer", m->id);
+  if (rlen > DEFER_TEXT_MAX) rlen = DEFER_TEXT_MAX;
+  if (str_catb(&rec, a, alen) < 0 || str_catc(&rec, 0) < 0 || str_catulong(&rec, (unsigned long)now) < 0
+      || str_catc(&rec, 0) < 0)
+    die_nomem();
+  for (i = 0; i < rlen; ++i)
+    if (str_catc(&rec, (r[i] == 0 || r[i] == '\n' || r[i] == '\r') ? ' ' : r[i]) < 0) die_nomem();
+  if (str_catc(&rec, 0) < 0) die_nomem();
+  if (lstat(path, &st) == 0 && (unsigned long long)st.st_size > DEFER_FILE_MAX) fd = open_trunc(path, 0600);
+  else fd = open_append(path, 0600);
+  if (fd < 0 || write_all(fd, rec.s, rec.len) < 0) log_line("warning: unable to record a deferral reason in ", path);
+  if (fd >= 0) close(fd);
+  str_free(&rec);
+}
+
+/* sluice-qctl delete: every pending recipient of channel c is marked
+ * done in the channel file (and the pass in memory), synced. Records
+ * in flight stay taken in memory until their result; the pass ends
+ * with nothing pending. */
+static void control_all_done(struct msg *m, int c)
+{
+  str f = STR_INIT;
+  size_t pos;
+  int fd, wrote = 0;
+  struct pass *p = m->pass[c];
+  if (p)
+    for (pos = HEADER_LEN; pos < p->file.len;) {
+      size_t len = byte_chr(p->file.s + pos, p->file.len - pos, 0);
+      if (p->file.s[pos] == 'T' || (p->file.s[pos] == 'P' && !m->inflight[c])) p->file.s[pos] = 'D';
+      pos += len + 1;
+    }
+  if (file_read_fitted(qpath(dirs[c], m->id), &f, CHANNEL_FILE_MAX) <= 0 || f.len < HEADER_LEN) {
+    str_free(&f);
+    return;
+  }
+  fd = open(qname.s, O_WRONLY | O_CLOEXEC);
+  if (fd < 0) log_line("warning: unable to open channel file ", qname.s);
+  for (pos = HEADER_LEN; fd >= 0 && pos < f.len;) {
+    size_t len = byte_chr(f.s + pos, f.len - pos, 0);
+    if (f.s[pos] == 'T') {
+      if (pwrite(fd, "D", 1, (off_t)pos) != 1) log_line("warning: unable to mark a deleted recipient in ", qname.s);
+      else wrote = 1;
+    }
+    pos += len + 1;
+  }
+  if (wrote && data_sync(fd) < 0) log_line("warning: unable to sync ", qname.s);
+  if (fd >= 0) close(fd);
+  str_free(&f);
+}
+
+/* The message ends: its hold flag and deferral reasons go with it. */
+static void control_forget(struct msg *m)
+{
+  if (unlink(qpath("hold", m->id)) < 0 && errno != ENOENT) log_line("warning: unable to remove ", qname.s);
+  if (unlink(qpath("defer", m->id)) < 0 && errno != ENOENT) log_line("warning: unable to remove ", qname.s);
+}
+
+static void control_load(struct msg *m)
+{
+  struct stat st;
+  m->held = lstat(qpath("hold", m->id), &st) == 0;
+}
+
+static void control_log(const char *what, struct msg *m, const char *outcome)
+{
+  log_start("control: ");
+  log_s(what);
+  log_s(" msg ");
+  log_msgid(m->id, m->ssec, m->snsec);
+  if (outcome) log_s(outcome);
+  log_end();
+}
+
+static void control_requeue(struct msg *m)
+{
+  int c;
+  for (c = 0; c < 2; ++c)
+    if (m->has[c] && !m->pass[c] && !m->held) schedule(m, c, now);
+  if (m->bounce_failed) maybe_finish(m);
+}
+
+static void control_hold(struct msg *m)
+{
+  int fd = open(qpath("hold", m->id), O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+  if (fd < 0 || file_sync(fd) < 0 || dir_sync(qdirpath("hold", m->id)) < 0) {
+    if (fd >= 0) close(fd);
+    control_log("hold", m, ": failed: unable to write its hold flag");
+    return;
+  }
+  close(fd);
+  m->held = 1;
+  control_log("hold", m, 0);
+}
+
+static void control_release(struct msg *m)
+{
+  if (unlink(qpath("hold", m->id)) < 0 && errno != ENOENT) {
+    control_log("release", m, ": failed: unable to remove its hold flag");
+    return;
+  }
+  m->held = 0;
+  control_requeue(m);
+  control_log("release", m, 0);
+}
+
+static void control_delete(struct msg *m)
+{
+  int c;
+  m->deleted = 1;
+  control_log("delete", m, m->inflight[0] || m->inflight[1] ? ": after the deliveries in flight" : 0);
+  if (m->bounce) { /* failures not yet reported are dropped with it */
+    if (unlink(bpath(m->id)) < 0 && errno != ENOENT) log_line("warning: unable to remove ", qname.s);
+    else m->bounce = 0;
+  }
+  m->bounce_failed = 0;
+  for (c = 0; c < 2; ++c) {
+    if (!m->has[c]) continue;
+    control_all_done(m, c);
+    if (!m->pass[c]) {
+      m->has[c] = 0;
+      if (unlink(qpath(dirs[c], m->id)) < 0 && errno != ENOENT) m->maybe[c] = 1;
+    }
+  }
+  maybe_finish(m);
+}
+
+/* Every message with a pending recipient at domain d[0..n) is tried now. */
+static void control_requeue_domain(const char *d, size_t n)
+{
+  size_t i, pos;
+  unsigned long found = 0;
+  int c;
+  str f = STR_INIT;
+  for (i = 0; i < msgs.a; ++i) {
+    struct msg *m = msgs.v[i];
+    if (!m || m->held || m->finished) continue;
+    for (c = 0; c < 2; ++c) {
+      if (!m->has[c] || m->pass[c]) continue;
+      if (file_read_fitted(qpath(dirs[c], m->id), &f, CHANNEL_FILE_MAX) <= 0) continue;
+      for (pos = HEADER_LEN; pos < f.len;) {
+        size_t len = byte_chr(f.s + pos, f.len - pos, 0);
+        if (f.s[pos] == 'T' && len > 1) {
+          size_t off = domain_off(f.s + pos + 1, len - 1);
+          if (case_equalb(f.s + pos + 1 + off, len - 1 - off, d, n)) {
+            schedule(m, c, now);
+            ++found;
+            break;
+          }
+        }
+        pos += len + 1;
+      }
+    }
+  }
+  str_free(&f);
+  log_start("control: requeue @");
+  log_safe(d, n);
+  log_s(": ");
+  log_u(found);
+  log_s(" channel files due now");
+  log_end();
+}
+
+/* One command line (without its newline). */
+static void control_command(const char *s, size_t n)
+{
+  size_t sp = byte_chr(s, n, ' ');
+  const char *arg = sp < n ? s + sp + 1 : s + n;
+  size_t alen = sp < n ? n - sp - 1 : 0;
+  unsigned long id;
+  struct msg *m;
+  if (sp == 5 && byte_equal(s, "flush", 5) && alen == 0) {
+    log_line("control: flush: retrying everything now", 0);
+    retry_all();
+    return;
+  }
+  if (sp == 7 && byte_equal(s, "requeue", 7) && alen > 1 && arg[0] == '@') {
+    control_requeue_domain(arg + 1, alen - 1);
+    return;
+  }
+  if (scan_ulong_exact(arg, alen, &id) < 0) goto bad;
+  m = msg_find(id);
+  if (!m || m->finished) {
+    log_start("control: ");
+    log_safe(s, n);
+    log_s(": no such message in sluice-send's queue (not yet preprocessed, or gone)");
+    log_end();
+    return;
+  }
+  if (sp == 6 && byte_equal(s, "delete", 6)) control_delete(m);
+  else if (sp == 4 && byte_equal(s, "hold", 4)) control_hold(m);
+  else if (sp == 7 && byte_equal(s, "release", 7)) control_release(m);
+  else if (sp == 7 && byte_equal(s, "requeue", 7)) { control_requeue(m); control_log("requeue", m, m->held ? ": held, not tried" : 0); }
+  else goto bad;
+  return;
+bad:
+  log_start("control: unknown command ignored: ");
+  log_safe(s, n);
+  log_end();
+}
+
+static void control_read(void)
+{
+  char b[512];
+  ssize_t r;
+  while ((r = read(fd_control, b, sizeof b)) > 0) {
+    ssize_t i;
+    for (i = 0; i < r; ++i) {
+      if (b[i] == '\n') {
+        if (!control_overlong) control_command(control_line, control_len);
+        else log_line("control: overlong command ignored", 0);
+        control_len = 0;
+        control_overlong = 0;
+      } else if (control_len < sizeof control_line) {
+        control_line[control_len++] = b[i];
+      } else {
+        control_overlong = 1;
+      }
+    }
+  }
+}
+
+static void open_control(void)
+{
+  int dummy;
+  fd_control = open("lock/control", O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+  if (fd_control < 0) {
+    log_line("warning: no lock/control (run sluice-fsck -r): sluice-qctl commands are not read", 0);
+    return;
+  }
+  dummy = open("lock/control", O_WRONLY | O_NONBLOCK | O_CLOEXEC); /* never end of file */
+  (void)dummy;
+}
+
 static void flush_nonblocking(int fd, str *s, const char *what)
 {
   size_t done = 0;
@@ -2115,6 +2398,7 @@ int main(void)
   fd_nonblock(fd_clean_out, 1);
   fd_nonblock(fd_clean_in, 1);
   open_trigger();
+  open_control();
 
   now = time(0);
   log_line("status: starting", 0);
@@ -2126,7 +2410,7 @@ int main(void)
   scan_start();
 
   for (;;) {
-    struct pollfd pfd[8];
+    struct pollfd pfd[9];
     int np = 0, timeout = -1, i;
     struct prioq_item top;
 
@@ -2166,6 +2450,7 @@ int main(void)
     }
     pfd[np].fd = fd_clean_in; pfd[np++].events = POLLIN;
     pfd[np].fd = fd_clean_out; pfd[np++].events = clean_out.len ? POLLOUT : 0;
+    pfd[np].fd = fd_control; pfd[np++].events = fd_control >= 0 && !draining ? POLLIN : 0;
     if (poll(pfd, (nfds_t)np, timeout) < 0) {
       if (errno == EINTR) continue;
       die_temp_sys("poll failed");
@@ -2195,6 +2480,7 @@ int main(void)
       if (r == 0) die_temp("sluice-clean went away");
       for (i = 0; i < r; ++i) clean_answer(b[i]);
     }
+    if (pfd[8].revents & POLLIN) control_read();
   }
   log_line("status: exiting", 0);
   log_flush();
