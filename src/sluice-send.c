@@ -42,6 +42,7 @@
 #include "netstring.h"
 #include "prioq.h"
 #include "qfile.h"
+#include "qlist.h"
 #include "queue.h"
 #include "retry.h"
 #include "rewrite.h"
@@ -534,12 +535,14 @@ static void control_note_deferral(struct msg *m, const char *a, size_t alen, con
 static void control_all_done(struct msg *m, int c);
 static void control_forget(struct msg *m);
 static void control_load(struct msg *m);
+static void summary_changed(void);
 
 /* ---------- scheduling ---------- */
 
 static void schedule(struct msg *m, int c, time_t when)
 {
   m->next[c] = when;
+  summary_changed();
   if (prioq_insert(&chans[c].heap, when, m->id) < 0) die_nomem();
 }
 
@@ -1310,6 +1313,7 @@ done:
 static void msg_end(struct msg *m)
 {
   clean_request('m', m->id);
+  summary_changed();
   log_start("end msg ");
   log_msgid(m->id, m->ssec, m->snsec);
   log_end();
@@ -2010,6 +2014,7 @@ static void control_hold(struct msg *m)
   }
   close(fd);
   m->held = 1;
+  summary_changed();
   control_log("hold", m, 0);
 }
 
@@ -2020,6 +2025,7 @@ static void control_release(struct msg *m)
     return;
   }
   m->held = 0;
+  summary_changed();
   control_requeue(m);
   control_log("release", m, 0);
 }
@@ -2150,6 +2156,79 @@ static void open_control(void)
   }
   dummy = open("lock/control", O_WRONLY | O_NONBLOCK | O_CLOEXEC); /* never end of file */
   (void)dummy;
+}
+
+/* ---------- the public queue summary (mailq for everyone) ---------- */
+
+/* conf-home/status/mailq (the send user's directory, 0755, made by
+ * tools/setup): the listing of sluice-qctl list without bodies, for
+ * mailq run by users who cannot read the queue (sluice-qread(8)).
+ * Rewritten (not synced: it is only a view) at most every
+ * SUMMARY_SECONDS after something changed, and only the
+ * SUMMARY_MAX oldest messages, so a large queue costs a bounded read of
+ * channel files per rewrite. Without the directory nothing is written. */
+#define SUMMARY_SECONDS 2
+#define SUMMARY_MAX 1000
+#define SUMMARY_PATH "../status/mailq"
+
+static int summary_dirty = 1, summary_off;
+static time_t summary_last;
+
+static void summary_changed(void)
+{
+  summary_dirty = 1;
+}
+
+static int summary_cmp(const void *a, const void *b)
+{
+  const struct msg *x = *(struct msg *const *)a, *y = *(struct msg *const *)b;
+  if (x->birth != y->birth) return x->birth < y->birth ? -1 : 1;
+  return x->id < y->id ? -1 : x->id > y->id;
+}
+
+static void summary_write(void)
+{
+  struct msg **v;
+  size_t i, n = 0, shown;
+  str o = STR_INIT, loc = STR_INIT, rem = STR_INIT, def = STR_INIT;
+  summary_dirty = 0;
+  summary_last = now;
+  if (summary_off) return;
+  v = calloc(msgs.n ? msgs.n : 1, sizeof *v);
+  if (!v) die_nomem();
+  for (i = 0; i < msgs.a; ++i)
+    if (msgs.v[i] && !msgs.v[i]->finished && n < msgs.n) v[n++] = msgs.v[i];
+  if (n) qsort(v, n, sizeof *v, summary_cmp);
+  shown = n > SUMMARY_MAX ? SUMMARY_MAX : n;
+  if (str_cats(&o, "# sluice queue summary by sluice-send, ") < 0 || str_catulong(&o, (unsigned long)n) < 0
+      || str_cats(&o, " messages preprocessed, written at ") < 0 || str_catulong(&o, (unsigned long)now) < 0
+      || str_catc(&o, '\n') < 0)
+    die_nomem();
+  for (i = 0; i < shown; ++i) {
+    struct msg *m = v[i];
+    struct qlist_msg q;
+    struct stat st;
+    q.id = m->id;
+    q.birth = m->birth;
+    q.size = lstat(qpath("mess", m->id), &st) == 0 ? (unsigned long)st.st_size : 0;
+    q.sender = m->sender.s;
+    q.senderlen = m->sender.len;
+    q.local = m->has[CH_LOCAL] && file_read_fitted(qpath("local", m->id), &loc, CHANNEL_FILE_MAX) > 0 ? &loc : 0;
+    q.remote = m->has[CH_REMOTE] && file_read_fitted(qpath("remote", m->id), &rem, CHANNEL_FILE_MAX) > 0 ? &rem : 0;
+    q.defer = file_read_fitted(qpath("defer", m->id), &def, DEFER_FILE_MAX + 4096) > 0 ? &def : 0;
+    q.held = m->held;
+    q.bounce = m->bounce;
+    if (qlist_format(&o, &q, now) < 0) die_nomem();
+  }
+  if (shown < n && (str_cats(&o, "# and ") < 0 || str_catulong(&o, (unsigned long)(n - shown)) < 0
+                    || str_cats(&o, " younger messages not shown\n") < 0))
+    die_nomem();
+  if (file_replace_nosync(SUMMARY_PATH, o.s, o.len, 0644) < 0) {
+    if (errno == ENOENT) summary_off = 1; /* no status directory: no summary */
+    else log_line("warning: unable to write the queue summary: ", errtext(errno));
+  }
+  free(v);
+  str_free(&o); str_free(&loc); str_free(&rem); str_free(&def);
 }
 
 static void flush_nonblocking(int fd, str *s, const char *what)
@@ -2426,6 +2505,7 @@ int main(void)
       flush_nonblocking(chans[c].fdout, &chans[c].out, chans[c].name);
     }
     log_status();
+    if (summary_dirty && !draining && now - summary_last >= SUMMARY_SECONDS) summary_write();
     log_flush(); /* before the removals it logs are asked for */
     flush_nonblocking(fd_clean_out, &clean_out, "sluice-clean");
     if (draining && !chans[0].used && !chans[1].used && clean_pending.len == clean_head) break;
@@ -2439,6 +2519,7 @@ int main(void)
           if (timeout < 0 || wait * 1000 < timeout) timeout = (int)(wait * 1000);
         }
       if (timeout < 0 || timeout > RESCAN_SECONDS * 1000) timeout = RESCAN_SECONDS * 1000;
+      if (summary_dirty && timeout > SUMMARY_SECONDS * 1000) timeout = SUMMARY_SECONDS * 1000;
     }
     pfd[np].fd = sigfd; pfd[np++].events = POLLIN;
     pfd[np].fd = fd_trigger; pfd[np++].events = POLLIN;
