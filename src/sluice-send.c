@@ -2146,6 +2146,35 @@ static void control_read(void)
   }
 }
 
+/* Removes hold and defer files of ids sluice-send does not know (left
+ * when a message's other files were removed by hand or by sluice-fsck
+ * -r): a stale hold flag would hold the next message given that id.
+ * At start, after the queue is loaded, and daily. */
+static void control_sweep(void)
+{
+  static const char *const kinds[2] = { "hold", "defer" };
+  str path = STR_INIT;
+  unsigned long n;
+  int k;
+  for (k = 0; k < 2; ++k)
+    for (n = 0; n < auto_split; ++n) {
+      DIR *d;
+      struct dirent *de;
+      if (str_copys(&path, kinds[k]) < 0 || str_catc(&path, '/') < 0 || str_catulong(&path, n) < 0 || str_0(&path) < 0)
+        die_nomem();
+      d = opendir(path.s);
+      if (!d) continue; /* a queue of an older version: none */
+      while ((de = readdir(d)) != 0) {
+        unsigned long id;
+        size_t len = byte_len(de->d_name, sizeof de->d_name);
+        if (de->d_name[0] == '.' || scan_ulong_exact(de->d_name, len, &id) < 0 || msg_find(id)) continue;
+        if (unlink(qpath(kinds[k], id)) == 0) log_line("removed stale ", qname.s);
+      }
+      closedir(d);
+    }
+  str_free(&path);
+}
+
 static void open_control(void)
 {
   int dummy;
@@ -2485,6 +2514,7 @@ int main(void)
   journal_recover(CH_REMOTE);
   load_queue();
   sweep_orphans();
+  control_sweep();
   last_sweep = now;
   scan_start();
 
@@ -2497,7 +2527,7 @@ int main(void)
     if (!draining) {
       todo_round();
       if (!scan_active && (scan_again || now - scan_last >= RESCAN_SECONDS)) scan_start();
-      if (now - last_sweep >= 86400) { sweep_orphans(); last_sweep = now; }
+      if (now - last_sweep >= 86400) { sweep_orphans(); control_sweep(); last_sweep = now; }
       for (c = 0; c < 2; ++c) run_channel(c);
     }
     for (c = 0; c < 2; ++c) {
