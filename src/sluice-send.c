@@ -2196,7 +2196,7 @@ static void open_control(void)
  * SUMMARY_SECONDS after something changed, and only the
  * SUMMARY_MAX oldest messages, so a large queue costs a bounded read of
  * channel files per rewrite. Without the directory nothing is written. */
-#define SUMMARY_SECONDS 2
+#define SUMMARY_SECONDS 5
 #define SUMMARY_MAX 1000
 #define SUMMARY_PATH "../status/mailq"
 
