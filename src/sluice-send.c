@@ -2113,7 +2113,11 @@ static void control_command(const char *s, size_t n)
     log_end();
     return;
   }
-  if (sp == 6 && byte_equal(s, "delete", 6)) control_delete(m);
+  if (sp == 6 && byte_equal(s, "delete", 6) && m->frozen)
+    /* its mess file is not its own: removing it could remove another
+     * message's (sluice-fsck -r quarantines it instead) */
+    control_log("delete", m, ": refused: its message file is not its own; left for sluice-fsck");
+  else if (sp == 6 && byte_equal(s, "delete", 6)) control_delete(m);
   else if (sp == 4 && byte_equal(s, "hold", 4)) control_hold(m);
   else if (sp == 7 && byte_equal(s, "release", 7)) control_release(m);
   else if (sp == 7 && byte_equal(s, "requeue", 7)) { control_requeue(m); control_log("requeue", m, m->held ? ": held, not tried" : 0); }
