@@ -377,6 +377,7 @@ int main(int argc, char **argv)
       if (!strcmp(verb, "delete")) { await("mess", id, 0, "the deletion"); say("deleted ", id); }
       else if (!strcmp(verb, "hold")) { await("hold", id, 1, "the hold"); say("held ", id); }
       else if (!strcmp(verb, "release")) { await("hold", id, 0, "the release"); say("released ", id); }
+      else if (exists("hold", id)) say("held, so not tried (release it): ", id);
       else say("requeued ", id);
     }
   } else {

@@ -89,6 +89,8 @@ nB=$(starts "$B")
 waitfor 100 more_b "$nB" || bad "flush after restart" "B not tried"
 check_eq "held message not tried after restart" "$(starts "$A")" "$nA"
 check "hold survives the restart" held_file "$A"
+check_eq "requeue of a held message: not tried" "$("$QC" requeue "$A")" "held, so not tried (release it): $A"
+check "requeue of a held message: logged" grep -q "^control: requeue msg $A\..*: held, not tried" "$LOG"
 
 # ---- 3. an ordinary user's mailq: the summary, no bodies
 summary_held() { as "$H/bin/mailq" 2> /dev/null | grep -q "^$A  .*<s1@x.org>  held"; }
