@@ -81,11 +81,30 @@ static int read_qfile(const char *dir, unsigned long id, str *content)
   return r;
 }
 
+/* 1 when dir/N/ID (bounce/ID) is a regular file, not reached through
+ * a link; 0 when not; dies when it cannot be looked at. Never reads it
+ * (a message may be large, and await looks ten times a second). */
 static int exists(const char *dir, unsigned long id)
 {
-  str s = STR_INIT;
-  int r = read_qfile(dir, id, &s);
-  str_free(&s);
+  str p = STR_INIT;
+  const char *last;
+  struct stat st;
+  int dfd, r = 0;
+  if (!strcmp(dir, "bounce")) {
+    nomem_if(str_copys(&p, "bounce/"));
+    nomem_if(str_catulong(&p, id));
+    nomem_if(str_0(&p));
+  } else {
+    name(&p, dir, id);
+  }
+  dfd = walk_parent(qfd, p.s, &last);
+  if (dfd < 0 && errno != ENOENT && errno != ELOOP && errno != ENOTDIR) die_temp_sys("unable to look at queue/", p.s);
+  if (dfd >= 0) {
+    if (fstatat(dfd, last, &st, AT_SYMLINK_NOFOLLOW) == 0) r = S_ISREG(st.st_mode);
+    else if (errno != ENOENT) die_temp_sys("unable to look at queue/", p.s);
+    close(dfd);
+  }
+  str_free(&p);
   return r;
 }
 
