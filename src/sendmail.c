@@ -105,33 +105,30 @@ static _Noreturn void smtp_session(void)
   _exit(code == EXIT_TEMP ? EX_TEMPFAIL : code);
 }
 
-/* -q: SIGALRM to sluice-send through its daemontools service (svc -a),
- * found under conf-home/service (where make run puts it) or the usual
- * system service directories. Only root may signal it. */
-static _Noreturn void queue_run(void)
+/* -q (with or without a time: sendmail's daemon interval means
+ * nothing here) is sluice-qctl flush, -qRdomain (or -qR domain)
+ * sluice-qctl requeue @domain (sluice-qctl(8)); -qI, -qS and the rest
+ * flush too. Only root controls the queue: anyone else is told how. */
+static _Noreturn void queue_run(const char *rest, const char *next)
 {
-  static const char *const dirs[] = { "/service/sluice-send", "/etc/service/sluice-send", "/var/service/sluice-send", 0 };
-  str own = STR_INIT;
-  const char *d;
-  size_t i;
-  if (str_copys(&own, auto_home) < 0 || str_cats(&own, "/service/sluice-send") < 0 || str_0(&own) < 0) nomem();
-  for (i = 0, d = own.s; d; d = dirs[i++]) {
-    struct stat st;
-    if (stat(d, &st) == 0 && S_ISDIR(st.st_mode) && geteuid() == 0) {
-      char *argv[] = { "svc", "-a", (char *)d, 0 };
-      pid_t pid = child_spawn("/usr/bin/svc", argv, 0, 0, 0);
-      int status;
-      if (pid < 0) break;
-      if (wait_pid(pid, &status) < 0 || wait_exitcode(status) != 0) break;
-      out("sendmail: asked sluice-send to retry every queued message now\n");
-      _exit(0);
-    }
+  str dom = STR_INIT;
+  char *a[] = { 0, "flush", 0, 0 };
+  if (rest[0] == 'R') {
+    const char *d = rest[1] ? rest + 1 : next;
+    if (!d || !*d) usage_die("-qR needs a domain", "");
+    if (str_copys(&dom, "@") < 0 || str_cats(&dom, d[0] == '@' ? d + 1 : d) < 0 || str_0(&dom) < 0) nomem();
+    a[1] = "requeue";
+    a[2] = dom.s;
   }
-  out("sendmail: sluice-send retries on its own schedule; to retry everything now, run as root:\n"
-      "  svc -a ");
-  out(own.s);
-  out("   (the directory of the sluice-send service)\n");
-  _exit(0);
+  if (geteuid() != 0) {
+    out("sendmail: sluice-send retries on its own schedule; to retry now, run as root:\n  ");
+    out(auto_home);
+    out(a[2] ? "/bin/sluice-qctl requeue " : "/bin/sluice-qctl flush");
+    if (a[2]) out(a[2]);
+    out("\n");
+    _exit(0);
+  }
+  run("sluice-qctl", a, 0);
 }
 
 /* newaliases, -bi, -I: sluice-newaliases compiles the alias file. */
@@ -173,7 +170,7 @@ int main(int argc, char **argv)
       case 'v': verbose = 1; continue;
       case 'U': case 'G': case 'm': case 'n': case 'e': case 's': case 'c': continue; /* harmless */
       case 'I': new_aliases();
-      case 'q': queue_run(); /* -q, -qtime, -qRsite...: the rest is ignored */
+      case 'q': queue_run(rest, i + 1 < argc ? argv[i + 1] : 0); /* -q, -qtime, -qRsite */
       case 'o': took_value = 1; continue; /* -oX: always attached */
       case 'b': case 'f': case 'r': case 'F': case 'O': case 'B': case 'N': case 'R': case 'V': case 'L':
       case 'h': case 'X': case 'C': case 'A': case 'p':

@@ -82,9 +82,12 @@ static const struct layout layout[] = {
   { "local", SHAPE_SPLIT, ROLE_SEND, 0700 },
   { "remote", SHAPE_SPLIT, ROLE_SEND, 0700 },
   { "bounce", SHAPE_DIR, ROLE_SEND, 0700 },
+  { "hold", SHAPE_SPLIT, ROLE_SEND, 0700 },  /* sluice-qctl hold: a flag per message */
+  { "defer", SHAPE_SPLIT, ROLE_SEND, 0700 }, /* the deferral reasons per message */
   { "quarantine", SHAPE_DIR, ROLE_QUEUE, 0750 },
   { "lock", SHAPE_DIR, ROLE_QUEUE, 0750 },
   { "lock/trigger", SHAPE_FIFO, ROLE_SEND, 0622 },
+  { "lock/control", SHAPE_FIFO, ROLE_SEND, 0600 }, /* sluice-qctl's commands */
   { "lock/sendmutex", SHAPE_FILE, ROLE_SEND, 0600 },
   { "lock/tcpto", SHAPE_FILE, ROLE_REMOTE, 0644 },
   { "lock/journal.local", SHAPE_FILE, ROLE_SEND, 0620 },

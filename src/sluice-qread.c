@@ -7,7 +7,9 @@
  * local/N/ID and remote/N/ID for a preprocessed message (info/N/ID
  * exists) or from todo/N/ID for one not yet preprocessed. It only reads
  * the queue (root, or a member of the sluice group for what that group
- * can read). Exit 0, or 111 when the queue cannot be read.
+ * can read). Anyone else gets the summary that sluice-send writes to
+ * conf-home/status/mailq (no bodies; deferral reasons included). Exit 0,
+ * or 111 when neither can be read.
  *
  * Run as root it reads directories that belong to the queue's users:
  * every name is reached from a descriptor of the queue with walk.h, so a
@@ -27,6 +29,7 @@
 #include "byte.h"
 #include "die.h"
 #include "file.h"
+#include "qlist.h"
 #include "scan.h"
 #include "str.h"
 #include "walk.h"
@@ -147,26 +150,38 @@ static void show(int qfd, str *o, const struct msg *m, time_t now)
   str p = STR_INIT;
   int bfd;
 
+  preprocessed = read_qfile(qfd, "info", m->id, &info);
+  if (preprocessed) { /* with hold flags and deferral reasons (qlist.h) */
+    str loc = STR_INIT, rem = STR_INIT, def = STR_INIT, h = STR_INIT;
+    struct qlist_msg q;
+    q.id = m->id;
+    q.birth = m->when;
+    q.size = (unsigned long)m->size;
+    q.sender = "";
+    q.senderlen = 0;
+    if (record(&info, 0, 'F', &v, &len)) { q.sender = v; q.senderlen = len; }
+    q.local = read_qfile(qfd, "local", m->id, &loc) ? &loc : 0;
+    q.remote = read_qfile(qfd, "remote", m->id, &rem) ? &rem : 0;
+    q.defer = read_qfile(qfd, "defer", m->id, &def) ? &def : 0;
+    q.held = read_qfile(qfd, "hold", m->id, &h);
+    nomem_if(str_copys(&p, ""));
+    nomem_if(str_catulong(&p, m->id));
+    nomem_if(str_0(&p));
+    bfd = walk_dir(qfd, "bounce");
+    q.bounce = bfd >= 0 && fstatat(bfd, p.s, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode);
+    if (bfd >= 0) close(bfd);
+    nomem_if(qlist_format(o, &q, now));
+    str_free(&loc); str_free(&rem); str_free(&def); str_free(&h);
+    str_free(&info);
+    str_free(&p);
+    return;
+  }
   nomem_if(str_catulong(o, m->id));
   nomem_if(str_cats(o, "  "));
   cat_age(o, now, m->when);
   nomem_if(str_cats(o, "  "));
   nomem_if(str_catulong(o, (unsigned long)m->size));
-  preprocessed = read_qfile(qfd, "info", m->id, &info);
-  if (preprocessed) {
-    nomem_if(str_cats(o, "  <"));
-    if (record(&info, 0, 'F', &v, &len)) cat_safe(o, v, len);
-    nomem_if(str_cats(o, ">\n"));
-    if (read_qfile(qfd, "local", m->id, &f) && f.len >= CHANNEL_HEADER) recipients(o, &f, CHANNEL_HEADER, "local  ", 0);
-    if (read_qfile(qfd, "remote", m->id, &f) && f.len >= CHANNEL_HEADER) recipients(o, &f, CHANNEL_HEADER, "remote ", 0);
-    nomem_if(str_copys(&p, ""));
-    nomem_if(str_catulong(&p, m->id));
-    nomem_if(str_0(&p));
-    bfd = walk_dir(qfd, "bounce");
-    if (bfd >= 0 && fstatat(bfd, p.s, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode))
-      nomem_if(str_cats(o, "  bounce report waiting to be sent\n"));
-    if (bfd >= 0) close(bfd);
-  } else {
+  {
     todo = read_qfile(qfd, "todo", m->id, &f);
     if (todo) {
       nomem_if(str_cats(o, "  <"));
@@ -180,6 +195,23 @@ static void show(int qfd, str *o, const struct msg *m, time_t now)
   str_free(&f);
   str_free(&info);
   str_free(&p);
+}
+
+/* For a user who cannot read the queue: the summary sluice-send keeps
+ * in conf-home/status/mailq (sluice-send(8)), which holds no message
+ * body. Exits. */
+static _Noreturn void summary(int home)
+{
+  str s = STR_INIT;
+  char outmem[8192];
+  buf b;
+  int r = walk_read(home, "status/mailq", &s, FILE_MAX);
+  if (r < 0) die_temp_sys("unable to read ", auto_home, "/status/mailq");
+  if (r == 0) die_temp("the queue is readable by root only, and sluice-send has written no summary in ", auto_home,
+                       "/status/mailq");
+  buf_init(&b, 1, outmem, sizeof outmem);
+  if (buf_put(&b, s.s, s.len) < 0 || buf_flush(&b) < 0) die_temp_sys("unable to write output");
+  _exit(0);
 }
 
 int main(int argc, char **argv)
@@ -197,6 +229,7 @@ int main(int argc, char **argv)
   home = open_dir(auto_home);
   if (home < 0) die_temp_sys("unable to switch to ", auto_home);
   qfd = walk_dir(home, "queue");
+  if (qfd < 0 && errno == EACCES) summary(home); /* an ordinary user */
   if (qfd < 0) die_temp_sys("unable to read the queue ", auto_home, "/queue (run as root)");
   close(home);
   for (unsigned long n = 0; n < auto_split; ++n) {

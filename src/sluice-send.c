@@ -42,6 +42,7 @@
 #include "netstring.h"
 #include "prioq.h"
 #include "qfile.h"
+#include "qlist.h"
 #include "queue.h"
 #include "retry.h"
 #include "rewrite.h"
@@ -236,6 +237,8 @@ struct msg {
   str sender;                /* from info, read once: not again per delivery */
   unsigned options;          /* QFILE_OPT_ bits from info, for every delivery */
   unsigned char notify_success; /* a recipient asked for DSN NOTIFY=SUCCESS */
+  unsigned char held;        /* hold/N/ID exists: never scheduled (sluice-qctl) */
+  unsigned char deleted;     /* sluice-qctl delete: every recipient done, no bounce */
 };
 
 /* Hash map of messages by id: open addressing, linear probing,
@@ -527,11 +530,20 @@ static int data_sync(int fd)
   return r;
 }
 
+/* The command channel (lock/control, sluice-qctl(8)), defined below
+ * with its handlers. */
+static void control_note_deferral(struct msg *m, const char *a, size_t alen, const char *r, size_t rlen);
+static void control_all_done(struct msg *m, int c);
+static void control_forget(struct msg *m);
+static void control_load(struct msg *m);
+static void summary_changed(void);
+
 /* ---------- scheduling ---------- */
 
 static void schedule(struct msg *m, int c, time_t when)
 {
   m->next[c] = when;
+  summary_changed();
   if (prioq_insert(&chans[c].heap, when, m->id) < 0) die_nomem();
 }
 
@@ -678,6 +690,7 @@ static void pass_end(struct msg *m, int c)
   size_t pos = HEADER_LEN;
   int pending = 0, p_busy = p->user_busy;
   struct rkey *k = 0;
+  if (m->deleted) control_all_done(m, c); /* sluice-qctl delete: nothing is pending */
   /* held back for its recipient, and nothing else to retry later: the
    * recipient at pos is the one dispatch found busy */
   if (p->rcpt_full && !p->deferred && !p_busy && c == CH_LOCAL) {
@@ -877,10 +890,15 @@ static void run_channel(int c)
       if (!m || !m->queued[c]) continue;
       m->queued[c] = 0;
       if (!m->pass[c]) continue;
+      if (m->held) { /* held meanwhile: the pass ends with what is in flight */
+        if (!m->inflight[c]) { pass_end(m, c); maybe_finish(m); }
+        continue;
+      }
     } else if (prioq_min(&ch->heap, &top) && top.when <= now) {
       prioq_delmin(&ch->heap);
       m = msg_find(top.id);
       if (!m || !m->has[c] || m->pass[c] || m->next[c] != top.when) continue; /* stale entry */
+      if (m->held) continue; /* released by sluice-qctl: scheduled anew then */
       if (pass_start(m, c) < 0) { maybe_finish(m); continue; }
     } else {
       break;
@@ -1019,6 +1037,8 @@ static void handle_result(int c, const struct spawn_result *res, str *ids, str *
             || str_catb(&rec, r + 1, rlen - 1) < 0 || netstring_cat(&bounce, rec.s, rec.len) < 0)
           die_nomem();
       }
+    } else if (m->deleted) {
+      marks[i] = 'D'; /* deleted by sluice-qctl while in flight: no bounce */
     } else if (r[0] == 'D' || expired) {
       marks[i] = 'D';
       rec.len = 0;
@@ -1030,6 +1050,8 @@ static void handle_result(int c, const struct spawn_result *res, str *ids, str *
       m->pass[c]->deferred = 1;
       if (c == CH_LOCAL && rlen - 1 >= sizeof USER_BUSY_TEXT - 1 && byte_equal(r + 1, USER_BUSY_TEXT, sizeof USER_BUSY_TEXT - 1))
         m->pass[c]->user_busy = 1;
+      else
+        control_note_deferral(m, a, alen, r + 1, rlen - 1);
     }
   }
   if (bounce.len && append_bounce(m, &bounce) < 0) {
@@ -1350,6 +1372,7 @@ done:
 static void msg_end(struct msg *m)
 {
   clean_request('m', m->id);
+  summary_changed();
   log_start("end msg ");
   log_msgid(m->id, m->ssec, m->snsec);
   log_end();
@@ -1388,6 +1411,7 @@ static void maybe_finish(struct msg *m)
     if (unlink(qpath(dirs[c], m->id)) < 0 && errno != ENOENT) return;
     m->maybe[c] = 0;
   }
+  control_forget(m); /* hold and defer files go before info */
   if (unlink(qpath("info", m->id)) < 0 && errno != ENOENT) return;
   msg_end(m);
 }
@@ -1439,6 +1463,7 @@ static void load_message(unsigned long id, const struct qfile_info *in, int todo
     schedule(m, c, (time_t)next);
   }
   if (lstat(bpath(id), &st) == 0) m->bounce = 1;
+  control_load(m);
   /* done already: a crash after its last channel file was removed and
    * before its info file was (or with only its bounce left to send);
    * nothing else would look at it again */
@@ -1940,6 +1965,376 @@ static void retry_all(void)
   }
 }
 
+/* ---------- the command channel (sluice-qctl) ---------- */
+
+/* lock/control is a fifo (the send user's, mode 0600) that root,
+ * through sluice-qctl(8), writes commands to, one per line:
+ *     delete ID | hold ID | release ID | requeue ID | requeue @DOMAIN | flush
+ * Each line is applied whole between two steps of the main loop, never
+ * in the middle of a delivery's bookkeeping, so no step sees a half
+ * changed queue; each is logged as "control: ..." with its outcome,
+ * which sluice-qctl reads back from the queue. A held message is
+ * flagged by hold/N/ID, kept across restarts; the deferral reasons of
+ * each recipient are appended to defer/N/ID (sluice-queue(5)). Neither
+ * is synced but the hold flag: a lost reason only shows an older one. */
+#define CONTROL_LINE_MAX 1024
+#define DEFER_FILE_MAX (1UL << 20)  /* past this, defer/N/ID starts again */
+#define DEFER_TEXT_MAX 900
+
+static int fd_control = -1;
+static char control_line[CONTROL_LINE_MAX];
+static size_t control_len;
+static int control_overlong;
+
+/* Appends ADDR NUL TIME NUL TEXT NUL to defer/N/ID (TEXT's NULs and
+ * line ends become spaces). Failures are only logged. */
+static void control_note_deferral(struct msg *m, const char *a, size_t alen, const char *r, size_t rlen)
+{
+  str rec = STR_INIT;
+  struct stat st;
+  size_t i;
+  int fd;
+  const char *path = qpath("defer", m->id);
+  if (rlen > DEFER_TEXT_MAX) rlen = DEFER_TEXT_MAX;
+  if (str_catb(&rec, a, alen) < 0 || str_catc(&rec, 0) < 0 || str_catulong(&rec, (unsigned long)now) < 0
+      || str_catc(&rec, 0) < 0)
+    die_nomem();
+  for (i = 0; i < rlen; ++i)
+    if (str_catc(&rec, (r[i] == 0 || r[i] == '\n' || r[i] == '\r') ? ' ' : r[i]) < 0) die_nomem();
+  if (str_catc(&rec, 0) < 0) die_nomem();
+  if (lstat(path, &st) == 0 && (unsigned long long)st.st_size > DEFER_FILE_MAX) fd = open_trunc(path, 0600);
+  else fd = open_append(path, 0600);
+  if (fd < 0 || write_all(fd, rec.s, rec.len) < 0) log_line("warning: unable to record a deferral reason in ", path);
+  if (fd >= 0) close(fd);
+  str_free(&rec);
+}
+
+/* sluice-qctl delete: every pending recipient of channel c is marked
+ * done in the channel file (and the pass in memory), synced. Records
+ * in flight stay taken in memory until their result; the pass ends
+ * with nothing pending. */
+static void control_all_done(struct msg *m, int c)
+{
+  str f = STR_INIT;
+  size_t pos;
+  int fd, wrote = 0;
+  struct pass *p = m->pass[c];
+  if (p)
+    for (pos = HEADER_LEN; pos < p->file.len;) {
+      size_t len = byte_chr(p->file.s + pos, p->file.len - pos, 0);
+      if (p->file.s[pos] == 'T' || (p->file.s[pos] == 'P' && !m->inflight[c])) p->file.s[pos] = 'D';
+      pos += len + 1;
+    }
+  if (file_read_fitted(qpath(dirs[c], m->id), &f, CHANNEL_FILE_MAX) <= 0 || f.len < HEADER_LEN) {
+    str_free(&f);
+    return;
+  }
+  fd = open(qname.s, O_WRONLY | O_CLOEXEC);
+  if (fd < 0) log_line("warning: unable to open channel file ", qname.s);
+  for (pos = HEADER_LEN; fd >= 0 && pos < f.len;) {
+    size_t len = byte_chr(f.s + pos, f.len - pos, 0);
+    if (f.s[pos] == 'T') {
+      if (pwrite(fd, "D", 1, (off_t)pos) != 1) log_line("warning: unable to mark a deleted recipient in ", qname.s);
+      else wrote = 1;
+    }
+    pos += len + 1;
+  }
+  if (wrote && data_sync(fd) < 0) log_line("warning: unable to sync ", qname.s);
+  if (fd >= 0) close(fd);
+  str_free(&f);
+}
+
+/* The message ends: its hold flag and deferral reasons go with it. */
+static void control_forget(struct msg *m)
+{
+  if (unlink(qpath("hold", m->id)) < 0 && errno != ENOENT) log_line("warning: unable to remove ", qname.s);
+  if (unlink(qpath("defer", m->id)) < 0 && errno != ENOENT) log_line("warning: unable to remove ", qname.s);
+}
+
+static void control_load(struct msg *m)
+{
+  struct stat st;
+  m->held = lstat(qpath("hold", m->id), &st) == 0;
+}
+
+static void control_log(const char *what, struct msg *m, const char *outcome)
+{
+  log_start("control: ");
+  log_s(what);
+  log_s(" msg ");
+  log_msgid(m->id, m->ssec, m->snsec);
+  if (outcome) log_s(outcome);
+  log_end();
+}
+
+static void control_requeue(struct msg *m)
+{
+  int c;
+  for (c = 0; c < 2; ++c)
+    if (m->has[c] && !m->pass[c] && !m->held) schedule(m, c, now);
+  if (m->bounce_failed) maybe_finish(m);
+}
+
+static void control_hold(struct msg *m)
+{
+  int fd = open(qpath("hold", m->id), O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+  if (fd < 0 || file_sync(fd) < 0 || dir_sync(qdirpath("hold", m->id)) < 0) {
+    if (fd >= 0) close(fd);
+    control_log("hold", m, ": failed: unable to write its hold flag");
+    return;
+  }
+  close(fd);
+  m->held = 1;
+  summary_changed();
+  control_log("hold", m, 0);
+}
+
+static void control_release(struct msg *m)
+{
+  if (unlink(qpath("hold", m->id)) < 0 && errno != ENOENT) {
+    control_log("release", m, ": failed: unable to remove its hold flag");
+    return;
+  }
+  m->held = 0;
+  summary_changed();
+  control_requeue(m);
+  control_log("release", m, 0);
+}
+
+static void control_delete(struct msg *m)
+{
+  int c;
+  m->deleted = 1;
+  control_log("delete", m, m->inflight[0] || m->inflight[1] ? ": after the deliveries in flight" : 0);
+  if (m->bounce) { /* failures not yet reported are dropped with it */
+    if (unlink(bpath(m->id)) < 0 && errno != ENOENT) log_line("warning: unable to remove ", qname.s);
+    else m->bounce = 0;
+  }
+  m->bounce_failed = 0;
+  for (c = 0; c < 2; ++c) {
+    if (!m->has[c]) continue;
+    control_all_done(m, c);
+    if (!m->pass[c]) {
+      m->has[c] = 0;
+      if (unlink(qpath(dirs[c], m->id)) < 0 && errno != ENOENT) m->maybe[c] = 1;
+    }
+  }
+  maybe_finish(m);
+}
+
+/* Every message with a pending recipient at domain d[0..n) is tried now. */
+static void control_requeue_domain(const char *d, size_t n)
+{
+  size_t i, pos;
+  unsigned long found = 0;
+  int c;
+  str f = STR_INIT;
+  for (i = 0; i < msgs.a; ++i) {
+    struct msg *m = msgs.v[i];
+    if (!m || m->held || m->finished) continue;
+    for (c = 0; c < 2; ++c) {
+      if (!m->has[c] || m->pass[c]) continue;
+      if (file_read_fitted(qpath(dirs[c], m->id), &f, CHANNEL_FILE_MAX) <= 0) continue;
+      for (pos = HEADER_LEN; pos < f.len;) {
+        size_t len = byte_chr(f.s + pos, f.len - pos, 0);
+        if (f.s[pos] == 'T' && len > 1) {
+          size_t off = domain_off(f.s + pos + 1, len - 1);
+          if (case_equalb(f.s + pos + 1 + off, len - 1 - off, d, n)) {
+            schedule(m, c, now);
+            ++found;
+            break;
+          }
+        }
+        pos += len + 1;
+      }
+    }
+  }
+  str_free(&f);
+  log_start("control: requeue @");
+  log_safe(d, n);
+  log_s(": ");
+  log_u(found);
+  log_s(" channel files due now");
+  log_end();
+}
+
+/* One command line (without its newline). */
+static void control_command(const char *s, size_t n)
+{
+  size_t sp = byte_chr(s, n, ' ');
+  const char *arg = sp < n ? s + sp + 1 : s + n;
+  size_t alen = sp < n ? n - sp - 1 : 0;
+  unsigned long id;
+  struct msg *m;
+  if (sp == 5 && byte_equal(s, "flush", 5) && alen == 0) {
+    log_line("control: flush: retrying everything now", 0);
+    retry_all();
+    return;
+  }
+  if (sp == 7 && byte_equal(s, "requeue", 7) && alen > 1 && arg[0] == '@') {
+    control_requeue_domain(arg + 1, alen - 1);
+    return;
+  }
+  if (scan_ulong_exact(arg, alen, &id) < 0) goto bad;
+  m = msg_find(id);
+  if (!m || m->finished) {
+    log_start("control: ");
+    log_safe(s, n);
+    log_s(": no such message in sluice-send's queue (not yet preprocessed, or gone)");
+    log_end();
+    return;
+  }
+  if (sp == 6 && byte_equal(s, "delete", 6) && m->frozen)
+    /* its mess file is not its own: removing it could remove another
+     * message's (sluice-fsck -r quarantines it instead) */
+    control_log("delete", m, ": refused: its message file is not its own; left for sluice-fsck");
+  else if (sp == 6 && byte_equal(s, "delete", 6)) control_delete(m);
+  else if (sp == 4 && byte_equal(s, "hold", 4)) control_hold(m);
+  else if (sp == 7 && byte_equal(s, "release", 7)) control_release(m);
+  else if (sp == 7 && byte_equal(s, "requeue", 7)) { control_requeue(m); control_log("requeue", m, m->held ? ": held, not tried" : 0); }
+  else goto bad;
+  return;
+bad:
+  log_start("control: unknown command ignored: ");
+  log_safe(s, n);
+  log_end();
+}
+
+static void control_read(void)
+{
+  char b[512];
+  ssize_t r;
+  while ((r = read(fd_control, b, sizeof b)) > 0) {
+    ssize_t i;
+    for (i = 0; i < r; ++i) {
+      if (b[i] == '\n') {
+        if (!control_overlong) control_command(control_line, control_len);
+        else log_line("control: overlong command ignored", 0);
+        control_len = 0;
+        control_overlong = 0;
+      } else if (control_len < sizeof control_line) {
+        control_line[control_len++] = b[i];
+      } else {
+        control_overlong = 1;
+      }
+    }
+  }
+}
+
+/* Removes hold and defer files of ids sluice-send does not know (left
+ * when a message's other files were removed by hand or by sluice-fsck
+ * -r): a stale hold flag would hold the next message given that id.
+ * At start, after the queue is loaded, and daily. */
+static void control_sweep(void)
+{
+  static const char *const kinds[2] = { "hold", "defer" };
+  str path = STR_INIT;
+  unsigned long n;
+  int k;
+  for (k = 0; k < 2; ++k)
+    for (n = 0; n < auto_split; ++n) {
+      DIR *d;
+      struct dirent *de;
+      if (str_copys(&path, kinds[k]) < 0 || str_catc(&path, '/') < 0 || str_catulong(&path, n) < 0 || str_0(&path) < 0)
+        die_nomem();
+      d = opendir(path.s);
+      if (!d) continue; /* a queue of an older version: none */
+      while ((de = readdir(d)) != 0) {
+        unsigned long id;
+        size_t len = byte_len(de->d_name, sizeof de->d_name);
+        if (de->d_name[0] == '.' || scan_ulong_exact(de->d_name, len, &id) < 0 || msg_find(id)) continue;
+        if (unlink(qpath(kinds[k], id)) == 0) log_line("removed stale ", qname.s);
+      }
+      closedir(d);
+    }
+  str_free(&path);
+}
+
+static void open_control(void)
+{
+  int dummy;
+  fd_control = open("lock/control", O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+  if (fd_control < 0) {
+    log_line("warning: no lock/control (run sluice-fsck -r): sluice-qctl commands are not read", 0);
+    return;
+  }
+  dummy = open("lock/control", O_WRONLY | O_NONBLOCK | O_CLOEXEC); /* never end of file */
+  (void)dummy;
+}
+
+/* ---------- the public queue summary (mailq for everyone) ---------- */
+
+/* conf-home/status/mailq (the send user's directory, 0755, made by
+ * tools/setup): the listing of sluice-qctl list without bodies, for
+ * mailq run by users who cannot read the queue (sluice-qread(8)).
+ * Rewritten (not synced: it is only a view) at most every
+ * SUMMARY_SECONDS after something changed, and only the
+ * SUMMARY_MAX oldest messages, so a large queue costs a bounded read of
+ * channel files per rewrite. Without the directory nothing is written. */
+#define SUMMARY_SECONDS 5
+#define SUMMARY_MAX 1000
+#define SUMMARY_PATH "../status/mailq"
+
+static int summary_dirty = 1, summary_off;
+static time_t summary_last;
+
+static void summary_changed(void)
+{
+  summary_dirty = 1;
+}
+
+static int summary_cmp(const void *a, const void *b)
+{
+  const struct msg *x = *(struct msg *const *)a, *y = *(struct msg *const *)b;
+  if (x->birth != y->birth) return x->birth < y->birth ? -1 : 1;
+  return x->id < y->id ? -1 : x->id > y->id;
+}
+
+static void summary_write(void)
+{
+  struct msg **v;
+  size_t i, n = 0, shown;
+  str o = STR_INIT, loc = STR_INIT, rem = STR_INIT, def = STR_INIT;
+  summary_dirty = 0;
+  summary_last = now;
+  if (summary_off) return;
+  v = calloc(msgs.n ? msgs.n : 1, sizeof *v);
+  if (!v) die_nomem();
+  for (i = 0; i < msgs.a; ++i)
+    if (msgs.v[i] && !msgs.v[i]->finished && n < msgs.n) v[n++] = msgs.v[i];
+  if (n) qsort(v, n, sizeof *v, summary_cmp);
+  shown = n > SUMMARY_MAX ? SUMMARY_MAX : n;
+  if (str_cats(&o, "# sluice queue summary by sluice-send, ") < 0 || str_catulong(&o, (unsigned long)n) < 0
+      || str_cats(&o, " messages preprocessed, written at ") < 0 || str_catulong(&o, (unsigned long)now) < 0
+      || str_catc(&o, '\n') < 0)
+    die_nomem();
+  for (i = 0; i < shown; ++i) {
+    struct msg *m = v[i];
+    struct qlist_msg q;
+    struct stat st;
+    q.id = m->id;
+    q.birth = m->birth;
+    q.size = lstat(qpath("mess", m->id), &st) == 0 ? (unsigned long)st.st_size : 0;
+    q.sender = m->sender.s;
+    q.senderlen = m->sender.len;
+    q.local = m->has[CH_LOCAL] && file_read_fitted(qpath("local", m->id), &loc, CHANNEL_FILE_MAX) > 0 ? &loc : 0;
+    q.remote = m->has[CH_REMOTE] && file_read_fitted(qpath("remote", m->id), &rem, CHANNEL_FILE_MAX) > 0 ? &rem : 0;
+    q.defer = file_read_fitted(qpath("defer", m->id), &def, DEFER_FILE_MAX + 4096) > 0 ? &def : 0;
+    q.held = m->held;
+    q.bounce = m->bounce;
+    if (qlist_format(&o, &q, now) < 0) die_nomem();
+  }
+  if (shown < n && (str_cats(&o, "# and ") < 0 || str_catulong(&o, (unsigned long)(n - shown)) < 0
+                    || str_cats(&o, " younger messages not shown\n") < 0))
+    die_nomem();
+  if (file_replace_nosync(SUMMARY_PATH, o.s, o.len, 0644) < 0) {
+    if (errno == ENOENT) summary_off = 1; /* no status directory: no summary */
+    else log_line("warning: unable to write the queue summary: ", errtext(errno));
+  }
+  free(v);
+  str_free(&o); str_free(&loc); str_free(&rem); str_free(&def);
+}
+
 static void flush_nonblocking(int fd, str *s, const char *what)
 {
   size_t done = 0;
@@ -2186,6 +2581,7 @@ int main(void)
   fd_nonblock(fd_clean_out, 1);
   fd_nonblock(fd_clean_in, 1);
   open_trigger();
+  open_control();
 
   now = time(0);
   log_line("status: starting", 0);
@@ -2193,11 +2589,12 @@ int main(void)
   journal_recover(CH_REMOTE);
   load_queue();
   sweep_orphans();
+  control_sweep();
   last_sweep = now;
   scan_start();
 
   for (;;) {
-    struct pollfd pfd[8];
+    struct pollfd pfd[9];
     int np = 0, timeout = -1, i;
     struct prioq_item top;
 
@@ -2205,7 +2602,7 @@ int main(void)
     if (!draining) {
       todo_round();
       if (!scan_active && (scan_again || now - scan_last >= RESCAN_SECONDS)) scan_start();
-      if (now - last_sweep >= 86400) { sweep_orphans(); last_sweep = now; }
+      if (now - last_sweep >= 86400) { sweep_orphans(); control_sweep(); last_sweep = now; }
       for (c = 0; c < 2; ++c) run_channel(c);
     }
     for (c = 0; c < 2; ++c) {
@@ -2213,6 +2610,7 @@ int main(void)
       flush_nonblocking(chans[c].fdout, &chans[c].out, chans[c].name);
     }
     log_status();
+    if (summary_dirty && !draining && now - summary_last >= SUMMARY_SECONDS) summary_write();
     log_flush(); /* before the removals it logs are asked for */
     flush_nonblocking(fd_clean_out, &clean_out, "sluice-clean");
     if (draining && !chans[0].used && !chans[1].used && clean_pending.len == clean_head) break;
@@ -2226,6 +2624,7 @@ int main(void)
           if (timeout < 0 || wait * 1000 < timeout) timeout = (int)(wait * 1000);
         }
       if (timeout < 0 || timeout > RESCAN_SECONDS * 1000) timeout = RESCAN_SECONDS * 1000;
+      if (summary_dirty && timeout > SUMMARY_SECONDS * 1000) timeout = SUMMARY_SECONDS * 1000;
     }
     pfd[np].fd = sigfd; pfd[np++].events = POLLIN;
     pfd[np].fd = fd_trigger; pfd[np++].events = POLLIN;
@@ -2237,6 +2636,7 @@ int main(void)
     }
     pfd[np].fd = fd_clean_in; pfd[np++].events = POLLIN;
     pfd[np].fd = fd_clean_out; pfd[np++].events = clean_out.len ? POLLOUT : 0;
+    pfd[np].fd = fd_control; pfd[np++].events = fd_control >= 0 && !draining ? POLLIN : 0;
     if (poll(pfd, (nfds_t)np, timeout) < 0) {
       if (errno == EINTR) continue;
       die_temp_sys("poll failed");
@@ -2266,6 +2666,7 @@ int main(void)
       if (r == 0) die_temp("sluice-clean went away");
       for (i = 0; i < r; ++i) clean_answer(b[i]);
     }
+    if (pfd[8].revents & POLLIN) control_read();
   }
   log_line("status: exiting", 0);
   log_flush();

@@ -154,6 +154,33 @@ fail:
   return -1;
 }
 
+int file_replace_nosync(const char *path, const char *s, size_t n, mode_t mode)
+{
+  str tmp = STR_INIT;
+  int fd, e;
+  if (str_copys(&tmp, path) < 0 || str_cats(&tmp, ".tmp") < 0 || str_0(&tmp) < 0) goto fail;
+  fd = open_trunc(tmp.s, mode);
+  if (fd < 0) goto fail;
+  if (fchmod(fd, mode) < 0 || write_all(fd, s, n) < 0) {
+    e = errno;
+    close(fd);
+    errno = e;
+    goto fail_unlink;
+  }
+  if (close(fd) < 0 || rename(tmp.s, path) < 0) goto fail_unlink;
+  str_free(&tmp);
+  return 0;
+fail_unlink:
+  e = errno;
+  unlink(tmp.s);
+  errno = e;
+fail:
+  e = errno;
+  str_free(&tmp);
+  errno = e;
+  return -1;
+}
+
 static int lock_op(int fd, int cmd, short type)
 {
   struct flock fl;

@@ -43,6 +43,10 @@ int dir_sync_of(const char *path);
  * beside it (path plus ".tmp"), fsync, rename over path, fsync of the
  * directory. On failure the old file is untouched. */
 int file_replace(const char *path, const char *s, size_t n, mode_t mode);
+/* file_replace without any sync: readers see the old or the new file
+ * whole, but a crash may leave either, or an empty one. For views that
+ * are rewritten anyway (sluice-send's queue summary). */
+int file_replace_nosync(const char *path, const char *s, size_t n, mode_t mode);
 
 /* fcntl record locks on the whole file: exclusive waiting, exclusive
  * without waiting (-1 with EAGAIN/EACCES when held), and release. */
