@@ -22,6 +22,7 @@
 #     for the same body (relaxed and simple);
 #  7. queue mode (the submission services): sluice-inject with
 #     SLUICEINJECT=queue signs, and passes sluice-queue's exit code on;
+#     sendmail -bs (sluice-smtpd through QMAILQUEUE) signs;
 #  8. end to end: sendmail -t from a local user, delivered by the
 #     running set to an SMTP sink: the sink's copy verifies.
 . "$(dirname "$0")/../lib.sh"
@@ -219,6 +220,13 @@ printf 'Tr@far.example\0\0' > "$T/qm.badenv"
 env -i SLUICEINJECT=queue "$H/bin/sluice-inject" < "$T/qm.in" 1< "$T/qm.badenv" 2> /dev/null
 check_eq "queue mode: sluice-queue's 91 passed on" "$?" 91
 qclear
+
+# --- 7b: sendmail -bs by a local user: its mail is signed too ---
+printf 'HELO me\nMAIL FROM:<bs@dk.example>\nRCPT TO:<r@far.example>\nDATA\nFrom: bs@dk.example\nTo: r@far.example\nSubject: bs\n\nan SMTP session\n.\nQUIT\n' > "$T/bs.in"
+user "$H/bin/sendmail" -bs < "$T/bs.in" > "$T/bs.out" 2>&1
+check "sendmail -bs: 250 after DATA" grep -q '^250 2.0.0 ok' "$T/bs.out"
+queued "$T/bs.q"
+verify bs 2
 
 # --- 8: end to end, to an SMTP sink ---
 free_ports 23000 1
