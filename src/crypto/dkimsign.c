@@ -69,6 +69,7 @@ int dkim_from_domain(const char *msg, size_t n, str *dom)
       if (depth) continue;
       if (str_catc(&clean, c) < 0) { str_free(&clean); return -1; }
     }
+    if (clean.len == 0) return -1;
     lt = byte_chr(clean.s, clean.len, '<');
     if (lt < clean.len) {
       a = lt + 1;
