@@ -37,8 +37,4 @@ typedef struct dkim_sign_request {
 int dkim_sign_message(str *out, const char *msg, size_t n, const char *nl,
                       const dkim_sign_request *req, dkim_signer signer, void *arg);
 
-/* The domain of the first address in the first From field, lower case,
- * into dom; 0 when found, -1 when there is none (or no memory). */
-int dkim_from_domain(const char *msg, size_t n, str *dom);
-
 #endif

@@ -32,6 +32,7 @@
 #include "byte.h"
 #include "control.h"
 #include "die.h"
+#include "dkim_canon.h"
 #include "dkimsign.h"
 #include "fd.h"
 #include "file.h"

@@ -3,6 +3,8 @@
 
 #include "byte.h"
 
+#define DKIM_FROM_FIELDS 1000
+
 static int is_wsp(char c) { return c == ' ' || c == '\t'; }
 
 void dkim_header_split(const char *msg, size_t n, dkim_field *f, size_t max,
@@ -159,4 +161,53 @@ int dkim_body_final(dkim_body *b, str *out)
   if (r == 0 && !b->any && !b->relaxed && str_catb(out, "\r\n", 2) < 0) r = -1;
   str_free(&b->line);
   return r;
+}
+
+int dkim_from_domain(const char *msg, size_t n, str *dom)
+{
+  dkim_field f[DKIM_FROM_FIELDS];
+  size_t count, body, i, j, a, b;
+  dkim_header_split(msg, n, f, DKIM_FROM_FIELDS, &count, &body);
+  if (count > DKIM_FROM_FIELDS) count = DKIM_FROM_FIELDS;
+  for (i = 0; i < count; i++) {
+    const char *v;
+    size_t vn, at, lt, depth = 0;
+    str clean = STR_INIT;
+    if (!dkim_field_is(msg, &f[i], "from")) continue;
+    v = msg + f[i].start;
+    vn = f[i].end - f[i].start;
+    j = byte_chr(v, vn, ':') + 1;
+    /* drop comments (nested parentheses), keep the rest */
+    for (; j < vn; j++) {
+      char c = v[j];
+      if (c == '\\' && depth) { j++; continue; }
+      if (c == '(') { depth++; continue; }
+      if (c == ')' && depth) { depth--; continue; }
+      if (depth) continue;
+      if (str_catc(&clean, c) < 0) { str_free(&clean); return -1; }
+    }
+    if (clean.len == 0) return -1;
+    lt = byte_chr(clean.s, clean.len, '<');
+    if (lt < clean.len) {
+      a = lt + 1;
+      b = a + byte_chr(clean.s + a, clean.len - a, '>');
+    } else {
+      a = 0;
+      b = byte_chr(clean.s, clean.len, ',');
+    }
+    at = byte_rchr(clean.s + a, b - a, '@');
+    if (at == b - a) { str_free(&clean); return -1; }
+    a += at + 1;
+    str_truncate(dom, 0);
+    for (j = a; j < b; j++) {
+      char c = clean.s[j];
+      if (c == ' ' || c == '\t' || c == '\r' || c == '\n') continue;
+      if (c >= 'A' && c <= 'Z') c = (char)(c + 32);
+      if (str_catc(dom, c) < 0) { str_free(&clean); return -1; }
+    }
+    str_free(&clean);
+    while (dom->len && dom->s[dom->len - 1] == '.') dom->len--;
+    return dom->len ? 0 : -1;
+  }
+  return -1;
 }

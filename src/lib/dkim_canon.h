@@ -61,4 +61,10 @@ int dkim_body_final(dkim_body *b, str *out);
 /* 1 when s[0..n) names field name (case-insensitive), else 0. */
 int dkim_field_is(const char *msg, const dkim_field *f, const char *name);
 
+/* The domain of the first address in the first From field (among the
+ * first 1000 fields), lower case, white space and comments dropped,
+ * trailing dots removed, into dom (replaced); 0 when found, -1 when
+ * there is none (no From, no @, empty) or no memory. */
+int dkim_from_domain(const char *msg, size_t n, str *dom);
+
 #endif

@@ -5,7 +5,8 @@
  * canonical header must end in CRLF; the body, fed whole or in pieces
  * of the size the first byte chooses, must give the same bytes, which
  * hold no bare CR LF pairs other than line ends and (relaxed) no
- * white space before a line end. */
+ * white space before a line end. dkim_from_domain gives a clean
+ * domain or nothing. */
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -55,6 +56,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     fuzz_check(dkim_canon_header(&h, m + f[i].start, f[i].end - f[i].start, relaxed, 1) == 0);
     fuzz_check(h.len >= 3 && h.s[h.len - 2] == '\r' && h.s[h.len - 1] == '\n');
     if (relaxed) fuzz_check(memchr(h.s, '\n', h.len - 1) == 0);
+  }
+  /* the From domain: lower case, no white space, no trailing dot */
+  if (dkim_from_domain(m, size, &h) == 0) {
+    fuzz_check(h.len > 0 && h.s[h.len - 1] != '.');
+    for (i = 0; i < h.len; i++)
+      fuzz_check(!(h.s[i] >= 'A' && h.s[i] <= 'Z') && h.s[i] != ' ' && h.s[i] != '\t' && h.s[i] != '\n');
   }
   body(m + bodyat, size - bodyat, relaxed, size + 1, &a);
   body(m + bodyat, size - bodyat, relaxed, piece, &b);

@@ -85,5 +85,21 @@ int main(void)
     dkim_header_split("a: b", 4, f, 4, &count, &body);
     CHECK(count == 1 && body == 4 && f[0].end == 4);
   }
+  /* the From domain */
+  {
+    str d = STR_INIT;
+#define FROM_IS(m, want) (dkim_from_domain(m, strlen(m), &d) == 0 && str_equals(&d, want))
+    CHECK(FROM_IS("From: a@Example.ORG\n\n", "example.org"));
+    CHECK(FROM_IS("To: x@y\nFROM : \"Joe @ Home\" <joe@Mail.Example.>\n\nb", "mail.example"));
+    CHECK(FROM_IS("From: Joe (a@comment.example) <j@real.example>\n", "real.example"));
+    CHECK(FROM_IS("From: j@first.example, k@second.example\n", "first.example"));
+    CHECK(FROM_IS("From: j@first.example\nFrom: k@second.example\n", "first.example"));
+    CHECK(FROM_IS("From: Folded\n <f@fold.example>\n", "fold.example"));
+    CHECK(dkim_from_domain("From: nobody\n", 13, &d) < 0);
+    CHECK(dkim_from_domain("To: a@b\n\nFrom: c@d\n", 20, &d) < 0);
+    CHECK(dkim_from_domain("From:\n", 6, &d) < 0);
+    CHECK(dkim_from_domain("From: a@\n", 9, &d) < 0);
+    str_free(&d);
+  }
   return check_done();
 }
