@@ -22,7 +22,8 @@
 #     for the same body (relaxed and simple);
 #  7. queue mode (the submission services): sluice-inject with
 #     SLUICEINJECT=queue signs, and passes sluice-queue's exit code on;
-#     sendmail -bs (sluice-smtpd through QMAILQUEUE) signs;
+#     sendmail -bs (sluice-smtpd through QMAILQUEUE) signs; sluice-smtpd
+#     on port 25 (a stranger at 127.0.0.2) does not;
 #  8. end to end: sendmail -t from a local user, delivered by the
 #     running set to an SMTP sink: the sink's copy verifies.
 . "$(dirname "$0")/../lib.sh"
@@ -227,6 +228,16 @@ user "$H/bin/sendmail" -bs < "$T/bs.in" > "$T/bs.out" 2>&1
 check "sendmail -bs: 250 after DATA" grep -q '^250 2.0.0 ok' "$T/bs.out"
 queued "$T/bs.q"
 verify bs 2
+
+# --- 7c: mail relayed in on port 25 (sluice-smtpd, a stranger) is
+# never signed, even with a From of a signing domain ---
+echo dk.example > "$H/control/rcpthosts"
+printf 'HELO stranger\r\nMAIL FROM:<x@dk.example>\r\nRCPT TO:<postmaster@dk.example>\r\nDATA\r\nFrom: x@dk.example\r\nTo: postmaster@dk.example\r\nSubject: forged\r\n\r\nhi\r\n.\r\nQUIT\r\n' |
+  env -i PROTO=TCP TCPREMOTEIP=127.0.0.2 TCPLOCALIP=127.0.0.1 TCPLOCALPORT=25 setpriv --reuid="$(sed -n 's/^daemon //p' conf-users)" --regid="$(sed -n 's/^nogroup //p' conf-users)" --clear-groups "$H/bin/sluice-smtpd" > "$T/p25.out" 2>&1
+check "port 25: accepted" grep -q '^250 2.0.0 ok' "$T/p25.out"
+queued "$T/p25.q"
+check_eq "port 25: not signed" "$(grep -c '^DKIM-Signature' "$T/p25.q")" 0
+rm -f "$H/control/rcpthosts"
 
 # --- 8: end to end, to an SMTP sink ---
 free_ports 23000 1
