@@ -104,6 +104,9 @@ case $sig in *"h=from:from:"*) ok "From over-signed" ;; *) bad "From over-signed
 case $sig in *"t="[0-9]*) ok "t= set" ;; *) bad "t= set" "$sig" ;; esac
 case $sig in *";l="*) bad "no l=" "$sig" ;; *) ok "no l=" ;; esac
 case $sig in *"c=relaxed/relaxed"*) ok "relaxed by default" ;; *) bad "relaxed by default" "$sig" ;; esac
+# the process that parsed the message ran as its caller: sluice-queue
+# names the local user, not the dkim user, in its Received line
+check "the parser ran as the caller (uid $TUID)" grep -q "^Received: (sluice [0-9]* invoked by uid $TUID)" "$T/plain.q"
 
 cat > "$T/folded.in" <<'EOM'
 From: "Folded"
