@@ -253,10 +253,12 @@ int main(void)
     /* the key holder: dkim for good, away from the caller's fds */
     if (setresuid(euid, euid, euid) < 0 || getuid() != euid || geteuid() != euid) _exit(1);
     prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
-    close(toh[1]);
-    close(fromh[0]);
-    close(0);
-    close(1);
+    /* keep fd 2 (errors) and the two pipes: nothing of the caller's */
+    {
+      int fd;
+      for (fd = 0; fd < 1024; fd++)
+        if (fd != 2 && fd != toh[0] && fd != fromh[1]) close(fd);
+    }
     key_holder(toh[0], fromh[1]);
   }
   close(toh[0]);
