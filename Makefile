@@ -129,6 +129,27 @@ $(B)/tls/%.o: src/tls/%.c $(B)/auto/compilers
 $(TLS_PROGS): $(B)/%: $(B)/tls/%.o $(TLS_LIBOBJ) $(SYS_B)/libsluice.a
 	$(SYS_LD_CMD) $(EXTRA_LDFLAGS) -o $@ $< $(TLS_LIBOBJ) $(SYS_B)/libsluice.a $(TLS_LIBS)
 
+# The DKIM programs (src/crypto/sluice-*.c) and their shared code (the
+# other src/crypto/*.c): built like the TLS programs with the system
+# compiler, linked with libcrypto only (no libssl), and only when
+# libssl-dev (which holds libcrypto's headers) is installed.
+CRYPTO_LIBS = -lcrypto
+CRYPTO_MAINSRC := $(sort $(wildcard src/crypto/sluice-*.c))
+CRYPTO_LIBSRC := $(filter-out $(CRYPTO_MAINSRC),$(sort $(wildcard src/crypto/*.c)))
+CRYPTO_LIBOBJ := $(patsubst src/crypto/%.c,$(B)/crypto/%.o,$(CRYPTO_LIBSRC))
+CRYPTO_PROGS := $(patsubst src/crypto/%.c,$(B)/%,$(CRYPTO_MAINSRC))
+
+ifeq ($(TLS_HAVE),yes)
+tls: $(CRYPTO_PROGS)
+endif
+
+$(B)/crypto/%.o: src/crypto/%.c $(B)/auto/compilers
+	@mkdir -p $(@D)
+	$(SYS_CC_CMD) $(CFLAGS_ALL) -Isrc/crypto -c -o $@ $<
+
+$(CRYPTO_PROGS): $(B)/%: $(B)/crypto/%.o $(CRYPTO_LIBOBJ) $(SYS_B)/libsluice.a
+	$(SYS_LD_CMD) $(EXTRA_LDFLAGS) -o $@ $< $(CRYPTO_LIBOBJ) $(SYS_B)/libsluice.a $(CRYPTO_LIBS)
+
 units: $(UNITS) $(HELPERS)
 
 .PHONY: all units tls check fuzz fuzz-long fuzzers bench bench-peers soak setup install clean
@@ -280,7 +301,7 @@ setup install: all
 clean:
 	rm -rf build build-* tests/tmp
 
--include $(wildcard $(B)/lib/*.d $(B)/prog/*.d $(B)/tls/*.d $(B)/tls/lib/*.d $(B)/tobj/*.d $(B)/auto/*.d $(B)/sys/*/*.d $(B)/musl/*.d build-fuzz/lib/*.d build-fuzz/*.d)
+-include $(wildcard $(B)/lib/*.d $(B)/prog/*.d $(B)/tls/*.d $(B)/tls/lib/*.d $(B)/crypto/*.d $(B)/tobj/*.d $(B)/auto/*.d $(B)/sys/*/*.d $(B)/musl/*.d build-fuzz/lib/*.d build-fuzz/*.d)
 
 # Running it on this machine without an init system (INSTALL has the
 # long way): `make run` (root) installs daemontools, ucspi-tcp and

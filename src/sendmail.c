@@ -95,6 +95,18 @@ static _Noreturn void smtp_session(void)
       env_set(&e, "TCPREMOTEINFO", user) < 0 || env_set(&e, "TCPLOCALIP", "127.0.0.1") < 0 ||
       env_set(&e, "TCPLOCALHOST", "localhost") < 0 || env_set(&e, "TCPLOCALPORT", "25") < 0)
     nomem();
+  /* mail of local users is DKIM-signed (sluice-dkimsign(8)), also
+   * when it comes as an SMTP session */
+  {
+    const char *qq = env_get("QMAILQUEUE");
+    if (!qq || !*qq) {
+      int sign;
+      if (str_copys(&p, auto_home) < 0 || str_cats(&p, "/control/dkimdomains") < 0 || str_0(&p) < 0) nomem();
+      sign = access(p.s, F_OK) == 0;
+      prog_path(&p, "sluice-dkimsign");
+      if (sign && access(p.s, X_OK) == 0 && env_set(&e, "QMAILQUEUE", p.s) < 0) nomem();
+    }
+  }
   prog_path(&p, "sluice-smtpd");
   argv[0] = p.s;
   pid = child_spawn(p.s, argv, env_vector(&e), 0, 0);

@@ -573,6 +573,26 @@ static void read_header(buf *in, struct header *h)
   str_free(&line);
 }
 
+/* The queue's door, NUL-terminated, into *p: conf-home/bin/sluice-dkimsign
+ * when control/dkimdomains exists and the signer is installed (mail
+ * of local users and of the submission services is DKIM-signed,
+ * sluice-dkimsign(8)), else conf-home/bin/sluice-queue. */
+static void queue_program(str *p)
+{
+  int sign;
+  nomem_if(str_copys(p, auto_home));
+  nomem_if(str_cats(p, "/control/dkimdomains"));
+  nomem_if(str_0(p));
+  sign = access(p->s, F_OK) == 0;
+  nomem_if(str_copys(p, auto_home));
+  nomem_if(str_cats(p, "/bin/sluice-dkimsign"));
+  nomem_if(str_0(p));
+  if (sign && access(p->s, X_OK) == 0) return;
+  nomem_if(str_copys(p, auto_home));
+  nomem_if(str_cats(p, "/bin/sluice-queue"));
+  nomem_if(str_0(p));
+}
+
 /* The largest envelope passed on in queue mode (sluice-queue's own
  * limits are lower). */
 #define ENVELOPE_MAX 67108864UL
@@ -625,9 +645,7 @@ static int queue_filter(const struct config *c)
   else nomem_if(str_catc(&out, '\n'));
   nomem_if(str_cat(&out, &h.firstbody));
 
-  nomem_if(str_copys(&qprog, auto_home));
-  nomem_if(str_cats(&qprog, "/bin/sluice-queue"));
-  nomem_if(str_0(&qprog));
+  queue_program(&qprog);
   if (pipe(mp) < 0 || pipe(ep) < 0) fail_temp_sys("unable to make a pipe");
   if (fd_cloexec(mp[0], 1) < 0 || fd_cloexec(mp[1], 1) < 0 || fd_cloexec(ep[0], 1) < 0 || fd_cloexec(ep[1], 1) < 0)
     fail_temp_sys("unable to set close-on-exec");
@@ -980,12 +998,10 @@ int main(int argc, char **argv)
     child_fd fds[2];
     char *qargv[2];
     pid_t pid;
-    if (qq && *qq) nomem_if(str_copys(&qprog, qq));
-    else {
-      nomem_if(str_copys(&qprog, auto_home));
-      nomem_if(str_cats(&qprog, "/bin/sluice-queue"));
-    }
-    nomem_if(str_0(&qprog));
+    if (qq && *qq) {
+      nomem_if(str_copys(&qprog, qq));
+      nomem_if(str_0(&qprog));
+    } else queue_program(&qprog);
     if (pipe(mp) < 0 || pipe(ep) < 0) fail_temp_sys("unable to make a pipe");
     if (fd_cloexec(mp[0], 1) < 0 || fd_cloexec(mp[1], 1) < 0 || fd_cloexec(ep[0], 1) < 0 || fd_cloexec(ep[1], 1) < 0)
       fail_temp_sys("unable to set close-on-exec");

@@ -210,6 +210,14 @@ static const struct ctl ctls[] = {
   { "idhost", ONE, "=me", "host part of the Message-IDs sluice-inject makes", 0, 0, 0 },
   { "plusdomain", ONE, "=me", "domain sluice-inject puts in place of a trailing + of a host", 0, 0, 0 },
 
+  { "DKIM signing: sluice-dkimsign, read for every message", HEAD, 0, 0, 0, 0, 0 },
+  { "dkimdomains", LIST, "none: nothing is signed",
+    "domain selector keyfile: sluice-inject signs local and submitted mail through sluice-dkimsign "
+    "(sluice-dkimdomains(5))", 0, 0, 0 },
+  { "dkimcanon", ONE, "relaxed", "relaxed or simple: the canonicalization of the signatures", 0, 0, 0 },
+  { "dkim", CDB, "none", "directory of the DKIM private keys, for the dkim user only (sluice-dkimkey(8))", 0, 0,
+    0 },
+
   { "QMQP client: sluice-qmqpc, read for every message", HEAD, 0, 0, 0, 0, 0 },
   { "qmqpservers", LIST, "none: sluice-qmqpc fails", "QMQP servers sluice-qmqpc tries, in order", 0, 0, 0 },
 };

@@ -13,6 +13,7 @@ extern const char auto_user_queue[];
 extern const char auto_user_remote[];
 extern const char auto_user_send[];
 extern const char auto_user_tls[];
+extern const char auto_user_dkim[];
 extern const char auto_user_group[];
 extern const char auto_user_nogroup[];
 
