@@ -99,7 +99,7 @@ HELPERS := $(patsubst tests/helpers/%.c,$(B)/tests/%,$(HELPSRC))
 
 CFLAGS_ALL = $(EXTRA_CFLAGS) -Isrc/lib -I$(B)/auto -MMD -MP
 
-all: $(PROGS) units tls
+all: $(PROGS) units tls crypto
 
 # The TLS programs (src/tls/sluice-*.c) and the OpenSSL set-up they
 # share (the other src/tls/*.c): the only code that links OpenSSL,
@@ -129,9 +129,33 @@ $(B)/tls/%.o: src/tls/%.c $(B)/auto/compilers
 $(TLS_PROGS): $(B)/%: $(B)/tls/%.o $(TLS_LIBOBJ) $(SYS_B)/libsluice.a
 	$(SYS_LD_CMD) $(EXTRA_LDFLAGS) -o $@ $< $(TLS_LIBOBJ) $(SYS_B)/libsluice.a $(TLS_LIBS)
 
+# The programs that need libcrypto but no TLS (src/crypto/sluice-*.c:
+# sluice-authcheck, SPF/DKIM/DMARC checks) and their libcrypto code
+# (the other src/crypto/*.c), built like the TLS programs with the
+# system compiler and -lcrypto; their parsers are in src/lib, plain C.
+CRYPTO_LIBS = -lcrypto
+CRYPTO_MAINSRC := $(sort $(wildcard src/crypto/sluice-*.c))
+CRYPTO_LIBSRC := $(filter-out $(CRYPTO_MAINSRC),$(sort $(wildcard src/crypto/*.c)))
+CRYPTO_LIBOBJ := $(patsubst src/crypto/%.c,$(B)/crypto/%.o,$(CRYPTO_LIBSRC))
+CRYPTO_PROGS := $(patsubst src/crypto/%.c,$(B)/%,$(CRYPTO_MAINSRC))
+
+ifeq ($(TLS_HAVE),yes)
+crypto: $(CRYPTO_PROGS)
+else
+crypto:
+	@echo "make: libssl-dev is not installed: the libcrypto programs ($(notdir $(CRYPTO_PROGS))) were not built"
+endif
+
+$(B)/crypto/%.o: src/crypto/%.c $(B)/auto/compilers
+	@mkdir -p $(@D)
+	$(SYS_CC_CMD) $(CFLAGS_ALL) -Isrc/crypto -c -o $@ $<
+
+$(CRYPTO_PROGS): $(B)/%: $(B)/crypto/%.o $(CRYPTO_LIBOBJ) $(SYS_B)/libsluice.a
+	$(SYS_LD_CMD) $(EXTRA_LDFLAGS) -o $@ $< $(CRYPTO_LIBOBJ) $(SYS_B)/libsluice.a $(CRYPTO_LIBS)
+
 units: $(UNITS) $(HELPERS)
 
-.PHONY: all units tls check fuzz fuzz-long fuzzers bench bench-peers soak setup install clean
+.PHONY: all units tls crypto check fuzz fuzz-long fuzzers bench bench-peers soak setup install clean
 
 # Values of the conf- files compiled into the programs. Rewritten only
 # when they change, so a rebuild does not relink everything.
@@ -280,7 +304,7 @@ setup install: all
 clean:
 	rm -rf build build-* tests/tmp
 
--include $(wildcard $(B)/lib/*.d $(B)/prog/*.d $(B)/tls/*.d $(B)/tls/lib/*.d $(B)/tobj/*.d $(B)/auto/*.d $(B)/sys/*/*.d $(B)/musl/*.d build-fuzz/lib/*.d build-fuzz/*.d)
+-include $(wildcard $(B)/lib/*.d $(B)/prog/*.d $(B)/tls/*.d $(B)/tls/lib/*.d $(B)/crypto/*.d $(B)/tobj/*.d $(B)/auto/*.d $(B)/sys/*/*.d $(B)/musl/*.d build-fuzz/lib/*.d build-fuzz/*.d)
 
 # Running it on this machine without an init system (INSTALL has the
 # long way): `make run` (root) installs daemontools, ucspi-tcp and
