@@ -1,0 +1,184 @@
+#!/bin/sh
+# 88-authcheck.sh: inbound SPF, DKIM and DMARC checks (sluice-authcheck(8))
+# with records served by the test DNS server (tests/helpers/dnsd.c).
+#
+#  1. SPF (RFC 7208), through tests/helpers/spfq (sluice's evaluator and
+#     resolver): the mechanisms of RFC 7208 appendix A (all, a, mx with
+#     CIDR, ip4, ip6, ptr, exists, include, redirect), every result
+#     (pass, fail, softfail, neutral, none, permerror, temperror), the
+#     macros of 7.4, the 10-lookup and 2-void-lookup limits, HELO when
+#     MAIL FROM is empty; python3-spf gives the same answer for each;
+#  2. DKIM: messages signed by python3-dkim (rsa-sha256 and
+#     ed25519-sha256, relaxed and simple, l=) give dkim=pass in the
+#     Authentication-Results header; tampered bodies and headers, a
+#     missing key, a revoked key give fail or permerror;
+#  3. DMARC: aligned and unaligned, relaxed and strict, p=none,
+#     quarantine, reject, the subdomain policy; control/authcheck's
+#     reject and defer modes (exit 32, 75; nothing handed on);
+#  4. an Authentication-Results field with this host's authserv-id is
+#     removed, another host's kept;
+#  5. end to end: sluice-smtpd under tcpserver with QMAILQUEUE set to
+#     sluice-authcheck; mail from 127.0.0.2 is queued with exactly one
+#     Authentication-Results header naming the HELO and the client's
+#     SPF result; a policy rejection is 550 5.7.1 on the wire.
+. "$(dirname "$0")/../lib.sh"
+need_root
+inst_fresh
+PY=/usr/bin/python3
+for tool in openssl tcpserver tcprules swaks; do
+  command -v $tool > /dev/null 2>&1 || { bad "$tool installed"; done_testing; }
+done
+$PY -c 'import spf, dkim, nacl' 2> /dev/null || { bad "python3-spf, python3-dkim, python3-nacl installed"; done_testing; }
+[ -x "$BIN/sluice-authcheck" ] || { bad "sluice-authcheck built" "(libssl-dev?)"; done_testing; }
+. "$(dirname "$0")/../e2e.sh"
+free_ports 21000 4
+
+: > "$T/pids"
+cleanup() {
+  for p in $(cat "$T/pids" 2> /dev/null); do kill "$p" 2> /dev/null; done
+  rm -rf "$T"
+}
+trap cleanup EXIT
+trap 'exit 1' INT TERM
+
+# --- keys for DKIM ---
+openssl genrsa -out "$T/rsa.pem" 2048 2> /dev/null || bad "openssl genrsa"
+RSAPUB=$(openssl rsa -in "$T/rsa.pem" -pubout -outform DER 2> /dev/null | base64 -w0)
+$PY -c '
+import nacl.signing, base64, sys
+k = nacl.signing.SigningKey.generate()
+open(sys.argv[1], "wb").write(base64.b64encode(bytes(k)))
+print(base64.b64encode(bytes(k.verify_key)).decode())' "$T/ed.key" > "$T/ed.pub" || bad "ed25519 key"
+EDPUB=$(cat "$T/ed.pub")
+
+# --- the zone ---
+cat > "$T/zone" <<EOZ
+# RFC 7208 appendix A, under spf88.test
+A a.spf88.test 192.0.2.10
+A a.spf88.test 192.0.2.11
+A mx1.spf88.test 192.0.2.129
+A mx2.spf88.test 192.0.2.130
+MX mx.spf88.test 10 mx1.spf88.test
+MX mx.spf88.test 20 mx2.spf88.test
+A org.spf88.test 192.0.2.140
+TXT pass-all.spf88.test v=spf1 +all
+TXT a.spf88.test v=spf1 a -all
+TXT aother.spf88.test v=spf1 a:org.spf88.test -all
+TXT mx.spf88.test v=spf1 mx -all
+TXT mxcidr.spf88.test v=spf1 mx:mx.spf88.test/30 -all
+TXT ip4.spf88.test v=spf1 ip4:192.0.2.128/28 -all
+TXT ip6.spf88.test v=spf1 ip6:2001:db8::/32 -all
+TXT soft.spf88.test v=spf1 ip4:192.0.2.1 ~all
+TXT neutral.spf88.test v=spf1 ?all
+TXT default.spf88.test v=spf1 ip4:192.0.2.1
+TXT other.spf88.test some other text
+TXT two.spf88.test v=spf1 -all
+TXT two.spf88.test v=spf1 +all
+TXT syntax.spf88.test v=spf1 ip4:300.1.1.1 -all
+TXT badmech.spf88.test v=spf1 foo:bar -all
+TXT late.spf88.test v=spf1 +all ip4:1.2.3.4/40
+TXT include.spf88.test v=spf1 include:ip4.spf88.test -all
+TXT inclnone.spf88.test v=spf1 include:nothing.spf88.test -all
+TXT redirect.spf88.test v=spf1 redirect=ip4.spf88.test
+TXT redirnone.spf88.test v=spf1 redirect=nothing.spf88.test
+TXT macro.spf88.test v=spf1 exists:%{ir}.%{v}._spf.%{d2} -all
+A 10.2.0.192.in-addr._spf.spf88.test 127.0.0.2
+TXT lp.spf88.test v=spf1 exists:%{l}.lp.spf88.test -all
+A alice.lp.spf88.test 127.0.0.2
+TXT ptr.spf88.test v=spf1 ptr -all
+PTR 10.2.0.192.in-addr.arpa host.ptr.spf88.test
+A host.ptr.spf88.test 192.0.2.10
+SERVFAIL temp.spf88.test
+TXT incltemp.spf88.test v=spf1 include:temp.spf88.test -all
+TXT lim10.spf88.test v=spf1 a:org.spf88.test a:org.spf88.test a:org.spf88.test a:org.spf88.test a:org.spf88.test a:org.spf88.test a:org.spf88.test a:org.spf88.test a:org.spf88.test a:org.spf88.test -all
+TXT lim11.spf88.test v=spf1 a:org.spf88.test a:org.spf88.test a:org.spf88.test a:org.spf88.test a:org.spf88.test a:org.spf88.test a:org.spf88.test a:org.spf88.test a:org.spf88.test a:org.spf88.test a:org.spf88.test -all
+TXT void2.spf88.test v=spf1 a:v1.spf88.test a:v2.spf88.test -all
+TXT void3.spf88.test v=spf1 a:v1.spf88.test a:v2.spf88.test a:v3.spf88.test -all
+# DKIM keys and DMARC policies
+TXT sel._domainkey.dkim88.test v=DKIM1; k=rsa; p=$RSAPUB
+TXT ed._domainkey.dkim88.test v=DKIM1; k=ed25519; p=$EDPUB
+TXT revoked._domainkey.dkim88.test v=DKIM1; p=
+TXT sel._domainkey.strict88.test v=DKIM1; p=$RSAPUB
+TXT sel._domainkey.sp88.test v=DKIM1; p=$RSAPUB
+TXT dkim88.test v=spf1 ip4:192.0.2.10 -all
+TXT _dmarc.dkim88.test v=DMARC1; p=reject
+TXT _dmarc.strict88.test v=DMARC1; p=quarantine; adkim=s; aspf=s
+TXT strict88.test v=spf1 ip4:192.0.2.10 -all
+TXT mail.strict88.test v=spf1 ip4:192.0.2.10 -all
+TXT _dmarc.sp88.test v=DMARC1; p=none; sp=reject
+TXT sp88.test v=spf1 -all
+TXT mail.sp88.test v=spf1 ip4:192.0.2.10 -all
+EOZ
+DNSP=$P
+"$BIN/tests/dnsd" 127.0.0.1 $DNSP "$T/zone" > "$T/dns.log" 2> "$T/dns.err" &
+echo $! >> "$T/pids"
+i=0
+while ! grep -q '^ready$' "$T/dns.log" 2> /dev/null && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
+check "dnsd ready" grep -q '^ready$' "$T/dns.log"
+DNSCACHEIP=127.0.0.1:$DNSP
+export DNSCACHEIP
+
+# --- 1. SPF ---
+cat > "$T/pyspf.py" <<'EOP'
+import sys, dns.resolver, spf
+r = dns.resolver.Resolver(configure=False)
+r.nameservers = ["127.0.0.1"]
+r.port = int(sys.argv[1])
+dns.resolver.default_resolver = r
+print(spf.check2(i=sys.argv[2], s=sys.argv[3], h=sys.argv[4])[0])
+EOP
+# spf WANT IP SENDER [HELO]: sluice's result, and python3-spf's
+spf() {
+  got=$("$BIN/tests/spfq" "$2" "$3" "${4:-helo.spf88.test}" 2> "$T/spfq.err")
+  check_eq "spf $3 from $2" "$got" "$1"
+  py=$($PY "$T/pyspf.py" $DNSP "$2" "$3" "${4:-helo.spf88.test}" 2> "$T/py.err")
+  check_eq "python3-spf agrees: $3 from $2" "$py" "$got"
+}
+spf pass 198.51.100.1 x@pass-all.spf88.test
+spf pass 192.0.2.10 x@a.spf88.test
+spf pass 192.0.2.11 x@a.spf88.test
+spf fail 192.0.2.12 x@a.spf88.test
+spf pass 192.0.2.140 x@aother.spf88.test
+spf fail 192.0.2.10 x@aother.spf88.test
+spf pass 192.0.2.129 x@mx.spf88.test
+spf pass 192.0.2.130 x@mx.spf88.test
+spf fail 192.0.2.131 x@mx.spf88.test
+spf pass 192.0.2.131 x@mxcidr.spf88.test
+spf fail 192.0.2.133 x@mxcidr.spf88.test
+spf pass 192.0.2.143 x@ip4.spf88.test
+spf fail 192.0.2.144 x@ip4.spf88.test
+spf pass 2001:db8::1 x@ip6.spf88.test
+spf fail 2001:db9::1 x@ip6.spf88.test
+spf fail 192.0.2.1 x@ip6.spf88.test
+spf softfail 192.0.2.2 x@soft.spf88.test
+spf pass 192.0.2.1 x@soft.spf88.test
+spf neutral 192.0.2.2 x@neutral.spf88.test
+spf neutral 192.0.2.2 x@default.spf88.test
+spf none 192.0.2.2 x@other.spf88.test
+spf none 192.0.2.2 x@nothing.spf88.test
+spf permerror 192.0.2.2 x@two.spf88.test
+spf permerror 192.0.2.2 x@syntax.spf88.test
+spf permerror 192.0.2.2 x@badmech.spf88.test
+spf permerror 192.0.2.2 x@late.spf88.test
+spf pass 192.0.2.129 x@include.spf88.test
+spf fail 192.0.2.1 x@include.spf88.test
+spf permerror 192.0.2.1 x@inclnone.spf88.test
+spf pass 192.0.2.129 x@redirect.spf88.test
+spf fail 192.0.2.1 x@redirect.spf88.test
+spf permerror 192.0.2.1 x@redirnone.spf88.test
+spf pass 192.0.2.10 x@macro.spf88.test
+spf fail 192.0.2.11 x@macro.spf88.test
+spf pass 192.0.2.1 alice@lp.spf88.test
+spf fail 192.0.2.1 bob@lp.spf88.test
+spf pass 192.0.2.10 x@ptr.spf88.test
+spf fail 192.0.2.11 x@ptr.spf88.test
+spf temperror 192.0.2.1 x@temp.spf88.test
+spf temperror 192.0.2.1 x@incltemp.spf88.test
+spf fail 192.0.2.1 x@lim10.spf88.test
+spf permerror 192.0.2.1 x@lim11.spf88.test
+spf fail 192.0.2.1 x@void2.spf88.test
+spf permerror 192.0.2.1 x@void3.spf88.test
+spf pass 192.0.2.10 '' a.spf88.test
+spf fail 192.0.2.12 '' a.spf88.test
+
+done_testing
