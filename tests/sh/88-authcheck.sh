@@ -181,4 +181,167 @@ spf permerror 192.0.2.1 x@void3.spf88.test
 spf pass 192.0.2.10 '' a.spf88.test
 spf fail 192.0.2.12 '' a.spf88.test
 
+# --- 2. DKIM, through sluice-authcheck with a stand-in queue ---
+C=$H/control
+echo mx88.example > "$C/me"
+rm -f "$C/authcheck"
+chmod 644 "$C"/*
+printf '#!/bin/sh\ncat > "%s/q.msg"\ncat <&1 > "%s/q.env"\nexit 0\n' "$T" "$T" > "$T/fakeq"
+chmod 755 "$T/fakeq"
+cat > "$T/sign.py" <<'EOP'
+import sys, dkim
+kind, sel, dom, canon, length, tdir = sys.argv[1:7]
+msg = sys.stdin.buffer.read()
+if kind == "rsa":
+    key, alg = open(tdir + "/rsa.pem", "rb").read(), b"rsa-sha256"
+else:
+    key, alg = open(tdir + "/ed.key", "rb").read(), b"ed25519-sha256"
+c = canon.encode().split(b"/")
+sig = dkim.sign(msg, sel.encode(), dom.encode(), key, canonicalize=(c[0], c[1]), signature_algorithm=alg,
+                include_headers=[b"from", b"to", b"subject", b"date"], length=(length == "l"), linesep=b"\n")
+sys.stdout.buffer.write(sig + msg)
+EOP
+# mkmsg FROM: a message from FROM on stdout
+mkmsg() {
+  printf 'From: Someone <%s>\nTo: user@mx88.example\nSubject: test  of\n  folded   subject \nDate: Wed, 2 Dec 2026 10:00:00 +0000\nMessage-ID: <x@y>\n\nHello  there \n\nline two\n\n\n' "$1"
+}
+# sign KIND SEL DOMAIN CANON [l] < msg > signed
+sign() { $PY "$T/sign.py" "$1" "$2" "$3" "$4" "${5:--}" "$T"; }
+# ac IP SENDER HELO < message: runs sluice-authcheck; $rc; the header in $T/ar
+ac() {
+  rm -f "$T/q.msg" "$T/q.env"
+  printf 'F%s\0Tuser@mx88.example\0\0' "$2" > "$T/env"
+  TCPREMOTEIP=$1 SMTPHELO=$3 AUTHCHECK_QUEUE=$T/fakeq "$BIN/sluice-authcheck" 1< "$T/env" 2> "$T/ac.err"
+  rc=$?
+  awk 'NR == 1 { print; next } /^\t/ { print; next } { exit }' "$T/q.msg" 2> /dev/null | tr -d '\t' | tr '\n' ' ' > "$T/ar"
+}
+has() { grep -q -- "$1" "$T/ar" || { echo "  header: $(cat "$T/ar")"; return 1; }; }
+hasnt() { ! grep -q -- "$1" "$T/ar" || { echo "  header: $(cat "$T/ar")"; return 1; }; }
+
+for kind in rsa:sel ed25519:ed; do
+  k=${kind%%:*} sel=${kind#*:}
+  for canon in relaxed/relaxed simple/simple relaxed/simple simple/relaxed; do
+    mkmsg a@dkim88.test | sign $k $sel dkim88.test $canon > "$T/m"
+    ac 192.0.2.99 b@dkim88.test mail.dkim88.test < "$T/m"
+    check_eq "$k $canon: exit 0" "$rc" 0
+    check "$k $canon: dkim=pass" has "dkim=pass header.d=dkim88.test header.s=$sel header.b="
+    check "$k $canon: the message follows the header" grep -q '^Hello  there' "$T/q.msg"
+    check "$k $canon: the envelope is handed on" cmp -s "$T/env" "$T/q.env"
+    sed 's/^Hello  there/Hello  where/' "$T/m" > "$T/m2"
+    ac 192.0.2.99 b@dkim88.test mail.dkim88.test < "$T/m2"
+    check "$k $canon: a changed body fails" has "dkim=fail (body hash mismatch) header.d=dkim88.test"
+    sed 's/^Subject: test/Subject: TEST/' "$T/m" > "$T/m2"
+    ac 192.0.2.99 b@dkim88.test mail.dkim88.test < "$T/m2"
+    check "$k $canon: a changed header fails" has "dkim=fail (signature mismatch) header.d=dkim88.test"
+  done
+done
+# relaxed: whitespace changes within lines and folding do not matter
+mkmsg a@dkim88.test | sign rsa sel dkim88.test relaxed/relaxed > "$T/m"
+sed 's/^Hello  there $/Hello there/; s/^Subject: test  of$/Subject:    test of/' "$T/m" > "$T/m2"
+ac 192.0.2.99 b@dkim88.test mail.dkim88.test < "$T/m2"
+check "relaxed: changed blanks still pass" has "dkim=pass header.d=dkim88.test"
+# CRLF line ends verify the same
+sed 's/$/\r/' "$T/m" > "$T/m2"
+ac 192.0.2.99 b@dkim88.test mail.dkim88.test < "$T/m2"
+check "CRLF message: pass" has "dkim=pass header.d=dkim88.test"
+# l=: text added after the signed length does not break it
+mkmsg a@dkim88.test | sign rsa sel dkim88.test relaxed/relaxed l > "$T/m"
+check "python3-dkim wrote l=" grep -q 'l=' "$T/m"
+printf 'appended\n' >> "$T/m"
+ac 192.0.2.99 b@dkim88.test mail.dkim88.test < "$T/m"
+check "l=: appended text still passes" has "dkim=pass header.d=dkim88.test"
+# an empty body
+printf 'From: a@dkim88.test\nSubject: empty\n\n' | sign rsa sel dkim88.test simple/simple > "$T/m"
+ac 192.0.2.99 b@dkim88.test mail.dkim88.test < "$T/m"
+check "empty body, simple: pass" has "dkim=pass header.d=dkim88.test"
+printf 'From: a@dkim88.test\nSubject: empty\n\n' | sign ed25519 ed dkim88.test relaxed/relaxed > "$T/m"
+ac 192.0.2.99 b@dkim88.test mail.dkim88.test < "$T/m"
+check "empty body, relaxed, ed25519: pass" has "dkim=pass header.d=dkim88.test"
+# two signatures: both reported
+mkmsg a@dkim88.test | sign rsa sel dkim88.test relaxed/relaxed | sign ed25519 ed dkim88.test relaxed/relaxed > "$T/m"
+ac 192.0.2.99 b@dkim88.test mail.dkim88.test < "$T/m"
+check "two signatures: rsa pass" has "dkim=pass header.d=dkim88.test header.s=sel"
+check "two signatures: ed25519 pass" has "dkim=pass header.d=dkim88.test header.s=ed"
+# no key, revoked key, unsigned
+mkmsg a@dkim88.test | sign rsa nokey dkim88.test relaxed/relaxed > "$T/m"
+ac 192.0.2.99 b@dkim88.test mail.dkim88.test < "$T/m"
+check "no key: permerror" has "dkim=permerror (no key) header.d=dkim88.test header.s=nokey"
+mkmsg a@dkim88.test | sign rsa revoked dkim88.test relaxed/relaxed > "$T/m"
+ac 192.0.2.99 b@dkim88.test mail.dkim88.test < "$T/m"
+check "revoked key: permerror" has "dkim=permerror (key revoked)"
+mkmsg a@dkim88.test | sign rsa ed dkim88.test relaxed/relaxed > "$T/m"
+ac 192.0.2.99 b@dkim88.test mail.dkim88.test < "$T/m"
+check "rsa signature, ed25519 key: permerror" has "dkim=permerror (key type does not match a=)"
+mkmsg a@dkim88.test > "$T/m"
+ac 192.0.2.99 b@dkim88.test mail.dkim88.test < "$T/m"
+check "unsigned: dkim=none" has "dkim=none"
+check "the header names this host" has "^Authentication-Results: mx88.example; "
+check "spf for MAIL FROM" has "spf=fail smtp.mailfrom=dkim88.test"
+ac 192.0.2.99 '' mail.strict88.test < "$T/m"
+check "spf for HELO when MAIL FROM is <>" has "spf=fail smtp.helo=mail.strict88.test"
+
+# --- 3. DMARC ---
+# dmarc WANT FROM SIGNDOMAIN IP SENDER: a message from FROM signed by SIGNDOMAIN (- : unsigned)
+dmarc() {
+  if [ "$3" = - ]; then mkmsg "$2" > "$T/m"; else mkmsg "$2" | sign rsa sel "$3" relaxed/relaxed > "$T/m"; fi
+  ac "$4" "$5" mail.test < "$T/m"
+  check "dmarc: From $2, d=$3, $5 from $4: $1" has "dmarc=$1"
+}
+dmarc 'pass (p=reject dis=none) header.from=dkim88.test' a@dkim88.test dkim88.test 192.0.2.99 b@other.test
+dmarc 'pass (p=reject dis=none) header.from=sub.dkim88.test' a@sub.dkim88.test dkim88.test 192.0.2.99 b@other.test
+dmarc 'fail (p=reject dis=none) header.from=dkim88.test' a@dkim88.test sp88.test 192.0.2.99 b@other.test
+dmarc 'pass (p=reject dis=none)' a@dkim88.test - 192.0.2.10 b@dkim88.test
+dmarc 'fail (p=reject dis=none)' a@dkim88.test - 192.0.2.99 b@dkim88.test
+dmarc 'pass (p=quarantine dis=none) header.from=strict88.test' a@strict88.test strict88.test 192.0.2.99 b@other.test
+dmarc 'fail (p=quarantine dis=none) header.from=sub.strict88.test' a@sub.strict88.test strict88.test 192.0.2.99 b@other.test
+dmarc 'pass (p=quarantine dis=none)' a@strict88.test - 192.0.2.10 b@strict88.test
+dmarc 'fail (p=quarantine dis=none)' a@strict88.test - 192.0.2.10 b@mail.strict88.test
+dmarc 'fail (p=none dis=none) header.from=sp88.test' a@sp88.test - 192.0.2.99 b@sp88.test
+dmarc 'pass (p=none dis=none) header.from=sp88.test' a@sp88.test - 192.0.2.10 b@mail.sp88.test
+dmarc 'fail (p=reject dis=none) header.from=sub.sp88.test' a@sub.sp88.test - 192.0.2.99 b@other.test
+dmarc 'pass (p=reject dis=none) header.from=sub.sp88.test' a@sub.sp88.test sp88.test 192.0.2.99 b@other.test
+dmarc 'none header.from=nodmarc.test' a@nodmarc.test - 192.0.2.99 b@other.test
+printf 'From: a@dkim88.test\nFrom: b@sp88.test\n\nx\n' > "$T/m"
+ac 192.0.2.99 b@other.test mail.test < "$T/m"
+check "two From fields: dmarc=permerror" has "dmarc=permerror"
+
+# policies of control/authcheck
+mkmsg a@dkim88.test > "$T/m"
+ac 192.0.2.99 b@other.test mail.test < "$T/m"
+check_eq "header only (default): a DMARC reject failure is queued" "$rc" 0
+printf 'reject-dmarc\n' > "$C/authcheck"
+ac 192.0.2.99 b@other.test mail.test < "$T/m"
+check_eq "reject-dmarc: exit 32" "$rc" 32
+check "reject-dmarc: nothing handed on" test ! -f "$T/q.msg"
+check "reject-dmarc: logged" grep -q "refused: DMARC p=reject fail for dkim88.test" "$T/ac.err"
+mkmsg a@sp88.test > "$T/m"
+ac 192.0.2.99 b@other.test mail.test < "$T/m"
+check_eq "reject-dmarc: p=none failure is queued" "$rc" 0
+check "reject-dmarc: the header" has "dmarc=fail (p=none dis=none)"
+mkmsg a@x.test > "$T/m"
+ac 192.0.2.99 b@dkim88.test mail.test < "$T/m"
+check_eq "reject-dmarc only: SPF -all failure queued" "$rc" 0
+printf 'reject-spf-fail\n' > "$C/authcheck"
+ac 192.0.2.99 b@dkim88.test mail.test < "$T/m"
+check_eq "reject-spf-fail: exit 32" "$rc" 32
+ac 192.0.2.2 b@soft.spf88.test mail.test < "$T/m"
+check_eq "reject-spf-fail: softfail queued" "$rc" 0
+ac 192.0.2.2 b@temp.spf88.test mail.test < "$T/m"
+check_eq "without defer-temperror: temperror queued" "$rc" 0
+check "temperror in the header" has "spf=temperror smtp.mailfrom=temp.spf88.test"
+printf 'defer-temperror\n' > "$C/authcheck"
+ac 192.0.2.2 b@temp.spf88.test mail.test < "$T/m"
+check_eq "defer-temperror: exit 75" "$rc" 75
+rm -f "$C/authcheck"
+
+# --- 4. Authentication-Results of this host removed, others kept ---
+{ printf 'Authentication-Results: mx88.example; spf=pass smtp.mailfrom=forged.test\n'
+  printf 'Authentication-Results: (comment) MX88.example;\n\tdkim=pass header.d=forged.test\n'
+  printf 'Authentication-Results: other.example; spf=pass smtp.mailfrom=x.test\n'
+  mkmsg a@x.test; } > "$T/m"
+ac 192.0.2.99 b@other.test mail.test < "$T/m"
+check_eq "one Authentication-Results for this host" "$(grep -ci '^Authentication-Results: *\(([^)]*) *\)\?mx88.example' "$T/q.msg")" 1
+check "forged fields gone" sh -c "! grep -q forged.test '$T/q.msg'"
+check "another host's field kept" grep -q '^Authentication-Results: other.example; spf=pass' "$T/q.msg"
+
 done_testing
