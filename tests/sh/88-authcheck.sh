@@ -108,6 +108,9 @@ TXT mail.strict88.test v=spf1 ip4:192.0.2.10 -all
 TXT _dmarc.sp88.test v=DMARC1; p=none; sp=reject
 TXT sp88.test v=spf1 -all
 TXT mail.sp88.test v=spf1 ip4:192.0.2.10 -all
+TXT e2e88.test v=spf1 ip4:127.0.0.2 -all
+TXT e2e-helo.test v=spf1 a:e2e-helo.test -all
+A e2e-helo.test 127.0.0.2
 EOZ
 DNSP=$P
 "$BIN/tests/dnsd" 127.0.0.1 $DNSP "$T/zone" > "$T/dns.log" 2> "$T/dns.err" &
@@ -343,5 +346,50 @@ ac 192.0.2.99 b@other.test mail.test < "$T/m"
 check_eq "one Authentication-Results for this host" "$(grep -ci '^Authentication-Results: *\(([^)]*) *\)\?mx88.example' "$T/q.msg")" 1
 check "forged fields gone" sh -c "! grep -q forged.test '$T/q.msg'"
 check "another host's field kept" grep -q '^Authentication-Results: other.example; spf=pass' "$T/q.msg"
+
+# --- 5. end to end: sluice-smtpd, QMAILQUEUE=sluice-authcheck, sluice-queue ---
+role() { awk -v r="$1" 'NF == 0 { exit } $1 == r { print $2 }' conf-users; }
+U_DAEMON=$(role daemon)
+echo mx88.example > "$C/rcpthosts"
+echo mx88.example > "$C/locals"
+echo 0 > "$C/smtpdnamewait"
+chmod 644 "$C"/*
+SLUICE_HOSTS=$T/no-hosts
+export SLUICE_HOSTS
+SP=$((P + 1))
+printf ':allow,QMAILQUEUE="%s/bin/sluice-authcheck"\n' "$H" > "$T/rules"
+tcprules "$T/rules.cdb" "$T/rules.tmp" < "$T/rules" || bad "tcprules"
+tcpserver -v -H -R -l mx88.example -x "$T/rules.cdb" -u "$(id -u "$U_DAEMON")" -g "$(id -g "$U_DAEMON")" \
+  127.0.0.1 "$SP" "$H/bin/sluice-smtpd" > "$T/tcpserver.log" 2>&1 &
+echo $! >> "$T/pids"
+wait_for 10 sh -c "ss -Hltn | grep -q ':$SP '"
+# queued: the message file queued since the last sw
+queued() { find "$H/queue/mess" -type f -newer "$T/mark" | head -n 1; }
+sw() {
+  touch "$T/mark"
+  sleep 1 # -newer compares whole seconds on some systems
+  timeout 60 swaks --server 127.0.0.1 --port "$SP" --local-interface 127.0.0.2 "$@" > "$T/swaks.out" 2>&1
+}
+sw --helo e2e-helo.test --from b@e2e88.test --to user@mx88.example \
+  --add-header 'Authentication-Results: mx88.example; dkim=pass header.d=forged.test' --body 'hello'
+check "e2e: accepted" grep -q '^<-* *250 2.0.0 ok' "$T/swaks.out"
+f=$(queued)
+check "e2e: queued" test -n "$f"
+if [ -n "$f" ]; then
+  check_eq "e2e: exactly one Authentication-Results" "$(grep -c '^Authentication-Results:' "$f")" 1
+  check "e2e: above sluice-smtpd's Received line" sh -c "sed -n 2p '$f' | grep -q '^Authentication-Results: mx88.example;'"
+  check "e2e: spf=pass for MAIL FROM from 127.0.0.2" grep -q 'spf=pass smtp.mailfrom=e2e88.test' "$f"
+  check "e2e: the forged field is gone" sh -c "! grep -q forged.test '$f'"
+  check "e2e: the Received line follows" grep -q '^Received: from e2e-helo.test' "$f"
+fi
+sw --helo e2e-helo.test --from '<>' --to user@mx88.example --body 'bounce'
+f=$(queued)
+check "e2e: null sender queued" test -n "$f"
+[ -n "$f" ] && check "e2e: SPF of the HELO name (SMTPHELO)" grep -q 'spf=pass smtp.helo=e2e-helo.test' "$f"
+printf 'reject-spf-fail\n' > "$C/authcheck"
+chmod 644 "$C/authcheck"
+sw --helo e2e-helo.test --from b@dkim88.test --to user@mx88.example --body 'forged'
+check "e2e: reject-spf-fail gives 550 5.7.1" grep -q '^<\*\* *550 5.7.1' "$T/swaks.out"
+rm -f "$C/authcheck"
 
 done_testing
