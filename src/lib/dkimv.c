@@ -145,6 +145,7 @@ static int tag_copy(str *to, const struct taglist *t, const char *name)
   size_t n;
   const char *v = taglist_get(t, name, &n);
   str_truncate(to, 0);
+  if (str_ready(to, 1) < 0) return -1; /* never a null pointer, even when empty */
   if (!v) return 0;
   return taglist_strip_ws(to, v, n) < 0 ? -1 : 1;
 }
