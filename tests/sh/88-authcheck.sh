@@ -317,6 +317,7 @@ ac 192.0.2.99 b@other.test mail.test < "$T/m"
 check_eq "reject-dmarc: exit 32" "$rc" 32
 check "reject-dmarc: nothing handed on" test ! -f "$T/q.msg"
 check "reject-dmarc: logged" grep -q "refused: DMARC p=reject fail for dkim88.test" "$T/ac.err"
+check "sluice-showctl shows control/authcheck" sh -c "'$BIN/sluice-showctl' 2> /dev/null | grep -A3 '^authcheck:' | grep -q '^ *reject-dmarc$'"
 mkmsg a@sp88.test > "$T/m"
 ac 192.0.2.99 b@other.test mail.test < "$T/m"
 check_eq "reject-dmarc: p=none failure is queued" "$rc" 0
