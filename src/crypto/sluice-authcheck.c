@@ -122,7 +122,7 @@ int main(void)
   if (authcheck_run(&conf, &dns, &cr, &in, &res) < 0) fail(QQ_NOMEM, "out of memory");
   if (res.verdict != AUTHCHECK_ACCEPT) {
     if (str_0(&res.why) < 0) fail(QQ_NOMEM, "out of memory");
-    warn_msg(res.verdict == AUTHCHECK_REJECT ? "refused: " : "deferred: ", res.why.s);
+    warn_msg(res.verdict == AUTHCHECK_DEFER ? "deferred: " : "refused: ", res.why.s);
     _exit(res.verdict);
   }
   if (authcheck_message(&res, &in, &out) < 0) fail(QQ_NOMEM, "out of memory");

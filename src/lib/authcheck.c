@@ -278,10 +278,10 @@ int authcheck_run(const struct authcheck_conf *conf, const struct spf_dns *dns, 
   res->verdict = AUTHCHECK_ACCEPT;
   if (dkim_msg_split(in->msg, in->msg_len, &res->m) < 0) {
     if (errno != EINVAL) return -1;
-    /* too many fields: checked as a message with no header */
-    if (dkim_msg_split(in->msg, 0, &res->m) < 0) return -1;
-    res->m.s = in->msg;
-    res->m.n = in->msg_len;
+    /* more than DKIM_FIELDS_MAX fields: refused, since a forged
+     * Authentication-Results field past the limit could not be removed */
+    res->verdict = AUTHCHECK_REFUSE;
+    return str_copys(&res->why, "too many header fields") < 0 ? -1 : 0;
   }
   res->drop = calloc(res->m.nf ? res->m.nf : 1, 1);
   if (!res->drop) goto end;

@@ -50,6 +50,7 @@ struct authcheck_input {
 #define AUTHCHECK_ACCEPT 0
 #define AUTHCHECK_REJECT 32   /* sluice-smtpd: 550 5.7.1 */
 #define AUTHCHECK_DEFER 75    /* sluice-smtpd: 451 4.7.0 */
+#define AUTHCHECK_REFUSE 31   /* more than DKIM_FIELDS_MAX header fields: 554 5.3.0 */
 
 struct authcheck_result {
   str header;                 /* "Authentication-Results: ...\n" */

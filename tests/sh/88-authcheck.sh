@@ -14,7 +14,8 @@
 #     missing key, a revoked key give fail or permerror;
 #  3. DMARC: aligned and unaligned, relaxed and strict, p=none,
 #     quarantine, reject, the subdomain policy; control/authcheck's
-#     reject and defer modes (exit 32, 75; nothing handed on);
+#     reject and defer modes (exit 32, 75; nothing handed on), shown by
+#     sluice-showctl;
 #  4. an Authentication-Results field with this host's authserv-id is
 #     removed, another host's kept;
 #  5. end to end: sluice-smtpd under tcpserver with QMAILQUEUE set to
@@ -347,6 +348,12 @@ ac 192.0.2.99 b@other.test mail.test < "$T/m"
 check_eq "one Authentication-Results for this host" "$(grep -ci '^Authentication-Results: *\(([^)]*) *\)\?mx88.example' "$T/q.msg")" 1
 check "forged fields gone" sh -c "! grep -q forged.test '$T/q.msg'"
 check "another host's field kept" grep -q '^Authentication-Results: other.example; spf=pass' "$T/q.msg"
+{ i=0; while [ $i -lt 1000 ]; do echo "X-Filler: $i"; i=$((i + 1)); done
+  printf 'Authentication-Results: mx88.example; spf=pass smtp.mailfrom=forged.test\n'
+  mkmsg a@x.test; } > "$T/m"
+ac 192.0.2.99 b@other.test mail.test < "$T/m"
+check_eq "more than 1000 header fields: refused (31)" "$rc" 31
+check "more than 1000 header fields: nothing handed on" test ! -f "$T/q.msg"
 
 # --- 5. end to end: sluice-smtpd, QMAILQUEUE=sluice-authcheck, sluice-queue ---
 role() { awk -v r="$1" 'NF == 0 { exit } $1 == r { print $2 }' conf-users; }
