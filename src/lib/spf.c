@@ -12,6 +12,9 @@
 #define SPF_VOIDS_MAX 2
 #define SPF_NAMES_MAX 10
 #define SPF_TERMS_MAX 512
+/* parts of one macro value: a sender is at most 1003 bytes in sluice
+ * (sluice-queue(8)), so at most 1004 parts */
+#define SPF_PARTS_MAX 1100
 
 enum mech { M_ALL, M_INCLUDE, M_A, M_MX, M_PTR, M_IP4, M_IP6, M_EXISTS };
 
@@ -121,7 +124,7 @@ static int macro_one(str *out, const char *s, size_t n, const struct spf_request
   const char *delims = s;
   size_t ndelims = 0;
   str v = STR_INIT;
-  size_t parts[256][2], np = 0, start, k;
+  size_t parts[SPF_PARTS_MAX][2], np = 0, start, k;
   int ret = -1;
 
   if (n < 1) goto inval;
@@ -152,7 +155,7 @@ static int macro_one(str *out, const char *s, size_t n, const struct spf_request
       d = ndelims ? byte_chr(delims, ndelims, v.s[k]) < ndelims : v.s[k] == '.';
       if (!d) continue;
     }
-    if (np == 256) goto inval;
+    if (np == SPF_PARTS_MAX) goto inval;
     parts[np][0] = start;
     parts[np][1] = k - start;
     ++np;
