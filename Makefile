@@ -99,7 +99,7 @@ HELPERS := $(patsubst tests/helpers/%.c,$(B)/tests/%,$(HELPSRC))
 
 CFLAGS_ALL = $(EXTRA_CFLAGS) -Isrc/lib -I$(B)/auto -MMD -MP
 
-all: $(PROGS) units tls
+all: $(PROGS) units tls crypto
 
 # The TLS programs (src/tls/sluice-*.c) and the OpenSSL set-up they
 # share (the other src/tls/*.c): the only code that links OpenSSL,
@@ -129,10 +129,12 @@ $(B)/tls/%.o: src/tls/%.c $(B)/auto/compilers
 $(TLS_PROGS): $(B)/%: $(B)/tls/%.o $(TLS_LIBOBJ) $(SYS_B)/libsluice.a
 	$(SYS_LD_CMD) $(EXTRA_LDFLAGS) -o $@ $< $(TLS_LIBOBJ) $(SYS_B)/libsluice.a $(TLS_LIBS)
 
-# The DKIM programs (src/crypto/sluice-*.c) and their shared code (the
-# other src/crypto/*.c): built like the TLS programs with the system
-# compiler, linked with libcrypto only (no libssl), and only when
-# libssl-dev (which holds libcrypto's headers) is installed.
+# The programs that need libcrypto but no TLS (src/crypto/sluice-*.c:
+# sluice-dkimsign, sluice-dkimkey, sluice-authcheck) and their libcrypto
+# code (the other src/crypto/*.c), built like the TLS programs with the
+# system compiler, linked with libcrypto only (no libssl), and only when
+# libssl-dev (which holds libcrypto's headers) is installed; their
+# parsers are in src/lib, plain C.
 CRYPTO_LIBS = -lcrypto
 CRYPTO_MAINSRC := $(sort $(wildcard src/crypto/sluice-*.c))
 CRYPTO_LIBSRC := $(filter-out $(CRYPTO_MAINSRC),$(sort $(wildcard src/crypto/*.c)))
@@ -140,7 +142,10 @@ CRYPTO_LIBOBJ := $(patsubst src/crypto/%.c,$(B)/crypto/%.o,$(CRYPTO_LIBSRC))
 CRYPTO_PROGS := $(patsubst src/crypto/%.c,$(B)/%,$(CRYPTO_MAINSRC))
 
 ifeq ($(TLS_HAVE),yes)
-tls: $(CRYPTO_PROGS)
+crypto: $(CRYPTO_PROGS)
+else
+crypto:
+	@echo "make: libssl-dev is not installed: the libcrypto programs ($(notdir $(CRYPTO_PROGS))) were not built"
 endif
 
 $(B)/crypto/%.o: src/crypto/%.c $(B)/auto/compilers
@@ -152,7 +157,7 @@ $(CRYPTO_PROGS): $(B)/%: $(B)/crypto/%.o $(CRYPTO_LIBOBJ) $(SYS_B)/libsluice.a
 
 units: $(UNITS) $(HELPERS)
 
-.PHONY: all units tls check fuzz fuzz-long fuzzers bench bench-peers soak setup install clean
+.PHONY: all units tls crypto check fuzz fuzz-long fuzzers bench bench-peers soak setup install clean
 
 # Values of the conf- files compiled into the programs. Rewritten only
 # when they change, so a rebuild does not relink everything.

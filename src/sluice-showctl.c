@@ -170,6 +170,13 @@ static const struct ctl ctls[] = {
     "virtual users' crypt(3) hashes, root:shadow 0640 (sluice-newauth authpasswd)", 0, 0, 0 },
   { "authpasswd", CDB, "none", "the source of authpasswd.cdb (login:hash), root:shadow 0640", 0, 0, 0 },
 
+  { "Inbound SPF, DKIM, DMARC: sluice-authcheck (every message on port 25 while authcheck exists)", HEAD, 0, 0, 0,
+    0, 0 },
+  { "authcheck", LIST, "none: no checks (the port 25 run scripts set QMAILQUEUE only while it exists)",
+    "empty: Authentication-Results only; reject-spf-fail, reject-dmarc (550 5.7.1), defer-temperror (451)", 0, 0,
+    0 },
+  { "publicsuffix", LIST, "the built-in list", "more public suffixes for DMARC's organizational domains", 0, 0, 0 },
+
   { "Services: the run scripts of boot/, read at service start (svc -t)", HEAD, 0, 0, 0, 0, 0 },
   { "smtpdip", ONE, "127.0.0.1", "IPv4 address of sluice-smtpd; 0 every address (smtpd6 stands down); - off", 0, 0,
     0 },

@@ -45,6 +45,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <sys/wait.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -603,6 +604,9 @@ static void cmd_helo(struct session *s, int verb, const char *arg, size_t n)
   }
   transaction_abandon(s, "abandoned");
   if (str_copyb(&s->helo, arg, len) < 0) nomem(s);
+  /* SMTPHELO: the HELO/EHLO name for the injector (sluice-authcheck
+   * checks its SPF record), as sluice-smtpd(8) documents */
+  if (str_0(&s->helo) < 0 || setenv("SMTPHELO", s->helo.s, 1) < 0) nomem(s);
   s->helo_kind = verb;
   out_write(s, "250", 3);
   out_write(s, verb == SMTPD_EHLO ? "-" : " ", 1);

@@ -223,6 +223,15 @@ static int rr_read(const unsigned char *p, size_t n, size_t *pos, struct rr *r, 
       if (dns_name_read(p, n, r->rdata, &after, scratch) < 0) return -1;
       if (after != end) goto proto;
       break;
+    case DNS_T_TXT: {
+      /* character-strings that fill the rdata exactly */
+      size_t cs = r->rdata;
+      while (cs < end) {
+        cs += 1 + (size_t)p[cs];
+        if (cs > end) goto proto;
+      }
+      break;
+    }
     case DNS_T_MX:
       if (r->rdlen < 3) goto proto;
       if (dns_name_read(p, n, r->rdata + 2, &after, scratch) < 0) return -1;
@@ -255,6 +264,16 @@ static int rr_collect(const unsigned char *p, size_t n, const struct rr *r, str 
   case DNS_T_PTR:
     if (dns_name_read(p, n, r->rdata, &after, scratch) < 0) return -1;
     break;
+  case DNS_T_TXT: {
+    /* 2 bytes of length (big-endian), then the strings joined */
+    size_t at = r->rdata, end = r->rdata + r->rdlen, total = 0, start;
+    while (at < end) { total += p[at]; at += 1 + (size_t)p[at]; }
+    if (str_catc(out, (char)(total >> 8)) < 0 || str_catc(out, (char)(total & 0xff)) < 0) return -1;
+    start = out->len;
+    for (at = r->rdata; at < end; at += 1 + (size_t)p[at])
+      if (str_catb(out, (const char *)p + at + 1, p[at]) < 0) { str_truncate(out, start - 2); return -1; }
+    return 0;
+  }
   default:
     return str_catb(out, (const char *)p + r->rdata, r->rdlen);
   }
@@ -881,4 +900,46 @@ int dns_ptr(const struct dns_conf *conf, int family, const unsigned char *ip, st
     errno = e;
   }
   return r;
+}
+
+int dns_txt(const struct dns_conf *conf, const char *name, size_t len, struct dns_txtlist *out)
+{
+  struct answer a = { STR_INIT, 0, STR_INIT };
+  size_t at = 0, i;
+  int r;
+
+  out->txt = 0;
+  out->n = 0;
+  r = resolve(conf, name, len, DNS_T_TXT, &a);
+  if (r == 0 && a.count > 0) {
+    out->txt = calloc(a.count, sizeof *out->txt);
+    if (!out->txt) r = -1;
+  }
+  for (i = 0; r == 0 && i < a.count; ++i) {
+    size_t l;
+    if (a.records.len - at < 2) { errno = EPROTO; r = -1; break; }
+    l = (size_t)(unsigned char)a.records.s[at] << 8 | (unsigned char)a.records.s[at + 1];
+    at += 2;
+    if (a.records.len - at < l) { errno = EPROTO; r = -1; break; }
+    if (str_copyb(&out->txt[i], a.records.s + at, l) < 0) { r = -1; break; }
+    out->n = i + 1;
+    at += l;
+  }
+  {
+    int e = errno;
+    answer_free(&a);
+    if (r < 0) dns_txtlist_free(out);
+    errno = e;
+  }
+  return r;
+}
+
+void dns_txtlist_free(struct dns_txtlist *l)
+{
+  size_t i;
+  if (!l) return;
+  for (i = 0; i < l->n; ++i) str_free(&l->txt[i]);
+  free(l->txt);
+  l->txt = 0;
+  l->n = 0;
 }

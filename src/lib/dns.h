@@ -94,6 +94,15 @@ int dns_addr(const struct dns_conf *conf, const char *name, size_t len, int fami
  * family AF_INET with ip[0..4) or AF_INET6 with ip[0..16). ENOENT when
  * the address has no name (NXDOMAIN, or no PTR record). */
 int dns_ptr(const struct dns_conf *conf, int family, const unsigned char *ip, str *name);
+struct dns_txtlist {
+  str *txt;                   /* each record's strings joined (RFC 7208
+                               * 3.3, RFC 6376 3.6.2.2); may hold NULs */
+  size_t n;
+};
+/* TXT records of name: 0 with an empty list when the name has none,
+ * ENOENT when it does not exist. */
+int dns_txt(const struct dns_conf *conf, const char *name, size_t len, struct dns_txtlist *out);
+void dns_txtlist_free(struct dns_txtlist *l);
 void dns_mxlist_free(struct dns_mxlist *l);
 void dns_iplist_free(struct dns_iplist *l);
 
@@ -109,7 +118,8 @@ void dns_case_mix(char *name, size_t len, const unsigned char *bits);
  * included but for one trailing dot, type and class IN) and
  * collects its answer records of type qtype into out as
  * consecutive entries: for MX "pref(2 bytes big-endian) name NUL", for A
- * 4 bytes, for AAAA 16 bytes, for CNAME "name NUL" (names decoded to
+ * 4 bytes, for AAAA 16 bytes, for TXT 2 bytes of length
+ * (big-endian) and the strings joined, for CNAME "name NUL" (names decoded to
  * dotted lower-case text). Returns the RCODE (0 ok, 3 NXDOMAIN, ...) and
  * sets *tc when the truncation bit is set and *cname to the CNAME
  * target when the answer holds only a CNAME for the name; -1 EPROTO. */
@@ -120,6 +130,7 @@ int dns_packet_parse(const char *pkt, size_t n, unsigned short id, const char *n
 #define DNS_T_CNAME 5
 #define DNS_T_PTR 12
 #define DNS_T_MX 15
+#define DNS_T_TXT 16
 #define DNS_T_AAAA 28
 
 #endif

@@ -17,6 +17,7 @@ static const char *qq_text(int code)
   switch (code) {
   case 11: return "5.1.3 envelope address too long for the queue";
   case 31: return "5.3.0 message refused permanently by the mail server";
+  case 32: return "5.7.1 message refused: the sender domain's SPF or DMARC policy rejects it";
   case 51: return "4.3.0 qq out of memory";
   case 52: return "4.3.0 qq timeout";
   case 53: return "4.3.0 qq write error or disk full";
@@ -29,6 +30,7 @@ static const char *qq_text(int code)
   case 72: return "4.4.1 connection to the mail server timed out";
   case 73: return "4.4.1 connection to the mail server refused";
   case 74: return "4.4.2 communication with the mail server failed";
+  case 75: return "4.7.0 temporary DNS failure checking the sender's SPF, DKIM or DMARC";
   case 81: return "4.3.0 qq internal bug";
   case 91: return "4.3.0 qq envelope format error";
   default: break;
@@ -47,7 +49,7 @@ int smtpd_qq_reply(str *out, int wait_status, const char *id)
     if (str_copys(out, "250 2.0.0 ok ") < 0) return -1;
     return str_cats(out, id);
   }
-  if (str_copys(out, code >= 11 && code <= 40 ? "554 " : "451 ") < 0) return -1;
+  if (str_copys(out, code == 32 ? "550 " : code >= 11 && code <= 40 ? "554 " : "451 ") < 0) return -1;
   return str_cats(out, qq_text(code));
 }
 

@@ -1,5 +1,5 @@
 /* fuzz_dns.c: dns_packet_parse on arbitrary bytes. The first byte picks
- * the question type (A, AAAA, MX, CNAME); the rest is the answer,
+ * the question type (A, AAAA, MX, CNAME, TXT); the rest is the answer,
  * copied to a block of exactly its size so ASan catches any read past
  * the end. The question name is always "example.test" and the id is
  * taken from the packet itself, so the fuzzer gets past the header.
@@ -35,7 +35,7 @@ static size_t name_ok(const char *s, size_t n)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-  static const unsigned short types[4] = { DNS_T_A, DNS_T_AAAA, DNS_T_MX, DNS_T_CNAME };
+  static const unsigned short types[8] = { DNS_T_A, DNS_T_AAAA, DNS_T_MX, DNS_T_CNAME, DNS_T_TXT, DNS_T_A, DNS_T_MX, DNS_T_TXT };
   unsigned short qtype, id;
   str out = STR_INIT, cname = STR_INIT;
   size_t count = 99, n, pos, i;
@@ -43,7 +43,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
   char *pkt;
 
   if (size < 1) return 0;
-  qtype = types[data[0] & 3];
+  qtype = types[data[0] & 7];
   n = size - 1;
   pkt = malloc(n ? n : 1);
   if (!pkt) return 0;
@@ -61,6 +61,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     case DNS_T_A:
     case DNS_T_AAAA:
       if (out.len != count * (qtype == DNS_T_A ? 4 : 16)) abort();
+      break;
+    case DNS_T_TXT:
+      for (pos = 0, i = 0; i < count; ++i) {
+        size_t l;
+        if (out.len - pos < 2) abort();
+        l = (size_t)(unsigned char)out.s[pos] << 8 | (unsigned char)out.s[pos + 1];
+        pos += 2;
+        if (out.len - pos < l) abort();
+        pos += l;
+      }
+      if (pos != out.len) abort();
       break;
     default:
       for (pos = 0, i = 0; i < count; ++i) {

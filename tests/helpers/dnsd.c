@@ -22,6 +22,9 @@
  *   MX NAME PREF HOST        an MX record         MX example.test 10 mx1.example.test
  *   CNAME NAME TARGET        NAME is an alias     CNAME alias.example.test mx1.example.test
  *   PTR NAME TARGET          a PTR record         PTR 2.0.0.127.in-addr.arpa host.example.test
+ *   TXT NAME TEXT...         a TXT record: the rest of the line after
+ *                            one blank, split into strings of 255 bytes
+ *                            (TXT spf.test v=spf1 -all)
  *   NULLMX NAME              the MX "0 ." of RFC 7505
  *   TRUNC NAME               UDP answers for NAME have TC set and no
  *                            records; TCP gives the full answer
@@ -62,7 +65,7 @@
 #define DNS_T_PTR 12
 #endif
 
-enum kind { K_A, K_AAAA, K_MX, K_CNAME, K_PTR, K_NULLMX, K_TRUNC, K_SERVFAIL, K_REFUSED, K_GARBAGE, K_SLOW, K_FORGE };
+enum kind { K_A, K_AAAA, K_MX, K_CNAME, K_PTR, K_NULLMX, K_TRUNC, K_SERVFAIL, K_REFUSED, K_GARBAGE, K_SLOW, K_FORGE, K_TXT };
 
 static const struct {
   const char *word;
@@ -73,6 +76,7 @@ static const struct {
   { "CNAME", K_CNAME, 1 },   { "NULLMX", K_NULLMX, 0 },     { "TRUNC", K_TRUNC, 0 },
   { "SERVFAIL", K_SERVFAIL, 0 }, { "REFUSED", K_REFUSED, 0 }, { "GARBAGE", K_GARBAGE, 0 },
   { "SLOW", K_SLOW, 0 },      { "FORGE", K_FORGE, 0 },      { "PTR", K_PTR, 1 },
+  { "TXT", K_TXT, 1 },
 };
 
 struct entry {
@@ -122,6 +126,16 @@ static void zone_line(const char *s, size_t n)
     if (len[0] == strlen(kinds[k].word) && byte_equal(f[0], kinds[k].word, len[0])) break;
   if (k == sizeof kinds / sizeof kinds[0]) die_perm("unknown zone entry type");
   if (len[1] == 0) die_perm("zone entry without a name");
+  if (kinds[k].kind == K_TXT) {
+    size_t at = (size_t)(f[1] - s) + len[1];
+    if (at < n) ++at;
+    if (nzone == ENTRIES_MAX) die_perm("zone too big");
+    e = &zone[nzone++];
+    e->kind = K_TXT;
+    name_copy(&e->name, f[1], len[1]);
+    nomem_check(str_copyb(&e->target, s + at, n - at));
+    return;
+  }
   for (i = 2; i < 2 + (size_t)kinds[k].args; ++i)
     if (len[i] == 0) die_perm("zone entry with too few fields");
   {
@@ -304,6 +318,15 @@ static int answer(const char *q, size_t n, int tcp, str *o)
     } else if (e->kind == K_CNAME && qtype == DNS_T_CNAME) {
       putname(&rd, &e->target);
       put_record(o, DNS_T_CNAME, rd.s, rd.len);
+    } else if (e->kind == K_TXT && qtype == 16) {
+      size_t at = 0;
+      do {
+        size_t c = e->target.len - at > 255 ? 255 : e->target.len - at;
+        nomem_check(str_catc(&rd, (char)c));
+        nomem_check(str_catb(&rd, e->target.s + at, c));
+        at += c;
+      } while (at < e->target.len);
+      put_record(o, 16, rd.s, rd.len);
     } else {
       continue;
     }

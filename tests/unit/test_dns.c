@@ -870,8 +870,41 @@ static void test_noserver(void)
   CHECK(dns_mx(&c, "a..b", 4, &mx) == -1 && errno == EINVAL);
 }
 
+/* TXT: the strings of a record joined behind a 2-byte length; an
+ * empty record; a string running past its rdata is EPROTO */
+static void test_txt(void)
+{
+  size_t at;
+  header(9, QR, 1, 2, 0, 0);
+  question("spf.test", DNS_T_TXT);
+  put16(0xc00c);
+  rrfix(DNS_T_TXT, 0);
+  at = rdlen_at();
+  put8(7);
+  put("v=spf1 ", 7);
+  put8(4);
+  put("-all", 4);
+  rdlen_patch(at);
+  put16(0xc00c);
+  rrfix(DNS_T_TXT, 0);
+  CHECK(parse_as(9, "spf.test", DNS_T_TXT) == 0);
+  CHECK(count == 2 && out.len == 2 + 11 + 2);
+  CHECK(memcmp(out.s, "\x00\x0bv=spf1 -all\x00\x00", 15) == 0);
+
+  header(9, QR, 1, 1, 0, 0);
+  question("spf.test", DNS_T_TXT);
+  put16(0xc00c);
+  rrfix(DNS_T_TXT, 0);
+  at = rdlen_at();
+  put8(9);
+  put("-all", 4);
+  rdlen_patch(at);
+  CHECK(parse_proto(9, "spf.test", DNS_T_TXT));
+}
+
 int main(void)
 {
+  test_txt();
   test_query();
   test_case();
   test_good();

@@ -391,6 +391,9 @@ static void test_text(void)
   CHECK_BYTES(o.s, o.len, "451 4.3.0 qq write error or disk full");
   CHECK(smtpd_qq_reply(&o, 31 << 8, "x") == 0 && memcmp(o.s, "554 5.", 6) == 0);
   CHECK(smtpd_qq_reply(&o, 11 << 8, "x") == 0 && memcmp(o.s, "554 5.1.3", 9) == 0);
+  /* sluice-authcheck's policy refusal and DNS deferral */
+  CHECK(smtpd_qq_reply(&o, 32 << 8, "x") == 0 && memcmp(o.s, "550 5.7.1 ", 10) == 0);
+  CHECK(smtpd_qq_reply(&o, 75 << 8, "x") == 0 && memcmp(o.s, "451 4.7.0 ", 10) == 0);
   CHECK(smtpd_qq_reply(&o, 40 << 8, "x") == 0 && memcmp(o.s, "554 5.", 6) == 0);
   CHECK(smtpd_qq_reply(&o, 41 << 8, "x") == 0 && memcmp(o.s, "451 4.", 6) == 0);
   CHECK(smtpd_qq_reply(&o, 10 << 8, "x") == 0 && memcmp(o.s, "451 4.", 6) == 0);
