@@ -99,7 +99,14 @@ HELPERS := $(patsubst tests/helpers/%.c,$(B)/tests/%,$(HELPSRC))
 
 CFLAGS_ALL = $(EXTRA_CFLAGS) -Isrc/lib -I$(B)/auto -MMD -MP
 
-all: $(PROGS) units tls
+# Programs that are scripts (sluice-report: python3, a report tool run
+# once a day), with conf-home put in (auto.c changes when it does).
+SCRIPTS = $(B)/sluice-report
+
+all: $(PROGS) $(SCRIPTS) units tls
+$(B)/sluice-report: src/sluice-report.py $(B)/auto/auto.c
+	@mkdir -p $(@D)
+	sed 's|@HOME@|$(CONF_HOME)|' src/sluice-report.py > $@.tmp && chmod 755 $@.tmp && mv $@.tmp $@
 
 # The TLS programs (src/tls/sluice-*.c) and the OpenSSL set-up they
 # share (the other src/tls/*.c): the only code that links OpenSSL,
