@@ -12,6 +12,7 @@
 #   make soak       (root) the soak, bench/soak.sh: lost and duplicated
 #                   messages under restarts and kill -9 (not in make bench)
 #   make setup      (root) users, directories, programs under conf-home
+#   make deb        a binary Debian package in build-deb/ (tools/mkdeb)
 #   make clean      remove build outputs
 #
 # The compile and link commands are the first lines of conf-cc and
@@ -286,6 +287,14 @@ setup install: all
 
 clean:
 	rm -rf build build-* tests/tmp
+
+# A binary Debian package, with dpkg-deb alone (tools/mkdeb; maintainer
+# scripts in debian/): the programs built for /var/sluice into
+# build-deb/build, the package in build-deb/.
+.PHONY: deb
+deb:
+	$(MAKE) B=build-deb/build CONF_HOME=/var/sluice all
+	sh tools/mkdeb build-deb/build build-deb
 
 -include $(wildcard $(B)/lib/*.d $(B)/prog/*.d $(B)/tls/*.d $(B)/tls/lib/*.d $(B)/tobj/*.d $(B)/auto/*.d $(B)/sys/*/*.d $(B)/musl/*.d build-fuzz/lib/*.d build-fuzz/*.d)
 
