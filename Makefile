@@ -1,7 +1,9 @@
 # sluice: build with only a C compiler and libc.
 #
 #   make            build every program and the unit tests into build/
-#   make check      run the whole test suite (tests/run), ends "N passed, N failed"
+#   make check      run the whole test suite (tests/run), ends "N passed, N failed";
+#                   first installs the Debian packages it needs (as root) or
+#                   names the missing ones (tools/packages)
 #   make fuzz       run each libFuzzer target (tests/fuzz/fuzz_*.c, built
 #                   with clang into build-fuzz/) for FUZZ_SECONDS (default 60)
 #   make fuzz-long  the same for FUZZ_SECONDS (default 600) each, and keep
@@ -267,7 +269,12 @@ fuzz: $(FUZZERS)
 fuzz-long: $(FUZZERS)
 	@bad=0; for f in $(FUZZERS); do sh tools/fuzzrun -k $$f $(or $(FUZZ_SECONDS),600) || bad=1; done; exit $$bad
 
-check: all
+# The Debian packages the tests need first (tools/packages): as root
+# installs the missing ones, as anyone else names them in one line and
+# stops. Then the build, then the suite.
+check:
+	@sh tools/packages check
+	@$(MAKE) --no-print-directory all
 	@sh tests/run
 
 bench: all
