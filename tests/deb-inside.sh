@@ -36,6 +36,7 @@ check "4 diversions" sh -c "[ \$(dpkg-divert --list 'sluice' | wc -l) -eq 4 ]"
 check "the old sendmail diverted" test -f /usr/sbin/sendmail.pre-sluice
 check "/usr/sbin/sendmail is sluice's" sh -c "[ \$(readlink -f /usr/sbin/sendmail) = /var/sluice/bin/sendmail ]"
 check "svscan runs" pgrep -x svscan
+check "sluice.service enabled" test -L /etc/systemd/system/multi-user.target.wants/sluice.service
 smtp() { timeout 5 tcpclient -RHl0 127.0.0.1 25 sh -c 'IFS= read -r l <&6; printf "%s\n" "$l"; printf "QUIT\r\n" >&7' 2> /dev/null | grep -q '^220 '; }
 check "SMTP answers on 127.0.0.1:25" wait_for 30 smtp
 printf 'To: postmaster\nSubject: deb102\n\nhello from the package test\n' | /usr/sbin/sendmail -t
@@ -49,11 +50,13 @@ sleep 1
 check_fail "no svscan after remove" pgrep -x svscan
 check_fail "no supervise after remove" pgrep -x supervise
 check "the old sendmail back" sh -c "/usr/sbin/sendmail | grep -q the-old-sendmail"
+check_fail "sluice.service disabled" test -e /etc/systemd/system/multi-user.target.wants/sluice.service
 check "no diversion left" sh -c "[ -z \"\$(dpkg-divert --list sluice)\" ]"
 check "dpkg -P" sh -c "dpkg -P sluice > /tmp/purge.log 2>&1"
 check_fail "/var/sluice gone" test -e /var/sluice
 check_fail "/var/lib/sluice gone" test -e /var/lib/sluice
 check_fail "/usr/share/sluice gone" test -e /usr/share/sluice
+check_fail "no sluice.service left" sh -c "ls /lib/systemd/system/sluice.service /etc/systemd/system/*/sluice.service"
 check_fail "user sluiceq gone" getent passwd sluiceq
 check_fail "group sluice gone" getent group sluice
 check_fail "package unknown to dpkg" sh -c "dpkg-query -W -f '\${db:Status-Abbrev}' sluice 2> /dev/null | grep -q '^[ir][ic]'"

@@ -11,7 +11,7 @@
 #     dpkg -i (users, queue, control/me from /etc/mailname, diversions,
 #     svscan, SMTP on 127.0.0.1:25 of the private network), a message
 #     through /usr/sbin/sendmail -t to postmaster, mailq and newaliases,
-#     dpkg -r (nothing runs, the old sendmail is back, no diversion),
+#     sluice.service enabled, dpkg -r (nothing runs, the unit disabled, the old sendmail is back, no diversion),
 #     dpkg -P (no /var/sluice, /var/lib/sluice, /usr/share/sluice, users
 #     or groups left). Nothing of it reaches this machine: checked by
 #     its /var/sluice, diversions and /usr/sbin/sendmail before and after.
@@ -33,6 +33,10 @@ check_eq "Conflicts" "$(field Conflicts)" mail-transport-agent
 check_eq "Replaces" "$(field Replaces)" mail-transport-agent
 check "Depends daemontools" sh -c "dpkg-deb -f '$deb' Depends | grep -q 'daemontools'"
 check "Depends ucspi-tcp-ipv6" sh -c "dpkg-deb -f '$deb' Depends | grep -q 'ucspi-tcp-ipv6'"
+check "systemd unit in the package" sh -c "dpkg-deb -c '$deb' | grep './lib/systemd/system/sluice.service\$' > /dev/null"
+if command -v systemd-analyze > /dev/null 2>&1; then
+  check "systemd-analyze verify" sh -c "systemd-analyze verify debian/sluice.service 2>&1 | grep -v 'man sluice-' | grep . && exit 1 || exit 0"
+fi
 check "programs in the package" sh -c "dpkg-deb -c '$deb' | grep './usr/lib/sluice/build/sluice-queue\$' > /dev/null"
 timeout 600 lintian "$deb" > "$T/lintian" 2>&1
 echo "102-deb: lintian: $(grep -c '^E:' "$T/lintian") errors, $(grep -c '^W:' "$T/lintian") warnings"; grep '^E:' "$T/lintian"
@@ -66,7 +70,7 @@ OUTER
 timeout 600 unshare --mount --pid --net --uts --ipc --fork sh "$T/outer.sh" > "$T/inside.log" 2>&1
 grep -v '^ok ' "$T/inside.log" | head -n 40
 n_ok=$(grep -c '^ok ' "$T/inside.log")
-check "throwaway root: every step ran" test "$n_ok" -ge 26
+check "throwaway root: every step ran" test "$n_ok" -ge 29
 while read -r line; do
   case $line in
     ok\ *) ok "${line#ok }" ;;
