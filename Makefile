@@ -1,7 +1,9 @@
 # sluice: build with only a C compiler and libc.
 #
 #   make            build every program and the unit tests into build/
-#   make check      run the whole test suite (tests/run), ends "N passed, N failed"
+#   make check      run the whole test suite (tests/run), ends "N passed, N failed";
+#                   first installs the Debian packages it needs (as root) or
+#                   names the missing ones (tools/packages)
 #   make fuzz       run each libFuzzer target (tests/fuzz/fuzz_*.c, built
 #                   with clang into build-fuzz/) for FUZZ_SECONDS (default 60)
 #   make fuzz-long  the same for FUZZ_SECONDS (default 600) each, and keep
@@ -12,6 +14,7 @@
 #   make soak       (root) the soak, bench/soak.sh: lost and duplicated
 #                   messages under restarts and kill -9 (not in make bench)
 #   make setup      (root) users, directories, programs under conf-home
+#   make deb        a binary Debian package in build-deb/ (tools/mkdeb)
 #   make clean      remove build outputs
 #
 # The compile and link commands are the first lines of conf-cc and
@@ -99,7 +102,14 @@ HELPERS := $(patsubst tests/helpers/%.c,$(B)/tests/%,$(HELPSRC))
 
 CFLAGS_ALL = $(EXTRA_CFLAGS) -Isrc/lib -I$(B)/auto -MMD -MP
 
-all: $(PROGS) units tls crypto
+# Programs that are scripts (sluice-report: python3, a report tool run
+# once a day), with conf-home put in (auto.c changes when it does).
+SCRIPTS = $(B)/sluice-report
+
+all: $(PROGS) $(SCRIPTS) units tls crypto
+$(B)/sluice-report: src/sluice-report.py $(B)/auto/auto.c
+	@mkdir -p $(@D)
+	sed 's|@HOME@|$(CONF_HOME)|' src/sluice-report.py > $@.tmp && chmod 755 $@.tmp && mv $@.tmp $@
 
 # The TLS programs (src/tls/sluice-*.c) and the OpenSSL set-up they
 # share (the other src/tls/*.c): the only code that links OpenSSL,
@@ -285,7 +295,12 @@ fuzz: $(FUZZERS)
 fuzz-long: $(FUZZERS)
 	@bad=0; for f in $(FUZZERS); do sh tools/fuzzrun -k $$f $(or $(FUZZ_SECONDS),600) || bad=1; done; exit $$bad
 
-check: all
+# The Debian packages the tests need first (tools/packages): as root
+# installs the missing ones, as anyone else names them in one line and
+# stops. Then the build, then the suite.
+check:
+	@sh tools/packages check
+	@$(MAKE) --no-print-directory all
 	@sh tests/run
 
 bench: all
@@ -305,6 +320,14 @@ setup install: all
 
 clean:
 	rm -rf build build-* tests/tmp
+
+# A binary Debian package, with dpkg-deb alone (tools/mkdeb; maintainer
+# scripts in debian/): the programs built for /var/sluice into
+# build-deb/build, the package in build-deb/.
+.PHONY: deb
+deb:
+	$(MAKE) B=build-deb/build CONF_HOME=/var/sluice all
+	sh tools/mkdeb build-deb/build build-deb
 
 -include $(wildcard $(B)/lib/*.d $(B)/prog/*.d $(B)/tls/*.d $(B)/tls/lib/*.d $(B)/crypto/*.d $(B)/tobj/*.d $(B)/auto/*.d $(B)/sys/*/*.d $(B)/musl/*.d build-fuzz/lib/*.d build-fuzz/*.d)
 

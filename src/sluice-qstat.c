@@ -8,7 +8,6 @@
  * Exit 0, or 111 when a directory cannot be read (or is a symbolic
  * link: every directory is opened from a descriptor of the queue with
  * walk.h, so a link a queue user planted is never followed). */
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
@@ -17,51 +16,22 @@
 #include "auto.h"
 #include "die.h"
 #include "file.h"
+#include "qcount.h"
 #include "str.h"
 #include "walk.h"
-
-/* Adds the entries of one directory, without "." and "..", to *count.
- * 0, or -1 with errno set. */
-static int count_dir(int qfd, const char *path, unsigned long *count)
-{
-  int fd = walk_dir(qfd, path), e;
-  DIR *d = fd < 0 ? 0 : fdopendir(fd);
-  struct dirent *de;
-  if (!d) {
-    e = errno;
-    if (fd >= 0) close(fd);
-    errno = e;
-    return -1;
-  }
-  for (;;) {
-    errno = 0;
-    de = readdir(d);
-    if (!de) break;
-    if (de->d_name[0] == '.' && (!de->d_name[1] || (de->d_name[1] == '.' && !de->d_name[2]))) continue;
-    ++*count;
-  }
-  if (errno) {
-    e = errno;
-    closedir(d);
-    errno = e;
-    return -1;
-  }
-  closedir(d);
-  return 0;
-}
 
 /* The files of dir/0 .. dir/split-1, relative to the queue directory.
  * Dies 111 when one cannot be read: a partial count would mislead. */
 static unsigned long count_split(int qfd, const char *dir, unsigned long split)
 {
   str p = STR_INIT;
-  unsigned long count = 0;
-  for (unsigned long n = 0; n < split; ++n) {
-    if (str_copys(&p, dir) < 0 || str_catc(&p, '/') < 0 || str_catulong(&p, n) < 0 || str_0(&p) < 0) die_nomem();
-    if (count_dir(qfd, p.s, &count) < 0) die_temp_sys("unable to read queue/", p.s, " (run as root or a member of ", auto_user_group, ")");
+  struct qcount c = { 0, 0 };
+  if (qcount_split(qfd, dir, split, &c, 0, &p) < 0) {
+    if (errno == ENOMEM) die_nomem();
+    die_temp_sys("unable to read queue/", p.s ? p.s : dir, " (run as root or a member of ", auto_user_group, ")");
   }
   str_free(&p);
-  return count;
+  return c.files;
 }
 
 int main(void)
