@@ -31,7 +31,8 @@
 #    (failed attempts);
 #  - a front end refuses an unknown user at RCPT (550) with the queue
 #    host's rcptcheck.cdb copied by tools/rcptcopy;
-#  - the queues are empty at the end.
+#  - the queues are empty at the end; the front ends' own queues were
+#    never used.
 # Without `ip netns` (or without root) it prints a SKIP line and
 # "0 passed, 0 failed": a skip is no pass.
 . "$(dirname "$0")/../lib.sh"
@@ -123,6 +124,9 @@ for h in fe1 fe2; do
   echo 2 > "$C/timeoutconnect"
   echo 5 > "$C/timeoutremote"
   echo 3 > "$C/qmqpskip"
+  # QMAILQUEUE for every client, by the rules, as INSTALL says
+  printf ':allow,QMAILQUEUE="%s"\n' "$H/bin/sluice-qmqpc" > "$C/tcp.smtp"
+  tcprules "$C/tcp.smtp.cdb" "$C/tcp.smtp.tmp" < "$C/tcp.smtp" || bad "tcprules $h"
   mkdir "$H.$h/qmqp" && chown "$DUID:$DGID" "$H.$h/qmqp" && chmod 700 "$H.$h/qmqp"
 done
 # the recipient check: built on a queue host, copied to the front ends
@@ -136,7 +140,7 @@ qh_start() { # qh_start NAME: sluice-start and sluice-qmqpd
     "$(ip_of "$1")" 628 "$H/bin/sluice-qmqpd" < /dev/null > /dev/null 2>> "$T/$1.qmqpd.log" &
 }
 fe_start() { # fe_start NAME: sluice-smtpd with sluice-qmqpc; the pid in fe_pid
-  inns "$1" "$H.$1" env QMAILQUEUE="$H/bin/sluice-qmqpc" tcpserver -v -H -R -l "$1.$DOM" -c 40 -u "$DUID" \
+  inns "$1" "$H.$1" tcpserver -v -H -R -l "$1.$DOM" -x "$H/control/tcp.smtp.cdb" -c 40 -u "$DUID" \
     -g "$DGID" "$(ip_of "$1")" 25 "$H/bin/sluice-smtpd" < /dev/null > /dev/null 2>> "$T/$1.smtpd.log" &
   fe_pid=$!
 }
@@ -207,6 +211,7 @@ done
 t1=$(date +%s)
 check_eq "every message delivered, none lost" "$(distinct)" "$NMSG"
 check_eq "the queues are empty" "$(queued)" 0
+check_eq "the front ends queued nothing themselves" "$(find "$H.fe1/queue/mess" "$H.fe2/queue/mess" -type f | wc -l | tr -d ' ')" 0
 total=$(subjects | wc -l | tr -d ' ')
 dups=$(subjects | sort | uniq -d)
 ndup=$((total - $(distinct)))
