@@ -5,15 +5,25 @@
  * host: the message on fd 0 until end of file, the envelope on fd 1,
  * exit codes from sluice-queue's table. It reads both completely (an
  * envelope cut before its final NUL sends nothing), then tries the
- * servers of control/qmqpservers in order: a server that cannot be
- * reached, times out, breaks the connection or answers Z is followed by
- * the next; K ends with 0, D with 31. */
+ * servers of control/qmqpservers, starting where control/qmqpspread
+ * says (the first, a random one, or the next in turn): a server that
+ * cannot be reached, breaks the connection before the whole request is
+ * sent or answers Z is followed by the next; K ends with 0, D with 31.
+ * A server whose connect failed is recorded in qmqp/tcpto (the tcpto
+ * table's format) and tried only after the others for
+ * control/qmqpskip seconds. Once the whole request is sent, a missing
+ * or broken reply ends the run with a temporary code: the server may
+ * have queued the message, so the caller's retry, not the next server,
+ * takes it (a possible duplicate, never a loss). */
 #include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "auto.h"
@@ -30,7 +40,9 @@
 #include "qmtp.h"
 #include "qmtp_io.h"
 #include "queue.h"
+#include "scan.h"
 #include "str.h"
+#include "tcpto.h"
 
 #define EXIT_OK 0
 #define EXIT_ADDRLONG 11
@@ -47,6 +59,12 @@
 #define EXIT_ENVELOPE 91
 
 #define REPLY_MAX 1000 /* bytes of a reply netstring */
+#define SERVERS_MAX 256 /* entries of control/qmqpservers used */
+
+/* the state under conf-home, used only when the directory qmqp exists
+ * and is writable: both are hints, never needed for correctness */
+#define STATE_TCPTO "qmqp/tcpto"
+#define STATE_NEXT "qmqp/next"
 
 /* The envelope on fd 1: perhaps an "O" record (options, sluice-queue(8))
  * NUL, then "F" sender NUL, "T" recipient NUL each, NUL. Builds the
@@ -172,8 +190,11 @@ static int try_server(const char *name, const struct qmqp_server *sv, unsigned l
   fd = connect_to(sv, tconnect, err);
   if (fd < 0) {
     server_warn(name, *err == EXIT_TIMEOUT ? "connection timed out" : "connection failed", 0);
+    if (*err == EXIT_TIMEOUT || *err == EXIT_CONNREFUSED)
+      (void)tcpto_record(STATE_TCPTO, sv->is6 ? 6 : 4, sv->ip, time(0));
     return -1;
   }
+  (void)tcpto_clear(STATE_TCPTO, sv->is6 ? 6 : 4, sv->ip);
   buf_init(&out, fd, outmem, sizeof outmem);
   buf_set_timeout(&out, tremote * 1000);
   if (buf_put(&out, head->s, head->len) < 0 || buf_put(&out, msg->s, msg->len) < 0 || buf_put(&out, ",", 1) < 0
@@ -188,10 +209,12 @@ static int try_server(const char *name, const struct qmqp_server *sv, unsigned l
   r = qmtp_read_netstring(&in, REPLY_MAX, &reply);
   close(fd);
   if (r != 1 || reply.len == 0) {
-    *err = r < 0 && errno == ETIMEDOUT ? EXIT_TIMEOUT : EXIT_COMM;
-    server_warn(name, "no valid reply", 0);
+    /* the whole request went out: the server may have queued it, so
+     * the next server must not get it too; the caller tries again */
+    r = r < 0 && errno == ETIMEDOUT ? EXIT_TIMEOUT : EXIT_COMM;
+    server_warn(name, "no valid reply after the whole message was sent: the caller must retry", 0);
     str_free(&reply);
-    return -1;
+    return r;
   }
   switch (reply.s[0]) {
   case 'K': str_free(&reply); return EXIT_OK;
@@ -212,14 +235,57 @@ static int try_server(const char *name, const struct qmqp_server *sv, unsigned l
   return -1;
 }
 
+/* The next value of the round-robin counter qmqp/next (a decimal
+ * number, read and rewritten under an fcntl lock), 0 when the file
+ * cannot be used. */
+static unsigned long next_turn(void)
+{
+  char b[FMT_ULONG + 1];
+  unsigned long v = 0;
+  ssize_t r;
+  int fd;
+
+  fd = open(STATE_NEXT, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  if (fd < 0) return 0;
+  if (lock_ex(fd) < 0) {
+    close(fd);
+    return 0;
+  }
+  r = read(fd, b, sizeof b - 1);
+  if (r > 0) {
+    size_t n = (size_t)r;
+    while (n > 0 && (b[n - 1] == '\n' || b[n - 1] == ' ')) --n;
+    if (scan_ulong_exact(b, n, &v) < 0) v = 0;
+  }
+  {
+    size_t n = fmt_ulong(b, v + 1);
+    b[n++] = '\n';
+    if (lseek(fd, 0, SEEK_SET) == 0 && ftruncate(fd, 0) == 0) (void)write_all(fd, b, n);
+  }
+  close(fd);
+  return v;
+}
+
+static unsigned long random_start(void)
+{
+  unsigned long v;
+  if (getrandom(&v, sizeof v, GRND_NONBLOCK) == (ssize_t)sizeof v) return v;
+  return (unsigned long)time(0) ^ ((unsigned long)getpid() << 8);
+}
+
 int main(void)
 {
-  str servers = STR_INIT, msg = STR_INIT, tail = STR_INIT, head = STR_INIT;
-  unsigned long tconnect, tremote;
+  str servers = STR_INIT, msg = STR_INIT, tail = STR_INIT, head = STR_INIT, spread = STR_INIT;
+  struct qmqp_server sv[SERVERS_MAX];
+  const char *name[SERVERS_MAX];
+  unsigned char skipped[SERVERS_MAX];
+  size_t nsv = 0, start = 0, k;
+  unsigned long tconnect, tremote, skip;
+  int pass;
   size_t pos = 0, n, inner, mdigits;
   const char *e;
   char num[FMT_ULONG];
-  int err = EXIT_CONFIG, r, any = 0;
+  int err = EXIT_CONFIG, r;
 
   die_progname("sluice-qmqpc");
   signal(SIGPIPE, SIG_IGN);
@@ -229,6 +295,10 @@ int main(void)
     die_sys(EXIT_CONFIG, "unable to read control/timeoutconnect");
   if (control_readnum("control/timeoutremote", &tremote, 1200, 1, 86400) < 0)
     die_sys(EXIT_CONFIG, "unable to read control/timeoutremote");
+  if (control_readnum("control/qmqpskip", &skip, 60, 0, 86400) < 0)
+    die_sys(EXIT_CONFIG, "unable to read control/qmqpskip");
+  if (control_readline("control/qmqpspread", &spread, "order") < 0)
+    die_sys(EXIT_CONFIG, "unable to read control/qmqpspread");
 
   if (read_fd_all(0, &msg, (size_t)-1 / 2) < 0) {
     if (errno == ENOMEM) die_msg(EXIT_NOMEM, "out of memory");
@@ -246,15 +316,35 @@ int main(void)
     die_msg(EXIT_NOMEM, "out of memory");
 
   while (control_next(&servers, &pos, &e, &n)) {
-    struct qmqp_server sv;
-    if (qmqp_server_parse(e, n, &sv) < 0) {
+    if (nsv == SERVERS_MAX) {
+      server_warn(e, "ignored: more than 256 servers in control/qmqpservers", 0);
+      break;
+    }
+    if (qmqp_server_parse(e, n, &sv[nsv]) < 0) {
       server_warn(e, "not an address in control/qmqpservers", 0);
       continue;
     }
-    any = 1;
-    r = try_server(e, &sv, tconnect, tremote, &head, &msg, &tail, &err);
-    if (r >= 0) _exit(r);
+    name[nsv++] = e;
   }
-  if (!any) die_msg(EXIT_CONFIG, "no usable QMQP server in control/qmqpservers");
+  if (nsv == 0) die_msg(EXIT_CONFIG, "no usable QMQP server in control/qmqpservers");
+
+  /* where to start: the first server, a random one or the next in turn */
+  if (spread.len == 6 && memcmp(spread.s, "random", 6) == 0) start = random_start() % nsv;
+  else if (spread.len == 10 && memcmp(spread.s, "roundrobin", 10) == 0) start = next_turn() % nsv;
+  else if (!(spread.len == 5 && memcmp(spread.s, "order", 5) == 0))
+    die_msg(EXIT_CONFIG, "control/qmqpspread is not order, random or roundrobin");
+
+  /* servers whose connect failed within qmqpskip seconds come last, in
+   * the same order: a last resort, so that mail still goes out when all
+   * of them failed recently */
+  for (k = 0; k < nsv; ++k)
+    skipped[k] = skip > 0 && tcpto_blocked_for(STATE_TCPTO, sv[k].is6 ? 6 : 4, sv[k].ip, time(0), skip);
+  for (pass = 0; pass < 2; ++pass)
+    for (k = 0; k < nsv; ++k) {
+      size_t i = (start + k) % nsv;
+      if (skipped[i] != pass) continue;
+      r = try_server(name[i], &sv[i], tconnect, tremote, &head, &msg, &tail, &err);
+      if (r >= 0) _exit(r);
+    }
   die_msg(err, "no QMQP server accepted the message");
 }

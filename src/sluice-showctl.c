@@ -227,6 +227,9 @@ static const struct ctl ctls[] = {
 
   { "QMQP client: sluice-qmqpc, read for every message", HEAD, 0, 0, 0, 0, 0 },
   { "qmqpservers", LIST, "none: sluice-qmqpc fails", "QMQP servers sluice-qmqpc tries, in order", 0, 0, 0 },
+  { "qmqpspread", ONE, "order", "where each message starts in qmqpservers: order, random or roundrobin", 0, 0, 0 },
+  { "qmqpskip", NUM, "60", "seconds a server whose connect failed is tried after the others (qmqp/tcpto); 0 never",
+    0, 86400, "sluice-qmqpc fails every message (exit 55)" },
 };
 
 #define NCTLS (sizeof ctls / sizeof ctls[0])

@@ -105,6 +105,7 @@ struct config {
   int morercpt_open;            /* 0 not tried yet, 1 open, -1 no file */
   struct cdb rcptcheck;
   int rcptcheck_state;          /* 0 no file, 1 open, -1 unreadable */
+  int rcptpasswd;               /* 1: control/rcptpasswd stands for /etc/passwd */
   const char *relayclient;      /* NULL unless RELAYCLIENT is set */
   const char *remote_ip, *remote_host, *remote_info;
   unsigned long namewait;       /* control/smtpdnamewait (remotehost.h) */
@@ -439,6 +440,10 @@ static void read_config(struct session *s, struct config *cf)
   if (cf->rcptcheck_state < 0) warn_sys("unable to read control/rcptcheck.cdb");
   if (cf->rcptcheck_state > 0 && control_readline("control/recipientdelimiter", &cf->delims, "") < 0)
     control_trouble(s, "recipientdelimiter");
+  /* a front end's copy of the queue host's passwd file (tools/rcptcopy,
+   * sluice-newrcpt(8) "FRONT ENDS"): its accounts are the ones that
+   * rcptcheck.cdb's "u" records name */
+  cf->rcptpasswd = cf->rcptcheck_state > 0 && access("control/rcptpasswd", F_OK) == 0;
 
   cf->remote_ip = env_get("TCPREMOTEIP");
   cf->remote_host = env_get("TCPREMOTEHOST");
@@ -759,6 +764,7 @@ static void cmd_rcpt(struct session *s, const char *arg, size_t n)
   cf->rcpt.locals = &cf->locals;
   cf->rcpt.delims = cf->delims.s ? cf->delims.s : "";
   cf->rcpt.dn = cf->delims.len;
+  cf->rcpt.passwd_path = cf->rcptpasswd ? "control/rcptpasswd" : 0;
   r = smtpd_rcpt_local_check(&cf->rcpt, s->addr.s, s->addr.len);
   if (r < 0) {
     log_rcpt(s, &s->addr, "451");

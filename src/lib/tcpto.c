@@ -95,13 +95,18 @@ static int lookup(const char *path, int family, const unsigned char *ip, struct 
   return table_find(t, family, ip, e) >= 0;
 }
 
-int tcpto_blocked(const char *path, int family, const unsigned char *ip, time_t now)
+int tcpto_blocked_for(const char *path, int family, const unsigned char *ip, time_t now, unsigned long skip)
 {
   struct tcpto_entry e;
   unsigned long long n = now < 0 ? 0 : (unsigned long long)now;
   if (lookup(path, family, ip, &e) <= 0) return 0;
-  if (e.when <= n) return n - e.when < TCPTO_SKIP;
-  return e.when - n < TCPTO_SKIP;
+  if (e.when <= n) return n - e.when < skip;
+  return e.when - n < skip;
+}
+
+int tcpto_blocked(const char *path, int family, const unsigned char *ip, time_t now)
+{
+  return tcpto_blocked_for(path, family, ip, now, TCPTO_SKIP);
 }
 
 static int open_rw(const char *path, int create)

@@ -41,6 +41,10 @@ struct tcpto_entry {
  * 0 when not (also when the file does not exist or cannot be read: the
  * table is only an optimisation). */
 int tcpto_blocked(const char *path, int family, const unsigned char *ip, time_t now);
+/* The same with a skip time of its own (sluice-qmqpc's
+ * control/qmqpskip): 1 when the last failure is less than skip seconds
+ * away from now. */
+int tcpto_blocked_for(const char *path, int family, const unsigned char *ip, time_t now, unsigned long skip);
 /* Records a connect timeout of family/ip at now (creating the file,
  * mode 0644, when missing). 0 or -1. */
 int tcpto_record(const char *path, int family, const unsigned char *ip, time_t now);

@@ -52,6 +52,12 @@ int main(void)
   CHECK(tcpto_blocked(path, 4, a4, now - 10) == 1);      /* clock stepped back a little */
   CHECK(tcpto_blocked(path, 4, a4, now - 2 * TCPTO_SKIP) == 0);
   CHECK(tcpto_blocked(path, 4, b4, now) == 0);
+  /* a skip time of its own (sluice-qmqpc's control/qmqpskip) */
+  CHECK(tcpto_blocked_for(path, 4, a4, now + 59, 60) == 1);
+  CHECK(tcpto_blocked_for(path, 4, a4, now + 60, 60) == 0);
+  CHECK(tcpto_blocked_for(path, 4, a4, now - 59, 60) == 1);
+  CHECK(tcpto_blocked_for(path, 4, a4, now, 0) == 0);
+  CHECK(tcpto_blocked_for(path, 4, b4, now, 60) == 0);
   CHECK(tcpto_blocked(path, 6, a6, now) == 0);
   CHECK(tcpto_record(path, 4, a4, now + 60) == 0);
   CHECK(tcpto_record(path, 6, a6, now + 120) == 0);
