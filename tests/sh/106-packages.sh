@@ -1,5 +1,5 @@
 #!/bin/sh
-# 103-packages.sh: tools/packages, the one list of Debian packages that
+# 106-packages.sh: tools/packages, the one list of Debian packages that
 # `make check` and .ci/run use, and what `make check` does on a machine
 # without them. A fresh machine is simulated (the CI machine's packages
 # are never removed): a PATH of a few basic tools only, a fake dpkg that
