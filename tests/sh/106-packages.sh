@@ -80,5 +80,5 @@ check_eq "root: nothing missing after" "$(cd "$T/tree" && env -i PATH="$F" sh to
 # --- 4 ---
 check ".ci/run uses tools/packages" grep -q '^sh tools/packages install' .ci/run
 check_fail ".ci/run keeps no list" grep -q '^want \|dpkg -s' .ci/run
-check "make check: packages before the build" sh -c "make -n check | head -n 1 | grep -q 'tools/packages check'"
+check "make check: packages before the build" sh -c "env -u MAKEFLAGS -u MAKELEVEL -u MFLAGS make --no-print-directory -n check | head -n 1 | grep -q 'tools/packages check'"
 done_testing

@@ -265,16 +265,16 @@ static void test_dsn(void)
   CHECK(in.dsn.len == 7 && memcmp(in.dsn.s, "Ienv 1", 7) == 0);
   /* bad: N before F, N repeated, a bad letter, I after F */
   str_free(&e);
-  e = mk("u1\0p2\0NS\0Fs@x\0Ta@z\0", 21);
+  e = MK("u1\0p2\0NS\0Fs@x\0Ta@z\0");
   CHECK(qfile_envelope_parse(&e, &in, dsn_rcpt, &sr) < 0 && errno == EPROTO);
   str_free(&e);
-  e = mk("u1\0p2\0Fs@x\0NS\0NF\0Ta@z\0", 24);
+  e = MK("u1\0p2\0Fs@x\0NS\0NF\0Ta@z\0");
   CHECK(qfile_envelope_parse(&e, &in, dsn_rcpt, &sr) < 0);
   str_free(&e);
-  e = mk("u1\0p2\0Fs@x\0NNS\0Ta@z\0", 21);
+  e = MK("u1\0p2\0Fs@x\0NNS\0Ta@z\0");
   CHECK(qfile_envelope_parse(&e, &in, dsn_rcpt, &sr) < 0);
   str_free(&e);
-  e = mk("u1\0p2\0Fs@x\0Ie\0Ta@z\0", 20);
+  e = MK("u1\0p2\0Fs@x\0Ie\0Ta@z\0");
   CHECK(qfile_envelope_parse(&e, &in, dsn_rcpt, &sr) < 0);
 
   CHECK(qfile_info_parse(&i, &in) == 0 && in.options == QFILE_OPT_RET_FULL);
@@ -291,11 +291,11 @@ static void test_dsn(void)
   CHECK(qfile_dsn_envid(&d, &ev) == 0 && ev == 0);
   /* old files: no DSN field */
   str_free(&i);
-  i = mk("b1\0u1\0p2\0Fs@x\0E\0", 16);
+  i = MK("b1\0u1\0p2\0Fs@x\0E\0");
   CHECK(qfile_info_parse(&i, &in) == 0 && in.dsn.len == 0);
   /* a D field after F is not an info file */
   str_free(&i);
-  i = mk("b1\0u1\0p2\0Fs@x\0DN  a\0E\0", 22);
+  i = MK("b1\0u1\0p2\0Fs@x\0DN  a\0E\0");
   CHECK(qfile_info_parse(&i, &in) < 0);
   CHECK(qfile_dsn_wants_success(&d) == 0);
   CHECK(qfile_dsn_cat(&d, "SF", 2, "", 0, "r@z", 3) == 0 && qfile_dsn_wants_success(&d) == 1);
