@@ -2212,6 +2212,7 @@ static void control_read(void)
         else log_line("control: overlong command ignored", 0);
         control_len = 0;
         control_overlong = 0;
+        log_flush(); /* the outcome is in the log soon after sluice-qctl sees it */
       } else if (control_len < sizeof control_line) {
         control_line[control_len++] = b[i];
       } else {

@@ -43,6 +43,17 @@ injid() {
 gone_msg() { [ ! -e "$Q/mess/$(($1 % SPLIT))/$1" ]; }
 held_file() { [ -e "$Q/hold/$(($1 % SPLIT))/$1" ]; }
 has_defer() { [ -s "$Q/defer/$(($1 % SPLIT))/$1" ]; }
+# sluice-qctl sees the queue change before sluice-send's log line for it
+# is written: wait for the line (5 s at most)
+logged() {
+  _k=0
+  while [ $_k -lt 50 ]; do
+    grep -q "$1" "$LOG" && return 0
+    sleep 0.1
+    _k=$((_k + 1))
+  done
+  return 1
+}
 starts() { grep -c "^starting delivery [0-9]*: msg $1\.[0-9]* " "$LOG"; }
 ok_for() { : > "$F/ok/$1"; chmod 666 "$F/ok/$1"; }
 
@@ -73,14 +84,14 @@ case $("$H/bin/mailq") in *"last: 4.3.0 deferred by fakespawn"*) ok "root's mail
 check_eq "hold: exit 0" "$rc" 0
 check_eq "hold: says so" "$(cat "$T/out")" "held $A"
 check "hold: flag in the queue" held_file "$A"
-check "hold: logged" grep -q "^control: hold msg $A\." "$LOG"
+check "hold: logged" logged "^control: hold msg $A\."
 case $("$QC" list) in *"<s1@x.org>  held
   remote held    <defera@remote.example>"*) ok "list: held" ;; *) bad "list: held" "$("$QC" list)" ;; esac
 nA=$(starts "$A"); nB=$(starts "$B")
 "$QC" flush > /dev/null; check_eq "flush: exit 0" "$?" 0
 more_b() { [ "$(starts "$B")" -gt "$1" ]; }
 waitfor 100 more_b "$nB" || bad "flush retries the others" "B tried $(starts "$B") times"
-check "flush logged" grep -q '^control: flush' "$LOG"
+check "flush logged" logged '^control: flush'
 check_eq "held message not tried after flush" "$(starts "$A")" "$nA"
 stop
 start FAKESPAWN_SLOW_MS=3000
@@ -90,7 +101,7 @@ waitfor 100 more_b "$nB" || bad "flush after restart" "B not tried"
 check_eq "held message not tried after restart" "$(starts "$A")" "$nA"
 check "hold survives the restart" held_file "$A"
 check_eq "requeue of a held message: not tried" "$("$QC" requeue "$A")" "held, so not tried (release it): $A"
-check "requeue of a held message: logged" grep -q "^control: requeue msg $A\..*: held, not tried" "$LOG"
+check "requeue of a held message: logged" logged "^control: requeue msg $A\..*: held, not tried"
 
 # ---- 3. an ordinary user's mailq: the summary, no bodies
 summary_held() { as "$H/bin/mailq" 2> /dev/null | grep -q "^$A  .*<s1@x.org>  held"; }
@@ -118,7 +129,7 @@ ok_for defer1@dom1.example; ok_for defer2@dom2.example
 n2=$(starts "$D2"); nC=$(starts "$C")
 "$QC" requeue @dom1.example > /dev/null; check_eq "requeue @domain: exit 0" "$?" 0
 waitfor 100 gone_msg "$D1" || bad "requeue @domain delivers" "still queued"
-check "requeue @domain logged" grep -q '^control: requeue @dom1.example: 1 ' "$LOG"
+check "requeue @domain logged" logged '^control: requeue @dom1.example: 1 '
 check_eq "requeue @domain leaves other domains" "$(starts "$D2") $(starts "$C")" "$n2 $nC"
 "$H/bin/sendmail" -qRdom2.example > /dev/null; check_eq "sendmail -qR: exit 0" "$?" 0
 waitfor 100 gone_msg "$D2" || bad "sendmail -qR delivers" "still queued"
@@ -130,7 +141,7 @@ HF=$(injid s8@x.org slowdel@slow.example deferh@slow.example)
 waitfor 100 tries_ge slowdel@slow.example 1 || bad "slow delivery started" "not seen"
 "$QC" delete "$HF" > "$T/out" 2>&1; rc=$?
 check_eq "delete in flight: exit 0" "$rc" 0
-check "delete in flight: waited for the delivery" grep -q "^control: delete msg $HF\..*: after the deliveries in flight" "$LOG"
+check "delete in flight: waited for the delivery" logged "^control: delete msg $HF\..*: after the deliveries in flight"
 check "delete in flight: message gone" gone_msg "$HF"
 check_eq "delete in flight: delivered once" "$(tries slowdel@slow.example)" 1
 "$QC" delete "$C" > "$T/out" 2>&1; rc=$?
