@@ -314,11 +314,12 @@ ip link set lo up || exit 1
 mount --bind '$OD/resolv.conf' /etc/resolv.conf || exit 1
 dnsmasq --conf-file='$OD/dnsmasq.conf' --no-resolv --no-hosts --bind-interfaces --listen-address=127.0.0.1 \\
   --port=53 --user=root --pid-file='$OD/dnsmasq.pid' --log-facility='$OD/dnsmasq.log' || exit 1
+trap 'kill \$(cat "$OD/dnsmasq.pid")' EXIT
+trap 'exit 1' INT TERM HUP
 for f in '$OD'/*.msg; do
   timeout 30 opendkim-testmsg -t '$OD' < "\$f" > "\$f.out" 2>&1
   echo \$? > "\$f.rc"
 done
-kill \$(cat '$OD/dnsmasq.pid')
 EOS
 timeout 300 unshare --mount --net sh "$OD/ns.sh" > "$OD/ns.log" 2>&1
 check_eq "opendkim: the namespace with dnsmasq ran" "$?" 0 || cat "$OD/ns.log"
