@@ -149,7 +149,7 @@ static int dkim_one(const struct authcheck_conf *conf, const struct spf_dns *dns
                     const struct dkim_msg *m, size_t field, struct dkim_outcome *o)
 {
   struct dkim_sig sig;
-  const struct rfc822_field *f = &m->f[field];
+  const dkim_field *f = &m->f[field];
   str key = STR_INIT, data = STR_INIT;
   int ed25519, strict, ret = -1;
   unsigned char h[32];
@@ -157,7 +157,7 @@ static int dkim_one(const struct authcheck_conf *conf, const struct spf_dns *dns
 
   o->result = "permerror";
   o->why = 0;
-  if (dkim_sig_parse(m->s + f->value, f->start + f->len - f->value, conf->now, &sig, &why) < 0) {
+  if (dkim_sig_parse(m->s + f->value, f->end - f->value, conf->now, &sig, &why) < 0) {
     if (errno == ENOMEM) return -1;
     o->why = why;
     if (why && byte_startswith(why, byte_len(why, 64), "signature expired", 0)) o->result = "neutral";
@@ -180,7 +180,7 @@ static int dkim_one(const struct authcheck_conf *conf, const struct spf_dns *dns
     }
   }
   o->result = "fail";
-  if (dkim_body_canon(m->s + m->body, m->n - m->body, sig.body_simple, sig.has_l, sig.l, &data, &o->why) < 0) {
+  if (dkim_body_data(m->s + m->body, m->n - m->body, sig.body_simple, sig.has_l, sig.l, &data, &o->why) < 0) {
     if (errno != EINVAL) goto end;
     ret = 0;
     goto end;
@@ -214,9 +214,9 @@ static int from_domain(const struct dkim_msg *m, str *dom)
   int ret = 0;
 
   for (i = 0; i < m->nf; ++i)
-    if (rfc822_name_is(m->s + m->f[i].start, m->f[i].name_len, "from")) { k = i; ++count; }
+    if (dkim_field_is(m->s, &m->f[i], "from")) { k = i; ++count; }
   if (count != 1) return 0;
-  if (rfc822_addrlist(m->s + m->f[k].value, m->f[k].start + m->f[k].len - m->f[k].value, 0, &rew, &addrs, &naddrs,
+  if (rfc822_addrlist(m->s + m->f[k].value, m->f[k].end - m->f[k].value, 0, &rew, &addrs, &naddrs,
                       &err) < 0) {
     ret = errno == ENOMEM ? -1 : 0;
     goto end;
@@ -286,9 +286,9 @@ int authcheck_run(const struct authcheck_conf *conf, const struct spf_dns *dns, 
   res->drop = calloc(res->m.nf ? res->m.nf : 1, 1);
   if (!res->drop) goto end;
   for (i = 0; i < res->m.nf; ++i) {
-    const struct rfc822_field *f = &res->m.f[i];
-    if (rfc822_name_is(in->msg + f->start, f->name_len, "authentication-results") &&
-        authres_id_is(in->msg + f->value, f->start + f->len - f->value, conf->me, conf->me_len))
+    const dkim_field *f = &res->m.f[i];
+    if (dkim_field_is(in->msg, f, "authentication-results") &&
+        authres_id_is(in->msg + f->value, f->end - f->value, conf->me, conf->me_len))
       res->drop[i] = 1;
   }
 
@@ -327,8 +327,8 @@ int authcheck_run(const struct authcheck_conf *conf, const struct spf_dns *dns, 
 
   /* DKIM: every signature, at most AUTHCHECK_SIGS_MAX */
   for (i = 0; i < res->m.nf && no < AUTHCHECK_SIGS_MAX; ++i) {
-    const struct rfc822_field *f = &res->m.f[i];
-    if (!rfc822_name_is(in->msg + f->start, f->name_len, "dkim-signature")) continue;
+    const dkim_field *f = &res->m.f[i];
+    if (!dkim_field_is(in->msg, f, "dkim-signature")) continue;
     if (dkim_one(conf, dns, cr, &res->m, i, &o[no]) < 0) { ++no; goto end; }
     if (!strcmp(o[no].result, "temperror")) temp = 1;
     ++no;
@@ -421,10 +421,10 @@ int authcheck_message(const struct authcheck_result *res, const struct authcheck
   size_t i, pos = 0;
   if (str_cat(out, &res->header) < 0) return -1;
   for (i = 0; i < res->m.nf; ++i) {
-    const struct rfc822_field *f = &res->m.f[i];
+    const dkim_field *f = &res->m.f[i];
     if (!res->drop[i]) continue;
     if (str_catb(out, in->msg + pos, f->start - pos) < 0) return -1;
-    pos = f->start + f->len;
+    pos = f->next;
   }
   return str_catb(out, in->msg + pos, in->msg_len - pos);
 }

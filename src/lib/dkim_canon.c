@@ -2,6 +2,7 @@
 #include "dkim_canon.h"
 
 #include "byte.h"
+#include "rfc822.h"
 
 #define DKIM_FROM_FIELDS 1000
 
@@ -13,31 +14,29 @@ void dkim_header_split(const char *msg, size_t n, dkim_field *f, size_t max,
   size_t pos = 0, cnt = 0;
   *body = n;
   while (pos < n) {
-    size_t start = pos, colon, end, nl, i;
+    size_t value, name, end, e;
     /* the empty line ends the header */
     if (msg[pos] == '\n') { *body = pos + 1; break; }
     if (msg[pos] == '\r' && pos + 1 < n && msg[pos + 1] == '\n') { *body = pos + 2; break; }
-    /* the field's first line must hold a colon after a name */
-    nl = byte_chr(msg + pos, n - pos, '\n');
-    colon = byte_chr(msg + pos, nl, ':');
-    if (colon == nl || colon == 0 || is_wsp(msg[pos])) { *body = pos; break; }
-    /* continuation lines start with white space */
-    end = pos + nl;
-    while (end < n && end + 1 < n && is_wsp(msg[end + 1])) {
+    /* the field's first line must hold a name and a colon */
+    name = rfc822_field_name(msg + pos, n - pos, &value);
+    if (name == 0) { *body = pos; break; }
+    /* continuation lines start with white space; end stops at the LF
+     * (or n) */
+    end = pos + byte_chr(msg + pos, n - pos, '\n');
+    while (end + 1 < n && is_wsp(msg[end + 1])) {
       size_t more = byte_chr(msg + end + 1, n - end - 1, '\n');
       end = end + 1 + more;
     }
-    /* end is at the LF (or n); the field ends before an LF or CRLF */
-    {
-      size_t e = end;
-      if (e < n && e > start && msg[e - 1] == '\r') e--;
-      i = colon;
-      while (i > 0 && is_wsp(msg[start + i - 1])) i--;
-      if (cnt < max) {
-        f[cnt].start = start;
-        f[cnt].end = e;
-        f[cnt].namelen = i;
-      }
+    /* the field ends before an LF or CRLF */
+    e = end;
+    if (e < n && e > pos && msg[e - 1] == '\r') e--;
+    if (cnt < max) {
+      f[cnt].start = pos;
+      f[cnt].end = e;
+      f[cnt].namelen = name;
+      f[cnt].value = pos + value;
+      f[cnt].next = end < n ? end + 1 : n;
     }
     cnt++;
     pos = end < n ? end + 1 : n;
@@ -174,9 +173,9 @@ int dkim_from_domain(const char *msg, size_t n, str *dom)
     size_t vn, at, lt, depth = 0;
     str clean = STR_INIT;
     if (!dkim_field_is(msg, &f[i], "from")) continue;
-    v = msg + f[i].start;
-    vn = f[i].end - f[i].start;
-    j = byte_chr(v, vn, ':') + 1;
+    v = msg + f[i].value;
+    vn = f[i].end - f[i].value;
+    j = 0;
     /* drop comments (nested parentheses), keep the rest */
     for (; j < vn; j++) {
       char c = v[j];

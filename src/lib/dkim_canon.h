@@ -1,7 +1,9 @@
-/* dkim_canon.h: DKIM (RFC 6376 section 3.4) header parsing and the
- * simple and relaxed canonicalizations, without any cryptography, so
- * that the signer (src/crypto/sluice-dkimsign.c) and a verifier can
- * share them and a fuzzer can reach them.
+/* dkim_canon.h: DKIM (RFC 6376 section 3.4) header splitting and the
+ * simple and relaxed canonicalizations, without any cryptography: the
+ * one implementation that the signer (src/crypto/dkimsign.c) and the
+ * verifier (dkimv.c, for sluice-authcheck) share, so that both cut a
+ * message into the same fields and hash the same bytes, and a fuzzer
+ * can reach them.
  *
  * Messages are taken as the queue holds them (LF line ends) or as they
  * travel (CRLF): a line ends at LF, and a CR right before it belongs to
@@ -20,20 +22,27 @@
 /* One header field of a message: the bytes msg[start..end) hold the
  * whole field, continuation lines included, without its final line end;
  * the name is msg[start..start+namelen) (white space before the colon
- * excluded). */
+ * excluded); the value is msg[value..end) (value: just after the
+ * colon); next is the offset after the field's line end (the next
+ * field's start), so msg[start..next) is the field as it stands. */
 typedef struct dkim_field {
   size_t start;
   size_t end;
   size_t namelen;
+  size_t value;
+  size_t next;
 } dkim_field;
 
 /* Splits the header of msg[0..n) into fields. Writes at most max
- * fields to f, sets *count to the number of fields seen (which may be
- * larger than max: the caller treats that as too many) and *body to
- * the offset of the body (after the empty line; n when there is none).
- * A line without a colon that is not a continuation ends the header
- * (RFC 5322 has no such line; it and what follows are treated as the
- * body, as the queue would show them). Never fails. */
+ * fields to f (f may be 0 when max is 0), sets *count to the number of
+ * fields seen (which may be larger than max: the caller treats that as
+ * too many) and *body to the offset of the body (after the empty line;
+ * n when there is none). A field starts with a name of printable ASCII
+ * other than ':' and a colon, white space allowed before the colon
+ * (rfc822_field_name, the injector's rule); any other line that is not
+ * a continuation ends the header (RFC 5322 has no such line; it and
+ * what follows are treated as the body, as the queue would show
+ * them). Never fails. */
 void dkim_header_split(const char *msg, size_t n, dkim_field *f, size_t max,
                        size_t *count, size_t *body);
 

@@ -14,41 +14,20 @@
 
 int dkim_msg_split(const char *s, size_t n, struct dkim_msg *m)
 {
-  size_t pos = 0, a = 0;
+  size_t count, body;
   m->s = s;
   m->n = n;
   m->f = 0;
   m->nf = 0;
-  for (;;) {
-    size_t v, name, e;
-    if (pos >= n) { m->header_end = m->body = n; return 0; }
-    if (s[pos] == '\n') { m->header_end = pos; m->body = pos + 1; return 0; }
-    if (s[pos] == '\r' && pos + 1 < n && s[pos + 1] == '\n') { m->header_end = pos; m->body = pos + 2; return 0; }
-    name = rfc822_field_name(s + pos, n - pos, &v);
-    if (!name) { m->header_end = m->body = pos; return 0; }
-    if (m->nf == a) {
-      struct rfc822_field *nf;
-      if (a == DKIM_FIELDS_MAX) { errno = EINVAL; dkim_msg_free(m); return -1; }
-      a = a ? a * 2 : 32;
-      if (a > DKIM_FIELDS_MAX) a = DKIM_FIELDS_MAX;
-      nf = realloc(m->f, a * sizeof *nf);
-      if (!nf) { dkim_msg_free(m); return -1; }
-      m->f = nf;
-    }
-    e = pos;
-    for (;;) {
-      e += byte_chr(s + e, n - e, '\n');
-      if (e >= n) break;
-      ++e;
-      if (e >= n || (s[e] != ' ' && s[e] != '\t')) break;
-    }
-    m->f[m->nf].start = pos;
-    m->f[m->nf].len = e - pos;
-    m->f[m->nf].name_len = name;
-    m->f[m->nf].value = pos + v;
-    ++m->nf;
-    pos = e;
-  }
+  m->body = n;
+  /* count first, then fill an array of that size (at most
+   * DKIM_FIELDS_MAX entries: no overflow) */
+  dkim_header_split(s, n, 0, 0, &count, &body);
+  if (count > DKIM_FIELDS_MAX) { errno = EINVAL; return -1; }
+  m->f = malloc((count ? count : 1) * sizeof *m->f);
+  if (!m->f) return -1;
+  dkim_header_split(s, n, m->f, count, &m->nf, &m->body);
+  return 0;
 }
 
 void dkim_msg_free(struct dkim_msg *m)
@@ -58,77 +37,18 @@ void dkim_msg_free(struct dkim_msg *m)
   m->nf = 0;
 }
 
-static int is_wsp(char c) { return c == ' ' || c == '\t'; }
-
-int dkim_header_canon(const char *f, size_t n, int simple, str *out)
+int dkim_body_data(const char *b, size_t n, int simple, int has_l, unsigned long long l, str *out, const char **why)
 {
-  size_t i, colon, end = n;
-  int space = 0, any = 0;
-  if (simple) {
-    for (i = 0; i < n; ++i) {
-      if (f[i] == '\n' && (i == 0 || f[i - 1] != '\r')) {
-        if (str_catb(out, "\r\n", 2) < 0) return -1;
-      } else if (str_catc(out, f[i]) < 0) {
-        return -1;
-      }
-    }
-    if (n == 0 || f[n - 1] != '\n') return str_catb(out, "\r\n", 2);
-    return 0;
+  size_t start = out->len;
+  dkim_body cb;
+  dkim_body_init(&cb, !simple);
+  if (dkim_body_update(&cb, out, b, n) < 0) {
+    int e = errno;
+    (void)dkim_body_final(&cb, out); /* frees cb */
+    errno = e;
+    return -1;
   }
-  colon = byte_chr(f, n, ':');
-  if (colon == n) { errno = EINVAL; return -1; }
-  /* the name in lower case, without blanks before the colon */
-  {
-    size_t ne = colon;
-    while (ne > 0 && is_wsp(f[ne - 1])) --ne;
-    for (i = 0; i < ne; ++i) {
-      char c = f[i];
-      if (c >= 'A' && c <= 'Z') c = (char)(c + 32);
-      if (str_catc(out, c) < 0) return -1;
-    }
-  }
-  if (str_catc(out, ':') < 0) return -1;
-  for (i = colon + 1; i < end; ++i) {
-    char c = f[i];
-    if (c == '\r' || c == '\n') continue; /* unfold */
-    if (is_wsp(c)) { space = 1; continue; }
-    if (space && any && str_catc(out, ' ') < 0) return -1;
-    space = 0;
-    any = 1;
-    if (str_catc(out, c) < 0) return -1;
-  }
-  return str_catb(out, "\r\n", 2);
-}
-
-int dkim_body_canon(const char *b, size_t n, int simple, int has_l, unsigned long long l, str *out, const char **why)
-{
-  size_t start = out->len, pos = 0, blank_run = 0;
-  /* blank_run: bytes of trailing empty lines held back */
-  while (pos < n) {
-    size_t nl = byte_chr(b + pos, n - pos, '\n'), e = pos + nl, le = e;
-    size_t before = out->len;
-    if (le > pos && b[le - 1] == '\r' && e < n) --le;
-    if (!simple) {
-      size_t i;
-      int space = 0;
-      size_t t = le;
-      while (t > pos && is_wsp(b[t - 1])) --t;
-      for (i = pos; i < t; ++i) {
-        if (is_wsp(b[i])) { space = 1; continue; }
-        if (space && str_catc(out, ' ') < 0) return -1;
-        space = 0;
-        if (str_catc(out, b[i]) < 0) return -1;
-      }
-    } else if (str_catb(out, b + pos, le - pos) < 0) {
-      return -1;
-    }
-    if (str_catb(out, "\r\n", 2) < 0) return -1;
-    if (out->len - before == 2) blank_run += 2;
-    else blank_run = 0;
-    pos = e < n ? e + 1 : n;
-  }
-  str_truncate(out, out->len - blank_run);
-  if (simple && out->len == start && str_catb(out, "\r\n", 2) < 0) return -1;
+  if (dkim_body_final(&cb, out) < 0) return -1;
   if (has_l) {
     if (l > out->len - start) {
       *why = "l= longer than the body";
@@ -298,19 +218,20 @@ int dkim_header_data(const struct dkim_msg *m, size_t sig_field, const struct dk
     size_t c = byte_chr(sig->h.s + pos, sig->h.len - pos, ':'), k;
     const char *name = sig->h.s + pos;
     for (k = m->nf; k > 0; --k) {
-      const struct rfc822_field *f = &m->f[k - 1];
-      if (used[k - 1] || !case_equalb(m->s + f->start, f->name_len, name, c)) continue;
+      const dkim_field *f = &m->f[k - 1];
+      if (used[k - 1] || !case_equalb(m->s + f->start, f->namelen, name, c)) continue;
       used[k - 1] = 1;
-      if (dkim_header_canon(m->s + f->start, f->len, sig->header_simple, out) < 0) goto end;
+      if (dkim_canon_header(out, m->s + f->start, f->end - f->start, !sig->header_simple, 1) < 0) goto end;
       break;
     }
     pos += c + 1;
   }
   {
-    /* the signature field with its b= value taken out */
-    const struct rfc822_field *f = &m->f[sig_field];
+    /* the signature field with its b= value taken out, without its
+     * final line end */
+    const dkim_field *f = &m->f[sig_field];
     const char *v = m->s + f->value;
-    size_t vn = f->start + f->len - f->value;
+    size_t vn = f->end - f->value;
     struct taglist t;
     size_t bl, cut, cutlen;
     const char *b;
@@ -321,13 +242,12 @@ int dkim_header_data(const struct dkim_msg *m, size_t sig_field, const struct dk
     cut = (size_t)(b - m->s) - f->start;
     cutlen = bl;
     if (str_copyb(&tmp, m->s + f->start, cut) < 0 ||
-        str_catb(&tmp, m->s + f->start + cut + cutlen, f->len - cut - cutlen) < 0 ||
-        dkim_header_canon(tmp.s, tmp.len, sig->header_simple, out) < 0) {
+        str_catb(&tmp, m->s + f->start + cut + cutlen, f->end - f->start - cut - cutlen) < 0 ||
+        dkim_canon_header(out, tmp.s, tmp.len, !sig->header_simple, 0) < 0) {
       str_free(&tmp);
       goto end;
     }
     str_free(&tmp);
-    str_truncate(out, out->len - 2);
   }
   ret = 0;
 end:

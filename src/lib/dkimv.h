@@ -1,13 +1,13 @@
 /* dkimv.h: the parts of DKIM verification (RFC 6376, RFC 8463) that
  * need no cryptography: splitting a message into header fields and
- * body, the simple and relaxed canonicalizations, DKIM-Signature and
- * key record parsing, and the exact bytes to hash. The hashing and the
+ * body, DKIM-Signature and key record parsing, and the exact bytes to
+ * hash. The splitting and the simple and relaxed canonicalizations are
+ * dkim_canon.h's, the code the signer uses; the hashing and the
  * signature check are in src/crypto/ (dkim_crypto.c, libcrypto).
  *
- * This is the verifier's own canonicalization; the signer may share it
- * later. Functions return 0, or -1 with errno (EINVAL: malformed
- * input, with *why set to a short reason when the function takes one;
- * ENOMEM, EOVERFLOW). Structures own their strs (dkim_sig_free,
+ * Functions return 0, or -1 with errno (EINVAL: malformed input, with
+ * *why set to a short reason when the function takes one; ENOMEM,
+ * EOVERFLOW). Structures own their memory (dkim_sig_free,
  * dkim_msg_free). Input lines may end in LF or CRLF; output lines end
  * in CRLF, as RFC 6376 3.4 hashes them. */
 #ifndef SLUICE_DKIMV_H
@@ -15,7 +15,7 @@
 
 #include <stddef.h>
 
-#include "rfc822.h"
+#include "dkim_canon.h"
 #include "str.h"
 
 #define DKIM_FIELDS_MAX 1000
@@ -23,15 +23,14 @@
 struct dkim_msg {
   const char *s;               /* the whole message (not owned) */
   size_t n;
-  struct rfc822_field *f;      /* header fields, top to bottom */
+  dkim_field *f;               /* header fields, top to bottom */
   size_t nf;
-  size_t header_end;           /* end of the last field */
   size_t body;                 /* offset of the body (after the blank line) */
 };
 
-/* Splits s[0..n); the header ends at an empty line, at a line that is
- * not a field (which starts the body), or after DKIM_FIELDS_MAX fields
- * (EINVAL). */
+/* Splits s[0..n) with dkim_header_split: the header ends at an empty
+ * line or at a line that is not a field (which starts the body); more
+ * than DKIM_FIELDS_MAX fields is EINVAL. */
 int dkim_msg_split(const char *s, size_t n, struct dkim_msg *m);
 void dkim_msg_free(struct dkim_msg *m);
 
@@ -54,13 +53,10 @@ struct dkim_sig {
 int dkim_sig_parse(const char *v, size_t n, long long now, struct dkim_sig *sig, const char **why);
 void dkim_sig_free(struct dkim_sig *sig);
 
-/* Appends the canonical form of the body b[0..n) (RFC 6376 3.4.3,
- * 3.4.4), then cuts it to l bytes when has_l (EINVAL when the body is
- * shorter than l). */
-int dkim_body_canon(const char *b, size_t n, int simple, int has_l, unsigned long long l, str *out, const char **why);
-/* Appends the canonical form of one header field f[0..n) (name to the
- * last line feed), CRLF included. */
-int dkim_header_canon(const char *f, size_t n, int simple, str *out);
+/* Appends the bytes of the body b[0..n) that a signature's bh= covers:
+ * its canonical form (dkim_body_*), cut to l bytes when has_l (EINVAL
+ * when the canonical body is shorter than l). */
+int dkim_body_data(const char *b, size_t n, int simple, int has_l, unsigned long long l, str *out, const char **why);
 /* out = the header bytes the signature of field sig_field covers: the
  * fields h= names, each taken from the bottom up, unused ones, then the
  * signature field itself with the b= value removed and no final CRLF

@@ -1,7 +1,8 @@
 #!/bin/sh
 # 99-dkim.sh: DKIM signing (sluice-dkimsign, sluice-dkimkey) checked by
-# an independent verifier, python3-dkim (tests/dkimcheck.py), with the
-# TXT records sluice-dkimkey printed served to it through dnsfunc.
+# two independent verifiers: python3-dkim (tests/dkimcheck.py), with the
+# TXT records sluice-dkimkey printed served to it through dnsfunc, and
+# opendkim-testmsg (section 9), with the records served by dnsmasq.
 #
 #  1. tools/setup: the dkim user, sluice-dkimsign setuid to it (4711),
 #     control/dkim its own (0700);
@@ -25,13 +26,21 @@
 #     sendmail -bs (sluice-smtpd through QMAILQUEUE) signs; sluice-smtpd
 #     on port 25 (a stranger at 127.0.0.2) does not;
 #  8. end to end: sendmail -t from a local user, delivered by the
-#     running set to an SMTP sink: the sink's copy verifies.
+#     running set to an SMTP sink: the sink's copy verifies;
+#  9. a second verifier, opendkim-testmsg (opendkim-tools), in a
+#     network namespace with dnsmasq serving the published records:
+#     each rsa and ed25519 signature of the messages above verifies,
+#     tampered bodies and headers fail.
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/../e2e.sh"
 need_root
 e2e_tools
 PY=/usr/bin/python3
 $PY -c 'import dkim, nacl' 2> /dev/null || { bad "python3-dkim (and python3-nacl) missing: apt-get install python3-dkim python3-nacl"; done_testing; }
+PATH=$PATH:/usr/sbin:/sbin
+for p in opendkim-testmsg dnsmasq unshare ip; do
+  command -v $p > /dev/null 2>&1 || { bad "$p missing: apt-get install opendkim-tools dnsmasq-base util-linux iproute2"; done_testing; }
+done
 [ -f /usr/include/openssl/evp.h ] || { bad "libssl-dev missing"; done_testing; }
 inst_fresh
 QD=$H/queue
@@ -259,5 +268,71 @@ cp "$(ls "$T"/sink/*.data | head -n 1)" "$T/e2e.q" 2> /dev/null
 verify e2e 2
 kill_set 30
 spid=''
+
+# --- 9: a second independent verifier, opendkim-testmsg (Debian's
+# opendkim-tools, libopendkim): each signature alone (rsa-sha256 and
+# ed25519-sha256) of each signed message with a Date field (libopendkim
+# wants one) verifies, and tampered copies fail. opendkim-testmsg takes
+# keys only from the DNS through the C library's resolver, which asks
+# port 53 of the servers in /etc/resolv.conf; so it runs in mount and
+# network namespaces of its own (unshare), where lo is the only
+# interface, dnsmasq serves $T/zone on 127.0.0.1:53 and a private
+# resolv.conf is bind-mounted over /etc/resolv.conf ---
+OD=$T/odk
+mkdir -p "$OD"
+# onesig N < MSG: MSG with only its Nth DKIM-Signature field
+onesig() {
+  awk -v keep="$1" '
+    body { print; next }
+    /^\r?$/ { body = 1; print; next }
+    /^[ \t]/ && insig { if (cur == keep) print; next }
+    { insig = 0 }
+    /^[Dd][Kk][Ii][Mm]-[Ss][Ii][Gg][Nn][Aa][Tt][Uu][Rr][Ee]:/ { n++; cur = n; insig = 1; if (cur == keep) print; next }
+    { print }'
+}
+odk_want=''
+for name in plain folded 8bit empty long trail crlf simple folded2 wild rfc qm e2e; do
+  [ -f "$T/$name.q" ] || { bad "opendkim: $name.q kept"; continue; }
+  grep -qi '^Date:' "$T/$name.q" || { bad "opendkim: $name.q has a Date field"; continue; }
+  nsig=$(grep -ci '^DKIM-Signature:' "$T/$name.q")
+  k=1
+  while [ "$k" -le "$nsig" ] && [ "$k" -le 2 ]; do
+    onesig "$k" < "$T/$name.q" > "$OD/$name.$k.msg"
+    odk_want="$odk_want $name.$k"
+    k=$((k + 1))
+  done
+done
+# tampered: the body of plain (each signature), a signed header field
+sed 's/^world$/w0rld/' "$OD/plain.1.msg" > "$OD/tbody.1.msg"
+sed 's/^world$/w0rld/' "$OD/plain.2.msg" > "$OD/tbody.2.msg"
+sed 's/^Subject: test plain$/Subject: test p1ain/' "$OD/plain.1.msg" > "$OD/thead.1.msg"
+sed 's/^Subject: test plain$/Subject: test p1ain/' "$OD/plain.2.msg" > "$OD/thead.2.msg"
+sed -n 's/^\([^ ]*\)\. IN TXT \(.*\)$/txt-record=\1,\2/p' "$T/zone" | sed 's/" "/","/g' > "$OD/dnsmasq.conf"
+echo 'nameserver 127.0.0.1' > "$OD/resolv.conf"
+cat > "$OD/ns.sh" <<EOS
+ip link set lo up || exit 1
+mount --bind '$OD/resolv.conf' /etc/resolv.conf || exit 1
+dnsmasq --conf-file='$OD/dnsmasq.conf' --no-resolv --no-hosts --bind-interfaces --listen-address=127.0.0.1 \\
+  --port=53 --user=root --pid-file='$OD/dnsmasq.pid' --log-facility='$OD/dnsmasq.log' || exit 1
+trap 'kill \$(cat "$OD/dnsmasq.pid")' EXIT
+trap 'exit 1' INT TERM HUP
+for f in '$OD'/*.msg; do
+  timeout 30 opendkim-testmsg -t '$OD' < "\$f" > "\$f.out" 2>&1
+  echo \$? > "\$f.rc"
+done
+EOS
+timeout 300 unshare --mount --net sh "$OD/ns.sh" > "$OD/ns.log" 2>&1
+check_eq "opendkim: the namespace with dnsmasq ran" "$?" 0 || cat "$OD/ns.log"
+for m in $odk_want; do
+  check_eq "opendkim-testmsg verifies $m ($(sed -n 's/^DKIM-Signature: v=1; a=\([^;]*\);.*/\1/p' "$OD/$m.msg"))" \
+    "$(cat "$OD/$m.msg.rc" 2> /dev/null):$(cat "$OD/$m.msg.out" 2> /dev/null)" "0:"
+done
+check_eq "opendkim: plain's two copies: one rsa, one ed25519 signature" \
+  "$(grep -h -o '^DKIM-Signature: v=1; a=[a-z0-9-]*' "$OD"/plain.[12].msg | sort | tr '\n' ' ')" \
+  "DKIM-Signature: v=1; a=ed25519-sha256 DKIM-Signature: v=1; a=rsa-sha256 "
+for m in tbody.1 tbody.2 thead.1 thead.2; do
+  check_eq "opendkim-testmsg refuses $m" "$(cat "$OD/$m.msg.rc" 2> /dev/null):$(cat "$OD/$m.msg.out" 2> /dev/null)" \
+    "70:opendkim-testmsg: dkim_eom(): Bad signature"
+done
 
 done_testing

@@ -84,7 +84,29 @@ int main(void)
     CHECK(count == 0 && body == 0);
     dkim_header_split("a: b", 4, f, 4, &count, &body);
     CHECK(count == 1 && body == 4 && f[0].end == 4);
+    CHECK(f[0].value == 2 && f[0].next == 4);
+    /* value and next, with CRLF and LF line ends */
+    dkim_header_split(m, sizeof m - 1, f, 4, &count, &body);
+    CHECK(f[0].value == 5 && f[0].next == 10);
+    CHECK(f[1].value == 18 && f[1].next == 26);
+    CHECK(f[2].value == 30 && f[2].end == 32 && f[2].next == 33);
+    /* a name must be printable ASCII without white space (the
+     * injector's and the verifier's rule): any other line starts the
+     * body, for the signer as for the verifier */
+#define SPLIT(lit) dkim_header_split(lit, sizeof lit - 1, f, 4, &count, &body)
+    SPLIT("A: 1\nBad Name: 2\n\nx\n");
+    CHECK(count == 1 && body == 5);
+    SPLIT("A: 1\n\xc3\xa9: 2\n\nx\n");
+    CHECK(count == 1 && body == 5);
+    SPLIT("A: 1\nB\t : 2\n\nx\n");
+    CHECK(count == 2 && body == 13 && f[1].namelen == 1 && f[1].value == 9);
+    /* counting only */
+    dkim_header_split(m, sizeof m - 1, 0, 0, &count, &body);
+    CHECK(count == 3 && body == sizeof m - 1 - 5);
   }
+  /* relaxed: a bare CR is not a line end and stays */
+  CHECK(header_is("X: a\rb", 1, "x:a\rb\r\n"));
+  CHECK(header_is("X: a\r\n b", 1, "x:a b\r\n"));
   /* the From domain */
   {
     str d = STR_INIT;
