@@ -75,7 +75,7 @@ DUID=$(id -u "$U_DAEMON") && DGID=$(id -g "$U_DAEMON") || die "no daemon user $U
 
 echo example.org > "$C/me"
 echo example.org > "$C/rcpthosts"
-chmod 644 "$C"/*
+chmod 644 "${C:?}"/*
 printf '127.0.0.1:allow,RELAYCLIENT=""\n:deny\n' > "$T/rules"
 tcprules "$T/rules.cdb" "$T/rules.tmp" < "$T/rules" || die "tcprules failed"
 chmod 644 "$T/rules.cdb"

@@ -76,7 +76,7 @@ PS=$P PK=$((P + 1))
 "$SINK" 127.0.0.1 "$PK" > "$T/sink.out" 2> "$T/sink.err" &
 kpid=$!
 echo "example.org:127.0.0.1:$PK" > "$C/smtproutes"
-chmod 644 "$C"/*
+chmod 644 "${C:?}"/*
 TR=trace=fsync,fdatasync,sync_file_range,syncfs,sync
 strace -f -qq -y -e "$TR" -o "$T/smtpd.trace" \
   tcpserver -v -H -R -l mx.syncs.test -c 40 -x "$T/rules.cdb" -u "$DUID" -g "$DGID" \

@@ -108,7 +108,7 @@ printf 'F\0\0' > "$T/env0"
   while [ $i -lt 1000 ]; do printf 'Tr%d@example.org\0' $i; i=$((i + 1)); done
   printf '\0'
 } > "$T/env1000"
-chmod 644 "$T"/*
+chmod 644 "${T:?}"/*
 
 check_eq "sluice-queue is setuid to $U_QUEUE" "$(stat -c '%a %U' "$Q")" "4711 $U_QUEUE"
 echo 0 > "$H/control/databytes" # no limit: the 50 MB message is over the default

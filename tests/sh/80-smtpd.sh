@@ -65,7 +65,7 @@ export SLUICE_HOSTS
 printf 'spammer@bad.test\n@badhost.test\n' > "$C/badmailfrom"
 printf '+17,0:more.example.test->\n+10,0:.more.test->\n\n' | "$BIN/tests/cdbtool" make "$C/morercpthosts.cdb" \
   || bad "morercpthosts.cdb made"
-chmod 644 "$C"/*
+chmod 644 "${C:?}"/*
 
 # the queue stand-ins: read everything, exit with a code
 for code in 53 31; do

@@ -61,7 +61,7 @@ echo 10 > "$C/timeoutsmtpd"
 echo 2 > "$C/timeoutsmtpdcommand"
 echo 3 > "$C/timeoutsmtpddata"
 echo 5 > "$C/timeoutsmtpdsession"
-chmod 644 "$C"/*
+chmod 644 "${C:?}"/*
 
 # the stand-in injector: keeps each envelope it gets in $T/qq/
 mkdir -p "$T/qq"

@@ -58,7 +58,7 @@ TUID=$(id -u "$TUSER")
 echo mx.example.test > "$C/me"
 echo example.test > "$C/rcpthosts"
 echo example.test > "$C/locals"
-chmod 644 "$C"/*
+chmod 644 "${C:?}"/*
 rm -f "$C/databytes"
 
 serve() { # serve NAME RULES PORT PROGRAM

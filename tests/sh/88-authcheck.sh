@@ -189,7 +189,7 @@ spf fail 192.0.2.12 '' a.spf88.test
 C=$H/control
 echo mx88.example > "$C/me"
 rm -f "$C/authcheck"
-chmod 644 "$C"/*
+chmod 644 "${C:?}"/*
 printf '#!/bin/sh\ncat > "%s/q.msg"\ncat <&1 > "%s/q.env"\nexit 0\n' "$T" "$T" > "$T/fakeq"
 chmod 755 "$T/fakeq"
 cat > "$T/sign.py" <<'EOP'
@@ -361,7 +361,7 @@ U_DAEMON=$(role daemon)
 echo mx88.example > "$C/rcpthosts"
 echo mx88.example > "$C/locals"
 echo 0 > "$C/smtpdnamewait"
-chmod 644 "$C"/*
+chmod 644 "${C:?}"/*
 SLUICE_HOSTS=$T/no-hosts
 export SLUICE_HOSTS
 SP=$((P + 1))

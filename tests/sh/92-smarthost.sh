@@ -81,7 +81,7 @@ ossl req -newkey rsa:2048 -nodes -keyout "$C/sh.key" -out "$C/sh.csr" -subj "/CN
 printf 'subjectAltName=DNS:smarthost.sh92.test\n' > "$C/sh.ext"
 ossl x509 -req -in "$C/sh.csr" -CA "$C/ca.pem" -CAkey "$C/ca.key" -CAcreateserial -out "$C/sh.pem" -days 2 \
   -extfile "$C/sh.ext"
-chmod 644 "$C"/*.pem "$C"/*.key
+chmod 644 "${C:?}"/*.pem "$C"/*.key
 
 # smarthost NAME PORT [options]: an aiosmtpd smarthost logging into $T/NAME
 smarthost() {

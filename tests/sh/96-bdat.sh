@@ -45,7 +45,7 @@ echo 0 > "$C/smtpdnamewait"
 echo 200 > "$C/databytes"
 SLUICE_HOSTS=$T/no-hosts
 export SLUICE_HOSTS
-chmod 644 "$C"/*
+chmod 644 "${C:?}"/*
 printf ':allow\n' > "$T/rules"
 tcprules "$T/rules.cdb" "$T/rules.tmp" < "$T/rules" || bad "tcprules"
 tcpserver -H -R -l mx.example.test -x "$T/rules.cdb" -u "$DUID" -g "$DGID" 127.0.0.1 "$PORT" "$H/bin/sluice-smtpd" \

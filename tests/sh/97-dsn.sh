@@ -41,7 +41,7 @@ echo test.example > "$C/rcpthosts"
 echo 0 > "$C/smtpdnamewait"
 SLUICE_HOSTS=$T/no-hosts
 export SLUICE_HOSTS
-chmod 644 "$C"/*
+chmod 644 "${C:?}"/*
 printf ':allow,RELAYCLIENT=""\n' > "$T/rules"
 tcprules "$T/rules.cdb" "$T/rules.tmp" < "$T/rules" || bad "tcprules"
 tcpserver -H -R -l mx.test.example -x "$T/rules.cdb" -u "$(id -u "$U_DAEMON")" -g "$(id -g "$U_DAEMON")" \
