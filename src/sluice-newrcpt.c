@@ -18,7 +18,7 @@
  * compared with the old file's bytes, which is replaced only when they
  * differ, so a pass over an unchanged system writes nothing. One line
  * on fd 1 says which ("unchanged", "rebuilt" or "off"). Runs of
- * sluice-newrcpt take control/rcptcheck.cdb.lock one after another, so
+ * sluice-newrcpt take users/rcptcheck.lock one after another, so
  * the service and a manual run or sluice-newaliases never write the
  * temporary file at once. Exit 0, 64 (usage), 111 (trouble). */
 #define _GNU_SOURCE /* memfd_create */
@@ -45,6 +45,9 @@
 
 #define ASSIGN_MAX (64UL * 1024 * 1024)
 #define RCPTCHECK "control/rcptcheck.cdb"
+/* beside the databases sluice-newu and newaliases write, not in
+ * control/, where sluice-showctl would call it an unknown file */
+#define RCPTLOCK "users/rcptcheck.lock"
 /* a cdb cannot pass 4 GB (cdb_make.h) */
 #define RCPTCHECK_MAX ((size_t)UINT32_MAX)
 
@@ -354,8 +357,8 @@ int main(int argc, char **argv)
   umask(022);
   if (chdir(auto_home) < 0) die_temp_sys("unable to switch to ", auto_home);
   /* one run at a time: they share the name of the temporary file */
-  lockfd = open_append(RCPTCHECK ".lock", 0600);
-  if (lockfd < 0 || lock_ex(lockfd) < 0) die_temp_sys("unable to lock " RCPTCHECK ".lock");
+  lockfd = open_append(RCPTLOCK, 0600);
+  if (lockfd < 0 || lock_ex(lockfd) < 0) die_temp_sys("unable to lock " RCPTLOCK);
   if (refresh) {
     if (stat(RCPTCHECK, &st) < 0) {
       if (errno != ENOENT) die_temp_sys("unable to stat " RCPTCHECK);

@@ -7,6 +7,8 @@
 #  1. sluice-newrcpt -r by hand: "unchanged" and the file untouched
 #     (same inode, same mtime) when nothing changed; "rebuilt" after a
 #     change; nothing, exit 0, and no file made while the check is off;
+#     six runs at once (plain and -r) all succeed, the cdb whole;
+#     sluice-showctl knows control/rcptfreshinterval;
 #  2. the service: a new ~user/.qmail-ext of an existing account is
 #     accepted at RCPT (250, as the daemon user) within a bounded wait;
 #  3. several passes over an unchanged state leave rcptcheck.cdb alone
@@ -20,7 +22,7 @@
 need_root
 . "$(dirname "$0")/../e2e.sh"
 e2e_tools
-for tool in svscan svc svstat multilog tcprules; do
+for tool in svscan svc svstat multilog tcprules cdb; do
   command -v "$tool" > /dev/null 2>&1 || { bad "tool $tool is missing"; done_testing; }
 done
 inst_fresh
@@ -94,9 +96,27 @@ check_eq "-r after the removal: refused again" "$(rcpt "$U-hand@$DOM")" 550
 check_eq "a plain run writes the same bytes as -r" "$(cp "$H/control/rcptcheck.cdb" "$T/rc.r" && "$H/bin/sluice-newrcpt" && cmp -s "$T/rc.r" "$H/control/rcptcheck.cdb" && echo same)" same
 "$H/bin/sluice-newrcpt" -x > /dev/null 2>&1
 check_eq "an unknown option: exit 64" "$?" 64
+# runs at once (the service, newaliases, a run by hand) take turns on
+# users/rcptcheck.lock: every one succeeds and the file stays whole
+printf '|true\n' > "$UH/.qmail-par"
+chmod 644 "$UH/.qmail-par"
+for k in 1 2 3 4 5 6; do
+  if [ $((k % 2)) -eq 0 ]; then "$H/bin/sluice-newrcpt" -r > /dev/null 2>&1 & else "$H/bin/sluice-newrcpt" & fi
+done
+pfail=0
+for p in $(jobs -p); do wait "$p" || pfail=$((pfail + 1)); done
+check_eq "six runs at once: all exit 0" "$pfail" 0
+check_eq "six runs at once: the new address accepted" "$(rcpt "$U-par@$DOM")" 250
+check "six runs at once: a whole cdb" sh -c "cdb -d '$H/control/rcptcheck.cdb' > /dev/null"
+check_fail "six runs at once: no temporary file left" test -e "$H/control/rcptcheck.cdb.tmp"
+rm -f "$UH/.qmail-par"
+"$H/bin/sluice-newrcpt"
+echo 1 > "$H/control/rcptfreshinterval"
+"$H/bin/sluice-showctl" > "$T/showctl" 2>&1
+check "sluice-showctl knows rcptfreshinterval" grep -q '^rcptfreshinterval: 1$' "$T/showctl"
+check_fail "sluice-showctl: no unknown control file" grep -q 'unknown control file' "$T/showctl"
 
 # --- 2: the service ---
-echo 1 > "$H/control/rcptfreshinterval"
 sh tools/services "$H" > "$T/services.out" 2>&1
 check_eq "tools/services: exit 0" "$?" 0
 check "service installed: run" test -x "$S/run"
