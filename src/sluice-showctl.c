@@ -56,6 +56,7 @@ struct ctl {
 #define REMOTE_BAD "every remote delivery fails temporarily (and sluice-qmqpc every message)"
 #define LSPAWN_BAD "sluice-lspawn exits at start, and with it the delivery set (supervise retries)"
 #define SCRIPT_BAD "tcpserver in the run scripts cannot use it"
+#define RCPTFRESH_BAD "the sluice-rcptfresh service logs it and uses 60"
 #define DATABYTES_BAD "sluice-smtpd, sluice-qmtpd and sluice-qmqpd refuse every connection, and sluice-queue and sluice-inject every message (exit 55, 111)"
 
 static const struct ctl ctls[] = {
@@ -132,6 +133,9 @@ static const struct ctl ctls[] = {
   { "morercpthosts", LIST, "none", "the source of morercpthosts.cdb: run sluice-newmrh after a change", 0, 0, 0 },
   { "rcptcheck.cdb", CDB, "none: no check",
     "local parts that exist (sluice-newrcpt); sluice-smtpd refuses others with 550", 0, 0, 0 },
+  { "rcptfreshinterval", NUM, "60",
+    "seconds between the passes of the sluice-rcptfresh service, which rebuilds rcptcheck.cdb (as root) when "
+    "it would change; 0 stops the service (sluice-newrcpt(8))", 0, 99999999UL, RCPTFRESH_BAD },
   { "badmailfrom", LIST, "none", "envelope senders (address or @host) sluice-smtpd refuses", 0, 0, 0 },
   { "databytes", NUM, "10240000 (0: no limit)", "largest message accepted, in bytes; env DATABYTES overrides", 0,
     (unsigned long)-1, DATABYTES_BAD },
