@@ -35,7 +35,8 @@ with " LAST" on the last, one a line.
                          of the same code as a continuation line
   --multiline STAGE      send the reply at STAGE as three lines
   --disconnect STAGE     close the connection at STAGE; "body" closes it
-                         after the first line of the message data
+                         after the first line of the message data (with
+                         BDAT: after the first BDAT command)
   --conn                 keep every byte of each connection in DIR/conn.K
   --starttls CERT,KEY    offer STARTTLS (RFC 3207) with the PEM certificate
                          chain CERT and key KEY (python's ssl module); a
@@ -303,6 +304,8 @@ class Conn:
                     self.s.sendall(b"501 5.5.4 bad BDAT\r\n")
                     return
                 size = int(w[1])
+                if "body" in o.disconnect:
+                    return
                 chunk = self.read_exact(size)
                 if chunk is None:
                     return

@@ -1,0 +1,313 @@
+#!/bin/sh
+# 107-remotedsn.sh: sluice-remote passes DSN on (RFC 3461) and sends by
+# BDAT (RFC 3030), against scripted sinks (tests/smtpsink.py --dsn
+# --chunking) on 127.0.0.1.
+#  A. sluice-remote run directly (a scratch conf-home, as in 75-remote):
+#     1. DSN options: a sink offering DSN gets RET, ENVID and each
+#        recipient's NOTIFY and ORCPT, xtext-encoded, exactly; P for the
+#        recipient whose NOTIFY went on, K for the other; a sink without
+#        DSN gets no parameter and K; values the wire cannot carry (an
+#        ORCPT over 500 bytes of xtext) are left out;
+#     2. BDAT: messages with dot lines, an empty body, no byte at all,
+#        long lines and bare CRs, and 3 MB: the chunks joined are byte
+#        for byte what a sink without CHUNKING received by DATA (after
+#        its dot-unstuffing); with PIPELINING the first chunk goes before
+#        the RCPT replies are read; several chunks for 3 MB, LAST on the
+#        last; control/remotebdat 0 sends DATA;
+#     3. BDAT refused: 5xx/4xx to a middle chunk (D/Z), to the LAST chunk
+#        (D/Z), every recipient refused (no message), a lost connection
+#        before LAST (the next host takes the message).
+#  B. end to end (root): sluice-smtpd under tcpserver takes MAIL RET=HDRS
+#     ENVID=..., RCPT NOTIFY=SUCCESS,FAILURE ORCPT=rfc822;... on raw
+#     SMTP, the real set (sluice-start, sluice-send, sluice-rspawn,
+#     sluice-remote) relays to two domains: the sink offering DSN (and
+#     CHUNKING) receives exactly the parameters given, by BDAT, and no
+#     success notice comes back from us; the sink without DSN gets none,
+#     and the sender gets a "relayed" notice for that recipient only,
+#     which python's email package parses (multipart/report,
+#     message/delivery-status, Action: relayed, Original-Recipient,
+#     Original-Envelope-Id).
+. "$(dirname "$0")/../lib.sh"
+need_root
+. "$(dirname "$0")/../e2e.sh"
+e2e_tools
+inst_fresh
+for p in tcpserver tcprules; do
+  command -v $p > /dev/null 2>&1 || { bad "$p installed" "apt-get install ucspi-tcp-ipv6"; done_testing; }
+done
+
+free_ports 21000 14
+: > "$T/pids"
+cleanup() {
+  kill_set 100
+  for p in $(cat "$T/pids" 2> /dev/null); do kill "$p" 2> /dev/null; done
+  userdel -r "$SU" > /dev/null 2>&1
+  rm -rf "$T"
+}
+SU=sl107s
+trap cleanup EXIT
+trap 'exit 1' INT TERM HUP
+
+# sink NAME PORT [options]: a smtpsink.py saving into $T/NAME
+sink() {
+  name=$1 port=$2; shift 2
+  rm -rf "$T/$name" "$T/$name.ready"; mkdir -p "$T/$name"
+  python3 tests/smtpsink.py --host 127.0.0.1 --port "$port" --dir "$T/$name" --ready "$T/$name.ready" "$@" \
+    2> "$T/$name.err" &
+  echo $! >> "$T/pids"
+  echo $! > "$T/$name.pid"
+  k=0
+  while [ ! -f "$T/$name.ready" ] && [ $k -lt 100 ]; do sleep 0.1; k=$((k + 1)); done
+  [ -f "$T/$name.ready" ] || { bad "sink $name started" "$(cat "$T/$name.err")"; done_testing; }
+}
+has() { grep -q -e "$2" "$1"; }
+
+# ===== A. sluice-remote alone =====
+HR=$T/rhome
+mkdir -p "$HR/control" "$HR/queue/lock"
+echo client.example > "$HR/control/me"
+echo 5 > "$HR/control/timeoutconnect"
+# remote MSGFILE ARGS...: results one a line in $T/out
+remote() {
+  m=$1; shift
+  (cd "$HR" && "$BIN/sluice-remote" "$@" < "$m" > "$T/out.raw" 2> "$T/err")
+  rc=$?
+  tr '\0' '\n' < "$T/out.raw" > "$T/out"
+}
+letters() { cut -c1 "$T/out" | tr -d '\n'; }
+ntrans() { ls "$T/$1" | grep -c '\.data$'; }
+
+sink dsn $P --pipelining --dsn --size 10000000
+sink plain $((P + 1)) --pipelining
+sink chunk $((P + 2)) --pipelining --chunking
+sink chunknp $((P + 3)) --chunking
+sink chunkdata $((P + 4)) --pipelining
+cat > "$HR/control/smtproutes" <<EOF
+dsn.test:127.0.0.1:$P
+plain.test:127.0.0.1:$((P + 1))
+chunk.test:127.0.0.1:$((P + 2))
+chunknp.test:127.0.0.1:$((P + 3))
+chunkdata.test:127.0.0.1:$((P + 4))
+EOF
+printf 'Subject: dsn\n\nbody\n' > "$T/msg"
+
+# --- A1. DSN ---
+remote "$T/msg" -R HDRS -V 'Q+1 id=2' -N -- dsn.test alice@client.example \
+  a@dsn.test SF 'rfc822;orig+x=y@old.example' b@dsn.test '' '' c@dsn.test N '' d@dsn.test D 'rfc822;d@dsn.test'
+check_eq "DSN: exit 0" "$rc" 0
+check_eq "DSN: P for the recipients whose NOTIFY went on, K for the one without" "$(letters)" PKPP
+check_eq "DSN: MAIL with SIZE, RET and ENVID as xtext" "$(grep '^MAIL' "$T/dsn/log")" \
+  "MAIL FROM:<alice@client.example> SIZE=22 RET=HDRS ENVID=Q+2B1+20id+3D2"
+check_eq "DSN: each RCPT with its NOTIFY and ORCPT, exactly" "$(grep '^RCPT' "$T/dsn/log")" \
+  "RCPT TO:<a@dsn.test> NOTIFY=SUCCESS,FAILURE ORCPT=rfc822;orig+2Bx+3Dy@old.example
+RCPT TO:<b@dsn.test>
+RCPT TO:<c@dsn.test> NOTIFY=NEVER
+RCPT TO:<d@dsn.test> NOTIFY=DELAY ORCPT=rfc822;d@dsn.test"
+# RET=FULL, no ENVID; an ORCPT whose xtext passes 500 bytes is left out
+long=$(python3 -c 'print("+" * 200)')
+remote "$T/msg" -R FULL -N dsn.test alice@client.example e@dsn.test S "rfc822;$long@x" f@dsn.test '' 'rfc822;f@x'
+check_eq "DSN: RET=FULL, no ENVID" "$(grep '^MAIL' "$T/dsn/log" | tail -n 1)" \
+  "MAIL FROM:<alice@client.example> SIZE=22 RET=FULL"
+check_eq "DSN: an ORCPT too long for the wire left out, NOTIFY kept" "$(grep '^RCPT' "$T/dsn/log" | tail -n 2)" \
+  "RCPT TO:<e@dsn.test> NOTIFY=SUCCESS
+RCPT TO:<f@dsn.test> ORCPT=rfc822;f@x"
+check_eq "DSN: P only with NOTIFY" "$(letters)" PK
+# a server without DSN: nothing of it on the wire, K (a success notice is ours)
+remote "$T/msg" -R HDRS -V 'Q+1' -N -- plain.test alice@client.example a@plain.test SF 'rfc822;a@old.example' \
+  b@plain.test '' ''
+check_eq "no DSN offered: K for every recipient" "$(letters)" KK
+check_eq "no DSN offered: MAIL without RET or ENVID" "$(grep '^MAIL' "$T/plain/log")" "MAIL FROM:<alice@client.example>"
+check_eq "no DSN offered: RCPT without NOTIFY or ORCPT" "$(grep '^RCPT' "$T/plain/log" | tr '\n' ' ')" \
+  "RCPT TO:<a@plain.test> RCPT TO:<b@plain.test> "
+check_eq "no DSN offered: the message delivered" "$(ntrans plain)" 1
+# a bad command line: exit 64
+(cd "$HR" && "$BIN/sluice-remote" -N dsn.test a@x b@dsn.test S < "$T/msg" > /dev/null 2>&1)
+check_eq "-N with a recipient lacking its two arguments: exit 64" "$?" 64
+(cd "$HR" && "$BIN/sluice-remote" -R BODY dsn.test a@x b@dsn.test < "$T/msg" > /dev/null 2>&1)
+check_eq "-R with a bad value: exit 64" "$?" 64
+
+# --- A2. BDAT, byte for byte against DATA ---
+python3 - "$T" <<'PY'
+import random, sys
+t = sys.argv[1]
+open(t + "/m-dots", "wb").write(b"Subject: dots\n\n.leading dot\n..two dots\n.\n. \nend without newline")
+open(t + "/m-empty", "wb").write(b"Subject: empty body\n\n")
+open(t + "/m-none", "wb").write(b"")
+open(t + "/m-odd", "wb").write(b"Subject: odd\r\n\r\n" + b"x" * 2500 + b"\n." + b"y" * 998 + b"\rz\r\r\n.\r")
+r = random.Random(107)
+parts, size = [], 0
+while size < 3 * 1024 * 1024:
+    k = r.choice((0, 1, 20, 80, 997, 998, 999, 1500, 4000))
+    line = "".join(r.choice("ab.c \r") for _ in range(k)).encode()
+    parts.append(line)
+    size += len(line) + 1
+open(t + "/m-big", "wb").write(b"Subject: big\n\n" + b"\n".join(parts) + b"\n")
+PY
+for kind in dots empty none odd big; do
+  remote "$T/m-$kind" chunkdata.test alice@client.example "r@chunkdata.test"
+  check_eq "BDAT $kind: DATA to a sink without CHUNKING: K" "$(letters)" K
+  remote "$T/m-$kind" chunk.test alice@client.example "r@chunk.test"
+  check_eq "BDAT $kind: BDAT to a sink with CHUNKING: K" "$(letters)" K
+  remote "$T/m-$kind" chunknp.test alice@client.example "r@chunknp.test"
+  check_eq "BDAT $kind: without PIPELINING: K" "$(letters)" K
+  n=$(ntrans chunkdata)
+  check "BDAT $kind: sent as BDAT chunks, LAST on the last" test "$(tail -n 1 "$T/chunk/$n.chunks" 2> /dev/null | cut -d' ' -f2)" = LAST
+  check "BDAT $kind: chunks joined = DATA's content, byte for byte" cmp -s "$T/chunkdata/$n.data" "$T/chunk/$n.data"
+  check "BDAT $kind: the same without PIPELINING" cmp -s "$T/chunkdata/$n.data" "$T/chunknp/$n.data"
+  check "BDAT $kind: DATA was not used" test ! -f "$T/chunkdata/$n.chunks"
+done
+n=$(ntrans chunk)
+check "BDAT: the 3 MB message in several chunks" test "$(wc -l < "$T/chunk/$n.chunks")" -ge 3
+check "BDAT: a dot line goes unstuffed" has "$T/chunk/1.raw" "$(printf '^\\.leading dot\r$')"
+check "BDAT: DATA stuffed it" has "$T/chunkdata/1.wire" "$(printf '^\\.\\.leading dot\r$')"
+check_eq "BDAT: an empty message is one empty LAST chunk" "$(cat "$T/chunk/3.chunks")" "0 LAST"
+check "BDAT with PIPELINING: the first chunk sent before the RCPT reply was read" has "$T/chunk/log" '^bdat-before-rcpt-reply'
+check_fail "BDAT without PIPELINING: not before" has "$T/chunknp/log" '^bdat-before-rcpt-reply'
+check_eq "BDAT: no DATA command to a CHUNKING sink" "$(grep -c '^DATA' "$T/chunk/log" "$T/chunknp/log" | cut -d: -f2 | tr '\n' ' ')" "0 0 "
+# control/remotebdat 0: DATA even when CHUNKING is offered
+echo 0 > "$HR/control/remotebdat"
+remote "$T/m-dots" chunk.test alice@client.example "r@chunk.test"
+n=$(ntrans chunk)
+check_eq "remotebdat 0: K" "$(letters)" K
+check "remotebdat 0: DATA used" test ! -f "$T/chunk/$n.chunks"
+check "remotebdat 0: the same content" cmp -s "$T/chunk/$n.data" "$T/chunkdata/1.data"
+echo 1 > "$HR/control/remotebdat"
+
+# --- A3. BDAT refused ---
+sink midperm $((P + 5)) --pipelining --chunking --code bdat=552
+sink midtemp $((P + 6)) --pipelining --chunking --code bdat=452
+sink lastperm $((P + 7)) --pipelining --chunking --code eom=554
+sink lasttemp $((P + 8)) --chunking --code eom=451
+sink norcpt $((P + 9)) --pipelining --chunking --rcpt 'bad*=550'
+sink cut $((P + 10)) --chunking --disconnect body
+cat > "$HR/control/smtproutes" <<EOF
+midperm.test:127.0.0.1:$((P + 5))
+midtemp.test:127.0.0.1:$((P + 6))
+lastperm.test:127.0.0.1:$((P + 7))
+lasttemp.test:127.0.0.1:$((P + 8))
+norcpt.test:127.0.0.1:$((P + 9))
+EOF
+remote "$T/m-big" midperm.test alice@client.example x@midperm.test y@midperm.test
+check_eq "552 to a middle chunk: D for both" "$(letters)" DD
+check "552 to a middle chunk: the reply quoted, BDAT named" has "$T/out" '^D5\.0\.0 \[127\.0\.0\.1\] said: 552 .*(in reply to BDAT)$'
+check_eq "552 to a middle chunk: no chunk after it" "$(grep -c '^chunk=' "$T/midperm/log")" 1
+check_eq "552 to a middle chunk: nothing delivered" "$(ntrans midperm)" 0
+remote "$T/m-big" midtemp.test alice@client.example x@midtemp.test
+check_eq "452 to a middle chunk: Z" "$(letters)" Z
+check "452 to a middle chunk: a 4.x.x text" has "$T/out" '^Z4\.0\.0 .* 452 '
+remote "$T/m-dots" lastperm.test alice@client.example x@lastperm.test
+check_eq "554 to the LAST chunk: D" "$(letters)" D
+check "554 to the LAST chunk: named" has "$T/out" '(in reply to BDAT LAST)$'
+remote "$T/m-dots" lasttemp.test alice@client.example x@lasttemp.test
+check_eq "451 to the LAST chunk: Z" "$(letters)" Z
+remote "$T/m-dots" norcpt.test alice@client.example bad1@norcpt.test bad2@norcpt.test
+check_eq "every recipient refused: D D, no message" "$(letters):$(ntrans norcpt)" DD:0
+check "every recipient refused: the pipelined chunk refused with 554" has "$T/norcpt/log" '^chunk=.*LAST'
+# a lost connection before LAST: the next host of the route gets it
+cat > "$HR/control/smtproutes" <<EOF
+cut.test:127.0.0.1:$((P + 10))
+EOF
+remote "$T/m-big" cut.test alice@client.example x@cut.test
+check_eq "connection lost during BDAT: Z (retried later)" "$(letters)" Z
+check "connection lost during BDAT: said so" has "$T/out" '^Z4\.4\.2 \[127\.0\.0\.1\]: connection lost'
+
+# ===== B. end to end =====
+DOM=e2e107.test
+SENDER=$SU@$DOM
+C=$H/control
+role() { awk -v r="$1" 'NF == 0 { exit } $1 == r { print $2 }' conf-users; }
+U_DAEMON=$(role daemon)
+echo "$DOM" > "$C/me"
+echo "$DOM" > "$C/locals"
+echo "$DOM" > "$C/rcpthosts"
+echo 0 > "$C/smtpdnamewait"
+echo 5 > "$C/timeoutconnect"
+mkuser "$SU"
+SHOME=$(home_of "$SU")
+sink yes $((P + 11)) --pipelining --dsn --chunking
+sink no $((P + 12)) --pipelining
+printf 'yes107.test:127.0.0.1:%s\nno107.test:127.0.0.1:%s\n' $((P + 11)) $((P + 12)) > "$C/smtproutes"
+chmod 644 "$C"/*
+SP=$((P + 13))
+printf ':allow,RELAYCLIENT=""\n' > "$T/rules"
+tcprules "$T/rules.cdb" "$T/rules.tmp" < "$T/rules" || bad "tcprules"
+tcpserver -H -R -l mx.e2e107.test -x "$T/rules.cdb" -u "$(id -u "$U_DAEMON")" -g "$(id -g "$U_DAEMON")" \
+  127.0.0.1 "$SP" "$H/bin/sluice-smtpd" > "$T/smtpd.log" 2>&1 &
+echo $! >> "$T/pids"
+start_set
+check "sluice-start running" kill -0 "$spid" || cat "$T/log"
+
+# raw SMTP, as a client would send it: the reply code of the greeting
+# and of each line ("\n" in a line: a line break, CR LF on the wire)
+cat > "$T/cli.py" <<'PY'
+import socket, sys, time
+port = int(sys.argv[1])
+s = None
+for _ in range(50):
+    try:
+        s = socket.create_connection(("127.0.0.1", port), timeout=30)
+        break
+    except OSError:
+        time.sleep(0.1)
+f = s.makefile("rb")
+def reply():
+    while True:
+        l = f.readline()
+        if not l:
+            return "EOF"
+        if l[3:4] != b"-":
+            return l[:3].decode()
+out = [reply()]
+for line in sys.argv[2:]:
+    s.sendall(line.encode().replace(b"\\n", b"\r\n") + b"\r\n")
+    out.append(reply())
+print(" ".join(out))
+PY
+check_eq "sluice-smtpd takes the DSN parameters" "$(timeout 60 python3 "$T/cli.py" "$SP" 'EHLO client.test' \
+  "MAIL FROM:<$SENDER> RET=HDRS ENVID=QQ+2B107" \
+  'RCPT TO:<a@yes107.test> NOTIFY=SUCCESS,FAILURE ORCPT=rfc822;orig-a+2Btag@old.example' \
+  'RCPT TO:<b@yes107.test>' \
+  'RCPT TO:<c@no107.test> NOTIFY=SUCCESS,FAILURE ORCPT=rfc822;orig-c@old.example' \
+  'RCPT TO:<d@no107.test> NOTIFY=SUCCESS' \
+  'DATA' \
+  'From: someone@e2e107.test\nSubject: e2e107 dsn\n\n..leading dot\nthe body line\n.' \
+  'QUIT')" "220 250 250 250 250 250 250 354 250 221"
+relayed() { [ "$(ls "$T/yes" | grep -c '\.data$')" -ge 1 ] && [ "$(ls "$T/no" | grep -c '\.data$')" -ge 1 ] \
+  && [ "$(ls "$SHOME/Maildir/new" | wc -l)" -ge 1 ] && queue_empty; }
+check "relayed to both sinks, a notice back, the queue empty" wait_for 60 relayed
+check_eq "sink with DSN: MAIL with RET and ENVID as given" "$(grep '^MAIL' "$T/yes/log")" \
+  "MAIL FROM:<$SENDER> RET=HDRS ENVID=QQ+2B107"
+check_eq "sink with DSN: RCPT with NOTIFY and ORCPT as given, none where none was" "$(grep '^RCPT' "$T/yes/log")" \
+  "RCPT TO:<a@yes107.test> NOTIFY=SUCCESS,FAILURE ORCPT=rfc822;orig-a+2Btag@old.example
+RCPT TO:<b@yes107.test>"
+check "sink with CHUNKING: the message came by BDAT" test -f "$T/yes/1.chunks"
+check "the same bytes to both sinks (BDAT and DATA)" cmp -s "$T/yes/1.data" "$T/no/1.data"
+check "the dot line intact" has "$T/yes/1.data" '^\.leading dot'
+check_eq "sink without DSN: no DSN parameter" "$(grep -E '^(MAIL|RCPT)' "$T/no/log")" \
+  "MAIL FROM:<$SENDER>
+RCPT TO:<c@no107.test>
+RCPT TO:<d@no107.test>"
+check "sluice-send logged the passed-on delivery as a success" grep -q 'success: a@yes107.test: ' "$T/log"
+check_eq "one notice in the sender's Maildir" "$(ls "$SHOME/Maildir/new" | wc -l | tr -d ' ')" 1
+cat > "$T/parse.py" <<'PY'
+import email, email.policy, sys
+m = email.message_from_binary_file(sys.stdin.buffer, policy=email.policy.compat32)
+assert m.get_content_type() == "multipart/report", m.get_content_type()
+assert m.get_param("report-type") == "delivery-status"
+parts = m.get_payload()
+print("parts", " ".join(p.get_content_type() for p in parts))
+ds = parts[1].get_payload()
+print("envid", ds[0].get("Original-Envelope-Id", "-"))
+for b in ds[1:]:
+    print("rcpt", b.get("Final-Recipient"), b.get("Original-Recipient", "-"), b.get("Action"), b.get("Status"))
+PY
+python3 "$T/parse.py" < "$SHOME/Maildir/new/$(ls "$SHOME/Maildir/new" | head -n 1)" > "$T/notice" 2> "$T/notice.err"
+check_eq "the notice parses (python email)" "$?:$(cat "$T/notice.err")" "0:"
+check_eq "relayed for the recipients at the host without DSN only" "$(cat "$T/notice")" \
+  "parts text/plain message/delivery-status text/rfc822-headers
+envid QQ+107
+rcpt rfc822; c@no107.test rfc822;orig-c@old.example relayed 2.0.0
+rcpt rfc822; d@no107.test - relayed 2.0.0"
+
+end_checks mess info local remote todo bounce
+done_testing
