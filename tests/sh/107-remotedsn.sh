@@ -26,7 +26,7 @@
 #     and the sender gets a "relayed" notice for that recipient only,
 #     which python's email package parses (multipart/report,
 #     message/delivery-status, Action: relayed, Original-Recipient,
-#     Original-Envelope-Id).
+#     Original-Envelope-Id). sluice-showctl lists control/remotebdat.
 . "$(dirname "$0")/../lib.sh"
 need_root
 . "$(dirname "$0")/../e2e.sh"
@@ -314,4 +314,12 @@ rcpt rfc822; c@no107.test rfc822;orig-c@old.example relayed 2.0.0
 rcpt rfc822; d@no107.test - relayed 2.0.0"
 
 end_checks mess info local remote todo bounce
+
+# sluice-showctl knows control/remotebdat and its values
+"$H/bin/sluice-showctl" > "$T/showctl" 2> /dev/null
+echo 2 > "$C/remotebdat"
+"$H/bin/sluice-showctl" > "$T/showctl2" 2> /dev/null
+check_eq "showctl: remotebdat listed with its default, a bad value warned about" \
+  "$(grep -cx 'remotebdat: (default: 1)' "$T/showctl"):$(grep -c '^WARNING.*remotebdat' "$T/showctl2")" 1:1
+rm -f "$C/remotebdat"
 done_testing

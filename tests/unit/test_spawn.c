@@ -490,6 +490,17 @@ static void test_request_dsn(void)
   CHECK(spawn_next(&req.dsn, &pos, &e, &len) == 1 && len == 0);
   CHECK(spawn_next(&req.dsn, &pos, &e, &len) == 0);
 
+  /* the DSN example of sluice-spawn(5), byte for byte */
+  str_truncate(&out, 0);
+  {
+    static const char want[] = "113:1:3,6:123456,1:H,22:alice@example.org\0QQ+1,"
+                               "45:bob@example.net\0SF\0rfc822;bob+tag@example.net,17:carol@example.net,,";
+    static const char d[] = "SF\0rfc822;bob+tag@example.net\0\0\0";
+    CHECK(spawn_request_encode_dsn(&out, 3, 123456, QFILE_OPT_RET_HDRS, "alice@example.org", 17, "QQ+1", 4, rcpts,
+                                   sizeof rcpts, 2, d, sizeof d - 1) == 0);
+    CHECK(out.len == sizeof want - 1 && memcmp(out.s, want, out.len) == 0);
+  }
+
   /* a DSN list without any value, and no ENVID: the old request, byte
    * for byte, and nothing in dsn after decoding */
   str_truncate(&out, 0);
