@@ -26,7 +26,12 @@
 #     and the sender gets a "relayed" notice for that recipient only,
 #     which python's email package parses (multipart/report,
 #     message/delivery-status, Action: relayed, Original-Recipient,
-#     Original-Envelope-Id). sluice-showctl lists control/remotebdat.
+#     Original-Envelope-Id). Then, the set stopped, sluice-remote sends
+#     to that sluice-smtpd (through a relay that keeps the client's
+#     bytes): DSN parameters and BDAT chunks on the wire, and in the
+#     queue the RET, ENVID, NOTIFY and ORCPT records as given and the
+#     message bytes (dot lines; 3 MB). sluice-showctl lists
+#     control/remotebdat.
 . "$(dirname "$0")/../lib.sh"
 need_root
 . "$(dirname "$0")/../e2e.sh"
@@ -36,7 +41,7 @@ for p in tcpserver tcprules; do
   command -v $p > /dev/null 2>&1 || { bad "$p installed" "apt-get install ucspi-tcp-ipv6"; done_testing; }
 done
 
-free_ports 21000 14
+free_ports 21000 15
 : > "$T/pids"
 cleanup() {
   kill_set 100
@@ -314,6 +319,104 @@ rcpt rfc822; c@no107.test rfc822;orig-c@old.example relayed 2.0.0
 rcpt rfc822; d@no107.test - relayed 2.0.0"
 
 end_checks mess info local remote todo bounce
+
+# sluice-remote against sluice-smtpd (DSN, CHUNKING, PIPELINING offered),
+# the set stopped so that the messages stay queued to be looked at: the
+# queue gets every DSN parameter and the bytes DATA would have given it
+# (through a relay that keeps every byte the client sends)
+cat > "$T/tap.py" <<'PY'
+import socket, sys, threading
+ls = socket.socket()
+ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+ls.bind(("127.0.0.1", int(sys.argv[1])))
+ls.listen(4)
+open(sys.argv[3] + ".ready", "w").close()
+def pump(a, b, log):
+    try:
+        while True:
+            d = a.recv(65536)
+            if not d:
+                break
+            if log:
+                with open(sys.argv[3], "ab") as f:
+                    f.write(d)
+            b.sendall(d)
+    except OSError:
+        pass
+    for x in (a, b):
+        try:
+            x.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+while True:
+    c, _ = ls.accept()
+    u = socket.create_connection(("127.0.0.1", int(sys.argv[2])))
+    threading.Thread(target=pump, args=(c, u, True), daemon=True).start()
+    threading.Thread(target=pump, args=(u, c, False), daemon=True).start()
+PY
+python3 "$T/tap.py" $((P + 14)) "$SP" "$T/tap" 2> "$T/tap.err" &
+echo $! >> "$T/pids"
+wait_for 10 test -f "$T/tap.ready" || bad "tap started" "$(cat "$T/tap.err")"
+printf 'e2e107.test:127.0.0.1:%s\n' $((P + 14)) > "$HR/control/smtproutes"
+remote "$T/m-dots" -R FULL -V 'ID 7' -N -- e2e107.test alice@client.example "$SU@e2e107.test" SF 'rfc822;x+y@old.example'
+l=$(letters)
+remote "$T/m-big" -R HDRS -V 'ID 8' -N -- e2e107.test alice@client.example "$SU@e2e107.test" N ''
+l=$l$(letters)
+# envelope ID: the todo envelope whose I record is ID, its records one a line
+envelope() { for f in $(find "$H/queue/todo" -type f); do
+  if tr '\0' '\n' < "$f" | grep -qx "I$1"; then tr '\0' '\n' < "$f" | grep -v '^[ups]'; echo "$f"; fi; done; }
+e7=$(envelope 'ID 7')
+e8=$(envelope 'ID 8')
+mess7=$H/queue/mess/${e7##*/todo/}
+mess8=$H/queue/mess/${e8##*/todo/}
+{ cat "$T/m-dots"; echo; } > "$T/want7"
+tr -d '\r' < "$T/chunk/5.data" > "$T/want8"
+# the client's commands on the wire, a BDAT chunk's bytes skipped by
+# its size (so a wrong size shows), one a field; "BDAT N..." stands for
+# two chunks or more before the last
+cat > "$T/wire.py" <<'PY'
+import sys
+d, i, out = open(sys.argv[1], "rb").read(), 0, []
+while i < len(d):
+    j = d.find(b"\r\n", i)
+    if j < 0:
+        out.append("TRAILING")
+        break
+    line = d[i:j].decode("latin-1")
+    i = j + 2
+    w = line.split()
+    if w and w[0] == "BDAT":
+        c = "BDAT N" + (" LAST" if w[-1] == "LAST" else "")
+        if c == "BDAT N" and out and out[-1].startswith("BDAT N") and "LAST" not in out[-1]:
+            c = "BDAT N..."  # several chunks before the last
+            out.pop()
+        out.append(c)
+        i += int(w[1])
+    elif w and w[0] == "DATA":
+        out.append("DATA")
+        i = d.find(b"\r\n.\r\n", i) + 5
+    elif w and w[0] in ("MAIL", "RCPT"):
+        out.append(line)
+print("|".join(out))
+PY
+check_eq "to sluice-smtpd by BDAT: P, on the wire DSN and BDAT, the queue has RET, ENVID, NOTIFY and ORCPT as given" \
+  "$l:$(python3 "$T/wire.py" "$T/tap")
+$(echo "$e7" | sed '$d')
+$(echo "$e8" | sed '$d')" \
+  "PP:MAIL FROM:<alice@client.example> SIZE=$(wc -c < "$T/chunk/1.data" | tr -d ' ') RET=FULL ENVID=ID+207|RCPT TO:<$SU@e2e107.test> NOTIFY=SUCCESS,FAILURE ORCPT=rfc822;x+2By@old.example|BDAT N LAST|MAIL FROM:<alice@client.example> SIZE=$(wc -c < "$T/chunk/5.data" | tr -d ' ') RET=HDRS ENVID=ID+208|RCPT TO:<$SU@e2e107.test> NOTIFY=NEVER|BDAT N...|BDAT N LAST
+OB
+IID 7
+Falice@client.example
+NSF
+Rrfc822;x+y@old.example
+T$SU@e2e107.test
+OH
+IID 8
+Falice@client.example
+NN
+T$SU@e2e107.test"
+check "to sluice-smtpd by BDAT: the queued messages are the bytes sent (dot lines, 3 MB)" eval \
+  'tail -c "$(wc -c < "$T/want7")" "$mess7" | cmp -s - "$T/want7" && tail -c "$(wc -c < "$T/want8")" "$mess8" | cmp -s - "$T/want8"'
 
 # sluice-showctl knows control/remotebdat and its values
 "$H/bin/sluice-showctl" > "$T/showctl" 2> /dev/null
