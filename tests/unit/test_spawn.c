@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "check.h"
+#include "journal.h"
 #include "netstring.h"
 #include "qfile.h"
 #include "spawn.h"
@@ -559,6 +560,19 @@ static void test_request_dsn(void)
   CHECK(out.len == 0);
   CHECK(spawn_dsn_valid('N', "N", 1) && !spawn_dsn_valid('N', "NS", 2) && spawn_dsn_valid('N', "", 0));
   CHECK(spawn_dsn_valid('O', "x;y", 3) && !spawn_dsn_valid('O', "x;", 2) && !spawn_dsn_valid('E', "\x7f", 1));
+
+  /* a P result is journaled and read back like K; Q is no letter */
+  {
+    struct journal_record jr;
+    size_t used;
+    str_truncate(&f, 0);
+    CHECK(journal_record_add(&f, 123456, 1764662400, 5, 'P', "bob@example.net", 15, "250 ok", 6) == 0);
+    CHECK(journal_record_parse(f.s, f.len, &jr, &used) == 1 && used == f.len && jr.letter == 'P' && jr.id == 123456);
+    CHECK(jr.addr_len == 15 && memcmp(jr.addr, "bob@example.net", 15) == 0 && jr.text_len == 6);
+    str_truncate(&f, 0);
+    CHECK(journal_record_add(&f, 1, 1, 1, 'Q', "b", 1, "", 0) == 0);
+    CHECK(journal_record_parse(f.s, f.len, &jr, &used) == -1 && errno == EPROTO);
+  }
 
   /* a P result: delivered, the DSN request passed on */
   RES_BAD("1:3,0:,", EPROTO);
