@@ -16,7 +16,8 @@
 #        last; control/remotebdat 0 sends DATA;
 #     3. BDAT refused: 5xx/4xx to a middle chunk (D/Z), to the LAST chunk
 #        (D/Z), every recipient refused (no message), a lost connection
-#        before LAST (the next host takes the message).
+#        during a chunk before LAST (Z: the server has no message, the
+#        route has no other host).
 #  B. end to end (root): sluice-smtpd under tcpserver takes MAIL RET=HDRS
 #     ENVID=..., RCPT NOTIFY=SUCCESS,FAILURE ORCPT=rfc822;... on raw
 #     SMTP, the real set (sluice-start, sluice-send, sluice-rspawn,
@@ -26,12 +27,14 @@
 #     and the sender gets a "relayed" notice for that recipient only,
 #     which python's email package parses (multipart/report,
 #     message/delivery-status, Action: relayed, Original-Recipient,
-#     Original-Envelope-Id). Then, the set stopped, sluice-remote sends
-#     to that sluice-smtpd (through a relay that keeps the client's
-#     bytes): DSN parameters and BDAT chunks on the wire, and in the
-#     queue the RET, ENVID, NOTIFY and ORCPT records as given and the
-#     message bytes (dot lines; 3 MB). sluice-showctl lists
-#     control/remotebdat.
+#     Original-Envelope-Id). A 554 to BDAT LAST gives the sender an RFC
+#     3464 bounce naming it, a 451 a deferral; that recipient goes by
+#     BDAT once a server takes it (SIGALRM). Then, the set stopped,
+#     sluice-remote sends to that sluice-smtpd (through a relay that
+#     keeps the client's bytes): DSN parameters and BDAT chunks on the
+#     wire, and in the queue the RET, ENVID, NOTIFY and ORCPT records as
+#     given and the message bytes (dot lines; 3 MB). sluice-showctl
+#     lists control/remotebdat.
 . "$(dirname "$0")/../lib.sh"
 need_root
 . "$(dirname "$0")/../e2e.sh"
@@ -41,7 +44,7 @@ for p in tcpserver tcprules; do
   command -v $p > /dev/null 2>&1 || { bad "$p installed" "apt-get install ucspi-tcp-ipv6"; done_testing; }
 done
 
-free_ports 21000 15
+free_ports 21000 17
 : > "$T/pids"
 cleanup() {
   kill_set 100
@@ -317,6 +320,37 @@ parts text/plain message/delivery-status text/rfc822-headers
 envid QQ+107
 rcpt rfc822; c@no107.test rfc822;orig-c@old.example relayed 2.0.0
 rcpt rfc822; d@no107.test - relayed 2.0.0"
+
+# BDAT refused end to end: 554 to the LAST chunk bounces (RFC 3464,
+# naming BDAT LAST), 451 defers, and the deferred recipient goes once a
+# server takes it (SIGALRM)
+sink bad $((P + 15)) --pipelining --chunking --code eom=554
+sink tmp $((P + 16)) --chunking --code eom=451
+printf 'yes107.test:127.0.0.1:%s\nno107.test:127.0.0.1:%s\nbad107.test:127.0.0.1:%s\ntmp107.test:127.0.0.1:%s\n' \
+  $((P + 11)) $((P + 12)) $((P + 15)) $((P + 16)) > "$C/smtproutes"
+printf 'From: %s\nSubject: e2e107 refused\n\n.dot\nbody\n' "$SENDER" > "$T/msg2"
+printf 'F%s\0Tx@bad107.test\0Ty@tmp107.test\0\0' "$SENDER" > "$T/env2"
+"$H/bin/sluice-queue" < "$T/msg2" 1< "$T/env2" || bad "sluice-queue"
+refused() { [ "$(ls "$SHOME/Maildir/new" | wc -l)" -ge 2 ] && grep -q 'deferral: y@tmp107.test: ' "$T/log"; }
+wait_for 60 refused || bad "a bounce for the 554 and a deferral for the 451"
+cat > "$T/pick.py" <<'PY'
+import mailbox, sys
+box = mailbox.Maildir(sys.argv[1], factory=None, create=False)
+hits = [box.get_bytes(k) for k in box.keys() if sys.argv[2].encode() in box.get_bytes(k)]
+sys.stdout.buffer.write(hits[0] if len(hits) == 1 else b"")
+PY
+python3 "$T/pick.py" "$SHOME/Maildir" 'Subject: e2e107 refused' > "$T/bounce2"
+python3 tests/dsncheck.py < "$T/bounce2" > "$T/dsn2" 2> "$T/dsn2.err"
+check_eq "554 to BDAT LAST: an RFC 3464 bounce for that recipient only, naming BDAT LAST; 451: deferred, named" \
+  "$(cat "$T/dsn2" "$T/dsn2.err"):$(grep -q 'in reply to BDAT LAST' "$T/bounce2" && echo named):$(grep 'deferral: y@tmp107.test: ' "$T/log" | grep -c 'said: 451 .*(in reply to BDAT LAST)')" \
+  "x@bad107.test 5.0.0 failed:named:1"
+kill "$(cat "$T/tmp.pid")"
+sink tmp2 $((P + 16)) --chunking
+kill -ALRM "$spid"
+retried() { [ "$(ls "$T/tmp2" | grep -c '\.data$')" -ge 1 ] && queue_empty; }
+wait_for 60 retried || bad "the deferred recipient retried after SIGALRM"
+check_eq "the deferred recipient delivered once by BDAT when retried" \
+  "$(sed 1d "$T"/tmp2/*.env):$(cat "$T/tmp2/1.chunks" 2> /dev/null)" "<y@tmp107.test>:$(wc -c < "$T/tmp2/1.data" | tr -d ' ') LAST"
 
 end_checks mess info local remote todo bounce
 
