@@ -148,6 +148,17 @@ class Conn:
                 f.write(self.tls + "\n")
         os.rename(base + ".data.tmp", base + ".data")
 
+    def drain(self):
+        """Takes in the bytes the client has sent so far, without waiting."""
+        while select.select([self.s], [], [], 0)[0]:
+            d = self.s.recv(65536)
+            if not d:
+                return
+            if self.opt.conn:
+                with open(self.conn, "ab") as f:
+                    f.write(d)
+            self.buf += d
+
     def pending(self):
         """1 when the client already sent more bytes (pipelining)."""
         time.sleep(0.3)
@@ -264,8 +275,10 @@ class Conn:
                         break
                 if env_from is None and c // 100 == 2:
                     c = 503
-                if o.chunking and o.pipelining and self.pending() and b"BDAT " in self.buf[self.pos:]:
-                    self.log(b"bdat-before-rcpt-reply")
+                if o.chunking and o.pipelining and self.pending():
+                    self.drain()
+                    if b"BDAT " in self.buf[self.pos:]:
+                        self.log(b"bdat-before-rcpt-reply")
                 if c // 100 == 2:
                     rcpts.append(arg[8:])
                 self.reply("rcpt", c)
