@@ -1,13 +1,16 @@
 /* sluice-remote: one remote delivery (sluice-remote(8)).
  *
- *     sluice-remote DOMAIN SENDER RCPT...
+ *     sluice-remote [-R FULL|HDRS] [-V ENVID] [-N] [--] DOMAIN SENDER RCPT...
  *
  * Run by sluice-rspawn as the remote user with the current directory
  * conf-home, the message on fd 0, the result pipe on fd 1 and SMTPUTF8
- * in the environment when the message has that option. Writes
- * one record per recipient, in order: K, Z or D, a text, a NUL. Exit 0
- * when every record was written, 111 when fd 1 failed, 64 on a bad
- * command line. The work is in remote.c and smtpc.c; TLS is done by
+ * in the environment when the message has that option. The options
+ * are the message's DSN parameters (RFC 3461); with -N each RCPT is
+ * followed by two arguments, its NOTIFY letters and its ORCPT (either
+ * may be empty). Writes one record per recipient, in order: K, P, Z or
+ * D, a text, a NUL (P: delivered, and the next hop took the DSN
+ * request). Exit 0 when every record was written, 111 when fd 1 failed,
+ * 64 on a bad command line. The work is in remote.c and smtpc.c; TLS is done by
  * conf-home/bin/sluice-tlsc in a process of its own (starttls.h), so
  * this program links no TLS library. Credentials for smarthosts come
  * from control/smtpauth (smtpauth.h), read here, never from argv or the
@@ -27,6 +30,8 @@
 #include "smtpc.h"
 #include "spawn.h"
 #include "str.h"
+
+#define USAGE "sluice-remote [-R FULL|HDRS] [-V envid] [-N] [--] domain sender recipient [notify orcpt] ..."
 
 /* An address that would break the command line it goes into. */
 static int unsafe(const char *s, size_t n)
@@ -51,7 +56,7 @@ static void read_control(struct remote_conf *c, str *me, str *helo, str *routes,
                          struct smtpc_rcpt *r, size_t n)
 {
   int ra;
-  unsigned long tconn = 60, tremote = 1200, treply = REMOTE_REPLY_TIME, tdelivery = REMOTE_DELIVERY_TIME;
+  unsigned long tconn = 60, tremote = 1200, treply = REMOTE_REPLY_TIME, tdelivery = REMOTE_DELIVERY_TIME, bdat = 1;
   if (control_readline("control/me", me, "localhost") < 0) all(r, n, 'Z', "4.3.5 unable to read control/me");
   if (me->len == 0 && str_copys(me, "localhost") < 0) die_nomem();
   if (control_readline("control/helohost", helo, 0) < 0) all(r, n, 'Z', "4.3.5 unable to read control/helohost");
@@ -67,6 +72,8 @@ static void read_control(struct remote_conf *c, str *me, str *helo, str *routes,
   if (control_readlist("control/smtproutes", routes) < 0) all(r, n, 'Z', "4.3.5 unable to read control/smtproutes");
   if (control_readlist("control/tlsdestinations", tlsdest) < 0)
     all(r, n, 'Z', "4.3.5 unable to read control/tlsdestinations");
+  if (control_readnum("control/remotebdat", &bdat, 1, 0, 1) < 0)
+    all(r, n, 'Z', "4.3.5 unable to read control/remotebdat");
   c->helo = helo->s;
   c->helolen = helo->len;
   c->timeoutconnect = tconn;
@@ -78,6 +85,7 @@ static void read_control(struct remote_conf *c, str *me, str *helo, str *routes,
   c->ipme_path = "control/ipme"; /* read by remote.c when it needs them */
   c->notipme_path = "control/notipme";
   c->tlsdest = tlsdest;
+  c->bdat = bdat != 0;
   ra = control_readlist_private("control/smtpauth", auth);
   if (ra < 0 && errno == EPERM)
     all(r, n, 'Z', "4.3.5 control/smtpauth may be read by others: not used, and no delivery until it is fixed"
@@ -88,6 +96,15 @@ static void read_control(struct remote_conf *c, str *me, str *helo, str *routes,
   c->tlsc_path = "bin/sluice-tlsc"; /* conf-home/bin, as the current directory is conf-home */
 }
 
+/* The value of a DSN argument, or NULL/0 when it may not go on the
+ * wire (sluice-spawn(5) says what a request may carry). */
+static void dsn_arg(char kind, const char *a, const char **v, size_t *len)
+{
+  size_t l = strlen(a);
+  *v = spawn_dsn_valid(kind, a, l) && l ? a : 0;
+  *len = *v ? l : 0;
+}
+
 int main(int argc, char **argv)
 {
   str me = STR_INIT, helo = STR_INIT, routes = STR_INIT, tlsdest = STR_INIT, auth = STR_INIT, out = STR_INIT;
@@ -96,17 +113,40 @@ int main(int argc, char **argv)
   struct smtpc_scan scan;
   struct smtpc_rcpt *r;
   size_t n, i;
-  int utf8;
+  int utf8, a = 1, pairs = 0;
 
   die_progname("sluice-remote");
-  if (argc < 4) die_usage("sluice-remote domain sender recipient ...");
+  memset(&msg, 0, sizeof msg);
+  /* the DSN options (sluice-rspawn gives them before "--") */
+  while (a < argc && argv[a][0] == '-') {
+    const char *o = argv[a++];
+    if (o[1] == '-' && o[2] == 0) break;
+    if (o[1] == 'N' && o[2] == 0) { pairs = 1; continue; }
+    if ((o[1] != 'R' && o[1] != 'V') || o[2] != 0 || a >= argc) die_usage(USAGE);
+    if (o[1] == 'V') {
+      dsn_arg('E', argv[a++], &msg.envid, &msg.envidlen);
+    } else {
+      const char *v = argv[a++];
+      if (case_equalb(v, strlen(v), "FULL", 4)) msg.ret = SMTPC_RET_FULL;
+      else if (case_equalb(v, strlen(v), "HDRS", 4)) msg.ret = SMTPC_RET_HDRS;
+      else die_usage(USAGE);
+    }
+  }
+  argv += a - 1;
+  argc -= a - 1;
+  if (argc < 4 || (pairs && (argc - 3) % 3 != 0)) die_usage(USAGE);
   if (sig_ignore(SIGPIPE) < 0) die_temp_sys("unable to ignore SIGPIPE");
-  n = (size_t)(argc - 3);
+  n = (size_t)(argc - 3) / (pairs ? 3 : 1);
   r = calloc(n, sizeof *r);
   if (!r) die_nomem();
   for (i = 0; i < n; ++i) {
-    r[i].addr = argv[3 + i];
-    r[i].len = strlen(argv[3 + i]);
+    char **arg = argv + 3 + i * (pairs ? 3 : 1);
+    r[i].addr = arg[0];
+    r[i].len = strlen(arg[0]);
+    if (pairs) {
+      dsn_arg('N', arg[1], &r[i].notify, &r[i].notifylen);
+      dsn_arg('O', arg[2], &r[i].orcpt, &r[i].orcptlen);
+    }
     if (r[i].len == 0 || unsafe(r[i].addr, r[i].len)) {
       r[i].status = 'D';
       if (str_copys(&r[i].text, "5.1.3 unusable recipient address") < 0) die_nomem();
@@ -140,6 +180,7 @@ int main(int argc, char **argv)
   for (i = 0; i < n; ++i) {
     size_t len = r[i].text.len;
     if (!r[i].status) r[i].status = 'Z';
+    if (r[i].status == 'K' && r[i].dsn_passed) r[i].status = 'P';
     if (len > SPAWN_TEXT_MAX) len = SPAWN_TEXT_MAX;
     if (len == 0 && str_copys(&r[i].text, "no further information") == 0) len = r[i].text.len;
     for (size_t k = 0; k < len; ++k)

@@ -5,7 +5,9 @@
  * conf-home/bin/sluice-remote DOMAIN SENDER RCPT... with the message on
  * fd 0 and a result pipe on fd 1, and SMTPUTF8=1 in its environment
  * when the request carries that option (else no SMTPUTF8 variable at
- * all); one record per recipient comes back.
+ * all); the DSN parameters of the request (RET from its options, ENVID,
+ * NOTIFY and ORCPT) go before the domain as options and after each
+ * recipient (sluice-remote(8)). One record per recipient comes back.
  * The loop is spawner.c, the reading of the records
  * spawner_remote_result. Fatal errors at start and a broken request
  * stream: exit 111. Memory lives until the request is answered. */
@@ -44,13 +46,15 @@ static void log_line(void *ctx, const char *what, int err)
 static int start(void *ctx, struct spawn_request *req, pid_t *pid, int *fd, str *work)
 {
   struct rspawn *rs = ctx;
-  const char *first = req->rcpts.s, *e;
-  size_t flen, at, n, pos = 0, i = 3, len;
+  const char *first = req->rcpts.s, *e, *d, *domain;
+  size_t flen, at, n, pos = 0, dpos = 0, i = 1, len, dlen;
   char **argv;
   int msg, err;
 
-  if (size_add(&n, req->nrcpts, 4) < 0 || size_mul(&n, n, sizeof *argv) < 0) return -1;
-  if (str_0(&req->sender) < 0) return -1;
+  /* sluice-remote, up to 6 options and "--", domain, sender, and each
+   * recipient with (under -N) its NOTIFY letters and ORCPT, NULL */
+  if (size_mul(&n, req->nrcpts, 3) < 0 || size_add(&n, n, 11) < 0 || size_mul(&n, n, sizeof *argv) < 0) return -1;
+  if (str_0(&req->sender) < 0 || str_0(&req->envid) < 0) return -1;
   msg = spawner_open_message(req->id);
   if (msg < 0) {
     str t = STR_INIT;
@@ -69,13 +73,32 @@ static int start(void *ctx, struct spawn_request *req, pid_t *pid, int *fd, str 
     return -1;
   }
   /* every recipient of a request is at one domain: the first names it;
-   * the fields of req->rcpts are NUL-terminated in place */
+   * the fields of req->rcpts (and req->dsn) are NUL-terminated in place */
   flen = byte_len(first, req->rcpts.len);
   (void)addr_split(first, flen, &at); /* at == flen: no domain */
   argv[0] = (char *)"sluice-remote";
-  argv[1] = (char *)(at < flen ? first + at + 1 : first + flen);
-  argv[2] = req->sender.s;
-  while (spawn_next(&req->rcpts, &pos, &e, &len)) argv[i++] = (char *)e;
+  /* DSN (RFC 3461), for sluice-remote to pass on (sluice-remote(8)) */
+  if (req->options & (QFILE_OPT_RET_FULL | QFILE_OPT_RET_HDRS)) {
+    argv[i++] = (char *)"-R";
+    argv[i++] = (char *)(req->options & QFILE_OPT_RET_FULL ? "FULL" : "HDRS");
+  }
+  if (req->envid.len) {
+    argv[i++] = (char *)"-V";
+    argv[i++] = req->envid.s;
+  }
+  if (req->dsn.len) argv[i++] = (char *)"-N";
+  domain = at < flen ? first + at + 1 : first + flen;
+  if (i > 1 || domain[0] == '-') argv[i++] = (char *)"--";
+  argv[i++] = (char *)domain;
+  argv[i++] = req->sender.s;
+  while (spawn_next(&req->rcpts, &pos, &e, &len)) {
+    argv[i++] = (char *)e;
+    if (!req->dsn.len) continue;
+    if (!spawn_next(&req->dsn, &dpos, &d, &dlen)) break; /* cannot be: decoded in pairs */
+    argv[i++] = (char *)d;
+    if (!spawn_next(&req->dsn, &dpos, &d, &dlen)) break;
+    argv[i++] = (char *)d;
+  }
   argv[i] = 0;
   *pid = spawner_start_delivery(rs->remote_path.s, argv,
                            env_vector(req->options & QFILE_OPT_SMTPUTF8 ? &rs->utf8 : &rs->plain), msg, 0, 0, fd);

@@ -237,6 +237,8 @@ struct msg {
   str sender;                /* from info, read once: not again per delivery */
   unsigned options;          /* QFILE_OPT_ bits from info, for every delivery */
   unsigned char notify_success; /* a recipient asked for DSN NOTIFY=SUCCESS */
+  str *dsn;                  /* the DSN fields of info (qfile.h), for remote
+                              * requests; NULL when it has none */
   unsigned char held;        /* hold/N/ID exists: never scheduled (sluice-qctl) */
   unsigned char deleted;     /* sluice-qctl delete: every recipient done, no bounce */
 };
@@ -310,6 +312,8 @@ static void msg_delete(struct msg *m)
   }
   --msgs.n;
   str_free(&m->sender);
+  if (m->dsn) str_free(m->dsn);
+  free(m->dsn);
   free(m);
 }
 
@@ -792,6 +796,65 @@ static size_t domain_off(const char *a, size_t len)
   return at == len ? len : at + 1;
 }
 
+/* Keeps the DSN fields of info for the remote requests of m. */
+static void msg_set_dsn(struct msg *m, const str *dsn)
+{
+  if (dsn->len == 0) return;
+  m->dsn = calloc(1, sizeof *m->dsn);
+  if (!m->dsn || str_copy(m->dsn, dsn) < 0) die_nomem();
+}
+
+/* Appends the request for the recipients in sl to ch->out. A remote
+ * request carries the DSN parameters of its recipients (sluice-spawn(5))
+ * so that sluice-remote can pass them on; a value the request cannot
+ * carry (longer than RFC 3461 allows on the wire) is left out, and a
+ * request that cannot be made with them goes without any, logged. */
+static int request_encode(struct channel *ch, unsigned long s, const struct msg *m, int c, const struct slot *sl)
+{
+  str list = STR_INIT, orcpt = STR_INIT;
+  const char *envid = 0, *a, *nl;
+  size_t elen = 0, apos = 0, alen, nlen;
+  int any = 0, r;
+
+  if (c == CH_REMOTE && m->dsn) {
+    elen = qfile_dsn_envid(m->dsn, &envid);
+    if (!spawn_dsn_valid('E', envid, elen)) elen = 0;
+    any = elen > 0;
+    while (spawn_next(&sl->addrs, &apos, &a, &alen)) {
+      int f = qfile_dsn_find(m->dsn, a, alen, &nl, &nlen, &orcpt);
+      if (f < 0 && errno == ENOMEM) die_nomem();
+      if (f != 1) { nl = ""; nlen = 0; }
+      if (!spawn_dsn_valid('N', nl, nlen)) nlen = 0;
+      if (f != 1 || !spawn_dsn_valid('O', orcpt.s, orcpt.len)) orcpt.len = 0;
+      if (nlen || orcpt.len) any = 1;
+      if (str_catb(&list, nl, nlen) < 0 || str_catc(&list, 0) < 0 || str_cat(&list, &orcpt) < 0
+          || str_catc(&list, 0) < 0)
+        die_nomem();
+    }
+  }
+  if (any) {
+    r = spawn_request_encode_dsn(&ch->out, s, m->id, m->options, m->sender.s, m->sender.len, envid, elen,
+                                 sl->addrs.s, sl->addrs.len, sl->n, list.s, list.len);
+    if (r < 0 && errno == EPROTO) {
+      log_start("warning: msg ");
+      log_msgid(m->id, m->ssec, m->snsec);
+      log_s(": its DSN parameters do not fit a delivery request; sent without them");
+      log_end();
+      any = 0;
+    } else if (r < 0) {
+      any = -1;
+    }
+  }
+  if (!any)
+    r = spawn_request_encode(&ch->out, s, m->id, m->options, m->sender.s, m->sender.len, sl->addrs.s, sl->addrs.len,
+                             sl->n);
+  else
+    r = any < 0 ? -1 : 0;
+  str_free(&list);
+  str_free(&orcpt);
+  return r;
+}
+
 /* Sends one delivery of message m on channel c: the next pending
  * recipient, and for remote every other pending one at its domain.
  * Returns 1 when the pass has more to dispatch, 0 when it has not, 2
@@ -862,9 +925,7 @@ static int dispatch(struct msg *m, int c)
     pos += len + 1;
   }
   p->pos = first + firstlen + 1;
-  if (spawn_request_encode(&ch->out, s, m->id, m->options, m->sender.s, m->sender.len, sl->addrs.s, sl->addrs.len,
-                           sl->n) < 0)
-    die_temp_sys("unable to encode a delivery request");
+  if (request_encode(ch, s, m, c, sl) < 0) die_temp_sys("unable to encode a delivery request");
   ++ch->used;
   ++m->inflight[c];
   while (p->pos < p->file.len) {
@@ -1022,15 +1083,18 @@ static void handle_result(int c, const struct spawn_result *res, str *ids, str *
     spawn_next(&sl->addrs, &apos, &a, &alen);
     log_start("delivery ");
     log_u(sl->delivery);
-    log_s(r[0] == 'K' ? ": success: " : r[0] == 'D' ? ": failure: " : expired ? ": failure: too old: " : ": deferral: ");
+    log_s(r[0] == 'K' || r[0] == 'P' ? ": success: "
+          : r[0] == 'D' ? ": failure: " : expired ? ": failure: too old: " : ": deferral: ");
     if (c == CH_REMOTE) { log_safe(a, alen); log_s(": "); }
     log_safe(r + 1, rlen - 1);
     log_end();
-    if (r[0] == 'K') {
+    if (r[0] == 'K' || r[0] == 'P') {
       marks[i] = 'D';
       /* DSN NOTIFY=SUCCESS: an S record in the bounce file, which
-       * send_bounce keeps only for the recipients that asked */
-      if (m->notify_success && m->sender.len) {
+       * send_bounce keeps only for the recipients that asked; none
+       * after P: the next hop took the DSN request and reports the
+       * success itself (RFC 3461 6.2.2) */
+      if (r[0] == 'K' && m->notify_success && m->sender.len) {
         rec.len = 0;
         if (str_catc(&rec, 'S') < 0 || str_catc(&rec, c == CH_LOCAL ? 'L' : 'R') < 0
             || str_catb(&rec, a, alen) < 0 || str_catc(&rec, 0) < 0
@@ -1444,6 +1508,7 @@ static void load_message(unsigned long id, const struct qfile_info *in, int todo
   if (str_copy(&m->sender, &in->sender) < 0) die_nomem();
   m->options = in->options;
   m->notify_success = (unsigned char)qfile_dsn_wants_success(&in->dsn);
+  msg_set_dsn(m, &in->dsn);
   for (c = 0; c < 2; ++c) {
     str f = STR_INIT;
     unsigned long next = 0;
@@ -1840,6 +1905,7 @@ static int todo_round(void)
     p->in.sender = (str)STR_INIT;
     m->options = p->in.options;
     m->notify_success = (unsigned char)qfile_dsn_wants_success(&p->in.dsn);
+    msg_set_dsn(m, &p->in.dsn);
     for (c = 0; c < 2; ++c) {
       if (p->nrcpt[c]) {
         m->has[c] = 1;
@@ -2423,7 +2489,7 @@ static void journal_apply_one(int c, const struct journal_record *r)
   if (pos >= f.len) goto done;
   log_start("delivery journal: msg ");
   log_msgid(r->id, r->sec, r->nsec);
-  log_s(r->letter == 'K' ? ": success: " : ": failure: ");
+  log_s(r->letter == 'D' ? ": failure: " : ": success: ");
   log_safe(r->addr, r->addr_len);
   log_s(": ");
   log_safe(r->text, r->text_len);

@@ -125,6 +125,8 @@ static const struct ctl ctls[] = {
     REMOTE_BAD },
   { "timeoutremotedelivery", NUM, "1800",
     "total seconds for one delivery (every host tried, the message included); 0 no limit", 0, 604800, REMOTE_BAD },
+  { "remotebdat", NUM, "1", "1: BDAT chunks to a server offering CHUNKING (RFC 3030); 0: always DATA", 0, 1,
+    "every remote delivery fails temporarily" },
 
   { "Receiving: sluice-smtpd, sluice-qmtpd, sluice-qmqpd, read at every connection", HEAD, 0, 0, 0, 0, 0 },
   { "rcpthosts", LIST, "none: only RELAYCLIENT clients may send mail in",

@@ -13,22 +13,30 @@ received on a connection is appended to DIR/conn.K (K counts
 connections from 1).
 Like a strict server it answers 555 to a MAIL parameter SMTPUTF8 or
 BODY=8BITMIME it did not offer, and 553 to a non-ASCII address in a
-transaction without SMTPUTF8.
+transaction without SMTPUTF8; likewise 555 to DSN parameters (MAIL RET=
+ENVID=, RCPT NOTIFY= ORCPT=) without --dsn, and 502 to BDAT without
+--chunking. A message sent by BDAT (RFC 3030) is saved as one by DATA:
+DIR/N.data is the chunks joined (no dot handling), N.wire the same,
+N.raw every byte of every chunk, and N.chunks the size of each chunk
+with " LAST" on the last, one a line.
 
   --code STAGE=CODE      reply CODE at STAGE (greeting ehlo helo mail rcpt
-                         data eom starttls); "ehlo=502" makes a server
+                         data eom starttls bdat); "ehlo=502" makes a server
                          without EHLO; "starttls=454" one that offers
-                         STARTTLS and refuses it
+                         STARTTLS and refuses it; "bdat" is the reply to
+                         each BDAT chunk but the last (which gets "eom")
   --rcpt PATTERN=CODE    reply CODE to RCPT when the local part matches the
                          shell pattern (first match wins; default 250)
-  --pipelining / --size N / --8bitmime / --smtputf8   EHLO keywords offered
+  --pipelining / --size N / --8bitmime / --smtputf8 / --dsn / --chunking
+                         EHLO keywords offered
   --sleep STAGE=SECONDS  sleep before replying at STAGE
   --garbage STAGE        reply a line without a code at STAGE
   --longline STAGE       precede the reply at STAGE by a 100000-byte line
                          of the same code as a continuation line
   --multiline STAGE      send the reply at STAGE as three lines
   --disconnect STAGE     close the connection at STAGE; "body" closes it
-                         after the first line of the message data
+                         after the first line of the message data (with
+                         BDAT: after the first BDAT command)
   --conn                 keep every byte of each connection in DIR/conn.K
   --starttls CERT,KEY    offer STARTTLS (RFC 3207) with the PEM certificate
                          chain CERT and key KEY (python's ssl module); a
@@ -58,9 +66,9 @@ import sys
 import threading
 import time
 
-STAGES = ("greeting", "ehlo", "helo", "mail", "rcpt", "data", "eom", "quit", "body", "starttls")
+STAGES = ("greeting", "ehlo", "helo", "mail", "rcpt", "data", "eom", "quit", "body", "starttls", "bdat")
 DEFAULT = {"greeting": 220, "ehlo": 250, "helo": 250, "mail": 250, "rcpt": 250, "data": 354, "eom": 250, "quit": 221,
-           "starttls": 220}
+           "starttls": 220, "bdat": 250}
 
 
 def kv(s):
@@ -97,6 +105,55 @@ class Conn:
             d = self.s.recv(65536)
             if not d:
                 return None
+            if self.opt.conn:
+                with open(self.conn, "ab") as f:
+                    f.write(d)
+            self.buf += d
+
+    def read_exact(self, n):
+        """n bytes of a BDAT chunk, or None at end of file."""
+        while len(self.buf) - self.pos < n:
+            d = self.s.recv(65536)
+            if not d:
+                return None
+            if self.opt.conn:
+                with open(self.conn, "ab") as f:
+                    f.write(d)
+            self.buf += d
+        out = bytes(self.buf[self.pos:self.pos + n])
+        self.pos += n
+        if self.pos > 65536:
+            del self.buf[:self.pos]
+            self.pos = 0
+        return out
+
+    def save(self, data, wire, raw, mail_line, env_from, rcpts, chunks=None):
+        n = self.counter()
+        base = os.path.join(self.opt.dir, str(n))
+        with open(base + ".wire", "wb") as f:
+            f.write(wire)
+        with open(base + ".raw", "wb") as f:
+            f.write(raw)
+        with open(base + ".mail", "wb") as f:
+            f.write(mail_line)
+        if chunks is not None:
+            with open(base + ".chunks", "w") as f:
+                f.write("".join(c + "\n" for c in chunks))
+        with open(base + ".data.tmp", "wb") as f:
+            f.write(data)
+        with open(base + ".env", "wb") as f:
+            f.write(env_from + b"\n" + b"".join(r + b"\n" for r in rcpts))
+        if self.tls is not None:
+            with open(base + ".tls", "w") as f:
+                f.write(self.tls + "\n")
+        os.rename(base + ".data.tmp", base + ".data")
+
+    def drain(self):
+        """Takes in the bytes the client has sent so far, without waiting."""
+        while select.select([self.s], [], [], 0)[0]:
+            d = self.s.recv(65536)
+            if not d:
+                return
             if self.opt.conn:
                 with open(self.conn, "ab") as f:
                     f.write(d)
@@ -143,6 +200,7 @@ class Conn:
         o = self.opt
         self.reply("greeting", self.code("greeting"), "sink ESMTP")
         env_from, rcpts, utf8, mail_line = None, [], False, b""
+        bdat = None  # the chunks of a BDAT transaction: [data, raw, sizes, failed]
         while True:
             line = self.readline()
             if line is None:
@@ -162,6 +220,10 @@ class Conn:
                         kw.append("8BITMIME")
                     if o.smtputf8:
                         kw.append("SMTPUTF8")
+                    if o.dsn:
+                        kw.append("DSN")
+                    if o.chunking:
+                        kw.append("CHUNKING")
                     if (o.starttls or o.tls_broken or o.tls_stall) and self.tls is None:
                         kw.append("STARTTLS")
                     if o.auth:
@@ -188,7 +250,11 @@ class Conn:
                 if not utf8 and any(ch > 127 for ch in arg):
                     self.s.sendall(b"553 5.6.7 non-ASCII address without SMTPUTF8\r\n")
                     continue
+                if not o.dsn and any(w.startswith(b"RET=") or w.startswith(b"ENVID=") for w in words):
+                    self.s.sendall(b"555 5.5.4 DSN parameter not offered\r\n")
+                    continue
                 env_from = arg[5:] if c // 100 == 2 else None
+                bdat = None
                 mail_line = line
                 rcpts = []
                 self.reply("mail", c)
@@ -196,8 +262,12 @@ class Conn:
                 if env_from is not None and not utf8 and any(ch > 127 for ch in arg):
                     self.s.sendall(b"553 5.6.7 non-ASCII address without SMTPUTF8\r\n")
                     continue
+                words = arg.split(b">", 1)[-1].upper().split()
+                if not o.dsn and any(w.startswith(b"NOTIFY=") or w.startswith(b"ORCPT=") for w in words):
+                    self.s.sendall(b"555 5.5.4 DSN parameter not offered\r\n")
+                    continue
                 c = self.code("rcpt")
-                a = arg[8:].decode("latin-1").strip("<>")
+                a = arg[8:].decode("latin-1").split(">", 1)[0].strip("<")
                 local = a.rpartition("@")[0]
                 for pat, pc in o.rcpt:
                     if fnmatch.fnmatchcase(local, pat):
@@ -205,6 +275,10 @@ class Conn:
                         break
                 if env_from is None and c // 100 == 2:
                     c = 503
+                if o.chunking and o.pipelining and self.pending():
+                    self.drain()
+                    if b"BDAT " in self.buf[self.pos:]:
+                        self.log(b"bdat-before-rcpt-reply")
                 if c // 100 == 2:
                     rcpts.append(arg[8:])
                 self.reply("rcpt", c)
@@ -233,24 +307,48 @@ class Conn:
                     data += l
                 c = self.code("eom")
                 if c // 100 == 2:
-                    n = self.counter()
-                    base = os.path.join(o.dir, str(n))
-                    with open(base + ".wire", "wb") as f:
-                        f.write(wire)
-                    with open(base + ".raw", "wb") as f:
-                        f.write(raw)
-                    with open(base + ".mail", "wb") as f:
-                        f.write(mail_line)
-                    with open(base + ".data.tmp", "wb") as f:
-                        f.write(data)
-                    with open(base + ".env", "wb") as f:
-                        f.write(env_from + b"\n" + b"".join(r + b"\n" for r in rcpts))
-                    if self.tls is not None:
-                        with open(base + ".tls", "w") as f:
-                            f.write(self.tls + "\n")
-                    os.rename(base + ".data.tmp", base + ".data")
+                    self.save(data, wire, raw, mail_line, env_from, rcpts)
                 self.reply("eom", c, "queued")
                 env_from, rcpts = None, []
+            elif cmd == b"BDAT" and o.chunking:
+                w = arg.split()
+                last = len(w) == 3 and w[2].upper() == b"LAST"
+                if len(w) not in (2, 3) or not w[1].isdigit() or (len(w) == 3 and not last):
+                    self.s.sendall(b"501 5.5.4 bad BDAT\r\n")
+                    return
+                size = int(w[1])
+                if "body" in o.disconnect:
+                    return
+                chunk = self.read_exact(size)
+                if chunk is None:
+                    return
+                self.log(b"chunk=%d" % size + (b" LAST" if last else b"") +
+                         b" pipelined=" + (b"yes" if len(self.buf) > self.pos else b"no"))
+                if env_from is None or not rcpts:
+                    self.s.sendall(b"503 5.5.1 no valid recipients\r\n" if env_from is None
+                                   else b"554 5.5.1 no valid recipients\r\n")
+                    continue
+                if bdat is None:
+                    bdat = [bytearray(), bytearray(), [], False]
+                if bdat[3]:
+                    self.s.sendall(b"503 5.5.1 transaction failed before\r\n")
+                    continue
+                bdat[0] += chunk
+                bdat[1] += b"BDAT " + w[1] + (b" LAST" if last else b"") + b"\r\n" + chunk
+                bdat[2].append("%d%s" % (size, " LAST" if last else ""))
+                if not last:
+                    c = self.code("bdat")
+                    if c // 100 != 2:
+                        bdat[3] = True
+                        self.reply("bdat", c)
+                    else:
+                        self.reply("bdat", c, "%d octets received" % size)
+                    continue
+                c = self.code("eom")
+                if c // 100 == 2:
+                    self.save(bytes(bdat[0]), bytes(bdat[0]), bytes(bdat[1]), mail_line, env_from, rcpts, bdat[2])
+                self.reply("eom", c, "queued")
+                env_from, rcpts, bdat = None, [], None
             elif line.rstrip(b"\r\n").upper() == b"STARTTLS" and (o.starttls or o.tls_broken or o.tls_stall) and self.tls is None:
                 if self.code("starttls") != 220:
                     self.reply("starttls", self.code("starttls"))
@@ -283,7 +381,7 @@ class Conn:
                         self.s.sendall(b"%d %d.7.0 refused at auth\r\n" % (c, c // 100))
                     break
             elif cmd == b"RSET":
-                env_from, rcpts = None, []
+                env_from, rcpts, bdat = None, [], None
                 self.s.sendall(b"250 ok\r\n")
             elif cmd == b"QUIT":
                 self.reply("quit", 221, "bye")
@@ -303,6 +401,8 @@ def main():
     p.add_argument("--size", type=int)
     p.add_argument("--8bitmime", dest="eightbitmime", action="store_true")
     p.add_argument("--smtputf8", action="store_true")
+    p.add_argument("--dsn", action="store_true")
+    p.add_argument("--chunking", action="store_true")
     p.add_argument("--conn", action="store_true")
     p.add_argument("--sleep", action="append", default=[])
     p.add_argument("--garbage", action="append", default=[])

@@ -49,7 +49,10 @@ int journal_record_parse(const char *s, size_t n, struct journal_record *rec, si
     return -1;
   }
   rec->letter = d[idlen + 1];
-  if (rec->letter != 'K' && rec->letter != 'D' && rec->letter != 'Z') { errno = EPROTO; return -1; }
+  if (rec->letter != 'K' && rec->letter != 'P' && rec->letter != 'D' && rec->letter != 'Z') {
+    errno = EPROTO;
+    return -1;
+  }
   d += idlen + 2;
   len -= idlen + 2;
   alen = byte_chr(d, len, 0);

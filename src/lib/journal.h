@@ -10,7 +10,7 @@
  * in decimal, a NUL, the modification time of the message file as
  * SECONDS.NANOSECONDS (the id is an inode number, reused once a message
  * is gone: the time tells a later message with the same id from the
- * one the record is about), a NUL, the result letter (K, D or Z), the
+ * one the record is about), a NUL, the result letter (K, P, D or Z), the
  * recipient, a NUL, the result text. A spawner holds a shared flock on its journal
  * from its first delivery to its exit; sluice-send takes an exclusive
  * one at start, so it reads a journal only when no older spawner can

@@ -212,6 +212,7 @@ static void try_addr(struct attempt *a, const char *name, size_t nlen, int famil
   sc.host = host.s;
   sc.tls = 0;
   sc.auth = a->have_auth ? &a->auth : 0;
+  sc.bdat = a->c->bdat;
   memset(&tls, 0, sizeof tls);
   if (a->c->tlsc_path && a->tls.level != TLSPOLICY_NONE) {
     char t[IP6_FMT];

@@ -13,6 +13,7 @@
 #include "starttls.h"
 #include "str.h"
 #include "tlspolicy.h"
+#include "xtext.h"
 
 /* ---- replies ---- */
 
@@ -157,6 +158,8 @@ void smtpc_ehlo_parse(const struct smtpc_reply *r, struct smtpc_ext *ext)
     else if (keyword(s, n, "8BITMIME", &rest)) ext->eightbitmime = 1;
     else if (keyword(s, n, "SMTPUTF8", &rest)) ext->smtputf8 = 1;
     else if (keyword(s, n, "STARTTLS", &rest)) ext->starttls = 1;
+    else if (keyword(s, n, "DSN", &rest)) ext->dsn = 1;
+    else if (keyword(s, n, "CHUNKING", &rest)) ext->chunking = 1;
     else if (keyword(s, n, "AUTH", &rest) || (n > 5 && case_equalb(s, 5, "AUTH=", 5) && (rest = 5))) {
       /* the mechanisms, separated by spaces ("AUTH=" is the form of
        * drafts before RFC 2554 that some servers still send) */
@@ -182,21 +185,22 @@ void smtpc_ehlo_parse(const struct smtpc_reply *r, struct smtpc_ext *ext)
 
 /* ---- the message ---- */
 
-/* The DATA encoder's state between blocks of input. */
-struct encoder {
-  buf *out;
-  int bol;    /* at the start of an output line */
-  size_t col; /* bytes of content on the current output line */
-};
+/* The encoder's output: the buf of smtpc_data_copy or the chunk of
+ * smtpc_encode_chunk. */
+static int put(struct smtpc_encoder *e, const char *s, size_t n)
+{
+  return e->chunk ? str_catb(e->chunk, s, n) : buf_put(e->out, s, n);
+}
 
 /* Before a byte of content: breaks a line that is full (CR LF and a
- * space), and doubles a dot at the start of a line. c is the byte. */
-static int before_content(struct encoder *e, char c)
+ * space), and doubles a dot at the start of a line (for DATA). c is the
+ * byte. */
+static int before_content(struct smtpc_encoder *e, char c)
 {
   if (e->col >= SMTPC_LINE_MAX) {
-    if (buf_put(e->out, "\r\n ", 3) < 0) return -1;
+    if (put(e, "\r\n ", 3) < 0) return -1;
     e->col = 1;
-  } else if (e->bol && c == '.' && buf_putc(e->out, '.') < 0) {
+  } else if (e->bol && c == '.' && e->stuff && put(e, ".", 1) < 0) {
     return -1;
   }
   e->bol = 0;
@@ -204,21 +208,43 @@ static int before_content(struct encoder *e, char c)
   return 0;
 }
 
-static int line_end(struct encoder *e)
+static int line_end(struct smtpc_encoder *e)
 {
   e->bol = 1;
   e->col = 0;
-  return buf_put(e->out, "\r\n", 2);
+  return put(e, "\r\n", 2);
 }
 
-int smtpc_data_copy(buf *out, buf *in)
+void smtpc_encoder_init(struct smtpc_encoder *e, int stuff)
 {
-  struct encoder e = { out, 1, 0 };
-  int cr = 0; /* a CR ended the last block, its fate unknown */
+  e->stuff = stuff;
+  e->bol = 1;
+  e->col = 0;
+  e->cr = 0;
+  e->out = 0;
+  e->chunk = 0;
+}
+
+/* Encodes from in until the output chunk holds target bytes (never
+ * without a chunk) or the message ends. 1, 0, -1, -2 as
+ * smtpc_encode_chunk says. */
+static int encode(struct smtpc_encoder *e, buf *in, size_t target)
+{
+  int progressed = 0; /* a block was taken: each call moves on */
   for (;;) {
-    ssize_t r = buf_feed(in);
+    ssize_t r;
     char *p;
     size_t n, i, start;
+    if (e->chunk && progressed && e->chunk->len >= target) {
+      /* full: the message goes on unless the input has ended, which
+       * makes this the last chunk */
+      if (buf_avail(in) > 0) return 1;
+      r = buf_feed(in);
+      if (r < 0) return -1;
+      if (r > 0) return 1;
+      break;
+    }
+    r = buf_feed(in);
     if (r < 0 && errno == ENOBUFS) r = 1; /* bytes already buffered */
     if (r < 0) return -1;
     n = buf_avail(in);
@@ -226,12 +252,12 @@ int smtpc_data_copy(buf *out, buf *in)
     p = buf_peek(in);
     start = 0;
     i = 0;
-    if (cr) {
-      cr = 0;
+    if (e->cr) {
+      e->cr = 0;
       if (p[0] == '\n') {
-        if (line_end(&e) < 0) return -2;
+        if (line_end(e) < 0) return -2;
         start = i = 1;
-      } else if (before_content(&e, ' ') < 0 || buf_putc(out, ' ') < 0) {
+      } else if (before_content(e, ' ') < 0 || put(e, " ", 1) < 0) {
         return -2;
       }
     }
@@ -240,34 +266,54 @@ int smtpc_data_copy(buf *out, buf *in)
     for (; i < n; ++i) {
       char c = p[i];
       if (c == '\n') {
-        if (buf_put(out, p + start, i - start) < 0 || line_end(&e) < 0) return -2;
+        if (put(e, p + start, i - start) < 0 || line_end(e) < 0) return -2;
         start = i + 1;
       } else if (c == '\r') {
-        if (buf_put(out, p + start, i - start) < 0) return -2;
+        if (put(e, p + start, i - start) < 0) return -2;
         start = i + 1;
         if (i + 1 == n) {
-          cr = 1;
+          e->cr = 1;
         } else if (p[i + 1] == '\n') {
-          if (line_end(&e) < 0) return -2;
+          if (line_end(e) < 0) return -2;
           start = ++i + 1;
-        } else if (before_content(&e, ' ') < 0 || buf_putc(out, ' ') < 0) {
+        } else if (before_content(e, ' ') < 0 || put(e, " ", 1) < 0) {
           return -2;
         }
-      } else if (e.col >= SMTPC_LINE_MAX || (e.bol && c == '.')) {
-        if (buf_put(out, p + start, i - start) < 0 || before_content(&e, c) < 0) return -2;
+      } else if (e->col >= SMTPC_LINE_MAX || (e->bol && c == '.')) {
+        if (put(e, p + start, i - start) < 0 || before_content(e, c) < 0) return -2;
         start = i;
       } else {
-        e.bol = 0;
-        ++e.col;
+        e->bol = 0;
+        ++e->col;
       }
     }
-    if (buf_put(out, p + start, n - start) < 0) return -2;
+    if (put(e, p + start, n - start) < 0) return -2;
     buf_seek(in, n);
+    progressed = 1;
   }
-  if (cr && (before_content(&e, ' ') < 0 || buf_putc(out, ' ') < 0)) return -2;
-  if (!e.bol && line_end(&e) < 0) return -2;
-  if (buf_put(out, ".\r\n", 3) < 0) return -2;
+  if (e->cr && (before_content(e, ' ') < 0 || put(e, " ", 1) < 0)) return -2;
+  e->cr = 0;
+  if (!e->bol && line_end(e) < 0) return -2;
+  if (e->stuff && put(e, ".\r\n", 3) < 0) return -2;
   return 0;
+}
+
+int smtpc_data_copy(buf *out, buf *in)
+{
+  struct smtpc_encoder e;
+  smtpc_encoder_init(&e, 1);
+  e.out = out;
+  return encode(&e, in, 0);
+}
+
+int smtpc_encode_chunk(struct smtpc_encoder *e, buf *in, str *chunk, size_t target)
+{
+  int r;
+  e->out = 0;
+  e->chunk = chunk;
+  r = encode(e, in, target);
+  e->chunk = 0;
+  return r;
 }
 
 unsigned long long smtpc_line_breaks(unsigned long long len)
@@ -715,6 +761,60 @@ static int mail_cmd(struct session *s, const struct smtpc_ext *ext, const struct
   }
   if (ext->eightbitmime && m->eightbit && buf_puts(&s->out, " BODY=8BITMIME") < 0) return -1;
   if (ext->smtputf8 && m->smtputf8 && buf_puts(&s->out, " SMTPUTF8") < 0) return -1;
+  if (ext->dsn) {
+    /* DSN (RFC 3461 4.3, 4.4), as the message was received */
+    str v = STR_INIT;
+    int r = 0;
+    if (m->ret == SMTPC_RET_FULL) r = buf_puts(&s->out, " RET=FULL");
+    else if (m->ret == SMTPC_RET_HDRS) r = buf_puts(&s->out, " RET=HDRS");
+    if (r == 0 && m->envidlen) {
+      if (xtext_encode_cat(&v, m->envid, m->envidlen) < 0) r = -1;
+      else if (v.len <= SMTPC_ENVID_MAX && (buf_puts(&s->out, " ENVID=") < 0 || buf_put(&s->out, v.s, v.len) < 0))
+        r = -1;
+    }
+    str_free(&v);
+    if (r < 0) return -1;
+  }
+  return buf_put(&s->out, "\r\n", 2);
+}
+
+/* " NOTIFY=... ORCPT=..." of r for a server that offers DSN (RFC 3461
+ * 4.1, 4.2), into v; the ORCPT's address is xtext, its type as it is. */
+static int rcpt_dsn(str *v, const struct smtpc_rcpt *r)
+{
+  str_truncate(v, 0);
+  if (r->notifylen) {
+    char sep = '=';
+    if (str_cats(v, " NOTIFY") < 0) return -1;
+    for (size_t i = 0; i < r->notifylen; ++i) {
+      const char *k = r->notify[i] == 'N' ? "NEVER" : r->notify[i] == 'S' ? "SUCCESS"
+                      : r->notify[i] == 'F' ? "FAILURE" : r->notify[i] == 'D' ? "DELAY" : 0;
+      if (!k) continue; /* sluice-remote has checked them */
+      if (str_catc(v, sep) < 0 || str_cats(v, k) < 0) return -1;
+      sep = ',';
+    }
+  }
+  if (r->orcptlen) {
+    size_t semi = byte_chr(r->orcpt, r->orcptlen, ';'), start = v->len;
+    if (semi > 0 && semi < r->orcptlen) {
+      if (str_cats(v, " ORCPT=") < 0 || str_catb(v, r->orcpt, semi + 1) < 0
+          || xtext_encode_cat(v, r->orcpt + semi + 1, r->orcptlen - semi - 1) < 0)
+        return -1;
+      if (v->len - start - 7 > SMTPC_ORCPT_MAX) v->len = start; /* too long to pass on */
+    }
+  }
+  return 0;
+}
+
+/* RCPT TO for r, with its DSN parameters when the server offers DSN. */
+static int rcpt_cmd(struct session *s, const struct smtpc_ext *ext, const struct smtpc_rcpt *r, str *v)
+{
+  str_truncate(v, 0);
+  if (ext->dsn && rcpt_dsn(v, r) < 0) return -1;
+  arm(s);
+  if (buf_puts(&s->out, "RCPT TO:<") < 0 || buf_put(&s->out, r->addr, r->len) < 0 || buf_putc(&s->out, '>') < 0
+      || (v->len && buf_put(&s->out, v->s, v->len) < 0))
+    return -1;
   return buf_put(&s->out, "\r\n", 2);
 }
 
@@ -726,16 +826,85 @@ static int next_host(struct smtpc_rcpt *r, size_t n)
   return SMTPC_NEXT;
 }
 
+/* "BDAT size[ LAST]" and the chunk (RFC 3030), not flushed. Only the
+ * delivery's deadline bounds the chunk's bytes, as DATA's. */
+static int bdat_put(struct session *s, const str *chunk, int last)
+{
+  char num[FMT_ULONG];
+  arm(s);
+  if (buf_puts(&s->out, "BDAT ") < 0 || buf_put(&s->out, num, fmt_ulong(num, (unsigned long)chunk->len)) < 0
+      || (last && buf_puts(&s->out, " LAST") < 0) || buf_put(&s->out, "\r\n", 2) < 0)
+    return -1;
+  buf_set_deadline(&s->out, s->c->deadline);
+  return chunk->len ? buf_put(&s->out, chunk->s, chunk->len) : 0;
+}
+
+/* Reads the reply to the end of the data (DATA's final dot, or the
+ * BDAT chunk with LAST: what) and gives it to every accepted recipient;
+ * then QUIT. From here on the server may have the message: no other
+ * host is tried. */
+static void end_of_data(struct session *s, const struct smtpc_ext *ext, struct smtpc_rcpt *r, size_t n, str *t,
+                        const char *what)
+{
+  const struct smtpc_conf *c = s->c;
+  arm(s);
+  if (smtpc_reply_read(&s->in, &s->rep) < 0) {
+    s->dead = 1;
+    report_io(t, s, "4.4.2", "waiting for the reply to the end of the data");
+    set_all(r, n, 'A', 'Z', t);
+    return;
+  }
+  if (s->rep.code == 0) {
+    s->dead = 1;
+    report(t, s, "4.5.0", what);
+    set_all(r, n, 'A', 'Z', t);
+    return;
+  }
+  if (s->rep.code / 100 == 2) {
+    str_copys(t, c->host);
+    str_cats(t, " accepted the message");
+    if (s->tlsfd >= 0) {
+      str_cats(t, " (");
+      str_cat(t, &s->tls.protocol);
+      str_catc(t, ' ');
+      str_cat(t, &s->tls.cipher);
+      if (s->tls.verified) {
+        str_cats(t, " verified");
+      } else {
+        str_cats(t, " unverified: ");
+        str_cat(t, &s->tls.reason);
+      }
+      str_catc(t, ')');
+    } else if (c->tls && c->tls->plain_retry) {
+      str_cats(t, " (plaintext after a failed TLS handshake)");
+    }
+    if (s->authenticated) str_cats(t, " (authenticated)");
+    str_cats(t, ": ");
+    str_cat(t, &s->rep.text);
+    /* RFC 3461 6.2.2: the server took the DSN request with the message;
+     * a success is its to report now */
+    for (size_t i = 0; i < n; ++i)
+      if (r[i].status == 'A') r[i].dsn_passed = ext->dsn && r[i].notifylen > 0;
+    set_all(r, n, 'A', 'K', t);
+  } else {
+    report(t, s, 0, what);
+    set_all(r, n, 'A', class_status(s->rep.code), t);
+  }
+  quit(s);
+}
+
 int smtpc_session(int sock, const struct smtpc_conf *c, const struct smtpc_msg *m, struct smtpc_rcpt *r, size_t n,
                   str *why, int *why_perm)
 {
   char inmem[2048], outmem[8192], msgmem[16384];
   struct session s;
   struct smtpc_ext ext;
-  str t = STR_INIT;
+  str t = STR_INIT, v = STR_INIT, chunk = STR_INIT;
+  struct smtpc_encoder enc;
   buf msg;
   size_t i, accepted = 0;
   int rc = SMTPC_DONE, mail_ok = 1, mail_read = 0;
+  int use_bdat, bdat_sent = 0, bdat_last = 0, msg_trouble = 0;
 
   memset(&s, 0, sizeof s);
   s.c = c;
@@ -787,6 +956,11 @@ int smtpc_session(int sock, const struct smtpc_conf *c, const struct smtpc_msg *
     goto out;
   }
 
+  /* CHUNKING (RFC 3030): the message by BDAT, without dot-stuffing */
+  use_bdat = c->bdat && ext.chunking;
+  smtpc_encoder_init(&enc, 0);
+  buf_init(&msg, m->fd, msgmem, sizeof msgmem);
+
   if (mail_cmd(&s, &ext, m) < 0) goto io_next;
   if (!ext.pipelining) {
     if (flush(&s, "sending MAIL") < 0) { rc = next_host(r, n); goto out; }
@@ -800,13 +974,26 @@ int smtpc_session(int sock, const struct smtpc_conf *c, const struct smtpc_msg *
     }
   }
   for (i = 0; i < n;) {
-    size_t chunk = ext.pipelining ? SMTPC_PIPELINE_CHUNK : 1, j, k = 0;
-    for (j = i; j < n && k < chunk; ++j) {
+    size_t group = ext.pipelining ? SMTPC_PIPELINE_CHUNK : 1, j, k = 0;
+    for (j = i; j < n && k < group; ++j) {
       if (r[j].status) continue;
-      if (put_cmd(&s, "RCPT TO:<", r[j].addr, r[j].len, ">") < 0) goto io_next;
+      if (rcpt_cmd(&s, &ext, &r[j], &v) < 0) goto io_next;
       ++k;
     }
-    if (flush(&s, "sending RCPT") < 0) { rc = next_host(r, n); goto out; }
+    /* with PIPELINING the first chunk goes with the last RCPT group
+     * (RFC 3030 4.2): a server that refuses every recipient answers it
+     * 5xx and drops it */
+    if (use_bdat && ext.pipelining && j >= n) {
+      int e = lseek(m->fd, 0, SEEK_SET) < 0 ? -1 : smtpc_encode_chunk(&enc, &msg, &chunk, SMTPC_BDAT_FIRST);
+      if (e < 0) {
+        msg_trouble = e;
+      } else {
+        if (bdat_put(&s, &chunk, e == 0) < 0) goto io_next;
+        bdat_sent = 1;
+        bdat_last = e == 0;
+      }
+    }
+    if (flush(&s, bdat_sent ? "sending the message" : "sending RCPT") < 0) { rc = next_host(r, n); goto out; }
     if (!mail_read) {
       if (get_reply(&s, "MAIL") < 0) { rc = next_host(r, n); goto out; }
       mail_read = 1;
@@ -824,15 +1011,62 @@ int smtpc_session(int sock, const struct smtpc_conf *c, const struct smtpc_msg *
       report(&t, &s, 0, "RCPT TO");
       set_status(&r[i], class_status(s.rep.code), &t);
     }
-    /* with MAIL refused under pipelining, read and drop the RCPT replies */
+    /* with MAIL refused under pipelining, read and drop the RCPT replies
+     * (and the chunk's) */
     if (!mail_ok) {
-      for (size_t q = 0; q < k; ++q)
+      size_t q;
+      for (q = 0; q < k; ++q)
         if (get_reply(&s, "RCPT") < 0) break;
+      if (q == k && bdat_sent) (void)get_reply(&s, "BDAT");
       quit(&s);
       goto out;
     }
   }
-  if (!accepted) { quit(&s); goto out; }
+  if (!accepted) {
+    if (bdat_sent) (void)get_reply(&s, "BDAT"); /* the refusal of the chunk */
+    quit(&s);
+    goto out;
+  }
+  if (use_bdat) {
+    for (;;) {
+      int e;
+      if (msg_trouble) {
+        str_copys(&t, msg_trouble == -1 ? "4.3.0 unable to read the message" : "4.3.0 out of memory");
+        set_all(r, n, 'A', 'Z', &t);
+        quit(&s); /* no LAST was sent: the server has no message */
+        goto out;
+      }
+      if (bdat_sent) {
+        if (bdat_last) {
+          end_of_data(&s, &ext, r, n, &t, "BDAT LAST");
+          goto out;
+        }
+        /* the server cannot have the message before LAST: another
+         * host may still take it */
+        if (get_reply(&s, "BDAT") < 0) { rc = next_host(r, n); goto out; }
+        if (s.rep.code / 100 != 2) {
+          report(&t, &s, 0, "BDAT");
+          set_all(r, n, 'A', class_status(s.rep.code), &t);
+          quit(&s);
+          goto out;
+        }
+      } else if (lseek(m->fd, 0, SEEK_SET) < 0) {
+        msg_trouble = -1;
+        continue;
+      }
+      str_truncate(&chunk, 0);
+      e = smtpc_encode_chunk(&enc, &msg, &chunk, SMTPC_BDAT_CHUNK);
+      if (e < 0) { msg_trouble = e; continue; }
+      if (bdat_put(&s, &chunk, e == 0) < 0 || flush(&s, "sending the message") < 0) {
+        s.dead = 1;
+        report_io(why, &s, "4.4.2", "sending the message");
+        rc = next_host(r, n);
+        goto out;
+      }
+      bdat_sent = 1;
+      bdat_last = e == 0;
+    }
+  }
 
   if (put_cmd(&s, "DATA", 0, 0, 0) < 0 || flush(&s, "sending DATA") < 0) { rc = next_host(r, n); goto out; }
   if (get_reply(&s, "DATA") < 0) { rc = next_host(r, n); goto out; }
@@ -842,7 +1076,6 @@ int smtpc_session(int sock, const struct smtpc_conf *c, const struct smtpc_msg *
     quit(&s);
     goto out;
   }
-  buf_init(&msg, m->fd, msgmem, sizeof msgmem);
   if (lseek(m->fd, 0, SEEK_SET) < 0) {
     str_copys(&t, "4.3.0 unable to read the message");
     set_all(r, n, 'A', 'Z', &t);
@@ -866,47 +1099,7 @@ int smtpc_session(int sock, const struct smtpc_conf *c, const struct smtpc_msg *
       goto out;
     }
   }
-  /* from here on the server may have the message: no other host now */
-  arm(&s);
-  if (smtpc_reply_read(&s.in, &s.rep) < 0) {
-    s.dead = 1;
-    report_io(&t, &s, "4.4.2", "waiting for the reply to the end of the data");
-    set_all(r, n, 'A', 'Z', &t);
-    goto out;
-  }
-  if (s.rep.code == 0) {
-    s.dead = 1;
-    report(&t, &s, "4.5.0", "the end of the data");
-    set_all(r, n, 'A', 'Z', &t);
-    goto out;
-  }
-  if (s.rep.code / 100 == 2) {
-    str_copys(&t, c->host);
-    str_cats(&t, " accepted the message");
-    if (s.tlsfd >= 0) {
-      str_cats(&t, " (");
-      str_cat(&t, &s.tls.protocol);
-      str_catc(&t, ' ');
-      str_cat(&t, &s.tls.cipher);
-      if (s.tls.verified) {
-        str_cats(&t, " verified");
-      } else {
-        str_cats(&t, " unverified: ");
-        str_cat(&t, &s.tls.reason);
-      }
-      str_catc(&t, ')');
-    } else if (c->tls && c->tls->plain_retry) {
-      str_cats(&t, " (plaintext after a failed TLS handshake)");
-    }
-    if (s.authenticated) str_cats(&t, " (authenticated)");
-    str_cats(&t, ": ");
-    str_cat(&t, &s.rep.text);
-    set_all(r, n, 'A', 'K', &t);
-  } else {
-    report(&t, &s, 0, "the end of the data");
-    set_all(r, n, 'A', class_status(s.rep.code), &t);
-  }
-  quit(&s);
+  end_of_data(&s, &ext, r, n, &t, "the end of the data");
   goto out;
 
 io_next:
@@ -923,6 +1116,8 @@ out:
     set_all(r, n, 0, 'Z', &t);
   }
   str_free(&t);
+  str_free(&v);
+  str_free(&chunk);
   smtpc_reply_free(&s.rep);
   starttls_end(s.tlsfd, s.tlspid);
   starttls_info_free(&s.tls);

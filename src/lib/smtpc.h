@@ -1,5 +1,5 @@
 /* smtpc.h: the SMTP client side of sluice-remote (RFC 5321 with
- * PIPELINING, SIZE, 8BITMIME and SMTPUTF8).
+ * PIPELINING, SIZE, 8BITMIME, SMTPUTF8, DSN and CHUNKING).
  *
  * Everything the server sends is untrusted: reply lines of any length
  * (a capped prefix is kept), multi-line replies, garbage, silence and
@@ -33,6 +33,12 @@
 #define SMTPC_LINE_MAX 998           /* bytes of a line of data on the wire, without
                                       * its CRLF (RFC 5321 4.5.3.1.6); longer lines
                                       * are broken */
+#define SMTPC_BDAT_FIRST 65536       /* bytes of a first BDAT chunk pipelined with RCPT */
+#define SMTPC_BDAT_CHUNK 1048576     /* bytes of every other BDAT chunk (the last may
+                                      * be smaller; a chunk may pass this by what one
+                                      * block of input encodes to) */
+#define SMTPC_ENVID_MAX 100          /* bytes of ENVID's xtext on the wire (RFC 3461 4.4) */
+#define SMTPC_ORCPT_MAX 500          /* bytes of ORCPT's value on the wire (RFC 3461 4.2) */
 
 struct smtpc_reply {
   int code;   /* 200..599, or 0 when the reply was malformed */
@@ -67,6 +73,8 @@ struct smtpc_ext {
   int auth_login;           /* ... with LOGIN */
   int size;                 /* SIZE offered */
   unsigned long long size_max; /* its limit; 0: none declared */
+  int dsn;                  /* DSN offered (RFC 3461) */
+  int chunking;             /* CHUNKING offered (RFC 3030: BDAT) */
 };
 
 /* Reads the EHLO keywords from the lines of a 2xx EHLO reply (the first
@@ -89,6 +97,28 @@ void smtpc_ehlo_parse(const struct smtpc_reply *r, struct smtpc_ext *ext);
  * starts with a space and so never needs a dot. Does not flush. 0, -1
  * when reading in failed, -2 when writing out failed (errno set). */
 int smtpc_data_copy(buf *out, buf *in);
+
+/* The same content for BDAT (RFC 3030), in chunks: exactly the bytes
+ * smtpc_data_copy writes, less the dots it doubles and the final
+ * ".\r\n" (CR LF line ends, bare CRs as spaces, long lines broken, a
+ * final CR LF when missing). smtpc_encoder_init starts a message (stuff
+ * 1: with the dots and the final dot line, as DATA wants; 0: for BDAT);
+ * smtpc_encode_chunk appends what follows to chunk until it holds at
+ * least target bytes (it may pass target by what one block of in
+ * encodes to) or the message has ended. Returns 1 when more of the
+ * message follows, 0 when the message ended with this chunk (the chunk
+ * may then be shorter, even empty), -1 when reading in failed, -2 when
+ * chunk could not grow (errno set). */
+struct smtpc_encoder {
+  int stuff;  /* double a leading dot, end with ".\r\n" */
+  int bol;    /* at the start of an output line */
+  size_t col; /* bytes of content on the current output line */
+  int cr;     /* a CR ended the last block, its fate unknown */
+  buf *out;   /* smtpc_data_copy's output, else NULL */
+  str *chunk; /* smtpc_encode_chunk's output, else NULL */
+};
+void smtpc_encoder_init(struct smtpc_encoder *e, int stuff);
+int smtpc_encode_chunk(struct smtpc_encoder *e, buf *in, str *chunk, size_t target);
 
 /* The number of breaks smtpc_data_copy puts into a line of len bytes
  * (CR LF not counted): 0 up to SMTPC_LINE_MAX, then one more for every
@@ -115,6 +145,14 @@ struct smtpc_rcpt {
   size_t len;
   char status;       /* 0 pending, then 'K', 'Z' or 'D' */
   str text;          /* why: "5.1.1 host [ip] said: 550 ..." */
+  const char *notify; /* DSN NOTIFY letters (qfile.h: "N", or some of
+                      * "SFD"), or NULL/0: none */
+  size_t notifylen;
+  const char *orcpt; /* DSN ORCPT, decoded "addr-type;address" (printable
+                      * ASCII), or NULL/0: none */
+  size_t orcptlen;
+  int dsn_passed;    /* out, with K: NOTIFY went to a server offering
+                      * DSN, which took the message (RFC 3461 6.2.2) */
 };
 
 struct smtpc_msg {
@@ -127,7 +165,14 @@ struct smtpc_msg {
                       * take the message (5.6.7) */
   const char *sender; /* "" for the null sender */
   size_t senderlen;
+  int ret;           /* DSN RET: SMTPC_RET_NONE, _FULL or _HDRS */
+  const char *envid; /* DSN ENVID, decoded (printable ASCII), or NULL/0 */
+  size_t envidlen;
 };
+
+#define SMTPC_RET_NONE 0
+#define SMTPC_RET_FULL 1
+#define SMTPC_RET_HDRS 2
 
 /* STARTTLS (RFC 3207) for one session, by the policy levels of
  * tlspolicy.h. The TLS engine is sluice-tlsc, started by starttls.h
@@ -164,7 +209,27 @@ struct smtpc_conf {
   const char *host;           /* "name [address]" for reports */
   struct smtpc_tls *tls;      /* STARTTLS, or NULL: never */
   const struct smtpauth *auth; /* AUTH, or NULL: never (below) */
+  int bdat;                   /* send the message by BDAT when CHUNKING is
+                               * offered (below); 0: always DATA */
 };
+
+/* DSN (RFC 3461): when the server offers DSN, MAIL carries RET= and
+ * ENVID= and each RCPT NOTIFY= and ORCPT= as the message and the
+ * recipient have them (xtext-encoded; a value longer on the wire than
+ * SMTPC_ENVID_MAX or SMTPC_ORCPT_MAX is left out); a server without DSN
+ * gets none of them. A recipient accepted with NOTIFY by a server that
+ * offers DSN gets dsn_passed.
+ *
+ * CHUNKING (RFC 3030): with c->bdat and CHUNKING offered the message
+ * goes as BDAT chunks (smtpc_encode_chunk), the last with LAST, instead
+ * of DATA. With PIPELINING the first chunk (at most SMTPC_BDAT_FIRST
+ * bytes) is sent with the last group of RCPT commands; the others, of
+ * SMTPC_BDAT_CHUNK bytes, each wait for the reply to the one before.
+ * A 4xx or 5xx reply to a chunk ends the transaction: every accepted
+ * recipient gets Z or D with it, no further chunk is sent, QUIT. Until
+ * the LAST chunk has been sent a broken connection tries the next host
+ * (the server cannot have the message); the reply to LAST counts as the
+ * reply to the end of the data. */
 
 /* AUTH (RFC 4954) with c->auth, after EHLO (and STARTTLS) and before
  * MAIL: PLAIN (RFC 4616, with the initial response) when offered and

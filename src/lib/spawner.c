@@ -175,7 +175,7 @@ static void slot_clear(struct loop *l, struct slot *s)
 
 static void handle_request(struct loop *l, int *fatal)
 {
-  struct spawn_request req = { 0, 0, 0, STR_INIT, STR_INIT, 0 };
+  struct spawn_request req = SPAWN_REQUEST_INIT;
   struct slot *s;
   pid_t pid = 0;
   int fd = -1, r;
@@ -700,7 +700,7 @@ int spawner_remote_result(str *work, size_t nrcpts, const char *out, size_t len,
         pos = len;
       } else {
         char letter = z ? out[pos] : 0;
-        if (letter == 'K' || letter == 'Z' || letter == 'D')
+        if (letter == 'K' || letter == 'P' || letter == 'Z' || letter == 'D')
           r = spawn_result_add(work, letter, out + pos + 1, z - 1);
         else
           r = spawn_result_add(work, 'Z', unparsed, sizeof unparsed - 1);

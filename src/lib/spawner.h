@@ -111,7 +111,7 @@ int spawner_open_message(unsigned long id);
  * entry to work. */
 int spawner_local_result(str *work, const char *out, size_t len, int status);
 /* How sluice-rspawn reads sluice-remote's answer (sluice-rspawn(8)):
- * nrcpts records, each a letter K, Z or D, the text and a NUL, in the
+ * nrcpts records, each a letter K, P, Z or D, the text and a NUL, in the
  * recipients' order. A crash (death by a signal) makes every recipient
  * Z; a missing record Z; a record that does not parse Z. Adds nrcpts
  * entries to work. */

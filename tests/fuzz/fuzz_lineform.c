@@ -11,7 +11,11 @@
  *     CR before every LF and an LF after every CR, ends with the only
  *     line holding a lone ".", and with the dot-stuffing undone and
  *     CR LF read as LF equals the line form of the message plus a
- *     final LF when it lacks one. */
+ *     final LF when it lacks one;
+ *   - smtpc_encode_chunk's BDAT chunks (a target of 1..16 bytes, the
+ *     input through the same block) join to exactly that DATA content
+ *     without its stuffed dots and its final ".\r\n"; every chunk but
+ *     the last reaches the target. */
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -51,8 +55,35 @@ static void wire_of(const char *s, size_t n, size_t inbuf, size_t outbuf, str *o
   close(op[0]);
 }
 
+/* The message as BDAT chunks of at least target bytes, joined into out. */
+static void chunks_of(const char *s, size_t n, size_t inbuf, size_t target, str *out)
+{
+  int in[2], r;
+  char imem[16];
+  str chunk = STR_INIT;
+  struct smtpc_encoder e;
+  size_t calls = 0;
+  buf bi;
+
+  fuzz_check(pipe(in) == 0);
+  fuzz_check(write(in[1], s, n) == (ssize_t)n);
+  close(in[1]);
+  buf_init(&bi, in[0], imem, inbuf);
+  smtpc_encoder_init(&e, 0);
+  do {
+    str_truncate(&chunk, 0);
+    r = smtpc_encode_chunk(&e, &bi, &chunk, target);
+    fuzz_check(r == 0 || (r == 1 && chunk.len >= target));
+    fuzz_check(++calls <= n + 1);
+    fuzz_check(str_cat(out, &chunk) == 0);
+  } while (r == 1);
+  close(in[0]);
+  str_free(&chunk);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
+  str unstuffed = STR_INIT, bdat = STR_INIT;
   str whole = STR_INIT, wire = STR_INIT, back = STR_INIT;
   struct lineform l;
   const char *s;
@@ -103,13 +134,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
       ++i;
     }
     fuzz_check(str_catb(&back, wire.s + i, e - i) == 0 && str_catc(&back, '\n') == 0);
+    fuzz_check(str_catb(&unstuffed, wire.s + i, e - i) == 0 && str_catb(&unstuffed, "\r\n", 2) == 0);
     i = e + 2;
   }
+  /* BDAT: the same bytes without the dots, in chunks */
+  chunks_of(s, n, step, (size_t)(data[0] >> 4) + 1, &bdat);
+  fuzz_check(bdat.len == unstuffed.len && (!bdat.len || memcmp(bdat.s, unstuffed.s, bdat.len) == 0));
   if (whole.len && whole.s[whole.len - 1] != '\n') fuzz_check(str_catc(&whole, '\n') == 0);
   fuzz_check(back.len == whole.len && (!back.len || memcmp(back.s, whole.s, back.len) == 0));
 
   str_free(&whole);
   str_free(&wire);
   str_free(&back);
+  str_free(&unstuffed);
+  str_free(&bdat);
   return 0;
 }

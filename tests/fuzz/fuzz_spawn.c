@@ -3,8 +3,10 @@
  * spawn_frame_take; each frame's data is decoded both as a request and
  * as a result. Whatever decodes must encode again to exactly the frame
  * it came from (the encoding is canonical) and decode to the same
- * fields. The input is copied to a block of exactly its size so ASan
- * catches any read past the end. */
+ * fields, DSN values included (the ENVID after the sender, NOTIFY and
+ * ORCPT after a recipient), each of them one a request may carry. The
+ * input is copied to a block of exactly its size so ASan catches any
+ * read past the end. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,13 +18,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static void check_request(const str *frame)
 {
-  struct spawn_request a = { 0, 0, 0, STR_INIT, STR_INIT, 0 };
-  struct spawn_request b = { 0, 0, 0, STR_INIT, STR_INIT, 0 };
+  struct spawn_request a = SPAWN_REQUEST_INIT;
+  struct spawn_request b = SPAWN_REQUEST_INIT;
   str enc = STR_INIT, acc = STR_INIT, again = STR_INIT;
 
   if (spawn_request_decode(&a, frame->s, frame->len) == 0) {
     if (a.slot >= SPAWN_SLOTS_MAX || a.nrcpts == 0 || a.nrcpts > SPAWN_RCPTS_MAX) abort();
-    if (spawn_request_encode(&enc, a.slot, a.id, a.options, a.sender.s, a.sender.len, a.rcpts.s, a.rcpts.len, a.nrcpts) < 0)
+    if (spawn_request_encode_dsn(&enc, a.slot, a.id, a.options, a.sender.s, a.sender.len, a.envid.s, a.envid.len,
+                                 a.rcpts.s, a.rcpts.len, a.nrcpts, a.dsn.s, a.dsn.len) < 0)
       abort();
     if (str_copy(&acc, &enc) < 0) abort();
     if (spawn_frame_take(&acc, &again, SPAWN_FRAME_MAX) != 1 || acc.len != 0) abort();
@@ -31,6 +34,19 @@ static void check_request(const str *frame)
     if (b.slot != a.slot || b.id != a.id || b.options != a.options || b.nrcpts != a.nrcpts) abort();
     if (b.sender.len != a.sender.len || (a.sender.len && memcmp(a.sender.s, b.sender.s, a.sender.len))) abort();
     if (b.rcpts.len != a.rcpts.len || memcmp(a.rcpts.s, b.rcpts.s, a.rcpts.len)) abort();
+    if (b.envid.len != a.envid.len || (a.envid.len && memcmp(a.envid.s, b.envid.s, a.envid.len))) abort();
+    if (b.dsn.len != a.dsn.len || (a.dsn.len && memcmp(a.dsn.s, b.dsn.s, a.dsn.len))) abort();
+    /* the DSN values are what a request may carry */
+    if (!spawn_dsn_valid('E', a.envid.s, a.envid.len)) abort();
+    {
+      size_t pos = 0, len, count = 0;
+      const char *e;
+      while (spawn_next(&a.dsn, &pos, &e, &len)) {
+        if (!spawn_dsn_valid(count % 2 ? 'O' : 'N', e, len)) abort();
+        ++count;
+      }
+      if (a.dsn.len && count != 2 * a.nrcpts) abort();
+    }
   }
   spawn_request_free(&a);
   spawn_request_free(&b);

@@ -310,7 +310,7 @@ static int next_timeout(const struct fake *f)
 
 static void handle(struct fake *f, const str *frame)
 {
-  struct spawn_request req = { 0, 0, 0, STR_INIT, STR_INIT, 0 };
+  struct spawn_request req = SPAWN_REQUEST_INIT;
   str work = STR_INIT, out = STR_INIT, jr = STR_INIT;
   size_t pos = 0, len;
   const char *rcpt;

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "buf.h"
+#include "byte.h"
 #include "check.h"
 #include "file.h"
 #include "smtpc.h"
@@ -123,6 +124,112 @@ static int long_ok(const char *s, size_t n)
   if (fd >= 0) close(fd);
   unlink(path);
   str_free(&want);
+  return ok;
+}
+
+/* The DATA content of s[0..n) as smtpc_data_copy writes it, into o. */
+static int data_of(const char *s, size_t n, str *o)
+{
+  int in[2], out[2], ok;
+  char imem[7], omem[5];
+  static char got[60000];
+  buf bi, bo;
+  ssize_t g;
+  if (pipe(in) < 0 || pipe(out) < 0) return 0;
+  if (n && write(in[1], s, n) != (ssize_t)n) return 0;
+  close(in[1]);
+  buf_init(&bi, in[0], imem, sizeof imem);
+  buf_init(&bo, out[1], omem, sizeof omem);
+  ok = smtpc_data_copy(&bo, &bi) == 0 && buf_flush(&bo) == 0;
+  close(out[1]);
+  g = read_full(out[0], got, sizeof got);
+  close(in[0]);
+  close(out[0]);
+  return ok && g >= 0 && str_copyb(o, got, (size_t)g) == 0;
+}
+
+/* 1 when the BDAT chunks of s[0..n), taken with smtpc_encode_chunk
+ * for a chunk target of target bytes through an input block of bsize
+ * bytes, join to the DATA content without its stuffed dots and final
+ * dot line; every chunk but the last reaches the target, the last
+ * (and only the last) returns 0, and the total is smtpc_message_scan's
+ * size, which SIZE= declares. */
+static int bdat_ok(const char *s, size_t n, size_t target, size_t bsize)
+{
+  str data = STR_INIT, want = STR_INIT, got = STR_INIT, chunk = STR_INIT;
+  char imem[64];
+  char path[] = "/tmp/sluice-smtpc.XXXXXX";
+  struct smtpc_encoder e;
+  struct smtpc_scan sc;
+  size_t i, start = 0, calls = 0;
+  int p[2], ok = 1, r, fd;
+  buf bi;
+
+  if (bsize > sizeof imem || !data_of(s, n, &data) || data.len < 3) return 0;
+  /* undo the stuffing: a line starting with a dot loses one */
+  for (i = 0; i + 1 < data.len - 3 + 1; ++i) {
+    if (data.s[i] != '\r' || data.s[i + 1] != '\n') continue;
+    if (data.s[start] == '.') str_catb(&want, data.s + start + 1, i + 2 - start - 1);
+    else str_catb(&want, data.s + start, i + 2 - start);
+    start = i + 2;
+  }
+  if (start != data.len - 3 || !byte_equal(data.s + start, ".\r\n", 3)) ok = 0;
+  if (pipe(p) < 0) return 0;
+  if (n && write(p[1], s, n) != (ssize_t)n) return 0;
+  close(p[1]);
+  buf_init(&bi, p[0], imem, bsize);
+  smtpc_encoder_init(&e, 0);
+  do {
+    str_truncate(&chunk, 0);
+    r = smtpc_encode_chunk(&e, &bi, &chunk, target);
+    if (r == 1 && chunk.len < target) ok = 0;
+    if (r < 0 || ++calls > n + 2) { ok = 0; break; }
+    str_cat(&got, &chunk);
+  } while (r == 1);
+  close(p[0]);
+  if (got.len != want.len || (want.len && memcmp(got.s, want.s, want.len) != 0)) ok = 0;
+  fd = mkstemp(path);
+  if (fd < 0 || (n && write(fd, s, n) != (ssize_t)n) || smtpc_message_scan(fd, &sc) < 0 || sc.wire != got.len) ok = 0;
+  if (fd >= 0) close(fd);
+  unlink(path);
+  str_free(&data);
+  str_free(&want);
+  str_free(&got);
+  str_free(&chunk);
+  return ok;
+}
+
+#define BDAT_IS(s, w) bdat_is((s), sizeof(s) - 1, (w), sizeof(w) - 1)
+#define BDAT_ALL(s) bdat_all((s), sizeof(s) - 1)
+
+/* bdat_ok for several targets and input blocks. */
+static int bdat_all(const char *s, size_t n)
+{
+  static const size_t targets[] = { 1, 2, 3, 7, 100, 999, 4096, 1048576 };
+  static const size_t blocks[] = { 1, 2, 7, 64 };
+  for (size_t t = 0; t < sizeof targets / sizeof targets[0]; ++t)
+    for (size_t b = 0; b < sizeof blocks / sizeof blocks[0]; ++b)
+      if (!bdat_ok(s, n, targets[t], blocks[b])) return 0;
+  return 1;
+}
+
+/* The BDAT content of the whole of s (one chunk) is want. */
+static int bdat_is(const char *s, size_t n, const char *want, size_t wantlen)
+{
+  str chunk = STR_INIT;
+  struct smtpc_encoder e;
+  char imem[16];
+  int p[2], r, ok;
+  buf bi;
+  if (pipe(p) < 0) return 0;
+  if (n && write(p[1], s, n) != (ssize_t)n) return 0;
+  close(p[1]);
+  buf_init(&bi, p[0], imem, sizeof imem);
+  smtpc_encoder_init(&e, 0);
+  r = smtpc_encode_chunk(&e, &bi, &chunk, 1048576);
+  close(p[0]);
+  ok = r == 0 && chunk.len == wantlen && (!wantlen || memcmp(chunk.s, want, wantlen) == 0);
+  str_free(&chunk);
   return ok;
 }
 
@@ -304,6 +411,17 @@ int main(void)
     }
   }
 
+  /* EHLO: DSN and CHUNKING */
+  CHECK(REPLY("250-mx.example\r\n250-DSN\r\n250 chunking\r\n", &r, &rest) == 0);
+  smtpc_ehlo_parse(&r, &e);
+  CHECK(e.dsn == 1 && e.chunking == 1);
+  CHECK(REPLY("250-mx.example\r\n250-DSNX\r\n250 CHUNKINGX\r\n", &r, &rest) == 0);
+  smtpc_ehlo_parse(&r, &e);
+  CHECK(e.dsn == 0 && e.chunking == 0);
+  CHECK(REPLY("250-DSN\r\n250 CHUNKING\r\n", &r, &rest) == 0);
+  smtpc_ehlo_parse(&r, &e); /* the first line is the server's name */
+  CHECK(e.dsn == 0 && e.chunking == 1);
+
   /* EHLO: SMTPUTF8 */
   CHECK(REPLY("250-mx.example\r\n250-SMTPUTF8\r\n250 8BITMIME\r\n", &r, &rest) == 0);
   smtpc_ehlo_parse(&r, &e);
@@ -337,6 +455,46 @@ int main(void)
     close(fd);
     unlink(path);
     CHECK(smtpc_message_scan(-1, &sc) < 0);
+  }
+
+  /* BDAT content (RFC 3030): DATA's bytes without the stuffed dots and
+   * the final dot line, in chunks of any size */
+  CHECK(BDAT_IS("a\n.b\n..c\n.\n", "a\r\n.b\r\n..c\r\n.\r\n"));
+  CHECK(bdat_is("", 0, "", 0));
+  CHECK(BDAT_IS("x", "x\r\n"));
+  CHECK(BDAT_IS("x\r", "x \r\n"));
+  CHECK(BDAT_IS("a\r\nb\rc\n", "a\r\nb c\r\n"));
+  CHECK(bdat_all("", 0));
+  CHECK(bdat_all("\n", 1));
+  CHECK(bdat_all(".", 1));
+  CHECK(BDAT_ALL("Subject: t\n\n.leading dot\n..two\n.\nend without newline"));
+  CHECK(BDAT_ALL("a\r\n.\r\n\r.\r\r\n\n\n."));
+  {
+    static char m[12000];
+    size_t k, n = 0;
+    /* long lines, dots after breaks, bare CRs at block edges */
+    for (k = 0; k < 3000; ++k) m[n++] = k % 997 == 0 ? '.' : (char)('a' + k % 26);
+    m[n++] = '\n';
+    m[n++] = '.';
+    for (k = 0; k < 2000; ++k) m[n++] = k % 500 == 0 ? '\r' : 'x';
+    m[n++] = '\r';
+    CHECK(bdat_all(m, n));
+  }
+  {
+    /* the chunk target is reached, and the message ends right there: that
+     * chunk is the last (0), no empty chunk follows */
+    str chunk = STR_INIT;
+    struct smtpc_encoder enc;
+    char imem[4];
+    int p[2];
+    buf bi;
+    CHECK(pipe(p) == 0 && write(p[1], "abc\n", 4) == 4);
+    close(p[1]);
+    buf_init(&bi, p[0], imem, sizeof imem);
+    smtpc_encoder_init(&enc, 0);
+    CHECK(smtpc_encode_chunk(&enc, &bi, &chunk, 5) == 0 && chunk.len == 5);
+    close(p[0]);
+    str_free(&chunk);
   }
 
   smtpc_reply_free(&r);

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "check.h"
+#include "journal.h"
 #include "netstring.h"
 #include "qfile.h"
 #include "spawn.h"
@@ -27,7 +28,7 @@ static int req_decode(const char *s, size_t n, struct spawn_request *req)
  * with errno e. */
 static int req_refused(const char *lit, size_t n, int e)
 {
-  struct spawn_request req = { 0, 0, 0, STR_INIT, STR_INIT, 0 };
+  struct spawn_request req = SPAWN_REQUEST_INIT;
   int r;
   errno = 0;
   r = req_decode(lit, n, &req) == -1 && errno == e;
@@ -48,7 +49,7 @@ static int res_refused(const char *lit, size_t n, int e)
 /* 1 when the inner frame s[0..n) decodes. */
 static int req_ok(const char *s, size_t n)
 {
-  struct spawn_request req = { 0, 0, 0, STR_INIT, STR_INIT, 0 };
+  struct spawn_request req = SPAWN_REQUEST_INIT;
   int r = req_decode(s, n, &req) == 0;
   spawn_request_free(&req);
   return r;
@@ -63,6 +64,7 @@ static int res_ok(const char *s, size_t n)
 }
 
 #define REQ_BAD(lit, e) CHECK(req_refused((lit), sizeof(lit) - 1, (e)))
+#define REQ_OK(lit) CHECK(req_ok((lit), sizeof(lit) - 1))
 #define RES_BAD(lit, e) CHECK(res_refused((lit), sizeof(lit) - 1, (e)))
 
 /* Takes the one frame out of a whole encoding. */
@@ -81,7 +83,7 @@ static void test_example(void)
 {
   str out = STR_INIT, work = STR_INIT, frame = STR_INIT;
   const char rcpts[] = "bob@example.net\0carol@example.net";
-  struct spawn_request req = { 0, 0, 0, STR_INIT, STR_INIT, 0 };
+  struct spawn_request req = SPAWN_REQUEST_INIT;
   struct spawn_result res = { 0, STR_INIT, 0 };
   size_t pos = 0, len;
   const char *e;
@@ -136,7 +138,7 @@ static void test_example(void)
 static void test_request_round_trips(void)
 {
   str out = STR_INIT, frame = STR_INIT, rcpts = STR_INIT, addr = STR_INIT;
-  struct spawn_request req = { 0, 0, 0, STR_INIT, STR_INIT, 0 };
+  struct spawn_request req = SPAWN_REQUEST_INIT;
   size_t i;
 
   /* empty sender (a bounce), slot 0, id 0 */
@@ -259,7 +261,7 @@ static void test_request_malformed(void)
   REQ_BAD("1:3,1:9,0:,1:s,1:r,0:,", EPROTO);
   REQ_BAD("1:3,1:9,0:,1:s,3:a\0b,", EPROTO);
   REQ_BAD("1:3,1:9,0:,1:s,1:\0,", EPROTO);
-  REQ_BAD("1:3,1:9,0:,3:s\0t,1:r,", EPROTO);
+  REQ_BAD("1:3,1:9,0:,2:s\0,1:r,", EPROTO); /* a NUL without an ENVID after it */
   /* options: the letters of qfile.h, each once; the field is required */
   CHECK(req_ok("1:3,1:9,1:U,1:s,1:r,", 20));
   REQ_BAD("1:3,1:9,1:X,1:s,1:r,", EPROTO);
@@ -455,6 +457,136 @@ static void test_frames(void)
   str_free(&frame);
 }
 
+/* DSN in requests: the ENVID after the sender, NOTIFY and ORCPT after
+ * a recipient, only where given; round trips, the canonical form, and
+ * every value the decoder must refuse. */
+static void test_request_dsn(void)
+{
+  str out = STR_INIT, frame = STR_INIT, f = STR_INIT, v = STR_INIT;
+  struct spawn_request req = SPAWN_REQUEST_INIT;
+  const char rcpts[] = "bob@example.net\0carol@example.net";
+  const char dsn[] = "SF\0rfc822;b+ob@x.example\0\0\0";
+  size_t pos = 0, len, i;
+  const char *e;
+
+  CHECK(spawn_request_encode_dsn(&out, 3, 123456, 2, "alice@example.org", 17, "env id", 6, rcpts, sizeof rcpts,
+                                 2, dsn, sizeof dsn - 1) == 0);
+  {
+    static const char want[] = "110:1:3,6:123456,1:H,24:alice@example.org\0env id,"
+                               "40:bob@example.net\0SF\0rfc822;b+ob@x.example,17:carol@example.net,,";
+    CHECK(out.len == sizeof want - 1 && memcmp(out.s, want, out.len) == 0);
+  }
+  CHECK(unwrap(&out, &frame) == 0);
+  CHECK(req_decode(frame.s, frame.len, &req) == 0);
+  CHECK(req.nrcpts == 2 && req.options == 2);
+  CHECK_BYTES(req.sender.s, req.sender.len, "alice@example.org");
+  CHECK_BYTES(req.envid.s, req.envid.len, "env id");
+  CHECK(req.rcpts.len == sizeof rcpts && memcmp(req.rcpts.s, rcpts, sizeof rcpts) == 0);
+  CHECK(req.dsn.len == sizeof dsn - 1 && memcmp(req.dsn.s, dsn, sizeof dsn - 1) == 0);
+  CHECK(spawn_next(&req.dsn, &pos, &e, &len) == 1);
+  CHECK_BYTES(e, len, "SF");
+  CHECK(spawn_next(&req.dsn, &pos, &e, &len) == 1);
+  CHECK_BYTES(e, len, "rfc822;b+ob@x.example");
+  CHECK(spawn_next(&req.dsn, &pos, &e, &len) == 1 && len == 0);
+  CHECK(spawn_next(&req.dsn, &pos, &e, &len) == 1 && len == 0);
+  CHECK(spawn_next(&req.dsn, &pos, &e, &len) == 0);
+
+  /* the DSN example of sluice-spawn(5), byte for byte */
+  str_truncate(&out, 0);
+  {
+    static const char want[] = "113:1:3,6:123456,1:H,22:alice@example.org\0QQ+1,"
+                               "45:bob@example.net\0SF\0rfc822;bob+tag@example.net,17:carol@example.net,,";
+    static const char d[] = "SF\0rfc822;bob+tag@example.net\0\0\0";
+    CHECK(spawn_request_encode_dsn(&out, 3, 123456, QFILE_OPT_RET_HDRS, "alice@example.org", 17, "QQ+1", 4, rcpts,
+                                   sizeof rcpts, 2, d, sizeof d - 1) == 0);
+    CHECK(out.len == sizeof want - 1 && memcmp(out.s, want, out.len) == 0);
+  }
+
+  /* a DSN list without any value, and no ENVID: the old request, byte
+   * for byte, and nothing in dsn after decoding */
+  str_truncate(&out, 0);
+  CHECK(spawn_request_encode_dsn(&out, 3, 123456, 0, "alice@example.org", 17, 0, 0, rcpts, sizeof rcpts, 2,
+                                 "\0\0\0\0", 4) == 0);
+  CHECK_BYTES(out.s, out.len, EXAMPLE_REQUEST);
+  CHECK(unwrap(&out, &frame) == 0 && req_decode(frame.s, frame.len, &req) == 0);
+  CHECK(req.dsn.len == 0 && req.envid.len == 0);
+  /* NOTIFY alone, ORCPT alone */
+  REQ_OK("1:3,1:9,0:,1:s,4:r\0N\0,");
+  REQ_OK("1:3,1:9,0:,1:s,10:r\0\0a;b c~d,");
+  REQ_OK("1:3,1:9,0:,1:s,6:r\0DSF\0,");
+  REQ_OK("1:3,1:9,0:,3:s\0t,1:r,");
+  REQ_OK("1:3,1:9,0:,2:\0t,1:r,"); /* the null sender with an ENVID */
+
+  /* refused: not canonical, bad letters, bad ORCPT, bad ENVID */
+  REQ_BAD("1:3,1:9,0:,1:s,4:r\0\0\0,", EPROTO);   /* both empty */
+  REQ_BAD("1:3,1:9,0:,1:s,3:r\0N,", EPROTO);        /* no second NUL */
+  REQ_BAD("1:3,1:9,0:,1:s,4:r\0X\0,", EPROTO);
+  REQ_BAD("1:3,1:9,0:,1:s,5:r\0NS\0,", EPROTO);
+  REQ_BAD("1:3,1:9,0:,1:s,5:r\0SS\0,", EPROTO);
+  REQ_BAD("1:3,1:9,0:,1:s,4:r\0s\0,", EPROTO);
+  REQ_BAD("1:3,1:9,0:,1:s,6:r\0\0abc,", EPROTO);    /* ORCPT without ';' */
+  REQ_BAD("1:3,1:9,0:,1:s,6:r\0\0;abc,", EPROTO);   /* nor an addr-type */
+  REQ_BAD("1:3,1:9,0:,1:s,7:r\0\0a;b\tc,", EPROTO);
+  REQ_BAD("1:3,1:9,0:,1:s,7:r\0\0a;b\0c,", EPROTO);
+  REQ_BAD("1:3,1:9,0:,1:s,7:r\0\0a;b\x80,", EPROTO);
+  REQ_BAD("1:3,1:9,0:,1:s,6:\0S\0a;b,", EPROTO);    /* no address */
+  REQ_BAD("1:3,1:9,0:,3:s\0\n,1:r,", EPROTO);
+  REQ_BAD("1:3,1:9,0:,4:s\0t\0,1:r,", EPROTO);
+  /* limits: an ENVID of SPAWN_ENVID_MAX bytes, an ORCPT of
+   * SPAWN_ORCPT_MAX, and one byte more of each */
+  for (i = 0; i < SPAWN_ENVID_MAX; ++i) str_catc(&v, 'e');
+  CHECK(str_copys(&f, "1:3,1:9,0:,") == 0 && str_copys(&out, "s") == 0 && str_catc(&out, 0) == 0
+        && str_cat(&out, &v) == 0 && netstring_cat(&f, out.s, out.len) == 0 && str_cats(&f, "1:r,") == 0);
+  CHECK(req_ok(f.s, f.len));
+  CHECK(str_copys(&f, "1:3,1:9,0:,") == 0 && str_catc(&out, 'e') == 0 && netstring_cat(&f, out.s, out.len) == 0
+        && str_cats(&f, "1:r,") == 0);
+  CHECK(req_refused(f.s, f.len, EPROTO));
+  CHECK(str_copys(&v, "a;") == 0);
+  while (v.len < SPAWN_ORCPT_MAX) str_catc(&v, 'o');
+  CHECK(str_copyb(&out, "r\0SFD\0", 6) == 0 && str_cat(&out, &v) == 0);
+  CHECK(str_copys(&f, "1:3,1:9,0:,1:s,") == 0 && netstring_cat(&f, out.s, out.len) == 0);
+  CHECK(req_ok(f.s, f.len));
+  CHECK(str_catc(&out, 'o') == 0 && str_copys(&f, "1:3,1:9,0:,1:s,") == 0 && netstring_cat(&f, out.s, out.len) == 0);
+  CHECK(req_refused(f.s, f.len, EPROTO));
+
+  /* the encoder checks what it is given */
+  str_truncate(&out, 0);
+  CHECK(spawn_request_encode_dsn(&out, 0, 1, 0, "s", 1, "a\tb", 3, "r", 2, 1, 0, 0) == -1 && errno == EPROTO);
+  CHECK(spawn_request_encode_dsn(&out, 0, 1, 0, "s", 1, 0, 0, "r", 2, 1, "Q\0\0", 3) == -1 && errno == EPROTO);
+  CHECK(spawn_request_encode_dsn(&out, 0, 1, 0, "s", 1, 0, 0, "r", 2, 1, "S\0x\0", 4) == -1 && errno == EPROTO);
+  CHECK(spawn_request_encode_dsn(&out, 0, 1, 0, "s", 1, 0, 0, "r", 2, 1, "S\0", 2) == -1 && errno == EPROTO);
+  CHECK(spawn_request_encode_dsn(&out, 0, 1, 0, "s", 1, 0, 0, "r", 2, 1, "S\0\0\0\0", 5) == -1 && errno == EPROTO);
+  CHECK(spawn_request_encode_dsn(&out, 0, 1, 0, "s\0t", 3, 0, 0, "r", 2, 1, 0, 0) == -1 && errno == EPROTO);
+  CHECK(out.len == 0);
+  CHECK(spawn_dsn_valid('N', "N", 1) && !spawn_dsn_valid('N', "NS", 2) && spawn_dsn_valid('N', "", 0));
+  CHECK(spawn_dsn_valid('O', "x;y", 3) && !spawn_dsn_valid('O', "x;", 2) && !spawn_dsn_valid('E', "\x7f", 1));
+
+  /* a P result is journaled and read back like K; Q is no letter */
+  {
+    struct journal_record jr;
+    size_t used;
+    str_truncate(&f, 0);
+    CHECK(journal_record_add(&f, 123456, 1764662400, 5, 'P', "bob@example.net", 15, "250 ok", 6) == 0);
+    CHECK(journal_record_parse(f.s, f.len, &jr, &used) == 1 && used == f.len && jr.letter == 'P' && jr.id == 123456);
+    CHECK(jr.addr_len == 15 && memcmp(jr.addr, "bob@example.net", 15) == 0 && jr.text_len == 6);
+    str_truncate(&f, 0);
+    CHECK(journal_record_add(&f, 1, 1, 1, 'Q', "b", 1, "", 0) == 0);
+    CHECK(journal_record_parse(f.s, f.len, &jr, &used) == -1 && errno == EPROTO);
+  }
+
+  /* a P result: delivered, the DSN request passed on */
+  RES_BAD("1:3,0:,", EPROTO);
+  CHECK(res_ok("1:3,6:Pok 25,", 13));
+  CHECK(spawn_result_begin(&f, 1) == 0 && spawn_result_add(&f, 'P', "x", 1) == 0);
+  CHECK(spawn_result_add(&f, 'Q', "x", 1) == -1 && errno == EINVAL);
+
+  spawn_request_free(&req);
+  str_free(&out);
+  str_free(&frame);
+  str_free(&f);
+  str_free(&v);
+}
+
 int main(void)
 {
   test_example();
@@ -462,6 +594,7 @@ int main(void)
   test_request_encode_refusals();
   test_request_malformed();
   test_results();
+  test_request_dsn();
   test_frames();
   return check_done();
 }
