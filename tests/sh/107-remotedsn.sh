@@ -238,7 +238,7 @@ SHOME=$(home_of "$SU")
 sink yes $((P + 11)) --pipelining --dsn --chunking
 sink no $((P + 12)) --pipelining
 printf 'yes107.test:127.0.0.1:%s\nno107.test:127.0.0.1:%s\n' $((P + 11)) $((P + 12)) > "$C/smtproutes"
-chmod 644 "$C"/*
+chmod 644 "${C:?}"/*
 SP=$((P + 13))
 printf ':allow,RELAYCLIENT=""\n' > "$T/rules"
 tcprules "$T/rules.cdb" "$T/rules.tmp" < "$T/rules" || bad "tcprules"
