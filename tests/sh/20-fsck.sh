@@ -36,6 +36,21 @@ check_eq "send user group" "$(id -gn "$us")" "$grp"
 check_eq "daemon user group" "$(id -gn "$(role daemon)")" "$nog"
 check "man page installed" test -f "$H/man/man8/sluice-fsck.8"
 check "man5 installed" test -f "$H/man/man5/sluice-queue.5"
+# ext4's TOPDIR flag (chattr +T) on the queue and each split parent, so
+# that the queue's files spread over block groups (sluice-fsck.c,
+# spread_subdirs); only where the file system keeps the flag
+if command -v lsattr > /dev/null 2>&1 && [ "$(stat -f -c %T "$Q")" = ext2/ext3 ]; then
+  for d in . mess intd todo info local remote hold defer; do
+    case $(lsattr -d "$Q/$d" 2> /dev/null | cut -d' ' -f1) in
+      *T*) ok "TOPDIR on queue/$d" ;;
+      *) bad "TOPDIR on queue/$d" "$(lsattr -d "$Q/$d" 2>&1)" ;;
+    esac
+  done
+  case $(lsattr -d "$Q/pid" "$Q/mess/0" 2> /dev/null | cut -d' ' -f1 | tr -d '\n') in
+    *T*) bad "no TOPDIR on pid/ and mess/0" "set" ;;
+    *) ok "no TOPDIR on pid/ and mess/0" ;;
+  esac
+fi
 last=$((split - 1))
 while read -r p want; do
   check_eq "queue/$p" "$(attr "$Q/$p")" "$want"
