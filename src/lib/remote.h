@@ -66,6 +66,7 @@ struct remote_conf {
   const str *tlsdest;           /* control/tlsdestinations (tlspolicy.h), or NULL: may */
   const char *tlsc_path;        /* sluice-tlsc, or NULL: no STARTTLS at all */
   const str *auth;              /* control/smtpauth (smtpauth.h), or NULL: none */
+  int scache_fd;                /* the connection cache (scache.h), or -1: none */
 };
 
 /* Defaults of control/timeoutremotereply and timeoutremotedelivery:
