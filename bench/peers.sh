@@ -75,7 +75,8 @@
 #     of the tls user, 0640), put there before tools/run so that
 #     tools/config leaves it, and sluice-tlsd serves it.
 #     BENCH_ONLY=tls runs the tls workload alone (no fsync-raw, local,
-#     relay or latency runs).
+#     relay or latency runs); BENCH_ONLY=relay the relay and relay -d
+#     workloads alone (no fsync-raw, local, tls or latency runs).
 #  5. with BENCH_STRACE=1 (off by default), one extra local run of
 #     BENCH_STRACE_MESSAGES (500) per MTA under strace -f -c attached to
 #     all its processes: execve, fork/clone and fsync/fdatasync calls
@@ -133,8 +134,9 @@ for v in "$N" "$PAIRS" "$LIMIT" "$SAMPLES" "$STALL" "$PF_PORT" "$SINK_PORT" "$SL
   case $v in ''|*[!0-9]*|0) die "BENCH_* numbers must be positive integers: $v" ;; esac
 done
 case $TLS in 0|1) ;; *) die "BENCH_TLS must be 0 or 1: $TLS" ;; esac
-case $ONLY in ''|tls) ;; *) die "BENCH_ONLY must be empty or tls: $ONLY" ;; esac
+case $ONLY in ''|tls|relay) ;; *) die "BENCH_ONLY must be empty, tls or relay: $ONLY" ;; esac
 [ "$ONLY" = tls ] && TLS=1
+[ "$ONLY" = relay ] && TLS=0
 command -v python3 > /dev/null 2>&1 || {
   printf '%s\t-\t-\tskipped: python3 missing\n' "$BENCH_ROW"
   exit 0
@@ -449,7 +451,14 @@ raw() {
 started=$(date +%s)
 p=1
 while [ $p -le "$PAIRS" ]; do
-  if [ "$ONLY" != tls ]; then
+  if [ "$ONLY" = relay ]; then
+    for w in "relay" "relay -d"; do
+      for m in postfix sluice; do
+        # shellcheck disable=SC2086
+        load "$p" "$m" $w
+      done
+    done
+  elif [ "$ONLY" != tls ]; then
     raw "$p"
     for w in "local" "local -d" "relay" "relay -d"; do
       for m in postfix sluice; do
@@ -461,7 +470,7 @@ while [ $p -le "$PAIRS" ]; do
   if [ "$TLS" = 1 ]; then
     for m in postfix sluice; do tls "$p" "$m"; done
   fi
-  if [ "$ONLY" != tls ]; then
+  if [ -z "$ONLY" ]; then
     for m in postfix sluice; do latency "$p" "$m"; done
   fi
   p=$((p + 1))

@@ -14,7 +14,9 @@
  * conf-home/bin/sluice-tlsc in a process of its own (starttls.h), so
  * this program links no TLS library. Credentials for smarthosts come
  * from control/smtpauth (smtpauth.h), read here, never from argv or the
- * environment. */
+ * environment. With SLUICE_SCACHEFD naming the socket of
+ * sluice-scache (set by sluice-rspawn), connections are taken from and
+ * handed to the connection cache (sluice-scache(8)). */
 #include <errno.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -26,6 +28,7 @@
 #include "env.h"
 #include "file.h"
 #include "remote.h"
+#include "scache.h"
 #include "sig.h"
 #include "smtpc.h"
 #include "spawn.h"
@@ -94,6 +97,7 @@ static void read_control(struct remote_conf *c, str *me, str *helo, str *routes,
     all(r, n, 'Z', "4.3.5 unable to read control/smtpauth");
   c->auth = ra > 0 ? auth : 0;
   c->tlsc_path = "bin/sluice-tlsc"; /* conf-home/bin, as the current directory is conf-home */
+  c->scache_fd = scache_fd_from_env(); /* from sluice-rspawn, when it runs sluice-scache */
 }
 
 /* The value of a DSN argument, or NULL/0 when it may not go on the

@@ -10,7 +10,10 @@
  * recipient (sluice-remote(8)). One record per recipient comes back.
  * The loop is spawner.c, the reading of the records
  * spawner_remote_result. Fatal errors at start and a broken request
- * stream: exit 111. Memory lives until the request is answered. */
+ * stream: exit 111. Memory lives until the request is answered.
+ * With control/remotecache above 0 (default 2) it starts
+ * sluice-scache once, with one end of a socketpair, and gives the other
+ * end to every sluice-remote as fd 3 (SLUICE_SCACHEFD=3). */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
@@ -24,6 +27,11 @@
 #include "env.h"
 #include "errtext.h"
 #include "journal.h"
+#include "control.h"
+#include "fmt.h"
+#include "scache.h"
+#include "wait.h"
+#include <sys/socket.h>
 #include "file.h"
 #include "qfile.h"
 #include "size.h"
@@ -116,6 +124,49 @@ static int finish(void *ctx, const struct spawn_request *req, const char *out, s
   return spawner_remote_result(work, req->nrcpts, out, len, status);
 }
 
+/* Starts sluice-scache (control/remotecache seconds idle; 0: no
+ * cache) and sets the environments and the descriptor every
+ * sluice-remote gets. A cache that cannot be started is logged; the
+ * deliveries then go without. */
+static void cache_start(struct rspawn *rs)
+{
+  unsigned long secs = 2;
+  char num[FMT_ULONG];
+  char *argv[3];
+  child_fd fds[2];
+  str path = STR_INIT;
+  int sv[2];
+  if (control_readnum("control/remotecache", &secs, 2, 0, 3600) < 0) {
+    warn_parts(1, "warning", "unable to read control/remotecache: no connection cache", (const char *)0);
+    return;
+  }
+  if (secs == 0) return;
+  if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
+    warn_parts(1, "warning", "unable to make the socket of sluice-scache: no connection cache", (const char *)0);
+    return;
+  }
+  if (str_copys(&path, auto_home) < 0 || str_cats(&path, "/bin/sluice-scache") < 0 || str_0(&path) < 0) die_nomem();
+  num[fmt_ulong(num, secs)] = 0;
+  argv[0] = (char *)"sluice-scache";
+  argv[1] = num;
+  argv[2] = 0;
+  fds[0].to = 0;
+  fds[0].from = sv[0];
+  fds[1].to = 1;
+  fds[1].from = 2; /* never the result pipe: its log is fd 2 */
+  if (child_spawn(path.s, argv, 0, fds, 2) < 0) {
+    warn_parts(1, "warning", "unable to start sluice-scache: no connection cache", (const char *)0);
+    close(sv[0]);
+    close(sv[1]);
+    str_free(&path);
+    return;
+  }
+  close(sv[0]);
+  str_free(&path);
+  if (env_set(&rs->plain, SCACHE_ENV, "3") < 0 || env_set(&rs->utf8, SCACHE_ENV, "3") < 0) die_nomem();
+  spawner_pass_fd(SCACHE_FD, sv[1]);
+}
+
 int main(void)
 {
   static struct rspawn rs;
@@ -131,6 +182,8 @@ int main(void)
   if (env_start(&rs.plain, 1) < 0 || env_unset(&rs.plain, "SMTPUTF8") < 0 || env_start(&rs.utf8, 1) < 0
       || env_set(&rs.utf8, "SMTPUTF8", "1") < 0)
     die_nomem();
+  if (env_unset(&rs.plain, SCACHE_ENV) < 0 || env_unset(&rs.utf8, SCACHE_ENV) < 0) die_nomem();
+  cache_start(&rs);
   ops.start = start;
   ops.finish = finish;
   ops.release = 0;

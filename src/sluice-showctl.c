@@ -127,6 +127,9 @@ static const struct ctl ctls[] = {
     "total seconds for one delivery (every host tried, the message included); 0 no limit", 0, 604800, REMOTE_BAD },
   { "remotebdat", NUM, "1", "1: BDAT chunks to a server offering CHUNKING (RFC 3030); 0: always DATA", 0, 1,
     "every remote delivery fails temporarily" },
+  { "remotecache", NUM, "2",
+    "seconds sluice-scache keeps an idle plaintext SMTP connection for reuse; 0 off (read by sluice-rspawn at start)",
+    0, 3600, "sluice-rspawn runs without the connection cache (logged)" },
 
   { "Receiving: sluice-smtpd, sluice-qmtpd, sluice-qmqpd, read at every connection", HEAD, 0, 0, 0, 0, 0 },
   { "rcpthosts", LIST, "none: only RELAYCLIENT clients may send mail in",

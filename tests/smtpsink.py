@@ -38,6 +38,9 @@ with " LAST" on the last, one a line.
                          after the first line of the message data (with
                          BDAT: after the first BDAT command)
   --conn                 keep every byte of each connection in DIR/conn.K
+  --connlog              append "open K" and "close K HOW" (HOW: client,
+                         or idle when --idle closed it) to DIR/conns
+  --idle SECONDS         close a connection silent for SECONDS (default 30)
   --starttls CERT,KEY    offer STARTTLS (RFC 3207) with the PEM certificate
                          chain CERT and key KEY (python's ssl module); a
                          message received over TLS also gets DIR/N.tls (the
@@ -66,9 +69,9 @@ import sys
 import threading
 import time
 
-STAGES = ("greeting", "ehlo", "helo", "mail", "rcpt", "data", "eom", "quit", "body", "starttls", "bdat")
+STAGES = ("greeting", "ehlo", "helo", "mail", "rcpt", "data", "eom", "quit", "body", "starttls", "bdat", "rset")
 DEFAULT = {"greeting": 220, "ehlo": 250, "helo": 250, "mail": 250, "rcpt": 250, "data": 354, "eom": 250, "quit": 221,
-           "starttls": 220, "bdat": 250}
+           "starttls": 220, "bdat": 250, "rset": 250}
 
 
 def kv(s):
@@ -84,7 +87,7 @@ class Conn:
         self.pos = 0
         self.counter = counter
         self.conn = os.path.join(opt.dir, "conn.%d" % conn)
-        self.s.settimeout(30)
+        self.s.settimeout(opt.idle if opt.idle else 30)
         self.tls = None
 
     def log(self, line):
@@ -382,7 +385,9 @@ class Conn:
                     break
             elif cmd == b"RSET":
                 env_from, rcpts, bdat = None, [], None
-                self.s.sendall(b"250 ok\r\n")
+                self.reply("rset", self.code("rset"))
+                if self.code("rset") == 421:
+                    return
             elif cmd == b"QUIT":
                 self.reply("quit", 221, "bye")
                 return
@@ -404,6 +409,8 @@ def main():
     p.add_argument("--dsn", action="store_true")
     p.add_argument("--chunking", action="store_true")
     p.add_argument("--conn", action="store_true")
+    p.add_argument("--idle", type=float, default=0)
+    p.add_argument("--connlog", action="store_true")
     p.add_argument("--sleep", action="append", default=[])
     p.add_argument("--garbage", action="append", default=[])
     p.add_argument("--longline", action="append", default=[])
@@ -451,13 +458,24 @@ def main():
             count[0] += 1
             return count[0]
 
+    def connlog(line):
+        if o.connlog:
+            with lock:
+                with open(os.path.join(o.dir, "conns"), "a") as f:
+                    f.write(line + "\n")
+
     def serve(c, k):
+        how = "client"
+        connlog("open %d" % k)
         try:
             Conn(c, o, counter, k).run()
+        except socket.timeout:
+            how = "idle"
         except (EOFError, OSError, ValueError):
             pass
         finally:
             c.close()
+            connlog("close %d %s" % (k, how))
 
     if o.ready:
         open(o.ready, "w").close()

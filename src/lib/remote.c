@@ -16,6 +16,7 @@
 #include "ip.h"
 #include "ipme.h"
 #include "remote.h"
+#include "scache.h"
 #include "smtpauth.h"
 #include "smtproutes.h"
 #include "tcpto.h"
@@ -155,6 +156,57 @@ static int out_of_time(struct attempt *a)
   return 1;
 }
 
+/* What a cached connection carries with it (the cache's opaque state). */
+#define KEPT_MAGIC 0x5c0c4e01UL
+struct kept {
+  unsigned long magic;
+  long long birth;        /* time() of the connect */
+  unsigned long uses;     /* transactions made on it */
+  struct smtpc_ext ext;   /* the keywords of its EHLO */
+};
+
+/* The key of a connection (scache.h): the address, the port, the TLS
+ * policy and the HELO name; 0, or -1 (no memory: no cache). */
+static int cache_key(str *k, const struct attempt *a, int family, const unsigned char *ip, unsigned long port)
+{
+  char t[IP6_FMT];
+  str_truncate(k, 0);
+  if (str_catb(k, t, family == 6 ? ip6_fmt(t, ip) : ip4_fmt(t, ip)) < 0 || str_catc(k, ' ') < 0
+      || str_catulong(k, port) < 0 || str_cats(k, a->tls.level == TLSPOLICY_NONE || !a->c->tlsc_path ? " none " : " may ") < 0
+      || str_catb(k, a->c->helo, a->c->helolen) < 0)
+    return -1;
+  return 0;
+}
+
+/* A connection from the cache for key (with *kp filled), or -1. */
+static int cache_get(const struct attempt *a, const str *key, struct kept *kp)
+{
+  str st = STR_INIT;
+  int fd = scache_get(a->c->scache_fd, key->s, key->len, &st);
+  if (fd >= 0 && (st.len != sizeof *kp || (memcpy(kp, st.s, sizeof *kp), kp->magic != KEPT_MAGIC))) {
+    close(fd);
+    fd = -1;
+  }
+  if (fd >= 0 && (time(0) - kp->birth >= SCACHE_REUSE_TIME || kp->birth > time(0))) {
+    smtpc_quit(fd, 1000);
+    close(fd);
+    fd = -1;
+  }
+  str_free(&st);
+  return fd;
+}
+
+/* Hands fd to the cache after one more transaction, or says QUIT. */
+static void cache_put(const struct attempt *a, const str *key, struct kept *kp, int fd)
+{
+  kp->uses++;
+  kp->magic = KEPT_MAGIC;
+  if (kp->uses < SCACHE_REUSE_COUNT && time(0) - kp->birth < SCACHE_REUSE_TIME
+      && scache_send(a->c->scache_fd, 'P', key->s, key->len, (const char *)kp, sizeof *kp, fd) == 0)
+    return;
+  smtpc_quit(fd, a->c->timeoutremote * 1000);
+}
+
 /* Tries one address. */
 static void try_addr(struct attempt *a, const char *name, size_t nlen, int family, const unsigned char *ip,
                      unsigned long port)
@@ -162,8 +214,11 @@ static void try_addr(struct attempt *a, const char *name, size_t nlen, int famil
   str host = STR_INIT, match = STR_INIT;
   struct smtpc_conf sc;
   struct smtpc_tls tls;
+  struct smtpc_reuse reuse;
+  struct kept kept;
+  str key = STR_INIT;
   unsigned long ms;
-  int fd, perm = 0;
+  int fd = -1, perm = 0, cache;
 
   if (a->done || a->addrs >= REMOTE_ADDRS_MAX) return;
   if (out_of_time(a)) return;
@@ -182,7 +237,24 @@ static void try_addr(struct attempt *a, const char *name, size_t nlen, int famil
     if (left < 1) left = 1;
     if ((unsigned long long)left < ms) ms = (unsigned long)left;
   }
-  fd = remote_connect(family, ip, port, ms);
+  /* plaintext sessions without AUTH only, and never one that fell back
+   * to plaintext after a failed handshake (sluice-scache(8)) */
+  memset(&reuse, 0, sizeof reuse);
+  memset(&kept, 0, sizeof kept);
+  cache = a->c->scache_fd >= 0 && !a->have_auth
+          && (a->tls.level == TLSPOLICY_NONE || a->tls.level == TLSPOLICY_MAY)
+          && cache_key(&key, a, family, ip, port) == 0;
+  if (cache) fd = cache_get(a, &key, &kept);
+  if (fd >= 0) {
+    reuse.reused = 1;
+    reuse.ext = kept.ext;
+  } else {
+    kept.birth = time(0);
+    kept.uses = 0;
+  }
+  reuse.offer = cache;
+fresh:
+  if (fd < 0) fd = remote_connect(family, ip, port, ms);
   if (fd < 0) {
     int e = errno;
     if (e == ETIMEDOUT && ms < a->c->timeoutconnect * 1000) {
@@ -192,6 +264,7 @@ static void try_addr(struct attempt *a, const char *name, size_t nlen, int famil
       a->allperm = 0;
       a->done = 1;
       str_free(&host);
+      str_free(&key);
       return;
     }
     if (e == ETIMEDOUT && a->c->tcpto_path) tcpto_record(a->c->tcpto_path, family, ip, time(0));
@@ -201,9 +274,10 @@ static void try_addr(struct attempt *a, const char *name, size_t nlen, int famil
     else { str_cats(&a->why, ": "); str_cats(&a->why, errtext(e)); }
     a->allperm = 0;
     str_free(&host);
+    str_free(&key);
     return;
   }
-  if (a->c->tcpto_path) tcpto_clear(a->c->tcpto_path, family, ip);
+  if (a->c->tcpto_path && !reuse.reused) tcpto_clear(a->c->tcpto_path, family, ip);
   sc.helo = a->c->helo;
   sc.helolen = a->c->helolen;
   sc.timeout_ms = a->c->timeoutremote * 1000;
@@ -213,6 +287,7 @@ static void try_addr(struct attempt *a, const char *name, size_t nlen, int famil
   sc.tls = 0;
   sc.auth = a->have_auth ? &a->auth : 0;
   sc.bdat = a->c->bdat;
+  sc.reuse = cache ? &reuse : 0;
   memset(&tls, 0, sizeof tls);
   if (a->c->tlsc_path && a->tls.level != TLSPOLICY_NONE) {
     char t[IP6_FMT];
@@ -234,6 +309,23 @@ static void try_addr(struct attempt *a, const char *name, size_t nlen, int famil
   }
   for (;;) {
     int rc = smtpc_session(fd, &sc, a->m, a->r, a->n, &a->why, &perm);
+    if (reuse.stale) {
+      /* the cached connection had gone stale before MAIL was
+       * accepted: nothing happened, the same address afresh */
+      close(fd);
+      fd = -1;
+      reuse.reused = 0;
+      reuse.stale = 0;
+      kept.birth = time(0);
+      kept.uses = 0;
+      str_truncate(&a->why, 0);
+      goto fresh;
+    }
+    if (reuse.keep) {
+      kept.ext = reuse.ext;
+      cache_put(a, &key, &kept, fd);
+      reuse.keep = 0;
+    }
     close(fd);
     fd = -1;
     if (rc == SMTPC_DONE || !pending(a)) { a->done = 1; break; }
@@ -246,6 +338,7 @@ static void try_addr(struct attempt *a, const char *name, size_t nlen, int famil
     if (!tls.handshake_failed || tls.plain_retry) break;
     /* may: the same host again, in plaintext, as Postfix does */
     tls.plain_retry = 1;
+    reuse.reused = 0;
     fd = remote_connect(family, ip, port, ms);
     if (fd < 0) break; /* the why of the handshake stands */
   }
@@ -253,6 +346,7 @@ done:
   if (fd >= 0) close(fd);
   str_free(&match);
   str_free(&host);
+  str_free(&key);
 }
 
 /* The addresses of one host name into *ips (empty on trouble). -1

@@ -67,6 +67,7 @@ struct remote_conf {
   const char *tlsc_path;        /* sluice-tlsc, or NULL: no STARTTLS at all */
   const str *auth;              /* control/smtpauth (smtpauth.h), or NULL: none */
   int bdat;                     /* BDAT when CHUNKING is offered (control/remotebdat) */
+  int scache_fd;                /* the connection cache (scache.h), or -1: none */
 };
 
 /* Defaults of control/timeoutremotereply and timeoutremotedelivery:

@@ -847,6 +847,7 @@ static void end_of_data(struct session *s, const struct smtpc_ext *ext, struct s
                         const char *what)
 {
   const struct smtpc_conf *c = s->c;
+  struct smtpc_reuse *ru = c->reuse;
   arm(s);
   if (smtpc_reply_read(&s->in, &s->rep) < 0) {
     s->dead = 1;
@@ -890,7 +891,14 @@ static void end_of_data(struct session *s, const struct smtpc_ext *ext, struct s
     report(t, s, 0, what);
     set_all(r, n, 'A', class_status(s->rep.code), t);
   }
-  quit(s);
+  if (ru && ru->offer && !s->dead && s->tlsfd < 0 && !s->authenticated && !(c->tls && c->tls->plain_retry)
+      && s->rep.code != 421 && s->in.pos >= s->in.len) {
+    /* a good state, nothing more from the server: the caller keeps it */
+    ru->keep = 1;
+    ru->ext = *ext;
+  } else {
+    quit(s);
+  }
 }
 
 int smtpc_session(int sock, const struct smtpc_conf *c, const struct smtpc_msg *m, struct smtpc_rcpt *r, size_t n,
@@ -903,8 +911,9 @@ int smtpc_session(int sock, const struct smtpc_conf *c, const struct smtpc_msg *
   struct smtpc_encoder enc;
   buf msg;
   size_t i, accepted = 0;
-  int rc = SMTPC_DONE, mail_ok = 1, mail_read = 0;
+  int rc = SMTPC_DONE, mail_ok = 1, mail_read = 0, mail_accepted = 0, not_stale = 0;
   int use_bdat, bdat_sent = 0, bdat_last = 0, msg_trouble = 0;
+  struct smtpc_reuse *ru = c->reuse;
 
   memset(&s, 0, sizeof s);
   s.c = c;
@@ -920,11 +929,25 @@ int smtpc_session(int sock, const struct smtpc_conf *c, const struct smtpc_msg *
   *why_perm = 0;
   str_truncate(why, 0);
 
-  if (hello(&s, &ext) < 0) { quit(&s); rc = SMTPC_NEXT; goto out; }
-  switch (auth_step(&s, &ext, r, n)) {
-  case -1: quit(&s); rc = SMTPC_NEXT; goto out;
-  case -2: quit(&s); goto out;
-  default: break;
+  if (ru) ru->stale = ru->keep = 0;
+  if (ru && ru->reused) {
+    /* a connection from the cache: RSET, and it must say 250 (a
+     * server that closed it or says 421 ends it here, before anything
+     * of the transaction was sent) */
+    ext = ru->ext;
+    if (put_cmd(&s, "RSET", 0, 0, 0) < 0 || flush(&s, "sending RSET") < 0 || get_reply(&s, "RSET") < 0
+        || s.rep.code != 250) {
+      s.dead = 1;
+      rc = SMTPC_NEXT;
+      goto out;
+    }
+  } else {
+    if (hello(&s, &ext) < 0) { quit(&s); rc = SMTPC_NEXT; goto out; }
+    switch (auth_step(&s, &ext, r, n)) {
+    case -1: quit(&s); rc = SMTPC_NEXT; goto out;
+    case -2: quit(&s); goto out;
+    default: break;
+    }
   }
 
   if (ext.size && ext.size_max > 0 && m->wire > ext.size_max) {
@@ -951,6 +974,7 @@ int smtpc_session(int sock, const struct smtpc_conf *c, const struct smtpc_msg *
     str_cats(why, " does not offer SMTPUTF8, which this message needs (RFC 6531): an address or a header field"
                   " is not ASCII");
     *why_perm = 1;
+    not_stale = 1; /* a fresh connection would say the same */
     quit(&s);
     rc = SMTPC_NEXT;
     goto out;
@@ -966,6 +990,8 @@ int smtpc_session(int sock, const struct smtpc_conf *c, const struct smtpc_msg *
     if (flush(&s, "sending MAIL") < 0) { rc = next_host(r, n); goto out; }
     if (get_reply(&s, "MAIL") < 0) { rc = next_host(r, n); goto out; }
     mail_read = 1;
+    if (s.rep.code == 421 && ru && ru->reused) { s.dead = 1; rc = SMTPC_NEXT; goto out; }
+    mail_accepted = s.rep.code / 100 == 2;
     if (s.rep.code / 100 != 2) {
       report(&t, &s, 0, "MAIL");
       set_all(r, n, 0, class_status(s.rep.code), &t);
@@ -997,6 +1023,8 @@ int smtpc_session(int sock, const struct smtpc_conf *c, const struct smtpc_msg *
     if (!mail_read) {
       if (get_reply(&s, "MAIL") < 0) { rc = next_host(r, n); goto out; }
       mail_read = 1;
+      if (s.rep.code == 421 && ru && ru->reused) { s.dead = 1; rc = next_host(r, n); goto out; }
+      mail_accepted = s.rep.code / 100 == 2;
       if (s.rep.code / 100 != 2) {
         mail_ok = 0;
         report(&t, &s, 0, "MAIL");
@@ -1107,6 +1135,7 @@ io_next:
   report_io(why, &s, "4.4.2", "sending a command");
   rc = next_host(r, n);
 out:
+  if (rc == SMTPC_NEXT && ru && ru->reused && !mail_accepted && !not_stale) ru->stale = 1;
   if (rc == SMTPC_DONE) {
     /* nothing may stay pending or half-accepted */
     str_copys(&t, "4.4.2 ");
@@ -1122,4 +1151,17 @@ out:
   starttls_end(s.tlsfd, s.tlspid);
   starttls_info_free(&s.tls);
   return rc;
+}
+
+void smtpc_quit(int sock, unsigned long timeout_ms)
+{
+  char inmem[512], outmem[16];
+  struct smtpc_reply rep = SMTPC_REPLY_INIT;
+  buf in, out;
+  buf_init(&in, sock, inmem, sizeof inmem);
+  buf_init(&out, sock, outmem, sizeof outmem);
+  buf_set_timeout(&in, timeout_ms);
+  buf_set_timeout(&out, timeout_ms);
+  if (buf_put(&out, "QUIT\r\n", 6) == 0 && buf_flush(&out) == 0) (void)smtpc_reply_read(&in, &rep);
+  smtpc_reply_free(&rep);
 }

@@ -199,6 +199,27 @@ struct smtpc_tls {
                               * (NULL) or "control/smtpauth" */
 };
 
+/* Connection reuse (sluice-scache(8)), for plaintext sessions without
+ * AUTH only. With reused set, the connection comes from the cache:
+ * there is no greeting and no EHLO, ext holds the keywords of the
+ * session's EHLO, and RSET is sent first; a failure of the reused
+ * connection before the server accepted MAIL (RSET not answered 250,
+ * an I/O error, a malformed reply or 421 to MAIL) ends the session with
+ * SMTPC_NEXT and stale set: nothing was committed, no recipient has a
+ * status from it, and the caller connects afresh to the same address
+ * without counting a failure of the host. With offer set, a session
+ * that ended in a good state (the reply to the end of the data read,
+ * not 421, no byte more from the server, neither TLS nor AUTH) is left
+ * open without QUIT and keep is set, with ext the keywords: the caller
+ * caches the connection or says QUIT on it (smtpc_quit). */
+struct smtpc_reuse {
+  int reused;           /* in */
+  int offer;            /* in */
+  struct smtpc_ext ext; /* in with reused, out with keep */
+  int stale;            /* out */
+  int keep;             /* out */
+};
+
 struct smtpc_conf {
   const char *helo;
   size_t helolen;
@@ -211,6 +232,7 @@ struct smtpc_conf {
   const struct smtpauth *auth; /* AUTH, or NULL: never (below) */
   int bdat;                   /* send the message by BDAT when CHUNKING is
                                * offered (below); 0: always DATA */
+  struct smtpc_reuse *reuse;  /* connection reuse, or NULL: none */
 };
 
 /* DSN (RFC 3461): when the server offers DSN, MAIL carries RET= and
@@ -230,6 +252,10 @@ struct smtpc_conf {
  * the LAST chunk has been sent a broken connection tries the next host
  * (the server cannot have the message); the reply to LAST counts as the
  * reply to the end of the data. */
+
+/* QUIT on sock and its reply awaited for at most timeout_ms; best
+ * effort. */
+void smtpc_quit(int sock, unsigned long timeout_ms);
 
 /* AUTH (RFC 4954) with c->auth, after EHLO (and STARTTLS) and before
  * MAIL: PLAIN (RFC 4616, with the initial response) when offered and

@@ -458,10 +458,18 @@ pid_t spawner_start(const char *path, char *const *argv, int in, int (*prepare)(
   return spawner_start_env(path, argv, 0, in, prepare, arg, fd);
 }
 
+static int pass_to = -1, pass_from = -1;
+
+void spawner_pass_fd(int to, int from)
+{
+  pass_to = to;
+  pass_from = from;
+}
+
 pid_t spawner_start_env(const char *path, char *const *argv, char *const *envp, int in, int (*prepare)(void *arg),
                         void *arg, int *fd)
 {
-  child_fd fds[2];
+  child_fd fds[3];
   child_spec sp;
   int p[2], err;
   pid_t pid;
@@ -477,6 +485,11 @@ pid_t spawner_start_env(const char *path, char *const *argv, char *const *envp, 
   sp.envp = envp;
   sp.fds = fds;
   sp.nfds = 2;
+  if (pass_to > 2 && pass_from >= 0) {
+    fds[2].to = pass_to;
+    fds[2].from = pass_from;
+    sp.nfds = 3;
+  }
   sp.prepare = prepare;
   sp.arg = arg;
   pid = child_start(&sp);

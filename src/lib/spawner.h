@@ -93,6 +93,10 @@ pid_t spawner_start(const char *path, char *const *argv, int in, int (*prepare)(
  * "Monitors"). */
 pid_t spawner_start_delivery(const char *path, char *const *argv, char *const *envp, int in,
                              int (*prepare)(void *arg), void *arg, int *fd);
+/* From now on every program started by spawner_start* gets from as its
+ * descriptor to (greater than 2), as sluice-rspawn gives each
+ * sluice-remote the socket of sluice-scache; from -1: none. */
+void spawner_pass_fd(int to, int from);
 /* spawner_start with the environment envp (NULL: the current one). */
 pid_t spawner_start_env(const char *path, char *const *argv, char *const *envp, int in, int (*prepare)(void *arg),
                         void *arg, int *fd);
