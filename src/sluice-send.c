@@ -232,6 +232,8 @@ struct msg {
   unsigned char maybe[2];    /* has[c] is 0 but the channel file may still exist */
   unsigned char frozen;      /* its message file is not its own: never delivered */
   unsigned char busy_wait;   /* in busy_wait: put off for its busy user */
+  unsigned char hot;         /* new mail (named by the trigger) before its
+                              * first pass ended: counted in hot_live */
   int markfd[2];             /* the channel file, open with marks not yet synced; -1 */
   struct pass *pass[2];
   str sender;                /* from info, read once: not again per delivery */
@@ -274,6 +276,17 @@ static void map_put(struct msg **v, size_t a, struct msg *m)
   v[i] = m;
 }
 
+/* Messages the trigger named (new mail) whose first pass has not
+ * ended yet: while there are any, a backlog in todo only trickles. */
+static size_t hot_live;
+
+static void hot_forget(struct msg *m)
+{
+  if (!m->hot) return;
+  m->hot = 0;
+  --hot_live;
+}
+
 static struct msg *msg_new(unsigned long id)
 {
   struct msg *m;
@@ -298,6 +311,7 @@ static struct msg *msg_new(unsigned long id)
 
 static void msg_delete(struct msg *m)
 {
+  hot_forget(m);
   size_t i = slot_of(m->id, msgs.a), j, k;
   while (msgs.v[i] != m) i = (i + 1) & (msgs.a - 1);
   msgs.v[i] = 0;
@@ -695,6 +709,7 @@ static void pass_end(struct msg *m, int c)
   int pending = 0, p_busy = p->user_busy;
   struct rkey *k = 0;
   if (m->deleted) control_all_done(m, c); /* sluice-qctl delete: nothing is pending */
+  hot_forget(m);
   /* held back for its recipient, and nothing else to retry later: the
    * recipient at pos is the one dispatch found busy */
   if (p->rcpt_full && !p->deferred && !p_busy && c == CH_LOCAL) {
@@ -1763,6 +1778,18 @@ static void todo_take(struct pre *batch, size_t *nbp, unsigned long id, str *env
   *nbp = nb + 1;
 }
 
+static int fd_trigger = -1;
+
+/* 1 when lock/trigger has bytes waiting (new mail), without reading them */
+static int trigger_waiting(void)
+{
+  struct pollfd p;
+  p.fd = fd_trigger;
+  p.events = POLLIN;
+  p.revents = 0;
+  return fd_trigger >= 0 && poll(&p, 1, 0) > 0 && (p.revents & POLLIN);
+}
+
 /* Preprocesses up to TODO_BATCH entries of todo. Returns the number of
  * entries looked at. */
 static int todo_round(void)
@@ -1777,11 +1804,13 @@ static int todo_round(void)
   if (!scan_active && !hot_n) return 0;
   memset(dirty, 0, sizeof dirty);
   size_t batch_bytes = 0, scan_max = TODO_BATCH;
+  int next_look = TODO_BATCH_BUSY;
   if (hot_n || chans[CH_LOCAL].used || chans[CH_REMOTE].used) scan_max = TODO_BATCH_BUSY;
-  /* while new mail streams in, the backlog trickles, at most
-   * TODO_TRICKLE_PER_SECOND entries a second: its fsyncs would take
-   * the disk from the injections */
-  if (now - hot_last <= 1) {
+  /* while new mail streams in, and until the new mail taken has had
+   * its first pass, the backlog trickles, at most
+   * TODO_TRICKLE_PER_SECOND entries a second: its fsyncs and its first
+   * tries would take the disk and the slots from the new mail */
+  if (now - hot_last <= 1 || hot_live) {
     if (trickle_second != now) { trickle_second = now; trickle_used = 0; }
     scan_max = trickle_used < TODO_TRICKLE_PER_SECOND ? TODO_TRICKLE_PER_SECOND - trickle_used : 0;
     if (scan_max > TODO_BATCH_BUSY) scan_max = TODO_BATCH_BUSY;
@@ -1814,6 +1843,12 @@ static int todo_round(void)
     struct dirent *de;
     unsigned long id;
     size_t len;
+    /* a full round of the backlog ends early when new mail comes: the
+     * trigger's entries go first, in the next round */
+    if (scan_max > TODO_BATCH_BUSY && looked >= next_look) {
+      next_look = looked + TODO_BATCH_BUSY;
+      if (trigger_waiting()) break;
+    }
     if (!scan_dir) {
       if (scan_index >= auto_split) {
         scan_active = 0;
@@ -1906,6 +1941,10 @@ static int todo_round(void)
     m->options = p->in.options;
     m->notify_success = (unsigned char)qfile_dsn_wants_success(&p->in.dsn);
     msg_set_dsn(m, &p->in.dsn);
+    if (p->hot && (p->nrcpt[0] || p->nrcpt[1])) {
+      m->hot = 1;
+      ++hot_live;
+    }
     for (c = 0; c < 2; ++c) {
       if (p->nrcpt[c]) {
         m->has[c] = 1;
@@ -2559,8 +2598,6 @@ static void journal_trim(int c)
   if (chans[c].used || journal_fd[c] < 0 || fstat(journal_fd[c], &st) < 0 || st.st_size < 65536) return;
   if (ftruncate(journal_fd[c], 0) < 0) log_line("warning: unable to empty a delivery journal: ", errtext(errno));
 }
-
-static int fd_trigger = -1;
 
 static void open_trigger(void)
 {
