@@ -7,14 +7,15 @@
  * file of the caller. Exit codes are qmail-queue's table (sluice-queue(8)).
  *
  * Steps, each crash-safe (sluice-queue(5)):
- *   pid/PID created; its inode number is the message id
- *   link to mess/N/ID; intd/N/ID created empty;
+ *   an unnamed file made in intd/P (O_TMPFILE; or, where that is
+ *   missing, pid/PID); its inode number is the message id
+ *   linked to mess/N/ID; intd/N/ID created empty;
  *   Received line and message written; its time set from the clock
  *   and read back as the stamp; fsync file, dir
  *   envelope read and checked and written to intd/N/ID with the
  *   caller's uid and pid, the stamp and the options; fsync
  *   link intd/N/ID to todo/N/ID; fsync todo/N: the commit point
- *   a byte to lock/trigger; pid/PID removed.
+ *   the id to lock/trigger; pid/PID removed (when one was made).
  * A message longer than control/databytes (default
  * QUEUE_DATABYTES_DEFAULT) plus QUEUE_TRACE_ROOM is refused with exit
  * 31 as soon as the copy passes the limit, before the commit point;
@@ -110,6 +111,13 @@ static void on_alarm(int sig, siginfo_t *info, void *context)
   if (info && info->si_code <= 0) return;
   cleanup();
   _exit(QQ_TIMEOUT);
+}
+
+/* 1 when open(O_TMPFILE) failed because the kernel or the file system
+ * cannot make unnamed files (not a trouble of the queue). */
+static int tmpfile_unsupported(int e)
+{
+  return e == EOPNOTSUPP || e == EISDIR || e == EINVAL || e == ENOSYS;
 }
 
 /* Copies a str name into one of the fixed buffers. */
@@ -365,24 +373,56 @@ int main(void)
               ? 0 : databytes + QUEUE_TRACE_ROOM;
   if (chdir("queue") < 0) fail_sys(QQ_QUEUEDIR, "unable to switch to queue directory");
 
-  /* 1. the pid file: its inode number is the message id */
-  if (str_copys(&name, "pid/") < 0 || str_catulong(&name, (unsigned long)pid) < 0) fail(QQ_NOMEM, "out of memory");
-  fix_name(path_pid, sizeof path_pid, &name);
-  fd = open_excl(path_pid, QUEUE_FILE_MODE);
-  if (fd < 0 && errno == EEXIST) { /* left by a crashed process with our pid */
-    unlink(path_pid);
-    fd = open_excl(path_pid, QUEUE_FILE_MODE);
+  /* 1. the message's inode: its number is the message id. An unnamed
+   * file in intd/P (P this process's id modulo conf-split; the
+   * directory is setgid like pid/, so the file gets group sluice): the
+   * messages' inodes spread over the file system's block groups as the
+   * split directories do, instead of crowding the one pid/ is in, where
+   * ext4 without a journal walks past every inode freed in the last half
+   * minute to allocate one. Its first name is mess/N/ID, given through
+   * /proc/self/fd; a kill before that leaves nothing. Without O_TMPFILE
+   * (an old kernel, a file system without it) or /proc, the pid file as
+   * before: pid/PID, then linked to mess/N/ID. */
+  fd = -1;
+  if (str_copys(&name, "intd/") < 0 || str_catulong(&name, (unsigned long)pid % auto_split) < 0 || str_0(&name) < 0)
+    fail(QQ_NOMEM, "out of memory");
+  fd = open(name.s, O_TMPFILE | O_WRONLY | O_CLOEXEC, QUEUE_FILE_MODE);
+  if (fd < 0 && !tmpfile_unsupported(errno)) fail_sys(QQ_PID, "unable to create message file");
+  if (fd >= 0) {
+    char proc[sizeof "/proc/self/fd/" + FMT_ULONG];
+    if (fstat(fd, &st) < 0) fail_sys(QQ_PID, "unable to stat message file");
+    id = (unsigned long)st.st_ino;
+    if (queue_name(&name, "mess", id, auto_split) < 0) fail(QQ_NOMEM, "out of memory");
+    fix_name(path_mess, sizeof path_mess, &name);
+    memcpy(proc, "/proc/self/fd/", 14);
+    proc[14 + fmt_ulong(proc + 14, (unsigned long)fd)] = 0;
+    if (linkat(AT_FDCWD, proc, AT_FDCWD, path_mess, AT_SYMLINK_FOLLOW) == 0) {
+      made_mess = 1;
+    } else {
+      if (errno != ENOENT || access("/proc/self/fd", F_OK) == 0) fail_sys(QQ_MESS, "unable to link message into mess");
+      close(fd); /* no /proc: the unnamed file goes away */
+      fd = -1;
+    }
   }
-  if (fd < 0) fail_sys(QQ_PID, "unable to create pid file");
-  made_pid = 1;
-  if (fstat(fd, &st) < 0) fail_sys(QQ_PID, "unable to stat pid file");
-  id = (unsigned long)st.st_ino;
+  if (fd < 0) {
+    if (str_copys(&name, "pid/") < 0 || str_catulong(&name, (unsigned long)pid) < 0) fail(QQ_NOMEM, "out of memory");
+    fix_name(path_pid, sizeof path_pid, &name);
+    fd = open_excl(path_pid, QUEUE_FILE_MODE);
+    if (fd < 0 && errno == EEXIST) { /* left by a crashed process with our pid */
+      unlink(path_pid);
+      fd = open_excl(path_pid, QUEUE_FILE_MODE);
+    }
+    if (fd < 0) fail_sys(QQ_PID, "unable to create pid file");
+    made_pid = 1;
+    if (fstat(fd, &st) < 0) fail_sys(QQ_PID, "unable to stat pid file");
+    id = (unsigned long)st.st_ino;
 
-  /* 2. the message, under mess/N/ID */
-  if (queue_name(&name, "mess", id, auto_split) < 0) fail(QQ_NOMEM, "out of memory");
-  fix_name(path_mess, sizeof path_mess, &name);
-  if (link(path_pid, path_mess) < 0) fail_sys(QQ_MESS, "unable to link message into mess");
-  made_mess = 1;
+    /* 2. the message, under mess/N/ID */
+    if (queue_name(&name, "mess", id, auto_split) < 0) fail(QQ_NOMEM, "out of memory");
+    fix_name(path_mess, sizeof path_mess, &name);
+    if (link(path_pid, path_mess) < 0) fail_sys(QQ_MESS, "unable to link message into mess");
+    made_mess = 1;
+  }
   /* the envelope file is created now, before the first fsync: creating
    * a name right after an fsync waits for the journal on some file
    * systems, and an intd file without todo is invisible anyway */
@@ -453,7 +493,7 @@ int main(void)
 
   /* 5. wake sluice-send; 6. done */
   trigger(id);
-  unlink(path_pid);
+  if (made_pid) unlink(path_pid);
   made_pid = 0;
   _exit(0);
 }

@@ -415,4 +415,41 @@ check "concurrent: each todo names the sender of its own message" cmp -s "$C/mes
 check_eq "concurrent: 2000 distinct messages" "$(awk '{ print $3 }' "$C/todo.txt" | grep -v BAD | sort -u | wc -l)" 2000
 check_eq "concurrent: split dirs match ids" "$(awk '$2 != $1 % '"$SPLIT"'' "$C/todo.txt" | wc -l)" 0
 
+# --- 7. where the message's inode is made --------------------------------
+# An unnamed file (O_TMPFILE) in intd/P, linked to mess/N/ID through
+# /proc/self/fd, so that the messages' inodes spread over the split
+# directories' block groups; no pid/ name (sluice-queue(5), step 1).
+qclear
+srun -o "$T/tmpfile" -e trace=open,openat,link,linkat
+check_eq "O_TMPFILE: exit 0" "$rc" 0
+check "O_TMPFILE: the message is an unnamed file in intd/P" grep -qE 'open(at)?\((AT_FDCWD, )?"intd/[0-9]+", [^)]*O_TMPFILE' "$T/tmpfile"
+check "O_TMPFILE: linked to mess/N/ID through /proc/self/fd" grep -qE 'linkat\(AT_FDCWD, "/proc/self/fd/[0-9]+", AT_FDCWD, "mess/[0-9]+/[0-9]+"' "$T/tmpfile"
+check_fail "O_TMPFILE: no pid/ name" grep -q '"pid/' "$T/tmpfile"
+verify_one "$T/small" "$T/env1" "$QUID" "" "O_TMPFILE"
+# ids from many injectors spread as the intd/P directories do (which
+# sluice-fsck -c spreads over the block groups on ext4): the inode
+# numbers of 40 messages span at least a quarter of what the
+# directories' own numbers span (with one pid/ they sat side by side)
+qclear
+k=0
+while [ $k -lt 40 ]; do inject "$T/small" "$T/env1"; k=$((k + 1)); done
+span() { sort -n | awk 'NR == 1 { lo = $1 } { hi = $1 } END { print hi - lo }'; }
+mspan=$(find "$QD/mess" -type f -printf '%i\n' | span)
+dspan=$(find "$QD/intd" -mindepth 1 -maxdepth 1 -type d -printf '%i\n' | span)
+check "O_TMPFILE: 40 messages' inodes spread (span $mspan, intd/P directories $dspan)" [ "$mspan" -ge $((dspan / 4)) ]
+# without /proc (a chroot, a container): the pid file as before
+if command -v unshare > /dev/null 2>&1 && unshare -m true 2> /dev/null; then
+  qclear
+  timeout 60 unshare -m sh -c 'umount -l /proc && exec strace -f -qq -u "$1" -o "$2" -e trace=open,openat,link,linkat "$3" < "$4" 1< "$5"' \
+    noproc "$U_QUEUE" "$T/noproc" "$QCOPY" "$T/small" "$T/env1" 2> "$W/err"
+  rc=$?
+  check_eq "no /proc: exit 0 ($(cat "$W/err"))" "$rc" 0
+  check "no /proc: pid/PID made and linked to mess/N/ID" grep -qE 'link\("pid/[0-9]+", "mess/[0-9]+/[0-9]+"\)' "$T/noproc"
+  check_eq "no /proc: pid/ empty after" "$(find "$QD/pid" -type f | wc -l)" 0
+  verify_one "$T/small" "$T/env1" "$QUID" "" "no /proc"
+else
+  bad "unshare -m is needed for the no-/proc case" "$(unshare -m true 2>&1)"
+fi
+qclear
+
 done_testing
