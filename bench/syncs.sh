@@ -117,6 +117,7 @@ for line in open(path, errors='replace'):
     p = re.sub(r'^(queue/\w+)/\d+/\d+$', r'\1/N/ID', p)
     p = re.sub(r'^(queue/\w+)/\d+$', r'\1/N', p)
     p = re.sub(r'^queue/pid/N$', 'queue/pid/PID (the message file)', p)
+    p = re.sub(r'^queue/intd/\d+/#\d+$', 'queue/intd/P/#ID (the message file, still unnamed)', p)
     p = re.sub(r'Maildir/(tmp|new)/.+$', r'Maildir/\1/NAME', p)
     by[(m.group(2), p)] += 1
     total += 1
