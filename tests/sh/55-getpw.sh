@@ -106,11 +106,17 @@ waitinfo() {
 }
 # alive PID: PID runs (a zombie counts as ended)
 alive() { [ -d "/proc/$1" ] && [ "$(awk '{ print $3 }' "/proc/$1/stat" 2> /dev/null)" != Z ]; }
-# gone PID: waits (at most 10 s) until PID has ended
+# started PID: the process's start time (field 22 of its stat), which
+# tells it from a later process given the same pid
+started() { awk '{ sub(/^.*\) /, ""); print $20 }' "/proc/$1/stat" 2> /dev/null; }
+# gone PID: waits (at most 10 s) until PID has ended; a process with the
+# same pid started since (pid_max is 32768 here, and a loaded machine
+# goes round it quickly) is another process, and PID counts as ended
 gone() {
+  t0=$(started "$1")
   i=0
-  while alive "$1" && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
-  ! alive "$1"
+  while alive "$1" && [ "$(started "$1")" = "$t0" ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
+  ! alive "$1" || [ "$(started "$1")" != "$t0" ]
 }
 # children PID COMM: the processes named COMM whose parent is PID
 children() {
