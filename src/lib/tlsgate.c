@@ -1,0 +1,98 @@
+/* tlsgate.c: see tlsgate.h. */
+#include <errno.h>
+#include <poll.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "byte.h"
+#include "fd.h"
+#include "tlsgate.h"
+
+int tlsgate_open(const char *path, int ms)
+{
+  struct sockaddr_un sa;
+  size_t n = byte_len(path, sizeof sa.sun_path);
+  struct pollfd p;
+  char c;
+  ssize_t r;
+  int s, e;
+
+  if (n == 0 || n >= sizeof sa.sun_path) {
+    errno = ENAMETOOLONG;
+    return -1;
+  }
+  memset(&sa, 0, sizeof sa);
+  sa.sun_family = AF_UNIX;
+  memcpy(sa.sun_path, path, n);
+  /* non-blocking: a gate whose queue is full is busy, not waited for */
+  s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+  if (s < 0) return -1;
+  if (connect(s, (struct sockaddr *)&sa, sizeof sa) < 0) goto fail;
+  p.fd = s;
+  p.events = POLLIN;
+  for (;;) {
+    p.revents = 0;
+    r = poll(&p, 1, ms);
+    if (r < 0 && errno == EINTR) continue;
+    if (r < 0) goto fail;
+    if (r == 0) {
+      errno = EAGAIN;
+      goto fail;
+    }
+    r = read(s, &c, 1);
+    if (r < 0 && (errno == EINTR || errno == EAGAIN)) continue;
+    if (r < 0) goto fail;
+    if (r == 0 || c != '+') {
+      errno = EPROTO;
+      goto fail;
+    }
+    break;
+  }
+  if (fd_nonblock(s, 0) < 0) goto fail;
+  return s;
+
+fail:
+  e = errno;
+  close(s);
+  errno = e;
+  return -1;
+}
+
+int tlsgate_request(int gate, char mode, const char *ip, size_t iplen, int conn, int to_app, int from_app)
+{
+  char rec[1 + 45];
+  union { struct cmsghdr h; char b[CMSG_SPACE(3 * sizeof(int))]; } cm;
+  struct msghdr mh;
+  struct iovec iov;
+  int fds[3];
+  ssize_t r;
+
+  if (iplen > 45) iplen = 0;
+  rec[0] = mode;
+  if (iplen) memcpy(rec + 1, ip, iplen);
+  fds[0] = conn;
+  fds[1] = to_app;
+  fds[2] = from_app;
+  iov.iov_base = rec;
+  iov.iov_len = 1 + iplen;
+  memset(&mh, 0, sizeof mh);
+  memset(&cm, 0, sizeof cm);
+  mh.msg_iov = &iov;
+  mh.msg_iovlen = 1;
+  mh.msg_control = cm.b;
+  mh.msg_controllen = sizeof cm.b;
+  cm.h.cmsg_level = SOL_SOCKET;
+  cm.h.cmsg_type = SCM_RIGHTS;
+  cm.h.cmsg_len = CMSG_LEN(sizeof fds);
+  memcpy(CMSG_DATA(&cm.h), fds, sizeof fds);
+  do r = sendmsg(gate, &mh, MSG_NOSIGNAL);
+  while (r < 0 && errno == EINTR);
+  if (r < 0) return -1;
+  if ((size_t)r != 1 + iplen) {
+    errno = EPROTO;
+    return -1;
+  }
+  return 0;
+}
