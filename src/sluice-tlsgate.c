@@ -271,7 +271,7 @@ int main(int argc, char **argv)
   if (sig_ignore(SIGPIPE) < 0) die_temp_sys("unable to ignore SIGPIPE");
   sp = sig_selfpipe_init();
   if (sp < 0 || sig_selfpipe_catch(SIGCHLD) < 0) die_temp_sys("unable to catch SIGCHLD");
-  warn_msg("listening on ", path, " for uid ", num((unsigned long)peer));
+  warn_parts(0, "info", "listening on ", path, " for uid ", num((unsigned long)peer), (const char *)0);
 
   for (;;) {
     struct pollfd p[2];

@@ -29,7 +29,10 @@
 #  6. a renewed cert.pem is served without a restart;
 #  7. the gate down: STARTTLS gets 454 4.7.0 and the plaintext session
 #     goes on and delivers; started again, it replaces its stale socket
-#     and STARTTLS works again.
+#     and STARTTLS works again; a second gate leaves a live socket alone;
+#  8. the gate's service marked down (./down): the smtpd run script
+#     wraps connections in sluice-tlsd again (and ignores an inherited
+#     SLUICE_TLSGATE), and STARTTLS works through it.
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/../e2e.sh"
 need_root
@@ -51,8 +54,8 @@ C=$H/control
 QD=$H/queue
 S=$H/service
 G=$H/tls/gate
-free_ports 26000 2
-P_SMTP=$P P_SUB=$((P + 1))
+free_ports 26000 3
+P_SMTP=$P P_SUB=$((P + 1)) P_OLD=$((P + 2))
 
 servers='' gate_pid=''
 cleanup() {
@@ -401,5 +404,15 @@ check "started again over its stale socket: STARTTLS works" test "$(echo "$out" 
 check "a second gate does not take a live socket" grep -q 'another sluice-tlsgate listens on' "$T/gate2.log"
 out=$(py "$P_SMTP" starttls)
 check "the first gate still serves" test "$(echo "$out" | sed -n 2p)" = "starttls: 220 TLSv1.3"
+
+# --- 8. the gate's service marked down: the run script goes back to sluice-tlsd ---
+touch "$S/sluice-tlsgate/down"
+(cd "$S/sluice-smtpd" && exec env SLUICE_SMTPD_PORT="$P_OLD" SLUICE_TLSGATE=/nonexistent sh ./run) > "$T/old.log" 2>&1 &
+servers="$servers $!"
+wait_for 10 listening "$P_OLD" || bad "listening on $P_OLD" "$(cat "$T/old.log")"
+check "gate marked down: tcpserver runs sluice-tlsd" sh -c "for p in \$(pgrep -x tcpserver); do tr '\\0' ' ' < /proc/\$p/cmdline; echo; done | grep -q ' $P_OLD $H/bin/sluice-tlsd -u '"
+out=$(py "$P_OLD" starttls)
+check "gate marked down: STARTTLS through sluice-tlsd" test "$(echo "$out" | sed -n 2p)" = "starttls: 220 TLSv1.3"
+rm -f "$S/sluice-tlsgate/down"
 
 done_testing
