@@ -216,7 +216,7 @@ if [ -f "$H/control/tls/cert.pem" ] && [ -x "$H/bin/sluice-tlsrelay" ]; then
   swaks --server 127.0.0.1 --port "$P_SMTP" --helo client.e2e.example --tls --quit-after TLS > "$T/swaks-tls.out" 2>&1
   check "the smtpd service: STARTTLS works" grep -q '^=== TLS started with cipher TLSv1.3' "$T/swaks-tls.out"
   check "the smtpd service: tcpserver runs sluice-smtpd itself, as the daemon user" sh -c \
-    "for p in \$(pgrep -x tcpserver); do tr '\\0' ' ' < /proc/\$p/cmdline; echo; done | grep -q ' -u $(id -u "$U_DAEMON") -g $(id -g "$U_DAEMON") .* $P_SMTP $H/bin/sluice-smtpd\$'"
+    "for p in \$(pgrep -x tcpserver); do tr '\\0' ' ' < /proc/\$p/cmdline; echo; done | grep -q ' -u $(id -u "$U_DAEMON") -g $(id -g "$U_DAEMON") .* $P_SMTP $H/bin/sluice-smtpd \$'"
   check_fail "the smtpd service: no sluice-tlsd" sh -c \
     "for p in \$(pgrep -x tcpserver); do tr '\\0' ' ' < /proc/\$p/cmdline; echo; done | grep -q '$H/bin/sluice-tlsd '"
   check "the sluice-tlsgate service listens on conf-home/tls/gate" grep -q "listening on $H/tls/gate" "$H/log/sluice-tlsgate/current"
