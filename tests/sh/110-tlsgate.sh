@@ -127,11 +127,11 @@ uids() { awk '/^Uid:/ {print $2, $3, $4, $5}' "/proc/$1/status" 2> /dev/null; }
 check_eq "the gate runs as the tls role user" "$(uids "$gate_pid")" "$TUID $TUID $TUID $TUID"
 check_eq "the gate is sluice-tlsgate" "$(readlink "/proc/$gate_pid/exe")" "$H/bin/sluice-tlsgate"
 check_eq "the gate's socket: the daemon user's, 0600" "$(stat -c '%U %a %F' "$G")" "$U_DAEMON 600 socket"
-# the tcpservers: the pid under softlimit's exec is the run script's
-smtpd_srv=$(for p in $(pgrep -x tcpserver); do
-  tr '\0' ' ' < "/proc/$p/cmdline" | grep -q " $P_SMTP $H/bin/sluice-smtpd\$\| $P_SMTP $H/bin/sluice-smtpd " && echo "$p"; done | head -n 1)
-check "the smtpd tcpserver runs sluice-smtpd itself" test -n "$smtpd_srv"
-[ -n "$smtpd_srv" ] || smtpd_srv=1
+# the smtpd service's tcpserver, found by its port
+cmdline() { tr '\0' ' ' < "/proc/$1/cmdline" 2> /dev/null; }
+smtpd_srv=$(for p in $(pgrep -x tcpserver); do cmdline "$p" | grep -q " 127.0.0.1 $P_SMTP " && echo "$p"; done | head -n 1)
+[ -n "$smtpd_srv" ] || { bad "the smtpd tcpserver found"; done_testing; }
+check "the smtpd tcpserver runs sluice-smtpd itself" sh -c "tr '\\0' ' ' < /proc/$smtpd_srv/cmdline | grep -q ' $P_SMTP $H/bin/sluice-smtpd \$'"
 check_eq "the smtpd tcpserver runs as the daemon user" "$(uids "$smtpd_srv")" "$DUID $DUID $DUID $DUID"
 check "the smtpd tcpserver has SLUICE_TLSGATE" sh -c "tr '\\0' '\\n' < /proc/$smtpd_srv/environ | grep -qx 'SLUICE_TLSGATE=$G'"
 
@@ -292,8 +292,8 @@ py "$P_SMTP" holdplain "$T/port" "$T/go" > "$T/hold.out" &
 hp=$!
 wait_for 20 test -s "$T/port"
 smtpd=$(pgrep -P "$smtpd_srv" | head -n 1)
-check_eq "plaintext session: sluice-smtpd straight under tcpserver" "$(readlink "/proc/${smtpd:-1}/exe")" "$H/bin/sluice-smtpd"
-tlsprocs=$(for p in $(pgrep -P "$smtpd_srv") $(pgrep -P "${smtpd:-1}") $(pgrep -P "$gate_pid"); do readlink "/proc/$p/exe"; done | sed 's|.*/||' | grep '^sluice-tls')
+check_eq "plaintext session: sluice-smtpd straight under tcpserver" "$(readlink "/proc/${smtpd:-none}/exe")" "$H/bin/sluice-smtpd"
+tlsprocs=$(for p in $(pgrep -P "$smtpd_srv") $(pgrep -P "${smtpd:-none}") $(pgrep -P "$gate_pid"); do readlink "/proc/$p/exe"; done | sed 's|.*/||' | grep '^sluice-tls')
 check_eq "plaintext session: no sluice-tlsd, no sluice-tlsrelay anywhere" "$tlsprocs" ""
 touch "$T/go"
 wait "$hp"
