@@ -57,9 +57,10 @@
 #include "sig.h"
 #include "str.h"
 #include "tlsbundle.h"
+#include "tlsgate.h"
 
 #define USAGE "sluice-tlsgate -u uid [-U uid -G gid] [-c max] [-t seconds] [-T seconds] [path]"
-#define REQUEST_MAX 64          /* the mode byte and an IP address */
+#define REQUEST_MAX (1 + TLSGATE_IP_MAX) /* the mode byte and an IP address */
 
 static str relay_path = STR_INIT; /* conf-home/bin/sluice-tlsrelay */
 static unsigned long timeout = 60, idle = 3600;
@@ -91,24 +92,11 @@ static int fd_is(int fd, mode_t kind, int acc)
   return fl >= 0 && (fl & O_ACCMODE) == acc;
 }
 
-/* 1 when the n bytes may be an IPv4 or IPv6 address. */
-static int ip_text_ok(const char *s, size_t n)
-{
-  size_t i;
-  if (n > 45) return 0;
-  for (i = 0; i < n; ++i) {
-    char c = s[i];
-    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F') || c == '.' || c == ':'))
-      return 0;
-  }
-  return 1;
-}
-
 /* The child for one accepted connection c: never returns. */
 static _Noreturn void serve(int c)
 {
   str bundle = STR_INIT;
-  char rec[REQUEST_MAX + 1];
+  char rec[REQUEST_MAX + 1], extra;
   union { struct cmsghdr h; char b[CMSG_SPACE(8 * sizeof(int))]; } cm;
   struct msghdr mh;
   struct iovec iov;
@@ -135,7 +123,7 @@ static _Noreturn void serve(int c)
     _exit(0);
   }
   iov.iov_base = rec;
-  iov.iov_len = sizeof rec;
+  iov.iov_len = sizeof rec - 1; /* room for the NUL */
   memset(&mh, 0, sizeof mh);
   mh.msg_iov = &iov;
   mh.msg_iovlen = 1;
@@ -158,7 +146,8 @@ static _Noreturn void serve(int c)
       else close(f);
     }
   }
-  if (mh.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) {
+  /* one message, sent whole: anything after it makes it too long */
+  if ((mh.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) || recv(c, &extra, 1, MSG_DONTWAIT | MSG_PEEK) > 0) {
     warn_msg("bad request: too long");
     _exit(0);
   }
@@ -166,7 +155,7 @@ static _Noreturn void serve(int c)
     warn_msg("bad request: ", num((unsigned long)nfds), " descriptors instead of 3");
     _exit(0);
   }
-  if ((rec[0] != 'y' && rec[0] != 'Y') || !ip_text_ok(rec + 1, (size_t)n - 1)) {
+  if ((rec[0] != 'y' && rec[0] != 'Y') || !tlsgate_ip_ok(rec + 1, (size_t)n - 1)) {
     warn_msg("bad request: not a mode byte and an address");
     _exit(0);
   }

@@ -60,16 +60,28 @@ fail:
   return -1;
 }
 
+int tlsgate_ip_ok(const char *ip, size_t n)
+{
+  size_t i;
+  if (n > TLSGATE_IP_MAX) return 0;
+  for (i = 0; i < n; ++i) {
+    char c = ip[i];
+    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F') || c == '.' || c == ':'))
+      return 0;
+  }
+  return 1;
+}
+
 int tlsgate_request(int gate, char mode, const char *ip, size_t iplen, int conn, int to_app, int from_app)
 {
-  char rec[1 + 45];
+  char rec[1 + TLSGATE_IP_MAX];
   union { struct cmsghdr h; char b[CMSG_SPACE(3 * sizeof(int))]; } cm;
   struct msghdr mh;
   struct iovec iov;
   int fds[3];
   ssize_t r;
 
-  if (iplen > 45) iplen = 0;
+  if (!tlsgate_ip_ok(ip, iplen)) iplen = 0;
   rec[0] = mode;
   if (iplen) memcpy(rec + 1, ip, iplen);
   fds[0] = conn;

@@ -26,8 +26,14 @@
  * or ENOENT: no gate; EPROTO: it refused). */
 int tlsgate_open(const char *path, int ms);
 
-/* Sends the request: mode, ip[0..iplen) (iplen 0: none) and the three
- * descriptors. 0, or -1 with errno. */
+#define TLSGATE_IP_MAX 45
+
+/* 1 when ip[0..n) may go in a request: at most TLSGATE_IP_MAX of the
+ * characters of an IPv4 or IPv6 address (digits, a-f, A-F, '.', ':'). */
+int tlsgate_ip_ok(const char *ip, size_t n);
+
+/* Sends the request: mode, ip[0..iplen) (left out unless tlsgate_ip_ok)
+ * and the three descriptors. 0, or -1 with errno. */
 int tlsgate_request(int gate, char mode, const char *ip, size_t iplen, int conn, int to_app, int from_app);
 
 #endif

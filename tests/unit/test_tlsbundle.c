@@ -117,6 +117,17 @@ static pid_t fake_gate(const char *path, char answer, int *ls)
   return pid;
 }
 
+static void test_ip(void)
+{
+  CHECK(tlsgate_ip_ok(D("192.0.2.1")));
+  CHECK(tlsgate_ip_ok(D("2001:db8::1")));
+  CHECK(tlsgate_ip_ok(D("::ffff:192.0.2.1")));
+  CHECK(tlsgate_ip_ok("", 0));
+  CHECK(!tlsgate_ip_ok(D("fe80::1%eth0")));
+  CHECK(!tlsgate_ip_ok(D("1.2.3.4\n")));
+  CHECK(!tlsgate_ip_ok(D("0123456789012345678901234567890123456789012345")));
+}
+
 static void test_gate(void)
 {
   char path[] = "/tmp/test_tlsgate.XXXXXX";
@@ -154,7 +165,7 @@ static void test_gate(void)
   close(p[0]);
   close(p[1]);
   waitpid(pid, &st, 0);
-  /* an address too long is left out */
+  /* an address too long, or not an address, is left out */
   pid = fake_gate(sock, '+', &ls);
   g = tlsgate_open(sock, 5000);
   CHECK(pipe(p) == 0);
@@ -173,6 +184,7 @@ int main(void)
 {
   test_sni_name();
   test_read();
+  test_ip();
   test_gate();
   return check_done();
 }
