@@ -50,6 +50,7 @@
 #include "die.h"
 #include "errtext.h"
 #include "fd.h"
+#include "fdpass.h"
 #include "file.h"
 #include "fmt.h"
 #include "priv.h"
@@ -97,13 +98,9 @@ static _Noreturn void serve(int c)
 {
   str bundle = STR_INIT;
   char rec[REQUEST_MAX + 1], extra;
-  union { struct cmsghdr h; char b[CMSG_SPACE(8 * sizeof(int))]; } cm;
-  struct msghdr mh;
-  struct iovec iov;
-  struct cmsghdr *h;
   struct pollfd p;
-  int fds[8], nfds = 0, r;
-  ssize_t n;
+  int fds[FDPASS_MAX], nfds = 0, r;
+  long n;
   const char *what;
 
   r = tlsbundle_read(&bundle);
@@ -122,32 +119,18 @@ static _Noreturn void serve(int c)
     warn_msg("no request within ", num(timeout), " seconds (-t)");
     _exit(0);
   }
-  iov.iov_base = rec;
-  iov.iov_len = sizeof rec - 1; /* room for the NUL */
-  memset(&mh, 0, sizeof mh);
-  mh.msg_iov = &iov;
-  mh.msg_iovlen = 1;
-  mh.msg_control = cm.b;
-  mh.msg_controllen = sizeof cm.b;
-  do n = recvmsg(c, &mh, MSG_CMSG_CLOEXEC | MSG_DONTWAIT);
-  while (n < 0 && errno == EINTR);
+  /* room for the NUL; one message, sent whole: anything after it makes
+   * it too long */
+  n = fdpass_recv(c, rec, sizeof rec - 1, fds, FDPASS_MAX, &nfds, MSG_DONTWAIT);
+  if (n < 0 && errno == EMSGSIZE) {
+    warn_msg("bad request: too long");
+    _exit(0);
+  }
   if (n <= 0) {
     if (n < 0) warn_sys("unable to read a request");
     _exit(0); /* sluice-smtpd went away first */
   }
-  for (h = CMSG_FIRSTHDR(&mh); h; h = CMSG_NXTHDR(&mh, h)) {
-    size_t k, m;
-    if (h->cmsg_level != SOL_SOCKET || h->cmsg_type != SCM_RIGHTS || h->cmsg_len < CMSG_LEN(0)) continue;
-    m = (h->cmsg_len - CMSG_LEN(0)) / sizeof(int);
-    for (k = 0; k < m; ++k) {
-      int f;
-      memcpy(&f, CMSG_DATA(h) + k * sizeof(int), sizeof f);
-      if (nfds < 8) fds[nfds++] = f;
-      else close(f);
-    }
-  }
-  /* one message, sent whole: anything after it makes it too long */
-  if ((mh.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) || recv(c, &extra, 1, MSG_DONTWAIT | MSG_PEEK) > 0) {
+  if (recv(c, &extra, 1, MSG_DONTWAIT | MSG_PEEK) > 0) {
     warn_msg("bad request: too long");
     _exit(0);
   }

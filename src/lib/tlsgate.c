@@ -8,6 +8,7 @@
 
 #include "byte.h"
 #include "fd.h"
+#include "fdpass.h"
 #include "tlsgate.h"
 
 int tlsgate_open(const char *path, int ms)
@@ -75,11 +76,7 @@ int tlsgate_ip_ok(const char *ip, size_t n)
 int tlsgate_request(int gate, char mode, const char *ip, size_t iplen, int conn, int to_app, int from_app)
 {
   char rec[1 + TLSGATE_IP_MAX];
-  union { struct cmsghdr h; char b[CMSG_SPACE(3 * sizeof(int))]; } cm;
-  struct msghdr mh;
-  struct iovec iov;
   int fds[3];
-  ssize_t r;
 
   if (!tlsgate_ip_ok(ip, iplen)) iplen = 0;
   rec[0] = mode;
@@ -87,24 +84,5 @@ int tlsgate_request(int gate, char mode, const char *ip, size_t iplen, int conn,
   fds[0] = conn;
   fds[1] = to_app;
   fds[2] = from_app;
-  iov.iov_base = rec;
-  iov.iov_len = 1 + iplen;
-  memset(&mh, 0, sizeof mh);
-  memset(&cm, 0, sizeof cm);
-  mh.msg_iov = &iov;
-  mh.msg_iovlen = 1;
-  mh.msg_control = cm.b;
-  mh.msg_controllen = sizeof cm.b;
-  cm.h.cmsg_level = SOL_SOCKET;
-  cm.h.cmsg_type = SCM_RIGHTS;
-  cm.h.cmsg_len = CMSG_LEN(sizeof fds);
-  memcpy(CMSG_DATA(&cm.h), fds, sizeof fds);
-  do r = sendmsg(gate, &mh, MSG_NOSIGNAL);
-  while (r < 0 && errno == EINTR);
-  if (r < 0) return -1;
-  if ((size_t)r != 1 + iplen) {
-    errno = EPROTO;
-    return -1;
-  }
-  return 0;
+  return fdpass_send(gate, rec, 1 + iplen, fds, 3, 0);
 }

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "check.h"
+#include "fdpass.h"
 #include "file.h"
 #include "str.h"
 #include "tlsbundle.h"
@@ -89,24 +90,15 @@ static pid_t fake_gate(const char *path, char answer, int *ls)
   pid = fork();
   if (pid == 0) {
     char rec[64], out[80];
-    union { struct cmsghdr h; char b[CMSG_SPACE(8 * sizeof(int))]; } cm;
-    struct msghdr mh;
-    struct iovec iov;
-    ssize_t n;
+    int fds[FDPASS_MAX], i;
+    long n;
     int c = accept(*ls, 0, 0), nfds = 0;
     if (c < 0) _exit(1);
     if (!answer) _exit(0);
     if (write(c, &answer, 1) != 1) _exit(1);
-    iov.iov_base = rec;
-    iov.iov_len = sizeof rec;
-    memset(&mh, 0, sizeof mh);
-    mh.msg_iov = &iov;
-    mh.msg_iovlen = 1;
-    mh.msg_control = cm.b;
-    mh.msg_controllen = sizeof cm.b;
-    n = recvmsg(c, &mh, 0);
+    n = fdpass_recv(c, rec, sizeof rec, fds, FDPASS_MAX, &nfds, 0);
     if (n <= 0) _exit(0);
-    if (CMSG_FIRSTHDR(&mh)) nfds = (int)((CMSG_FIRSTHDR(&mh)->cmsg_len - CMSG_LEN(0)) / sizeof(int));
+    for (i = 0; i < nfds; ++i) close(fds[i]);
     memcpy(out, rec, (size_t)n);
     out[n] = ' ';
     out[n + 1] = (char)('0' + nfds);
