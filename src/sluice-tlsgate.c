@@ -97,7 +97,9 @@ static int fd_is(int fd, mode_t kind, int acc)
 static _Noreturn void serve(int c)
 {
   str bundle = STR_INIT;
-  char rec[REQUEST_MAX + 1], extra;
+  char rec[REQUEST_MAX + 1], extra, mode;
+  const char *ip;
+  size_t iplen;
   struct pollfd p;
   int fds[FDPASS_MAX], nfds = 0, r;
   long n;
@@ -138,7 +140,7 @@ static _Noreturn void serve(int c)
     warn_msg("bad request: ", num((unsigned long)nfds), " descriptors instead of 3");
     _exit(0);
   }
-  if ((rec[0] != 'y' && rec[0] != 'Y') || !tlsgate_ip_ok(rec + 1, (size_t)n - 1)) {
+  if (tlsgate_request_parse(rec, (size_t)n, &mode, &ip, &iplen) < 0) {
     warn_msg("bad request: not a mode byte and an address");
     _exit(0);
   }
@@ -146,11 +148,11 @@ static _Noreturn void serve(int c)
     warn_msg("bad request: the descriptors are not a socket and two pipes");
     _exit(0);
   }
-  rec[n] = 0;
-  if (n > 1 && setenv("TCPREMOTEIP", rec + 1, 1) < 0) die_nomem();
+  rec[n] = 0; /* ends ip, which points into rec */
+  if (iplen && setenv("TCPREMOTEIP", ip, 1) < 0) die_nomem();
   /* fds[] and c are above 2 (main keeps 0, 1 and 2 open) */
   if (fd_move(0, fds[0]) < 0 || fd_copy(1, 0) < 0) die_temp_sys("unable to set up descriptors");
-  tlsbundle_exec_relay(relay_path.s, rec[0], 0, timeout, idle, c, fds[1], fds[2], &bundle, &what);
+  tlsbundle_exec_relay(relay_path.s, mode, 0, timeout, idle, c, fds[1], fds[2], &bundle, &what);
   die_temp_sys(what, ": ", relay_path.s);
 }
 

@@ -73,6 +73,15 @@ int tlsgate_ip_ok(const char *ip, size_t n)
   return 1;
 }
 
+int tlsgate_request_parse(const char *rec, size_t n, char *mode, const char **ip, size_t *iplen)
+{
+  if (n < 1 || (rec[0] != 'y' && rec[0] != 'Y') || !tlsgate_ip_ok(rec + 1, n - 1)) return -1;
+  *mode = rec[0];
+  *ip = rec + 1;
+  *iplen = n - 1;
+  return 0;
+}
+
 int tlsgate_request(int gate, char mode, const char *ip, size_t iplen, int conn, int to_app, int from_app)
 {
   char rec[1 + TLSGATE_IP_MAX];

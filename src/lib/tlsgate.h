@@ -32,6 +32,11 @@ int tlsgate_open(const char *path, int ms);
  * characters of an IPv4 or IPv6 address (digits, a-f, A-F, '.', ':'). */
 int tlsgate_ip_ok(const char *ip, size_t n);
 
+/* The gate's check of a request's bytes rec[0..n): the mode byte y or
+ * Y, then nothing or an address that passes tlsgate_ip_ok. 0 with
+ * *mode, *ip (pointing into rec) and *iplen set, or -1 (rejected). */
+int tlsgate_request_parse(const char *rec, size_t n, char *mode, const char **ip, size_t *iplen);
+
 /* Sends the request: mode, ip[0..iplen) (left out unless tlsgate_ip_ok)
  * and the three descriptors. 0, or -1 with errno. */
 int tlsgate_request(int gate, char mode, const char *ip, size_t iplen, int conn, int to_app, int from_app);

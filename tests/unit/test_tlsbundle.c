@@ -1,8 +1,9 @@
 /* test_tlsbundle.c: the certificate bundle of sluice-tlsd and
  * sluice-tlsgate (tlsbundle): which file names may be SNI names; the
- * records, "cert" first; a missing cert.pem; and the client side of
- * the gate's exchange (tlsgate): the `+' waited for, a refusal, no
- * gate, and a request with its three descriptors. */
+ * records, "cert" first; a missing cert.pem; and the gate's exchange
+ * (tlsgate): the addresses and requests the gate accepts, the `+'
+ * waited for, a refusal, no gate, and a request with its three
+ * descriptors. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
@@ -120,6 +121,23 @@ static void test_ip(void)
   CHECK(!tlsgate_ip_ok(D("0123456789012345678901234567890123456789012345")));
 }
 
+static void test_parse(void)
+{
+  char mode = 0;
+  const char *ip = 0;
+  size_t iplen = 9;
+
+  CHECK(tlsgate_request_parse(D("Y"), &mode, &ip, &iplen) == 0 && mode == 'Y' && iplen == 0);
+  CHECK(tlsgate_request_parse(D("y192.0.2.1"), &mode, &ip, &iplen) == 0 && mode == 'y');
+  CHECK_BYTES(ip, iplen, "192.0.2.1");
+  CHECK(tlsgate_request_parse(D("Y2001:db8::1"), &mode, &ip, &iplen) == 0);
+  CHECK(tlsgate_request_parse("", 0, &mode, &ip, &iplen) == -1);
+  CHECK(tlsgate_request_parse(D("i"), &mode, &ip, &iplen) == -1);
+  CHECK(tlsgate_request_parse(D("Y1.2.3.4\r\n"), &mode, &ip, &iplen) == -1);
+  CHECK(tlsgate_request_parse(D("GET / HTTP/1.0"), &mode, &ip, &iplen) == -1);
+  CHECK(tlsgate_request_parse(D("Y\0"), &mode, &ip, &iplen) == -1);
+}
+
 static void test_gate(void)
 {
   char path[] = "/tmp/test_tlsgate.XXXXXX";
@@ -177,6 +195,7 @@ int main(void)
   test_sni_name();
   test_read();
   test_ip();
+  test_parse();
   test_gate();
   return check_done();
 }
