@@ -126,6 +126,8 @@ done
 uids() { awk '/^Uid:/ {print $2, $3, $4, $5}' "/proc/$1/status" 2> /dev/null; }
 check_eq "the gate runs as the tls role user" "$(uids "$gate_pid")" "$TUID $TUID $TUID $TUID"
 check_eq "the gate is sluice-tlsgate" "$(readlink "/proc/$gate_pid/exe")" "$H/bin/sluice-tlsgate"
+check_eq "the gate: no supplementary group" "$(awk '/^Groups:/ {print $2}' "/proc/$gate_pid/status")" ""
+check_eq "the gate holds no file of control/tls open" "$(ls -l "/proc/$gate_pid/fd/" | grep -c 'control/tls')" 0
 check_eq "the gate's socket: the daemon user's, 0600" "$(stat -c '%U %a %F' "$G")" "$U_DAEMON 600 socket"
 # the smtpd service's tcpserver, found by its port
 cmdline() { tr '\0' ' ' < "/proc/$1/cmdline" 2> /dev/null; }
