@@ -32,7 +32,13 @@
  * thrown away (CVE-2011-0411), `Y' goes to SSLCTLFD, the details of the
  * connection come back there, and the session goes on, reset, over
  * SSLREADFD and SSLWRITEFD. SSL_PROTOCOL in the environment (implicit
- * TLS: sluice-tlsd -i) means TLS is on from the start.
+ * TLS: sluice-tlsd -i) means TLS is on from the start. Without
+ * UCSPITLS, SLUICE_TLSGATE may name the socket of sluice-tlsgate
+ * (tlsgate.h), which starts a TLS relay only for a client that says
+ * STARTTLS: this process connects to it before the 220 (454 4.7.0 and
+ * plaintext on when it does not answer), then hands it the connection
+ * and the relay's ends of two pipes, and goes on as above with the
+ * gate's socket as SSLCTLFD.
  *
  * SMTP AUTH (RFC 4954; PLAIN, RFC 4616, and LOGIN) when SMTPAUTH (from
  * the run script or tcprules) or control/smtpdauth says so: offered
@@ -76,6 +82,7 @@
 #include "smtpd_rcpt.h"
 #include "smtpd_text.h"
 #include "str.h"
+#include "tlsgate.h"
 #include "ucspitls.h"
 #include "wait.h"
 
@@ -120,6 +127,7 @@ struct config {
   int tls_offer;                /* UCSPITLS: STARTTLS may be offered */
   int tls_required;             /* control/tlsrequired, TLSREQUIRED */
   int tls_ctl, tls_rd, tls_wr;  /* SSLCTLFD, SSLREADFD, SSLWRITEFD */
+  const char *tls_gate;         /* SLUICE_TLSGATE: sluice-tlsgate's socket */
   int auth;                     /* AUTH_ flags; 0: no AUTH */
   int auth_received;            /* control/smtpauthreceived: login in Received */
   struct checkpw_cmd checkpw;   /* control/checkpassword, read at the first AUTH */
@@ -353,6 +361,15 @@ static void read_tls_config(struct session *s, struct config *cf)
     (void)fd_cloexec(cf->tls_ctl, 1);
     (void)fd_cloexec(cf->tls_rd, 1);
     (void)fd_cloexec(cf->tls_wr, 1);
+  }
+  /* no UCSPI-TLS wrapper: sluice-tlsgate, when the run script names it */
+  cf->tls_gate = 0;
+  if (!cf->tls_offer && !cf->local && !e) {
+    v = env_get(TLSGATE_ENV);
+    if (v && *v) {
+      cf->tls_gate = v;
+      cf->tls_offer = 1;
+    }
   }
   r = control_readline("control/tlsrequired", &flag, 0);
   if (r < 0) control_trouble(s, "tlsrequired");
@@ -1129,6 +1146,33 @@ static int tls_read_details(struct session *s, str *d)
   }
 }
 
+/* Through sluice-tlsgate (tlsgate.h): the pipes, the request `Y' with
+ * the connection and the relay's ends of the pipes; then cf->tls_rd
+ * and cf->tls_wr are this process's ends, as under a UCSPI-TLS
+ * wrapper. 1, or 0 when the request could not be made. */
+static int tls_gate_request(struct session *s)
+{
+  struct config *cf = s->cf;
+  int toapp[2], fromapp[2], ok;
+  const char *ip = cf->remote_ip;
+
+  if (pipe(toapp) < 0) return 0;
+  if (pipe(fromapp) < 0) {
+    close(toapp[0]);
+    close(toapp[1]);
+    return 0;
+  }
+  /* the queue program and anything else started must not hold them */
+  (void)fd_cloexec(toapp[0], 1);
+  (void)fd_cloexec(fromapp[1], 1);
+  ok = tlsgate_request(cf->tls_ctl, 'Y', ip ? ip : "", ip ? byte_len(ip, 46) : 0, 0, toapp[1], fromapp[0]) == 0;
+  close(toapp[1]);
+  close(fromapp[0]);
+  cf->tls_rd = toapp[0];
+  cf->tls_wr = fromapp[1];
+  return ok;
+}
+
 static void cmd_starttls(struct session *s, size_t n)
 {
   struct config *cf = s->cf;
@@ -1144,12 +1188,27 @@ static void cmd_starttls(struct session *s, size_t n)
     error_reply(s, "501 5.5.4 STARTTLS takes no argument");
     return;
   }
+  if (cf->tls_gate) {
+    /* sluice-tlsgate answers before the 220, or the client hears 454
+     * and goes on in plaintext */
+    cf->tls_ctl = tlsgate_open(cf->tls_gate, (int)(cf->limits.call > 60 ? 60000 : cf->limits.call * 1000));
+    if (cf->tls_ctl < 0) {
+      warn_sys("STARTTLS: sluice-tlsgate at ", cf->tls_gate, " did not answer");
+      reply(s, "454 4.7.0 TLS not available now");
+      return;
+    }
+  }
   reply(s, "220 2.0.0 ready to start TLS");
   flush(s);
   /* CVE-2011-0411: nothing the client sent before the handshake may be
    * read as if it came over TLS */
   buf_seek(&s->in, buf_avail(&s->in));
-  if (write_all(cf->tls_ctl, "Y", 1) < 0) {
+  if (cf->tls_gate) {
+    if (!tls_gate_request(s)) {
+      log_closing(s, "cannot start TLS: sluice-tlsgate is gone");
+      _exit(EXIT_TEMP);
+    }
+  } else if (write_all(cf->tls_ctl, "Y", 1) < 0) {
     log_closing(s, "cannot start TLS: the TLS wrapper is gone");
     _exit(EXIT_TEMP);
   }

@@ -24,12 +24,13 @@
  * pipes as fd 0 and 1 and the details as environment variables.
  *
  * What this process hands to sluice-tlsrelay at its exec (the
- * interface between the two, private to them): fd 0 and 1 the
- * connection, fd 3 the control socket (STARTTLS) or the pipe for the
- * details (-i), fd 4 the pipe to prog, fd 5 the pipe from prog, fd 6 a
- * memory file (memfd) with the certificate files' bytes, each as
- * NAME NUL LENGTH NUL BYTES ("cert" first, for cert.pem, then one for
- * each control/tls/NAME.pem), and the arguments
+ * interface between the two, private to them, and shared with
+ * sluice-tlsgate: src/lib/tlsbundle.h): fd 0 and 1 the connection, fd 3
+ * the control socket (STARTTLS) or the pipe for the details (-i), fd 4
+ * the pipe to prog, fd 5 the pipe from prog, fd 6 a memory file (memfd)
+ * with the certificate files' bytes, each as NAME NUL LENGTH NUL BYTES
+ * ("cert" first, for cert.pem, then one for each control/tls/NAME.pem),
+ * and the arguments
  *   sluice-tlsrelay MODE PID TIMEOUT IDLE
  * with MODE y or Y (the byte prog wrote) or i, PID prog's process.
  *
@@ -51,7 +52,6 @@
  * The key is read in this process only, after the fork: prog never has
  * it in memory nor open. Errors go to fd 2, one line each. Exit codes:
  * 0 normally, 64 usage, 111 temporary trouble. */
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -59,7 +59,6 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -74,84 +73,24 @@
 #include "priv.h"
 #include "scan.h"
 #include "str.h"
+#include "tlsbundle.h"
 #include "ucspitls.h"
 
-#define SNI_MAX 256             /* control/tls/NAME.pem files at most */
-#define PEM_MAX (1UL << 20)     /* bytes of one certificate file */
 #define DETAILS_MAX UCSPITLS_DETAILS_MAX
 #define USAGE "sluice-tlsd [-i] [-u uid -g gid] [-U uid -G gid] [-t seconds] [-T seconds] prog [arg...]"
 
 static str relay_path = STR_INIT; /* conf-home/bin/sluice-tlsrelay */
 
-/* Overwrites n bytes so that the compiler cannot drop the stores. */
-static void wipe(char *s, size_t n)
-{
-  volatile char *v = s;
-  while (n--) *v++ = 0;
-}
-
-/* 1 when name (a file name without .pem) may be an SNI host name:
- * letters, digits, hyphens, dots, no empty label. */
-static int sni_name_ok(const char *name, size_t n)
-{
-  size_t i;
-  if (n == 0 || n > 253 || name[0] == '.' || name[n - 1] == '.') return 0;
-  for (i = 0; i < n; ++i) {
-    char c = name[i];
-    if (c == '.' && i && name[i - 1] == '.') return 0;
-    if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '.'))
-      return 0;
-  }
-  return 1;
-}
-
-/* Appends one record NAME NUL LENGTH NUL BYTES to out. */
-static void bundle_add(str *out, const char *name, size_t n, const str *pem)
-{
-  char num[FMT_ULONG];
-  num[fmt_ulong(num, (unsigned long)pem->len)] = 0;
-  if (str_catb(out, name, n) < 0 || str_catc(out, 0) < 0 || str_cats(out, num) < 0 || str_catc(out, 0) < 0
-      || str_catb(out, pem->s, pem->len) < 0)
-    die_nomem();
-}
-
-/* Reads control/tls/cert.pem and every control/tls/NAME.pem, as root,
- * into out as sluice-tlsrelay wants them; only their bytes: parsing
- * waits for TLS to start. Dies when cert.pem cannot be read. */
+/* Reads the certificates' bytes (tlsbundle.h) as root into out; dies
+ * when cert.pem cannot be read. */
 static void read_certificates(str *out)
 {
-  DIR *d;
-  struct dirent *de;
-  str path = STR_INIT, pem = STR_INIT;
-  size_t nsni = 0;
-
-  if (file_read("control/tls/cert.pem", &pem, PEM_MAX) <= 0) {
+  int r = tlsbundle_read(out);
+  if (r < 0) {
     warn_msg("unable to read control/tls/cert.pem: ", errtext(errno), 0);
     _exit(EXIT_TEMP);
   }
-  bundle_add(out, "cert", 4, &pem);
-  wipe(pem.s, pem.len);
-  d = opendir("control/tls");
-  if (d) {
-    while ((de = readdir(d)) != 0 && nsni < SNI_MAX) {
-      size_t n = byte_len(de->d_name, 300);
-      if (n < 5 || !byte_equal(de->d_name + n - 4, ".pem", 4)) continue;
-      n -= 4;
-      if (n == 4 && byte_equal(de->d_name, "cert", 4)) continue;
-      if (!sni_name_ok(de->d_name, n)) continue;
-      if (str_copys(&path, "control/tls/") < 0 || str_cats(&path, de->d_name) < 0 || str_0(&path) < 0) die_nomem();
-      if (file_read(path.s, &pem, PEM_MAX) <= 0) {
-        warn_msg("unable to read a certificate file of control/tls: skipped", 0, 0);
-        continue;
-      }
-      bundle_add(out, de->d_name, n, &pem);
-      wipe(pem.s, pem.len);
-      ++nsni;
-    }
-    closedir(d);
-  }
-  str_free(&pem);
-  str_free(&path);
+  if (r > 0) warn_msg("unable to read a certificate file of control/tls: skipped", 0, 0);
 }
 
 static int setenv_fd(const char *name, int fd)
@@ -216,53 +155,13 @@ static _Noreturn void run_app(char **argv, int dropping, uid_t uid, gid_t gid, i
   die_temp_sys("unable to run ", argv[0]);
 }
 
-/* Puts fds[0..n) on 3, 4, ... (first out of the way, above 9, so that
- * no target is overwritten before it was moved), without close-on-exec. */
-static int fds_place(int *fds, int n)
-{
-  int i;
-  for (i = 0; i < n; ++i) {
-    int high = fcntl(fds[i], F_DUPFD, 10);
-    if (high < 0) return -1;
-    close(fds[i]);
-    fds[i] = high;
-  }
-  for (i = 0; i < n; ++i)
-    if (fd_move(3 + i, fds[i]) < 0) return -1;
-  return 0;
-}
-
-/* Becomes sluice-tlsrelay: the certificates' bytes into a memory file,
- * the descriptors in place, exec. */
+/* Becomes sluice-tlsrelay (tlsbundle.h). */
 static _Noreturn void relay(char mode, pid_t pid, unsigned long timeout, unsigned long idle, int ctlfd, int toapp,
                             int fromapp, str *bundle)
 {
-  char a_pid[FMT_ULONG], a_to[FMT_ULONG], a_idle[FMT_ULONG], a_mode[2] = { mode, 0 };
-  char *args[6];
-  int fds[4];
-  int mem = (int)syscall(SYS_memfd_create, "sluice-tls", 0);
-
-  if (mem < 0) die_temp_sys("unable to make a memory file");
-  if (write_all(mem, bundle->s, bundle->len) < 0 || lseek(mem, 0, SEEK_SET) != 0)
-    die_temp_sys("unable to write a memory file");
-  wipe(bundle->s, bundle->len);
-  str_free(bundle);
-  fds[0] = ctlfd;
-  fds[1] = toapp;
-  fds[2] = fromapp;
-  fds[3] = mem;
-  if (fds_place(fds, 4) < 0) die_temp_sys("unable to set up descriptors");
-  a_pid[fmt_ulong(a_pid, (unsigned long)pid)] = 0;
-  a_to[fmt_ulong(a_to, timeout)] = 0;
-  a_idle[fmt_ulong(a_idle, idle)] = 0;
-  args[0] = (char *)"sluice-tlsrelay";
-  args[1] = a_mode;
-  args[2] = a_pid;
-  args[3] = a_to;
-  args[4] = a_idle;
-  args[5] = 0;
-  execv(relay_path.s, args);
-  die_temp_sys("unable to run ", relay_path.s);
+  const char *what;
+  tlsbundle_exec_relay(relay_path.s, mode, (unsigned long)pid, timeout, idle, ctlfd, toapp, fromapp, bundle, &what);
+  die_temp_sys(what);
 }
 
 static unsigned long number(const char *s, const char *what)
@@ -389,7 +288,7 @@ int main(int argc, char **argv)
     if (r == 1 && (c == 'y' || c == 'Y')) relay(c, pid, timeout, idle, ctl[0], toapp[1], fromapp[0], &bundle);
   }
   /* no TLS asked for: the session ends without OpenSSL ever loaded */
-  wipe(bundle.s, bundle.len);
+  tlsbundle_wipe(bundle.s, bundle.len);
   close(ctl[0]);
   close(toapp[1]);
   close(fromapp[0]);

@@ -9,17 +9,14 @@
 #include "byte.h"
 #include "env.h"
 #include "fd.h"
+#include "fdpass.h"
 #include "scache.h"
 #include "scan.h"
 
 int scache_send(int sock, char op, const char *key, size_t klen, const char *state, size_t slen, int fd)
 {
   char rec[SCACHE_RECORD_MAX];
-  union { struct cmsghdr h; char b[CMSG_SPACE(sizeof(int))]; } cm;
-  struct msghdr mh;
-  struct iovec iov;
   size_t len = 1 + klen;
-  ssize_t r;
 
   if (klen > SCACHE_RECORD_MAX - 2 || slen > SCACHE_RECORD_MAX - 2 - klen) { errno = EMSGSIZE; return -1; }
   rec[0] = op;
@@ -29,64 +26,15 @@ int scache_send(int sock, char op, const char *key, size_t klen, const char *sta
     memcpy(rec + len, state, slen);
     len += slen;
   }
-  iov.iov_base = rec;
-  iov.iov_len = len;
-  memset(&mh, 0, sizeof mh);
-  mh.msg_iov = &iov;
-  mh.msg_iovlen = 1;
-  if (fd >= 0) {
-    memset(&cm, 0, sizeof cm);
-    mh.msg_control = cm.b;
-    mh.msg_controllen = sizeof cm.b;
-    cm.h.cmsg_level = SOL_SOCKET;
-    cm.h.cmsg_type = SCM_RIGHTS;
-    cm.h.cmsg_len = CMSG_LEN(sizeof(int));
-    memcpy(CMSG_DATA(&cm.h), &fd, sizeof fd);
-  }
-  do r = sendmsg(sock, &mh, MSG_DONTWAIT | MSG_NOSIGNAL);
-  while (r < 0 && errno == EINTR);
-  if (r < 0) return -1;
-  if ((size_t)r != len) { errno = EPROTO; return -1; }
-  return 0;
+  return fdpass_send(sock, rec, len, &fd, fd >= 0 ? 1 : 0, MSG_DONTWAIT);
 }
 
 long scache_recv(int sock, char *rec, size_t size, int *fd)
 {
-  union { struct cmsghdr h; char b[CMSG_SPACE(4 * sizeof(int))]; } cm;
-  struct msghdr mh;
-  struct iovec iov;
-  struct cmsghdr *c;
-  ssize_t r;
-
-  *fd = -1;
-  iov.iov_base = rec;
-  iov.iov_len = size;
-  memset(&mh, 0, sizeof mh);
-  mh.msg_iov = &iov;
-  mh.msg_iovlen = 1;
-  mh.msg_control = cm.b;
-  mh.msg_controllen = sizeof cm.b;
-  do r = recvmsg(sock, &mh, MSG_CMSG_CLOEXEC | MSG_DONTWAIT);
-  while (r < 0 && errno == EINTR);
-  if (r < 0) return -1;
-  for (c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c)) {
-    size_t n, i;
-    if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS || c->cmsg_len < CMSG_LEN(0)) continue;
-    n = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
-    for (i = 0; i < n; ++i) {
-      int f;
-      memcpy(&f, CMSG_DATA(c) + i * sizeof(int), sizeof f);
-      if (*fd < 0) *fd = f;
-      else close(f);
-    }
-  }
-  if (mh.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) {
-    if (*fd >= 0) close(*fd);
-    *fd = -1;
-    errno = EMSGSIZE;
-    return -1;
-  }
-  return (long)r;
+  int n;
+  long r = fdpass_recv(sock, rec, size, fd, 1, &n, MSG_DONTWAIT);
+  if (n == 0) *fd = -1;
+  return r;
 }
 
 int scache_get(int sock, const char *key, size_t klen, str *state)

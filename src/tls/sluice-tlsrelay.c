@@ -1,9 +1,11 @@
 /* sluice-tlsrelay: the TLS half of sluice-tlsd (sluice-tlsd(8)), the
  * only part of it linked with OpenSSL. sluice-tlsd execs it, as the
  * tls role user, once the application asked for TLS (or at once with
- * -i); what it hands over (descriptors, the certificates' bytes in a
- * memory file, the arguments MODE PID TIMEOUT IDLE) is described at the
- * top of src/sluice-tlsd.c. This program parses the certificates, does
+ * -i), and so does a child of sluice-tlsgate (sluice-tlsgate(8)) for a
+ * sluice-smtpd that asked it for STARTTLS; what they hand over
+ * (descriptors, the certificates' bytes in a memory file, the arguments
+ * MODE PID TIMEOUT IDLE, PID 0 when the application is not this
+ * process's child) is described in src/lib/tlsbundle.h. This program parses the certificates, does
  * the handshake on fd 0 and 1, gives the details back (STARTTLS mode
  * with `Y', or to the application before its exec with -i), relays
  * until the application closes its end, and waits for the application.
@@ -39,10 +41,11 @@
 #include "priv.h"
 #include "scan.h"
 #include "str.h"
+#include "tlsbundle.h"
 #include "tlsctx.h"
 #include "ucspitls.h"
 
-#define SNI_MAX 256             /* control/tls/NAME.pem files loaded at most */
+#define SNI_MAX TLSBUNDLE_SNI_MAX
 #define DETAILS_MAX UCSPITLS_DETAILS_MAX
 #define RELAY_BUF 16384
 
@@ -77,21 +80,6 @@ static void warn_tls(const char *what)
 
 /* --- certificates ------------------------------------------------------ */
 
-/* 1 when name (a file name without .pem) may be an SNI host name:
- * letters, digits, hyphens, dots, no empty label. */
-static int sni_name_ok(const char *name, size_t n)
-{
-  size_t i;
-  if (n == 0 || n > 253 || name[0] == '.' || name[n - 1] == '.') return 0;
-  for (i = 0; i < n; ++i) {
-    char c = name[i];
-    if (c == '.' && i && name[i - 1] == '.') return 0;
-    if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '.'))
-      return 0;
-  }
-  return 1;
-}
-
 static int sni_callback(SSL *ssl, int *alert, void *arg)
 {
   struct tlsd *t = arg;
@@ -111,8 +99,8 @@ static int sni_callback(SSL *ssl, int *alert, void *arg)
   return SSL_TLSEXT_ERR_OK; /* the default certificate */
 }
 
-#define PEM_MAX (1UL << 20)     /* bytes of one certificate file */
-#define BUNDLE_FD 6
+#define PEM_MAX TLSBUNDLE_PEM_MAX
+#define BUNDLE_FD TLSBUNDLE_FD
 
 /* Reads the certificates' bytes from the memory file sluice-tlsd made
  * (records NAME NUL LENGTH NUL BYTES, "cert" first) into t, and closes
@@ -142,7 +130,7 @@ static void read_certificates(struct tlsd *t)
       first = 0;
     } else {
       struct sni_entry *e;
-      if (t->nsni == SNI_MAX || !sni_name_ok(name, n)) die_temp("malformed certificate records");
+      if (t->nsni == SNI_MAX || !tlsbundle_sni_name_ok(name, n)) die_temp("malformed certificate records");
       e = &t->sni[t->nsni++];
       memcpy(e->name, name, n);
       e->name[n] = 0;
@@ -469,6 +457,8 @@ int main(int argc, char **argv)
   }
   close(0);
   close(1);
-  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {}
+  /* PID 0: started by sluice-tlsgate, the application is not a child */
+  if (pid > 0)
+    while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {}
   return 0;
 }

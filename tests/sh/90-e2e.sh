@@ -135,7 +135,7 @@ check_fail "config again writes nothing" has "$T/config2.out" 'wrote'
 
 sh tools/services "$H" > "$T/services.out" 2>&1
 check_eq "services exit" "$?" 0
-for s in sluice-send sluice-smtpd sluice-smtpd6 sluice-smtps sluice-submission sluice-submissions sluice-qmtpd sluice-qmqpd sluice-rcptfresh; do
+for s in sluice-send sluice-smtpd sluice-smtpd6 sluice-smtps sluice-submission sluice-submissions sluice-qmtpd sluice-qmqpd sluice-rcptfresh sluice-tlsgate; do
   check "service $s: run" test -x "$S/$s/run"
   check "service $s: log/run" test -x "$S/$s/log/run"
   check_fail "service $s: names filled in" grep -q '@[A-Z]*@' "$S/$s/run" "$S/$s/log/run"
@@ -191,7 +191,7 @@ waitfor 10 answers220 ::1 "$P_SMTP"
 check "SMTP answers on ::1 port $P_SMTP" answers220 ::1 "$P_SMTP"
 check "greeting names me" sh -c "timeout 5 tcpclient -RHl0 127.0.0.1 $P_SMTP sh -c 'IFS= read -r l <&6; echo \"\$l\"' | grep -q '^220 $NAME'"
 up() { svstat "$1" 2> /dev/null | grep -q ': up (pid [0-9]*) '; }
-for s in sluice-send sluice-smtpd sluice-smtpd6 sluice-qmtpd sluice-qmqpd sluice-rcptfresh; do
+for s in sluice-send sluice-smtpd sluice-smtpd6 sluice-qmtpd sluice-qmqpd sluice-rcptfresh sluice-tlsgate; do
   waitfor 10 up "$S/$s/log"
   check "svstat: $s up" up "$S/$s"
   check "svstat: $s/log up" up "$S/$s/log"
@@ -208,14 +208,18 @@ QP4=$(qp_of_swaks)
 TOK6=e2e-v6-$$
 swaks_to ::1 "$TU@$NAME" "$TOK6" -6
 check_eq "swaks over ::1" "$?" 0
-# tools/config made a certificate: the service offers STARTTLS through sluice-tlsd
-if [ -f "$H/control/tls/cert.pem" ] && [ -x "$H/bin/sluice-tlsd" ]; then
+# tools/config made a certificate: the service offers STARTTLS through
+# the sluice-tlsgate service (sluice-tlsgate(8)), with no sluice-tlsd
+# around the connections
+if [ -f "$H/control/tls/cert.pem" ] && [ -x "$H/bin/sluice-tlsrelay" ]; then
+  waitfor 10 test -S "$H/tls/gate"
   swaks --server 127.0.0.1 --port "$P_SMTP" --helo client.e2e.example --tls --quit-after TLS > "$T/swaks-tls.out" 2>&1
   check "the smtpd service: STARTTLS works" grep -q '^=== TLS started with cipher TLSv1.3' "$T/swaks-tls.out"
-  # the run script gives sluice-tlsd every id, so that it looks nobody up
-  # (no exec of sluice-tlsrelay -L per connection)
-  check "the smtpd service: sluice-tlsd gets -u -g -U -G" sh -c \
-    "for p in \$(pgrep -x tcpserver); do tr '\\0' ' ' < /proc/\$p/cmdline; echo; done | grep -q '$H/bin/sluice-tlsd -u $(id -u "$U_DAEMON") -g $(id -g "$U_DAEMON") -U $(id -u "$U_TLS") -G $(id -g "$U_TLS") '"
+  check "the smtpd service: tcpserver runs sluice-smtpd itself, as the daemon user" sh -c \
+    "for p in \$(pgrep -x tcpserver); do tr '\\0' ' ' < /proc/\$p/cmdline; echo; done | grep -q ' -u $(id -u "$U_DAEMON") -g $(id -g "$U_DAEMON") .* $P_SMTP $H/bin/sluice-smtpd \$'"
+  check_fail "the smtpd service: no sluice-tlsd" sh -c \
+    "for p in \$(pgrep -x tcpserver); do tr '\\0' ' ' < /proc/\$p/cmdline; echo; done | grep -q '$H/bin/sluice-tlsd '"
+  check "the sluice-tlsgate service listens on conf-home/tls/gate" grep -q "listening on $H/tls/gate" "$H/log/sluice-tlsgate/current"
   check_fail "the smtpd service: no warning about sluice-tlsrelay logged" grep -q 'sluice-tlsrelay' "$H/log/sluice-smtpd/current"
 fi
 waitfor 30 has_copy "$TU" "$TOK4"
@@ -471,11 +475,12 @@ while read -r p; do
     sluice-clean) want=$(uid4 "$U_QUEUE") ;;
     sluice-getpw) want=$(uid4 "$U_PASSWD") ;;
     multilog) want=$(uid4 "$U_LOG") ;;
-    # with control/tls/cert.pem (tools/config makes one) the SMTP
-    # tcpservers stay root: sluice-tlsd reads the key, then drops
+    # with control/tls/cert.pem (tools/config makes one) and without the
+    # sluice-tlsgate service the SMTP tcpservers stay root: sluice-tlsd
+    # reads the key, then drops
     tcpserver)
       if tr '\0' ' ' < "/proc/$p/cmdline" | grep -qF "$H/bin/sluice-tlsd "; then want="0 0 0 0"; else want=$(uid4 "$U_DAEMON"); fi ;;
-    sluice-tlsd|sluice-tlsrelay) want=$(uid4 "$U_TLS") ;;
+    sluice-tlsd|sluice-tlsrelay|sluice-tlsgate) want=$(uid4 "$U_TLS") ;;
     sluice-smtpd|sluice-qmtpd|sluice-qmqpd) want=$(uid4 "$U_DAEMON") ;;
     sleep) continue ;;   # a run script waiting for a program not installed (failed above)
     sluice-queue|sluice-local) continue ;;   # short-lived, checked by their own tests
@@ -489,7 +494,7 @@ for c in sluice-start sluice-send sluice-lspawn sluice-rspawn sluice-clean tcpse
   case " $seen " in *" $c "*) ok "$c runs" ;; *) bad "$c runs" "not found under svscan" ;; esac
 done
 for p in $(cat "$T/tree"); do cat "/proc/$p/comm" 2> /dev/null; done > "$T/tree.comm"
-check_eq "nine multilogs (one per service)" "$(grep -c '^multilog$' "$T/tree.comm")" 9
+check_eq "ten multilogs (one per service)" "$(grep -c '^multilog$' "$T/tree.comm")" 10
 # smtpd on 127.0.0.1 and ::1, and the qmtpd and qmqpd that are installed
 want=2
 for q in qmtpd qmqpd; do [ -x "$H/bin/sluice-$q" ] && want=$((want + 1)); done

@@ -10,7 +10,8 @@
 #     root is refused (111); the daemon user cannot read the cdb;
 #  2. the real run scripts boot/sluice-submission (587: STARTTLS) and
 #     boot/sluice-submissions (465: implicit TLS), installed by
-#     tools/services with control/tcp.submission, started on test ports;
+#     tools/services with control/tcp.submission, started on test ports,
+#     with boot/sluice-tlsgate (587's STARTTLS goes through it);
 #     a third tcpserver is port 25 (sluice-tlsd, STARTTLS);
 #  3. python smtplib on 587: before STARTTLS no AUTH in EHLO, AUTH
 #     refused 538, MAIL refused 530; after it AUTH PLAIN LOGIN offered,
@@ -158,6 +159,10 @@ run_service() {
   (cd "$S/$1" && env "$2=$3" sh ./run) > "$T/$1.log" 2>&1 &
   servers="$servers $!"
 }
+# the gate of STARTTLS (sluice-tlsgate(8)), which svscan would run too:
+# with its service installed, sluice-submission offers STARTTLS through it
+run_service sluice-tlsgate SLUICE_TLSGATE_TEST 1
+wait_for 10 test -S "$H/tls/gate" || bad "sluice-tlsgate listens" "$(cat "$T/sluice-tlsgate.log")"
 run_service sluice-submission SLUICE_SUBMISSION_PORT "$P_SUB"
 run_service sluice-submissions SLUICE_SUBMISSIONS_PORT "$P_SUBS"
 printf ':allow\n' > "$T/r25"
