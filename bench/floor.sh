@@ -12,10 +12,14 @@
 # another benchmark or the test suite: every figure is of the machine.
 #
 # 1. The counts and the CPU by program: bench/peers.sh with
-#    BENCH_ONLY=floor (its section 5a; Postfix on 127.0.0.1:2525 and
-#    sluice's peers instance on 2527 set up as for the peer benchmark,
-#    no TLS, the bench user made and removed as there, Postfix left
-#    stopped), the workload of its "local" runs: smtp-source -s 20 -l
+#    BENCH_ONLY=floor (its section 5a; Postfix and sluice set up as for
+#    the peer benchmark, but on ports of their own, Postfix on
+#    127.0.0.1:2535, smtp-sink 2536, sluice 2537 to 2539, sluice in its
+#    own instance, FLOOR_HOME (/tmp/sluice-floor/home, built in
+#    build/floor-peers), and a bench user of its own, floorbench, so
+#    that a peers instance somebody left running is not touched; no
+#    TLS, the user made and removed as there, Postfix left stopped),
+#    the workload of its "local" runs: smtp-source -s 20 -l
 #    2048, a new connection per message, to the bench user's Maildir.
 #    FLOOR_STRACE_MESSAGES (300) under strace -f for the counts,
 #    FLOOR_PAIRS (3) A B A B pairs of FLOOR_MESSAGES (1000) unstraced
@@ -31,9 +35,9 @@
 #      floor-MTA-tcpu, -mcpu, -e2e   the MTA's own CPU, the whole
 #                            machine's CPU per message and msg/s of the
 #                            unstraced runs (medians)
-# 2. The primitives: FLOOR_ROUNDS (7) rounds; in each, the machine's
+# 2. The primitives: FLOOR_ROUNDS (5) rounds; in each, the machine's
 #    background (its busy time in 1 s with nothing run), then every
-#    primitive below FLOOR_OPS (300) times in a row (the cheap ones
+#    primitive below FLOOR_OPS (1000) times in a row (the cheap ones
 #    five times as many) in a scratch directory under FLOOR_DIR
 #    (/var/tmp: the file system of the queues, /var/spool/postfix and
 #    the peers instance, here; the mount is shown on fd 2), by
@@ -97,8 +101,8 @@
 LC_ALL=C
 export LC_ALL
 cd "$(dirname "$0")/.." || exit 111
-ROUNDS=${FLOOR_ROUNDS:-7}
-OPS=${FLOOR_OPS:-300}
+ROUNDS=${FLOOR_ROUNDS:-5}
+OPS=${FLOOR_OPS:-1000}
 DIR=${FLOOR_DIR:-/var/tmp}
 SN=${FLOOR_STRACE_MESSAGES:-300}
 MN=${FLOOR_MESSAGES:-1000}
@@ -140,7 +144,9 @@ if [ "${FLOOR_PEERS:-1}" = 0 ]; then
   : > "$T/peers"
 else
   echo "bench/peers.sh, BENCH_ONLY=floor" >&2
-  BENCH_ONLY=floor BENCH_TLS=0 BENCH_PAIRS=$PAIRS BENCH_MESSAGES=$MN BENCH_STRACE_MESSAGES=$SN sh bench/peers.sh > "$T/peers" ||
+  SLUICE_PEERS_HOME=${FLOOR_HOME:-/tmp/sluice-floor/home} SLUICE_PEERS_BUILD=build/floor-peers \
+    BENCH_POSTFIX_PORT=2535 BENCH_SINK_PORT=2536 BENCH_SLUICE_PORT=2537 BENCH_USER=floorbench \
+    BENCH_ONLY=floor BENCH_TLS=0 BENCH_PAIRS=$PAIRS BENCH_MESSAGES=$MN BENCH_STRACE_MESSAGES=$SN sh bench/peers.sh > "$T/peers" ||
     { cat "$T/peers"; die "bench/peers.sh failed"; }
   grep -q '^floor-sluice-calls' "$T/peers" || { cat "$T/peers"; exit 0; }
 fi

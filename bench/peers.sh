@@ -89,7 +89,8 @@
 #     execve, fork/vfork/clone and fsync/fdatasync calls per message
 #     (strace slows everything down: counts only).
 #  5a. BENCH_ONLY=floor (what bench/floor.sh runs): no table and none
-#     of the runs above; instead, per MTA, one local run of
+#     of the runs above; instead, per MTA, a warm-up local run of 200
+#     messages (not measured), one local run of
 #     BENCH_STRACE_MESSAGES under strace as in 5, and BENCH_PAIRS local
 #     runs of BENCH_MESSAGES, A B A B, unstraced, with the CPU of every
 #     process of the MTA by program (bench/peers.py run --byprog:
@@ -537,6 +538,11 @@ raw() {
 # floor: the counts and the CPU by program (5a above)
 if [ "$ONLY" = floor ]; then
   for m in postfix sluice; do
+    say "$m: a warm-up run of 200 messages (Postfix starts its processes), not measured"
+    bounded $((LIMIT + 60)) $PY run --root "$(pid_of "$m")" --n 200 --limit "$LIMIT" --new "$NEW" -- \
+      smtp-source -s 20 -m 200 -l 2048 -f sender@example.test -t "$BU@example.test" "127.0.0.1:$(port_of "$m")" > /dev/null ||
+      die "$m warm-up run failed"
+    clear_mail
     straced "$m" "$STRACE_N"
     say "  $counts"
     for kv in $counts; do
