@@ -66,8 +66,9 @@ Not a benchmark on its own: bench/run runs only bench/*.sh.
       descriptor that names a directory, looked at when counting; -y
       gives the names), fdatasync, sfr (sync_file_range),
       create (open/openat/creat with O_CREAT that succeeded: new names and
-      truncations alike), mkdir, unlink (unlink, unlinkat, rmdir), rename
-      (rename, renameat, renameat2), link (link, linkat). On fd 2 the
+      truncations alike), mkdir, and those that succeeded of unlink
+      (unlink, unlinkat, rmdir), rename (rename, renameat, renameat2),
+      link (link, linkat). On fd 2 the
       execve calls by program and the calls by name, per message.
 
 Taskstats (run --byprog): the kernel sends a record for every process
@@ -438,11 +439,11 @@ def cmd_count(argv):
                     c["create"] += 1
             elif name in ("mkdir", "mkdirat"):
                 c["mkdir"] += 1
-            elif name in ("unlink", "unlinkat", "rmdir"):
+            elif name in ("unlink", "unlinkat", "rmdir") and ok:
                 c["unlink"] += 1
-            elif name in ("rename", "renameat", "renameat2"):
+            elif name in ("rename", "renameat", "renameat2") and ok:
                 c["rename"] += 1
-            elif name in ("link", "linkat"):
+            elif name in ("link", "linkat") and ok:
                 c["link"] += 1
     sys.stderr.write("  execve by program, per message: %s\n" %
                      ", ".join("%s %.3g" % (k, v / n) for k, v in sorted(execs.items(), key=lambda kv: -kv[1])))

@@ -104,8 +104,9 @@
 #                          (fsync-file and fsync-dir: by what the
 #                          descriptor names, a directory or not),
 #                          fdatasync, sfr (sync_file_range), create (an
-#                          open with O_CREAT that succeeded), unlink
-#                          (unlink, unlinkat, rmdir), rename, link, mkdir
+#                          open with O_CREAT that succeeded), and of
+#                          those that succeeded: unlink (unlink,
+#                          unlinkat, rmdir), rename, link; mkdir
 #       floor-MTA-exec-PROG   execve of PROG per message
 #       floor-MTA-cpu-PROG    CPU ms per message of the processes named
 #                          PROG (comm), summed over the pairs; the
