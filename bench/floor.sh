@@ -72,18 +72,22 @@
 #                            new 2 KB file
 #      floor-create          open O_CREAT|O_EXCL of an empty file, close
 #                            (first in the round, after the deletions of
-#                            the round before)
+#                            the round before and of the MTA runs)
 #      floor-churn           create and unlink an empty file, no sync
 #                            (the inode allocation and freeing)
 #      floor-create-churned  floor-create again right after the round's
-#                            deletions and churn: ext4 without a journal
-#                            does not reuse an inode freed in the last
-#                            minute (five, while its inode table block is
-#                            dirty) and its allocator checks each such
-#                            free inode in turn (recently_deleted), so a
-#                            create costs more the more inodes were freed
-#                            just before it: an MTA that frees several
-#                            inodes per message pays this under load
+#                            deletions and churn
+#    On ext4 without a journal, as here, the price of a create depends on
+#    what was deleted lately: the inode allocator will not reuse an
+#    inode freed in the last minute (five while its inode table block is
+#    dirty), and checks each free inode of the group in turn until it
+#    finds an older one (ext4 recently_deleted: a buffer cache lookup per
+#    inode passed over). With thousands of inodes freed in the minutes
+#    before (every MTA run frees several per message, as does this
+#    benchmark), a create took 100 to 300 us of CPU here, almost all of it
+#    in recently_deleted, find_get_block_common and __brelse (perf);
+#    with few, 5 to 10 us. The two create rows show the spread of one run;
+#    an MTA that frees inodes per message pays the dear end under load.
 #      floor-unlink-2k       unlink of an fsynced 2 KB file (its block
 #                            freed, and discarded on a discard mount)
 #      floor-unlink-empty    unlink of an empty file
