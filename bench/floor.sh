@@ -184,12 +184,12 @@ one() {
   b0=$(busy)
   "$@" > "$T/out" 2> "$T/err" || { cat "$T/err" >&2; die "$* failed"; }
   b1=$(busy)
-  # shellcheck disable=SC2046 # the helper's numbers
-  set -- $(cat "$T/out")
-  eval "k=\${$count:-} c=\${$cpu:-} w=\${$wall:-} l=\${$loop:-}"
-  [ -n "$l" ] || die "$* printed nothing"
-  awk -v n="$name" -v u="$unit" -v c="$c" -v w="$w" -v l="$l" -v b="$((b1 - b0))" -v k="$k" -v t="$TCK" -v bg="$bg" '
-    BEGIN { printf "%s %.2f %.2f %.2f\n", n, c / u, w / u, (b * 1e6 / t - bg * l / u * k) / k }' >> "$T/prim"
+  awk -v n="$name" -v u="$unit" -v fk="$count" -v fc="$cpu" -v fw="$wall" -v fl="$loop" -v b="$((b1 - b0))" \
+    -v t="$TCK" -v bg="$bg" '
+    NF < fl { exit 1 }
+    { k = $fk; l = $fl; printf "%s %.2f %.2f %.2f\n", n, $fc / u, $fw / u, (b * 1e6 / t - bg * l / u * k) / k; ok = 1; exit }
+    END { if (!ok) exit 1 }
+  ' "$T/out" >> "$T/prim" || die "$* printed no figures"
 }
 # fc NAME COUNT OP: floorcost OP (OP COUNT CPU_NS WALL_NS LOOP_CPU_NS
 # LOOP_WALL_NS); ec NAME COUNT PROG: execcost (COUNT USER_US SYS_US
