@@ -588,7 +588,7 @@ if [ "$ONLY" = floor ]; then
       $1 == m { x[$2] += $3; ns[$2] += $4 }
       END {
         for (k in ns) printf "floor-%s-cpu-%s\t%.4f\tms/msg\tCPU of the processes named %s, %.3f of them ended per msg (taskstats, schedstat; %d msgs)\n", m, k, ns[k] / 1e6 / n, k, x[k] / n, n
-        printf "floor-%s-cpu-unattributed\t%.4f\tms/msg\tprocesses ended outside its tree (other work on the machine): %.3f per msg; exit records dropped: %d\n", m, ons / 1e6 / n, ox / n, dr
+        printf "floor-%s-cpu-unattributed\t%.4f\tms/msg\tprocesses ended outside its tree (the load generator, other work on the machine): %.3f per msg; exit records dropped: %d\n", m, ons / 1e6 / n, ox / n, dr
       }' "$T/byprog.all" | sort -t "$(printf '\t')" -k2,2gr
   done
   exit 0
