@@ -49,8 +49,8 @@
 #include "str.h"
 #include "wait.h"
 
-#define USAGE \
-  "floorcost fork|create|fsync|rewrite|dirsync|sfr|touch|churn|unlink-c|unlink-f|unlink-s|unlink-d|unlink-t DIR COUNT"
+#define SFR_ALL (SYNC_FILE_RANGE_WAIT_BEFORE | SYNC_FILE_RANGE_WRITE | SYNC_FILE_RANGE_WAIT_AFTER)
+#define USAGE "floorcost OP DIR COUNT (OP: fork, create, fsync, rewrite, dirsync, sfr, touch, churn, unlink-X)"
 
 static unsigned long long now_ns(void)
 {
@@ -183,8 +183,7 @@ int main(int argc, char **argv)
       int f = create(p = at("s.", i));
       if (write_all(f, block, sizeof block) < 0) die_temp_sys("unable to write ", p);
       mark_start();
-      if (sync_file_range(f, 0, 0, SYNC_FILE_RANGE_WAIT_BEFORE | SYNC_FILE_RANGE_WRITE | SYNC_FILE_RANGE_WAIT_AFTER) < 0)
-        die_temp_sys("unable to sync_file_range ", p);
+      if (sync_file_range(f, 0, 0, SFR_ALL) < 0) die_temp_sys("unable to sync_file_range ", p);
       mark_stop();
       done(f, p);
     } else if (strcmp(op, "touch") == 0) {
