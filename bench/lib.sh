@@ -23,6 +23,11 @@
 #   stop_set N       SIGTERM to sluice-start ($spid) and wait for it;
 #                    cpu: CPU microseconds per message for N messages of
 #                    every child since cpu_mark
+#   strace_attach OUT PID...   strace -f -qq -y -s 256 (every call, no
+#                    signals) attached to the PIDs and whatever they fork,
+#                    written to OUT (bench/peers.py count reads it); in
+#                    the background as $strace_pid, 2 s given to attach
+#   strace_detach    ends that strace (SIGINT; at most 30 s) and waits
 case ${0##*/} in lib.sh) exit 0 ;; esac
 SLUICE_TEST_HOME=${SLUICE_BENCH_HOME:-/tmp/sluice-bench/home}
 SLUICE_TEST_BUILD=${SLUICE_BENCH_BUILD:-build/bench}
@@ -63,4 +68,25 @@ stop_set() {
   times > "$T/times"
   cpu1=$(cpu_children)
   cpu=$(((cpu1 - cpu0) / $1))
+}
+strace_pid=''
+strace_attach() {
+  out=$1
+  shift
+  args=''
+  for q; do args="$args -p $q"; done
+  # shellcheck disable=SC2086 # one -p per pid
+  strace -f -qq -y -s 256 -e signal=none -o "$out" $args 2> "$out.err" &
+  strace_pid=$!
+  sleep 2
+  kill -0 "$strace_pid" 2> /dev/null || die "strace did not start: $(cat "$out.err")"
+}
+strace_detach() {
+  [ -n "$strace_pid" ] || return 0
+  kill -INT "$strace_pid" 2> /dev/null
+  k=0
+  while kill -0 "$strace_pid" 2> /dev/null && [ $k -lt 300 ]; do sleep 0.1; k=$((k + 1)); done
+  kill -0 "$strace_pid" 2> /dev/null && die "strace did not end"
+  wait "$strace_pid" 2> /dev/null
+  strace_pid=''
 }

@@ -4,7 +4,7 @@ configures, starts and stops the two MTAs and calls this once per run).
 Not a benchmark on its own: bench/run runs only bench/*.sh.
 
   peers.py run --root PIDFILE --n N --limit S [--stall S2] (--new DIR | --sink PORT --sink-user U)
-               -- SMTP-SOURCE ARGS...
+               [--byprog FILE] -- SMTP-SOURCE ARGS...
       One load run: starts smtp-sink first with --sink, then the command
       (smtp-source) and waits, at most S seconds, until N messages are
       done: N new names in DIR (a Maildir's new/, watched with inotify)
@@ -25,6 +25,12 @@ Not a benchmark on its own: bench/run runs only bench/*.sh.
                 (from /proc/PID/smaps_rollup)
         nproc   how many processes that was
         conn    (with --sink) SMTP sessions smtp-sink saw per message
+      With --byprog, the CPU of the MTA's processes by program, written
+      to FILE, one line per program name (comm): "NAME EXITS CPU_NS",
+      EXITS the processes of that name that ended in the run, CPU_NS
+      their CPU time in the run (see Taskstats below); the first line
+      "- UNATTRIBUTED_EXITS UNATTRIBUTED_NS DROPPED" counts what ended
+      outside the tree and the exit records the kernel dropped.
       When the run did not finish within S seconds, or no message was
       done for --stall seconds (60) after the command exited: a message
       on fd 2, "incomplete=1 got=K [accept=RATE]" on fd 1, exit 3. Exit 2
@@ -48,6 +54,35 @@ Not a benchmark on its own: bench/run runs only bench/*.sh.
 
   peers.py pids --root PIDFILE
       The pids of every process under that pid, one line, for strace.
+
+  peers.py count --n N TRACE
+      Counts the system calls in TRACE (strace -f -qq -s 256 output, as
+      bench/lib.sh strace_attach writes it) and prints per message (N
+      messages) one line of name=value fields: calls (every call),
+      execve, fork (fork, or clone/clone3 that copy the address space),
+      exec:PROG (execve of PROG, by its file name),
+      vfork (vfork, or clone/clone3 with CLONE_VM and CLONE_VFORK),
+      thread (CLONE_THREAD), fsync-file and fsync-dir (fsync of a
+      descriptor that names a directory, looked at when counting; -y
+      gives the names), fdatasync, sfr (sync_file_range),
+      create (open/openat/creat with O_CREAT that succeeded: new names and
+      truncations alike), mkdir, and those that succeeded of unlink
+      (unlink, unlinkat, rmdir), rename (rename, renameat, renameat2),
+      link (link, linkat). On fd 2 the
+      execve calls by program and the calls by name, per message.
+
+Taskstats (run --byprog): the kernel sends a record for every process
+that exits (its comm, pid, parent pid, and with kernel.task_delayacct=1
+its exact CPU time, cpu_run_virtual_total, else user and system time in
+microseconds, sampled by the tick) to a generic netlink socket
+registered for every CPU. A process of the tree at the start or the
+end counts with /proc/PID/schedstat (exact CPU time) at the end, or at
+its exit, less that at the start; one that came and went counts when
+its parent is one of the tree's or one of those (transitively). BSD
+process accounting (acct) is not used: it keeps user and system time
+in whole 1/100 s (comp_t of AHZ ticks, truncated), so a process that
+used less than 10 ms of CPU, as nearly all of an MTA's short-lived
+processes do, counts as 0.
 
   peers.py table FILE
       FILE holds lines "PAIR<TAB>MTA<TAB>FIGURE<TAB>VALUE" (MTA postfix,
@@ -211,12 +246,219 @@ def stop(proc):
         proc.wait(5)
 
 
+NETLINK_GENERIC = 16
+GENL_ID_CTRL = 0x10
+NLM_F_REQUEST = 1
+NLMSG_ERROR = 2
+
+
+def nla(kind, data):
+    n = 4 + len(data)
+    return struct.pack("HH", n, kind) + data + b"\0" * ((4 - n % 4) % 4)
+
+
+def nla_parse(data):
+    out, i = {}, 0
+    while i + 4 <= len(data):
+        n, kind = struct.unpack_from("HH", data, i)
+        if n < 4:
+            break
+        out.setdefault(kind & 0x3fff, []).append(data[i + 4:i + n])
+        i += (n + 3) & ~3
+    return out
+
+
+class Taskstats:
+    """Exit records of every process (generic netlink TASKSTATS)."""
+
+    def __init__(self):
+        self.sock = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, NETLINK_GENERIC)
+        try:
+            self.sock.setsockopt(socket.SOL_SOCKET, 33, 32 << 20)  # SO_RCVBUFFORCE
+        except OSError:
+            self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 32 << 20)
+        self.sock.bind((0, 0))
+        self.seq = 0
+        # the family id of TASKSTATS
+        reply = self.request(GENL_ID_CTRL, 3, 1, nla(2, b"TASKSTATS\0"))
+        self.family = struct.unpack_from("H", nla_parse(reply[4:])[1][0])[0]
+        cpus = "0-%d" % (os.cpu_count() - 1)
+        self.request(self.family, 1, 1, nla(3, cpus.encode() + b"\0"), ack=True)
+        self.records, self.dropped, self.stop = [], 0, False
+        import threading
+        self.thread = threading.Thread(target=self.loop, daemon=True)
+        self.thread.start()
+
+    def request(self, family, cmd, version, attrs, ack=False):
+        self.seq += 1
+        body = struct.pack("BBH", cmd, version, 0) + attrs
+        self.sock.send(struct.pack("IHHII", 16 + len(body), family, NLM_F_REQUEST | (4 if ack else 0),
+                                   self.seq, 0) + body)
+        while True:
+            data = self.sock.recv(65536)
+            n, kind, _flags, seq, _pid = struct.unpack_from("IHHII", data, 0)
+            if seq != self.seq:
+                continue
+            if kind == NLMSG_ERROR:
+                err = struct.unpack_from("i", data, 16)[0]
+                if err:
+                    die("taskstats: netlink error %d (%s)" % (err, os.strerror(-err)))
+                return b""
+            return data[16:n]
+
+    def loop(self):
+        while not self.stop:
+            try:
+                r, _, _ = select.select([self.sock], [], [], 0.2)
+                if r:
+                    self.take(self.sock.recv(1 << 20))
+            except OSError:  # ENOBUFS: records were dropped
+                self.dropped += 1
+
+    def take(self, data):
+        i = 0
+        while i + 16 <= len(data):
+            n, kind = struct.unpack_from("IH", data, i)
+            if n < 16:
+                break
+            if kind == self.family:
+                for agg in nla_parse(data[i + 20:i + n]).get(4, []):  # TASKSTATS_TYPE_AGGR_PID
+                    a = nla_parse(agg)
+                    if 3 in a:
+                        st = a[3][0]
+                        comm = st[80:112].split(b"\0")[0].decode(errors="replace")
+                        pid, ppid = struct.unpack_from("II", st, 128)
+                        virt = struct.unpack_from("Q", st, 72)[0]
+                        ut, sy = struct.unpack_from("QQ", st, 152)
+                        self.records.append((pid, ppid, comm, virt if virt else (ut + sy) * 1000))
+            i += (n + 3) & ~3
+
+    def close(self):
+        self.sock.setblocking(False)
+        try:
+            while True:
+                self.take(self.sock.recv(1 << 20))
+        except (BlockingIOError, OSError):
+            pass
+        self.stop = True
+        self.thread.join(1)
+        self.sock.close()
+
+
+def schedstat(root):
+    """pid: (ppid, comm, CPU ns) of every process under root."""
+    out = {}
+    for p in tree(root):
+        try:
+            with open("/proc/%d/schedstat" % p) as f:
+                ns = int(f.read().split()[0])
+            with open("/proc/%d/stat" % p) as f:
+                s = f.read()
+        except (OSError, ValueError):
+            continue
+        out[p] = (int(s[s.rindex(")") + 2:].split()[1]), s[s.index("(") + 1:s.rindex(")")], ns)
+    return out
+
+
+def byprog(start, end, records):
+    """{comm: [exits, ns]} and the unattributed [exits, ns]."""
+    known = set(start) | set(end)
+    exited = {}
+    for pid, ppid, comm, ns in records:
+        if pid not in end:
+            exited[pid] = (ppid, comm, ns)
+    grew = True
+    while grew:
+        grew = False
+        for pid, (ppid, _c, _n) in exited.items():
+            if pid not in known and ppid in known:
+                known.add(pid)
+                grew = True
+    progs, other = {}, [0, 0]
+    for pid, (ppid, comm, ns) in exited.items():
+        if pid not in known:
+            other[0] += 1
+            other[1] += ns
+            continue
+        v = progs.setdefault(comm, [0, 0])
+        v[0] += 1
+        v[1] += ns - (start[pid][2] if pid in start else 0)
+    for pid, (ppid, comm, ns) in end.items():
+        v = progs.setdefault(comm, [0, 0])
+        v[1] += ns - (start[pid][2] if pid in start else 0)
+    return progs, other
+
+
+def cmd_count(argv):
+    opts, rest = parse(argv, ("n",), positional=True)
+    n = float(opts["n"])
+    line_re = re.compile(r"^\d+\s+(?:<\.\.\. )?([a-z_0-9]+)(\(| resumed>)(.*)$")
+    calls, execs = {}, {}
+    c = dict.fromkeys(("calls", "execve", "fork", "vfork", "thread", "fsync-file", "fsync-dir", "fdatasync", "sfr", "create",
+                       "mkdir", "unlink", "rename", "link"), 0)
+    pending = {}
+    with open(rest[0], errors="replace") as f:
+        for line in f:
+            m = line_re.match(line)
+            if not m:
+                continue
+            name, how, rest_of = m.groups()
+            pid = line.split(None, 1)[0]
+            if how == "(":
+                c["calls"] += 1
+                calls[name] = calls.get(name, 0) + 1
+                if rest_of.endswith("<unfinished ...>"):
+                    pending[pid] = rest_of
+                    continue
+                args = rest_of
+            else:
+                args = pending.pop(pid, "") + rest_of
+            ok = re.search(r"\)\s+=\s+(\d+)(<[^>]*>)?$", args.rstrip())
+            if name == "execve":
+                if not ok:
+                    continue
+                c["execve"] += 1
+                prog = args.split('"')[1].rsplit("/", 1)[-1] if '"' in args else "?"
+                execs[prog] = execs.get(prog, 0) + 1
+            elif name in ("fork", "vfork", "clone", "clone3"):
+                if "CLONE_THREAD" in args:
+                    c["thread"] += 1
+                elif name == "vfork" or ("CLONE_VM" in args and "CLONE_VFORK" in args):
+                    c["vfork"] += 1
+                else:
+                    c["fork"] += 1
+            elif name == "fsync":
+                fd = re.match(r"\d+<([^>]*)>", args)
+                c["fsync-dir" if fd and os.path.isdir(fd.group(1)) else "fsync-file"] += 1
+            elif name == "fdatasync":
+                c[name] += 1
+            elif name == "sync_file_range":
+                c["sfr"] += 1
+            elif name == "creat" or (name in ("open", "openat", "openat2") and "O_CREAT" in args):
+                if ok:
+                    c["create"] += 1
+            elif name in ("mkdir", "mkdirat"):
+                c["mkdir"] += 1
+            elif name in ("unlink", "unlinkat", "rmdir") and ok:
+                c["unlink"] += 1
+            elif name in ("rename", "renameat", "renameat2") and ok:
+                c["rename"] += 1
+            elif name in ("link", "linkat") and ok:
+                c["link"] += 1
+    sys.stderr.write("  execve by program, per message: %s\n" %
+                     ", ".join("%s %.3g" % (k, v / n) for k, v in sorted(execs.items(), key=lambda kv: -kv[1])))
+    top = sorted(calls.items(), key=lambda kv: -kv[1])
+    sys.stderr.write("  calls per message: %s\n" % ", ".join("%s %.3g" % (k, v / n) for k, v in top[:25]))
+    print(" ".join(["%s=%.4g" % (k, v / n) for k, v in c.items()] +
+                   ["exec:%s=%.4g" % (re.sub(r"[^\w.+-]", "_", k), v / n) for k, v in sorted(execs.items())]))
+
+
 def cmd_run(argv):
-    opts, cmd = parse(argv, ("root", "n", "limit", "stall", "new", "sink", "sink-user"))
+    opts, cmd = parse(argv, ("root", "n", "limit", "stall", "new", "sink", "sink-user", "byprog"))
     n, limit = int(opts["n"]), float(opts["limit"])
     stall = float(opts.get("stall", 60))
     root = read_pid(opts["root"])
-    watch = sink = src = None
+    watch = sink = src = ts = None
     sinkbuf = b""
     msgs = sess = 0
     done_at = None
@@ -245,6 +487,9 @@ def cmd_run(argv):
         b0, bt0 = machine_busy(), time.monotonic()
         time.sleep(BACKGROUND_SECONDS)
         bg = (machine_busy() - b0) / (time.monotonic() - bt0)
+        if "byprog" in opts:
+            ts = Taskstats()
+            s0 = schedstat(root)
         c0, m0 = tree_cpu(root), machine_busy()
         t0 = time.monotonic()
         src = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=errf)
@@ -289,6 +534,15 @@ def cmd_run(argv):
             if got >= n and done_at is None:
                 done_at = time.monotonic()
                 c1, m1 = tree_cpu(root), machine_busy()
+                if ts:
+                    s1 = schedstat(root)
+                    ts.close()
+                    progs, other = byprog(s0, s1, ts.records)
+                    with open(opts["byprog"], "w") as out:
+                        out.write("- %d %d %d\n" % (other[0], other[1], ts.dropped))
+                        for k, v in sorted(progs.items(), key=lambda kv: -kv[1][1]):
+                            out.write("%s %d %d\n" % (k.replace(" ", "_"), v[0], v[1]))
+                    ts = None
                 pss, nproc = tree_pss(root)
             if done_at is not None and accept_at is not None:
                 break
@@ -325,6 +579,8 @@ def cmd_run(argv):
     finally:
         stop(src)
         stop(sink)
+        if ts:
+            ts.close()
         if watch:
             watch.close()
 
@@ -540,6 +796,10 @@ FIGURES = [
     ("forks", "strace: fork/clone per message, local", "", False),
     ("syncs", "strace: fsync+fdatasync per message, local", "", False),
 ]
+SELF = [
+    ("e2e", "nl_e2e", "sluice shipped / smtpdnamewait 0, end-to-end"),
+    ("accept", "nl_accept", "sluice shipped / smtpdnamewait 0, accept"),
+]
 RAW = [
     ("raw1", "fsync-raw, 1 writer (create, 2 KB, fsync, rename, dir fsync)", "files/s"),
     ("raw20", "fsync-raw, 20 writers at once", "files/s"),
@@ -587,6 +847,18 @@ def cmd_table(argv):
         print("peers-%s\t%s\tsluice/Postfix\t%s: median of %d pair ratios (%s better); Postfix %s, sluice %s %s" %
               (key.replace("_", "-"), "%.2f" % r if r is not None else "-", title, len(ratios),
                "higher" if higher else "lower", rows[-1][2], rows[-1][4], unit))
+    # sluice against itself: shipped scripts / no name lookups
+    for key, base, title in SELF:
+        a, b = data.get(("sluice", key), {}), data.get(("sluice", base), {})
+        ratios = [a[k] / b[k] for k in a if k in b and b[k] > 0]
+        if not ratios:
+            continue
+        r = statistics.median(ratios)
+        rows.append((title, "ratio", "", "", "%.2f" % r, "%.2f-%.2f" % (min(ratios), max(ratios)), "", "~1"))
+        print("peers-%s\t%.2f\tshipped/nolookup\t%s: median of %d pair ratios (within 5%%: 0.95 or more); "
+              "shipped %s, smtpdnamewait 0 %s msg/s (medians)" %
+              ("nolookup-" + base.replace("nl_", ""), r, title, len(ratios), fmt(statistics.median(a.values())),
+               fmt(statistics.median(b.values()))))
     for key, title, unit in RAW:
         v = data.get(("raw", key), {})
         if not v:
@@ -609,13 +881,13 @@ def cmd_table(argv):
     err.write("\n")
 
 
-def parse(argv, names):
+def parse(argv, names, positional=False):
     opts, cmd = {}, []
     i = 0
     while i < len(argv):
         a = argv[i]
-        if a == "--":
-            cmd = argv[i + 1:]
+        if a == "--" or (positional and not a.startswith("--")):
+            cmd = argv[i + 1:] if a == "--" else argv[i:]
             break
         if not a.startswith("--") or a[2:] not in names or i + 1 >= len(argv):
             die("bad argument %s" % a, 100)
@@ -626,10 +898,10 @@ def parse(argv, names):
 
 def main():
     if len(sys.argv) < 2:
-        die("usage: peers.py run|latency|tlssource|pids|table ...", 100)
+        die("usage: peers.py run|latency|tlssource|pids|count|table ...", 100)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(111))
     {"run": cmd_run, "latency": cmd_latency, "pids": cmd_pids, "table": cmd_table,
-     "tlssource": cmd_tlssource}.get(
+     "tlssource": cmd_tlssource, "count": cmd_count}.get(
         sys.argv[1], lambda _: die("unknown command %s" % sys.argv[1], 100))(sys.argv[2:])
 
 

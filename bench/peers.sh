@@ -77,10 +77,45 @@
 #     BENCH_ONLY=tls runs the tls workload alone (no fsync-raw, local,
 #     relay or latency runs); BENCH_ONLY=relay the relay and relay -d
 #     workloads alone (no fsync-raw, local, tls or latency runs).
+#     With BENCH_NOLOOKUP=1 each pair also has
+#       nolookup the local workload against sluice once more, with
+#                control/smtpdnamewait 0 (sluice-smtpd(8): no name lookup
+#                for Received, not even /etc/hosts), the file restored
+#                after the run; its end-to-end and accept rates, and the
+#                median of the per-pair ratios shipped / no lookups
 #  5. with BENCH_STRACE=1 (off by default), one extra local run of
-#     BENCH_STRACE_MESSAGES (500) per MTA under strace -f -c attached to
-#     all its processes: execve, fork/clone and fsync/fdatasync calls
-#     per message (strace slows everything down: counts only).
+#     BENCH_STRACE_MESSAGES (500) per MTA under strace -f attached to all
+#     its processes (bench/lib.sh strace_attach; bench/peers.py count):
+#     execve, fork/vfork/clone and fsync/fdatasync calls per message
+#     (strace slows everything down: counts only).
+#  5a. BENCH_ONLY=floor (what bench/floor.sh runs): no table and none
+#     of the runs above; instead, per MTA, a warm-up local run of 200
+#     messages (not measured), one local run of
+#     BENCH_STRACE_MESSAGES under strace as in 5, and BENCH_PAIRS local
+#     runs of BENCH_MESSAGES, A B A B, unstraced, with the CPU of every
+#     process of the MTA by program (bench/peers.py run --byprog:
+#     taskstats exit records and /proc/PID/schedstat, with
+#     kernel.task_delayacct set to 1 for the run and put back). Rows on
+#     fd 1 (bench/run's format):
+#       floor-MTA-EVENT    calls per message under strace, EVENT one of
+#                          calls (all system calls), execve, fork (a copy
+#                          of the address space), vfork (CLONE_VM and
+#                          CLONE_VFORK: posix_spawn and the like), fsync
+#                          (fsync-file and fsync-dir: by what the
+#                          descriptor names, a directory or not),
+#                          fdatasync, sfr (sync_file_range), create (an
+#                          open with O_CREAT that succeeded), and of
+#                          those that succeeded: unlink (unlink,
+#                          unlinkat, rmdir), rename, link; mkdir
+#       floor-MTA-exec-PROG   execve of PROG per message
+#       floor-MTA-cpu-PROG    CPU ms per message of the processes named
+#                          PROG (comm), summed over the pairs; the
+#                          reference says how many of them ended per
+#                          message
+#       floor-MTA-tcpu, floor-MTA-mcpu   the MTA's own CPU per message
+#                          (its process tree, as tcpu above) and the
+#                          whole machine's (mcpu), medians of the pairs
+#       floor-MTA-e2e      end-to-end msg/s of those runs, median
 #  6. prints the table (fd 2): per figure the median of Postfix, of
 #     sluice, the min-max of each and the median of the per-pair ratios
 #     sluice/Postfix, with which direction is better; rows for bench/run
@@ -120,6 +155,7 @@ BU=${BENCH_USER:-benchuser}
 STALL=${BENCH_STALL:-60}
 STRACE=${BENCH_STRACE:-0}
 STRACE_N=${BENCH_STRACE_MESSAGES:-500}
+NOLOOKUP=${BENCH_NOLOOKUP:-0}
 TLS=${BENCH_TLS:-1}
 TLS_N=${BENCH_TLS_MESSAGES:-$N}
 ONLY=${BENCH_ONLY:-}
@@ -134,9 +170,14 @@ for v in "$N" "$PAIRS" "$LIMIT" "$SAMPLES" "$STALL" "$PF_PORT" "$SINK_PORT" "$SL
   case $v in ''|*[!0-9]*|0) die "BENCH_* numbers must be positive integers: $v" ;; esac
 done
 case $TLS in 0|1) ;; *) die "BENCH_TLS must be 0 or 1: $TLS" ;; esac
-case $ONLY in ''|tls|relay) ;; *) die "BENCH_ONLY must be empty, tls or relay: $ONLY" ;; esac
+case $NOLOOKUP in 0|1) ;; *) die "BENCH_NOLOOKUP must be 0 or 1: $NOLOOKUP" ;; esac
+case $ONLY in ''|tls|relay|floor) ;; *) die "BENCH_ONLY must be empty, tls, relay or floor: $ONLY" ;; esac
 [ "$ONLY" = tls ] && TLS=1
 [ "$ONLY" = relay ] && TLS=0
+[ "$ONLY" = floor ] && TLS=0
+if [ "$STRACE" = 1 ] || [ "$ONLY" = floor ]; then
+  command -v strace > /dev/null 2>&1 || die "BENCH_STRACE=1 and BENCH_ONLY=floor need strace (apt-get install strace)"
+fi
 command -v python3 > /dev/null 2>&1 || {
   printf '%s\t-\t-\tskipped: python3 missing\n' "$BENCH_ROW"
   exit 0
@@ -151,6 +192,14 @@ pf_started=0
 made_user=0
 made_maildir=0
 pf_queue_was_empty=0
+delayacct0=''
+# control/smtpdnamewait as it was before a nolookup run: - for none
+namewait0=''
+namewait_restore() {
+  [ -n "$namewait0" ] || return 0
+  if [ "$namewait0" = - ]; then rm -f "$H/control/smtpdnamewait"; else cp -p "$T/namewait0" "$H/control/smtpdnamewait"; fi
+  namewait0=''
+}
 
 pf_stop() {
   if pf_running; then
@@ -177,7 +226,9 @@ pf_restore() {
 }
 cleanup() {
   trap '' INT TERM HUP
-  [ -n "${T:-}" ] && [ -d "$T/strace" ] && for p in $(cat "$T/strace/pids" 2> /dev/null); do kill -INT "$p" 2> /dev/null; done
+  [ -n "$strace_pid" ] && kill -INT "$strace_pid" 2> /dev/null
+  [ -n "$delayacct0" ] && sysctl -q -w kernel.task_delayacct="$delayacct0" > /dev/null 2>&1
+  namewait_restore
   for p in $(pgrep -f "smtp-(source|sink) .*127\.0\.0\.1:($PF_PORT|$SL_PORT|$SINK_PORT)( |\$)" 2> /dev/null) \
     $(pgrep -f "bench/peers\.py tlssource --port ($PF_PORT|$SL_PORT) " 2> /dev/null); do
     kill -TERM "$p" 2> /dev/null
@@ -395,6 +446,43 @@ load() {
   fi
   sleep 1
 }
+# nolookup PAIR: the local workload against sluice with
+# control/smtpdnamewait 0, the file put back after
+nolookup() {
+  if [ -e "$H/control/smtpdnamewait" ]; then
+    cp -p "$H/control/smtpdnamewait" "$T/namewait0" || die "cannot save control/smtpdnamewait"
+    namewait0=saved
+  else
+    namewait0=-
+  fi
+  echo 0 > "$H/control/smtpdnamewait" && chmod 644 "$H/control/smtpdnamewait" || die "cannot write control/smtpdnamewait"
+  say "pair $1: sluice local, control/smtpdnamewait 0 ($N messages)"
+  out=$(bounded $((LIMIT + 60)) $PY run --root "$SL_PID" --n "$N" --limit "$LIMIT" --stall "$STALL" --new "$NEW" -- \
+    smtp-source -s 20 -m "$N" -l 2048 -f sender@example.test -t "$BU@example.test" "127.0.0.1:$SL_PORT") ||
+    die "sluice nolookup run failed (see above)"
+  namewait_restore
+  say "  $out"
+  rec "$1" sluice nl_e2e "$(field e2e "$out")"
+  rec "$1" sluice nl_accept "$(field accept "$out")"
+  clear_mail
+  sleep 1
+}
+# straced MTA N: the local workload of N messages against MTA under
+# strace (bench/lib.sh strace_attach); the counts per message
+# (bench/peers.py count) in $counts
+straced() {
+  pids=$($PY pids --root "$(pid_of "$1")") || die "no processes of $1"
+  # shellcheck disable=SC2086 # the pids
+  strace_attach "$T/strace.$1" $pids
+  say "strace: $1 local ($2 messages)"
+  bounded $((LIMIT + 60)) $PY run --root "$(pid_of "$1")" --n "$2" --limit "$LIMIT" --new "$NEW" -- \
+    smtp-source -s 20 -m "$2" -l 2048 -f sender@example.test -t "$BU@example.test" "127.0.0.1:$(port_of "$1")" > /dev/null ||
+    die "$1 strace run failed"
+  strace_detach
+  counts=$($PY count --n "$2" "$T/strace.$1") || die "counting $1's calls failed"
+  rm -f "$T/strace.$1"
+  clear_mail
+}
 # tls PAIR MTA: the local workload with STARTTLS on every connection
 tls() {
   say "pair $1: $2 tls ($TLS_N messages, STARTTLS on every connection)"
@@ -448,6 +536,64 @@ raw() {
   rm -f "$T"/raw.*
 }
 
+# floor: the counts and the CPU by program (5a above)
+if [ "$ONLY" = floor ]; then
+  for m in postfix sluice; do
+    say "$m: a warm-up run of 200 messages (Postfix starts its processes), not measured"
+    bounded $((LIMIT + 60)) $PY run --root "$(pid_of "$m")" --n 200 --limit "$LIMIT" --new "$NEW" -- \
+      smtp-source -s 20 -m 200 -l 2048 -f sender@example.test -t "$BU@example.test" "127.0.0.1:$(port_of "$m")" > /dev/null ||
+      die "$m warm-up run failed"
+    clear_mail
+    straced "$m" "$STRACE_N"
+    say "  $counts"
+    for kv in $counts; do
+      k=${kv%%=*} v=${kv#*=}
+      case $k in
+        exec:*) printf 'floor-%s-exec-%s\t%s\tcalls/msg\texecve of %s per message (strace, %s msgs)\n' "$m" "${k#exec:}" "$v" "${k#exec:}" "$STRACE_N" ;;
+        *) printf 'floor-%s-%s\t%s\tcalls/msg\tstrace -f, %s msgs, local workload\n' "$m" "$k" "$v" "$STRACE_N" ;;
+      esac
+    done
+  done
+  delayacct0=$(sysctl -n kernel.task_delayacct 2> /dev/null) || delayacct0=''
+  [ -n "$delayacct0" ] && { sysctl -q -w kernel.task_delayacct=1 > /dev/null || die "cannot set kernel.task_delayacct"; }
+  p=1
+  while [ $p -le "$PAIRS" ]; do
+    for m in postfix sluice; do
+      say "pair $p: $m local, CPU by program ($N messages)"
+      out=$(bounded $((LIMIT + 60)) $PY run --root "$(pid_of "$m")" --n "$N" --limit "$LIMIT" --stall "$STALL" --new "$NEW" \
+        --byprog "$T/byprog" -- smtp-source -s 20 -m "$N" -l 2048 -f sender@example.test -t "$BU@example.test" \
+        "127.0.0.1:$(port_of "$m")") || die "$m run failed (see above)"
+      say "  $out"
+      for f in e2e tcpu mcpu; do rec "$p" "$m" "$f" "$(field "$f" "$out")"; done
+      sed "s/^/$m /" "$T/byprog" >> "$T/byprog.all"
+      clear_mail
+      sleep 1
+    done
+    p=$((p + 1))
+  done
+  [ -n "$delayacct0" ] && sysctl -q -w kernel.task_delayacct="$delayacct0" > /dev/null
+  delayacct0=''
+  for m in postfix sluice; do
+    for f in e2e tcpu mcpu; do
+      v=$(awk -F '\t' -v m="$m" -v f="$f" '$2 == m && $3 == f { print $4 }' "$R" | sort -n |
+        awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else printf "%.4g\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }')
+      case $f in
+        e2e) printf 'floor-%s-e2e\t%s\tmsg/s\tend to end, median of %s runs of %s msgs (the runs below)\n' "$m" "$v" "$PAIRS" "$N" ;;
+        tcpu) printf 'floor-%s-tcpu\t%s\tms/msg\tCPU of its process tree, median of %s runs\n' "$m" "$v" "$PAIRS" ;;
+        mcpu) printf 'floor-%s-mcpu\t%s\tms/msg\twhole machine busy, median of %s runs\n' "$m" "$v" "$PAIRS" ;;
+      esac
+    done
+    awk -v m="$m" -v n=$((N * PAIRS)) '
+      $1 == m && $2 == "-" { ox += $3; ons += $4; dr += $5; next }
+      $1 == m { x[$2] += $3; ns[$2] += $4 }
+      END {
+        for (k in ns) printf "floor-%s-cpu-%s\t%.4f\tms/msg\tCPU of the processes named %s, %.3f of them ended per msg (taskstats, schedstat; %d msgs)\n", m, k, ns[k] / 1e6 / n, k, x[k] / n, n
+        printf "floor-%s-cpu-unattributed\t%.4f\tms/msg\tprocesses ended outside its tree (the load generator, other work on the machine): %.3f per msg; exit records dropped: %d\n", m, ons / 1e6 / n, ox / n, dr
+      }' "$T/byprog.all" | sort -t "$(printf '\t')" -k2,2gr
+  done
+  exit 0
+fi
+
 started=$(date +%s)
 p=1
 while [ $p -le "$PAIRS" ]; do
@@ -465,6 +611,7 @@ while [ $p -le "$PAIRS" ]; do
         # shellcheck disable=SC2086
         load "$p" "$m" $w
       done
+      [ "$w" = local ] && [ "$NOLOOKUP" = 1 ] && nolookup "$p"
     done
   fi
   if [ "$TLS" = 1 ]; then
@@ -478,32 +625,11 @@ done
 
 # strace: counts per message on a short extra run
 if [ "$STRACE" = 1 ]; then
-  command -v strace > /dev/null 2>&1 || die "BENCH_STRACE=1 needs strace (apt-get install strace)"
-  mkdir -p "$T/strace"
   for m in postfix sluice; do
-    pids=$($PY pids --root "$(pid_of "$m")") || die "no processes of $m"
-    args=''
-    for q in $pids; do args="$args -p $q"; done
-    # shellcheck disable=SC2086
-    strace -f -c -o "$T/strace/$m" -e trace=execve,fork,vfork,clone,clone3,fsync,fdatasync $args 2> "$T/strace/$m.err" &
-    spid=$!
-    echo "$spid" > "$T/strace/pids"
-    sleep 2
-    say "strace: $m local ($STRACE_N messages)"
-    bounded $((LIMIT + 60)) $PY run --root "$(pid_of "$m")" --n "$STRACE_N" --limit "$LIMIT" --new "$NEW" -- \
-      smtp-source -s 20 -m "$STRACE_N" -l 2048 -f sender@example.test -t "$BU@example.test" "127.0.0.1:$(port_of "$m")" > /dev/null ||
-      die "$m strace run failed"
-    kill -INT "$spid"
-    k=0
-    while kill -0 "$spid" 2> /dev/null && [ $k -lt 300 ]; do sleep 0.1; k=$((k + 1)); done
-    kill -0 "$spid" 2> /dev/null && die "strace did not end"
-    wait "$spid" 2> /dev/null
-    : > "$T/strace/pids"
-    calls() { awk -v n="$STRACE_N" -v re="^($1)\$" '$NF ~ re && $4 ~ /^[0-9]+$/ { c += $4 } END { printf "%.3f\n", c / n }' "$T/strace/$m"; }
-    rec s "$m" execs "$(calls execve)"
-    rec s "$m" forks "$(calls 'fork|vfork|clone|clone3')"
-    rec s "$m" syncs "$(calls 'fsync|fdatasync')"
-    clear_mail
+    straced "$m" "$STRACE_N"
+    rec s "$m" execs "$(field execve "$counts")"
+    rec s "$m" forks "$(awk -v a="$(field fork "$counts")" -v b="$(field vfork "$counts")" 'BEGIN { print a + b }')"
+    rec s "$m" syncs "$(awk -v a="$(field fsync-file "$counts")" -v b="$(field fsync-dir "$counts")" -v c="$(field fdatasync "$counts")" 'BEGIN { print a + b + c }')"
   done
 fi
 

@@ -10,12 +10,14 @@
  * child's part of fork, the execve, the C library's start-up, the
  * program's own work until it exits. Whatever the exit code: a usage
  * error is a fine harmless invocation. Prints one line on fd 1:
- *     COUNT USER_US SYS_US MICROSECONDS_PER_RUN
- * (the last rounded, user plus system). Exits 111 with a message on
+ *     COUNT USER_US SYS_US MICROSECONDS_PER_RUN WALL_US_PER_RUN
+ * (MICROSECONDS_PER_RUN rounded, user plus system; WALL_US_PER_RUN the
+ * elapsed time per run, monotonic clock, rounded). Exits 111 with a message on
  * fd 2 when PROG cannot be started. */
 #include <fcntl.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "die.h"
@@ -29,11 +31,18 @@ static unsigned long long tv_us(const struct timeval *tv)
   return (unsigned long long)tv->tv_sec * 1000000ULL + (unsigned long long)tv->tv_usec;
 }
 
+static unsigned long long now_us(void)
+{
+  struct timespec ts;
+  if (clock_gettime(CLOCK_MONOTONIC, &ts) < 0) die_temp_sys("unable to read the clock");
+  return (unsigned long long)ts.tv_sec * 1000000ULL + (unsigned long long)ts.tv_nsec / 1000ULL;
+}
+
 int main(int argc, char **argv)
 {
   unsigned long count, i;
   struct rusage r0, r1;
-  unsigned long long user, sys;
+  unsigned long long user, sys, t0, wall;
   child_fd fds[3];
   str out = STR_INIT;
   int null;
@@ -48,17 +57,20 @@ int main(int argc, char **argv)
     fds[i].from = null;
   }
   if (getrusage(RUSAGE_CHILDREN, &r0) < 0) die_temp_sys("unable to read the CPU used");
+  t0 = now_us();
   for (i = 0; i < count; ++i) {
     pid_t pid = child_spawn(argv[2], argv + 2, 0, fds, 3);
     if (pid < 0) die_temp_sys("unable to run ", argv[2]);
     if (wait_pid(pid, 0) < 0) die_temp_sys("unable to wait for ", argv[2]);
   }
+  wall = now_us() - t0;
   if (getrusage(RUSAGE_CHILDREN, &r1) < 0) die_temp_sys("unable to read the CPU used");
   user = tv_us(&r1.ru_utime) - tv_us(&r0.ru_utime);
   sys = tv_us(&r1.ru_stime) - tv_us(&r0.ru_stime);
   if (str_catulong(&out, count) < 0 || str_catc(&out, ' ') < 0 || str_catulong(&out, (unsigned long)user) < 0
       || str_catc(&out, ' ') < 0 || str_catulong(&out, (unsigned long)sys) < 0 || str_catc(&out, ' ') < 0
-      || str_catulong(&out, (unsigned long)((user + sys + count / 2) / count)) < 0 || str_catc(&out, '\n') < 0)
+      || str_catulong(&out, (unsigned long)((user + sys + count / 2) / count)) < 0 || str_catc(&out, ' ') < 0
+      || str_catulong(&out, (unsigned long)((wall + count / 2) / count)) < 0 || str_catc(&out, '\n') < 0)
     die_nomem();
   if (write_all(1, out.s, out.len) < 0) die_temp_sys("unable to write output");
   return 0;
