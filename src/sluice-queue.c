@@ -399,7 +399,8 @@ int main(void)
     if (linkat(AT_FDCWD, proc, AT_FDCWD, path_mess, AT_SYMLINK_FOLLOW) == 0) {
       made_mess = 1;
     } else {
-      if (errno != ENOENT || access("/proc/self/fd", F_OK) == 0) fail_sys(QQ_MESS, "unable to link message into mess");
+      struct stat proc_st; /* stat, not access: this runs setuid, and access asks for the real uid */
+      if (errno != ENOENT || stat("/proc/self/fd", &proc_st) == 0) fail_sys(QQ_MESS, "unable to link message into mess");
       close(fd); /* no /proc: the unnamed file goes away */
       fd = -1;
     }
